@@ -1,0 +1,1 @@
+"""The worker: ingest, keyword alerts, digests and delivery."""

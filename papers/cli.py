@@ -1,0 +1,182 @@
+"""The `papers` command line: ingest, search, trending, stats, and the bot and worker."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, date, datetime
+
+import click
+
+from papers.config import Config
+from papers.errors import PapersError
+
+log = logging.getLogger("papers")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _db(ctx: click.Context):
+    from storage import connect
+
+    return connect(ctx.obj["config"].db_path)
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+class _Group(click.Group):
+    """Turns our named errors into one clear line and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except PapersError as exc:
+            _fail(str(exc))
+
+
+@click.group(cls=_Group)
+@click.option("--db", "db_path", envvar="PAPERS_DB", help="SQLite file (default data/papers.db).")
+@click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
+@click.pass_context
+def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
+    """papers: ML papers in Slack: search, trending digests and keyword alerts."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"config": Config.from_env().with_db(db_path)}
+
+
+@main.command()
+@click.argument("targets", nargs=-1, required=True)
+@click.option(
+    "--date", "listing", type=click.DateTime(["%Y-%m-%d"]), help="Listing date of the dumps."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
+@click.pass_context
+def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | None, as_json: bool):
+    """Ingest dump files, folders of them, RSS/Atom feeds and HF JSON (paths or URLs)."""
+    from jobs.ingest import ingest_target
+
+    db = _db(ctx)
+    day: date | None = listing.date() if listing else None
+    reports = [r for target in targets for r in ingest_target(db, target, _now(), day)]
+    if as_json:
+        click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+    else:
+        for r in reports:
+            click.echo(_describe(r))
+        totals = [
+            sum(getattr(r, f) for r in reports)
+            for f in ("parsed", "new_papers", "merged", "skipped")
+        ]
+        click.echo(
+            "total: {} parsed, {} new papers, {} merged sightings, {} skipped".format(*totals)
+        )
+    if any(r.error for r in reports):
+        sys.exit(1)
+
+
+def _describe(report) -> str:
+    if report.error:
+        return f"{report.source}: FAILED: {report.error}"
+    if report.already_ingested:
+        return f"{report.source}: already ingested, nothing changed"
+    if report.not_modified:
+        return f"{report.source}: not modified since the last fetch"
+    reasons = "; ".join(f"{n}× {why}" for why, n in report.skip_reasons.items())
+    line = (
+        f"{report.source}: {report.parsed} parsed, {report.new_papers} new papers, "
+        f"{report.merged} merged sightings, {report.skipped} skipped"
+    )
+    return line + (f" ({reasons})" if reasons else "")
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
+    """Search papers: words (all must match), "phrases", OR, -exclude, prefix*."""
+    from storage.search import search as run_search
+
+    config = ctx.obj["config"]
+    result = run_search(_db(ctx), " ".join(query), limit=limit, max_chars=config.max_query_chars)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "query": result.query,
+                    "total": result.total,
+                    "suggestions": result.suggestions,
+                    "papers": [_plain_snippet(p) for p in result.papers],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    if not result.papers:
+        hint = f" Did you mean: {result.suggestions[0]}?" if result.suggestions else ""
+        click.echo(f"No papers match {result.query!r}.{hint}")
+        return
+    click.echo(f"{result.total} papers match; best {len(result.papers)}:")
+    for paper in result.papers:
+        click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
+
+
+def _plain_snippet(paper: dict) -> dict:
+    paper = dict(paper)
+    paper["snippet"] = paper.get("snippet", "").replace("\x02", "").replace("\x03", "")
+    return paper
+
+
+@main.command()
+@click.option("--window", type=click.Choice(["day", "week"]), default="day", show_default=True)
+@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
+@click.pass_context
+def trending(ctx: click.Context, window: str, limit: int, as_json: bool) -> None:
+    """The trending papers of the newest day or week, with the reason for each."""
+    from storage.trending import trending as run_trending
+
+    papers = run_trending(_db(ctx), _now(), window, limit)
+    if as_json:
+        click.echo(json.dumps(papers, indent=2, ensure_ascii=False))
+        return
+    if not papers:
+        click.echo("Nothing listed yet: run `papers ingest seeds/` first.")
+    for rank, paper in enumerate(papers, 1):
+        click.echo(f"{rank}. {paper['title']}  ({paper['reason']}; score {paper['score']})")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Counts of papers, sightings and inputs, and the state of each source."""
+    from storage.papers import stats as run_stats
+
+    data = run_stats(_db(ctx))
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(
+        f"{data['papers']} papers ({data['untitled']} untitled), "
+        f"{data['sightings']} sightings, {data['inputs']} inputs"
+    )
+    for source in data["sources"]:
+        state = f"failing: {source['last_error']}" if source["last_error"] else "ok"
+        click.echo(f"- {source['name']} ({source['kind']}): {state}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""Configuration, read once from the environment and passed down."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from papers.errors import ConfigError
+
+
+def _load_dotenv(path: Path) -> dict[str, str]:
+    """Read KEY=VALUE lines from an ignored .env file; the real environment wins."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip()] = value.strip().strip('"').strip("'")
+    return values
+
+
+def _int(env: dict[str, str], key: str, default: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from exc
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything the bot and the worker need, from PAPERS_* and SLACK_* variables."""
+
+    db_path: str = "data/papers.db"
+    slack_bot_token: str = ""
+    slack_signing_secret: str = ""
+    slack_app_token: str = ""
+    slack_client_id: str = ""
+    slack_client_secret: str = ""
+    slack_api_url: str = ""
+    port: int = 3000
+    inbox_dir: str = "data/inbox"
+    feed_urls: tuple[str, ...] = field(default_factory=tuple)
+    ingest_interval_minutes: int = 30
+    digest_size: int = 5
+    empty_digest: str = "skip"  # "skip": send nothing; "note": a short line
+    grace_minutes: int = 180
+    max_query_chars: int = 256
+    commands_per_minute: int = 20
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
+        """Build a Config from the environment (and an optional .env file)."""
+        env = _load_dotenv(dotenv or Path(".env")) if environ is None else {}
+        env.update(os.environ if environ is None else environ)
+        empty = env.get("PAPERS_EMPTY_DIGEST", "skip").strip() or "skip"
+        if empty not in ("skip", "note"):
+            raise ConfigError("PAPERS_EMPTY_DIGEST must be 'skip' or 'note'")
+        return cls(
+            db_path=env.get("PAPERS_DB", "").strip() or "data/papers.db",
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", "").strip(),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", "").strip(),
+            slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
+            slack_client_id=env.get("SLACK_CLIENT_ID", "").strip(),
+            slack_client_secret=env.get("SLACK_CLIENT_SECRET", "").strip(),
+            slack_api_url=env.get("SLACK_API_URL", "").strip(),
+            port=_int(env, "PORT", 3000),
+            inbox_dir=env.get("PAPERS_INBOX", "").strip() or "data/inbox",
+            feed_urls=tuple(u for u in env.get("PAPERS_FEEDS", "").split() if u),
+            ingest_interval_minutes=_int(env, "PAPERS_INGEST_MINUTES", 30),
+            digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5),
+            empty_digest=empty,
+            grace_minutes=_int(env, "PAPERS_GRACE_MINUTES", 180),
+            max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256),
+            commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
+        )
+
+    def with_db(self, db_path: str | None) -> Config:
+        """Return a copy pointing at another database file."""
+        if not db_path:
+            return self
+        return Config(**{**self.__dict__, "db_path": db_path})

@@ -1,0 +1,69 @@
+"""Text helpers shared by the parser, dedup, search and the Slack renderers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff]")
+_ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
+_ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
+
+
+def clean(text: str) -> str:
+    """NFC-normalize, drop control and zero-width characters, collapse whitespace."""
+    text = unicodedata.normalize("NFC", text)
+    text = _CONTROL.sub("", text)
+    return " ".join(text.split())
+
+
+def normalize_title(text: str) -> str:
+    """The identity form of a title: case-folded, accents and punctuation gone."""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
+
+
+def hyphen_joins(text: str) -> str:
+    """The joined form of each hyphenated word: "pre-training" gives "pretraining"."""
+    return " ".join(m.replace("-", "") for m in _HYPHENATED.findall(text))
+
+
+def arxiv_id(text: str | None) -> str | None:
+    """The arXiv identifier in a link, id or guid, without its version suffix."""
+    if not text:
+        return None
+    match = _ARXIV_NEW.search(text) or _ARXIV_OLD.search(text)
+    return match.group(1) if match else None
+
+
+def derive_title(abstract: str, limit: int = 80) -> str:
+    """A short display title for an untitled paper: its first sentence, cut at a word."""
+    first = re.split(r"(?<=[.!?])\s", abstract, maxsplit=1)[0]
+    if len(first) <= limit:
+        return first.rstrip(".")
+    cut = first[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + "…"
+
+
+_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"})
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make feed text inert in mrkdwn: no mentions, links or formatting from a paper.
+
+    &, < and > are Slack's control characters and must become entities. *, ` and ~
+    would change formatting or break ours (titles are bold), so they become
+    look-alikes; _ is left alone because mid-word underscores do not format.
+    """
+    return text.translate(_MRKDWN)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut text to at most limit characters, at a word when possible."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else text[: limit - 1]) + "…"

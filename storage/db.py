@@ -1,0 +1,162 @@
+"""Opening the shared database file and migrating its schema forward."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("papers")
+
+# Writers wait this long for the other process (bot or worker) to finish its transaction.
+BUSY_TIMEOUT_MS = 15_000
+
+
+def connect(path: str | Path, migrate: bool = True) -> Database:
+    """Open (and create or migrate) the database in WAL mode, safe to share between processes."""
+    if str(path) != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
+    db = Database(conn)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA synchronous = NORMAL")
+    if str(path) != ":memory:":
+        db.enable_wal()
+    if migrate:
+        try:
+            migrations.apply(db)
+        except sqlite3.OperationalError:
+            # The bot and the worker started together and the other one migrated first;
+            # each migration is atomic, so applying what is still pending is safe.
+            migrations.apply(db)
+    return db
+
+
+@contextmanager
+def transaction(db: Database) -> Iterator[Database]:
+    """A write transaction taken with BEGIN IMMEDIATE.
+
+    A deferred BEGIN that later upgrades to a write lock fails at once with
+    "database is locked" when another process writes, ignoring busy_timeout;
+    IMMEDIATE waits for the lock up front instead.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.rollback()
+        raise
+    else:
+        db.conn.execute("COMMIT")
+
+
+def schema_version(db: Database) -> int:
+    """How many migrations have been applied to this database."""
+    return len(migrations.applied(db))
+
+
+@migrations()
+def m001_papers(db: Database) -> None:
+    """Papers, where they were seen, and which inputs were already ingested."""
+    db["sources"].create(
+        {
+            "id": int,
+            "name": str,
+            "kind": str,
+            "etag": str,
+            "last_modified": str,
+            "last_ok_at": str,
+            "last_error": str,
+            "last_error_at": str,
+            "failures": int,
+        },
+        pk="id",
+        not_null={"name", "kind"},
+        defaults={"failures": 0},
+    )
+    db["sources"].create_index(["name"], unique=True)
+    db["inputs"].create(
+        {
+            "id": int,
+            "source_id": int,
+            "sha256": str,
+            "ingested_at": str,
+            "parsed": int,
+            "new_papers": int,
+            "merged": int,
+            "skipped": int,
+            "skip_reasons": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+    )
+    db["inputs"].create_index(["sha256"], unique=True)
+    db["papers"].create(
+        {
+            "id": int,
+            "arxiv_id": str,
+            "title": str,
+            "title_norm": str,
+            "title_derived": int,
+            "abstract": str,
+            "abstract_key": str,
+            "authors_count": int,
+            "authors": str,
+            "published": str,
+            "url": str,
+            "first_seen_at": str,
+            "updated_at": str,
+        },
+        pk="id",
+        not_null={"title", "abstract"},
+        defaults={"title_derived": 0},
+    )
+    db["papers"].create_index(["arxiv_id"], unique=True)
+    db["papers"].create_index(["title_norm"])
+    db["papers"].create_index(["abstract_key"])
+    db["papers"].create_index(["first_seen_at"])
+    db.execute(
+        "CREATE TABLE blocks (key TEXT NOT NULL, paper_id INTEGER NOT NULL "
+        "REFERENCES papers(id), PRIMARY KEY (key, paper_id)) WITHOUT ROWID"
+    )
+    db["sightings"].create(
+        {
+            "id": int,
+            "paper_id": int,
+            "source_id": int,
+            "input_id": int,
+            "listed_on": str,
+            "upvotes": int,
+            "comments": int,
+            "seen_at": str,
+        },
+        pk="id",
+        foreign_keys=[
+            ("paper_id", "papers", "id"),
+            ("source_id", "sources", "id"),
+            ("input_id", "inputs", "id"),
+        ],
+    )
+    db["sightings"].create_index(["paper_id", "input_id"], unique=True)
+    db["sightings"].create_index(["listed_on"])
+    # Full-text index, kept in step with papers by storage.papers (not by triggers): the
+    # third column holds joined hyphen forms so "pre-training" finds "pretraining".
+    db.execute(
+        "CREATE VIRTUAL TABLE papers_fts USING fts5(title, abstract, extra, "
+        "tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    # Surface words (unstemmed) for "did you mean" suggestions.
+    db.execute(
+        "CREATE VIRTUAL TABLE words_fts USING fts5(body, detail = none, "
+        "tokenize = 'unicode61 remove_diacritics 2')"
+    )
+    db.execute("CREATE VIRTUAL TABLE words_vocab USING fts5vocab(words_fts, row)")

@@ -1,0 +1,61 @@
+"""Plain records passed into and out of storage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Entry:
+    """One sighting of a paper as a source listed it, before dedup."""
+
+    abstract: str
+    title: str | None = None
+    authors_count: int | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    upvotes: int | None = None
+    comments: int | None = None
+    arxiv_id: str | None = None
+    url: str | None = None
+    listed_on: str | None = None  # ISO date the listing (page, feed item) is from
+
+
+@dataclass
+class Skip:
+    """A part of an input that was not turned into an entry, and why."""
+
+    where: str
+    reason: str
+
+
+@dataclass
+class Parsed:
+    """What a parser made of one input."""
+
+    entries: list[Entry] = field(default_factory=list)
+    skips: list[Skip] = field(default_factory=list)
+    page_date: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What ingesting one input did to the store."""
+
+    source: str
+    parsed: int = 0
+    new_papers: int = 0
+    merged: int = 0
+    repeated: int = 0  # the same paper twice within this input
+    skipped: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
+    already_ingested: bool = False
+    not_modified: bool = False
+    error: str | None = None
+    new_paper_ids: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """The report as JSON-ready data (without the paper ids)."""
+        data = dict(self.__dict__)
+        data.pop("new_paper_ids")
+        return data

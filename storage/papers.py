@@ -1,0 +1,345 @@
+"""Storing entries as papers: dedup, sightings, the full-text index."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz
+from sqlite_utils import Database
+
+from papers.text import derive_title, hyphen_joins, normalize_title
+from storage.db import transaction
+from storage.models import Entry, IngestReport
+
+# Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
+# if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
+# casing and one-word edits merge while distinct titles sharing a long prefix do not.
+TITLE_SIMILARITY = 93
+# An untitled entry is the same paper as one whose abstract is this similar.
+ABSTRACT_SIMILARITY = 95
+# Words that make a blocking key: candidates for the fuzzy pass share the first or the last
+# BLOCK_WORDS words of the normalized title (or abstract), so a lookup is one index probe
+# instead of a scan, at any store size.
+BLOCK_WORDS = 4
+ABSTRACT_BLOCK_WORDS = 8
+ABSTRACT_COMPARE_CHARS = 600
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass
+class _Match:
+    paper_id: int
+    how: str  # "arxiv", "title", "fuzzy-title", "abstract"
+
+
+def content_hash(data: bytes) -> str:
+    """The identity of an input: the same bytes are ingested once."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def abstract_key(abstract: str) -> str:
+    """Exact-match key for an abstract: a hash of its normalized text."""
+    return hashlib.sha1(normalize_title(abstract).encode()).hexdigest()
+
+
+def _title_blocks(norm: str) -> set[str]:
+    words = norm.split()
+    return {"tp:" + " ".join(words[:BLOCK_WORDS]), "ts:" + " ".join(words[-BLOCK_WORDS:])}
+
+
+def _abstract_blocks(abstract: str) -> set[str]:
+    words = normalize_title(abstract).split()
+    n = ABSTRACT_BLOCK_WORDS
+    return {"ap:" + " ".join(words[:n]), "as:" + " ".join(words[-n:])}
+
+
+def _same_numbers(a: str, b: str) -> bool:
+    return _DIGITS.findall(a) == _DIGITS.findall(b)
+
+
+def _candidates(db: Database, keys: set[str]) -> list[dict]:
+    marks = ",".join("?" for _ in keys)
+    sql = (
+        "SELECT DISTINCT p.id, p.arxiv_id, p.title_norm, p.title_derived, p.abstract "
+        f"FROM blocks b JOIN papers p ON p.id = b.paper_id WHERE b.key IN ({marks}) LIMIT 200"
+    )
+    return list(db.query(sql, list(keys)))
+
+
+def _conflict(row: dict, entry: Entry) -> bool:
+    """Both have arXiv ids and they differ: never the same paper."""
+    return bool(row["arxiv_id"] and entry.arxiv_id and row["arxiv_id"] != entry.arxiv_id)
+
+
+def find_match(db: Database, entry: Entry) -> _Match | None:
+    """The stored paper this entry is a sighting of, by the documented dedup rules."""
+    if entry.arxiv_id:
+        row = next(db.query("SELECT id FROM papers WHERE arxiv_id = ?", [entry.arxiv_id]), None)
+        if row:
+            return _Match(row["id"], "arxiv")
+    if entry.title:
+        norm = normalize_title(entry.title)
+        for row in db.query(
+            "SELECT id, arxiv_id FROM papers WHERE title_norm = ? AND title_derived = 0", [norm]
+        ):
+            if not _conflict(row, entry):
+                return _Match(row["id"], "title")
+        best: tuple[float, int] | None = None
+        for row in _candidates(db, _title_blocks(norm)):
+            if row["title_derived"] or _conflict(row, entry):
+                continue
+            if not _same_numbers(norm, row["title_norm"]):
+                continue
+            score = fuzz.ratio(norm, row["title_norm"], score_cutoff=TITLE_SIMILARITY)
+            if score and (best is None or score > best[0]):
+                best = (score, row["id"])
+        if best:
+            return _Match(best[1], "fuzzy-title")
+    return _match_abstract(db, entry)
+
+
+def _match_abstract(db: Database, entry: Entry) -> _Match | None:
+    # A titled entry only takes over an untitled paper this way; two titled papers with
+    # the same abstract but different titles are left for a person to judge.
+    only_untitled = entry.title is not None
+    for row in db.query(
+        "SELECT id, arxiv_id, title_derived FROM papers WHERE abstract_key = ?",
+        [abstract_key(entry.abstract)],
+    ):
+        if (row["title_derived"] or not only_untitled) and not _conflict(row, entry):
+            return _Match(row["id"], "abstract")
+    head = normalize_title(entry.abstract)[:ABSTRACT_COMPARE_CHARS]
+    for row in _candidates(db, _abstract_blocks(entry.abstract)):
+        if only_untitled and not row["title_derived"]:
+            continue
+        other = normalize_title(row["abstract"])[:ABSTRACT_COMPARE_CHARS]
+        if not _conflict(row, entry) and fuzz.ratio(head, other) >= ABSTRACT_SIMILARITY:
+            return _Match(row["id"], "abstract")
+    return None
+
+
+def _index(db: Database, paper_id: int, title: str, abstract: str, derived: bool) -> None:
+    """(Re)write the paper's full-text rows and blocking keys."""
+    db.execute("DELETE FROM papers_fts WHERE rowid = ?", [paper_id])
+    db.execute("DELETE FROM words_fts WHERE rowid = ?", [paper_id])
+    db.execute(
+        "INSERT INTO papers_fts (rowid, title, abstract, extra) VALUES (?, ?, ?, ?)",
+        [paper_id, "" if derived else title, abstract, hyphen_joins(f"{title} {abstract}")],
+    )
+    db.execute(
+        "INSERT INTO words_fts (rowid, body) VALUES (?, ?)", [paper_id, f"{title} {abstract}"]
+    )
+    db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
+    keys = _abstract_blocks(abstract)
+    if not derived:
+        keys |= _title_blocks(normalize_title(title))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
+        [(key, paper_id) for key in keys],
+    )
+
+
+def _create(db: Database, entry: Entry, now: str) -> int:
+    derived = not entry.title
+    title = entry.title or derive_title(entry.abstract)
+    cursor = db.execute(
+        "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
+        " authors_count, authors, published, url, first_seen_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            entry.arxiv_id,
+            title,
+            normalize_title(title),
+            int(derived),
+            entry.abstract,
+            abstract_key(entry.abstract),
+            entry.authors_count if entry.authors_count is not None else len(entry.authors) or None,
+            json.dumps(entry.authors) if entry.authors else None,
+            entry.published,
+            entry.url,
+            now,
+            now,
+        ],
+    )
+    paper_id = int(cursor.lastrowid)
+    _index(db, paper_id, title, entry.abstract, derived)
+    return paper_id
+
+
+def _merge(db: Database, paper_id: int, entry: Entry, now: str) -> None:
+    """Fill what the stored paper lacks from a new sighting; a real title replaces a derived one."""
+    row = next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
+    updates: dict = {}
+    if entry.arxiv_id and not row["arxiv_id"]:
+        updates["arxiv_id"] = entry.arxiv_id
+    if entry.title and row["title_derived"]:
+        updates.update(title=entry.title, title_norm=normalize_title(entry.title), title_derived=0)
+    authors_count = entry.authors_count or (len(entry.authors) if entry.authors else None)
+    for column, value in (
+        ("authors_count", authors_count),
+        ("authors", json.dumps(entry.authors) if entry.authors else None),
+        ("published", entry.published),
+        ("url", entry.url),
+    ):
+        if value is not None and row[column] is None:
+            updates[column] = value
+    if not updates:
+        return
+    updates["updated_at"] = now
+    sets = ", ".join(f"{column} = ?" for column in updates)
+    db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
+    if "title" in updates:
+        _index(db, paper_id, entry.title or row["title"], row["abstract"], False)
+
+
+def _source_id(db: Database, name: str, kind: str) -> int:
+    db.execute("INSERT OR IGNORE INTO sources (name, kind) VALUES (?, ?)", [name, kind])
+    return next(db.query("SELECT id FROM sources WHERE name = ?", [name]))["id"]
+
+
+def already_ingested(db: Database, sha256: str) -> bool:
+    """True when an input with these exact bytes was ingested before."""
+    return bool(next(db.query("SELECT 1 AS x FROM inputs WHERE sha256 = ?", [sha256]), None))
+
+
+def store_entries(
+    db: Database,
+    source: str,
+    kind: str,
+    sha256: str,
+    entries: list[Entry],
+    now: str,
+    report: IngestReport,
+) -> IngestReport:
+    """Store one parsed input in a single transaction: all of it, or nothing."""
+    with transaction(db):
+        if already_ingested(db, sha256):
+            report.already_ingested = True
+            return report
+        source_id = _source_id(db, source, kind)
+        cursor = db.execute(
+            "INSERT INTO inputs (source_id, sha256, ingested_at, parsed, skipped, skip_reasons)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [source_id, sha256, now, len(entries), report.skipped, json.dumps(report.skip_reasons)],
+        )
+        input_id = int(cursor.lastrowid)
+        for entry in entries:
+            match = find_match(db, entry)
+            if match is None:
+                paper_id = _create(db, entry, now)
+                report.new_papers += 1
+                report.new_paper_ids.append(paper_id)
+            else:
+                paper_id = match.paper_id
+                _merge(db, paper_id, entry, now)
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on,"
+                " upvotes, comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    paper_id,
+                    source_id,
+                    input_id,
+                    entry.listed_on,
+                    entry.upvotes,
+                    entry.comments,
+                    now,
+                ],
+            ).rowcount
+            if match is not None:
+                if inserted:
+                    report.merged += 1
+                else:
+                    report.repeated += 1
+        db.execute(
+            "UPDATE inputs SET new_papers = ?, merged = ? WHERE id = ?",
+            [report.new_papers, report.merged, input_id],
+        )
+        db.execute(
+            "UPDATE sources SET last_ok_at = ?, last_error = NULL WHERE id = ?", [now, source_id]
+        )
+    return report
+
+
+def record_source_error(db: Database, source: str, kind: str, error: str, now: str) -> None:
+    """Remember that a source failed, so `papers stats` and the worker can report it."""
+    with transaction(db):
+        source_id = _source_id(db, source, kind)
+        db.execute(
+            "UPDATE sources SET last_error = ?, last_error_at = ?, failures = failures + 1"
+            " WHERE id = ?",
+            [error, now, source_id],
+        )
+
+
+def source_validators(db: Database, name: str) -> dict:
+    """The ETag and Last-Modified seen last time, for a conditional GET."""
+    row = next(db.query("SELECT etag, last_modified FROM sources WHERE name = ?", [name]), None)
+    return dict(row) if row else {"etag": None, "last_modified": None}
+
+
+def save_validators(db: Database, name: str, kind: str, etag: str | None, modified: str | None):
+    """Store the validators of a successful fetch."""
+    with transaction(db):
+        _source_id(db, name, kind)
+        db.execute(
+            "UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, modified, name]
+        )
+
+
+def get_papers(db: Database, ids: list[int]) -> list[dict]:
+    """Papers by id with their sighting aggregates, in the order of ids."""
+    if not ids:
+        return []
+    marks = ",".join("?" for _ in ids)
+    rows = db.query(
+        f"""SELECT p.*, s.upvotes, s.sources, s.listings, s.last_listed
+        FROM papers p JOIN (
+            SELECT paper_id, MAX(upvotes) AS upvotes, COUNT(DISTINCT source_id) AS sources,
+                   COUNT(*) AS listings, MAX(listed_on) AS last_listed
+            FROM sightings WHERE paper_id IN ({marks}) GROUP BY paper_id
+        ) s ON s.paper_id = p.id""",
+        ids,
+    )
+    by_id = {row["id"]: public(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def public(row: dict) -> dict:
+    """A paper row as the JSON shape the CLI and the bot share."""
+    arxiv = row.get("arxiv_id")
+    url = row.get("url") or (f"https://arxiv.org/abs/{arxiv}" if arxiv else None)
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "title_derived": bool(row.get("title_derived")),
+        "abstract": row["abstract"],
+        "url": url,
+        "arxiv_id": arxiv,
+        "authors_count": row.get("authors_count"),
+        "authors": json.loads(row["authors"]) if row.get("authors") else [],
+        "published": row.get("published"),
+        "upvotes": row.get("upvotes"),
+        "sources": row.get("sources") or 0,
+        "listed_on": row.get("last_listed"),
+    }
+
+
+def stats(db: Database) -> dict:
+    """Counts for `papers stats`: papers, sightings, inputs and the state of each source."""
+    one = lambda sql: next(db.query(sql))["n"]  # noqa: E731
+    return {
+        "papers": one("SELECT COUNT(*) AS n FROM papers"),
+        "untitled": one("SELECT COUNT(*) AS n FROM papers WHERE title_derived = 1"),
+        "sightings": one("SELECT COUNT(*) AS n FROM sightings"),
+        "inputs": one("SELECT COUNT(*) AS n FROM inputs"),
+        "sources": [
+            dict(row)
+            for row in db.query(
+                "SELECT name, kind, last_ok_at, last_error, last_error_at, failures FROM sources"
+                " ORDER BY name"
+            )
+        ],
+    }

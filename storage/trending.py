@@ -1,0 +1,113 @@
+"""What is trending, and why: upvotes, their growth, how widely listed, how recent."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.papers import get_papers
+
+WINDOWS = {"day": 1, "week": 7}
+# Half-life of a listing's freshness in days: a paper listed two days before the newest
+# listing counts half as much as one listed on it.
+HALF_LIFE_DAYS = 2.0
+W_UPVOTES = 1.0  # per e-fold of upvotes (log1p): 10 upvotes ~ 2.4, 100 ~ 4.6
+W_GROWTH = 2.0  # per e-fold of upvotes gained within the window over the earlier peak
+W_SOURCES = 1.0  # per extra source (dump, feed) that carried the paper
+W_LISTINGS = 0.5  # per extra listing (the same source on another day)
+
+
+def score(upvotes: int, growth: int, sources: int, listings: int, age_days: float) -> float:
+    """The trending score: (1 + weighted signals) × 0.5^(age / half-life)."""
+    signal = (
+        1.0
+        + W_UPVOTES * math.log1p(max(upvotes, 0))
+        + W_GROWTH * math.log1p(max(growth, 0))
+        + W_SOURCES * max(sources - 1, 0)
+        + W_LISTINGS * max(listings - sources, 0)
+    )
+    return signal * 0.5 ** (max(age_days, 0.0) / HALF_LIFE_DAYS)
+
+
+def _day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%b %-d")
+
+
+def reason(upvotes: int, growth: int, since: str | None, sources: int, last_listed: str) -> str:
+    """A short human reason, e.g. "+12 upvotes since Mar 12, in 3 sources"."""
+    parts = []
+    if growth > 0 and since:
+        parts.append(f"+{growth} upvotes since {_day(since)}")
+    elif upvotes > 0:
+        parts.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
+    if sources > 1:
+        parts.append(f"in {sources} sources")
+    parts.append(f"listed {_day(last_listed)}")
+    return ", ".join(parts)
+
+
+def anchor_day(db: Database, now: datetime) -> date | None:
+    """The newest listing day up to now: trending is relative to it, so a quiet day or a
+    stale store still shows its latest papers instead of nothing."""
+    row = next(
+        db.query(
+            "SELECT MAX(listed_on) AS d FROM sightings WHERE listed_on <= ?",
+            [now.date().isoformat()],
+        )
+    )
+    return date.fromisoformat(row["d"]) if row["d"] else None
+
+
+def trending(
+    db: Database,
+    now: datetime,
+    window: str = "day",
+    limit: int = 10,
+    exclude: set[int] | None = None,
+) -> list[dict]:
+    """The top papers listed in the window ending at the newest listing day, best first."""
+    anchor = anchor_day(db, now)
+    if anchor is None:
+        return []
+    start = anchor - timedelta(days=WINDOWS[window] - 1)
+    rows = db.query(
+        """
+        SELECT s.paper_id,
+               MAX(CASE WHEN s.listed_on >= :start THEN COALESCE(s.upvotes, 0) END) AS upvotes,
+               MAX(CASE WHEN s.listed_on < :start THEN s.upvotes END) AS before,
+               MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
+                        THEN s.listed_on END) AS first_counted,
+               MIN(CASE WHEN s.listed_on >= :start THEN s.upvotes END) AS first_in_window,
+               MAX(s.listed_on) AS last_listed,
+               MIN(s.listed_on) AS first_listed,
+               COUNT(DISTINCT s.source_id) AS sources,
+               COUNT(DISTINCT s.input_id) AS listings
+        FROM sightings s
+        WHERE s.paper_id IN (
+            SELECT paper_id FROM sightings WHERE listed_on BETWEEN :start AND :anchor)
+          AND s.listed_on <= :anchor
+        GROUP BY s.paper_id
+        """,
+        {"start": start.isoformat(), "anchor": anchor.isoformat()},
+    )
+    scored = []
+    for row in rows:
+        if exclude and row["paper_id"] in exclude:
+            continue
+        upvotes = row["upvotes"] or 0
+        baseline = row["before"] if row["before"] is not None else row["first_in_window"]
+        growth = upvotes - baseline if baseline is not None else 0
+        since = row["first_listed"] if row["before"] is not None else row["first_counted"]
+        age = (anchor - date.fromisoformat(row["last_listed"])).days
+        value = score(upvotes, growth, row["sources"], row["listings"], age)
+        why = reason(upvotes, growth, since, row["sources"], row["last_listed"])
+        scored.append((value, row["paper_id"], why))
+    scored.sort(key=lambda item: (-item[0], -item[1]))
+    top = scored[:limit]
+    papers = get_papers(db, [paper_id for _, paper_id, _ in top])
+    for paper, (value, _, why) in zip(papers, top, strict=True):
+        paper["score"] = round(value, 3)
+        paper["reason"] = why
+    return papers
