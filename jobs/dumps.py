@@ -31,11 +31,15 @@ MIN_ABSTRACT_WORDS = 8
 
 
 def decode(data: bytes) -> tuple[str, list[Skip]]:
-    """Bytes to text: UTF-8 (with or without BOM), else Windows-1252 with a noted skip."""
+    """Bytes to text: UTF-8 (with or without BOM); stray bad bytes are dropped with a noted
+    skip, and a file that is mostly not UTF-8 is read as Windows-1252."""
     try:
         return data.decode("utf-8-sig"), []
     except UnicodeDecodeError as exc:
-        note = Skip(f"byte {exc.start}", "not valid UTF-8; decoded as Windows-1252")
+        text = data.decode("utf-8-sig", errors="replace")
+        if text.count("\ufffd") * 100 < len(text):
+            return text, [Skip(f"byte {exc.start}", "invalid UTF-8 bytes dropped")]
+        note = Skip(f"byte {exc.start}", "not UTF-8; decoded as Windows-1252")
         return data.decode("cp1252", errors="replace"), [note]
 
 
@@ -64,7 +68,8 @@ def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | Non
 def _looks_like_abstract(line: str) -> bool:
     if len(line) >= ABSTRACT_MIN_CHARS:
         return True
-    return len(line) >= 120 and line.endswith(".") and ". " in line
+    # A short abstract still reads as prose: titles almost never end with a full stop.
+    return len(line) >= 120 and line.endswith(".")
 
 
 def _is_text(line: str, min_words: int) -> bool:

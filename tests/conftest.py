@@ -1,0 +1,100 @@
+"""Shared fixtures: temporary databases, the seed dumps, and a local HTTP file server."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from jobs.ingest import ingest_target
+from storage import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NOW = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(tmp_path):
+    """A fresh, migrated database file."""
+    database = connect(tmp_path / "papers.db")
+    yield database
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory) -> Path:
+    """The seed dumps ingested once per run (the undated dump listed on Mar 17)."""
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    database = connect(path)
+    for target in sorted(SEEDS.iterdir()):
+        ingest_target(database, str(target), NOW, date(2026, 3, 17))
+    database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    database.close()
+    return path
+
+
+@pytest.fixture
+def seeded_path(tmp_path, seeded_template) -> Path:
+    """A private copy of the seeded database file."""
+    path = tmp_path / "papers.db"
+    shutil.copyfile(seeded_template, path)
+    return path
+
+
+@pytest.fixture
+def seeded(seeded_path):
+    """A database with the seed dumps in it, private to the test."""
+    database = connect(seeded_path)
+    yield database
+    database.close()
+
+
+class FileServer:
+    """A local HTTP server with routes set by the test: body, status, headers, ETag."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests.append((self.path, dict(self.headers)))
+                status, body, headers = server.routes.get(self.path, (404, b"not found", {}))
+                etag = headers.get("ETag")
+                if etag and self.headers.get("If-None-Match") == etag:
+                    status, body = 304, b""
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def file_server():
+    """A running local HTTP server for feeds and dumps."""
+    server = FileServer()
+    yield server
+    server.close()

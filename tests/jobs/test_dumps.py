@@ -1,0 +1,154 @@
+"""The Daily Papers dump parser, on the real seeds and on hand-made and generated edge cases."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobs.dumps import parse_dump, parse_month_day
+from tests.conftest import SEEDS
+
+REF = date(2026, 3, 20)
+ABSTRACT = (
+    "We propose a method that adapts large language models with a handful of parameters, "
+    "and we show on twelve benchmarks that it matches full fine-tuning at a fraction of the cost."
+)
+
+
+def seed(prefix: str) -> bytes:
+    return next(SEEDS.glob(f"{prefix}_*.txt")).read_bytes()
+
+
+def test_dated_dump_with_metadata():
+    parsed = parse_dump(seed("000"), REF)
+    assert parsed.page_date == "2026-03-16"
+    assert len(parsed.entries) == 39 and not parsed.skips
+    first = parsed.entries[0]
+    assert first.title.startswith("ERNIE-Gram: Pre-Training with Explicitly N-Gram")
+    assert first.abstract.startswith("Coarse-grained linguistic information")
+    assert (first.authors_count, first.published, first.upvotes) == (7, "2020-10-22", None)
+    assert all(e.listed_on == "2026-03-16" for e in parsed.entries)
+    by_title = {e.title.split(":")[0]: e for e in parsed.entries}
+    # "ArchBERT" has no metadata lines: the next title follows its abstract directly.
+    assert by_title["ArchBERT"].authors_count is None and by_title["ArchBERT"].published is None
+    # "Oct 14, 2024 1": an upvote count after the date.
+    assert (parsed.entries[-1].published, parsed.entries[-1].upvotes) == ("2024-10-14", 1)
+    # "Mar 9 4": a date without a year (taken from the page date) and 4 upvotes.
+    no_year = [e for e in parsed.entries if e.published == "2026-03-09"]
+    assert len(no_year) == 1 and no_year[0].upvotes == 4
+
+
+def test_titled_dump_without_metadata():
+    parsed = parse_dump(seed("001"), REF)
+    assert parsed.page_date == "2026-03-12"
+    assert len(parsed.entries) == 67 and not parsed.skips
+    assert all(e.title and e.published is None for e in parsed.entries)
+    assert parsed.entries[0].title.startswith("ERNIE 3.0")
+
+
+def test_abstract_only_dump_gives_untitled_entries_listed_on_reference():
+    parsed = parse_dump(seed("002"), REF)
+    assert len(parsed.entries) == 11 and not parsed.skips
+    assert all(e.title is None for e in parsed.entries)
+    assert {e.listed_on for e in parsed.entries} == {"2026-03-20"}
+
+
+def dump(*lines: str, newline: str = "\n") -> bytes:
+    return newline.join(lines).encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("data", "entries", "skip_reasons"),
+    [
+        pytest.param(dump("Mar 16", "", "A Title", "", ABSTRACT, newline="\r\n"), 1, [], id="crlf"),
+        pytest.param(b"\xef\xbb\xbf" + dump("Mar 16", "A Title", ABSTRACT), 1, [], id="bom"),
+        pytest.param(dump("A Title", "", "", "", "", ABSTRACT, "", "", ""), 1, [], id="blank-runs"),
+        pytest.param(
+            dump("A Title", ABSTRACT, "Truncated Tit"),
+            1,
+            ["title without an abstract"],
+            id="truncated-title",
+        ),
+        pytest.param(
+            dump("A Title", ABSTRACT[:150]),
+            0,
+            ["title without an abstract"] * 2,
+            id="truncated-abstract",
+        ),
+        pytest.param(
+            dump("  • 7 authors", "A Title", ABSTRACT),
+            1,
+            ["author count without a paper"],
+            id="orphan-authors",
+        ),
+        pytest.param(
+            dump("A Title", ABSTRACT, "Oct 22, 2020", "Oct 23, 2020"),
+            1,
+            ["date without a paper"],
+            id="second-date",
+        ),
+        pytest.param(dump("#" * 400, "A Title", ABSTRACT), 1, ["not prose"], id="garbage-line"),
+        pytest.param(
+            dump("Ωμέγα: Ünïcödé Títlé ✓", ABSTRACT.replace("We", "Wé")), 1, [], id="unicode"
+        ),
+        pytest.param(dump("A Title", "\x00\x07" + ABSTRACT + "\u200b"), 1, [], id="control-chars"),
+        pytest.param(
+            dump("A Title", ABSTRACT, "B Title", ABSTRACT * 3).replace(b"matches", b"ma\xfftches"),
+            2,
+            ["invalid UTF-8 bytes dropped"],
+            id="stray-bad-byte",
+        ),
+        pytest.param(
+            ("Ünïcödé Title\n" + "é" * 30 + " " + ABSTRACT).encode("cp1252"),
+            1,
+            ["not UTF-8; decoded as Windows-1252"],
+            id="windows-1252",
+        ),
+        pytest.param(b"", 0, [], id="empty"),
+    ],
+)
+def test_edge_cases(data, entries, skip_reasons):
+    parsed = parse_dump(data, REF)
+    assert len(parsed.entries) == entries
+    assert sorted(s.reason for s in parsed.skips) == sorted(skip_reasons)
+    for entry in parsed.entries:
+        assert "\x00" not in entry.abstract and "\u200b" not in entry.abstract
+
+
+@pytest.mark.parametrize(
+    ("text", "reference", "expected"),
+    [
+        pytest.param("Mar 16", date(2026, 3, 20), (date(2026, 3, 16), None), id="this-year"),
+        pytest.param("Dec 30", date(2026, 1, 2), (date(2025, 12, 30), None), id="last-year"),
+        pytest.param("Oct 22, 2020", date(2026, 1, 2), (date(2020, 10, 22), None), id="with-year"),
+        pytest.param("Mar 9 4", date(2026, 3, 16), (date(2026, 3, 9), 4), id="upvotes"),
+        pytest.param("Feb 30", date(2026, 3, 16), None, id="impossible-day"),
+        pytest.param("Foo 3", date(2026, 3, 16), None, id="not-a-month"),
+    ],
+)
+def test_month_day(text, reference, expected):
+    assert parse_month_day(text, reference) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=4000))
+def test_any_bytes_never_raise(data):
+    parsed = parse_dump(data, REF)
+    assert all(e.abstract.strip() for e in parsed.entries)
+
+
+LINE = st.one_of(
+    st.sampled_from(["", "Mar 16", "  • 3 authors", "·", "Oct 22, 2020 5", "Subscribe", "A Title"]),
+    st.just(ABSTRACT),
+    st.text(max_size=400),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(LINE, max_size=40), st.sampled_from(["\n", "\r\n", "\r"]))
+def test_any_line_mix_never_raises_and_keeps_every_abstract(lines, newline):
+    parsed = parse_dump(newline.join(lines).encode("utf-8", "surrogatepass"), REF)
+    assert len([e for e in parsed.entries if e.abstract == ABSTRACT]) == lines.count(ABSTRACT)

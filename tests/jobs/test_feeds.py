@@ -1,0 +1,140 @@
+"""Feeds and JSON through real feedparser, fetched from a local HTTP server."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jobs.feeds import parse_feed, parse_hf_json
+from jobs.ingest import ingest_target
+from storage.search import search
+from tests.conftest import FIXTURES, NOW
+
+DAY = date(2026, 3, 17)
+
+
+def test_arxiv_rss_items_take_id_authors_and_strip_announce_prefix():
+    parsed = parse_feed((FIXTURES / "arxiv_rss.xml").read_bytes(), DAY)
+    first = parsed.entries[0]
+    assert first.title == "LoRA Soup: Merging Low-Rank Adapters & Friends"
+    assert first.arxiv_id == "2603.01234"
+    assert first.abstract.startswith("We study how low-rank adaptation")
+    assert first.authors == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+    assert first.url == "https://arxiv.org/abs/2603.01234"
+    assert parsed.entries[1].arxiv_id == "2107.02137"
+
+
+def test_arxiv_api_atom_drops_version_and_folds_title_lines():
+    parsed = parse_feed((FIXTURES / "arxiv_api.atom").read_bytes(), DAY)
+    assert [e.arxiv_id for e in parsed.entries] == ["2106.09685", "2106.09685"]
+    assert parsed.entries[0].title == "LoRA: Low-Rank Adaptation of Large Language Models"
+    assert parsed.entries[0].published == "2021-06-17"
+    assert parsed.entries[0].authors == ["Edward J. Hu", "Yelong Shen"]
+
+
+def test_hf_json_keeps_good_items_and_counts_bad_ones():
+    parsed = parse_hf_json((FIXTURES / "hf_daily.json").read_bytes(), DAY)
+    assert [e.arxiv_id for e in parsed.entries] == ["2603.04567", "2603.01234", None]
+    first = parsed.entries[0]
+    assert (first.upvotes, first.comments, first.listed_on) == (42, 3, "2026-03-17")
+    assert first.authors == ["Jane Doe", "John Roe"] and first.published == "2026-03-16"
+    assert parsed.entries[2].title is None and parsed.entries[2].upvotes is None
+    assert sorted(s.reason for s in parsed.skips) == [
+        "item has no paper object",
+        "item has no paper object",
+        "paper has no summary",
+    ]
+
+
+def test_feed_versions_of_one_paper_are_one_paper(db):
+    ingest_target(db, str(FIXTURES / "arxiv_api.atom"), NOW)
+    assert db["papers"].count == 1 and db["sightings"].count == 1
+
+
+def test_feed_gives_seed_paper_its_arxiv_id(seeded):
+    ingest_target(seeded, str(FIXTURES / "arxiv_rss.xml"), NOW)
+    rows = list(seeded.query("SELECT arxiv_id FROM papers WHERE title LIKE 'ERNIE 3.0%'"))
+    assert rows == [{"arxiv_id": "2107.02137"}]
+    hits = search(seeded, "ernie 3.0").papers
+    assert [p["url"] for p in hits if p["title"].startswith("ERNIE 3.0")] == [
+        "https://arxiv.org/abs/2107.02137"
+    ]
+
+
+def test_rss_and_json_of_the_same_paper_merge_and_keep_upvotes(db):
+    ingest_target(db, str(FIXTURES / "arxiv_rss.xml"), NOW)
+    ingest_target(db, str(FIXTURES / "hf_daily.json"), NOW)
+    rows = list(db.query("SELECT paper_id, upvotes FROM sightings ORDER BY id"))
+    lora = [r for r in rows if r["paper_id"] == rows[0]["paper_id"]]
+    assert [r["upvotes"] for r in lora] == [None, 17]
+
+
+def test_urls_ingest_with_conditional_get_and_a_failing_source_does_not_stop_others(
+    db, file_server
+):
+    rss = (FIXTURES / "arxiv_rss.xml").read_bytes()
+    file_server.routes["/rss"] = (200, rss, {"ETag": '"v1"', "Content-Type": "application/xml"})
+    file_server.routes["/broken"] = (500, b"oops", {})
+    file_server.routes["/json"] = (200, (FIXTURES / "hf_daily.json").read_bytes(), {})
+    reports = [
+        r
+        for url in ("/broken", "/rss", "/json")
+        for r in ingest_target(db, file_server.url(url), NOW)
+    ]
+    assert reports[0].error == f"{file_server.url('/broken')}: HTTP 500"
+    assert reports[1].new_papers == 2 and reports[2].parsed == 3
+    again = ingest_target(db, file_server.url("/rss"), NOW)[0]
+    assert again.not_modified
+    assert file_server.requests[-1][1].get("If-None-Match") == '"v1"'
+    failing = next(db.query("SELECT failures, last_error FROM sources WHERE name LIKE '%broken'"))
+    assert failing == {"failures": 1, "last_error": f"{file_server.url('/broken')}: HTTP 500"}
+
+
+def test_unreachable_url_is_reported_not_raised(db):
+    report = ingest_target(db, "http://127.0.0.1:9/feed", NOW)[0]
+    assert report.error and report.error.startswith("http://127.0.0.1:9/feed:")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.binary(max_size=3000))
+def test_garbage_bytes_as_feed_or_json_never_raise(data):
+    for parser in (parse_feed, parse_hf_json):
+        parsed = parser(data, DAY)
+        assert all(entry.abstract for entry in parsed.entries)
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "paper",
+                    "id",
+                    "title",
+                    "summary",
+                    "upvotes",
+                    "authors",
+                    "name",
+                    "publishedAt",
+                    "numComments",
+                ]
+            ),
+            children,
+            max_size=6,
+        )
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(JSONISH, max_size=5))
+def test_wrongly_typed_json_items_never_raise(items):
+    import json
+
+    parsed = parse_hf_json(json.dumps(items).encode(), DAY)
+    assert len(parsed.entries) + len(parsed.skips) == len(items)

@@ -1,0 +1,148 @@
+"""Search on the seeds: relevance, the query syntax, suggestions, and hostile input."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from papers.errors import QueryError
+from storage.search import parse_query, search
+
+
+def titles(result) -> list[str]:
+    return [p["title"] for p in result.papers]
+
+
+def text_of(paper: dict) -> str:
+    return f"{paper['title']} {paper['abstract']}"
+
+
+def test_lora_finds_lora_papers_and_never_exploration(seeded):
+    result = search(seeded, "lora", limit=50)
+    assert result.total == 2
+    for paper in result.papers:
+        assert re.search(r"\blora\b", text_of(paper), re.I)
+    exploration = [
+        r["id"] for r in seeded.query("SELECT id FROM papers WHERE abstract LIKE '%exploration%'")
+    ]
+    assert exploration and not set(exploration) & {p["id"] for p in result.papers}
+
+
+def test_ernie_3_listed_once_and_title_beats_abstract(seeded):
+    result = search(seeded, "ernie", limit=50)
+    assert sum(t.startswith("ERNIE 3.0") for t in titles(result)) == 1
+    assert all("ERNIE" in t for t in titles(result)[:2])
+
+
+def test_misspelling_suggests_the_indexed_word(seeded):
+    result = search(seeded, "loar")
+    assert result.total == 0 and result.suggestions == ["lora"]
+
+
+@pytest.mark.parametrize("query", ["pre-training", "pretraining", "pre-trained", "Pre-Trained"])
+def test_hyphen_and_inflection_variants_find_each_other(seeded, query):
+    found = {p["id"] for p in search(seeded, query, limit=200).papers}
+    reference = {p["id"] for p in search(seeded, "pretraining", limit=200).papers}
+    assert found == reference and len(found) > 50
+    spelled = {
+        r["id"]
+        for r in seeded.query(
+            "SELECT id FROM papers WHERE abstract LIKE '%pretrain%' OR title LIKE '%pretrain%'"
+        )
+    }
+    hyphenated = {
+        r["id"]
+        for r in seeded.query(
+            "SELECT id FROM papers WHERE abstract LIKE '%pre-train%' OR title LIKE '%pre-train%'"
+        )
+    }
+    assert spelled and hyphenated and (spelled | hyphenated) <= found
+
+
+def test_all_words_must_match(seeded):
+    both = search(seeded, "gpt chemistry", limit=50)
+    assert both.total >= 1
+    for paper in both.papers:
+        assert re.search(r"gpt", text_of(paper), re.I) and re.search(r"chemi", text_of(paper), re.I)
+
+
+def test_phrase_or_exclude_and_prefix(seeded):
+    phrase = search(seeded, '"few-shot learners"', limit=50)
+    assert phrase.total >= 2
+    assert all(re.search(r"few.shot learners", text_of(p), re.I) for p in phrase.papers)
+    either = search(seeded, "ernie OR minigpt", limit=50).total
+    assert either == search(seeded, "ernie").total + search(seeded, "minigpt").total
+    without = search(seeded, "ernie -gram", limit=50)
+    assert "ERNIE 3.0" in " ".join(titles(without)) and not any(
+        "Gram" in t for t in titles(without)
+    )
+    prefix = search(seeded, "diffus*", limit=50)
+    assert prefix.total >= 1 and all(re.search(r"diffus", text_of(p), re.I) for p in prefix.papers)
+
+
+def test_case_insensitive(seeded):
+    assert (
+        search(seeded, "LoRA").total == search(seeded, "lora").total == search(seeded, "LORA").total
+    )
+
+
+def test_snippet_marks_matched_words(seeded):
+    paper = search(seeded, "lora").papers[0]
+    assert "\x02LoRA\x03" in paper["snippet"]
+
+
+def test_pages_do_not_overlap(seeded):
+    first = search(seeded, "language", limit=5)
+    second = search(seeded, "language", limit=5, offset=5)
+    assert first.total == second.total > 10
+    assert not {p["id"] for p in first.papers} & {p["id"] for p in second.papers}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unbalanced',
+        'lora"',
+        "AND",
+        "OR lora",
+        "lora OR",
+        "NEAR(a b)",
+        "a:b",
+        "^title",
+        "col:x",
+        "(((",
+        "*",
+        "lora*)",
+        '""',
+        "- -",
+        "\u0000lora",
+        "🤖 lora",
+        "a" * 200,
+    ],
+    ids=lambda q: repr(q[:12]),
+)
+def test_hostile_syntax_never_raises_an_fts_error(seeded, query):
+    try:
+        search(seeded, query)
+    except QueryError as exc:
+        assert str(exc)  # a friendly message, not an FTS5 syntax error
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        pytest.param("", "Type a few words", id="empty"),
+        pytest.param("   ", "Type a few words", id="blank"),
+        pytest.param("x" * 2000, "2000 characters long", id="2000-chars"),
+        pytest.param("-lora", "only leaves papers out", id="only-exclusions"),
+        pytest.param("*** ???", "Type a few words", id="only-symbols"),
+    ],
+)
+def test_unusable_queries_get_a_clear_message(seeded, query, message):
+    with pytest.raises(QueryError, match=message):
+        search(seeded, query)
+
+
+def test_or_groups_bind_tighter_than_and():
+    assert parse_query("a b OR c").expression == '("a") AND ("b" OR "c")'

@@ -1,0 +1,87 @@
+"""Trending order and reasons, from sightings built by hand and from the seeds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from storage.models import Entry, IngestReport
+from storage.papers import store_entries
+from storage.trending import score, trending
+
+NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
+
+
+def abstract(n: int) -> str:
+    topics = ["retrieval", "diffusion", "adapters", "robotics", "speech", "chemistry", "vision"]
+    return f"We study {topics[n]} at scale and report results on several public benchmarks."
+
+
+def listing(db, name: str, day: str, papers: dict[int, int | None]) -> None:
+    entries = [
+        Entry(abstract(n), f"Paper {chr(65 + n)} about {n}", upvotes=up, listed_on=day)
+        for n, up in papers.items()
+    ]
+    store_entries(db, name, "test", name + day, entries, NOW.isoformat(), IngestReport(name))
+
+
+def test_growth_sources_and_recency_order(db):
+    listing(db, "hf", "2026-03-19", {0: 10, 1: 50, 2: 5})
+    listing(db, "hf", "2026-03-20", {0: 60, 1: 52, 2: 5})
+    listing(db, "rss", "2026-03-20", {2: None, 3: None})
+    day = trending(db, NOW, "day")
+    order = [p["title"] for p in day]
+    # A: +50 since yesterday beats B's bigger but flat count; C is in two sources.
+    assert order[0] == "Paper A about 0"
+    assert (
+        day[0]["reason"]
+        == "+50 upvotes since Mar 19, in 1 sources".replace(", in 1 sources", "")
+        + ", listed Mar 20"
+    )
+    assert order.index("Paper C about 2") < order.index("Paper D about 3")
+    c = next(p for p in day if p["title"].startswith("Paper C"))
+    assert "in 2 sources" in c["reason"]
+    assert [p["score"] for p in day] == sorted((p["score"] for p in day), reverse=True)
+
+
+def test_week_window_includes_older_listings_with_decay(db):
+    listing(db, "hf", "2026-03-15", {4: 100})
+    listing(db, "hf", "2026-03-20", {5: 100})
+    assert [p["title"] for p in trending(db, NOW, "day")] == ["Paper F about 5"]
+    week = trending(db, NOW, "week")
+    assert [p["title"] for p in week] == ["Paper F about 5", "Paper E about 4"]
+    assert week[1]["score"] < week[0]["score"]
+
+
+def test_listings_after_now_are_ignored_and_empty_store_is_empty(db):
+    assert trending(db, NOW) == []
+    listing(db, "hf", "2026-03-25", {6: 3})
+    assert trending(db, NOW) == []
+
+
+def test_exclude_skips_papers_already_sent(db):
+    listing(db, "hf", "2026-03-20", {0: 3, 1: 2})
+    first = trending(db, NOW, limit=1)
+    rest = trending(db, NOW, exclude={first[0]["id"]})
+    assert first[0]["id"] not in {p["id"] for p in rest} and rest
+
+
+@pytest.mark.parametrize(
+    ("better", "worse"),
+    [
+        pytest.param((10, 0, 1, 1, 0), (2, 0, 1, 1, 0), id="more-upvotes"),
+        pytest.param((10, 8, 1, 1, 0), (10, 0, 1, 1, 0), id="growth"),
+        pytest.param((0, 0, 3, 3, 0), (0, 0, 1, 1, 0), id="more-sources"),
+        pytest.param((5, 0, 1, 1, 0), (5, 0, 1, 1, 3), id="fresher"),
+    ],
+)
+def test_score_components(better, worse):
+    assert score(*better) > score(*worse)
+
+
+def test_seeds_trend_with_reasons(seeded):
+    week = trending(seeded, datetime(2026, 3, 17, 9, tzinfo=UTC), "week", limit=50)
+    assert week and all(p["reason"] and p["score"] > 0 for p in week)
+    ernie = next(p for p in week if p["title"].startswith("ERNIE 3.0"))
+    assert "in 2 sources" in ernie["reason"]

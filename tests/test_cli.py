@@ -1,0 +1,90 @@
+"""The `papers` CLI as a user runs it: the installed console script on a real database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, SEEDS
+
+PAPERS = str(Path(sys.executable).with_name("papers"))
+
+
+def run(db: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [PAPERS, "--db", str(db), *args], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+
+
+def test_ingest_reports_per_file_and_second_run_adds_nothing(tmp_path):
+    db = tmp_path / "p.db"
+    first = run(db, "ingest", str(SEEDS))
+    assert first.returncode == 0, first.stderr
+    assert (
+        "000_db82ecd9bbfd133f.txt: 39 parsed, 39 new papers, 0 merged sightings, 0 skipped"
+        in first.stdout
+    )
+    assert (
+        "001_bd886f24c340b808.txt: 67 parsed, 61 new papers, 6 merged sightings, 0 skipped"
+        in first.stdout
+    )
+    assert "total: 117 parsed, 111 new papers, 6 merged sightings, 0 skipped" in first.stdout
+    second = run(db, "ingest", str(SEEDS))
+    assert second.stdout.count("already ingested, nothing changed") == 3
+    stats = json.loads(run(db, "stats", "--json").stdout)
+    assert (stats["papers"], stats["sightings"], stats["untitled"]) == (111, 117, 11)
+
+
+def test_search_and_trending_json_fields(seeded_path):
+    result = run(seeded_path, "search", "lora", "--json")
+    data = json.loads(result.stdout)
+    assert data["total"] == 2
+    fields = {
+        "id",
+        "title",
+        "abstract",
+        "url",
+        "arxiv_id",
+        "authors_count",
+        "published",
+        "upvotes",
+        "sources",
+        "score",
+        "snippet",
+    }
+    assert all(fields <= set(p) for p in data["papers"])
+    trend = json.loads(run(seeded_path, "trending", "--window", "week", "--json").stdout)
+    assert trend and all({"score", "reason"} <= set(p) and p["reason"] for p in trend)
+
+
+def test_search_suggests_and_handles_unbalanced_quote(seeded_path):
+    assert "Did you mean: lora?" in run(seeded_path, "search", "loar").stdout
+    unbalanced = run(seeded_path, "search", '"unbalanced')
+    assert unbalanced.returncode == 0 and "Traceback" not in unbalanced.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["search", ""], "Type a few words", id="empty-query"),
+        pytest.param(["search", "x" * 2000], "keep it under 256", id="long-query"),
+        pytest.param(["trending", "--window", "year"], "Invalid value", id="bad-window"),
+    ],
+)
+def test_user_errors_exit_2_with_one_line(seeded_path, args, message):
+    result = run(seeded_path, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_missing_path_is_reported_and_exit_1(tmp_path):
+    result = run(
+        tmp_path / "p.db", "ingest", str(tmp_path / "nope"), str(SEEDS / "002_af989c2119285913.txt")
+    )
+    assert result.returncode == 1
+    assert "nope: FAILED: no such file, folder or URL" in result.stdout
+    assert "11 new papers" in result.stdout
