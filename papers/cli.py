@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import click
@@ -176,6 +177,104 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     for source in data["sources"]:
         state = f"failing: {source['last_error']}" if source["last_error"] else "ok"
         click.echo(f"- {source['name']} ({source['kind']}): {state}")
+
+
+@main.command()
+@click.option("--port", type=int, help="HTTP port (default PORT or 3000).")
+@click.pass_context
+def serve(ctx: click.Context, port: int | None) -> None:
+    """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
+    from bot.app import serve as run_serve
+
+    config = ctx.obj["config"]
+    if port:
+        config = replace(config, port=port)
+    run_serve(config)
+
+
+@main.command()
+@click.pass_context
+def worker(ctx: click.Context) -> None:
+    """Run the scheduler: ingest, keyword alerts and digests."""
+    from jobs.worker import run as run_worker
+
+    run_worker(ctx.obj["config"])
+
+
+@main.command("run")
+@click.option(
+    "--standin-port", default=3001, show_default=True, help="Port of the local Slack stand-in."
+)
+@click.pass_context
+def run_all(ctx: click.Context, standin_port: int) -> None:
+    """Run the bot and the worker in one process (against the local stand-in without Slack)."""
+    from papers.local import run_local
+
+    run_local(ctx.obj["config"], standin_port)
+
+
+@main.command()
+@click.option("--preview", is_flag=True, required=True, help="Print without sending.")
+@click.option("--subscription", "subscription_id", type=int, help="Subscription id.")
+@click.option("--team", help="Team id (with --channel).")
+@click.option("--channel", help="Channel or user id (with --team).")
+@click.pass_context
+def digest(
+    ctx: click.Context,
+    preview: bool,
+    subscription_id: int | None,
+    team: str | None,
+    channel: str | None,
+) -> None:
+    """Print a subscription's next digest as text and as Block Kit JSON, without sending."""
+    from jobs.digests import build_digest
+    from storage import subscriptions as subs
+
+    config = ctx.obj["config"]
+    db = _db(ctx)
+    if subscription_id is not None:
+        sub = subs.by_id(db, subscription_id)
+        chosen = [sub] if sub else []
+    elif team and channel:
+        chosen = [
+            s for s in subs.visible_to(db, team, channel, channel) if s.frequency != "instant"
+        ]
+    else:
+        _fail("give --subscription ID, or --team T and --channel C")
+        return
+    if not chosen:
+        _fail("no such subscription")
+        return
+    for sub in chosen:
+        built = build_digest(db, config, sub, _now(), preview=True)
+        message = built.message or {"text": "(nothing to send)", "blocks": []}
+        click.echo(f"# subscription #{sub.id} → {sub.target}")
+        click.echo(message["text"])
+        for paper in (built.paper_ids and _papers(db, built.paper_ids)) or []:
+            click.echo(f"  - {paper['title']}")
+        click.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))
+
+
+def _papers(db, ids: list[int]) -> list[dict]:
+    from storage.papers import get_papers
+
+    return get_papers(db, ids)
+
+
+@main.command()
+@click.option("--port", default=3001, show_default=True)
+@click.option("--app-url", default="http://127.0.0.1:3000/slack/events", show_default=True)
+@click.option("--signing-secret", envvar="SLACK_SIGNING_SECRET", default="local-signing-secret")
+def standin(port: int, app_url: str, signing_secret: str) -> None:
+    """Run only the local Slack stand-in (Web API, response_url and a page to try commands)."""
+    import time
+
+    from slackstub import SlackStandIn
+
+    stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
+    click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
+    while True:
+        time.sleep(3600)
 
 
 if __name__ == "__main__":

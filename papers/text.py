@@ -61,6 +61,14 @@ def escape_mrkdwn(text: str) -> str:
     return text.translate(_MRKDWN)
 
 
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape_entities(text: str) -> str:
+    """Escape only Slack's control characters, keeping our own `code` and *bold* markup."""
+    return text.translate(_ENTITIES)
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut text to at most limit characters, at a word when possible."""
     if len(text) <= limit:

@@ -160,3 +160,64 @@ def m001_papers(db: Database) -> None:
         "tokenize = 'unicode61 remove_diacritics 2')"
     )
     db.execute("CREATE VIRTUAL TABLE words_vocab USING fts5vocab(words_fts, row)")
+
+
+@migrations()
+def m002_subscriptions(db: Database) -> None:
+    """Subscriptions with their schedules, the delivery ledger, and what each was sent."""
+    db["subscriptions"].create(
+        {
+            "id": int,
+            "team_id": str,
+            "user_id": str,
+            "target": str,  # channel id, or the user id for a DM
+            "kind": str,  # "personal" or "channel"
+            "keywords": str,
+            "frequency": str,  # daily, weekdays, weekly, instant
+            "weekday": int,  # 0 = Monday, for weekly
+            "at_time": str,  # HH:MM local
+            "tz": str,  # IANA name
+            "status": str,  # active, paused
+            "paused_reason": str,
+            "next_due_at": str,  # UTC ISO; NULL for instant
+            "last_delivered_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"team_id", "user_id", "target", "kind", "frequency", "status"},
+        defaults={"keywords": "", "weekday": 0, "at_time": "09:00", "status": "active"},
+    )
+    db["subscriptions"].create_index(["team_id", "user_id"])
+    db["subscriptions"].create_index(["status", "next_due_at"])
+    db["deliveries"].create(
+        {
+            "id": int,
+            "subscription_id": int,
+            "period": str,
+            "state": str,  # claimed, sent, skipped, failed
+            "claimed_at": str,
+            "finished_at": str,
+            "message_ts": str,
+            "detail": str,
+            "paper_ids": str,
+        },
+        pk="id",
+        foreign_keys=[("subscription_id", "subscriptions", "id")],
+    )
+    db["deliveries"].create_index(["subscription_id", "period"], unique=True)
+    db.execute(
+        "CREATE TABLE sent_papers (subscription_id INTEGER NOT NULL, paper_id INTEGER NOT NULL,"
+        " PRIMARY KEY (subscription_id, paper_id)) WITHOUT ROWID"
+    )
+    db["teams"].create({"team_id": str, "status": str, "changed_at": str}, pk="team_id")
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+@migrations()
+def m003_delivery_payload(db: Database) -> None:
+    """Keep the rendered message and its channel on the claim, so a delivery interrupted by a
+    crash is re-sent exactly as built (or found already delivered) instead of rebuilt."""
+    db["deliveries"].add_column("channel", str)
+    db["deliveries"].add_column("message", str)
+    db["deliveries"].add_column("not_before", str)
+    db["deliveries"].create_index(["state", "not_before"])

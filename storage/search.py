@@ -171,3 +171,27 @@ def suggest(db: Database, words: list[str]) -> list[str]:
         else:
             replaced.append(word)
     return [" ".join(replaced)] if changed else []
+
+
+def matching_since(db: Database, text: str, after_id: int, limit: int = 200) -> list[int]:
+    """Ids of papers newer than after_id that match a query (for keyword alerts)."""
+    query = parse_query(text, max_chars=10_000)
+    rows = db.query(
+        "SELECT rowid AS id FROM papers_fts WHERE papers_fts MATCH ? AND rowid > ?"
+        " ORDER BY rowid LIMIT ?",
+        [query.expression, after_id, limit],
+    )
+    return [row["id"] for row in rows]
+
+
+def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
+    """The subset of ids whose papers match a query (keyword digests)."""
+    if not ids:
+        return set()
+    query = parse_query(text, max_chars=10_000)
+    marks = ",".join("?" for _ in ids)
+    rows = db.query(
+        f"SELECT rowid AS id FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+        [query.expression, *ids],
+    )
+    return {row["id"] for row in rows}

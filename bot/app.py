@@ -1,0 +1,97 @@
+"""Build the Bolt app from config, and serve it over HTTP or Socket Mode."""
+
+from __future__ import annotations
+
+import logging
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.oauth.oauth_settings import OAuthSettings
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
+
+from bot.context import Deps, deps_middleware
+from bot.listeners import register
+from papers.config import Config
+from papers.errors import ConfigError
+
+log = logging.getLogger(__name__)
+SCOPES = ["commands", "chat:write", "im:write", "users:read", "channels:read", "groups:read"]
+
+
+def web_client(config: Config, token: str | None = None) -> WebClient:
+    """A WebClient for SLACK_API_URL that waits out 429s (Retry-After) a few times."""
+    client = WebClient(token=token, retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3)])
+    if config.slack_api_url:
+        client.base_url = config.slack_api_url
+    return client
+
+
+def build_app(config: Config) -> App:
+    """The Bolt app: signature checks on, listeners registered, deps in every context."""
+    if not config.slack_signing_secret:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set")
+    if config.slack_client_id and config.slack_client_secret:
+        app = App(
+            signing_secret=config.slack_signing_secret,
+            client=web_client(config),
+            oauth_settings=OAuthSettings(
+                client_id=config.slack_client_id,
+                client_secret=config.slack_client_secret,
+                scopes=SCOPES,
+                installation_store=SQLite3InstallationStore(
+                    database=config.db_path, client_id=config.slack_client_id
+                ),
+                state_store=SQLite3OAuthStateStore(database=config.db_path, expiration_seconds=600),
+            ),
+        )
+    else:
+        if not config.slack_bot_token:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)"
+            )
+        app = App(
+            signing_secret=config.slack_signing_secret,
+            client=web_client(config, config.slack_bot_token),
+            # auth.test runs on the first request instead of at import, so a slow Slack
+            # never blocks start-up.
+            token_verification_enabled=False,
+        )
+    app.use(deps_middleware(Deps(config)))
+    register(app)
+    return app
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        # One line per request, never the body (it can hold user text).
+        log.debug("%s %s", self.command, self.path.split("?")[0])
+
+
+def make_http_server(app: App, host: str, port: int) -> WSGIServer:
+    """A threaded WSGI server for the app at /slack/events (and OAuth at /slack/install)."""
+    handler = SlackRequestHandler(app)
+    return make_server(
+        host, port, handler, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+
+
+def serve(config: Config, host: str = "0.0.0.0") -> None:
+    """Run the bot until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP."""
+    app = build_app(config)
+    if config.slack_app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        SocketModeHandler(app, config.slack_app_token).start()
+        return
+    server = make_http_server(app, host, config.port)
+    log.info("papers bot listening on http://%s:%d/slack/events", host, server.server_port)
+    server.serve_forever()

@@ -1,0 +1,37 @@
+"""Per-request dependencies for listeners: the config and a per-thread database handle."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlite_utils import Database
+
+from papers.config import Config
+from storage import connect
+
+
+class Deps:
+    """Holds the config and gives each serving thread its own SQLite connection."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._local = threading.local()
+
+    @property
+    def db(self) -> Database:
+        """This thread's connection (SQLite connections are not shared across threads)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.config.db_path)
+            self._local.db = db
+        return db
+
+
+def deps_middleware(deps: Deps):
+    """Bolt middleware that puts `deps` into every listener's context."""
+
+    def middleware(context, next):  # noqa: A002 - Bolt's argument name
+        context["deps"] = deps
+        return next()
+
+    return middleware

@@ -1,0 +1,31 @@
+"""Remove button on App Home."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners.home_opened import publish_home
+from papers.errors import PapersError
+from storage import subscriptions as subs
+
+
+def home_remove(
+    ack: Ack, action: dict, body: dict, client: WebClient, context: BoltContext
+) -> None:
+    """Remove one of the user's subscriptions, then re-render Home."""
+    ack()
+    deps = context["deps"]
+    team_id, user_id = context.team_id or "", body["user"]["id"]
+    # Already gone, or not theirs: re-rendering shows the truth either way.
+    with contextlib.suppress(PapersError):
+        subs.remove(deps.db, team_id, user_id, action.get("value", ""))
+    publish_home(client, deps, team_id, user_id)
+
+
+def register(app: App) -> None:
+    """Register Remove."""
+    app.action(re.compile(r"^home_remove_\d+$"))(home_remove)

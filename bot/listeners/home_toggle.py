@@ -1,0 +1,34 @@
+"""Pause / Resume buttons on App Home."""
+
+from __future__ import annotations
+
+import re
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.listeners.home_opened import publish_home
+from papers.errors import PapersError
+from storage import subscriptions as subs
+
+
+def home_toggle(
+    ack: Ack, action: dict, body: dict, client: WebClient, context: BoltContext
+) -> None:
+    """Pause or resume one of the user's subscriptions, then re-render Home."""
+    ack()
+    deps = context["deps"]
+    team_id, user_id = context.team_id or "", body["user"]["id"]
+    status = "paused" if action["action_id"].startswith("home_pause") else "active"
+    try:
+        sub = subs.get(deps.db, team_id, int(action.get("value", "0")))
+        if sub.user_id == user_id:
+            subs.set_status(deps.db, team_id, sub.id, status, "paused from App Home")
+    except (PapersError, ValueError):
+        pass  # a stale button for a removed subscription: re-rendering shows the truth
+    publish_home(client, deps, team_id, user_id)
+
+
+def register(app: App) -> None:
+    """Register Pause and Resume."""
+    app.action(re.compile(r"^home_(pause|resume)_\d+$"))(home_toggle)

@@ -1,0 +1,62 @@
+"""`/papers ...`: ack at once, then reply through response_url."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot import views
+from bot.commands import Invocation, Lookups, handle
+from bot.context import Deps
+
+log = logging.getLogger(__name__)
+
+
+def lookups(client: WebClient) -> Lookups:
+    """What a command may need to ask Slack, with failures turned into 'unknown'."""
+
+    def user_tz(user_id: str) -> str | None:
+        try:
+            return client.users_info(user=user_id)["user"].get("tz")
+        except SlackApiError as exc:
+            log.warning("users.info failed: %s", exc.response.get("error"))
+            return None
+
+    def bot_in_channel(channel_id: str) -> bool:
+        try:
+            return bool(client.conversations_info(channel=channel_id)["channel"].get("is_member"))
+        except SlackApiError as exc:
+            log.info("conversations.info failed: %s", exc.response.get("error"))
+            return False
+
+    return Lookups(user_tz=user_tz, bot_in_channel=bot_in_channel)
+
+
+def papers_command(
+    ack: Ack, command: dict, respond: Respond, client: WebClient, context: BoltContext
+):
+    """Answer /papers: search, trending, subscribe, list, unsubscribe, help."""
+    ack()
+    deps: Deps = context["deps"]
+    inv = Invocation(
+        team_id=command.get("team_id", ""),
+        user_id=command.get("user_id", ""),
+        channel_id=command.get("channel_id", ""),
+        channel_name=command.get("channel_name", ""),
+        text=command.get("text", ""),
+    )
+    try:
+        reply = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
+    except Exception:
+        log.exception("/papers failed")
+        reply = views.text_message("Something went wrong on my side; please try again in a minute.")
+    respond(response_type="ephemeral", **reply)
+
+
+def register(app: App) -> None:
+    """Register the /papers command."""
+    app.command("/papers")(papers_command)

@@ -1,0 +1,37 @@
+"""Scheduled ingest: the inbox folder and the configured feed URLs."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from jobs.ingest import ingest_target
+from papers.config import Config
+from storage.models import IngestReport
+
+log = logging.getLogger(__name__)
+
+
+def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """Ingest every new file in the inbox and every feed; failures are recorded, not raised."""
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    reports = ingest_target(db, str(inbox), now)
+    for url in config.feed_urls:
+        reports += ingest_target(db, url, now)
+    fresh = [r for r in reports if not r.already_ingested and not r.not_modified]
+    for report in fresh:
+        if report.error:
+            log.warning("ingest %s failed: %s", report.source, report.error)
+        else:
+            log.info(
+                "ingested %s: %d new, %d merged, %d skipped",
+                report.source,
+                report.new_papers,
+                report.merged,
+                report.skipped,
+            )
+    return reports

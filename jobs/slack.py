@@ -1,0 +1,116 @@
+"""Talking to Slack from the worker: a client per team, posting with a delivery key, and
+finding a message that a crashed run may already have delivered."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+    ServerErrorRetryHandler,
+)
+
+from papers.config import Config
+
+log = logging.getLogger(__name__)
+# Errors that will not fix themselves: the subscription is paused with the reason shown in
+# /papers list, instead of being retried every minute.
+PAUSE_ERRORS = {
+    "channel_not_found",
+    "not_in_channel",
+    "is_archived",
+    "account_inactive",
+    "invalid_auth",
+    "token_revoked",
+    "token_expired",
+    "user_not_found",
+    "cannot_dm_bot",
+    "restricted_action",
+    "ekm_access_denied",
+    "team_access_not_granted",
+    "missing_scope",
+    "not_authed",
+}
+EVENT_TYPE = "papers_delivery"
+RETRY_HANDLERS = [
+    RateLimitErrorRetryHandler(max_retry_count=5),
+    ServerErrorRetryHandler(max_retry_count=2),
+    ConnectionErrorRetryHandler(max_retry_count=2),
+]
+
+
+def client_factory(config: Config) -> Callable[[str], WebClient | None]:
+    """team_id → a WebClient with its bot token (OAuth store or the single token)."""
+    cache: dict[str, WebClient] = {}
+    store = None
+    if config.slack_client_id:
+        from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+
+        store = SQLite3InstallationStore(database=config.db_path, client_id=config.slack_client_id)
+
+    def client_for(team_id: str) -> WebClient | None:
+        if team_id in cache:
+            return cache[team_id]
+        token = config.slack_bot_token
+        if store is not None:
+            bot = store.find_bot(enterprise_id=None, team_id=team_id)
+            token = bot.bot_token if bot else None
+        if not token:
+            return None
+        client = WebClient(token=token, timeout=15, retry_handlers=list(RETRY_HANDLERS))
+        if config.slack_api_url:
+            client.base_url = config.slack_api_url
+        cache[team_id] = client
+        return client
+
+    return client_for
+
+
+def error_of(exc: SlackApiError) -> str:
+    """Slack's error code from an API exception."""
+    return str(exc.response.get("error") or "unknown_error")
+
+
+def open_channel(client: WebClient, kind: str, target: str) -> str:
+    """The channel to post in: the channel itself, or the DM with the user."""
+    if kind == "channel":
+        return target
+    return client.conversations_open(users=target)["channel"]["id"]
+
+
+def post(client: WebClient, channel: str, message: dict, key: str) -> str:
+    """Post a message carrying its delivery key in metadata; returns the message ts."""
+    response = client.chat_postMessage(
+        channel=channel,
+        text=message["text"],
+        blocks=message["blocks"],
+        unfurl_links=False,
+        unfurl_media=False,
+        metadata={"event_type": EVENT_TYPE, "event_payload": {"key": key}},
+    )
+    return str(response["ts"])
+
+
+def find_delivered(client: WebClient, channel: str, key: str, since: datetime) -> str | None:
+    """The ts of a message already posted with this delivery key, if any."""
+    oldest = (since - timedelta(minutes=10)).timestamp()
+    try:
+        response = client.conversations_history(
+            channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
+        )
+    except SlackApiError as exc:
+        log.warning("could not check history of %s: %s", channel, error_of(exc))
+        raise
+    for message in response.get("messages", []):
+        metadata = message.get("metadata") or {}
+        if (
+            metadata.get("event_type") == EVENT_TYPE
+            and metadata.get("event_payload", {}).get("key") == key
+        ):
+            return str(message["ts"])
+    return None

@@ -1,0 +1,577 @@
+"""A local stand-in for Slack's servers: the Web API methods the app calls, response_url,
+Block Kit limit checks, per-channel rate limits with 429 + Retry-After, and a page where a
+person types a slash command and clicks the buttons. Used by the tests and by `make run`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from slack_sdk.signature import SignatureVerifier
+
+from slackstub.limits import validate_blocks
+
+log = logging.getLogger(__name__)
+PAGE = Path(__file__).with_name("page.html")
+RESPONSE_URL_MAX_POSTS = 5
+
+
+@dataclass
+class Channel:
+    """A channel the stand-in knows: whether the bot is in it, and a forced error."""
+
+    id: str
+    name: str
+    is_member: bool = True
+    error: str | None = None  # e.g. "channel_not_found", "is_archived"
+
+
+@dataclass
+class State:
+    """Everything the stand-in has seen and been told, shared by its request threads."""
+
+    tokens: dict[str, str] = field(default_factory=dict)  # token -> team id
+    users: dict[str, dict] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
+    messages: list[dict] = field(default_factory=list)
+    responses: dict[str, list[dict]] = field(default_factory=dict)  # response_url id -> posts
+    views: dict[str, dict] = field(default_factory=dict)
+    calls: list[tuple[str, dict]] = field(default_factory=list)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    force_429: int = 0
+    retry_after: int = 1
+    rate_per_second: float = 1.0
+    burst: float = 3.0
+    buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+
+
+class SlackStandIn:
+    """Run with `start()`; point the app's SLACK_API_URL at `api_url`."""
+
+    def __init__(
+        self,
+        token: str = "xoxb-local",
+        team_id: str = "T0LOCAL",
+        signing_secret: str = "local-signing-secret",
+        app_url: str | None = None,
+        port: int = 0,
+        default_tz: str = "Europe/Berlin",
+    ) -> None:
+        self.state = State(tokens={token: team_id})
+        self.token, self.team_id = token, team_id
+        self.signing_secret = signing_secret
+        self.app_url = app_url
+        self.default_tz = default_tz
+        self._ts = itertools.count(1)
+        self.add_channel("C0GENERAL", "general")
+        self.add_user("U0LOCAL", "you")
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.httpd.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- set-up used by tests and the demo -------------------------------------------------
+    @property
+    def url(self) -> str:
+        """The stand-in's base URL."""
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    @property
+    def api_url(self) -> str:
+        """The Web API base URL, for the app's WebClient(base_url=...)."""
+        return self.url + "/api/"
+
+    def start(self) -> SlackStandIn:
+        """Serve in a background thread."""
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+    def add_user(self, user_id: str, name: str, tz: str | None = None, deleted: bool = False):
+        """Make a user known, with a Slack timezone."""
+        with self.state.lock:
+            self.state.users[user_id] = {
+                "id": user_id,
+                "name": name,
+                "tz": tz or self.default_tz,
+                "deleted": deleted,
+            }
+
+    def add_channel(
+        self, channel_id: str, name: str, is_member: bool = True, error: str | None = None
+    ):
+        """Make a channel known; `error` makes every post to it fail with that error."""
+        with self.state.lock:
+            self.state.channels[channel_id] = Channel(channel_id, name, is_member, error)
+
+    def add_team(self, team_id: str, token: str) -> None:
+        """Accept another bot token, for another workspace."""
+        with self.state.lock:
+            self.state.tokens[token] = team_id
+
+    def messages(self, channel: str | None = None) -> list[dict]:
+        """Messages posted (chat.postMessage) so far, optionally to one channel."""
+        with self.state.lock:
+            return [
+                dict(m) for m in self.state.messages if channel is None or m["channel"] == channel
+            ]
+
+    def responses(self, response_id: str) -> list[dict]:
+        """What the app posted to one response_url."""
+        with self.state.lock:
+            return list(self.state.responses.get(response_id, []))
+
+    # --- acting as Slack towards the app --------------------------------------------------
+    def new_response_url(self) -> tuple[str, str]:
+        """A fresh response_url and its id."""
+        response_id = uuid.uuid4().hex
+        with self.state.lock:
+            self.state.responses[response_id] = []
+        return response_id, f"{self.url}/response/{response_id}"
+
+    def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
+        """Headers Slack would send with this body."""
+        ts = str(int(time.time()) if timestamp is None else timestamp)
+        signature = SignatureVerifier(self.signing_secret).generate_signature(
+            timestamp=ts, body=body
+        )
+        return {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": signature or "",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+
+    def send(
+        self, body: str, headers: dict[str, str] | None = None, content_type: str | None = None
+    ):
+        """POST a body to the app, signed unless headers are given; returns (status, text)."""
+        if not self.app_url:
+            raise RuntimeError("the stand-in has no app_url to send to")
+        headers = dict(headers if headers is not None else self.sign(body))
+        if content_type:
+            headers["Content-Type"] = content_type
+        request = urllib.request.Request(
+            self.app_url, data=body.encode(), headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def command(
+        self,
+        text: str,
+        user: str = "U0LOCAL",
+        channel: str = "C0GENERAL",
+        team: str | None = None,
+        command: str = "/papers",
+    ) -> dict:
+        """Send a slash command as Slack does; returns status, body and the response_url id."""
+        response_id, response_url = self.new_response_url()
+        channel_name = self.state.channels[channel].name if channel in self.state.channels else "x"
+        form = {
+            "token": "deprecated",
+            "team_id": team or self.team_id,
+            "team_domain": "local",
+            "channel_id": channel,
+            "channel_name": channel_name,
+            "user_id": user,
+            "user_name": self.state.users.get(user, {}).get("name", user),
+            "command": command,
+            "text": text,
+            "api_app_id": "A0LOCAL",
+            "response_url": response_url,
+            "trigger_id": uuid.uuid4().hex,
+        }
+        status, body = self.send(urllib.parse.urlencode(form))
+        if status == 200 and body.strip().startswith("{"):
+            self._record_response(response_id, json.loads(body), via="ack")
+        return {"status": status, "body": body, "response_id": response_id}
+
+    def click(
+        self,
+        message: dict,
+        action_id: str,
+        user: str = "U0LOCAL",
+        channel: str = "C0GENERAL",
+        team: str | None = None,
+        view: dict | None = None,
+    ) -> dict:
+        """Click the button `action_id` in a message (or App Home view) as Slack sends it."""
+        button = _find_button(message.get("blocks", []), action_id)
+        response_id, response_url = self.new_response_url()
+        payload = {
+            "type": "block_actions",
+            "team": {"id": team or self.team_id, "domain": "local"},
+            "user": {"id": user, "team_id": team or self.team_id},
+            "api_app_id": "A0LOCAL",
+            "trigger_id": uuid.uuid4().hex,
+            "actions": [
+                {
+                    "type": "button",
+                    "action_id": action_id,
+                    "block_id": button.get("_block_id", ""),
+                    "value": button.get("value", ""),
+                    "action_ts": str(time.time()),
+                    "text": button.get("text"),
+                }
+            ],
+        }
+        if view is not None:
+            payload["container"] = {"type": "view", "view_id": "V0HOME"}
+            payload["view"] = {"id": "V0HOME", "type": "home", **view}
+        else:
+            payload["container"] = {"type": "message", "channel_id": channel, "is_ephemeral": True}
+            payload["channel"] = {"id": channel, "name": "x"}
+            payload["response_url"] = response_url
+        status, body = self.send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+        return {"status": status, "body": body, "response_id": response_id}
+
+    def event(self, event: dict, team: str | None = None, retry_num: int | None = None) -> dict:
+        """Deliver an Events API event (app_home_opened, app_uninstalled, ...)."""
+        body = json.dumps(
+            {
+                "token": "deprecated",
+                "team_id": team or self.team_id,
+                "api_app_id": "A0LOCAL",
+                "type": "event_callback",
+                "event_id": "Ev" + uuid.uuid4().hex[:10],
+                "event_time": int(time.time()),
+                "event": event,
+            }
+        )
+        headers = {**self.sign(body), "Content-Type": "application/json"}
+        if retry_num is not None:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        status, text = self.send(body, headers)
+        return {"status": status, "body": text}
+
+    # --- the Web API ----------------------------------------------------------------------
+    def _record_response(self, response_id: str, message: dict, via: str) -> None:
+        with self.state.lock:
+            posts = self.state.responses.setdefault(response_id, [])
+            posts.append({**message, "_via": via})
+
+    def api(self, method: str, params: dict, token: str | None) -> tuple[int, dict, dict]:
+        """Answer one Web API call: (HTTP status, body, extra headers)."""
+        with self.state.lock:
+            self.state.calls.append((method, {k: v for k, v in params.items() if k != "token"}))
+            if self.state.force_429 > 0 or not self._take_rate(method, params):
+                self.state.force_429 = max(self.state.force_429 - 1, 0)
+                return (
+                    429,
+                    {"ok": False, "error": "ratelimited"},
+                    {"Retry-After": str(self.state.retry_after)},
+                )
+            queued = self.state.fail_next.get(method)
+            if queued:
+                return 200, {"ok": False, "error": queued.pop(0)}, {}
+            team = self.state.tokens.get(token or params.get("token", ""))
+            if team is None:
+                return 200, {"ok": False, "error": "invalid_auth"}, {}
+            handler = getattr(self, "_m_" + method.replace(".", "_"), None)
+            if handler is None:
+                return 200, {"ok": False, "error": "unknown_method"}, {}
+            return 200, handler(params, team), {}
+
+    def _take_rate(self, method: str, params: dict) -> bool:
+        """About one message per second per channel, with a short burst allowed."""
+        if method != "chat.postMessage":
+            return True
+        channel = str(params.get("channel", ""))
+        now = time.monotonic()
+        tokens, last = self.state.buckets.get(channel, (self.state.burst, now))
+        tokens = min(self.state.burst, tokens + (now - last) * self.state.rate_per_second)
+        if tokens < 1:
+            self.state.buckets[channel] = (tokens, now)
+            return False
+        self.state.buckets[channel] = (tokens - 1, now)
+        return True
+
+    def _target(self, channel: str) -> tuple[str | None, str | None]:
+        """A channel id as Slack resolves it: a user id posts to that user's DM."""
+        if channel.startswith(("U", "W")):
+            user = self.state.users.get(channel)
+            if user is None:
+                return None, "channel_not_found"
+            if user["deleted"]:
+                return None, "account_inactive"
+            return "D" + channel, None
+        if channel.startswith("D"):
+            return channel, None
+        known = self.state.channels.get(channel)
+        if known is None:
+            return None, "channel_not_found"
+        if known.error:
+            return None, known.error
+        if not known.is_member:
+            return None, "not_in_channel"
+        return channel, None
+
+    def _m_auth_test(self, params: dict, team: str) -> dict:
+        return {
+            "ok": True,
+            "team_id": team,
+            "team": "Local",
+            "user_id": "U0BOT",
+            "bot_id": "B0BOT",
+            "url": self.url + "/",
+        }
+
+    def _m_chat_postMessage(self, params: dict, team: str) -> dict:
+        channel, error = self._target(str(params.get("channel", "")))
+        if error:
+            return {"ok": False, "error": error}
+        problem = _check_message(params)
+        if problem:
+            self.state.rejected.append(("chat.postMessage", problem["error"]))
+            return problem
+        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        metadata = params.get("metadata")
+        metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+        message = {
+            "channel": channel,
+            "ts": ts,
+            "team": team,
+            "text": params.get("text", ""),
+            "blocks": _blocks(params),
+            "thread_ts": params.get("thread_ts"),
+            "metadata": metadata,
+        }
+        self.state.messages.append(message)
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_chat_update(self, params: dict, team: str) -> dict:
+        problem = _check_message(params)
+        if problem:
+            return problem
+        for message in self.state.messages:
+            if message["channel"] == params.get("channel") and message["ts"] == params.get("ts"):
+                message.update(text=params.get("text", ""), blocks=_blocks(params))
+                return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
+        return {"ok": False, "error": "message_not_found"}
+
+    def _m_conversations_history(self, params: dict, team: str) -> dict:
+        channel = str(params.get("channel", ""))
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            {k: v for k, v in m.items() if k != "metadata" or with_metadata}
+            for m in reversed(self.state.messages)
+            if m["channel"] == channel and m["team"] == team and float(m["ts"]) >= oldest
+        ]
+        return {"ok": True, "messages": found[: int(params.get("limit") or 100)], "has_more": False}
+
+    def _m_users_info(self, params: dict, team: str) -> dict:
+        user = self.state.users.get(str(params.get("user", "")))
+        if user is None:
+            return {"ok": False, "error": "user_not_found"}
+        return {
+            "ok": True,
+            "user": {**user, "team_id": team, "tz_label": user["tz"], "tz_offset": 0},
+        }
+
+    def _m_conversations_open(self, params: dict, team: str) -> dict:
+        users = str(params.get("users", "")).split(",")[0]
+        channel, error = self._target(users)
+        if error:
+            return {"ok": False, "error": error}
+        return {"ok": True, "channel": {"id": channel}}
+
+    def _m_conversations_info(self, params: dict, team: str) -> dict:
+        channel = self.state.channels.get(str(params.get("channel", "")))
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {"id": channel.id, "name": channel.name, "is_member": channel.is_member},
+        }
+
+    def _m_views_publish(self, params: dict, team: str) -> dict:
+        view = params.get("view")
+        view = json.loads(view) if isinstance(view, str) else view or {}
+        errors = validate_blocks(view.get("blocks", []), surface="home")
+        if errors:
+            self.state.rejected.append(("views.publish", "; ".join(errors)))
+            return {
+                "ok": False,
+                "error": "invalid_arguments",
+                "response_metadata": {"messages": errors},
+            }
+        self.state.views[str(params.get("user_id"))] = view
+        return {"ok": True, "view": {"id": "V0HOME", **view}}
+
+    def response_url_post(self, response_id: str, body: dict) -> tuple[int, dict | str]:
+        """A post to a response_url: at most five, each checked like a message."""
+        with self.state.lock:
+            posts = self.state.responses.get(response_id)
+            if posts is None:
+                return 404, "no_response_url"
+            if len([p for p in posts if p["_via"] != "ack"]) >= RESPONSE_URL_MAX_POSTS:
+                return 404, "used_url"
+            problem = _check_message(body)
+            if problem:
+                self.state.rejected.append(("response_url", problem["error"]))
+                return 400, problem["error"]
+            posts.append({**body, "_via": "response_url"})
+            return 200, "ok"
+
+
+def _blocks(params: dict) -> list:
+    blocks = params.get("blocks") or []
+    return json.loads(blocks) if isinstance(blocks, str) else blocks
+
+
+def _check_message(params: dict) -> dict | None:
+    """Slack's error for a message that breaks Block Kit limits, or None."""
+    try:
+        blocks = _blocks(params)
+    except ValueError:
+        return {"ok": False, "error": "invalid_blocks_format"}
+    text = params.get("text") or ""
+    if not blocks and not text:
+        return {"ok": False, "error": "no_text"}
+    if len(text) > 40_000:
+        return {"ok": False, "error": "msg_too_long"}
+    errors = validate_blocks(blocks, surface="message")
+    if errors:
+        error = "msg_blocks_too_long" if any("total" in e for e in errors) else "invalid_blocks"
+        return {"ok": False, "error": error, "errors": errors}
+    return None
+
+
+def _find_button(blocks: list, action_id: str) -> dict:
+    for block in blocks:
+        elements = block.get("elements", []) if block.get("type") == "actions" else []
+        accessory = block.get("accessory")
+        for element in [*elements, *([accessory] if accessory else [])]:
+            if element.get("action_id") == action_id:
+                return {**element, "_block_id": block.get("block_id", "")}
+    raise KeyError(f"no button {action_id!r} in the message")
+
+
+def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # the app's logs are what matter
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None):
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, data, headers: dict | None = None) -> None:
+            self._send(
+                status, json.dumps(data).encode(), "application/json; charset=utf-8", headers
+            )
+
+        def _params(self) -> dict:
+            parsed = urllib.parse.urlparse(self.path)
+            params = {k: v[-1] for k, v in urllib.parse.parse_qs(parsed.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            if raw:
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    params.update(json.loads(raw))
+                else:
+                    params.update(
+                        {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode()).items()}
+                    )
+            return params
+
+        def do_GET(self) -> None:  # noqa: N802
+            path = urllib.parse.urlparse(self.path).path
+            if path == "/":
+                self._send(200, PAGE.read_bytes(), "text/html; charset=utf-8")
+            elif path == "/_stub/state":
+                with stub.state.lock:
+                    self._json(
+                        200,
+                        {
+                            "messages": stub.state.messages[-200:],
+                            "responses": stub.state.responses,
+                            "views": stub.state.views,
+                            "rejected": stub.state.rejected[-50:],
+                        },
+                    )
+            elif path.startswith("/api/"):
+                self._api(path)
+            else:
+                self._json(404, {"ok": False, "error": "not_found"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            path = urllib.parse.urlparse(self.path).path
+            if path.startswith("/api/"):
+                self._api(path)
+            elif path.startswith("/response/"):
+                status, body = stub.response_url_post(path.rsplit("/", 1)[-1], self._params())
+                self._send(status, str(body).encode(), "text/plain")
+            elif path == "/_stub/command":
+                params = self._params()
+                result = stub.command(
+                    params.get("text", ""),
+                    params.get("user") or "U0LOCAL",
+                    params.get("channel") or "C0GENERAL",
+                )
+                self._json(200, result)
+            elif path == "/_stub/click":
+                params = self._params()
+                result = stub.click(
+                    params["message"],
+                    params["action_id"],
+                    params.get("user") or "U0LOCAL",
+                    view=params["message"] if params.get("home") else None,
+                )
+                self._json(200, result)
+            elif path == "/_stub/home":
+                self._json(
+                    200,
+                    stub.event(
+                        {
+                            "type": "app_home_opened",
+                            "user": "U0LOCAL",
+                            "tab": "home",
+                            "channel": "D0LOCAL",
+                        }
+                    ),
+                )
+            else:
+                self._json(404, {"ok": False, "error": "not_found"})
+
+        def _api(self, path: str) -> None:
+            method = path[len("/api/") :]
+            auth = self.headers.get("Authorization", "")
+            token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else None
+            try:
+                params = self._params()
+            except ValueError:
+                self._json(200, {"ok": False, "error": "invalid_form_data"})
+                return
+            status, body, headers = stub.api(method, params, token)
+            self._json(status, body, headers)
+
+    return Handler

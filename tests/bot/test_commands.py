@@ -1,0 +1,133 @@
+"""/papers as a user meets it: signed requests to the real app, replies via the stand-in."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.ingest import ingest_target
+from storage import connect
+from tests.bot.conftest import wait_for
+from tests.conftest import FIXTURES, NOW
+
+
+def all_text(message: dict) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def buttons(message: dict) -> list[str]:
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+
+
+def test_search_lora_returns_the_lora_papers(reply):
+    message = reply("lora")
+    text = all_text(message)
+    assert message["text"] == "2 papers match lora"
+    assert "A Unified Continual Learning Framework" in text and "PVP: Pre-trained Visual" in text
+    assert "*LoRA*" in text  # the matched word in bold
+    assert message.get("response_type", "ephemeral") == "ephemeral"
+    assert buttons(message) == ["search_share"]
+
+
+def test_next_and_previous_update_the_message_in_place(slack, reply):
+    first = reply("language")
+    assert "showing 1–5" in all_text(first) and "search_next" in buttons(first)
+    clicked = slack.click(first, "search_next")
+    assert clicked["status"] == 200
+    update = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert update["replace_original"] is True
+    assert "showing 6–10" in all_text(update) and "search_prev" in buttons(update)
+    back = slack.click(update, "search_prev")
+    again = wait_for(lambda: slack.responses(back["response_id"]))[0]
+    assert "showing 1–5" in all_text(again)
+
+
+def test_share_posts_the_results_in_the_channel(slack, reply):
+    message = reply("lora")
+    shared = slack.click(message, "search_share")
+    post = wait_for(lambda: slack.responses(shared["response_id"]))[0]
+    assert post["response_type"] == "in_channel" and post["replace_original"] is False
+    assert "Shared by <@U0LOCAL>" in all_text(post) and "search_share" not in buttons(post)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("", "*papers* keeps you on top of new ML papers", id="empty-is-help"),
+        pytest.param("help", "/papers subscribe lora", id="help"),
+        pytest.param(
+            "subscirbe lora", "Did you mean `/papers subscribe`?", id="unknown-subcommand"
+        ),
+        pytest.param("x" * 2000, "That query is 2000 characters long", id="2000-char-query"),
+        pytest.param("search", "Type a few words to search for", id="search-without-words"),
+        pytest.param("loar", "Did you mean `lora`?", id="did-you-mean"),
+        pytest.param("-lora", "only leaves papers out", id="only-exclusion"),
+    ],
+)
+def test_friendly_replies(reply, text, expected):
+    assert expected in all_text(reply(text))
+
+
+def test_trending(reply):
+    message = reply("trending week")
+    assert message["blocks"][0]["text"]["text"] == "Trending this week"
+    assert "listed Mar" in all_text(message)
+
+
+def test_paper_text_is_escaped(config, reply):
+    db = connect(config.db_path)
+    ingest_target(db, str(FIXTURES / "hf_daily.json"), NOW)
+    text = all_text(reply('"diffusion transformers"'))
+    assert "&lt;!channel&gt; &amp; Friends" in text
+    assert "<!channel>" not in text
+
+
+def test_subscribe_list_unsubscribe_round_trip(reply):
+    done = reply("subscribe lora weekly at 8:30 on monday")
+    assert "Subscribed: *#1* “lora” → DM, weekly on Monday at 08:30 America/New_York" in all_text(
+        done
+    )
+    reply("subscribe diffusion instant")
+    listed = all_text(reply("list"))
+    assert "#1" in listed and "#2* “diffusion” → DM, instant alerts" in listed
+    assert "already exists" in all_text(reply("subscribe lora weekly at 8:30 on monday"))
+    assert "Removed 1 subscription" in all_text(reply("unsubscribe lora"))
+    assert "Removed 1 subscription" in all_text(reply("unsubscribe #2"))
+    assert "No subscriptions yet" in all_text(reply("list"))
+    assert "No subscription of yours matches" in all_text(reply("unsubscribe 1"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("subscribe lora at 25:00", "is not a time of day", id="bad-hour"),
+        pytest.param("subscribe lora at noonish", "is not a time", id="not-a-time"),
+        pytest.param("subscribe lora at 9:00 Mars/Olympus", "not a timezone", id="bad-zone"),
+        pytest.param("subscribe", "Say what to follow", id="nothing"),
+        pytest.param(
+            "subscribe channel instant", "instant alerts come by DM", id="channel-instant"
+        ),
+    ],
+)
+def test_subscribe_errors(reply, text, expected):
+    assert expected in all_text(reply(text))
+
+
+def test_channel_subscription_needs_the_bot_in_the_channel(slack, reply):
+    slack.add_channel("C0PRIVATE", "private", is_member=False)
+    refused = all_text(reply("subscribe channel daily", channel="C0PRIVATE"))
+    assert "/invite @papers" in refused
+    assert "No subscriptions yet" in all_text(reply("list", channel="C0PRIVATE"))
+    made = all_text(reply("subscribe channel daily at 07:00 Europe/Berlin diffusion"))
+    assert "“diffusion” → <#C0GENERAL>, daily at 07:00 Europe/Berlin" in made
+
+
+def test_another_team_cannot_see_or_remove_subscriptions(reply):
+    reply("subscribe lora daily")
+    assert "No subscriptions yet" in all_text(reply("list", team="T0OTHER"))
+    assert "No subscription of yours matches" in all_text(reply("unsubscribe 1", team="T0OTHER"))
+    assert "No subscription of yours matches" in all_text(reply("unsubscribe all", team="T0OTHER"))
+    assert "#1" in all_text(reply("list"))

@@ -1,0 +1,53 @@
+"""App Home: subscriptions with Pause/Resume and Remove, last delivery, and a preview."""
+
+from __future__ import annotations
+
+import json
+
+from storage import connect
+from tests.bot.conftest import wait_for
+
+
+def home(slack, user: str = "U0LOCAL") -> dict:
+    return wait_for(lambda: slack.state.views.get(user))
+
+
+def test_home_lists_subscriptions_and_buttons_work(slack, reply, config):
+    reply("subscribe lora daily at 09:00")
+    reply("subscribe channel weekly")
+    assert (
+        slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})["status"] == 200
+    )
+    view = home(slack)
+    text = json.dumps(view, ensure_ascii=False)
+    assert "“lora” → DM, daily at 09:00 America/New_York" in text
+    assert "trending → <#C0GENERAL>, weekly on Monday" in text and "no delivery yet" in text
+    slack.state.views.clear()
+    slack.click(view, "home_pause_1", view=view)
+    paused = home(slack)
+    assert "_paused: paused from App Home_" in json.dumps(paused, ensure_ascii=False)
+    db = connect(config.db_path)
+    assert next(db.query("SELECT status FROM subscriptions WHERE id = 1"))["status"] == "paused"
+    slack.state.views.clear()
+    slack.click(paused, "home_resume_1", view=paused)
+    resumed = home(slack)
+    assert "paused" not in json.dumps(resumed["blocks"][2:5])
+    slack.state.views.clear()
+    slack.click(resumed, "home_remove_1", view=resumed)
+    removed = home(slack)
+    assert "lora" not in json.dumps(removed) and db["subscriptions"].count == 1
+
+
+def test_preview_my_digest(slack, reply):
+    reply("subscribe channel weekly")
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = home(slack)
+    slack.state.views.clear()
+    slack.click(view, "home_preview", view=view)
+    preview = json.dumps(home(slack), ensure_ascii=False)
+    assert "Weekly papers · " in preview and "digest_manage" in preview
+
+
+def test_home_for_a_new_user_invites_a_first_subscription(slack):
+    slack.event({"type": "app_home_opened", "user": "U0NEW", "tab": "home"})
+    assert "Nothing yet" in json.dumps(home(slack, "U0NEW"))

@@ -1,0 +1,69 @@
+"""Forged and replayed requests are refused and change nothing."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+
+import pytest
+
+from storage import connect
+
+
+def command_body(text: str, response_url: str) -> str:
+    return urllib.parse.urlencode(
+        {
+            "team_id": "T0LOCAL",
+            "channel_id": "C0GENERAL",
+            "channel_name": "general",
+            "user_id": "U0LOCAL",
+            "command": "/papers",
+            "text": text,
+            "response_url": response_url,
+            "trigger_id": "t",
+        }
+    )
+
+
+def subscription_count(config) -> int:
+    return connect(config.db_path)["subscriptions"].count
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param(
+            lambda s, b: {**s.sign(b), "X-Slack-Signature": "v0=" + "0" * 64}, id="forged"
+        ),
+        pytest.param(lambda s, b: s.sign(b, timestamp=int(time.time()) - 6 * 60), id="replayed"),
+        pytest.param(lambda s, b: s.sign(b, timestamp=int(time.time()) + 6 * 60), id="future"),
+        pytest.param(
+            lambda s, b: {"Content-Type": "application/x-www-form-urlencoded"}, id="unsigned"
+        ),
+        pytest.param(
+            lambda s, b: {
+                **s.sign(b),
+                "X-Slack-Signature": s.sign(b)["X-Slack-Signature"].replace("v0=", "v1="),
+            },
+            id="wrong-version",
+        ),
+    ],
+)
+def test_bad_signatures_get_401_and_store_nothing(slack, config, headers):
+    response_id, response_url = slack.new_response_url()
+    body = command_body("subscribe lora daily", response_url)
+    status, _ = slack.send(body, headers(slack, body))
+    assert status == 401
+    time.sleep(0.3)  # give a (wrongly) accepted request time to act before checking it did not
+    assert subscription_count(config) == 0
+    assert slack.responses(response_id) == []
+    ok = slack.command("help")
+    assert ok["status"] == 200  # and the server still answers
+
+
+def test_signed_body_that_was_tampered_with_is_refused(slack, config):
+    _, response_url = slack.new_response_url()
+    body = command_body("help", response_url)
+    headers = slack.sign(body)
+    status, _ = slack.send(command_body("subscribe lora daily", response_url), headers)
+    assert status == 401 and subscription_count(config) == 0
