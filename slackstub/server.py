@@ -51,6 +51,7 @@ class State:
     fail_next: dict[str, list[str]] = field(default_factory=dict)
     force_429: int = 0
     retry_after: int = 1
+    post_delay: float = 0.0  # seconds chat.postMessage waits after storing, before answering
     rate_per_second: float = 1.0
     burst: float = 3.0
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -572,6 +573,8 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 self._json(200, {"ok": False, "error": "invalid_form_data"})
                 return
             status, body, headers = stub.api(method, params, token)
+            if method == "chat.postMessage" and body.get("ok") and stub.state.post_delay:
+                time.sleep(stub.state.post_delay)  # stored but not yet answered: a crash window
             self._json(status, body, headers)
 
     return Handler

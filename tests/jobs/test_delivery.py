@@ -1,0 +1,181 @@
+"""Digests at each subscriber's local time, exactly once, across DST, restarts and failures."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from jobs import worker
+from jobs.delivery import deliver_due
+from jobs.slack import client_factory, open_channel, post
+from papers.schedule import period
+from storage import connect
+from storage import deliveries as ledger
+from storage import subscriptions as subs
+
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def run_clock(config, start: datetime, end: datetime, step: timedelta) -> None:
+    """Run the real delivery job at every step, with the clock moved by time-machine."""
+    moment = start
+    while moment <= end:
+        with time_machine.travel(moment, tick=False):
+            worker.deliver(config)
+        moment += step
+
+
+def sent_rows(config) -> list[dict]:
+    db = connect(config.db_path)
+    return [r for r in ledger.ledger(db) if r["state"] == "sent"]
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param(datetime(2026, 3, 26, tzinfo=UTC), id="spring-forward"),
+        pytest.param(datetime(2026, 10, 22, tzinfo=UTC), id="fall-back"),
+    ],
+)
+def test_daily_berlin_digest_once_per_local_day_across_dst(worker_config, subscribe, stub, start):
+    subscribe(start, frequency="daily", at_time="09:00", tz="Europe/Berlin")
+    run_clock(worker_config, start, start + timedelta(days=7), timedelta(minutes=10))
+    rows = sent_rows(worker_config)
+    days = [r["period"] for r in rows]
+    assert days == sorted(set(days)) and len(days) == 7
+    for row in rows:
+        local = datetime.fromisoformat(row["claimed_at"]).astimezone(BERLIN)
+        assert (local.hour, local.minute // 10) == (9, 0), row
+    assert len(stub.messages("DU0LOCAL")) == 7
+
+
+def test_weekly_monday_digest_once_a_week(worker_config, subscribe, stub):
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    subscribe(start, frequency="weekly", weekday=0, at_time="08:00", tz="America/New_York")
+    run_clock(worker_config, start, start + timedelta(days=35), timedelta(minutes=30))
+    rows = sent_rows(worker_config)
+    assert [r["period"] for r in rows] == [
+        "2026-W10",
+        "2026-W11",
+        "2026-W12",
+        "2026-W13",
+        "2026-W14",
+    ]
+    for row in rows:
+        local = datetime.fromisoformat(row["claimed_at"]).astimezone(ZoneInfo("America/New_York"))
+        assert local.weekday() == 0 and local.hour == 8
+    assert len(stub.messages("DU0LOCAL")) == 5
+
+
+def test_digest_content_never_repeats_a_paper(worker_config, subscribe, stub):
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)
+    subscribe(start, target="C0GENERAL", kind="channel")
+    run_clock(worker_config, start, start + timedelta(days=3), timedelta(hours=1))
+    messages = stub.messages("C0GENERAL")
+    assert len(messages) == 3
+    first, second, third = (m["blocks"] for m in messages)
+    titles = [
+        [b["text"]["text"].split("|")[-1] for b in blocks if b["type"] == "section"]
+        for blocks in (first, second)
+    ]
+    assert len(titles[0]) == 5 and not set(titles[0]) & set(titles[1])
+    assert first[0]["type"] == "header" and first[0]["text"]["text"] == "Daily papers · Tue, Mar 17"
+    assert first[-1]["elements"][0]["action_id"] == "digest_manage"
+
+
+def test_catch_up_within_grace_once_and_skip_beyond(worker_config, subscribe, stub):
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    subscribe(start)  # due Mar 17 08:00 UTC (09:00 Berlin)
+    db = connect(worker_config.db_path)
+    clients = client_factory(worker_config)
+    late = datetime(2026, 3, 17, 10, 30, tzinfo=UTC)  # down for 2.5 h; grace is 3 h
+    assert deliver_due(db, worker_config, clients, late) == Counter(sent=1)
+    assert deliver_due(db, worker_config, clients, late + timedelta(minutes=1)) == Counter()
+    very_late = datetime(2026, 3, 18, 14, tzinfo=UTC)  # Mar 18 digest missed by 6 h
+    assert deliver_due(db, worker_config, clients, very_late) == Counter(skipped=1)
+    skipped = [r for r in ledger.ledger(db) if r["state"] == "skipped"]
+    assert skipped[0]["period"] == "2026-03-18" and "missed by 360 min" in skipped[0]["detail"]
+    assert len(stub.messages("DU0LOCAL")) == 1
+    sub = subs.by_id(db, 1)
+    assert sub.next_due_at == "2026-03-19T08:00:00+00:00"
+
+
+def test_crash_between_post_and_confirm_is_recovered_without_a_second_post(
+    worker_config, subscribe, stub
+):
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    sub = subscribe(start)
+    db = connect(worker_config.db_path)
+    now = datetime.fromisoformat(sub.next_due_at)
+    client = client_factory(worker_config)(stub.team_id)
+    # What a worker killed right after Slack accepted the message leaves behind:
+    claim = ledger.claim(db, sub.id, period(sub.frequency, now, sub.tz), now)
+    channel = open_channel(client, sub.kind, sub.target)
+    ledger.prepare(db, claim.id, channel, {"text": "digest", "blocks": []}, [1, 2])
+    post(client, channel, {"text": "digest", "blocks": []}, f"{sub.id}:{claim.period}")
+    outcomes = deliver_due(
+        db, worker_config, client_factory(worker_config), now + timedelta(minutes=1)
+    )
+    assert outcomes == Counter(recovered=1)
+    assert len(stub.messages(channel)) == 1
+    assert ledger.sent_paper_ids(db, sub.id) == {1, 2}
+    assert subs.by_id(db, sub.id).next_due_at == "2026-03-18T08:00:00+00:00"
+
+
+def test_crash_before_post_sends_the_stored_message(worker_config, subscribe, stub):
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC))
+    db = connect(worker_config.db_path)
+    now = datetime.fromisoformat(sub.next_due_at)
+    claim = ledger.claim(db, sub.id, period(sub.frequency, now, sub.tz), now)
+    ledger.prepare(db, claim.id, "DU0LOCAL", {"text": "stored digest", "blocks": []}, [3])
+    assert deliver_due(db, worker_config, client_factory(worker_config), now) == Counter(sent=1)
+    assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["stored digest"]
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_permanent_errors_pause_with_reason_and_others_still_deliver(
+    worker_config, subscribe, stub, error
+):
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    stub.add_channel("C0BROKEN", "broken", error=error)
+    subscribe(start, target="C0BROKEN", kind="channel")
+    subscribe(start, target="C0GENERAL", kind="channel")
+    db = connect(worker_config.db_path)
+    due = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    assert deliver_due(db, worker_config, client_factory(worker_config), due) == Counter(
+        paused=1, sent=1
+    )
+    broken = subs.by_id(db, 1)
+    assert (broken.status, broken.paused_reason) == ("paused", f"Slack said {error}")
+    calls_before = len(stub.state.calls)
+    deliver_due(db, worker_config, client_factory(worker_config), due + timedelta(days=1))
+    assert not [c for c in stub.state.calls[calls_before:] if c[1].get("channel") == "C0BROKEN"]
+
+
+def test_deactivated_user_pauses_their_dm_subscription(worker_config, subscribe, stub):
+    stub.add_user("U0GONE", "gone", deleted=True)
+    subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), user_id="U0GONE", target="U0GONE")
+    db = connect(worker_config.db_path)
+    deliver_due(
+        db, worker_config, client_factory(worker_config), datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    )
+    assert subs.by_id(db, 1).paused_reason == "Slack said account_inactive"
+
+
+def test_rate_limited_delivery_slows_down_and_loses_nothing(worker_config, subscribe, stub):
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    for n in range(3):
+        stub.add_channel(f"C0RATE{n}", f"rate{n}")
+        subscribe(start, target=f"C0RATE{n}", kind="channel")
+    stub.state.force_429, stub.state.retry_after = 2, 1
+    db = connect(worker_config.db_path)
+    outcomes = deliver_due(
+        db, worker_config, client_factory(worker_config), datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    )
+    assert outcomes == Counter(sent=3)
+    assert stub.state.force_429 == 0  # both 429s were served and honoured
+    assert [len(stub.messages(f"C0RATE{n}")) for n in range(3)] == [1, 1, 1]

@@ -1,0 +1,87 @@
+"""The worker as a real process: killed with SIGKILL mid-delivery, restarted, exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from storage import connect
+from storage import subscriptions as subs
+from tests.bot.conftest import wait_for
+
+PAPERS = str(Path(sys.executable).with_name("papers"))
+COUNT = 200
+
+
+def start_worker(config, tmp_path, log_name: str) -> subprocess.Popen:
+    env = {
+        **os.environ,
+        "PAPERS_DB": config.db_path,
+        "SLACK_BOT_TOKEN": config.slack_bot_token,
+        "SLACK_API_URL": config.slack_api_url,
+        "PAPERS_INBOX": config.inbox_dir,
+        "PAPERS_FEEDS": "http://127.0.0.1:9/unreachable-feed",
+        "PAPERS_INGEST_MINUTES": "60",
+    }
+    log = open(tmp_path / log_name, "w")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen([PAPERS, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def sent_count(db_path: str) -> int:
+    db = connect(db_path)
+    try:
+        return next(db.query("SELECT COUNT(*) AS n FROM deliveries WHERE state = 'sent'"))["n"]
+    finally:
+        db.close()
+
+
+def test_sigkill_mid_delivery_then_restart_delivers_each_digest_once(worker_config, stub, tmp_path):
+    now = datetime.now(UTC)
+    db = connect(worker_config.db_path)
+    for n in range(COUNT):
+        stub.add_channel(f"C{n:04d}", f"team-{n}")
+        subs.create(
+            db,
+            team_id=stub.team_id,
+            user_id=f"U{n:04d}",
+            target=f"C{n:04d}",
+            kind="channel",
+            keywords="",
+            frequency="daily",
+            at_time="09:00",
+            tz="UTC",
+            weekday=0,
+            now=now - timedelta(days=1),
+        )
+    # All due two minutes ago, well within the grace period.
+    db.execute(
+        "UPDATE subscriptions SET next_due_at = ?", [(now - timedelta(minutes=2)).isoformat()]
+    )
+    db.conn.commit()
+    (Path(worker_config.inbox_dir)).mkdir(parents=True, exist_ok=True)
+    (Path(worker_config.inbox_dir) / "broken.txt").write_bytes(b"\x00\xff" * 100)
+    stub.state.post_delay = 0.02
+
+    first = start_worker(worker_config, tmp_path, "first.log")
+    wait_for(lambda: len(stub.messages()) >= 40, timeout=60)
+    first.send_signal(signal.SIGKILL)
+    first.wait(timeout=10)
+    killed_at = len(stub.messages())
+    assert killed_at < COUNT, "the worker finished before it could be killed"
+
+    second = start_worker(worker_config, tmp_path, "second.log")
+    try:
+        wait_for(lambda: sent_count(worker_config.db_path) == COUNT, timeout=120)
+        time.sleep(0.5)  # anything still in flight would show up as a duplicate now
+        assert second.poll() is None, "the worker stopped"
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=10)
+    per_channel = [len(stub.messages(f"C{n:04d}")) for n in range(COUNT)]
+    assert per_channel == [1] * COUNT
+    assert "unreachable-feed" in (tmp_path / "second.log").read_text()
