@@ -20,7 +20,19 @@ from papers.config import Config
 from papers.errors import ConfigError
 
 log = logging.getLogger(__name__)
-SCOPES = ["commands", "chat:write", "im:write", "users:read", "channels:read", "groups:read"]
+# Keep in step with manifest.yaml. The history scopes let the worker find a digest it
+# posted just before a crash instead of posting it twice.
+SCOPES = [
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "channels:read",
+    "channels:history",
+    "groups:read",
+    "groups:history",
+]
 
 
 def web_client(config: Config, token: str | None = None) -> WebClient:

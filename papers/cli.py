@@ -52,6 +52,8 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # APScheduler logs every job run at INFO; our jobs log what they did.
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
     ctx.obj = {"config": Config.from_env().with_db(db_path)}
 
 

@@ -7,7 +7,7 @@ import logging
 import secrets
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -21,10 +21,11 @@ log = logging.getLogger(__name__)
 
 
 def _demo_subscription(config: Config, team_id: str) -> None:
-    """A #general digest at the next minute, so a newcomer sees one arrive."""
+    """A daily #general digest at this time of day, the first one right away, so a newcomer
+    sees one arrive."""
     db = connect(config.db_path)
     now = datetime.now(UTC)
-    at = (now + timedelta(minutes=1)).strftime("%H:%M")
+    at = now.strftime("%H:%M")
     for sub in subs.visible_to(db, team_id, "U0LOCAL", "C0GENERAL"):
         if sub.kind == "channel" and sub.keywords == "":
             subs.remove(db, team_id, "U0LOCAL", str(sub.id), "C0GENERAL")
@@ -40,6 +41,7 @@ def _demo_subscription(config: Config, team_id: str) -> None:
         tz="UTC",
         weekday=0,
         now=now,
+        first_due=now,
     )
     db.close()
 

@@ -53,9 +53,12 @@ def create(
     tz: str,
     weekday: int,
     now: datetime,
+    first_due: datetime | None = None,
 ) -> Subscription:
-    """Add a subscription, refusing an exact duplicate and more than MAX_PER_USER per user."""
-    due = next_due(frequency, at_time, tz, weekday, now)
+    """Add a subscription, refusing an exact duplicate and more than MAX_PER_USER per user.
+
+    `first_due` overrides the first delivery time (the local demo sends one right away)."""
+    due = first_due or next_due(frequency, at_time, tz, weekday, now)
     with transaction(db):
         same = next(
             db.query(

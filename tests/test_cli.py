@@ -88,3 +88,38 @@ def test_missing_path_is_reported_and_exit_1(tmp_path):
     assert result.returncode == 1
     assert "nope: FAILED: no such file, folder or URL" in result.stdout
     assert "11 new papers" in result.stdout
+
+
+def test_digest_preview_prints_text_and_block_kit(seeded_path):
+    from datetime import UTC, datetime
+
+    from storage import connect
+    from storage import subscriptions as subs
+
+    db = connect(seeded_path)
+    subs.create(
+        db,
+        team_id="T1",
+        user_id="U1",
+        target="C1",
+        kind="channel",
+        keywords="",
+        frequency="weekly",
+        at_time="09:00",
+        tz="UTC",
+        weekday=0,
+        now=datetime.now(UTC),
+    )
+    db.close()
+    by_id = run(seeded_path, "digest", "--preview", "--subscription", "1")
+    assert by_id.returncode == 0, by_id.stderr
+    lines = by_id.stdout.splitlines()
+    assert lines[0] == "# subscription #1 → C1"
+    assert lines[1].startswith("Weekly papers · ") and lines[1].endswith(": 5 papers")
+    assert len([line for line in lines if line.startswith("  - ")]) == 5
+    blocks = json.loads(by_id.stdout[by_id.stdout.index("[") :])
+    assert blocks[0]["type"] == "header" and blocks[-1]["type"] == "actions"
+    by_channel = run(seeded_path, "digest", "--preview", "--team", "T1", "--channel", "C1")
+    assert by_channel.stdout == by_id.stdout
+    assert run(seeded_path, "digest", "--preview", "--subscription", "9").returncode == 2
+    assert connect(seeded_path)["deliveries"].count == 0  # a preview sends nothing
