@@ -23,7 +23,9 @@ class Fetched:
     not_modified: bool = False
 
 
-def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -> Fetched:
+def fetch(
+    url: str, etag: str | None = None, last_modified: str | None = None, max_bytes: int = MAX_BYTES
+) -> Fetched:
     """GET a URL with If-None-Match / If-Modified-Since; raises SourceError on any failure."""
     headers = {"User-Agent": USER_AGENT}
     if etag:
@@ -33,9 +35,9 @@ def fetch(url: str, etag: str | None = None, last_modified: str | None = None) -
     request = urllib.request.Request(url, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            body = response.read(MAX_BYTES + 1)
-            if len(body) > MAX_BYTES:
-                raise SourceError(f"{url}: larger than {MAX_BYTES // (1024 * 1024)} MB")
+            body = response.read(max_bytes + 1)
+            if len(body) > max_bytes:
+                raise SourceError(f"{url}: larger than {max_bytes:,} bytes")
             return Fetched(
                 body, response.headers.get("ETag"), response.headers.get("Last-Modified")
             )

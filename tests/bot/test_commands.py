@@ -131,3 +131,11 @@ def test_another_team_cannot_see_or_remove_subscriptions(reply):
     assert "No subscription of yours matches" in all_text(reply("unsubscribe 1", team="T0OTHER"))
     assert "No subscription of yours matches" in all_text(reply("unsubscribe all", team="T0OTHER"))
     assert "#1" in all_text(reply("list"))
+
+
+def test_list_shows_why_a_subscription_was_paused(config, reply):
+    from storage import subscriptions as subs
+
+    reply("subscribe channel daily")
+    subs.pause_for_error(connect(config.db_path), 1, "Slack said not_in_channel")
+    assert "_paused: Slack said not_in_channel_" in all_text(reply("list"))

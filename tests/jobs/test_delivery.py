@@ -179,3 +179,14 @@ def test_rate_limited_delivery_slows_down_and_loses_nothing(worker_config, subsc
     assert outcomes == Counter(sent=3)
     assert stub.state.force_429 == 0  # both 429s were served and honoured
     assert [len(stub.messages(f"C0RATE{n}")) for n in range(3)] == [1, 1, 1]
+
+
+def test_nothing_new_sends_no_message_when_configured_to_skip(worker_config, subscribe, stub):
+    config = worker_config.__class__(**{**worker_config.__dict__, "empty_digest": "skip"})
+    subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), keywords="quantum chromodynamics")
+    db = connect(config.db_path)
+    outcome = deliver_due(
+        db, config, client_factory(config), datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    )
+    assert outcome == Counter(empty=1) and stub.messages() == []
+    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [("skipped", "nothing new")]

@@ -1,0 +1,33 @@
+"""Fetching sources: size cap, timeouts and HTTP errors become SourceErrors."""
+
+from __future__ import annotations
+
+import pytest
+
+from jobs.fetch import fetch
+from papers.errors import SourceError
+
+
+def test_body_over_the_cap_is_refused(file_server):
+    file_server.routes["/big"] = (200, b"x" * 5000, {})
+    assert len(fetch(file_server.url("/big"), max_bytes=5000).body) == 5000
+    with pytest.raises(SourceError, match="larger than 4,999 bytes"):
+        fetch(file_server.url("/big"), max_bytes=4999)
+
+
+def test_last_modified_is_sent_back(file_server):
+    file_server.routes["/feed"] = (
+        200,
+        b"<rss/>",
+        {"Last-Modified": "Tue, 17 Mar 2026 04:00:00 GMT"},
+    )
+    first = fetch(file_server.url("/feed"))
+    fetch(file_server.url("/feed"), first.etag, first.last_modified)
+    assert file_server.requests[-1][1]["If-Modified-Since"] == "Tue, 17 Mar 2026 04:00:00 GMT"
+
+
+@pytest.mark.parametrize("status", [404, 500, 503])
+def test_http_errors(file_server, status):
+    file_server.routes["/x"] = (status, b"no", {})
+    with pytest.raises(SourceError, match=f"HTTP {status}"):
+        fetch(file_server.url("/x"))
