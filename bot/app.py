@@ -20,6 +20,8 @@ from papers.config import Config
 from papers.errors import ConfigError
 
 log = logging.getLogger(__name__)
+# Slack's requests are a few KB; App Home actions carry the view, still far below this.
+MAX_BODY_BYTES = 256 * 1024
 # Keep in step with manifest.yaml. The history scopes let the worker find a digest it
 # posted just before a crash instead of posting it twice.
 SCOPES = [
@@ -88,9 +90,26 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.command, self.path.split("?")[0])
 
 
+def limit_body(wsgi_app, max_bytes: int = MAX_BODY_BYTES):
+    """Refuse oversized or malformed bodies with 413/400 before Bolt reads them."""
+
+    def guarded(environ, start_response):
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = -1
+        if length < 0 or length > max_bytes:
+            status = "413 Payload Too Large" if length > max_bytes else "400 Bad Request"
+            start_response(status, [("Content-Type", "text/plain")])
+            return [status.encode()]
+        return wsgi_app(environ, start_response)
+
+    return guarded
+
+
 def make_http_server(app: App, host: str, port: int) -> WSGIServer:
     """A threaded WSGI server for the app at /slack/events (and OAuth at /slack/install)."""
-    handler = SlackRequestHandler(app)
+    handler = limit_body(SlackRequestHandler(app))
     return make_server(
         host, port, handler, server_class=_ThreadingWSGIServer, handler_class=_QuietHandler
     )

@@ -6,6 +6,7 @@ import threading
 
 from sqlite_utils import Database
 
+from bot.ratelimit import SlidingWindow
 from papers.config import Config
 from storage import connect
 
@@ -15,6 +16,7 @@ class Deps:
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self.limiter = SlidingWindow(config.commands_per_minute, 60.0)
         self._local = threading.local()
 
     @property

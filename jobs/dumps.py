@@ -23,6 +23,7 @@ MONTHS = {
 }
 _DATE = re.compile(r"^([A-Za-z]{3})[a-z]*\.? (\d{1,2})(?:, (\d{4}))?(?:\s+(\d+))?$")
 _AUTHORS = re.compile(r"^[•·*\-]?\s*(\d+)\s+authors?$", re.IGNORECASE)
+_NON_LETTER = re.compile(r"[\W\d_]")
 _SEPARATORS = {"·", "•", "-", "|"}
 # Titles are short; abstracts are paragraphs. arXiv titles stay well under 250 characters.
 ABSTRACT_MIN_CHARS = 250
@@ -73,9 +74,8 @@ def _looks_like_abstract(line: str) -> bool:
 
 
 def _is_text(line: str, min_words: int) -> bool:
-    words = line.split()
-    letters = sum(ch.isalpha() for ch in line)
-    return len(words) >= min_words and letters >= len(line) * 0.5
+    letters = len(line) - len(_NON_LETTER.findall(line))
+    return letters >= len(line) * 0.5 and len(line.split(None, min_words)) >= min_words
 
 
 def parse_dump(data: bytes, reference: date) -> Parsed:

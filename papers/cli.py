@@ -12,6 +12,7 @@ import click
 
 from papers.config import Config
 from papers.errors import PapersError
+from papers.logsafe import setup_logging
 
 log = logging.getLogger("papers")
 
@@ -47,14 +48,9 @@ class _Group(click.Group):
 @click.pass_context
 def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # APScheduler logs every job run at INFO; our jobs log what they did.
-    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
-    ctx.obj = {"config": Config.from_env().with_db(db_path)}
+    config = Config.from_env().with_db(db_path)
+    setup_logging(config, verbose)
+    ctx.obj = {"config": config}
 
 
 @main.command()

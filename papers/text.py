@@ -6,6 +6,7 @@ import re
 import unicodedata
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
@@ -21,14 +22,16 @@ def clean(text: str) -> str:
 
 def normalize_title(text: str) -> str:
     """The identity form of a title: case-folded, accents and punctuation gone."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    if not text.isascii():  # the common case needs no Unicode work at all
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
 
 
 def hyphen_joins(text: str) -> str:
     """The joined form of each hyphenated word: "pre-training" gives "pretraining"."""
-    return " ".join(m.replace("-", "") for m in _HYPHENATED.findall(text))
+    # Only whitespace-separated tokens with a hyphen can hold one: a cheap pre-filter.
+    tokens = [t for t in text.split() if "-" in t]
+    return " ".join(m.replace("-", "") for t in tokens for m in _HYPHENATED.findall(t))
 
 
 def arxiv_id(text: str | None) -> str | None:

@@ -35,14 +35,32 @@ class _Match:
     how: str  # "arxiv", "title", "fuzzy-title", "abstract"
 
 
+@dataclass
+class _Keys:
+    """Everything dedup and indexing derive from an entry, computed once."""
+
+    title_norm: str | None
+    abstract_norm: str
+    abstract_key: str
+    title_blocks: set[str]
+    abstract_blocks: set[str]
+
+
+def _keys(entry: Entry) -> _Keys:
+    abstract_norm = normalize_title(entry.abstract)
+    title_norm = normalize_title(entry.title) if entry.title else None
+    return _Keys(
+        title_norm=title_norm,
+        abstract_norm=abstract_norm,
+        abstract_key=hashlib.sha1(abstract_norm.encode()).hexdigest(),
+        title_blocks=_title_blocks(title_norm) if title_norm else set(),
+        abstract_blocks=_abstract_blocks(abstract_norm),
+    )
+
+
 def content_hash(data: bytes) -> str:
     """The identity of an input: the same bytes are ingested once."""
     return hashlib.sha256(data).hexdigest()
-
-
-def abstract_key(abstract: str) -> str:
-    """Exact-match key for an abstract: a hash of its normalized text."""
-    return hashlib.sha1(normalize_title(abstract).encode()).hexdigest()
 
 
 def _title_blocks(norm: str) -> set[str]:
@@ -50,8 +68,8 @@ def _title_blocks(norm: str) -> set[str]:
     return {"tp:" + " ".join(words[:BLOCK_WORDS]), "ts:" + " ".join(words[-BLOCK_WORDS:])}
 
 
-def _abstract_blocks(abstract: str) -> set[str]:
-    words = normalize_title(abstract).split()
+def _abstract_blocks(abstract_norm: str) -> set[str]:
+    words = abstract_norm.split()
     n = ABSTRACT_BLOCK_WORDS
     return {"ap:" + " ".join(words[:n]), "as:" + " ".join(words[-n:])}
 
@@ -74,21 +92,22 @@ def _conflict(row: dict, entry: Entry) -> bool:
     return bool(row["arxiv_id"] and entry.arxiv_id and row["arxiv_id"] != entry.arxiv_id)
 
 
-def find_match(db: Database, entry: Entry) -> _Match | None:
+def find_match(db: Database, entry: Entry, keys: _Keys | None = None) -> _Match | None:
     """The stored paper this entry is a sighting of, by the documented dedup rules."""
+    keys = keys or _keys(entry)
     if entry.arxiv_id:
         row = next(db.query("SELECT id FROM papers WHERE arxiv_id = ?", [entry.arxiv_id]), None)
         if row:
             return _Match(row["id"], "arxiv")
-    if entry.title:
-        norm = normalize_title(entry.title)
+    if keys.title_norm:
+        norm = keys.title_norm
         for row in db.query(
             "SELECT id, arxiv_id FROM papers WHERE title_norm = ? AND title_derived = 0", [norm]
         ):
             if not _conflict(row, entry):
                 return _Match(row["id"], "title")
         best: tuple[float, int] | None = None
-        for row in _candidates(db, _title_blocks(norm)):
+        for row in _candidates(db, keys.title_blocks):
             if row["title_derived"] or _conflict(row, entry):
                 continue
             if not _same_numbers(norm, row["title_norm"]):
@@ -98,21 +117,21 @@ def find_match(db: Database, entry: Entry) -> _Match | None:
                 best = (score, row["id"])
         if best:
             return _Match(best[1], "fuzzy-title")
-    return _match_abstract(db, entry)
+    return _match_abstract(db, entry, keys)
 
 
-def _match_abstract(db: Database, entry: Entry) -> _Match | None:
+def _match_abstract(db: Database, entry: Entry, keys: _Keys) -> _Match | None:
     # A titled entry only takes over an untitled paper this way; two titled papers with
     # the same abstract but different titles are left for a person to judge.
     only_untitled = entry.title is not None
     for row in db.query(
         "SELECT id, arxiv_id, title_derived FROM papers WHERE abstract_key = ?",
-        [abstract_key(entry.abstract)],
+        [keys.abstract_key],
     ):
         if (row["title_derived"] or not only_untitled) and not _conflict(row, entry):
             return _Match(row["id"], "abstract")
-    head = normalize_title(entry.abstract)[:ABSTRACT_COMPARE_CHARS]
-    for row in _candidates(db, _abstract_blocks(entry.abstract)):
+    head = keys.abstract_norm[:ABSTRACT_COMPARE_CHARS]
+    for row in _candidates(db, keys.abstract_blocks):
         if only_untitled and not row["title_derived"]:
             continue
         other = normalize_title(row["abstract"])[:ABSTRACT_COMPARE_CHARS]
@@ -121,41 +140,39 @@ def _match_abstract(db: Database, entry: Entry) -> _Match | None:
     return None
 
 
-def _index(db: Database, paper_id: int, title: str, abstract: str, derived: bool) -> None:
-    """(Re)write the paper's full-text rows and blocking keys."""
-    db.execute("DELETE FROM papers_fts WHERE rowid = ?", [paper_id])
-    db.execute("DELETE FROM words_fts WHERE rowid = ?", [paper_id])
-    db.execute(
+def _index(db: Database, paper_id: int, title: str, abstract: str, keys: set[str], new: bool):
+    """Write the paper's full-text rows and blocking keys (replacing old ones on an update)."""
+    if not new:
+        db.execute("DELETE FROM papers_fts WHERE rowid = ?", [paper_id])
+        db.execute("DELETE FROM words_fts WHERE rowid = ?", [paper_id])
+        db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
+    db.conn.execute(
         "INSERT INTO papers_fts (rowid, title, abstract, extra) VALUES (?, ?, ?, ?)",
-        [paper_id, "" if derived else title, abstract, hyphen_joins(f"{title} {abstract}")],
+        [paper_id, title, abstract, hyphen_joins(f"{title} {abstract}")],
     )
-    db.execute(
-        "INSERT INTO words_fts (rowid, body) VALUES (?, ?)", [paper_id, f"{title} {abstract}"]
-    )
-    db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
-    keys = _abstract_blocks(abstract)
-    if not derived:
-        keys |= _title_blocks(normalize_title(title))
+    # Suggestions need each surface word once per paper, not every occurrence.
+    words = " ".join(dict.fromkeys(f"{title} {abstract}".split()))
+    db.conn.execute("INSERT INTO words_fts (rowid, body) VALUES (?, ?)", [paper_id, words])
     db.conn.executemany(
         "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
         [(key, paper_id) for key in keys],
     )
 
 
-def _create(db: Database, entry: Entry, now: str) -> int:
+def _create(db: Database, entry: Entry, keys: _Keys, now: str) -> int:
     derived = not entry.title
     title = entry.title or derive_title(entry.abstract)
-    cursor = db.execute(
+    cursor = db.conn.execute(
         "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
         " authors_count, authors, published, url, first_seen_at, updated_at)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             entry.arxiv_id,
             title,
-            normalize_title(title),
+            keys.title_norm or normalize_title(title),
             int(derived),
             entry.abstract,
-            abstract_key(entry.abstract),
+            keys.abstract_key,
             entry.authors_count if entry.authors_count is not None else len(entry.authors) or None,
             json.dumps(entry.authors) if entry.authors else None,
             entry.published,
@@ -165,7 +182,15 @@ def _create(db: Database, entry: Entry, now: str) -> int:
         ],
     )
     paper_id = int(cursor.lastrowid)
-    _index(db, paper_id, title, entry.abstract, derived)
+    # An untitled paper's derived title is for display only: it is not indexed as a title.
+    _index(
+        db,
+        paper_id,
+        "" if derived else title,
+        entry.abstract,
+        keys.abstract_blocks | keys.title_blocks,
+        new=True,
+    )
     return paper_id
 
 
@@ -192,7 +217,11 @@ def _merge(db: Database, paper_id: int, entry: Entry, now: str) -> None:
     sets = ", ".join(f"{column} = ?" for column in updates)
     db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
     if "title" in updates:
-        _index(db, paper_id, entry.title or row["title"], row["abstract"], False)
+        title = updates["title"]
+        blocks = _abstract_blocks(normalize_title(row["abstract"])) | _title_blocks(
+            updates["title_norm"]
+        )
+        _index(db, paper_id, title, row["abstract"], blocks, new=False)
 
 
 def _source_id(db: Database, name: str, kind: str) -> int:
@@ -227,15 +256,16 @@ def store_entries(
         )
         input_id = int(cursor.lastrowid)
         for entry in entries:
-            match = find_match(db, entry)
+            keys = _keys(entry)
+            match = find_match(db, entry, keys)
             if match is None:
-                paper_id = _create(db, entry, now)
+                paper_id = _create(db, entry, keys, now)
                 report.new_papers += 1
                 report.new_paper_ids.append(paper_id)
             else:
                 paper_id = match.paper_id
                 _merge(db, paper_id, entry, now)
-            inserted = db.execute(
+            inserted = db.conn.execute(
                 "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on,"
                 " upvotes, comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+import time
 from datetime import UTC, datetime
 
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -49,6 +51,15 @@ def papers_command(
         channel_name=command.get("channel_name", ""),
         text=command.get("text", ""),
     )
+    wait = deps.limiter.wait_time(f"{inv.team_id}:{inv.user_id}", time.monotonic())
+    if wait > 0:
+        respond(
+            **views.text_message(
+                f"You are sending commands faster than {deps.config.commands_per_minute} a minute; "
+                f"try again in {math.ceil(wait)} s."
+            )
+        )
+        return
     try:
         reply = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
     except Exception:

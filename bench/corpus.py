@@ -1,0 +1,155 @@
+"""A deterministic, seeded corpus built from the seed dumps' vocabulary, with known truth.
+
+Each generated paper has a `truth` id; copies of a paper (another source, an arXiv version
+bump, a retyped title) share it, so dedup precision and recall can be measured exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+_WORD = re.compile(r"[A-Za-z][A-Za-z\-]{2,}")
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One synthetic listing."""
+
+    truth: int
+    arxiv_id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...]
+    published: date
+    upvotes: int
+
+
+def vocabulary() -> tuple[list[str], list[int]]:
+    """Words of the seed dumps and their counts (a Zipf-like weighting for sampling)."""
+    counts: Counter[str] = Counter()
+    for path in sorted(SEEDS.glob("*.txt")):
+        counts.update(_WORD.findall(path.read_text(encoding="utf-8")))
+    words = sorted(counts)
+    return words, [counts[w] for w in words]
+
+
+def _arxiv_id(i: int) -> str:
+    # 90,000 ids a month, months of 2026 onwards: unique and arXiv-shaped.
+    year, month = 26 + i // 1_080_000, (i // 90_000) % 12 + 1
+    return f"{year:02d}{month:02d}.{i % 90_000 + 10_000:05d}"
+
+
+def generate(n: int, seed: int = 7, start: date = date(2026, 1, 1)) -> list[Paper]:
+    """n distinct papers: titles of 5-12 words, ~120-word abstracts, upvotes, dates."""
+    rng = random.Random(seed)
+    words, weights = vocabulary()
+    papers = []
+    for i in range(n):
+        title_words = rng.choices(words, weights, k=rng.randint(5, 12))
+        title_words[0] = title_words[0].capitalize()
+        # A unique model name keeps generated titles distinct, as real ones are.
+        name = "".join(rng.choice("ABCDEFGHKLMNPRSTVWXZ") for _ in range(3)) + str(i)
+        title = f"{name}: " + " ".join(title_words)
+        abstract = " ".join(rng.choices(words, weights, k=rng.randint(90, 150))) + "."
+        authors = tuple(f"Author {rng.randint(1, 50_000)}" for _ in range(rng.randint(1, 8)))
+        papers.append(
+            Paper(
+                truth=i,
+                arxiv_id=_arxiv_id(i),
+                title=title,
+                abstract=abstract[0].upper() + abstract[1:],
+                authors=authors,
+                published=start + timedelta(days=i % 300),
+                upvotes=int(rng.paretovariate(1.2)) - 1,
+            )
+        )
+    return papers
+
+
+def variant(paper: Paper, rng: random.Random) -> Paper:
+    """A copy as another source lists it: retyped title, version bump, more upvotes."""
+    kind = rng.choice(["case", "punct", "typo", "same"])
+    title = paper.title
+    if kind == "case":
+        title = title.lower()
+    elif kind == "punct":
+        title = title.replace(":", " -", 1) + "."
+    elif kind == "typo":
+        pos = rng.randrange(len(title) // 2, len(title))
+        title = title[:pos] + title[pos + 1 :]
+    return replace(paper, title=title, upvotes=paper.upvotes + rng.randint(0, 20))
+
+
+def with_duplicates(papers: list[Paper], share: float = 0.1, seed: int = 11) -> list[Paper]:
+    """The papers plus variant copies of about `share` of them."""
+    rng = random.Random(seed)
+    extra = [variant(p, rng) for p in papers if rng.random() < share]
+    return papers + extra
+
+
+def write_dump(papers: list[Paper], path: Path, page: date = date(2026, 3, 16)) -> None:
+    """Write a Daily Papers text dump."""
+    lines = ["new", "", "Daily Papers", "", page.strftime("%b %-d"), ""]
+    for p in papers:
+        lines += [
+            p.title,
+            "",
+            p.abstract,
+            "",
+            f"  • {len(p.authors)} authors",
+            "·",
+            p.published.strftime("%b %-d, %Y") + (f" {p.upvotes}" if p.upvotes else ""),
+            "",
+        ]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def write_rss(papers: list[Paper], path: Path, version: int = 1) -> None:
+    """Write an arXiv-style RSS feed."""
+    items = "".join(
+        f"<item><title>{escape(p.title)}</title><link>https://arxiv.org/abs/{p.arxiv_id}</link>"
+        f"<description>arXiv:{p.arxiv_id}v{version} Announce Type: new \n"
+        f"Abstract: {escape(p.abstract)}"
+        f'</description><guid isPermaLink="false">oai:arXiv.org:{p.arxiv_id}v{version}</guid>'
+        f"<dc:creator>{escape(', '.join(p.authors))}</dc:creator>"
+        f"<pubDate>{p.published.strftime('%a, %d %b %Y')} 00:00:00 -0400</pubDate></item>"
+        for p in papers
+    )
+    path.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0" '
+        'xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>cs updates on arXiv.org'
+        f"</title>{items}</channel></rss>",
+        encoding="utf-8",
+    )
+
+
+def write_hf_json(papers: list[Paper], path: Path) -> None:
+    """Write Hugging Face daily papers JSON."""
+    path.write_text(
+        json.dumps(
+            [
+                {
+                    "paper": {
+                        "id": p.arxiv_id,
+                        "title": p.title,
+                        "summary": p.abstract,
+                        "upvotes": p.upvotes,
+                        "publishedAt": f"{p.published.isoformat()}T00:00:00.000Z",
+                        "authors": [{"name": a} for a in p.authors],
+                    },
+                    "publishedAt": f"{p.published.isoformat()}T06:00:00.000Z",
+                    "numComments": 0,
+                }
+                for p in papers
+            ]
+        ),
+        encoding="utf-8",
+    )

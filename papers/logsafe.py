@@ -1,0 +1,64 @@
+"""Logging that never carries a secret: tokens, signing and client secrets, response URLs."""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+
+from papers.config import Config
+
+# Slack token shapes (bot, user, app-level, refresh), and response_url / webhook capabilities.
+_PATTERNS = [
+    re.compile(r"xox[abeposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xapp-\d-[A-Za-z0-9-]+"),
+    re.compile(r"https://hooks\.slack\.com/\S+"),
+]
+MAX_LINE = 2000  # long lines are request or response bodies: keep the start only
+
+
+class RedactingFilter(logging.Filter):
+    """Replaces every secret in a record's final message before any handler writes it."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s and len(s) >= 4]
+
+    def redact(self, text: str) -> str:
+        """The text with every known secret and token-shaped string replaced."""
+        for secret in self.secrets:
+            text = text.replace(secret, "[redacted]")
+        for pattern in _PATTERNS:
+            text = pattern.sub("[redacted]", text)
+        if len(text) > MAX_LINE:
+            text = text[:MAX_LINE] + f"… [{len(text) - MAX_LINE} more characters not logged]"
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+def setup_logging(config: Config, verbose: bool = False, stream=None) -> logging.Handler:
+    """Log to stderr through the redacting filter; APScheduler's per-run chatter is muted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(
+        RedactingFilter(
+            [
+                config.slack_bot_token,
+                config.slack_signing_secret,
+                config.slack_app_token,
+                config.slack_client_secret,
+            ]
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    return handler
