@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import urllib.parse
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -22,6 +25,7 @@ from papers.errors import ConfigError
 log = logging.getLogger(__name__)
 # Slack's requests are a few KB; App Home actions carry the view, still far below this.
 MAX_BODY_BYTES = 256 * 1024
+DRAIN_BYTES = 8 * 1024 * 1024
 # Keep in step with manifest.yaml. The history scopes let the worker find a digest it
 # posted just before a crash instead of posting it twice.
 SCOPES = [
@@ -90,18 +94,51 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s %s", self.command, self.path.split("?")[0])
 
 
+def _malformed(environ: dict, body: bytes) -> str | None:
+    """Why a request can not be a Slack request at all, or None. Bolt would answer these
+    with a 500 (it parses before it asks), so they are refused here with a 400."""
+    stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+    if stamp is not None and not stamp.strip().isdigit():
+        return "timestamp is not a number"
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8"
+    try:
+        if "json" in environ.get("CONTENT_TYPE", ""):
+            json.loads(text or "{}")
+        elif "payload" in (form := urllib.parse.parse_qs(text)):
+            json.loads(form["payload"][0])
+    except ValueError:
+        return "body is not valid JSON"
+    return None
+
+
 def limit_body(wsgi_app, max_bytes: int = MAX_BODY_BYTES):
-    """Refuse oversized or malformed bodies with 413/400 before Bolt reads them."""
+    """Refuse oversized or malformed requests with 413/400 before Bolt reads them."""
+
+    def refuse(start_response, status: str):
+        start_response(status, [("Content-Type", "text/plain")])
+        return [status.encode()]
 
     def guarded(environ, start_response):
         try:
             length = int(environ.get("CONTENT_LENGTH") or 0)
         except ValueError:
-            length = -1
-        if length < 0 or length > max_bytes:
-            status = "413 Payload Too Large" if length > max_bytes else "400 Bad Request"
-            start_response(status, [("Content-Type", "text/plain")])
-            return [status.encode()]
+            return refuse(start_response, "400 Bad Request")
+        if length > max_bytes:
+            # Drain a moderately large body so the client reads the 413 instead of a reset.
+            stream, left = environ["wsgi.input"], min(length, DRAIN_BYTES)
+            while left > 0 and (chunk := stream.read(min(left, 65536))):
+                left -= len(chunk)
+            return refuse(start_response, "413 Payload Too Large")
+        if environ.get("REQUEST_METHOD") == "POST":
+            body = environ["wsgi.input"].read(length) if length > 0 else b""
+            environ["wsgi.input"] = io.BytesIO(body)
+            problem = _malformed(environ, body)
+            if problem:
+                log.info("refused a request: %s", problem)
+                return refuse(start_response, "400 Bad Request")
         return wsgi_app(environ, start_response)
 
     return guarded

@@ -141,7 +141,7 @@ def search_message(result: SearchResult) -> dict:
             )
         )
     blocks.append(ActionsBlock(elements=buttons))
-    text = f"{result.total} papers match {result.query}"
+    text = f"{result.total} papers match {escape_mrkdwn(result.query)}"
     return {"text": text, "blocks": _dump(blocks)}
 
 
@@ -186,7 +186,7 @@ def digest_message(
     if not papers:
         if not note_if_empty:
             return None
-        return text_message(f"{heading}: nothing new since your last digest.")
+        return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers:
         why = escape_mrkdwn(paper.get("reason") or "")
@@ -203,7 +203,7 @@ def digest_message(
             ]
         )
     )
-    return {"text": f"{heading}: {len(papers)} papers", "blocks": _dump(blocks)}
+    return {"text": f"{escape_mrkdwn(heading)}: {len(papers)} papers", "blocks": _dump(blocks)}
 
 
 def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
@@ -231,7 +231,8 @@ def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> di
             ]
         )
     )
-    return {"text": f"{len(papers)} new papers on {keywords}", "blocks": _dump(blocks)}
+    text = f"{len(papers)} new papers on {escape_mrkdwn(keywords)}"
+    return {"text": text, "blocks": _dump(blocks)}
 
 
 def text_message(text: str) -> dict:
@@ -277,7 +278,7 @@ def list_message(subs: list[Subscription]) -> dict:
     return text_message(
         "*Your subscriptions*\n"
         + "\n".join(lines)
-        + "\nRemove one with `/papers unsubscribe <id>`."
+        + "\nRemove one with `/papers unsubscribe &lt;id&gt;`."
     )
 
 

@@ -62,7 +62,9 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
             token = bot.bot_token if bot else None
         if not token:
             return None
-        client = WebClient(token=token, timeout=15, retry_handlers=list(RETRY_HANDLERS))
+        client = WebClient(
+            token=token, timeout=config.slack_timeout_seconds, retry_handlers=list(RETRY_HANDLERS)
+        )
         if config.slack_api_url:
             client.base_url = config.slack_api_url
         cache[team_id] = client

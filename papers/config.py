@@ -53,6 +53,7 @@ class Config:
     grace_minutes: int = 180
     max_query_chars: int = 256
     commands_per_minute: int = 20
+    slack_timeout_seconds: int = 15
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -79,6 +80,7 @@ class Config:
             grace_minutes=_int(env, "PAPERS_GRACE_MINUTES", 180),
             max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256),
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
+            slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
         )
 
     def with_db(self, db_path: str | None) -> Config:

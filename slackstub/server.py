@@ -48,7 +48,8 @@ class State:
     views: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
-    fail_next: dict[str, list[str]] = field(default_factory=dict)
+    fail_next: dict[str, list[str]] = field(default_factory=dict)  # method -> Slack errors
+    http_fail_next: dict[str, list[int]] = field(default_factory=dict)  # method -> HTTP codes
     force_429: int = 0
     retry_after: int = 1
     post_delay: float = 0.0  # seconds chat.postMessage waits after storing, before answering
@@ -282,9 +283,14 @@ class SlackStandIn:
                     {"ok": False, "error": "ratelimited"},
                     {"Retry-After": str(self.state.retry_after)},
                 )
+            broken = self.state.http_fail_next.get(method)
+            if broken:
+                return broken.pop(0), {"ok": False, "error": "fatal_error"}, {}
             queued = self.state.fail_next.get(method)
             if queued:
                 return 200, {"ok": False, "error": queued.pop(0)}, {}
+            if method == "oauth.v2.access":
+                return 200, self._oauth_access(params), {}
             team = self.state.tokens.get(token or params.get("token", ""))
             if team is None:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
@@ -326,6 +332,26 @@ class SlackStandIn:
         if not known.is_member:
             return None, "not_in_channel"
         return channel, None
+
+    def _oauth_access(self, params: dict) -> dict:
+        """Exchange an OAuth code for a new bot token of a new workspace."""
+        if not params.get("code"):
+            return {"ok": False, "error": "invalid_code"}
+        team_id = "T" + uuid.uuid4().hex[:8].upper()
+        token = "xoxb-" + "-".join(uuid.uuid4().hex[:12] for _ in range(3))
+        self.state.tokens[token] = team_id
+        return {
+            "ok": True,
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write",
+            "bot_user_id": "U0BOT",
+            "app_id": "A0LOCAL",
+            "team": {"id": team_id, "name": "New"},
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "authed_user": {"id": "U0LOCAL"},
+        }
 
     def _m_auth_test(self, params: dict, team: str) -> dict:
         return {

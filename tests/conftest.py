@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
+from collections import Counter
 from datetime import UTC, date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from jobs.ingest import ingest_target
 from storage import connect
@@ -17,6 +20,29 @@ ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+
+# `make test` runs a CI-sized sample of every property; `make fuzz` the long version.
+settings.register_profile(
+    "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "fuzz", max_examples=10_000, deadline=None, suppress_health_check=list(HealthCheck)
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+# What the adversarial tests did, for the summary line and the README's figures.
+FIGURES: Counter[str] = Counter()
+
+
+def count(what: str, n: int = 1) -> None:
+    """Count generated cases, fired requests and injected faults."""
+    FIGURES[what] += n
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if FIGURES:
+        parts = ", ".join(f"{n} {what}" for what, n in sorted(FIGURES.items()))
+        terminalreporter.write_line(f"adversarial figures: {parts}")
 
 
 @pytest.fixture

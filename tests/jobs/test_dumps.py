@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from jobs.dumps import parse_dump, parse_month_day
@@ -133,7 +133,7 @@ def test_month_day(text, reference, expected):
     assert parse_month_day(text, reference) == expected
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
 @given(st.binary(max_size=4000))
 def test_any_bytes_never_raise(data):
     parsed = parse_dump(data, REF)
@@ -147,7 +147,7 @@ LINE = st.one_of(
 )
 
 
-@settings(max_examples=200, deadline=None)
+@pytest.mark.fuzz
 @given(st.lists(LINE, max_size=40), st.sampled_from(["\n", "\r\n", "\r"]))
 def test_any_line_mix_never_raises_and_keeps_every_abstract(lines, newline):
     parsed = parse_dump(newline.join(lines).encode("utf-8", "surrogatepass"), REF)

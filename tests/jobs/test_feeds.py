@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from hypothesis import given, settings
+import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 
 from jobs.feeds import parse_feed, parse_hf_json
@@ -97,7 +98,7 @@ def test_unreachable_url_is_reported_not_raised(db):
     assert report.error and report.error.startswith("http://127.0.0.1:9/feed:")
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.fuzz
 @given(st.binary(max_size=3000))
 def test_garbage_bytes_as_feed_or_json_never_raise(data):
     for parser in (parse_feed, parse_hf_json):
@@ -131,7 +132,7 @@ JSONISH = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@pytest.mark.fuzz
 @given(st.lists(JSONISH, max_size=5))
 def test_wrongly_typed_json_items_never_raise(items):
     import json

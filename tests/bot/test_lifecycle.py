@@ -1,0 +1,103 @@
+"""Uninstalls and revoked tokens stop all delivery to a team and forget its tokens."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from slack_sdk.oauth.installation_store import Installation
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+
+from bot.app import build_app, make_http_server
+from papers.config import Config
+from storage import connect
+from storage import deliveries as ledger
+from storage import subscriptions as subs
+from tests.bot.conftest import SECRET, wait_for
+from tests.conftest import count
+
+START = datetime(2026, 3, 16, 12, tzinfo=UTC)
+DUE = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("event", "reason"),
+    [
+        pytest.param({"type": "app_uninstalled"}, "app uninstalled", id="app_uninstalled"),
+        pytest.param(
+            {"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}},
+            "tokens revoked",
+            id="tokens_revoked",
+        ),
+    ],
+)
+def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
+    db = connect(config.db_path)
+    for n in range(3):
+        subs.create(
+            db,
+            team_id=slack.team_id,
+            user_id=f"U{n}",
+            target=f"U{n}",
+            kind="personal",
+            keywords="",
+            frequency="daily",
+            at_time="09:00",
+            tz="UTC",
+            weekday=0,
+            now=START,
+        )
+    subs.create(
+        db,
+        team_id="T0OTHER",
+        user_id="U9",
+        target="U9",
+        kind="personal",
+        keywords="",
+        frequency="daily",
+        at_time="09:00",
+        tz="UTC",
+        weekday=0,
+        now=START,
+    )
+    assert slack.event(event)["status"] == 200
+    assert slack.event(event, retry_num=1)["status"] == 200  # Slack's retry changes nothing
+    count("faults injected")
+    paused = "SELECT COUNT(*) AS n FROM subscriptions WHERE status = 'paused'"
+    wait_for(lambda: next(db.query(paused))["n"] == 3)  # events are handled after the ack
+    rows = list(db.query("SELECT team_id, status, paused_reason FROM subscriptions ORDER BY id"))
+    assert [r["paused_reason"] for r in rows[:3]] == [reason] * 3
+    assert rows[3] == {"team_id": "T0OTHER", "status": "active", "paused_reason": None}
+    assert ledger.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
+
+
+def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
+    config = Config(
+        db_path=str(tmp_path / "p.db"),
+        slack_signing_secret=SECRET,
+        slack_client_id="111.222",
+        slack_client_secret="not-a-real-secret",
+        slack_api_url=standin.api_url,
+    )
+    store = SQLite3InstallationStore(database=config.db_path, client_id="111.222")
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            team_id=standin.team_id,
+            user_id="U0LOCAL",
+            bot_token=standin.token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+        )
+    )
+    assert store.find_bot(enterprise_id=None, team_id=standin.team_id) is not None
+    server = make_http_server(build_app(config), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+    try:
+        assert standin.event({"type": "app_uninstalled"})["status"] == 200
+        wait_for(lambda: store.find_bot(enterprise_id=None, team_id=standin.team_id) is None)
+    finally:
+        server.shutdown()

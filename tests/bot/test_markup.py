@@ -1,0 +1,145 @@
+"""Markup injection as a property: whatever a paper says, no message the app renders holds
+a live mention, broadcast or disguised link."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot import views
+from papers.text import clean
+from storage.search import HIGHLIGHT, SearchResult
+from storage.subscriptions import Subscription
+from tests.conftest import count
+
+PIECES = [
+    "<!channel>",
+    "<!here>",
+    "<!everyone>",
+    "<@U123ABC>",
+    "<#C123ABC>",
+    "<!subteam^S1|@ml>",
+    "<http://x|click>",
+    "<https://evil.example/|arxiv.org>",
+    "<mailto:a@b.c|mail>",
+    "&",
+    "&amp;",
+    "&lt;!channel&gt;",
+    "*",
+    "_",
+    "~",
+    "`",
+    "```",
+    "<",
+    ">",
+    "|",
+    " ",
+    "lora",
+    HIGHLIGHT[0],
+]
+TEXT = st.lists(
+    st.one_of(st.sampled_from(PIECES), st.text(max_size=5)), min_size=1, max_size=14
+).map("".join)
+OUR_IDS = {"@U0LOCAL", "#C0GENERAL"}
+_ANGLE = re.compile(r"<([^<>]*)>")
+
+
+def mrkdwn_texts(node, in_mrkdwn: bool = True):
+    """Every string Slack parses as mrkdwn: mrkdwn text objects and the message fallback."""
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            yield node["text"]
+        for key, value in node.items():
+            if key != "text" or isinstance(value, dict | list):
+                yield from mrkdwn_texts(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_texts(item)
+
+
+def live_markup(message: dict, links: set[str]) -> list[str]:
+    """The control sequences in a message that did not come from the app itself."""
+    texts = list(mrkdwn_texts(message.get("blocks", [])))
+    if "text" in message:
+        texts.append(message["text"])
+    bad = []
+    for text in texts:
+        for match in _ANGLE.finditer(text):
+            inner = match.group(1)
+            url = inner.split("|", 1)[0]
+            if url in links or inner in OUR_IDS:
+                continue
+            bad.append(inner)
+    return bad
+
+
+def paper(title: str, abstract: str, n: int) -> dict:
+    # Paper text is stored as ingest cleans it (no control characters, so no fake markers).
+    title, abstract = clean(title) or "t", clean(abstract) or "a"
+    return {
+        "id": n,
+        "title": title,
+        "abstract": abstract,
+        "url": f"https://arxiv.org/abs/2603.{n:05d}",
+        "arxiv_id": f"2603.{n:05d}",
+        "authors": [title[:20]],
+        "authors_count": 1,
+        "published": "2026-03-16",
+        "upvotes": 3,
+        "sources": 2,
+        "title_derived": False,
+        "snippet": f"{HIGHLIGHT[0]}{abstract[:50]}{HIGHLIGHT[1]}{abstract[50:]}",
+        "reason": title,
+    }
+
+
+def subscription(keywords: str) -> Subscription:
+    return Subscription(
+        id=1,
+        team_id="T0LOCAL",
+        user_id="U0LOCAL",
+        target="C0GENERAL",
+        kind="channel",
+        keywords=keywords,
+        frequency="daily",
+        weekday=0,
+        at_time="09:00",
+        tz="UTC",
+        status="paused",
+        paused_reason=keywords,
+        next_due_at=None,
+        last_delivered_at=None,
+        created_at=datetime(2026, 3, 1, tzinfo=UTC).isoformat(),
+    )
+
+
+@pytest.mark.fuzz
+@given(titles=st.lists(TEXT, min_size=1, max_size=5), abstract=TEXT, query=TEXT)
+def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
+    papers = [paper(t, abstract, n) for n, t in enumerate(titles)]
+    links = {p["url"] for p in papers}
+    result = SearchResult(query, papers, total=len(papers) + 10, offset=5, limit=5)
+    sub = subscription(query)
+    messages = [
+        views.search_message(result),
+        views.shared_message(result, "U0LOCAL"),
+        views.trending_message(papers, "week"),
+        views.digest_message(papers, f"Daily papers on “{query}”", 1, note_if_empty=True),
+        views.alert_message(papers, query, 1),
+        views.list_message([sub]),
+        views.home_view(
+            [sub], {1: {"state": query, "period": query}}, views.alert_message(papers, query, 1)
+        ),
+        views.text_message(f"Subscribed: {views.describe(sub)}"),
+    ]
+    for message in messages:
+        count("rendered messages")
+        assert live_markup(message, links) == []
+        for text in mrkdwn_texts(message.get("blocks", [])):
+            assert "<!" not in text
+            # Paper text has no * of its own left, so our bold markers always pair up.
+            assert text.count("*") % 2 == 0, text
