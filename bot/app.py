@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import urllib.parse
+from concurrent.futures import ThreadPoolExecutor
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # Slack's requests are a few KB; App Home actions carry the view, still far below this.
 MAX_BODY_BYTES = 256 * 1024
 DRAIN_BYTES = 8 * 1024 * 1024
+LISTENER_THREADS = 64
 # Keep in step with manifest.yaml. The history scopes let the worker find a digest it
 # posted just before a crash instead of posting it twice.
 SCOPES = [
@@ -49,6 +51,13 @@ def web_client(config: Config, token: str | None = None) -> WebClient:
     return client
 
 
+def _executor() -> ThreadPoolExecutor:
+    # Bolt runs each listener (and so its ack) on this pool; its default of 5 threads lets
+    # a burst of commands queue past Slack's 3-second ack deadline while earlier ones wait
+    # for the database, so the pool is sized for bursts.
+    return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
+
+
 def build_app(config: Config) -> App:
     """The Bolt app: signature checks on, listeners registered, deps in every context."""
     if not config.slack_signing_secret:
@@ -66,6 +75,7 @@ def build_app(config: Config) -> App:
                 ),
                 state_store=SQLite3OAuthStateStore(database=config.db_path, expiration_seconds=600),
             ),
+            listener_executor=_executor(),
         )
     else:
         if not config.slack_bot_token:
@@ -78,6 +88,7 @@ def build_app(config: Config) -> App:
             # auth.test runs on the first request instead of at import, so a slow Slack
             # never blocks start-up.
             token_verification_enabled=False,
+            listener_executor=_executor(),
         )
     app.use(deps_middleware(Deps(config)))
     register(app)

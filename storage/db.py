@@ -221,3 +221,9 @@ def m003_delivery_payload(db: Database) -> None:
     db["deliveries"].add_column("message", str)
     db["deliveries"].add_column("not_before", str)
     db["deliveries"].create_index(["state", "not_before"])
+
+
+@migrations()
+def m004_input_batches(db: Database) -> None:
+    """Inputs are stored in batches: `complete` marks the ones whose last batch committed."""
+    db["inputs"].add_column("complete", int, not_null_default=1)

@@ -26,6 +26,8 @@ ABSTRACT_SIMILARITY = 95
 BLOCK_WORDS = 4
 ABSTRACT_BLOCK_WORDS = 8
 ABSTRACT_COMPARE_CHARS = 600
+# Entries per write transaction: small enough that the bot never waits long for the lock.
+BATCH = 200
 _DIGITS = re.compile(r"\d+")
 
 
@@ -230,8 +232,46 @@ def _source_id(db: Database, name: str, kind: str) -> int:
 
 
 def already_ingested(db: Database, sha256: str) -> bool:
-    """True when an input with these exact bytes was ingested before."""
-    return bool(next(db.query("SELECT 1 AS x FROM inputs WHERE sha256 = ?", [sha256]), None))
+    """True when an input with these exact bytes was completely ingested before."""
+    row = next(db.query("SELECT complete FROM inputs WHERE sha256 = ?", [sha256]), None)
+    return bool(row and row["complete"])
+
+
+def _open_input(db: Database, source_id: int, sha256: str, now: str, report: IngestReport) -> int:
+    """The input's row: new, or the one an interrupted ingest of the same bytes left."""
+    row = next(db.query("SELECT id FROM inputs WHERE sha256 = ?", [sha256]), None)
+    if row:
+        return row["id"]
+    cursor = db.execute(
+        "INSERT INTO inputs (source_id, sha256, ingested_at, parsed, skipped, skip_reasons,"
+        " complete) VALUES (?, ?, ?, ?, ?, ?, 0)",
+        [source_id, sha256, now, report.parsed, report.skipped, json.dumps(report.skip_reasons)],
+    )
+    return int(cursor.lastrowid)
+
+
+def _store_one(
+    db: Database, entry: Entry, source_id: int, input_id: int, now: str, report: IngestReport
+) -> None:
+    keys = _keys(entry)
+    match = find_match(db, entry, keys)
+    if match is None:
+        paper_id = _create(db, entry, keys, now)
+        report.new_papers += 1
+        report.new_paper_ids.append(paper_id)
+    else:
+        paper_id = match.paper_id
+        _merge(db, paper_id, entry, now)
+    inserted = db.conn.execute(
+        "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
+        " comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [paper_id, source_id, input_id, entry.listed_on, entry.upvotes, entry.comments, now],
+    ).rowcount
+    if match is not None:
+        if inserted:
+            report.merged += 1
+        else:
+            report.repeated += 1
 
 
 def store_entries(
@@ -243,48 +283,27 @@ def store_entries(
     now: str,
     report: IngestReport,
 ) -> IngestReport:
-    """Store one parsed input in a single transaction: all of it, or nothing."""
+    """Store one parsed input, BATCH entries per transaction.
+
+    Every paper is written whole with its sighting and index rows; the input counts as
+    ingested only once its last batch commits. Short transactions keep the write lock free
+    for the bot between batches; an ingest killed midway is completed by running it again
+    (what is already stored is recognised by dedup, and its sightings are not repeated).
+    """
     with transaction(db):
         if already_ingested(db, sha256):
             report.already_ingested = True
             return report
         source_id = _source_id(db, source, kind)
-        cursor = db.execute(
-            "INSERT INTO inputs (source_id, sha256, ingested_at, parsed, skipped, skip_reasons)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [source_id, sha256, now, len(entries), report.skipped, json.dumps(report.skip_reasons)],
-        )
-        input_id = int(cursor.lastrowid)
-        for entry in entries:
-            keys = _keys(entry)
-            match = find_match(db, entry, keys)
-            if match is None:
-                paper_id = _create(db, entry, keys, now)
-                report.new_papers += 1
-                report.new_paper_ids.append(paper_id)
-            else:
-                paper_id = match.paper_id
-                _merge(db, paper_id, entry, now)
-            inserted = db.conn.execute(
-                "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on,"
-                " upvotes, comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    paper_id,
-                    source_id,
-                    input_id,
-                    entry.listed_on,
-                    entry.upvotes,
-                    entry.comments,
-                    now,
-                ],
-            ).rowcount
-            if match is not None:
-                if inserted:
-                    report.merged += 1
-                else:
-                    report.repeated += 1
+        input_id = _open_input(db, source_id, sha256, now, report)
+    for start in range(0, len(entries), BATCH):
+        with transaction(db):
+            for entry in entries[start : start + BATCH]:
+                _store_one(db, entry, source_id, input_id, now, report)
+    with transaction(db):
         db.execute(
-            "UPDATE inputs SET new_papers = ?, merged = ? WHERE id = ?",
+            "UPDATE inputs SET new_papers = new_papers + ?, merged = merged + ?, complete = 1"
+            " WHERE id = ?",
             [report.new_papers, report.merged, input_id],
         )
         db.execute(

@@ -144,5 +144,11 @@ def test_failed_ingest_leaves_no_partial_paper(db, monkeypatch):
     monkeypatch.setattr(papers, "_create", failing_create)
     with pytest.raises(RuntimeError):
         store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"))
-    assert (db["papers"].count, db["sightings"].count, db["inputs"].count) == (0, 0, 0)
+    # The failed batch rolled back whole; the input is not marked ingested.
+    assert (db["papers"].count, db["sightings"].count) == (0, 0)
     assert next(db.query("SELECT COUNT(*) AS n FROM papers_fts"))["n"] == 0
+    assert next(db.query("SELECT complete FROM inputs"))["complete"] == 0
+    monkeypatch.setattr(papers, "_create", real)
+    again = store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"))
+    assert (again.new_papers, db["papers"].count, db["sightings"].count) == (2, 2, 2)
+    assert next(db.query("SELECT complete FROM inputs"))["complete"] == 1

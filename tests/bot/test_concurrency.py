@@ -1,0 +1,106 @@
+"""50 concurrent slash commands while the worker ingests 10k papers and delivers digests
+into the same SQLite file: nobody sees "database is locked", nothing is lost."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.corpus import generate, write_dump
+from jobs.delivery import deliver_due
+from jobs.slack import client_factory
+from storage import connect
+from storage import subscriptions as subs
+from tests.bot.conftest import wait_for
+from tests.conftest import count
+
+PAPERS = str(Path(sys.executable).with_name("papers"))
+USERS, DIGESTS, NEW_PAPERS = 50, 100, 10_000
+
+
+def test_commands_ingest_and_delivery_share_the_database(slack, config, tmp_path, caplog):
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    dump = tmp_path / "big.txt"
+    write_dump(generate(NEW_PAPERS, seed=5), dump)
+    db = connect(config.db_path)
+    now = datetime.now(UTC)
+    for n in range(DIGESTS):
+        slack.add_channel(f"C9{n:03d}", f"c{n}")
+        subs.create(
+            db,
+            team_id=slack.team_id,
+            user_id=f"U0O{n:03d}",
+            target=f"C9{n:03d}",
+            kind="channel",
+            keywords="",
+            frequency="daily",
+            at_time="09:00",
+            tz="UTC",
+            weekday=0,
+            now=now - timedelta(days=1),
+        )
+    db.execute(
+        "UPDATE subscriptions SET next_due_at = ?", [(now - timedelta(minutes=1)).isoformat()]
+    )
+    db.conn.commit()
+
+    def user_session(n: int) -> list[str]:
+        replies = []
+        for text in [f"subscribe topic{n} daily", "list"] + (
+            [f"unsubscribe topic{n}"] if n % 2 else []
+        ):
+            sent = slack.command(text, user=f"U1{n:03d}")
+            assert sent["status"] == 200
+            posts = wait_for(
+                lambda rid=sent["response_id"]: [
+                    p for p in slack.responses(rid) if p["_via"] == "response_url"
+                ],
+                timeout=60,
+            )
+            replies.append(posts[0]["text"])
+            count("concurrent commands")
+        return replies
+
+    def delivery_loop(stop: threading.Event) -> None:
+        worker_db = connect(config.db_path)
+        while not stop.is_set():
+            deliver_due(worker_db, config, client_factory(config), datetime.now(UTC))
+
+    with caplog.at_level(logging.INFO):
+        ingest = subprocess.Popen(
+            [PAPERS, "--db", config.db_path, "ingest", str(dump)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        stop = threading.Event()
+        deliverer = threading.Thread(target=delivery_loop, args=(stop,))
+        deliverer.start()
+        try:
+            with ThreadPoolExecutor(max_workers=USERS) as pool:
+                sessions = list(pool.map(user_session, range(USERS)))
+            out, err = ingest.communicate(timeout=300)
+            wait_for(lambda: len(slack.messages()) >= DIGESTS, timeout=60)
+        finally:
+            stop.set()
+            deliverer.join(timeout=60)
+            ingest.kill()
+
+    assert ingest.returncode == 0, err
+    assert f"{NEW_PAPERS} parsed, {NEW_PAPERS} new papers" in out
+    for n, replies in enumerate(sessions):
+        assert replies[0].startswith("Subscribed: *#") and "topic" in replies[0], replies
+        assert f"topic{n}" in replies[1]
+        if n % 2:
+            assert replies[2].startswith("Removed 1 subscription")
+    assert "database is locked" not in caplog.text + err
+    assert "Something went wrong" not in str(sessions)
+    db = connect(config.db_path)
+    assert db["subscriptions"].count == DIGESTS + USERS // 2
+    assert db["papers"].count == 111 + NEW_PAPERS
+    assert [len(slack.messages(f"C9{n:03d}")) for n in range(DIGESTS)] == [1] * DIGESTS
