@@ -83,7 +83,7 @@ STAMP = st.one_of(st.none(), st.text(LATIN, max_size=12), st.integers(-(10**12),
 
 
 @pytest.mark.fuzz
-@settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=60)
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(signature=HEADER, timestamp=STAMP)
 def test_malformed_signature_headers_are_refused(slack, config, signature, timestamp):
     body = subscribe_body()
