@@ -109,7 +109,7 @@ def _malformed(environ: dict, body: bytes) -> str | None:
     """Why a request can not be a Slack request at all, or None. Bolt would answer these
     with a 500 (it parses before it asks), so they are refused here with a 400."""
     stamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
-    if stamp is not None and not stamp.strip().isdigit():
+    if stamp is not None and not (stamp.strip().isascii() and stamp.strip().isdigit()):
         return "timestamp is not a number"
     try:
         text = body.decode("utf-8")

@@ -113,7 +113,8 @@ def search_message(result: SearchResult) -> dict:
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
     plural = "s" if result.total != 1 else ""
-    header = f"*{result.total}* paper{plural} match `{query}` · showing {first}–{last}"
+    total = f"{result.total}+" if result.total_capped else str(result.total)
+    header = f"*{total}* paper{plural} match `{query}` · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))
@@ -132,7 +133,7 @@ def search_message(result: SearchResult) -> dict:
                 value=_page_value(result.query, max(result.offset - PAGE_SIZE, 0)),
             )
         )
-    if last < result.total:
+    if last < result.total or result.total_capped:
         buttons.append(
             ButtonElement(
                 text="Next",
@@ -141,7 +142,7 @@ def search_message(result: SearchResult) -> dict:
             )
         )
     blocks.append(ActionsBlock(elements=buttons))
-    text = f"{result.total} papers match {escape_mrkdwn(result.query)}"
+    text = f"{total} papers match {escape_mrkdwn(result.query)}"
     return {"text": text, "blocks": _dump(blocks)}
 
 

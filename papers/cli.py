@@ -115,6 +115,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
                 {
                     "query": result.query,
                     "total": result.total,
+                    "total_capped": result.total_capped,
                     "suggestions": result.suggestions,
                     "papers": [_plain_snippet(p) for p in result.papers],
                 },
@@ -127,7 +128,8 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
         hint = f" Did you mean: {result.suggestions[0]}?" if result.suggestions else ""
         click.echo(f"No papers match {result.query!r}.{hint}")
         return
-    click.echo(f"{result.total} papers match; best {len(result.papers)}:")
+    total = f"{result.total}+" if result.total_capped else result.total
+    click.echo(f"{total} papers match; best {len(result.papers)}:")
     for paper in result.papers:
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
 

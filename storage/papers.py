@@ -80,36 +80,86 @@ def _same_numbers(a: str, b: str) -> bool:
     return _DIGITS.findall(a) == _DIGITS.findall(b)
 
 
-def _candidates(db: Database, keys: set[str]) -> list[dict]:
-    marks = ",".join("?" for _ in keys)
-    sql = (
-        "SELECT DISTINCT p.id, p.arxiv_id, p.title_norm, p.title_derived, p.abstract "
-        f"FROM blocks b JOIN papers p ON p.id = b.paper_id WHERE b.key IN ({marks}) LIMIT 200"
-    )
-    return list(db.query(sql, list(keys)))
-
-
 def _conflict(row: dict, entry: Entry) -> bool:
     """Both have arXiv ids and they differ: never the same paper."""
     return bool(row["arxiv_id"] and entry.arxiv_id and row["arxiv_id"] != entry.arxiv_id)
 
 
-def find_match(db: Database, entry: Entry, keys: _Keys | None = None) -> _Match | None:
+_ROW = "p.id, p.arxiv_id, p.title_norm, p.title_derived, p.abstract, p.abstract_key"
+_CHUNK = 900  # SQLite's bound-parameter limit is 999 on older builds
+
+
+def _chunks(values: list[str]):
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+class _Batch:
+    """The stored papers a batch of entries could match, fetched in four queries for the
+    whole batch instead of five per entry, plus the papers the batch itself creates."""
+
+    def __init__(self, db: Database, pairs: list[tuple[Entry, _Keys]]) -> None:
+        self.by_arxiv: dict[str, dict] = {}
+        self.by_title: dict[str, list[dict]] = {}
+        self.by_abstract: dict[str, list[dict]] = {}
+        self.by_block: dict[str, list[dict]] = {}
+        arxiv = sorted({e.arxiv_id for e, _ in pairs if e.arxiv_id})
+        titles = sorted({k.title_norm for _, k in pairs if k.title_norm})
+        abstracts = sorted({k.abstract_key for _, k in pairs})
+        blocks = sorted({b for _, k in pairs for b in k.title_blocks | k.abstract_blocks})
+        for column, values, target in (
+            ("arxiv_id", arxiv, None),
+            ("title_norm", titles, self.by_title),
+            ("abstract_key", abstracts, self.by_abstract),
+        ):
+            for chunk in _chunks(values):
+                marks = ",".join("?" * len(chunk))
+                for row in db.query(
+                    f"SELECT {_ROW} FROM papers p WHERE p.{column} IN ({marks})", chunk
+                ):
+                    if target is None:
+                        self.by_arxiv[row["arxiv_id"]] = row
+                    else:
+                        target.setdefault(row[column], []).append(row)
+        for chunk in _chunks(blocks):
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT b.key, {_ROW} FROM blocks b JOIN papers p ON p.id = b.paper_id"
+                f" WHERE b.key IN ({marks})"
+            )
+            for row in db.query(sql, chunk):
+                self.by_block.setdefault(row.pop("key"), []).append(row)
+
+    def add(self, row: dict, blocks: set[str]) -> None:
+        """Make a paper created (or renamed) in this batch visible to the entries after it."""
+        if row["arxiv_id"]:
+            self.by_arxiv[row["arxiv_id"]] = row
+        if not row["title_derived"]:
+            self.by_title.setdefault(row["title_norm"], []).append(row)
+        self.by_abstract.setdefault(row["abstract_key"], []).append(row)
+        for block in blocks:
+            self.by_block.setdefault(block, []).append(row)
+
+    def candidates(self, blocks: set[str]) -> list[dict]:
+        """Papers sharing a blocking key, each once."""
+        seen: dict[int, dict] = {}
+        for block in blocks:
+            for row in self.by_block.get(block, []):
+                seen.setdefault(row["id"], row)
+        return list(seen.values())
+
+
+def find_match(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
     """The stored paper this entry is a sighting of, by the documented dedup rules."""
-    keys = keys or _keys(entry)
-    if entry.arxiv_id:
-        row = next(db.query("SELECT id FROM papers WHERE arxiv_id = ?", [entry.arxiv_id]), None)
-        if row:
-            return _Match(row["id"], "arxiv")
+    if entry.arxiv_id and entry.arxiv_id in batch.by_arxiv:
+        return _Match(batch.by_arxiv[entry.arxiv_id]["id"], "arxiv")
     if keys.title_norm:
         norm = keys.title_norm
-        for row in db.query(
-            "SELECT id, arxiv_id FROM papers WHERE title_norm = ? AND title_derived = 0", [norm]
-        ):
-            if not _conflict(row, entry):
+        for row in batch.by_title.get(norm, []):
+            if not row["title_derived"] and not _conflict(row, entry):
                 return _Match(row["id"], "title")
         best: tuple[float, int] | None = None
-        for row in _candidates(db, keys.title_blocks):
+        for row in batch.candidates(keys.title_blocks):
             if row["title_derived"] or _conflict(row, entry):
                 continue
             if not _same_numbers(norm, row["title_norm"]):
@@ -119,21 +169,18 @@ def find_match(db: Database, entry: Entry, keys: _Keys | None = None) -> _Match 
                 best = (score, row["id"])
         if best:
             return _Match(best[1], "fuzzy-title")
-    return _match_abstract(db, entry, keys)
+    return _match_abstract(batch, entry, keys)
 
 
-def _match_abstract(db: Database, entry: Entry, keys: _Keys) -> _Match | None:
+def _match_abstract(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
     # A titled entry only takes over an untitled paper this way; two titled papers with
     # the same abstract but different titles are left for a person to judge.
     only_untitled = entry.title is not None
-    for row in db.query(
-        "SELECT id, arxiv_id, title_derived FROM papers WHERE abstract_key = ?",
-        [keys.abstract_key],
-    ):
+    for row in batch.by_abstract.get(keys.abstract_key, []):
         if (row["title_derived"] or not only_untitled) and not _conflict(row, entry):
             return _Match(row["id"], "abstract")
     head = keys.abstract_norm[:ABSTRACT_COMPARE_CHARS]
-    for row in _candidates(db, keys.abstract_blocks):
+    for row in batch.candidates(keys.abstract_blocks):
         if only_untitled and not row["title_derived"]:
             continue
         other = normalize_title(row["abstract"])[:ABSTRACT_COMPARE_CHARS]
@@ -142,28 +189,59 @@ def _match_abstract(db: Database, entry: Entry, keys: _Keys) -> _Match | None:
     return None
 
 
+_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+class _Vocabulary:
+    """Surface words for "did you mean", written once each: a set of the known ones is
+    kept per process, so a word costs an insert only the first time it is ever seen."""
+
+    known: dict[str, set[str]] = {}
+
+    def __init__(self, db: Database) -> None:
+        key = str(db.conn.execute("PRAGMA database_list").fetchone()[2]) or str(id(db))
+        if key not in self.known:
+            self.known[key] = {row[0] for row in db.conn.execute("SELECT word FROM words")}
+        self.words = self.known[key]
+        self.pending: set[str] = set()
+
+    def add(self, text: str) -> None:
+        """Note the words of a paper."""
+        self.pending.update(w for w in _WORD.findall(text.casefold()) if w not in self.words)
+
+    def flush(self, db: Database) -> None:
+        """Store the new words (inside the batch's transaction)."""
+        if self.pending:
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO words (word) VALUES (?)", [(w,) for w in self.pending]
+            )
+
+    def committed(self) -> None:
+        """The batch committed: its words are known now."""
+        self.words |= self.pending
+        self.pending = set()
+
+
 def _index(db: Database, paper_id: int, title: str, abstract: str, keys: set[str], new: bool):
-    """Write the paper's full-text rows and blocking keys (replacing old ones on an update)."""
+    """Write the paper's full-text row and blocking keys (replacing old ones on an update)."""
     if not new:
         db.execute("DELETE FROM papers_fts WHERE rowid = ?", [paper_id])
-        db.execute("DELETE FROM words_fts WHERE rowid = ?", [paper_id])
         db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
     db.conn.execute(
         "INSERT INTO papers_fts (rowid, title, abstract, extra) VALUES (?, ?, ?, ?)",
         [paper_id, title, abstract, hyphen_joins(f"{title} {abstract}")],
     )
-    # Suggestions need each surface word once per paper, not every occurrence.
-    words = " ".join(dict.fromkeys(f"{title} {abstract}".split()))
-    db.conn.execute("INSERT INTO words_fts (rowid, body) VALUES (?, ?)", [paper_id, words])
     db.conn.executemany(
         "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
         [(key, paper_id) for key in keys],
     )
 
 
-def _create(db: Database, entry: Entry, keys: _Keys, now: str) -> int:
+def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) -> int:
     derived = not entry.title
     title = entry.title or derive_title(entry.abstract)
+    title_norm = keys.title_norm or normalize_title(title)
+    authors_count = entry.authors_count if entry.authors_count is not None else len(entry.authors)
     cursor = db.conn.execute(
         "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
         " authors_count, authors, published, url, first_seen_at, updated_at)"
@@ -171,11 +249,11 @@ def _create(db: Database, entry: Entry, keys: _Keys, now: str) -> int:
         [
             entry.arxiv_id,
             title,
-            keys.title_norm or normalize_title(title),
+            title_norm,
             int(derived),
             entry.abstract,
             keys.abstract_key,
-            entry.authors_count if entry.authors_count is not None else len(entry.authors) or None,
+            authors_count or None,
             json.dumps(entry.authors) if entry.authors else None,
             entry.published,
             entry.url,
@@ -184,19 +262,24 @@ def _create(db: Database, entry: Entry, keys: _Keys, now: str) -> int:
         ],
     )
     paper_id = int(cursor.lastrowid)
+    blocks = keys.abstract_blocks | keys.title_blocks
     # An untitled paper's derived title is for display only: it is not indexed as a title.
-    _index(
-        db,
-        paper_id,
-        "" if derived else title,
-        entry.abstract,
-        keys.abstract_blocks | keys.title_blocks,
-        new=True,
+    _index(db, paper_id, "" if derived else title, entry.abstract, blocks, new=True)
+    batch.add(
+        {
+            "id": paper_id,
+            "arxiv_id": entry.arxiv_id,
+            "title_norm": title_norm,
+            "title_derived": int(derived),
+            "abstract": entry.abstract,
+            "abstract_key": keys.abstract_key,
+        },
+        blocks,
     )
     return paper_id
 
 
-def _merge(db: Database, paper_id: int, entry: Entry, now: str) -> None:
+def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -> None:
     """Fill what the stored paper lacks from a new sighting; a real title replaces a derived one."""
     row = next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
     updates: dict = {}
@@ -218,12 +301,14 @@ def _merge(db: Database, paper_id: int, entry: Entry, now: str) -> None:
     updates["updated_at"] = now
     sets = ", ".join(f"{column} = ?" for column in updates)
     db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
-    if "title" in updates:
-        title = updates["title"]
-        blocks = _abstract_blocks(normalize_title(row["abstract"])) | _title_blocks(
-            updates["title_norm"]
-        )
-        _index(db, paper_id, title, row["abstract"], blocks, new=False)
+    if "title" in updates or "arxiv_id" in updates:
+        row.update(updates)
+        blocks = _abstract_blocks(normalize_title(row["abstract"]))
+        if not row["title_derived"]:
+            blocks |= _title_blocks(row["title_norm"])
+        if "title" in updates:
+            _index(db, paper_id, row["title"], row["abstract"], blocks, new=False)
+        batch.add(row, blocks)
 
 
 def _source_id(db: Database, name: str, kind: str) -> int:
@@ -250,28 +335,45 @@ def _open_input(db: Database, source_id: int, sha256: str, now: str, report: Ing
     return int(cursor.lastrowid)
 
 
-def _store_one(
-    db: Database, entry: Entry, source_id: int, input_id: int, now: str, report: IngestReport
+def _store_batch(
+    db: Database,
+    entries: list[Entry],
+    source_id: int,
+    input_id: int,
+    now: str,
+    report: IngestReport,
+    vocabulary: _Vocabulary,
 ) -> None:
-    keys = _keys(entry)
-    match = find_match(db, entry, keys)
-    if match is None:
-        paper_id = _create(db, entry, keys, now)
-        report.new_papers += 1
-        report.new_paper_ids.append(paper_id)
-    else:
-        paper_id = match.paper_id
-        _merge(db, paper_id, entry, now)
-    inserted = db.conn.execute(
-        "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
-        " comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [paper_id, source_id, input_id, entry.listed_on, entry.upvotes, entry.comments, now],
-    ).rowcount
-    if match is not None:
-        if inserted:
-            report.merged += 1
+    pairs = [(entry, _keys(entry)) for entry in entries]
+    batch = _Batch(db, pairs)
+    sightings = []
+    matched: list[bool] = []
+    for entry, keys in pairs:
+        match = find_match(batch, entry, keys)
+        if match is None:
+            paper_id = _create(db, batch, entry, keys, now)
+            vocabulary.add(f"{entry.title or ''} {entry.abstract}")
+            report.new_papers += 1
+            report.new_paper_ids.append(paper_id)
         else:
-            report.repeated += 1
+            paper_id = match.paper_id
+            _merge(db, batch, paper_id, entry, now)
+        matched.append(match is not None)
+        sightings.append(
+            (paper_id, source_id, input_id, entry.listed_on, entry.upvotes, entry.comments, now)
+        )
+    for was_match, sighting in zip(matched, sightings, strict=True):
+        inserted = db.conn.execute(
+            "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
+            " comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            sighting,
+        ).rowcount
+        if was_match:
+            if inserted:
+                report.merged += 1
+            else:
+                report.repeated += 1
+    vocabulary.flush(db)
 
 
 def store_entries(
@@ -296,10 +398,13 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
+    vocabulary = _Vocabulary(db)
     for start in range(0, len(entries), BATCH):
         with transaction(db):
-            for entry in entries[start : start + BATCH]:
-                _store_one(db, entry, source_id, input_id, now, report)
+            _store_batch(
+                db, entries[start : start + BATCH], source_id, input_id, now, report, vocabulary
+            )
+        vocabulary.committed()
     with transaction(db):
         db.execute(
             "UPDATE inputs SET new_papers = new_papers + ?, merged = merged + ?, complete = 1"

@@ -12,15 +12,16 @@ from sqlite_utils import Database
 from papers.errors import QueryError
 from storage.papers import get_papers
 
-# bm25 weights for (title, abstract, extra): a word in the title counts ten times one in
-# the abstract; "extra" holds joined hyphen forms of both.
-WEIGHTS = (10.0, 1.0, 2.0)
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
 SUGGEST_CUTOFF = 70
+# Newest papers ranked first in windows of this many ids (see _ranked).
+WINDOW = 50_000
+# Matches counted for "N papers match"; more shows as "1000+".
+MAX_COUNT = 1000
 
 
 @dataclass
@@ -41,6 +42,7 @@ class SearchResult:
     offset: int
     limit: int
     suggestions: list[str] = field(default_factory=list)
+    total_capped: bool = False
 
 
 def _quote(text: str) -> str:
@@ -113,59 +115,104 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     return Query(expression, words)
 
 
+def _newest_id(db: Database) -> int:
+    return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
+
+
+def _ranked(db: Database, expression: str, need: int) -> list[dict]:
+    """The `need` best hits, newest window of papers first.
+
+    bm25 ordering scores every match, which costs ~0.5 s for a word in most of a million
+    papers. So the newest WINDOW papers are ranked first, and only if they hold fewer
+    than `need` hits is the next (twice as wide, older) window searched, and so on: a
+    common word is answered from the newest papers, a rare one after a few cheap probes.
+    Below WINDOW papers this is exactly a global bm25 ranking.
+    """
+    hits: list[dict] = []
+    upper, width = _newest_id(db) + 1, WINDOW
+    while len(hits) < need and upper > 0:
+        lower = max(upper - width, 0)
+        hits += db.query(
+            "SELECT rowid AS id, -rank AS score FROM papers_fts WHERE papers_fts MATCH ?"
+            " AND rowid >= ? AND rowid < ? ORDER BY rank LIMIT ?",
+            [expression, lower, upper, need - len(hits)],
+        )
+        upper, width = lower, width * 2
+    return hits
+
+
+def _snippets(db: Database, expression: str, ids: list[int]) -> dict[int, str]:
+    """Snippets for the shown hits only (computing them for every match would be slow)."""
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = db.query(
+        "SELECT rowid AS id, snippet(papers_fts, 1, ?, ?, '…', 28) AS snippet FROM papers_fts"
+        f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
+        [*HIGHLIGHT, expression, *ids],
+    )
+    return {row["id"]: row["snippet"] for row in rows}
+
+
 def search(
     db: Database, text: str, limit: int = 10, offset: int = 0, max_chars: int = MAX_QUERY_CHARS
 ) -> SearchResult:
-    """The best matches for a query, best first: all words must match, titles weigh most."""
+    """The best matches for a query, best first: all words must match, titles weigh most.
+
+    `total` counts at most MAX_COUNT matches (`total_capped` says so): counting every
+    match of a common word costs as much as ranking them all."""
     query = parse_query(text, max_chars)
-    sql = (
-        "SELECT rowid AS id, -bm25(papers_fts, ?, ?, ?) AS score,"
-        " snippet(papers_fts, 1, ?, ?, '…', 28) AS snippet"
-        " FROM papers_fts WHERE papers_fts MATCH ? ORDER BY bm25(papers_fts, ?, ?, ?)"
-        " LIMIT ? OFFSET ?"
-    )
-    params = [*WEIGHTS, *HIGHLIGHT, query.expression, *WEIGHTS, limit, offset]
     try:
-        hits = list(db.query(sql, params))
+        hits = _ranked(db, query.expression, offset + limit)[offset:]
         total = next(
             db.query(
-                "SELECT COUNT(*) AS n FROM papers_fts WHERE papers_fts MATCH ?", [query.expression]
+                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ?"
+                " LIMIT ?)",
+                [query.expression, MAX_COUNT + 1],
             )
         )["n"]
+        snippets = _snippets(db, query.expression, [hit["id"] for hit in hits])
     except sqlite3.OperationalError as exc:  # the parser should make this impossible
         raise QueryError("That query could not be understood; try plain words.") from exc
     papers = get_papers(db, [hit["id"] for hit in hits])
     by_id = {hit["id"]: hit for hit in hits}
     for paper in papers:
         paper["score"] = round(by_id[paper["id"]]["score"], 3)
-        paper["snippet"] = by_id[paper["id"]]["snippet"]
+        paper["snippet"] = snippets.get(paper["id"], "")
     suggestions = [] if total else suggest(db, query.words)
-    return SearchResult(text, papers, total, offset, limit, suggestions)
+    capped = total > MAX_COUNT
+    return SearchResult(text, papers, min(total, MAX_COUNT), offset, limit, suggestions, capped)
 
 
 def _known(db: Database, word: str) -> bool:
-    return next(db.query("SELECT doc FROM words_vocab WHERE term = ?", [word]), None) is not None
+    return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
+
+
+def _docs(db: Database, term: str) -> int:
+    row = next(db.query("SELECT doc FROM papers_vocab WHERE term = ?", [term]), None)
+    return row["doc"] if row else 0
 
 
 def suggest(db: Database, words: list[str]) -> list[str]:
-    """ "Did you mean": the query with each unknown word replaced by the closest indexed word."""
+    """ "Did you mean": the query with each unknown word replaced by the closest known word."""
     if not words:
         return []
     replaced, changed = [], False
     for word in words:
-        if _known(db, word) or len(word) < 3:
+        if len(word) < 3 or not word.isalpha() or _known(db, word):
             replaced.append(word)
             continue
         # Candidates share the first letter and a similar length: a bounded set at any size.
         rows = db.query(
-            "SELECT term, doc FROM words_vocab WHERE term >= ? AND term < ?"
-            " AND length(term) BETWEEN ? AND ?",
+            "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
             [word[0], word[0] + "\U0010ffff", len(word) - 2, len(word) + 2],
         )
-        docs = {row["term"]: row["doc"] for row in rows}
-        best = process.extract(word, list(docs), scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF)
+        candidates = [row["word"] for row in rows]
+        best = process.extract(
+            word, candidates, scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF, limit=10
+        )
         if best:
-            top = max(best, key=lambda m: (m[1], docs[m[0]]))[0]
+            top = max(best, key=lambda m: (m[1], _docs(db, m[0])))[0]
             replaced.append(top)
             changed = True
         else:
