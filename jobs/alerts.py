@@ -35,9 +35,14 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
         return outcomes
     after = int(mark)
     if newest > after:
-        for sub in ledger.instant(db):
+        subscriptions = ledger.instant(db)
+        matches = match_new_papers(db, [s.keywords for s in subscriptions], after, newest)
+        for sub in subscriptions:
+            ids = matches.get(_norm(sub.keywords))
+            if not ids:
+                continue
             try:
-                outcomes[_alert_one(db, client_for, sub, after, newest, now)] += 1
+                outcomes[_alert_one(db, client_for, sub, ids, after, newest, now)] += 1
             except Exception:
                 log.exception("alert for subscription %s failed", sub.id)
                 outcomes["error"] += 1
@@ -47,13 +52,34 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     return outcomes
 
 
+def _norm(keywords: str) -> str:
+    return " ".join(keywords.casefold().split())
+
+
+def match_new_papers(
+    db: Database, keywords: list[str], after: int, newest: int
+) -> dict[str, list[int]]:
+    """Papers with ids in (after, newest] matching each distinct keyword query, queried once
+    per distinct query: subscriptions share keywords, so this is far fewer FTS queries
+    than one per subscription."""
+    matches: dict[str, list[int]] = {}
+    for query in {_norm(k) for k in keywords}:
+        try:
+            matches[query] = [i for i in matching_since(db, query, after) if i <= newest]
+        except PapersError:
+            matches[query] = []
+    return matches
+
+
 def _alert_one(
-    db: Database, client_for: ClientFor, sub, after: int, newest: int, now: datetime
+    db: Database,
+    client_for: ClientFor,
+    sub,
+    ids: list[int],
+    after: int,
+    newest: int,
+    now: datetime,
 ) -> str:
-    try:
-        ids = [i for i in matching_since(db, sub.keywords, after) if i <= newest]
-    except PapersError:
-        return "bad-keywords"
     ids = [i for i in ids if i not in ledger.sent_paper_ids(db, sub.id)]
     if not ids:
         return "nothing"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
@@ -23,11 +24,14 @@ from jobs.digests import build_digest
 from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
 from papers.config import Config
 from papers.schedule import next_due, period
+from storage import connect
 from storage import deliveries as ledger
 from storage.subscriptions import Subscription, by_id
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+DELIVERY_THREADS = 8
+DUE_PER_RUN = 20_000
 RETRY_BACKOFF = timedelta(minutes=2)
 ClientFor = Callable[[str], WebClient | None]
 
@@ -160,29 +164,55 @@ def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Co
     return outcomes
 
 
+def _deliver_group(
+    config: Config, client_for: ClientFor, group: list[Subscription], now: datetime
+) -> Counter:
+    """One channel's due digests, in order, on this thread's own connection."""
+    outcomes: Counter = Counter()
+    db = connect(config.db_path)
+    try:
+        for sub in group:
+            client = client_for(sub.team_id)
+            try:
+                if client is None:
+                    claim = ledger.claim(db, sub.id, "no-token", now)
+                    ledger.finish(
+                        db,
+                        claim.id,
+                        sub.id,
+                        "failed",
+                        "no bot token for this team",
+                        now,
+                        None,
+                        pause_reason="no bot token",
+                    )
+                    outcomes["paused"] += 1
+                    continue
+                outcomes[deliver_one(db, config, client, sub, now)] += 1
+            except Exception:
+                log.exception("delivery for subscription %s failed", sub.id)
+                outcomes["error"] += 1
+    finally:
+        db.close()
+    return outcomes
+
+
 def deliver_due(db: Database, config: Config, client_for: ClientFor, now: datetime) -> Counter:
-    """Deliver every due digest; one bad subscription never holds up the others."""
+    """Deliver every due digest; one bad subscription never holds up the others.
+
+    Digests are grouped by channel: a channel's digests go out in order (Slack allows about
+    one message per second per channel, and a 429 pauses only that channel's thread),
+    while different channels are served in parallel by DELIVERY_THREADS threads."""
     outcomes = recover_unfinished(db, client_for, now)
-    for sub in ledger.due(db, now):
-        client = client_for(sub.team_id)
-        try:
-            if client is None:
-                ledger.finish(
-                    db,
-                    ledger.claim(db, sub.id, "no-token", now).id,
-                    sub.id,
-                    "failed",
-                    "no bot token for this team",
-                    now,
-                    None,
-                    pause_reason="no bot token",
-                )
-                outcomes["paused"] += 1
-                continue
-            outcomes[deliver_one(db, config, client, sub, now)] += 1
-        except Exception:
-            log.exception("delivery for subscription %s failed", sub.id)
-            outcomes["error"] += 1
+    groups: dict[tuple[str, str], list[Subscription]] = {}
+    for sub in ledger.due(db, now, limit=DUE_PER_RUN):
+        groups.setdefault((sub.team_id, sub.target), []).append(sub)
+    if groups:
+        with ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="deliver") as pool:
+            for result in pool.map(
+                lambda g: _deliver_group(config, client_for, g, now), groups.values()
+            ):
+                outcomes += result
     if outcomes:
         log.info("deliveries: %s", dict(outcomes))
     return outcomes
