@@ -10,17 +10,19 @@ goes out once: never twice, never zero.
 
 from __future__ import annotations
 
+import heapq
 import logging
-from collections import Counter
+import threading
+import time
+from collections import Counter, deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
-from jobs.digests import build_digest
+from jobs.digests import TrendingCache, build_digest
 from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
 from papers.config import Config
 from papers.schedule import next_due, period
@@ -31,6 +33,8 @@ from storage.subscriptions import Subscription, by_id
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 DELIVERY_THREADS = 8
+CHANNEL_BURST = 3
+CHANNEL_INTERVAL = 1.0  # seconds
 DUE_PER_RUN = 20_000
 RETRY_BACKOFF = timedelta(minutes=2)
 ClientFor = Callable[[str], WebClient | None]
@@ -101,7 +105,12 @@ def _failed(
 
 
 def deliver_one(
-    db: Database, config: Config, client: WebClient, sub: Subscription, now: datetime
+    db: Database,
+    config: Config,
+    client: WebClient,
+    sub: Subscription,
+    now: datetime,
+    cache: TrendingCache | None = None,
 ) -> str:
     """Deliver one due digest: claim, build, store, post, confirm. Returns an outcome."""
     due = datetime.fromisoformat(sub.next_due_at or now.isoformat())
@@ -125,7 +134,7 @@ def deliver_one(
             next_at,
         )
         return "skipped"
-    digest = build_digest(db, config, sub, due)
+    digest = build_digest(db, config, sub, due, cache=cache)
     if digest.message is None:
         ledger.finish(db, claim.id, sub.id, "skipped", "nothing new", now, next_at)
         return "empty"
@@ -164,55 +173,102 @@ def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Co
     return outcomes
 
 
-def _deliver_group(
-    config: Config, client_for: ClientFor, group: list[Subscription], now: datetime
-) -> Counter:
-    """One channel's due digests, in order, on this thread's own connection."""
-    outcomes: Counter = Counter()
-    db = connect(config.db_path)
+def _deliver_sub(
+    db: Database,
+    config: Config,
+    client_for: ClientFor,
+    sub: Subscription,
+    now: datetime,
+    cache: TrendingCache,
+) -> str:
+    """One due digest, with every failure turned into an outcome."""
+    client = client_for(sub.team_id)
     try:
-        for sub in group:
-            client = client_for(sub.team_id)
-            try:
-                if client is None:
-                    claim = ledger.claim(db, sub.id, "no-token", now)
-                    ledger.finish(
-                        db,
-                        claim.id,
-                        sub.id,
-                        "failed",
-                        "no bot token for this team",
-                        now,
-                        None,
-                        pause_reason="no bot token",
-                    )
-                    outcomes["paused"] += 1
-                    continue
-                outcomes[deliver_one(db, config, client, sub, now)] += 1
-            except Exception:
-                log.exception("delivery for subscription %s failed", sub.id)
-                outcomes["error"] += 1
-    finally:
-        db.close()
-    return outcomes
+        if client is None:
+            claim = ledger.claim(db, sub.id, "no-token", now)
+            ledger.finish(
+                db,
+                claim.id,
+                sub.id,
+                "failed",
+                "no bot token for this team",
+                now,
+                None,
+                pause_reason="no bot token",
+            )
+            return "paused"
+        return deliver_one(db, config, client, sub, now, cache)
+    except Exception:
+        log.exception("delivery for subscription %s failed", sub.id)
+        return "error"
+
+
+class _Pacer:
+    """Hands out due digests so that each channel gets at most CHANNEL_BURST at once and
+    then one per CHANNEL_INTERVAL seconds (Slack's ~1 message/second/channel), while other
+    channels go ahead: a busy channel never holds up the rest, and 429s stay rare."""
+
+    def __init__(self, groups: list[list[Subscription]]) -> None:
+        self._queues = [deque(group) for group in groups]
+        self._sent = [0] * len(groups)
+        self._first: list[float | None] = [None] * len(groups)
+        self._heap = [(0.0, index) for index in range(len(groups))]
+        self._lock = threading.Lock()
+
+    def take(self) -> tuple[int, Subscription] | None:
+        """The next digest to send (waiting until its channel may take it), or None."""
+        with self._lock:
+            if not self._heap:
+                return None
+            ready_at, index = heapq.heappop(self._heap)
+        delay = ready_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        return index, self._queues[index].popleft()
+
+    def done(self, index: int) -> None:
+        """A digest of channel `index` went out: schedule the channel's next one, paced
+        from when the channel's first message was answered (Slack counted it by then)."""
+        with self._lock:
+            self._sent[index] += 1
+            if self._first[index] is None:
+                self._first[index] = time.monotonic()
+            if self._queues[index]:
+                pace = max(0, self._sent[index] - CHANNEL_BURST + 1) * CHANNEL_INTERVAL
+                heapq.heappush(self._heap, ((self._first[index] or 0.0) + pace, index))
 
 
 def deliver_due(db: Database, config: Config, client_for: ClientFor, now: datetime) -> Counter:
     """Deliver every due digest; one bad subscription never holds up the others.
 
-    Digests are grouped by channel: a channel's digests go out in order (Slack allows about
-    one message per second per channel, and a 429 pauses only that channel's thread),
-    while different channels are served in parallel by DELIVERY_THREADS threads."""
+    Digests are grouped by channel and sent in order within a channel, paced to Slack's
+    per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile."""
     outcomes = recover_unfinished(db, client_for, now)
     groups: dict[tuple[str, str], list[Subscription]] = {}
     for sub in ledger.due(db, now, limit=DUE_PER_RUN):
         groups.setdefault((sub.team_id, sub.target), []).append(sub)
     if groups:
-        with ThreadPoolExecutor(DELIVERY_THREADS, thread_name_prefix="deliver") as pool:
-            for result in pool.map(
-                lambda g: _deliver_group(config, client_for, g, now), groups.values()
-            ):
-                outcomes += result
+        pacer, cache, lock = _Pacer(list(groups.values())), TrendingCache(), threading.Lock()
+
+        def worker() -> None:
+            own = connect(config.db_path)
+            try:
+                while (item := pacer.take()) is not None:
+                    outcome = _deliver_sub(own, config, client_for, item[1], now, cache)
+                    with lock:
+                        outcomes[outcome] += 1
+                    pacer.done(item[0])
+            finally:
+                own.close()
+
+        threads = [
+            threading.Thread(target=worker, name=f"deliver-{n}")
+            for n in range(min(DELIVERY_THREADS, len(groups)))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     if outcomes:
         log.info("deliveries: %s", dict(outcomes))
     return outcomes

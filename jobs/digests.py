@@ -3,6 +3,7 @@ its keywords), never a paper it was already sent."""
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -35,18 +36,39 @@ def heading(sub: Subscription, due: datetime) -> str:
     return f"{kind} papers{topic} · {local.strftime('%a, %b %-d')}"
 
 
+class TrendingCache:
+    """Trending lists shared by all digests of one delivery run: at 09:00 thousands of
+    digests draw on the same day's list, which is computed once instead of per digest."""
+
+    def __init__(self) -> None:
+        self._lists: dict[tuple[str, str], list[dict]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, db: Database, due: datetime, window: str) -> list[dict]:
+        """The top CANDIDATES papers of the window ending at `due`."""
+        key = (window, due.date().isoformat())
+        with self._lock:
+            if key not in self._lists:
+                self._lists[key] = trending(db, due, window, limit=CANDIDATES)
+            return self._lists[key]
+
+
 def build_digest(
-    db: Database, config: Config, sub: Subscription, due: datetime, preview: bool = False
+    db: Database,
+    config: Config,
+    sub: Subscription,
+    due: datetime,
+    preview: bool = False,
+    cache: TrendingCache | None = None,
 ) -> Digest:
     """The digest `sub` gets for the period due at `due`."""
     window = "week" if sub.frequency == "weekly" else "day"
     sent = sent_paper_ids(db, sub.id)
+    candidates = [p for p in (cache or TrendingCache()).get(db, due, window) if p["id"] not in sent]
     if sub.keywords:
-        candidates = trending(db, due, window, limit=CANDIDATES, exclude=sent)
         matching = filter_matching(db, sub.keywords, [p["id"] for p in candidates])
-        papers = [p for p in candidates if p["id"] in matching][: config.digest_size]
-    else:
-        papers = trending(db, due, window, limit=config.digest_size, exclude=sent)
+        candidates = [p for p in candidates if p["id"] in matching]
+    papers = candidates[: config.digest_size]
     note = preview or config.empty_digest == "note"
     message = views.digest_message(papers, heading(sub, due), sub.id, note_if_empty=note)
     return Digest(message, [p["id"] for p in papers])

@@ -51,6 +51,7 @@ class State:
     fail_next: dict[str, list[str]] = field(default_factory=dict)  # method -> Slack errors
     http_fail_next: dict[str, list[int]] = field(default_factory=dict)  # method -> HTTP codes
     force_429: int = 0
+    throttled: int = 0  # 429s answered
     retry_after: int = 1
     post_delay: float = 0.0  # seconds chat.postMessage waits after storing, before answering
     rate_per_second: float = 1.0
@@ -278,6 +279,7 @@ class SlackStandIn:
             self.state.calls.append((method, {k: v for k, v in params.items() if k != "token"}))
             if self.state.force_429 > 0 or not self._take_rate(method, params):
                 self.state.force_429 = max(self.state.force_429 - 1, 0)
+                self.state.throttled += 1
                 return (
                     429,
                     {"ok": False, "error": "ratelimited"},

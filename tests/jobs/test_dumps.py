@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobs.dumps import parse_dump, parse_month_day
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, count
 
 REF = date(2026, 3, 20)
 ABSTRACT = (
@@ -136,6 +136,7 @@ def test_month_day(text, reference, expected):
 @pytest.mark.fuzz
 @given(st.binary(max_size=4000))
 def test_any_bytes_never_raise(data):
+    count("parsed inputs")
     parsed = parse_dump(data, REF)
     assert all(e.abstract.strip() for e in parsed.entries)
 
@@ -150,5 +151,6 @@ LINE = st.one_of(
 @pytest.mark.fuzz
 @given(st.lists(LINE, max_size=40), st.sampled_from(["\n", "\r\n", "\r"]))
 def test_any_line_mix_never_raises_and_keeps_every_abstract(lines, newline):
+    count("parsed inputs")
     parsed = parse_dump(newline.join(lines).encode("utf-8", "surrogatepass"), REF)
     assert len([e for e in parsed.entries if e.abstract == ABSTRACT]) == lines.count(ABSTRACT)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from jobs.feeds import parse_feed, parse_hf_json
 from jobs.ingest import ingest_target
 from storage.search import search
-from tests.conftest import FIXTURES, NOW
+from tests.conftest import FIXTURES, NOW, count
 
 DAY = date(2026, 3, 17)
 
@@ -101,6 +101,7 @@ def test_unreachable_url_is_reported_not_raised(db):
 @pytest.mark.fuzz
 @given(st.binary(max_size=3000))
 def test_garbage_bytes_as_feed_or_json_never_raise(data):
+    count("parsed inputs")
     for parser in (parse_feed, parse_hf_json):
         parsed = parser(data, DAY)
         assert all(entry.abstract for entry in parsed.entries)
@@ -135,6 +136,7 @@ JSONISH = st.recursive(
 @pytest.mark.fuzz
 @given(st.lists(JSONISH, max_size=5))
 def test_wrongly_typed_json_items_never_raise(items):
+    count("parsed inputs")
     import json
 
     parsed = parse_hf_json(json.dumps(items).encode(), DAY)

@@ -1,0 +1,48 @@
+"""The benchmark code at smoke size: it runs, and what it measures is correct (no timings)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bench import run
+from storage import connect
+
+
+def test_bench_pieces_at_smoke_size(tmp_path: Path):
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    groups, copies = run.build_corpus(1500, folder)
+    assert copies > 100 and len(list(folder.iterdir())) == 2
+    db_path = tmp_path / "bench.db"
+    ingested = run.ingest(db_path, folder)
+    assert ingested["entries"] == 1500 + copies
+    quality = run.dedup_quality(db_path, groups)
+    assert quality["f1"] >= 0.98 and quality["papers"] == connect(db_path)["papers"].count
+    assert run.baseline_dedup(groups)["f1"] < quality["f1"]  # the exact-title dict misses copies
+    searched = run.search_latency(db_path, 1500)
+    assert set(searched) == {"rare", "common", "multi-word", "phrase", "prefix"}
+    alerts = run.alert_matching(db_path, subscriptions=300, new=500)
+    assert alerts["new_papers"] == 500 and alerts["distinct_queries"] <= 300
+    assert alerts["mismatches_with_baseline"] == 0  # grouping changes speed, not results
+    fanned = run.fanout(db_path, subscriptions=40, channels=20)
+    assert fanned["delivered"] == 40 and fanned["outcomes"] == {"sent": 40}
+    acked = run.ack_latency(db_path, concurrency=5, rounds=1)
+    assert acked["requests"] == 5
+    table = run.table(
+        [
+            {
+                "size": 1500,
+                **{
+                    "search": searched,
+                    "ingest": ingested,
+                    "dedup": quality,
+                    "dedup_baseline": run.baseline_dedup(groups),
+                    "alerts": alerts,
+                    "fanout": fanned,
+                    "ack": acked,
+                    "db_mb": 1.0,
+                },
+            }
+        ]
+    )
+    assert table.count("\n") == 13
