@@ -226,6 +226,7 @@ def alert_matching(db_path: Path, subscriptions: int, new: int) -> dict:
         "distinct_queries": len(grouped),
         "seconds": ours,
         "baseline_seconds": naive,
+        "mismatches_with_baseline": mismatches,
         "baseline_extrapolated_from": len(sample),
     }
 
