@@ -97,6 +97,8 @@ def build_app(config: Config) -> App:
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 resets connections in a burst of commands.
+    request_queue_size = 256
 
 
 class _QuietHandler(WSGIRequestHandler):

@@ -19,7 +19,7 @@ _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
 SUGGEST_CUTOFF = 70
 # Newest papers ranked first in windows of this many ids (see _ranked).
-WINDOW = 50_000
+WINDOW = 10_000
 # Matches counted for "N papers match"; more shows as "1000+".
 MAX_COUNT = 1000
 
