@@ -16,7 +16,7 @@ from papers.errors import PapersError, SubscriptionError
 from papers.schedule import WEEKDAYS, parse_time, zone
 from papers.text import escape_entities, escape_mrkdwn
 from storage import subscriptions as subs
-from storage.search import search
+from storage.search import SearchResult, search
 from storage.trending import trending
 
 SUBCOMMANDS = ("help", "trending", "subscribe", "list", "unsubscribe")
@@ -147,6 +147,17 @@ def _search(db: Database, config: Config, text: str) -> dict:
                 f"No papers match `{escape_mrkdwn(text)}`. Did you mean `/papers {close[0]}`?"
             )
     return views.search_message(result)
+
+
+def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
+    """The page a Share/Next/Previous button stands for, or None for a stale or bad button."""
+    try:
+        query, offset = views.page_from_value(value)
+        return search(
+            db, query, limit=views.PAGE_SIZE, offset=offset, max_chars=config.max_query_chars
+        )
+    except (PapersError, ValueError, KeyError):
+        return None
 
 
 def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now: datetime) -> dict:

@@ -11,10 +11,9 @@ from sqlite_utils import Database
 from bot import views
 from jobs.delivery import ClientFor, send
 from jobs.slack import open_channel
-from papers.errors import PapersError
 from storage import deliveries as ledger
 from storage.papers import get_papers
-from storage.search import matching_since
+from storage.search import match_each
 
 log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
@@ -60,15 +59,8 @@ def match_new_papers(
     db: Database, keywords: list[str], after: int, newest: int
 ) -> dict[str, list[int]]:
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
-    per distinct query: subscriptions share keywords, so this is far fewer FTS queries
-    than one per subscription."""
-    matches: dict[str, list[int]] = {}
-    for query in {_norm(k) for k in keywords}:
-        try:
-            matches[query] = [i for i in matching_since(db, query, after) if i <= newest]
-        except PapersError:
-            matches[query] = []
-    return matches
+    per distinct query (subscriptions share keywords) against only the new papers."""
+    return match_each(db, sorted({_norm(k) for k in keywords}), after, newest)
 
 
 def _alert_one(

@@ -242,3 +242,38 @@ def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
         [query.expression, *ids],
     )
     return {row["id"] for row in rows}
+
+
+def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
+    """For each query, the ids in (after, newest] of the papers it matches (keyword alerts).
+
+    The new papers are copied into a temporary full-text table first, so each of thousands
+    of queries searches a few thousand fresh papers instead of the whole store's index."""
+    db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(title, abstract, extra,"
+        " tokenize = 'porter unicode61 remove_diacritics 2')"
+    )
+    try:
+        db.execute(
+            "INSERT INTO temp.fresh_fts (rowid, title, abstract, extra)"
+            " SELECT rowid, title, abstract, extra FROM papers_fts WHERE rowid > ? AND rowid <= ?",
+            [after, newest],
+        )
+        matches: dict[str, list[int]] = {}
+        for text in queries:
+            try:
+                expression = parse_query(text, max_chars=10_000).expression
+            except QueryError:
+                matches[text] = []
+                continue
+            rows = db.conn.execute(
+                "SELECT rowid FROM temp.fresh_fts WHERE fresh_fts MATCH ? ORDER BY rowid LIMIT 200",
+                [expression],
+            )
+            matches[text] = [row[0] for row in rows]
+        return matches
+    finally:
+        db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
+        if db.conn.in_transaction:
+            db.conn.commit()

@@ -81,6 +81,33 @@ def seeded(seeded_path):
     database.close()
 
 
+def add_subscription(
+    db,
+    team_id: str,
+    user_id: str,
+    target: str,
+    kind: str = "channel",
+    now: datetime = NOW,
+    due: datetime | None = None,
+    **fields,
+):
+    """A daily 09:00 UTC trending subscription, optionally due at `due` (as storage makes it)."""
+    from storage import subscriptions as subs
+
+    values = dict(keywords="", frequency="daily", at_time="09:00", tz="UTC", weekday=0)
+    values.update(fields)
+    return subs.create(
+        db,
+        team_id=team_id,
+        user_id=user_id,
+        target=target,
+        kind=kind,
+        now=now,
+        first_due=due,
+        **values,
+    )
+
+
 class FileServer:
     """A local HTTP server with routes set by the test: body, status, headers, ETag."""
 

@@ -11,14 +11,13 @@ import subprocess
 import sys
 import urllib.parse
 import urllib.request
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from slackstub import SlackStandIn
 from storage import connect
-from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
-from tests.conftest import count
+from tests.conftest import add_subscription, count
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -81,21 +80,7 @@ def test_no_secret_in_any_log_line(seeded_path, tmp_path):
         assert len(installed) == 1
         # The worker delivers a due digest; the CLI previews one.
         db = connect(seeded_path)
-        sub = subs.create(
-            db,
-            team_id=stub.team_id,
-            user_id="U0LOCAL",
-            target="C0GENERAL",
-            kind="channel",
-            keywords="",
-            frequency="daily",
-            at_time="09:00",
-            tz="UTC",
-            weekday=0,
-            now=datetime.now(UTC) - timedelta(days=1),
-        )
-        db.execute("UPDATE subscriptions SET next_due_at = ?", [datetime.now(UTC).isoformat()])
-        db.conn.commit()
+        sub = add_subscription(db, stub.team_id, "U0LOCAL", "C0GENERAL", due=datetime.now(UTC))
         processes.append(start(["worker"], single, tmp_path / "worker.log"))
         wait_for(lambda: stub.messages("C0GENERAL"), timeout=30)
         preview = subprocess.run(

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot import views
+from bot.commands import search_page
 from bot.context import Deps
-from papers.errors import PapersError
-from storage.search import search
-
-log = logging.getLogger(__name__)
 
 
 def search_share(
@@ -20,16 +15,8 @@ def search_share(
     """Post the current page in the channel through the response_url (no membership needed)."""
     ack()
     deps: Deps = context["deps"]
-    try:
-        query, offset = views.page_from_value(action.get("value", ""))
-        result = search(
-            deps.db,
-            query,
-            limit=views.PAGE_SIZE,
-            offset=offset,
-            max_chars=deps.config.max_query_chars,
-        )
-    except (PapersError, ValueError, KeyError):
+    result = search_page(deps.db, deps.config, action.get("value", ""))
+    if result is None:
         respond(
             replace_original=False, **views.text_message("Those results are gone; search again.")
         )

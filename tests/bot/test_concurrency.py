@@ -15,9 +15,8 @@ from bench.corpus import generate, write_dump
 from jobs.delivery import deliver_due
 from jobs.slack import client_factory
 from storage import connect
-from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
-from tests.conftest import count
+from tests.conftest import add_subscription, count
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 USERS, DIGESTS, NEW_PAPERS = 50, 100, 10_000
@@ -31,23 +30,9 @@ def test_commands_ingest_and_delivery_share_the_database(slack, config, tmp_path
     now = datetime.now(UTC)
     for n in range(DIGESTS):
         slack.add_channel(f"C9{n:03d}", f"c{n}")
-        subs.create(
-            db,
-            team_id=slack.team_id,
-            user_id=f"U0O{n:03d}",
-            target=f"C9{n:03d}",
-            kind="channel",
-            keywords="",
-            frequency="daily",
-            at_time="09:00",
-            tz="UTC",
-            weekday=0,
-            now=now - timedelta(days=1),
+        add_subscription(
+            db, slack.team_id, f"U0O{n:03d}", f"C9{n:03d}", due=now - timedelta(minutes=1)
         )
-    db.execute(
-        "UPDATE subscriptions SET next_due_at = ?", [(now - timedelta(minutes=1)).isoformat()]
-    )
-    db.conn.commit()
 
     def user_session(n: int) -> list[str]:
         replies = []

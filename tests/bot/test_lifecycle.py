@@ -15,7 +15,7 @@ from storage import connect
 from storage import deliveries as ledger
 from storage import subscriptions as subs
 from tests.bot.conftest import SECRET, wait_for
-from tests.conftest import count
+from tests.conftest import add_subscription, count
 
 START = datetime(2026, 3, 16, 12, tzinfo=UTC)
 DUE = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
@@ -35,32 +35,8 @@ DUE = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
 def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     db = connect(config.db_path)
     for n in range(3):
-        subs.create(
-            db,
-            team_id=slack.team_id,
-            user_id=f"U{n}",
-            target=f"U{n}",
-            kind="personal",
-            keywords="",
-            frequency="daily",
-            at_time="09:00",
-            tz="UTC",
-            weekday=0,
-            now=START,
-        )
-    subs.create(
-        db,
-        team_id="T0OTHER",
-        user_id="U9",
-        target="U9",
-        kind="personal",
-        keywords="",
-        frequency="daily",
-        at_time="09:00",
-        tz="UTC",
-        weekday=0,
-        now=START,
-    )
+        add_subscription(db, slack.team_id, f"U{n}", f"U{n}", "personal", START)
+    add_subscription(db, "T0OTHER", "U9", "U9", "personal", START)
     assert slack.event(event)["status"] == 200
     assert slack.event(event, retry_num=1)["status"] == 200  # Slack's retry changes nothing
     count("faults injected")

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage import connect
-from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
+from tests.conftest import add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 COUNT = 200
@@ -45,24 +45,8 @@ def test_sigkill_mid_delivery_then_restart_delivers_each_digest_once(worker_conf
     db = connect(worker_config.db_path)
     for n in range(COUNT):
         stub.add_channel(f"C{n:04d}", f"team-{n}")
-        subs.create(
-            db,
-            team_id=stub.team_id,
-            user_id=f"U{n:04d}",
-            target=f"C{n:04d}",
-            kind="channel",
-            keywords="",
-            frequency="daily",
-            at_time="09:00",
-            tz="UTC",
-            weekday=0,
-            now=now - timedelta(days=1),
-        )
-    # All due two minutes ago, well within the grace period.
-    db.execute(
-        "UPDATE subscriptions SET next_due_at = ?", [(now - timedelta(minutes=2)).isoformat()]
-    )
-    db.conn.commit()
+        # All due two minutes ago, well within the grace period.
+        add_subscription(db, stub.team_id, f"U{n:04d}", f"C{n:04d}", due=now - timedelta(minutes=2))
     (Path(worker_config.inbox_dir)).mkdir(parents=True, exist_ok=True)
     (Path(worker_config.inbox_dir) / "broken.txt").write_bytes(b"\x00\xff" * 100)
     stub.state.post_delay = 0.02
