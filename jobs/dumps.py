@@ -66,16 +66,27 @@ def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | Non
     return found, upvotes
 
 
-def _looks_like_abstract(line: str) -> bool:
+def _looks_like_abstract(line: str, following: str | None) -> bool:
     if len(line) >= ABSTRACT_MIN_CHARS:
         return True
-    # A short abstract still reads as prose: titles almost never end with a full stop.
-    return len(line) >= 120 and line.endswith(".")
+    # A short abstract still reads as prose: titles almost never end with a full stop. One
+    # that does is a title after all when a full-length abstract comes right after it.
+    if len(line) >= 120 and line.endswith("."):
+        return following is None or len(following) < ABSTRACT_MIN_CHARS
+    return False
 
 
 def _is_text(line: str, min_words: int) -> bool:
     letters = len(line) - len(_NON_LETTER.findall(line))
     return letters >= len(line) * 0.5 and len(line.split(None, min_words)) >= min_words
+
+
+def _next_text(lines: list[str], after: int) -> str | None:
+    """The next non-blank line after line number `after` (1-based), if any."""
+    for line in lines[after : after + 4]:
+        if line:
+            return line
+    return None
 
 
 def parse_dump(data: bytes, reference: date) -> Parsed:
@@ -85,8 +96,8 @@ def parse_dump(data: bytes, reference: date) -> Parsed:
     page_date: date | None = None
     pending: tuple[int, str] | None = None  # a title waiting for its abstract
     current: Entry | None = None  # the last entry, which metadata lines attach to
-    for number, raw in enumerate(text.splitlines(), 1):
-        line = clean(raw)
+    lines = [clean(raw) for raw in text.splitlines()]
+    for number, line in enumerate(lines, 1):
         if not line or line.casefold() in BOILERPLATE or line in _SEPARATORS:
             continue
         where = f"line {number}"
@@ -107,7 +118,7 @@ def parse_dump(data: bytes, reference: date) -> Parsed:
             else:
                 result.skips.append(Skip(where, "date without a paper"))
             continue
-        if _looks_like_abstract(line):
+        if _looks_like_abstract(line, _next_text(lines, number)):
             if not _is_text(line, MIN_ABSTRACT_WORDS):
                 result.skips.append(Skip(where, "not prose"))
                 continue

@@ -26,6 +26,11 @@ PAGE = Path(__file__).with_name("page.html")
 RESPONSE_URL_MAX_POSTS = 5
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256  # like Slack, take a burst of connections without resets
+
+
 @dataclass
 class Channel:
     """A channel the stand-in knows: whether the bot is in it, and a forced error."""
@@ -80,8 +85,7 @@ class SlackStandIn:
         self._ts = itertools.count(1)
         self.add_channel("C0GENERAL", "general")
         self.add_user("U0LOCAL", "you")
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
-        self.httpd.daemon_threads = True
+        self.httpd = _Server(("127.0.0.1", port), _handler(self))
         self._thread: threading.Thread | None = None
 
     # --- set-up used by tests and the demo -------------------------------------------------

@@ -27,7 +27,7 @@ BLOCK_WORDS = 4
 ABSTRACT_BLOCK_WORDS = 8
 ABSTRACT_COMPARE_CHARS = 600
 # Entries per write transaction: small enough that the bot never waits long for the lock.
-BATCH = 200
+BATCH = 1000
 _DIGITS = re.compile(r"\d+")
 
 

@@ -26,14 +26,18 @@ def lookups(client: WebClient) -> Lookups:
             return client.users_info(user=user_id)["user"].get("tz")
         except SlackApiError as exc:
             log.warning("users.info failed: %s", exc.response.get("error"))
-            return None
+        except OSError as exc:  # Slack unreachable: subscribe in UTC rather than fail
+            log.warning("users.info failed: %s", type(exc).__name__)
+        return None
 
     def bot_in_channel(channel_id: str) -> bool:
         try:
             return bool(client.conversations_info(channel=channel_id)["channel"].get("is_member"))
         except SlackApiError as exc:
             log.info("conversations.info failed: %s", exc.response.get("error"))
-            return False
+        except OSError as exc:
+            log.warning("conversations.info failed: %s", type(exc).__name__)
+        return False
 
     return Lookups(user_tz=user_tz, bot_in_channel=bot_in_channel)
 

@@ -154,3 +154,10 @@ def test_any_line_mix_never_raises_and_keeps_every_abstract(lines, newline):
     count("parsed inputs")
     parsed = parse_dump(newline.join(lines).encode("utf-8", "surrogatepass"), REF)
     assert len([e for e in parsed.entries if e.abstract == ABSTRACT]) == lines.count(ABSTRACT)
+
+
+def test_long_title_ending_with_a_full_stop_is_still_a_title():
+    title = "A Study of " + "Very Long Titles That Go On " * 4 + "And End With a Stop."
+    assert 120 <= len(title) < 250
+    parsed = parse_dump(dump(title, "", ABSTRACT * 2, "", "Short Title", "", ABSTRACT), REF)
+    assert [e.title for e in parsed.entries] == [title, "Short Title"]
