@@ -51,7 +51,9 @@ def build_corpus(n: int, folder: Path) -> tuple[list[list[Paper]], int]:
     extra: list[list[Paper]] = [[] for _ in files]
     for copy in copies:
         home = copy.truth // FILE_PAPERS
-        extra[(home + 1 + rng.randrange(2)) % len(files) if len(files) > 1 else 0].append(copy)
+        # Always another file than the original's: one input lists each paper once.
+        other = (home + 1 + rng.randrange(max(len(files) - 1, 1))) % len(files)
+        extra[other].append(copy)
     # A copy in the same file as its original is possible only with one file; put those in
     # a file of their own so each input holds each paper once.
     groups = [f for f in files]

@@ -180,6 +180,17 @@ def trending_message(papers: list[dict], window: str) -> dict:
     return {"text": f"{title}: {len(papers)} papers", "blocks": _dump(blocks)}
 
 
+def _manage(subscription_id: int) -> ActionsBlock:
+    """The Manage button under every digest and alert."""
+    return ActionsBlock(
+        elements=[
+            ButtonElement(
+                text="Manage subscription", action_id="digest_manage", value=str(subscription_id)
+            )
+        ]
+    )
+
+
 def digest_message(
     papers: list[dict], heading: str, subscription_id: int, note_if_empty: bool
 ) -> dict | None:
@@ -193,17 +204,7 @@ def digest_message(
         why = escape_mrkdwn(paper.get("reason") or "")
         body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
         blocks += paper_blocks(paper, body)
-    blocks.append(
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Manage subscription",
-                    action_id="digest_manage",
-                    value=str(subscription_id),
-                )
-            ]
-        )
-    )
+    blocks.append(_manage(subscription_id))
     return {"text": f"{escape_mrkdwn(heading)}: {len(papers)} papers", "blocks": _dump(blocks)}
 
 
@@ -221,17 +222,7 @@ def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> di
                 )
             )
         )
-    blocks.append(
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Manage subscription",
-                    action_id="digest_manage",
-                    value=str(subscription_id),
-                )
-            ]
-        )
-    )
+    blocks.append(_manage(subscription_id))
     text = f"{len(papers)} new papers on {escape_mrkdwn(keywords)}"
     return {"text": text, "blocks": _dump(blocks)}
 

@@ -329,7 +329,7 @@ def _open_input(db: Database, source_id: int, sha256: str, now: str, report: Ing
         return row["id"]
     cursor = db.execute(
         "INSERT INTO inputs (source_id, sha256, ingested_at, parsed, skipped, skip_reasons,"
-        " complete) VALUES (?, ?, ?, ?, ?, ?, 0)",
+        " new_papers, merged, complete) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0)",
         [source_id, sha256, now, report.parsed, report.skipped, json.dumps(report.skip_reasons)],
     )
     return int(cursor.lastrowid)

@@ -152,3 +152,13 @@ def test_failed_ingest_leaves_no_partial_paper(db, monkeypatch):
     again = store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"))
     assert (again.new_papers, db["papers"].count, db["sightings"].count) == (2, 2, 2)
     assert next(db.query("SELECT complete FROM inputs"))["complete"] == 1
+
+
+def test_input_row_counts_what_the_ingest_did(db):
+    store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"), name="first")
+    store(db, Entry(ABSTRACT, "One"), name="second")
+    rows = list(db.query("SELECT parsed, new_papers, merged, complete FROM inputs ORDER BY id"))
+    assert rows == [
+        {"parsed": 0, "new_papers": 2, "merged": 0, "complete": 1},
+        {"parsed": 0, "new_papers": 0, "merged": 1, "complete": 1},
+    ]
