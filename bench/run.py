@@ -452,7 +452,10 @@ def table(results: list[dict]) -> str:
     row(
         "ack p50 / p99, 50 concurrent (ms)",
         "p99 < 300",
-        lambda r: f"{r['ack']['p50_ms']:.0f} / {r['ack']['p99_ms']:.0f}",
+        lambda r: (
+            f"{r['ack']['p50_ms']:.0f} / {r['ack']['p99_ms']:.0f} "
+            f"({r['ack'].get('not_acked', 0)} of {r['ack']['requests']} missed 3 s)"
+        ),
     )
     row("peak memory of ingest (MB)", "< 1,024", lambda r: f"{r['ingest']['peak_rss_mb']:.0f}")
     row("database size (MB)", "", lambda r: f"{r['db_mb']:.0f}")
