@@ -193,32 +193,22 @@ _WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 class _Vocabulary:
-    """Surface words for "did you mean", written once each: a set of the known ones is
-    kept per process, so a word costs an insert only the first time it is ever seen."""
+    """Surface words for "did you mean": each batch inserts its distinct words once
+    (INSERT OR IGNORE), instead of a second full-text index written for every paper."""
 
-    known: dict[str, set[str]] = {}
-
-    def __init__(self, db: Database) -> None:
-        key = str(db.conn.execute("PRAGMA database_list").fetchone()[2]) or str(id(db))
-        if key not in self.known:
-            self.known[key] = {row[0] for row in db.conn.execute("SELECT word FROM words")}
-        self.words = self.known[key]
+    def __init__(self) -> None:
         self.pending: set[str] = set()
 
     def add(self, text: str) -> None:
         """Note the words of a paper."""
-        self.pending.update(w for w in _WORD.findall(text.casefold()) if w not in self.words)
+        self.pending.update(_WORD.findall(text.casefold()))
 
     def flush(self, db: Database) -> None:
-        """Store the new words (inside the batch's transaction)."""
+        """Store the batch's words (inside the batch's transaction) and start afresh."""
         if self.pending:
             db.conn.executemany(
                 "INSERT OR IGNORE INTO words (word) VALUES (?)", [(w,) for w in self.pending]
             )
-
-    def committed(self) -> None:
-        """The batch committed: its words are known now."""
-        self.words |= self.pending
         self.pending = set()
 
 
@@ -398,13 +388,12 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
-    vocabulary = _Vocabulary(db)
+    vocabulary = _Vocabulary()
     for start in range(0, len(entries), BATCH):
         with transaction(db):
             _store_batch(
                 db, entries[start : start + BATCH], source_id, input_id, now, report, vocabulary
             )
-        vocabulary.committed()
     with transaction(db):
         db.execute(
             "UPDATE inputs SET new_papers = new_papers + ?, merged = merged + ?, complete = 1"

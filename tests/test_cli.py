@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS
+from tests.conftest import ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -94,22 +94,9 @@ def test_digest_preview_prints_text_and_block_kit(seeded_path):
     from datetime import UTC, datetime
 
     from storage import connect
-    from storage import subscriptions as subs
 
     db = connect(seeded_path)
-    subs.create(
-        db,
-        team_id="T1",
-        user_id="U1",
-        target="C1",
-        kind="channel",
-        keywords="",
-        frequency="weekly",
-        at_time="09:00",
-        tz="UTC",
-        weekday=0,
-        now=datetime.now(UTC),
-    )
+    add_subscription(db, "T1", "U1", "C1", frequency="weekly", now=datetime.now(UTC))
     db.close()
     by_id = run(seeded_path, "digest", "--preview", "--subscription", "1")
     assert by_id.returncode == 0, by_id.stderr

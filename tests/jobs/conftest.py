@@ -10,6 +10,7 @@ from papers.config import Config
 from slackstub import SlackStandIn
 from storage import connect
 from storage import subscriptions as subs
+from tests.conftest import add_subscription
 
 
 @pytest.fixture
@@ -35,24 +36,20 @@ def worker_config(seeded_path, stub, tmp_path) -> Config:
 
 @pytest.fixture
 def subscribe(worker_config, stub):
-    """Create a subscription directly in storage (as /papers subscribe would)."""
+    """Create a subscription directly in storage (as /papers subscribe would): by default a
+    daily 09:00 Europe/Berlin digest by DM to U0LOCAL."""
 
     def make(now: datetime, **fields) -> subs.Subscription:
-        values = dict(
-            team_id=stub.team_id,
-            user_id="U0LOCAL",
-            target="U0LOCAL",
-            kind="personal",
-            keywords="",
-            frequency="daily",
-            at_time="09:00",
-            tz="Europe/Berlin",
-            weekday=0,
-        )
-        values.update(fields)
+        values = {
+            "user_id": "U0LOCAL",
+            "target": "U0LOCAL",
+            "kind": "personal",
+            "tz": "Europe/Berlin",
+            **fields,
+        }
         db = connect(worker_config.db_path)
         try:
-            return subs.create(db, now=now, **values)
+            return add_subscription(db, stub.team_id, now=now, **values)
         finally:
             db.close()
 
