@@ -20,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from papers.schedule import WEEKDAYS
 from papers.text import escape_mrkdwn, truncate
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
@@ -250,9 +251,7 @@ def describe(sub: Subscription) -> str:
     if sub.frequency == "instant":
         when = "instant alerts"
     elif sub.frequency == "weekly":
-        day = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"][
-            sub.weekday
-        ]
+        day = WEEKDAYS[sub.weekday].capitalize()
         when = f"weekly on {day} at {sub.at_time} {sub.tz}"
     else:
         when = f"{sub.frequency} at {sub.at_time} {sub.tz}"

@@ -127,11 +127,6 @@ class SlackStandIn:
         with self.state.lock:
             self.state.channels[channel_id] = Channel(channel_id, name, is_member, error)
 
-    def add_team(self, team_id: str, token: str) -> None:
-        """Accept another bot token, for another workspace."""
-        with self.state.lock:
-            self.state.tokens[token] = team_id
-
     def messages(self, channel: str | None = None) -> list[dict]:
         """Messages posted (chat.postMessage) so far, optionally to one channel."""
         with self.state.lock:

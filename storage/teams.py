@@ -23,18 +23,3 @@ def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
             " WHERE team_id = ? AND status = 'active'",
             [reason, team_id],
         ).rowcount
-
-
-def is_active(db: Database, team_id: str) -> bool:
-    """False once the team uninstalled the app or revoked its tokens."""
-    row = next(db.query("SELECT status FROM teams WHERE team_id = ?", [team_id]), None)
-    return row is None or row["status"] == "active"
-
-
-def reactivate(db: Database, team_id: str, now: datetime) -> None:
-    """A team installed the app again."""
-    with transaction(db):
-        db.execute(
-            "UPDATE teams SET status = 'active', changed_at = ? WHERE team_id = ?",
-            [now.isoformat(), team_id],
-        )
