@@ -239,9 +239,9 @@ def fanout(db_path: Path, subscriptions: int, channels: int) -> dict:
     """Deliver `subscriptions` due digests over `channels` channels through the stand-in."""
     from jobs.delivery import deliver_due
     from jobs.slack import client_factory
-    from papers.config import Config
     from slackstub import SlackStandIn
     from storage import connect
+    from storage.config import Config
 
     work = db_path.with_name("fanout.db")
     for suffix in ("", "-wal", "-shm"):
@@ -305,8 +305,8 @@ def fanout(db_path: Path, subscriptions: int, channels: int) -> dict:
 def ack_latency(db_path: Path, concurrency: int = 50, rounds: int = 6) -> dict:
     """Slash-command ack latency (HTTP response time) under `concurrency` signed requests."""
     from bot.app import build_app, make_http_server
-    from papers.config import Config
     from slackstub import SlackStandIn
+    from storage.config import Config
 
     stub = SlackStandIn().start()
     config = Config(

@@ -20,8 +20,8 @@ from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
 from bot.context import Deps, deps_middleware
 from bot.listeners import register
-from papers.config import Config
-from papers.errors import ConfigError
+from storage.config import Config
+from storage.errors import ConfigError
 
 log = logging.getLogger(__name__)
 # Slack's requests are a few KB; App Home actions carry the view, still far below this.
@@ -90,7 +90,7 @@ def build_app(config: Config) -> App:
             token_verification_enabled=False,
             listener_executor=_executor(),
         )
-    app.use(deps_middleware(Deps(config)))
+    app.use(deps_middleware(Deps(config, app.installation_store)))
     register(app)
     return app
 

@@ -3,6 +3,7 @@ transport. The listener acks, then calls `handle` with lookups it supplies."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,23 +12,40 @@ from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
 from bot import views
-from papers.config import Config
-from papers.errors import PapersError, SubscriptionError
-from papers.schedule import WEEKDAYS, parse_time, zone
-from papers.text import escape_entities, escape_mrkdwn
+from bot.text import escape_entities, escape_mrkdwn
 from storage import subscriptions as subs
+from storage.config import Config
+from storage.errors import NotFound, PapersError, SubscriptionError
+from storage.schedule import WEEKDAYS, Frequency, Schedule, zone
 from storage.search import SearchResult, search
+from storage.subscriptions import Kind
 from storage.trending import trending
 
 SUBCOMMANDS = ("help", "trending", "subscribe", "list", "unsubscribe")
 FREQUENCY_WORDS = {
-    "daily": "daily",
-    "weekdays": "weekdays",
-    "weekly": "weekly",
-    "instant": "instant",
-    "now": "instant",
-    "alert": "instant",
+    "daily": Frequency.DAILY,
+    "weekdays": Frequency.WEEKDAYS,
+    "weekly": Frequency.WEEKLY,
+    "instant": Frequency.INSTANT,
+    "now": Frequency.INSTANT,
+    "alert": Frequency.INSTANT,
 }
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+
+
+def parse_time(text: str) -> str:
+    """ "9", "9:30", "09:30", "9am", "5:15pm" → "HH:MM"; raises SubscriptionError otherwise."""
+    match = _TIME.match(text.strip())
+    if not match:
+        raise SubscriptionError(f"`{text}` is not a time; use 24-hour `HH:MM`, like `09:00`.")
+    hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
+    if half:
+        if not 1 <= hour <= 12:
+            raise SubscriptionError(f"`{text}` is not a time of day.")
+        hour = hour % 12 + (12 if half.lower() == "pm" else 0)
+    if hour > 23 or minute > 59:
+        raise SubscriptionError(f"`{text}` is not a time of day.")
+    return f"{hour:02d}:{minute:02d}"
 
 
 @dataclass
@@ -65,7 +83,7 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM [Area/City]] [on DAY]`."""
     channel = bool(words) and words[0].lower() == "channel"
     rest = words[1:] if channel else list(words)
-    frequency, at_time, tz, weekday = "daily", "09:00", None, 0
+    frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
     keywords: list[str] = []
     index = 0
     while index < len(rest):
@@ -82,13 +100,13 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 index += 1
         elif lower == "on" and following and following.lower().rstrip("s") in WEEKDAYS:
             weekday = WEEKDAYS.index(following.lower().rstrip("s"))
-            frequency = "weekly"
+            frequency = Frequency.WEEKLY
             index += 1
         else:
             keywords.append(word)
         index += 1
     text = " ".join(keywords)
-    if channel and frequency == "instant":
+    if channel and frequency == Frequency.INSTANT:
         raise SubscriptionError(
             "Channel subscriptions are daily or weekly digests; instant alerts come by DM."
         )
@@ -118,19 +136,21 @@ def _subscribe(
         team_id=inv.team_id,
         user_id=inv.user_id,
         target=inv.channel_id if channel else inv.user_id,
-        kind="channel" if channel else "personal",
+        kind=Kind.CHANNEL if channel else Kind.PERSONAL,
         keywords=request.keywords,
-        frequency=request.frequency,
-        at_time=request.at_time,
-        tz=tz,
-        weekday=request.weekday,
+        schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
     return views.text_message(f"Subscribed: {views.describe(sub)}")
 
 
 def _unsubscribe(db: Database, inv: Invocation, words: list[str]) -> dict:
-    removed = subs.remove(db, inv.team_id, inv.user_id, " ".join(words), inv.channel_id)
+    if not words:
+        raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
+    try:
+        removed = subs.remove(db, inv.team_id, inv.user_id, " ".join(words), inv.channel_id)
+    except NotFound as exc:
+        raise NotFound(f"{exc} See `/papers list`.") from exc
     lines = "\n".join(views.describe(s) for s in removed)
     return views.text_message(
         f"Removed {len(removed)} subscription{'s' if len(removed) != 1 else ''}:\n{lines}"

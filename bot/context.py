@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import threading
 
+from slack_sdk.oauth.installation_store import InstallationStore
 from sqlite_utils import Database
 
 from bot.ratelimit import SlidingWindow
-from papers.config import Config
 from storage import connect
+from storage.config import Config
 
 
 class Deps:
     """Holds the config and gives each serving thread its own SQLite connection."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, installation_store: InstallationStore | None = None):
         self.config = config
+        # OAuth mode: where the workspaces' bot tokens live (deleted on uninstall).
+        self.installation_store = installation_store
         self.limiter = SlidingWindow(config.commands_per_minute, 60.0)
         self._local = threading.local()
 

@@ -7,7 +7,7 @@ like `<!channel> hi` pings nobody and `<http://x|click>` never becomes a link.
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, datetime
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -20,10 +20,11 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from papers.schedule import WEEKDAYS
-from papers.text import escape_mrkdwn, truncate
+from bot.text import escape_mrkdwn, truncate
+from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
+from storage.trending import Signals
 
 PAGE_SIZE = 5
 TITLE_CHARS = 250
@@ -67,6 +68,27 @@ def _snippet(paper: dict) -> str:
 
 def _day(iso: str | None) -> str | None:
     return date.fromisoformat(iso).strftime("%b %-d, %Y") if iso else None
+
+
+def _short_day(iso: str) -> str:
+    return date.fromisoformat(iso).strftime("%b %-d")
+
+
+def reason_text(why: Signals) -> str:
+    """A short human reason, e.g. "+12 upvotes since Mar 12, in 3 sources, listed Mar 14"."""
+    parts = []
+    if why.growth > 0 and why.since:
+        parts.append(f"+{why.growth} upvotes since {_short_day(why.since)}")
+    elif why.upvotes > 0:
+        parts.append(f"{why.upvotes} upvote{'s' if why.upvotes != 1 else ''}")
+    if why.sources > 1:
+        parts.append(f"in {why.sources} sources")
+    parts.append(f"listed {_short_day(why.last_listed)}")
+    return ", ".join(parts)
+
+
+def _reason(paper: dict) -> str:
+    return reason_text(paper["signals"]) if paper.get("signals") else ""
 
 
 def paper_context(paper: dict) -> str:
@@ -176,7 +198,7 @@ def trending_message(papers: list[dict], window: str) -> dict:
         return text_message("Nothing is listed yet; papers arrive with the next ingest.")
     blocks: list = [HeaderBlock(text=PlainTextObject(text=title))]
     for rank, paper in enumerate(papers, 1):
-        body = f"_{escape_mrkdwn(paper['reason'])}_"
+        body = f"_{escape_mrkdwn(_reason(paper))}_"
         blocks += paper_blocks({**paper, "title": f"{rank}. {paper['title']}"}, body)
     return {"text": f"{title}: {len(papers)} papers", "blocks": _dump(blocks)}
 
@@ -192,6 +214,14 @@ def _manage(subscription_id: int) -> ActionsBlock:
     )
 
 
+def digest_heading(sub: Subscription, due: datetime) -> str:
+    """E.g. "Daily papers on “lora” · Tue, Mar 17"."""
+    local = sub.schedule.local(due)
+    kind = "Weekly" if sub.frequency == Frequency.WEEKLY else "Daily"
+    topic = f" on “{sub.keywords}”" if sub.keywords else ""
+    return f"{kind} papers{topic} · {local.strftime('%a, %b %-d')}"
+
+
 def digest_message(
     papers: list[dict], heading: str, subscription_id: int, note_if_empty: bool
 ) -> dict | None:
@@ -202,7 +232,7 @@ def digest_message(
         return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers:
-        why = escape_mrkdwn(paper.get("reason") or "")
+        why = escape_mrkdwn(_reason(paper))
         body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
         blocks += paper_blocks(paper, body)
     blocks.append(_manage(subscription_id))

@@ -9,45 +9,45 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import views
-from jobs.delivery import ClientFor, send
-from jobs.slack import open_channel
-from storage import deliveries as ledger
-from storage.papers import get_papers
+from jobs.delivery import ClientFor, Message, Outcome, Skip, deliver
+from storage import meta
+from storage import subscriptions as subs
+from storage.deliveries import sent_paper_ids
+from storage.papers import get_papers, newest_paper_id
 from storage.search import match_each
+from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
 
 
-def _max_paper_id(db: Database) -> int:
-    return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
-
-
 def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     """Alert every instant subscriber about matching papers newer than the bookmark."""
     outcomes: Counter = Counter()
-    newest = _max_paper_id(db)
-    mark = ledger.get_meta(db, BOOKMARK)
+    newest = newest_paper_id(db)
+    mark = meta.get(db, BOOKMARK)
     if mark is None:
         # First run: the papers already here are the back catalogue, not news.
-        ledger.set_meta(db, BOOKMARK, str(newest))
+        meta.put(db, BOOKMARK, str(newest))
         return outcomes
     after = int(mark)
     if newest > after:
-        subscriptions = ledger.instant(db)
+        subscriptions = subs.instant(db)
         matches = match_new_papers(db, [s.keywords for s in subscriptions], after, newest)
         for sub in subscriptions:
             ids = matches.get(_norm(sub.keywords))
             if not ids:
                 continue
             try:
-                outcomes[_alert_one(db, client_for, sub, ids, after, newest, now)] += 1
+                outcome = _alert_one(db, client_for, sub, ids, f"alert:{after}-{newest}", now)
             except Exception:
                 log.exception("alert for subscription %s failed", sub.id)
-                outcomes["error"] += 1
-        ledger.set_meta(db, BOOKMARK, str(newest))
+                outcome = Outcome.ERROR
+            if outcome:
+                outcomes[outcome] += 1
+        meta.put(db, BOOKMARK, str(newest))
     if outcomes:
-        log.info("alerts: %s", dict(outcomes))
+        log.info("alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes
 
 
@@ -66,23 +66,18 @@ def match_new_papers(
 def _alert_one(
     db: Database,
     client_for: ClientFor,
-    sub,
+    sub: Subscription,
     ids: list[int],
-    after: int,
-    newest: int,
+    period: str,
     now: datetime,
-) -> str:
-    ids = [i for i in ids if i not in ledger.sent_paper_ids(db, sub.id)]
-    if not ids:
-        return "nothing"
-    client = client_for(sub.team_id)
-    if client is None:
-        return "no-token"
-    claim = ledger.claim(db, sub.id, f"alert:{after}-{newest}", now)
-    if not claim.fresh:
-        return "already"
-    message = views.alert_message(get_papers(db, ids), sub.keywords, sub.id)
-    channel = open_channel(client, sub.kind, sub.target)
-    ledger.prepare(db, claim.id, channel, message, ids)
-    claim.channel, claim.message, claim.paper_ids = channel, message, ids
-    return send(db, client, sub, claim, now, None)
+) -> Outcome | None:
+    """One alert through the same exactly-once path as digests."""
+    sent = sent_paper_ids(db, sub.id)
+    fresh = [i for i in ids if i not in sent]
+    if not fresh:
+        return None
+
+    def build() -> Message | Skip:
+        return Message(views.alert_message(get_papers(db, fresh), sub.keywords, sub.id), fresh)
+
+    return deliver(db, client_for, sub, period, build, now)

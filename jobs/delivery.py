@@ -1,11 +1,13 @@
-"""Delivering digests and alerts exactly once.
+"""Delivering digests and alerts exactly once, along one path.
 
 Each delivery is claimed in the ledger (unique per subscription and period), the message
-is stored on the claim, then posted with its delivery key in Slack message metadata, then
-confirmed. A worker killed between post and confirm finds the claim on restart, looks
-for the key in the channel's history, and confirms the message it finds instead of
-posting again; if the message is not there, it posts the stored one. So a due digest
-goes out once: never twice, never zero.
+is built and stored on the claim, then posted with its delivery key in Slack message
+metadata, then confirmed. A worker killed between post and confirm finds the claim on
+restart, looks for the key in the channel's history, and confirms the message it finds
+instead of posting again; if the message is not there, it posts the stored one. Any
+failure on the way (no token, a DM that cannot be opened, a refused post) pauses the
+subscription with Slack's reason or retries later. So a due digest or alert goes out
+once: never twice, never zero, and never silently lost.
 """
 
 from __future__ import annotations
@@ -16,19 +18,23 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
-from jobs.digests import TrendingCache, build_digest
+from jobs.digests import build_digest
 from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
-from papers.config import Config
-from papers.schedule import next_due, period
 from storage import connect
 from storage import deliveries as ledger
-from storage.subscriptions import Subscription, by_id
+from storage import subscriptions as subs
+from storage.config import Config
+from storage.deliveries import Claim, State
+from storage.digests import TrendingCache
+from storage.subscriptions import Status, Subscription
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -40,55 +46,115 @@ RETRY_BACKOFF = timedelta(minutes=2)
 ClientFor = Callable[[str], WebClient | None]
 
 
-def _key(claim: ledger.Claim) -> str:
-    return f"{claim.subscription_id}:{claim.period}"
+class Outcome(StrEnum):
+    """What one delivery attempt came to (counted per run and logged)."""
+
+    SENT = "sent"
+    RECOVERED = "recovered"  # found already posted after a crash; confirmed, not re-posted
+    ALREADY = "already"  # this period was delivered before
+    PENDING = "pending"  # an open claim that recover_unfinished owns
+    SKIPPED = "skipped"  # too late to send
+    EMPTY = "empty"  # nothing new to send
+    PAUSED = "paused"
+    RETRY = "retry"
+    FAILED = "failed"  # given up after MAX_ATTEMPTS
+    DROPPED = "dropped"  # an open claim whose subscription is gone or paused
+    ERROR = "error"  # a bug: logged with its traceback
 
 
-def _following(sub: Subscription, due: datetime, now: datetime) -> datetime | None:
-    return next_due(sub.frequency, sub.at_time, sub.tz, sub.weekday, max(now, due))
+@dataclass
+class Message:
+    """What a delivery posts: the rendered message and the papers it holds."""
+
+    body: dict
+    paper_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Skip:
+    """Why a due delivery sends nothing (finished as skipped, schedule moved on)."""
+
+    reason: str
+    outcome: Outcome = Outcome.SKIPPED
+
+
+Build = Callable[[], Message | Skip]
+
+
+def deliver(
+    db: Database,
+    client_for: ClientFor,
+    sub: Subscription,
+    period: str,
+    build: Build,
+    now: datetime,
+    next_at: datetime | None = None,
+) -> Outcome:
+    """The one send path: claim the period, build, open the channel, store, post, confirm.
+
+    `next_at` is the subscription's next due moment once this period is settled."""
+    claim = ledger.claim(db, sub.id, period, now)
+    if not claim.fresh:
+        if claim.state != State.CLAIMED:  # delivered before a crash moved the schedule on
+            ledger.advance_only(db, sub.id, next_at)
+            return Outcome.ALREADY
+        if claim.message is not None:
+            return Outcome.PENDING  # an unfinished claim: recover_unfinished owns it
+    client = client_for(sub.team_id)
+    if client is None:
+        return _failed(db, sub, claim, "no bot token for this team", now, next_at, pause=True)
+    built = build()
+    if isinstance(built, Skip):
+        ledger.finish(db, claim, State.SKIPPED, built.reason, now, next_at)
+        return built.outcome
+    # Stored before anything goes to Slack: from here on a failure or a crash leaves a
+    # prepared claim that recover_unfinished settles, for alerts and digests alike.
+    ledger.prepare(db, claim, built.body, built.paper_ids)
+    return send(db, client, sub, claim, now, next_at)
 
 
 def send(
     db: Database,
     client: WebClient,
     sub: Subscription,
-    claim: ledger.Claim,
+    claim: Claim,
     now: datetime,
     next_at: datetime | None,
-) -> str:
-    """Post a prepared claim (or find it already posted) and settle it; returns an outcome."""
-    assert claim.channel and claim.message
+) -> Outcome:
+    """Open the channel if need be, post a prepared claim (or find it already posted after a
+    crash) and settle it: confirmed, paused, or retried later."""
+    assert claim.message
     try:
         ts = None
-        if not claim.fresh:
-            ts = find_delivered(client, claim.channel, _key(claim), now - timedelta(days=2))
-        if ts is None:
-            ts = post(client, claim.channel, claim.message, _key(claim))
-            outcome = "sent"
-        else:
-            outcome = "recovered"
+        if claim.channel is None:  # never posted: the channel (or DM) is opened first
+            ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
+        elif not claim.fresh:
+            ts = find_delivered(client, claim.channel, claim.key, now - timedelta(days=2))
+        outcome = Outcome.RECOVERED if ts else Outcome.SENT
+        ts = ts or post(client, str(claim.channel), claim.message, claim.key)
     except SlackApiError as exc:
         return _failed(db, sub, claim, error_of(exc), now, next_at)
     except Exception as exc:  # timeouts, connection errors: the outcome is unknown
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
-    ledger.confirm(db, claim.id, sub.id, ts, claim.paper_ids, now, next_at)
+    ledger.confirm(db, claim, ts, now, next_at)
     return outcome
 
 
 def _failed(
     db: Database,
     sub: Subscription,
-    claim: ledger.Claim,
+    claim: Claim,
     error: str,
     now: datetime,
     next_at: datetime | None,
-) -> str:
-    if error in PAUSE_ERRORS:
-        log.warning("subscription %s paused: Slack said %s", sub.id, error)
-        ledger.finish(
-            db, claim.id, sub.id, "failed", error, now, next_at, pause_reason=f"Slack said {error}"
-        )
-        return "paused"
+    pause: bool = False,
+) -> Outcome:
+    """Pause on an error that will not fix itself; otherwise retry with backoff, then give up."""
+    if pause or error in PAUSE_ERRORS:
+        reason = error if pause else f"Slack said {error}"
+        log.warning("subscription %s paused: %s", sub.id, reason)
+        ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=reason)
+        return Outcome.PAUSED
     attempts = ledger.postpone(db, claim.id, now + RETRY_BACKOFF * (claim.attempts + 1))
     if attempts >= MAX_ATTEMPTS:
         log.error(
@@ -98,109 +164,69 @@ def _failed(
             attempts,
             error,
         )
-        ledger.finish(db, claim.id, sub.id, "failed", error, now, next_at)
-        return "failed"
+        ledger.finish(db, claim, State.FAILED, error, now, next_at)
+        return Outcome.FAILED
     log.warning("subscription %s: %s failed (%s); retrying later", sub.id, claim.period, error)
-    return "retry"
+    return Outcome.RETRY
 
 
-def deliver_one(
+def _following(sub: Subscription, now: datetime) -> datetime | None:
+    due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None
+    return sub.schedule.next_fire_time(due, now)
+
+
+def deliver_digest(
     db: Database,
     config: Config,
-    client: WebClient,
+    client_for: ClientFor,
     sub: Subscription,
     now: datetime,
     cache: TrendingCache | None = None,
-) -> str:
-    """Deliver one due digest: claim, build, store, post, confirm. Returns an outcome."""
+) -> Outcome:
+    """Deliver one due digest (or skip it when it is too late or has nothing new)."""
     due = datetime.fromisoformat(sub.next_due_at or now.isoformat())
-    next_at = _following(sub, due, now)
-    claim = ledger.claim(db, sub.id, period(sub.frequency, due, sub.tz), now)
-    if not claim.fresh:
-        if claim.state != "claimed":  # delivered before a crash moved the schedule on
-            ledger.advance_only(db, sub.id, next_at)
-            return "already"
-        if claim.message is not None:
-            return "pending"  # an unfinished claim: recover_unfinished owns it
-    if now - due > timedelta(minutes=config.grace_minutes):
-        late = int((now - due).total_seconds() // 60)
-        ledger.finish(
-            db,
-            claim.id,
-            sub.id,
-            "skipped",
-            f"missed by {late} min (grace {config.grace_minutes} min)",
-            now,
-            next_at,
-        )
-        return "skipped"
-    digest = build_digest(db, config, sub, due, cache=cache)
-    if digest.message is None:
-        ledger.finish(db, claim.id, sub.id, "skipped", "nothing new", now, next_at)
-        return "empty"
-    try:
-        channel = open_channel(client, sub.kind, sub.target)
-    except SlackApiError as exc:
-        claim.channel, claim.message = "?", digest.message
-        return _failed(db, sub, claim, error_of(exc), now, next_at)
-    ledger.prepare(db, claim.id, channel, digest.message, digest.paper_ids)
-    claim.channel, claim.message, claim.paper_ids = channel, digest.message, digest.paper_ids
-    return send(db, client, sub, claim, now, next_at)
+
+    def build() -> Message | Skip:
+        if now - due > timedelta(minutes=config.grace_minutes):
+            late = int((now - due).total_seconds() // 60)
+            return Skip(f"missed by {late} min (grace {config.grace_minutes} min)")
+        digest = build_digest(db, config, sub, due, cache=cache)
+        if digest.message is None:
+            return Skip("nothing new", Outcome.EMPTY)
+        return Message(digest.message, digest.paper_ids)
+
+    return deliver(db, client_for, sub, sub.schedule.period(due), build, now, _following(sub, now))
 
 
 def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     """Settle claims a crash or a transient error left open: confirm or re-post each once."""
     outcomes: Counter = Counter()
     for claim in ledger.unfinished(db, now):
-        sub = by_id(db, claim.subscription_id)
+        sub = subs.by_id(db, claim.subscription_id)
         client = client_for(sub.team_id) if sub else None
-        if sub is None or client is None or sub.status != "active":
-            ledger.finish(
-                db,
-                claim.id,
-                claim.subscription_id,
-                "failed",
-                "subscription gone or paused",
-                now,
-                None,
-            )
-            outcomes["dropped"] += 1
+        if sub is None or client is None or sub.status != Status.ACTIVE:
+            ledger.finish(db, claim, State.FAILED, "subscription gone or paused", now, None)
+            outcomes[Outcome.DROPPED] += 1
             continue
-        next_at = None
-        if sub.frequency != "instant" and sub.next_due_at:
-            next_at = _following(sub, datetime.fromisoformat(sub.next_due_at), now)
+        next_at = None if sub.is_instant or not sub.next_due_at else _following(sub, now)
         outcomes[send(db, client, sub, claim, now, next_at)] += 1
     return outcomes
 
 
-def _deliver_sub(
+def _deliver_guarded(
     db: Database,
     config: Config,
     client_for: ClientFor,
     sub: Subscription,
     now: datetime,
     cache: TrendingCache,
-) -> str:
-    """One due digest, with every failure turned into an outcome."""
-    client = client_for(sub.team_id)
+) -> Outcome:
+    """One due digest; an unexpected failure is logged and counted, never raised."""
     try:
-        if client is None:
-            claim = ledger.claim(db, sub.id, "no-token", now)
-            ledger.finish(
-                db,
-                claim.id,
-                sub.id,
-                "failed",
-                "no bot token for this team",
-                now,
-                None,
-                pause_reason="no bot token",
-            )
-            return "paused"
-        return deliver_one(db, config, client, sub, now, cache)
+        return deliver_digest(db, config, client_for, sub, now, cache)
     except Exception:
         log.exception("delivery for subscription %s failed", sub.id)
-        return "error"
+        return Outcome.ERROR
 
 
 class _Pacer:
@@ -245,7 +271,7 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
     per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile."""
     outcomes = recover_unfinished(db, client_for, now)
     groups: dict[tuple[str, str], list[Subscription]] = {}
-    for sub in ledger.due(db, now, limit=DUE_PER_RUN):
+    for sub in subs.due(db, now, limit=DUE_PER_RUN):
         groups.setdefault((sub.team_id, sub.target), []).append(sub)
     if groups:
         pacer, cache, lock = _Pacer(list(groups.values())), TrendingCache(), threading.Lock()
@@ -254,10 +280,11 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
             own = connect(config.db_path)
             try:
                 while (item := pacer.take()) is not None:
-                    outcome = _deliver_sub(own, config, client_for, item[1], now, cache)
+                    index, sub = item
+                    outcome = _deliver_guarded(own, config, client_for, sub, now, cache)
                     with lock:
                         outcomes[outcome] += 1
-                    pacer.done(item[0])
+                    pacer.done(index)
             finally:
                 own.close()
 
@@ -270,5 +297,5 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
         for thread in threads:
             thread.join()
     if outcomes:
-        log.info("deliveries: %s", dict(outcomes))
+        log.info("deliveries: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from papers.text import clean
-from storage.models import Entry, Parsed, Skip
+from jobs.parsing import Parsed, Skip
+from storage.models import Entry
+from storage.text import clean
 
 BOILERPLATE = {
     "new",

@@ -10,8 +10,9 @@ from typing import Any
 
 import feedparser
 
-from papers.text import arxiv_id, clean
-from storage.models import Entry, Parsed, Skip
+from jobs.parsing import Parsed, Skip
+from storage.models import Entry
+from storage.text import arxiv_id, clean
 
 _TAGS = re.compile(r"<[^>]+>")
 _ARXIV_PREFIX = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*(?:Abstract:\s*)?", re.I)

@@ -6,7 +6,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
-from papers.errors import SourceError
+from storage.errors import SourceError
 
 TIMEOUT_SECONDS = 20
 MAX_BYTES = 25 * 1024 * 1024

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from jobs.ingest import ingest_target
-from papers.config import Config
+from storage.config import Config
 from storage.models import IngestReport
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,10 @@ from sqlite_utils import Database
 from jobs.dumps import parse_dump
 from jobs.feeds import parse_feed, parse_hf_json, sniff
 from jobs.fetch import fetch
-from papers.errors import SourceError
+from jobs.parsing import Parsed
 from storage import papers as store
-from storage.models import IngestReport, Parsed
+from storage.errors import SourceError
+from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
 SUFFIXES = {".txt", ".xml", ".rss", ".atom", ".json"}

@@ -15,7 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
     ServerErrorRetryHandler,
 )
 
-from papers.config import Config
+from storage.config import Config
 
 log = logging.getLogger(__name__)
 # Errors that will not fix themselves: the subscription is paused with the reason shown in
@@ -35,6 +35,8 @@ PAUSE_ERRORS = {
     "team_access_not_granted",
     "missing_scope",
     "not_authed",
+    "user_disabled",
+    "user_not_visible",
 }
 EVENT_TYPE = "papers_delivery"
 RETRY_HANDLERS = [

@@ -14,8 +14,8 @@ from jobs.alerts import run_alerts
 from jobs.delivery import deliver_due
 from jobs.inbox import ingest_sources
 from jobs.slack import client_factory
-from papers.config import Config
 from storage import connect
+from storage.config import Config
 
 log = logging.getLogger(__name__)
 

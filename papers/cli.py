@@ -10,9 +10,9 @@ from datetime import UTC, date, datetime
 
 import click
 
-from papers.config import Config
-from papers.errors import PapersError
 from papers.logsafe import setup_logging
+from storage.config import Config
+from storage.errors import PapersError
 
 log = logging.getLogger("papers")
 
@@ -147,9 +147,12 @@ def _plain_snippet(paper: dict) -> dict:
 @click.pass_context
 def trending(ctx: click.Context, window: str, limit: int, as_json: bool) -> None:
     """The trending papers of the newest day or week, with the reason for each."""
+    from bot.views import reason_text
     from storage.trending import trending as run_trending
 
     papers = run_trending(_db(ctx), _now(), window, limit)
+    for paper in papers:
+        paper["reason"] = reason_text(paper.pop("signals"))
     if as_json:
         click.echo(json.dumps(papers, indent=2, ensure_ascii=False))
         return
@@ -227,8 +230,9 @@ def digest(
     channel: str | None,
 ) -> None:
     """Print a subscription's next digest as text and as Block Kit JSON, without sending."""
-    from jobs.digests import build_digest
+    from bot import views
     from storage import subscriptions as subs
+    from storage.digests import select_papers
 
     config = ctx.obj["config"]
     db = _db(ctx)
@@ -236,29 +240,23 @@ def digest(
         sub = subs.by_id(db, subscription_id)
         chosen = [sub] if sub else []
     elif team and channel:
-        chosen = [
-            s for s in subs.visible_to(db, team, channel, channel) if s.frequency != "instant"
-        ]
+        chosen = [s for s in subs.visible_to(db, team, channel, channel) if not s.is_instant]
     else:
         _fail("give --subscription ID, or --team T and --channel C")
         return
     if not chosen:
         _fail("no such subscription")
         return
+    now = _now()
     for sub in chosen:
-        built = build_digest(db, config, sub, _now(), preview=True)
-        message = built.message or {"text": "(nothing to send)", "blocks": []}
+        papers = select_papers(db, sub, now, config.digest_size)
+        heading = views.digest_heading(sub, now)
+        message = views.digest_message(papers, heading, sub.id, note_if_empty=True)
         click.echo(f"# subscription #{sub.id} → {sub.target}")
         click.echo(message["text"])
-        for paper in (built.paper_ids and _papers(db, built.paper_ids)) or []:
+        for paper in papers:
             click.echo(f"  - {paper['title']}")
         click.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))
-
-
-def _papers(db, ids: list[int]) -> list[dict]:
-    from storage.papers import get_papers
-
-    return get_papers(db, ids)
 
 
 @main.command()

@@ -13,9 +13,11 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app import build_app, make_http_server
 from jobs.worker import add_jobs
-from papers.config import Config
 from storage import connect
 from storage import subscriptions as subs
+from storage.config import Config
+from storage.schedule import Frequency, Schedule
+from storage.subscriptions import Kind
 
 log = logging.getLogger(__name__)
 
@@ -27,19 +29,16 @@ def _demo_subscription(config: Config, team_id: str) -> None:
     now = datetime.now(UTC)
     at = now.strftime("%H:%M")
     for sub in subs.visible_to(db, team_id, "U0LOCAL", "C0GENERAL"):
-        if sub.kind == "channel" and sub.keywords == "":
+        if sub.kind == Kind.CHANNEL and sub.keywords == "":
             subs.remove(db, team_id, "U0LOCAL", str(sub.id), "C0GENERAL")
     subs.create(
         db,
         team_id=team_id,
         user_id="U0LOCAL",
         target="C0GENERAL",
-        kind="channel",
+        kind=Kind.CHANNEL,
         keywords="",
-        frequency="daily",
-        at_time=at,
-        tz="UTC",
-        weekday=0,
+        schedule=Schedule(Frequency.DAILY, at, "UTC"),
         now=now,
         first_due=now,
     )

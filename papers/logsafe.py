@@ -6,7 +6,7 @@ import logging
 import re
 import sys
 
-from papers.config import Config
+from storage.config import Config
 
 # Slack token shapes (bot, user, app-level, refresh), and response_url / webhook capabilities.
 _PATTERNS = [

@@ -247,3 +247,14 @@ def m005_words_table(db: Database) -> None:
     # The table's rank function, so queries order by `rank` (see BM25_WEIGHTS).
     weights = ", ".join(str(w) for w in BM25_WEIGHTS)
     db.execute(f"INSERT INTO papers_fts (papers_fts, rank) VALUES ('rank', 'bm25({weights})')")
+
+
+@migrations()
+def m006_delivery_attempts(db: Database) -> None:
+    """The attempt count of an open claim gets its own column; `detail` keeps only the
+    reason a delivery finished as it did."""
+    db["deliveries"].add_column("attempts", int, not_null_default=0)
+    db.execute(
+        "UPDATE deliveries SET attempts = CAST(detail AS INTEGER), detail = NULL"
+        " WHERE state = 'claimed' AND detail GLOB '[0-9]*'"
+    )

@@ -4,13 +4,23 @@ confirmed after, so a digest or alert goes out once even across crashes."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlite_utils import Database
 
+from storage import subscriptions
 from storage.db import transaction
-from storage.subscriptions import Subscription
+
+
+class State(StrEnum):
+    """Where a delivery is: claimed (maybe prepared, not yet confirmed), or finished."""
+
+    CLAIMED = "claimed"
+    SENT = "sent"
+    SKIPPED = "skipped"
+    FAILED = "failed"
 
 
 @dataclass
@@ -20,12 +30,17 @@ class Claim:
     id: int
     subscription_id: int
     period: str
-    state: str
+    state: State
     fresh: bool
-    attempts: int
-    channel: str | None
-    message: dict | None
-    paper_ids: list[int]
+    attempts: int = 0
+    channel: str | None = None
+    message: dict | None = None
+    paper_ids: list[int] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        """The delivery key posted in the message's metadata, to find it after a crash."""
+        return f"{self.subscription_id}:{self.period}"
 
 
 def _claim(row: dict, fresh: bool) -> Claim:
@@ -33,9 +48,9 @@ def _claim(row: dict, fresh: bool) -> Claim:
         id=row["id"],
         subscription_id=row["subscription_id"],
         period=row["period"],
-        state=row["state"],
+        state=State(row["state"]),
         fresh=fresh,
-        attempts=int(row["detail"]) if (row["detail"] or "").isdigit() else 0,
+        attempts=row["attempts"] or 0,
         channel=row["channel"],
         message=json.loads(row["message"]) if row["message"] else None,
         paper_ids=json.loads(row["paper_ids"]) if row["paper_ids"] else [],
@@ -46,173 +61,113 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
     """Claim (subscription, period), or return the row that already exists."""
     with transaction(db):
         cursor = db.execute(
-            "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at, detail,"
-            " not_before) VALUES (?, ?, 'claimed', ?, '0', ?)",
-            [subscription_id, period, now.isoformat(), now.isoformat()],
+            "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
+            " attempts, not_before) VALUES (?, ?, ?, ?, 0, ?)",
+            [subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat()],
         )
         row = next(
-            db.query(
-                "SELECT * FROM deliveries WHERE subscription_id = ? AND period = ?",
-                [subscription_id, period],
+            db["deliveries"].rows_where(
+                "subscription_id = ? AND period = ?", [subscription_id, period]
             )
         )
     return _claim(row, bool(cursor.rowcount))
 
 
-def prepare(db: Database, claim_id: int, channel: str, message: dict, paper_ids: list[int]) -> None:
-    """Store what will be sent, before sending it."""
+def prepare(db: Database, claim: Claim, message: dict, paper_ids: list[int]) -> None:
+    """Store what will be sent, before sending it (and on the claim object)."""
     with transaction(db):
-        db.execute(
-            "UPDATE deliveries SET channel = ?, message = ?, paper_ids = ? WHERE id = ?",
-            [channel, json.dumps(message), json.dumps(paper_ids), claim_id],
+        db["deliveries"].update(
+            claim.id, {"message": json.dumps(message), "paper_ids": json.dumps(paper_ids)}
         )
+    claim.message, claim.paper_ids = message, paper_ids
+
+
+def set_channel(db: Database, claim: Claim, channel: str) -> None:
+    """Record the channel (or opened DM) a prepared claim is posted to."""
+    with transaction(db):
+        db["deliveries"].update(claim.id, {"channel": channel})
+    claim.channel = channel
 
 
 def postpone(db: Database, claim_id: int, not_before: datetime) -> int:
     """Count a failed attempt and wait until not_before; returns the attempt number."""
     with transaction(db):
-        row = next(db.query("SELECT detail FROM deliveries WHERE id = ?", [claim_id]))
-        attempts = (int(row["detail"]) if (row["detail"] or "").isdigit() else 0) + 1
         db.execute(
-            "UPDATE deliveries SET not_before = ?, detail = ? WHERE id = ?",
-            [not_before.isoformat(), str(attempts), claim_id],
+            "UPDATE deliveries SET not_before = ?, attempts = attempts + 1 WHERE id = ?",
+            [not_before.isoformat(), claim_id],
         )
-    return attempts
+        return db["deliveries"].get(claim_id)["attempts"]
 
 
 def unfinished(db: Database, now: datetime) -> list[Claim]:
     """Claims that were prepared but never confirmed (a crash, or a transient failure),
     whose retry time has come."""
-    rows = db.query(
-        "SELECT * FROM deliveries WHERE state = 'claimed' AND message IS NOT NULL"
-        " AND not_before <= ? ORDER BY id",
-        [now.isoformat()],
+    rows = db["deliveries"].rows_where(
+        "state = ? AND message IS NOT NULL AND not_before <= ?",
+        [State.CLAIMED, now.isoformat()],
+        order_by="id",
     )
     return [_claim(row, False) for row in rows]
 
 
 def confirm(
-    db: Database,
-    claim_id: int,
-    subscription_id: int,
-    ts: str,
-    paper_ids: list[int],
-    now: datetime,
-    next_due_at: datetime | None,
+    db: Database, claim: Claim, ts: str, now: datetime, next_due_at: datetime | None
 ) -> None:
     """Mark sent, remember the papers (never sent again), and move the schedule on."""
     with transaction(db):
-        db.execute(
-            "UPDATE deliveries SET state = 'sent', finished_at = ?, message_ts = ?, paper_ids = ?,"
-            " detail = NULL, message = NULL WHERE id = ?",
-            [now.isoformat(), ts, json.dumps(paper_ids), claim_id],
+        db["deliveries"].update(
+            claim.id,
+            {
+                "state": State.SENT,
+                "finished_at": now.isoformat(),
+                "message_ts": ts,
+                "paper_ids": json.dumps(claim.paper_ids),
+                "message": None,
+            },
         )
-        db.conn.executemany(
-            "INSERT OR IGNORE INTO sent_papers (subscription_id, paper_id) VALUES (?, ?)",
-            [(subscription_id, paper_id) for paper_id in paper_ids],
+        db["sent_papers"].insert_all(
+            ({"subscription_id": claim.subscription_id, "paper_id": p} for p in claim.paper_ids),
+            ignore=True,
         )
-        _advance(db, subscription_id, now, next_due_at)
+        subscriptions.move_schedule(db, claim.subscription_id, now, next_due_at)
 
 
 def finish(
     db: Database,
-    claim_id: int,
-    subscription_id: int,
-    state: str,
+    claim: Claim,
+    state: State,
     detail: str,
     now: datetime,
     next_due_at: datetime | None,
     pause_reason: str | None = None,
 ) -> None:
-    """Close a claim without a message ('skipped' or 'failed'), optionally pausing."""
+    """Close a claim without a message (skipped or failed), optionally pausing."""
     with transaction(db):
-        db.execute(
-            "UPDATE deliveries SET state = ?, finished_at = ?, detail = ?, message = NULL"
-            " WHERE id = ?",
-            [state, now.isoformat(), detail, claim_id],
+        db["deliveries"].update(
+            claim.id,
+            {"state": state, "finished_at": now.isoformat(), "detail": detail, "message": None},
         )
         if pause_reason:
-            db.execute(
-                "UPDATE subscriptions SET status = 'paused', paused_reason = ? WHERE id = ?",
-                [pause_reason, subscription_id],
-            )
-        _advance(db, subscription_id, None, next_due_at)
+            subscriptions.pause(db, claim.subscription_id, pause_reason)
+        subscriptions.move_schedule(db, claim.subscription_id, None, next_due_at)
 
 
-def _advance(
-    db: Database, subscription_id: int, delivered: datetime | None, next_due_at: datetime | None
-):
-    if delivered is not None:
-        db.execute(
-            "UPDATE subscriptions SET last_delivered_at = ? WHERE id = ?",
-            [delivered.isoformat(), subscription_id],
-        )
-    if next_due_at is not None:
-        db.execute(
-            "UPDATE subscriptions SET next_due_at = ? WHERE id = ?",
-            [next_due_at.isoformat(), subscription_id],
-        )
-
-
-def advance_only(db: Database, subscription_id: int, next_due_at: datetime) -> None:
+def advance_only(db: Database, subscription_id: int, next_due_at: datetime | None) -> None:
     """Move a schedule on when its period was already delivered (a crash after confirm)."""
     with transaction(db):
-        _advance(db, subscription_id, None, next_due_at)
-
-
-def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
-    """Active digest subscriptions of active teams whose time has come, oldest due first."""
-    rows = db.query(
-        "SELECT s.* FROM subscriptions s LEFT JOIN teams t ON t.team_id = s.team_id"
-        " WHERE s.status = 'active' AND s.frequency != 'instant' AND s.next_due_at <= ?"
-        " AND (t.status IS NULL OR t.status = 'active') ORDER BY s.next_due_at, s.id LIMIT ?",
-        [now.isoformat(), limit],
-    )
-    return [Subscription.from_row(row) for row in rows]
-
-
-def instant(db: Database) -> list[Subscription]:
-    """Active instant-alert subscriptions of active teams."""
-    rows = db.query(
-        "SELECT s.* FROM subscriptions s LEFT JOIN teams t ON t.team_id = s.team_id"
-        " WHERE s.status = 'active' AND s.frequency = 'instant'"
-        " AND (t.status IS NULL OR t.status = 'active') ORDER BY s.id"
-    )
-    return [Subscription.from_row(row) for row in rows]
+        subscriptions.move_schedule(db, subscription_id, None, next_due_at)
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
     """Every paper this subscription was ever sent."""
-    return {
-        row["paper_id"]
-        for row in db.query(
-            "SELECT paper_id FROM sent_papers WHERE subscription_id = ?", [subscription_id]
-        )
-    }
-
-
-def get_meta(db: Database, key: str) -> str | None:
-    """A worker bookmark, such as the last paper id alerts have seen."""
-    row = next(db.query("SELECT value FROM meta WHERE key = ?", [key]), None)
-    return row["value"] if row else None
-
-
-def set_meta(db: Database, key: str, value: str) -> None:
-    """Store a worker bookmark."""
-    with transaction(db):
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [key, value],
-        )
+    rows = db["sent_papers"].rows_where("subscription_id = ?", [subscription_id])
+    return {row["paper_id"] for row in rows}
 
 
 def ledger(db: Database, subscription_id: int | None = None) -> list[dict]:
     """Ledger rows (for tests, stats and the README's figures)."""
     if subscription_id is None:
-        return list(db.query("SELECT * FROM deliveries ORDER BY id"))
+        return list(db["deliveries"].rows_where(order_by="id"))
     return list(
-        db.query(
-            "SELECT * FROM deliveries WHERE subscription_id = ? ORDER BY id", [subscription_id]
-        )
+        db["deliveries"].rows_where("subscription_id = ?", [subscription_id], order_by="id")
     )

@@ -22,23 +22,6 @@ class Entry:
 
 
 @dataclass
-class Skip:
-    """A part of an input that was not turned into an entry, and why."""
-
-    where: str
-    reason: str
-
-
-@dataclass
-class Parsed:
-    """What a parser made of one input."""
-
-    entries: list[Entry] = field(default_factory=list)
-    skips: list[Skip] = field(default_factory=list)
-    page_date: str | None = None
-
-
-@dataclass
 class IngestReport:
     """What ingesting one input did to the store."""
 

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from sqlite_utils import Database
 
-from papers.text import derive_title, hyphen_joins, normalize_title
 from storage.db import transaction
 from storage.models import Entry, IngestReport
+from storage.text import derive_title, hyphen_joins, normalize_title
 
 # Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
@@ -430,6 +430,11 @@ def save_validators(db: Database, name: str, kind: str, etag: str | None, modifi
         db.execute(
             "UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, modified, name]
         )
+
+
+def newest_paper_id(db: Database) -> int:
+    """The highest paper id (0 for an empty store): new papers have higher ids."""
+    return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
 
 
 def get_papers(db: Database, ids: list[int]) -> list[dict]:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from papers.errors import QueryError
-from storage.papers import get_papers
+from storage.errors import QueryError
+from storage.papers import get_papers, newest_paper_id
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -115,10 +115,6 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     return Query(expression, words)
 
 
-def _newest_id(db: Database) -> int:
-    return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
-
-
 def _ranked(db: Database, expression: str, need: int) -> list[dict]:
     """The `need` best hits, newest window of papers first.
 
@@ -129,7 +125,7 @@ def _ranked(db: Database, expression: str, need: int) -> list[dict]:
     Below WINDOW papers this is exactly a global bm25 ranking.
     """
     hits: list[dict] = []
-    upper, width = _newest_id(db) + 1, WINDOW
+    upper, width = newest_paper_id(db) + 1, WINDOW
     while len(hits) < need and upper > 0:
         lower = max(upper - width, 0)
         hits += db.query(
@@ -249,12 +245,14 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
 
     The new papers are copied into a temporary full-text table first, so each of thousands
     of queries searches a few thousand fresh papers instead of the whole store's index."""
-    db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
-    db.execute(
-        "CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(title, abstract, extra,"
-        " tokenize = 'porter unicode61 remove_diacritics 2')"
-    )
-    try:
+    # One transaction of its own (a savepoint inside the caller's): the temporary table
+    # never outlives the call, and the caller's open transaction is never committed here.
+    with db.atomic():
+        db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
+        db.execute(
+            "CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(title, abstract, extra,"
+            " tokenize = 'porter unicode61 remove_diacritics 2')"
+        )
         db.execute(
             "INSERT INTO temp.fresh_fts (rowid, title, abstract, extra)"
             " SELECT rowid, title, abstract, extra FROM papers_fts WHERE rowid > ? AND rowid <= ?",
@@ -272,8 +270,5 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
                 [expression],
             )
             matches[text] = [row[0] for row in rows]
-        return matches
-    finally:
-        db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
-        if db.conn.in_transaction:
-            db.conn.commit()
+        db.execute("DROP TABLE temp.fresh_fts")
+    return matches

@@ -4,14 +4,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 from sqlite_utils import Database
 
-from papers.errors import NotFound, SubscriptionError
-from papers.schedule import next_due
 from storage.db import transaction
+from storage.errors import NotFound, SubscriptionError
+from storage.schedule import Frequency, Schedule
 
 MAX_PER_USER = 25
+
+
+class Status(StrEnum):
+    """Whether a subscription is delivered."""
+
+    ACTIVE = "active"
+    PAUSED = "paused"
+
+
+class Kind(StrEnum):
+    """Where a subscription is delivered: the user's DM or a channel."""
+
+    PERSONAL = "personal"
+    CHANNEL = "channel"
 
 
 @dataclass
@@ -39,6 +54,16 @@ class Subscription:
         """Build from a database row."""
         return cls(**{name: row[name] for name in cls.__dataclass_fields__})
 
+    @property
+    def schedule(self) -> Schedule:
+        """When this subscription is delivered."""
+        return Schedule(self.frequency, self.at_time, self.tz, self.weekday)
+
+    @property
+    def is_instant(self) -> bool:
+        """An alert per ingest rather than a scheduled digest."""
+        return self.frequency == Frequency.INSTANT
+
 
 def create(
     db: Database,
@@ -48,65 +73,54 @@ def create(
     target: str,
     kind: str,
     keywords: str,
-    frequency: str,
-    at_time: str,
-    tz: str,
-    weekday: int,
+    schedule: Schedule,
     now: datetime,
     first_due: datetime | None = None,
 ) -> Subscription:
     """Add a subscription, refusing an exact duplicate and more than MAX_PER_USER per user.
 
     `first_due` overrides the first delivery time (the local demo sends one right away)."""
-    due = first_due or next_due(frequency, at_time, tz, weekday, now)
+    due = first_due or schedule.next_fire_time(None, now)
+    table = db["subscriptions"]
     with transaction(db):
         same = next(
-            db.query(
-                "SELECT id FROM subscriptions WHERE team_id = ? AND target = ? AND keywords = ?"
-                " AND frequency = ?",
-                [team_id, target, keywords, frequency],
+            table.rows_where(
+                "team_id = ? AND target = ? AND keywords = ? AND frequency = ?",
+                [team_id, target, keywords, schedule.frequency],
+                select="id",
             ),
             None,
         )
         if same:
             raise SubscriptionError(f"That subscription already exists (#{same['id']}).")
-        count = next(
-            db.query(
-                "SELECT COUNT(*) AS n FROM subscriptions WHERE team_id = ? AND user_id = ?",
-                [team_id, user_id],
-            )
-        )["n"]
+        count = table.count_where("team_id = ? AND user_id = ?", [team_id, user_id])
         if count >= MAX_PER_USER:
             raise SubscriptionError(
                 f"You have {count} subscriptions, the most allowed; remove one first."
             )
-        cursor = db.execute(
-            "INSERT INTO subscriptions (team_id, user_id, target, kind, keywords, frequency,"
-            " weekday, at_time, tz, status, next_due_at, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
-            [
-                team_id,
-                user_id,
-                target,
-                kind,
-                keywords,
-                frequency,
-                weekday,
-                at_time,
-                tz,
-                due.isoformat() if due else None,
-                now.isoformat(),
-            ],
+        table.insert(
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+                "target": target,
+                "kind": str(kind),
+                "keywords": keywords,
+                "frequency": str(schedule.frequency),
+                "weekday": schedule.weekday,
+                "at_time": schedule.at,
+                "tz": schedule.tz,
+                "status": str(Status.ACTIVE),
+                "next_due_at": due.isoformat() if due else None,
+                "created_at": now.isoformat(),
+            }
         )
-        return get(db, team_id, int(cursor.lastrowid))
+        return get(db, team_id, int(table.last_pk))
 
 
 def get(db: Database, team_id: str, subscription_id: int) -> Subscription:
     """One subscription of this team; NotFound when it is not this team's."""
     row = next(
-        db.query(
-            "SELECT * FROM subscriptions WHERE id = ? AND team_id = ?", [subscription_id, team_id]
-        ),
+        db["subscriptions"].rows_where("id = ? AND team_id = ?", [subscription_id, team_id]),
         None,
     )
     if row is None:
@@ -116,7 +130,7 @@ def get(db: Database, team_id: str, subscription_id: int) -> Subscription:
 
 def by_id(db: Database, subscription_id: int) -> Subscription | None:
     """A subscription by id, for the worker (which serves every team)."""
-    row = next(db.query("SELECT * FROM subscriptions WHERE id = ?", [subscription_id]), None)
+    row = next(db["subscriptions"].rows_where("id = ?", [subscription_id]), None)
     return Subscription.from_row(row) if row else None
 
 
@@ -124,19 +138,43 @@ def visible_to(
     db: Database, team_id: str, user_id: str, channel_id: str | None = None
 ) -> list[Subscription]:
     """The user's own subscriptions and, when given, the channel's, oldest first."""
-    rows = db.query(
-        "SELECT * FROM subscriptions WHERE team_id = ? AND (user_id = ? OR target = ?) ORDER BY id",
+    rows = db["subscriptions"].rows_where(
+        "team_id = ? AND (user_id = ? OR target = ?)",
         [team_id, user_id, channel_id or user_id],
+        order_by="id",
     )
     return [Subscription.from_row(row) for row in rows]
 
 
+def _active_where(extra: str) -> str:
+    # Subscriptions of teams that uninstalled the app or revoked its token are never served.
+    return (
+        "SELECT s.* FROM subscriptions s LEFT JOIN teams t ON t.team_id = s.team_id"
+        f" WHERE s.status = 'active' AND (t.status IS NULL OR t.status = 'active') AND {extra}"
+    )
+
+
+def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
+    """Active digest subscriptions of active teams whose time has come, oldest due first."""
+    rows = db.query(
+        _active_where("s.frequency != 'instant' AND s.next_due_at <= ?")
+        + " ORDER BY s.next_due_at, s.id LIMIT ?",
+        [now.isoformat(), limit],
+    )
+    return [Subscription.from_row(row) for row in rows]
+
+
+def instant(db: Database) -> list[Subscription]:
+    """Active instant-alert subscriptions of active teams."""
+    rows = db.query(_active_where("s.frequency = 'instant'") + " ORDER BY s.id")
+    return [Subscription.from_row(row) for row in rows]
+
+
 def _delete(db: Database, ids: list[int]) -> None:
-    for table in ("sent_papers", "deliveries"):
-        db.execute(
-            f"DELETE FROM {table} WHERE subscription_id IN ({','.join('?' * len(ids))})", ids
-        )
-    db.execute(f"DELETE FROM subscriptions WHERE id IN ({','.join('?' * len(ids))})", ids)
+    marks = ",".join("?" * len(ids))
+    for table in ("sent_papers", "deliveries", "subscriptions"):
+        column = "id" if table == "subscriptions" else "subscription_id"
+        db[table].delete_where(f"{column} IN ({marks})", ids)
 
 
 def remove(
@@ -145,7 +183,7 @@ def remove(
     """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed."""
     selector = selector.strip()
     if not selector:
-        raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
+        raise SubscriptionError("Say which subscription to remove.")
     with transaction(db):
         mine = visible_to(db, team_id, user_id, channel_id)
         number = selector.lstrip("#")
@@ -156,40 +194,66 @@ def remove(
         else:
             chosen = [s for s in mine if s.keywords.casefold() == selector.casefold()]
         if not chosen:
-            raise NotFound(f"No subscription of yours matches `{selector}`; see `/papers list`.")
+            raise NotFound(f"No subscription of yours matches `{selector}`.")
         _delete(db, [s.id for s in chosen])
     return chosen
 
 
 def set_status(
-    db: Database, team_id: str, subscription_id: int, status: str, reason: str | None = None
+    db: Database, team_id: str, subscription_id: int, status: Status, reason: str | None = None
 ) -> Subscription:
     """Pause or resume one of this team's subscriptions."""
     with transaction(db):
         get(db, team_id, subscription_id)
-        db.execute(
-            "UPDATE subscriptions SET status = ?, paused_reason = ? WHERE id = ? AND team_id = ?",
-            [status, reason if status == "paused" else None, subscription_id, team_id],
+        db["subscriptions"].update(
+            subscription_id,
+            {"status": str(status), "paused_reason": reason if status == Status.PAUSED else None},
         )
     return get(db, team_id, subscription_id)
 
 
-def pause_for_error(db: Database, subscription_id: int, reason: str) -> None:
-    """The worker pauses a subscription Slack refuses (channel gone, bot removed, ...)."""
+def pause(db: Database, subscription_id: int, reason: str) -> None:
+    """Pause a subscription Slack refuses (channel gone, bot removed, ...), with the reason."""
     with transaction(db):
-        db.execute(
-            "UPDATE subscriptions SET status = 'paused', paused_reason = ? WHERE id = ?",
-            [reason, subscription_id],
+        db["subscriptions"].update(
+            subscription_id, {"status": str(Status.PAUSED), "paused_reason": reason}
         )
+
+
+def pause_team(db: Database, team_id: str, reason: str) -> int:
+    """Pause every active subscription of a team; returns how many were paused."""
+    return db.execute(
+        "UPDATE subscriptions SET status = 'paused', paused_reason = ?"
+        " WHERE team_id = ? AND status = 'active'",
+        [reason, team_id],
+    ).rowcount
 
 
 def last_delivery(db: Database, subscription_id: int) -> dict | None:
     """The newest finished delivery of a subscription, if any."""
     return next(
-        db.query(
-            "SELECT period, state, finished_at, detail FROM deliveries WHERE subscription_id = ?"
-            " AND state IN ('sent', 'skipped', 'failed') ORDER BY id DESC LIMIT 1",
+        db["deliveries"].rows_where(
+            "subscription_id = ? AND state IN ('sent', 'skipped', 'failed')",
             [subscription_id],
+            select="period, state, finished_at, detail",
+            order_by="id DESC",
+            limit=1,
         ),
         None,
     )
+
+
+def move_schedule(
+    db: Database,
+    subscription_id: int,
+    delivered: datetime | None,
+    next_due_at: datetime | None,
+) -> None:
+    """Record a delivery time and/or the next due moment (inside the caller's transaction)."""
+    changes = {}
+    if delivered is not None:
+        changes["last_delivered_at"] = delivered.isoformat()
+    if next_due_at is not None:
+        changes["next_due_at"] = next_due_at.isoformat()
+    if changes:
+        db["subscriptions"].update(subscription_id, changes)

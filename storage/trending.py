@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlite_utils import Database
@@ -31,21 +32,15 @@ def score(upvotes: int, growth: int, sources: int, listings: int, age_days: floa
     return signal * 0.5 ** (max(age_days, 0.0) / HALF_LIFE_DAYS)
 
 
-def _day(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%b %-d")
+@dataclass(frozen=True)
+class Signals:
+    """Why a paper trends: its upvotes, their growth since `since`, how widely listed."""
 
-
-def reason(upvotes: int, growth: int, since: str | None, sources: int, last_listed: str) -> str:
-    """A short human reason, e.g. "+12 upvotes since Mar 12, in 3 sources"."""
-    parts = []
-    if growth > 0 and since:
-        parts.append(f"+{growth} upvotes since {_day(since)}")
-    elif upvotes > 0:
-        parts.append(f"{upvotes} upvote{'s' if upvotes != 1 else ''}")
-    if sources > 1:
-        parts.append(f"in {sources} sources")
-    parts.append(f"listed {_day(last_listed)}")
-    return ", ".join(parts)
+    upvotes: int
+    growth: int
+    since: str | None  # ISO day the growth is counted from
+    sources: int
+    last_listed: str  # ISO day
 
 
 def anchor_day(db: Database, now: datetime) -> date | None:
@@ -102,12 +97,12 @@ def trending(
         since = row["first_listed"] if row["before"] is not None else row["first_counted"]
         age = (anchor - date.fromisoformat(row["last_listed"])).days
         value = score(upvotes, growth, row["sources"], row["listings"], age)
-        why = reason(upvotes, growth, since, row["sources"], row["last_listed"])
+        why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])
         scored.append((value, row["paper_id"], why))
     scored.sort(key=lambda item: (-item[0], -item[1]))
     top = scored[:limit]
     papers = get_papers(db, [paper_id for _, paper_id, _ in top])
     for paper, (value, _, why) in zip(papers, top, strict=True):
         paper["score"] = round(value, 3)
-        paper["reason"] = why
+        paper["signals"] = why
     return papers

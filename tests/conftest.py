@@ -93,15 +93,21 @@ def add_subscription(
 ):
     """A daily 09:00 UTC trending subscription, optionally due at `due` (as storage makes it)."""
     from storage import subscriptions as subs
+    from storage.schedule import Schedule
 
-    values = dict(keywords="", frequency="daily", at_time="09:00", tz="UTC", weekday=0)
+    values = dict(frequency="daily", at_time="09:00", tz="UTC", weekday=0)
     values.update(fields)
+    schedule = Schedule(
+        values.pop("frequency"), values.pop("at_time"), values.pop("tz"), values.pop("weekday")
+    )
     return subs.create(
         db,
         team_id=team_id,
         user_id=user_id,
         target=target,
         kind=kind,
+        keywords=values.pop("keywords", ""),
+        schedule=schedule,
         now=now,
         first_due=due,
         **values,

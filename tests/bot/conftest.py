@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from bot.app import build_app, make_http_server
-from papers.config import Config
 from slackstub import SlackStandIn
+from storage.config import Config
 
 SECRET = "test-signing-secret"
 

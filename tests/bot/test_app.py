@@ -8,8 +8,8 @@ import urllib.request
 import pytest
 
 from bot.app import build_app, make_http_server
-from papers.config import Config
-from papers.errors import ConfigError
+from storage.config import Config
+from storage.errors import ConfigError
 
 
 def test_oauth_mode_serves_an_install_page_and_keeps_installs_in_sqlite(tmp_path, standin):

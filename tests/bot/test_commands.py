@@ -137,5 +137,5 @@ def test_list_shows_why_a_subscription_was_paused(config, reply):
     from storage import subscriptions as subs
 
     reply("subscribe channel daily")
-    subs.pause_for_error(connect(config.db_path), 1, "Slack said not_in_channel")
+    subs.pause(connect(config.db_path), 1, "Slack said not_in_channel")
     assert "_paused: Slack said not_in_channel_" in all_text(reply("list"))

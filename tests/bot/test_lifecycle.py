@@ -10,10 +10,9 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.app import build_app, make_http_server
-from papers.config import Config
 from storage import connect
-from storage import deliveries as ledger
 from storage import subscriptions as subs
+from storage.config import Config
 from tests.bot.conftest import SECRET, wait_for
 from tests.conftest import add_subscription, count
 
@@ -45,7 +44,7 @@ def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     rows = list(db.query("SELECT team_id, status, paused_reason FROM subscriptions ORDER BY id"))
     assert [r["paused_reason"] for r in rows[:3]] == [reason] * 3
     assert rows[3] == {"team_id": "T0OTHER", "status": "active", "paused_reason": None}
-    assert ledger.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
+    assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
 
 
 def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):

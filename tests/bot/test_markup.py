@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot import views
-from papers.text import clean
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
+from storage.text import clean
 from tests.conftest import count
 
 PIECES = [

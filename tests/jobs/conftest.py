@@ -6,10 +6,10 @@ from datetime import datetime
 
 import pytest
 
-from papers.config import Config
 from slackstub import SlackStandIn
 from storage import connect
 from storage import subscriptions as subs
+from storage.config import Config
 from tests.conftest import add_subscription
 
 

@@ -12,7 +12,6 @@ import time_machine
 from jobs import worker
 from jobs.delivery import deliver_due
 from jobs.slack import client_factory, open_channel, post
-from papers.schedule import period
 from storage import connect
 from storage import deliveries as ledger
 from storage import subscriptions as subs
@@ -113,9 +112,10 @@ def test_crash_between_post_and_confirm_is_recovered_without_a_second_post(
     now = datetime.fromisoformat(sub.next_due_at)
     client = client_factory(worker_config)(stub.team_id)
     # What a worker killed right after Slack accepted the message leaves behind:
-    claim = ledger.claim(db, sub.id, period(sub.frequency, now, sub.tz), now)
+    claim = ledger.claim(db, sub.id, sub.schedule.period(now), now)
     channel = open_channel(client, sub.kind, sub.target)
-    ledger.prepare(db, claim.id, channel, {"text": "digest", "blocks": []}, [1, 2])
+    ledger.prepare(db, claim, {"text": "digest", "blocks": []}, [1, 2])
+    ledger.set_channel(db, claim, channel)
     post(client, channel, {"text": "digest", "blocks": []}, f"{sub.id}:{claim.period}")
     outcomes = deliver_due(
         db, worker_config, client_factory(worker_config), now + timedelta(minutes=1)
@@ -130,8 +130,9 @@ def test_crash_before_post_sends_the_stored_message(worker_config, subscribe, st
     sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC))
     db = connect(worker_config.db_path)
     now = datetime.fromisoformat(sub.next_due_at)
-    claim = ledger.claim(db, sub.id, period(sub.frequency, now, sub.tz), now)
-    ledger.prepare(db, claim.id, "DU0LOCAL", {"text": "stored digest", "blocks": []}, [3])
+    claim = ledger.claim(db, sub.id, sub.schedule.period(now), now)
+    ledger.prepare(db, claim, {"text": "stored digest", "blocks": []}, [3])
+    ledger.set_channel(db, claim, "DU0LOCAL")
     assert deliver_due(db, worker_config, client_factory(worker_config), now) == Counter(sent=1)
     assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["stored digest"]
 

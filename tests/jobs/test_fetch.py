@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.fetch import fetch
-from papers.errors import SourceError
+from storage.errors import SourceError
 
 
 def test_body_over_the_cap_is_refused(file_server):

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from papers.errors import QueryError
+from storage.errors import QueryError
 from storage.search import parse_query, search
 
 

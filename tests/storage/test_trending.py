@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.views import reason_text
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
-from storage.trending import score, trending
+from storage.trending import Signals, score, trending
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
 
@@ -34,14 +35,11 @@ def test_growth_sources_and_recency_order(db):
     order = [p["title"] for p in day]
     # A: +50 since yesterday beats B's bigger but flat count; C is in two sources.
     assert order[0] == "Paper A about 0"
-    assert (
-        day[0]["reason"]
-        == "+50 upvotes since Mar 19, in 1 sources".replace(", in 1 sources", "")
-        + ", listed Mar 20"
-    )
+    assert day[0]["signals"] == Signals(60, 50, "2026-03-19", 1, "2026-03-20")
+    assert reason_text(day[0]["signals"]) == "+50 upvotes since Mar 19, listed Mar 20"
     assert order.index("Paper C about 2") < order.index("Paper D about 3")
     c = next(p for p in day if p["title"].startswith("Paper C"))
-    assert "in 2 sources" in c["reason"]
+    assert c["signals"].sources == 2 and "in 2 sources" in reason_text(c["signals"])
     assert [p["score"] for p in day] == sorted((p["score"] for p in day), reverse=True)
 
 
@@ -82,6 +80,6 @@ def test_score_components(better, worse):
 
 def test_seeds_trend_with_reasons(seeded):
     week = trending(seeded, datetime(2026, 3, 17, 9, tzinfo=UTC), "week", limit=50)
-    assert week and all(p["reason"] and p["score"] > 0 for p in week)
+    assert week and all(reason_text(p["signals"]) and p["score"] > 0 for p in week)
     ernie = next(p for p in week if p["title"].startswith("ERNIE 3.0"))
-    assert "in 2 sources" in ernie["reason"]
+    assert "in 2 sources" in reason_text(ernie["signals"])

@@ -7,7 +7,7 @@ import math
 import time
 from datetime import UTC, datetime
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -70,8 +70,3 @@ def papers_command(
         log.exception("/papers failed")
         reply = views.text_message("Something went wrong on my side; please try again in a minute.")
     respond(response_type="ephemeral", **reply)
-
-
-def register(app: App) -> None:
-    """Register the /papers command."""
-    app.command("/papers")(papers_command)

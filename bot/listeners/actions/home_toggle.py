@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.home_opened import publish_home
-from papers.errors import PapersError
+from bot.home import publish_home
 from storage import subscriptions as subs
+from storage.errors import PapersError
+from storage.subscriptions import Status
 
 
 def home_toggle(
@@ -19,7 +18,8 @@ def home_toggle(
     ack()
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
-    status = "paused" if action["action_id"].startswith("home_pause") else "active"
+    pausing = action["action_id"].startswith("home_pause")
+    status = Status.PAUSED if pausing else Status.ACTIVE
     try:
         sub = subs.get(deps.db, team_id, int(action.get("value", "0")))
         if sub.user_id == user_id:
@@ -27,8 +27,3 @@ def home_toggle(
     except (PapersError, ValueError):
         pass  # a stale button for a removed subscription: re-rendering shows the truth
     publish_home(client, deps, team_id, user_id)
-
-
-def register(app: App) -> None:
-    """Register Pause and Resume."""
-    app.action(re.compile(r"^home_(pause|resume)_\d+$"))(home_toggle)

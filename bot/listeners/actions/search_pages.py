@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
 from bot.commands import search_page
@@ -23,8 +21,3 @@ def search_pages(ack: Ack, action: dict, respond: Respond, context: BoltContext)
         )
         return
     respond(replace_original=True, **views.search_message(result))
-
-
-def register(app: App) -> None:
-    """Register the Next and Previous buttons."""
-    app.action(re.compile(r"^search_(next|prev)$"))(search_pages)

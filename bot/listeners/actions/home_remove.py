@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-import re
 
-from slack_bolt import Ack, App, BoltContext
+from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
-from bot.listeners.home_opened import publish_home
-from papers.errors import PapersError
+from bot.home import publish_home
 from storage import subscriptions as subs
+from storage.errors import PapersError
 
 
 def home_remove(
@@ -24,8 +23,3 @@ def home_remove(
     with contextlib.suppress(PapersError):
         subs.remove(deps.db, team_id, user_id, action.get("value", ""))
     publish_home(client, deps, team_id, user_id)
-
-
-def register(app: App) -> None:
-    """Register Remove."""
-    app.action(re.compile(r"^home_remove_\d+$"))(home_remove)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
 from bot.commands import search_page
@@ -25,8 +25,3 @@ def search_share(
     respond(
         response_type="in_channel", replace_original=False, **views.shared_message(result, user_id)
     )
-
-
-def register(app: App) -> None:
-    """Register the Share button."""
-    app.action("search_share")(search_share)

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from papers.errors import ConfigError
+from storage.errors import ConfigError
 
 
 def _load_dotenv(path: Path) -> dict[str, str]:

@@ -1,8 +1,7 @@
-"""App Home: the user's subscriptions, published whenever they open the tab."""
+"""App Home: the user's subscriptions, rendered and published."""
 
 from __future__ import annotations
 
-from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 
 from bot import views
@@ -12,20 +11,8 @@ from storage import subscriptions as subs
 
 def publish_home(
     client: WebClient, deps: Deps, team_id: str, user_id: str, preview: dict | None = None
-):
+) -> None:
     """Render and publish the Home tab for one user of one team."""
     mine = subs.visible_to(deps.db, team_id, user_id)
     last = {s.id: subs.last_delivery(deps.db, s.id) for s in mine}
     client.views_publish(user_id=user_id, view=views.home_view(mine, last, preview))
-
-
-def home_opened(event: dict, client: WebClient, context: BoltContext) -> None:
-    """Publish the Home tab (events need no ack)."""
-    if event.get("tab", "home") != "home":
-        return
-    publish_home(client, context["deps"], context.team_id or "", event["user"])
-
-
-def register(app: App) -> None:
-    """Register the app_home_opened event."""
-    app.event("app_home_opened")(home_opened)

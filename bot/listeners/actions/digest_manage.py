@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
 from storage import subscriptions as subs
@@ -18,8 +18,3 @@ def digest_manage(ack: Ack, body: dict, respond: Respond, context: BoltContext) 
     )
     message = views.list_message(mine)
     respond(replace_original=False, response_type="ephemeral", **message)
-
-
-def register(app: App) -> None:
-    """Register the Manage button."""
-    app.action("digest_manage")(digest_manage)

@@ -1,0 +1,25 @@
+"""tokens_revoked: the team's bot token is dead; stop delivering and forget it."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from slack_bolt import BoltContext
+
+from bot.context import Deps
+from storage import teams
+
+log = logging.getLogger(__name__)
+
+
+def tokens_revoked(event: dict, context: BoltContext, body: dict) -> None:
+    """Mark the team's tokens revoked when the bot token is among them."""
+    if not event.get("tokens", {}).get("bot"):
+        return
+    deps: Deps = context["deps"]
+    team_id = context.team_id or body.get("team_id", "")
+    teams.deactivate(deps.db, team_id, "tokens revoked", datetime.now(UTC))
+    if deps.installation_store is not None:
+        deps.installation_store.delete_bot(enterprise_id=context.enterprise_id, team_id=team_id)
+    log.info("team %s revoked the bot token; delivery stopped", team_id)

@@ -1,0 +1,31 @@
+"""Making paper text safe and short for Slack's mrkdwn."""
+
+from __future__ import annotations
+
+_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"})
+
+
+def escape_mrkdwn(text: str) -> str:
+    """Make feed text inert in mrkdwn: no mentions, links or formatting from a paper.
+
+    &, < and > are Slack's control characters and must become entities. *, ` and ~
+    would change formatting or break ours (titles are bold), so they become
+    look-alikes; _ is left alone because mid-word underscores do not format.
+    """
+    return text.translate(_MRKDWN)
+
+
+_ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def escape_entities(text: str) -> str:
+    """Escape only Slack's control characters, keeping our own `code` and *bold* markup."""
+    return text.translate(_ENTITIES)
+
+
+def truncate(text: str, limit: int) -> str:
+    """Cut text to at most limit characters, at a word when possible."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 2 else text[: limit - 1]) + "…"
