@@ -26,6 +26,9 @@ PAGE = Path(__file__).with_name("page.html")
 RESPONSE_URL_MAX_POSTS = 5
 
 
+POLL_INTERVAL = 0.05
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # like Slack, take a burst of connections without resets
@@ -101,7 +104,10 @@ class SlackStandIn:
 
     def start(self) -> SlackStandIn:
         """Serve in a background thread."""
-        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval (0.5 s by default).
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever, args=(POLL_INTERVAL,), daemon=True
+        )
         self._thread.start()
         return self
 

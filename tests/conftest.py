@@ -21,6 +21,18 @@ SEEDS = ROOT / "seeds"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NOW = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
 
+# Hermetic: a developer's exported SLACK_*/PAPERS_* variables never reach the tests (nor the
+# processes they start), and `hermetic_cwd` keeps a developer's .env out of Config.from_env().
+for _key in [k for k in os.environ if k.startswith(("SLACK_", "PAPERS_"))]:
+    del os.environ[_key]
+
+
+@pytest.fixture(autouse=True)
+def hermetic_cwd(tmp_path, monkeypatch):
+    """Run each test in its own empty folder, so no .env or data/ of the checkout is read."""
+    monkeypatch.chdir(tmp_path)
+
+
 # `make test` runs a CI-sized sample of every property; `make fuzz` the long version.
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -140,7 +152,7 @@ class FileServer:
                 pass
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
 
     def url(self, path: str) -> str:
