@@ -62,6 +62,11 @@ class State:
     throttled: int = 0  # 429s answered
     retry_after: int = 1
     post_delay: float = 0.0  # seconds chat.postMessage waits after storing, before answering
+    # Past this many stored messages, chat.postMessage stores but does not answer until
+    # release_posts(): a client killed meanwhile dies between post and confirm, every time.
+    hold_after: int | None = None
+    released: threading.Event = field(default_factory=threading.Event)
+    in_flight: int = 0  # Web API requests received and not yet answered
     rate_per_second: float = 1.0
     burst: float = 3.0
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -115,6 +120,19 @@ class SlackStandIn:
         """Stop serving."""
         self.httpd.shutdown()
         self.httpd.server_close()
+
+    def hold_answer(self) -> None:
+        """Stored but not yet answered: the window in which a crashed client loses the ts."""
+        if self.state.post_delay:
+            time.sleep(self.state.post_delay)
+        hold = self.state.hold_after
+        if hold is not None and len(self.state.messages) > hold:
+            self.state.released.wait(timeout=120)
+
+    def release_posts(self) -> None:
+        """Answer the held chat.postMessage calls and hold no more."""
+        self.state.hold_after = None
+        self.state.released.set()
 
     def add_user(self, user_id: str, name: str, tz: str | None = None, deleted: bool = False):
         """Make a user known, with a Slack timezone."""
@@ -605,9 +623,15 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 self._json(200, {"ok": False, "error": "invalid_form_data"})
                 return
-            status, body, headers = stub.api(method, params, token)
-            if method == "chat.postMessage" and body.get("ok") and stub.state.post_delay:
-                time.sleep(stub.state.post_delay)  # stored but not yet answered: a crash window
-            self._json(status, body, headers)
+            with stub.state.lock:
+                stub.state.in_flight += 1
+            try:
+                status, body, headers = stub.api(method, params, token)
+                if method == "chat.postMessage" and body.get("ok"):
+                    stub.hold_answer()
+                self._json(status, body, headers)
+            finally:
+                with stub.state.lock:
+                    stub.state.in_flight -= 1
 
     return Handler

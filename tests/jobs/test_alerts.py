@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import time_machine
@@ -10,6 +11,8 @@ import time_machine
 from jobs import worker
 from jobs.inbox import ingest_sources
 from storage import connect
+from storage import deliveries as ledger
+from storage import subscriptions as subs
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 18, 6, tzinfo=UTC)
@@ -70,3 +73,51 @@ def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(
     assert reports["rss"].new_papers == 1 and reports["rss"].merged == 1
     failing = next(db.query("SELECT failures FROM sources WHERE name LIKE '%/feed'"))
     assert failing["failures"] == 1
+
+
+def drop_lora_dump(config) -> None:
+    with open(f"{config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:
+        handle.write(LORA_DUMP)
+
+
+def test_alert_to_a_deactivated_user_pauses_with_the_reason(worker_config, subscribe, stub):
+    stub.add_user("U0GONE", "gone", deleted=True)
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora", user_id="U0GONE", target="U0GONE")
+    drop_lora_dump(worker_config)
+    run_job(worker_config, NOW.replace(minute=30))
+    db = connect(worker_config.db_path)
+    paused = subs.by_id(db, sub.id)
+    # Exactly as a digest to that user would: paused, the reason shown in /papers list.
+    assert (paused.status, paused.paused_reason) == ("paused", "Slack said account_inactive")
+    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [
+        ("failed", "account_inactive")
+    ]
+    assert stub.messages() == []
+
+
+def test_alert_for_a_team_without_a_bot_token_pauses(worker_config, subscribe, stub):
+    # OAuth mode with no installation for the team: no token to send with.
+    config = replace(worker_config, slack_bot_token="", slack_client_id="C0APP")
+    run_job(config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(config)
+    run_job(config, NOW.replace(minute=30))
+    paused = subs.by_id(connect(config.db_path), sub.id)
+    assert (paused.status, paused.paused_reason) == ("paused", "no bot token for this team")
+
+
+def test_alert_whose_dm_cannot_open_yet_is_retried_and_sent_once(worker_config, subscribe, stub):
+    run_job(worker_config, NOW)
+    subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    stub.state.fail_next["conversations.open"] = ["internal_error"]
+    run_job(worker_config, NOW.replace(minute=30))
+    assert stub.messages() == []
+    # The next ingest finds nothing new; the delivery job retries the stored alert.
+    run_job(worker_config, NOW.replace(hour=7))
+    with time_machine.travel(NOW.replace(hour=7, minute=5), tick=False):
+        worker.deliver(worker_config)
+        worker.deliver(worker_config)
+    alerts = stub.messages("DU0LOCAL")
+    assert len(alerts) == 1 and alerts[0]["text"] == "1 new papers on lora"

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -49,23 +48,28 @@ def test_sigkill_mid_delivery_then_restart_delivers_each_digest_once(worker_conf
         add_subscription(db, stub.team_id, f"U{n:04d}", f"C{n:04d}", due=now - timedelta(minutes=2))
     (Path(worker_config.inbox_dir)).mkdir(parents=True, exist_ok=True)
     (Path(worker_config.inbox_dir) / "broken.txt").write_bytes(b"\x00\xff" * 100)
-    stub.state.post_delay = 0.02
+    # Slack stores the 41st and later posts but answers none of them: the worker is killed
+    # with posts delivered and not confirmed, and cannot have finished.
+    stub.state.hold_after = 40
 
     first = start_worker(worker_config, tmp_path, "first.log")
-    wait_for(lambda: len(stub.messages()) >= 40, timeout=60)
+    wait_for(lambda: len(stub.messages()) > 40, timeout=60)
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=10)
-    killed_at = len(stub.messages())
-    assert killed_at < COUNT, "the worker finished before it could be killed"
+    stub.release_posts()
+    wait_for(lambda: stub.state.in_flight == 0, timeout=10)
+    unconfirmed = len(stub.messages()) - sent_count(worker_config.db_path)
+    assert unconfirmed >= 1 and len(stub.messages()) < COUNT
 
     second = start_worker(worker_config, tmp_path, "second.log")
     try:
         wait_for(lambda: sent_count(worker_config.db_path) == COUNT, timeout=120)
-        time.sleep(0.5)  # anything still in flight would show up as a duplicate now
         assert second.poll() is None, "the worker stopped"
     finally:
         second.send_signal(signal.SIGTERM)
         second.wait(timeout=10)
+    # Anything the worker still had in flight is stored by now: a duplicate would show.
+    wait_for(lambda: stub.state.in_flight == 0, timeout=10)
     per_channel = [len(stub.messages(f"C{n:04d}")) for n in range(COUNT)]
     assert per_channel == [1] * COUNT
     assert "unreachable-feed" in (tmp_path / "second.log").read_text()
