@@ -1,4 +1,4 @@
-"""Block Kit limits, as Slack enforces them (see shared slack-facts)."""
+"""Block Kit limits, as Slack's Block Kit reference states and its API enforces them."""
 
 from __future__ import annotations
 

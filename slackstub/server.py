@@ -411,16 +411,6 @@ class SlackStandIn:
         self.state.messages.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
-    def _m_chat_update(self, params: dict, team: str) -> dict:
-        problem = _check_message(params)
-        if problem:
-            return problem
-        for message in self.state.messages:
-            if message["channel"] == params.get("channel") and message["ts"] == params.get("ts"):
-                message.update(text=params.get("text", ""), blocks=_blocks(params))
-                return {"ok": True, "channel": message["channel"], "ts": message["ts"]}
-        return {"ok": False, "error": "message_not_found"}
-
     def _m_conversations_history(self, params: dict, team: str) -> dict:
         channel = str(params.get("channel", ""))
         oldest = float(params.get("oldest") or 0)

@@ -1,28 +1,54 @@
-"""The `papers` CLI as a user runs it: the installed console script on a real database."""
+"""The `papers` CLI as a user runs it, on a real database: in-process through click's
+CliRunner, and once as the installed console script."""
 
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from papers.cli import main
 from tests.conftest import ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
 
-def run(db: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PAPERS, "--db", str(db), *args], capture_output=True, text=True, cwd=ROOT, timeout=60
-    )
+@dataclass
+class Ran:
+    """What a user sees of one command: its exit code and its two streams."""
+
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_ingest_reports_per_file_and_second_run_adds_nothing(tmp_path):
+def run(db: Path, *args: str) -> Ran:
+    """Run `papers --db DB ARGS...` in-process (the CLI sets up logging; put it back after)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        result = CliRunner().invoke(main, ["--db", str(db), *args])
+    finally:
+        root.handlers[:], root.level = handlers, level
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Ran(result.exit_code, result.stdout, result.stderr)
+
+
+def test_console_script_ingests_and_a_second_run_adds_nothing(tmp_path):
     db = tmp_path / "p.db"
-    first = run(db, "ingest", str(SEEDS))
+
+    def script(*args: str) -> subprocess.CompletedProcess:
+        command = [PAPERS, "--db", str(db), *args]
+        return subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=60)
+
+    first = script("ingest", str(SEEDS))
     assert first.returncode == 0, first.stderr
     assert (
         "000_db82ecd9bbfd133f.txt: 39 parsed, 39 new papers, 0 merged sightings, 0 skipped"
@@ -33,9 +59,9 @@ def test_ingest_reports_per_file_and_second_run_adds_nothing(tmp_path):
         in first.stdout
     )
     assert "total: 117 parsed, 111 new papers, 6 merged sightings, 0 skipped" in first.stdout
-    second = run(db, "ingest", str(SEEDS))
+    second = script("ingest", str(SEEDS))
     assert second.stdout.count("already ingested, nothing changed") == 3
-    stats = json.loads(run(db, "stats", "--json").stdout)
+    stats = json.loads(script("stats", "--json").stdout)
     assert (stats["papers"], stats["sightings"], stats["untitled"]) == (111, 117, 11)
 
 
