@@ -1,0 +1,90 @@
+"""What `/papers ...` means, by direct calls to bot.commands.handle: the same logic the
+listener runs over HTTP, with Slack's answers (timezone, channel membership) supplied."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.commands import Invocation, Lookups, handle, parse_subscribe
+from storage.config import Config
+from storage.errors import SubscriptionError
+from tests.conftest import NOW
+
+
+def text_of(message: dict) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+def ask(db, text: str, user: str = "U1", channel: str = "C1", in_channel: bool = True) -> str:
+    """The reply to one command, as its blocks' text."""
+    lookups = Lookups(user_tz=lambda _user: "Asia/Tokyo", bot_in_channel=lambda _c: in_channel)
+    invocation = Invocation("T1", user, channel, "general", text)
+    return text_of(handle(db, Config(), invocation, lookups, NOW))
+
+
+@pytest.mark.parametrize(
+    ("words", "expected"),
+    [
+        pytest.param("lora", (False, "lora", "daily", "09:00", None, 0), id="defaults"),
+        pytest.param(
+            "channel daily at 7:15pm Europe/Berlin",
+            (True, "", "daily", "19:15", "Europe/Berlin", 0),
+            id="channel-time-zone",
+        ),
+        pytest.param(
+            "diffusion models on fridays at 8",
+            (False, "diffusion models", "weekly", "08:00", None, 4),
+            id="weekly-on-a-day",
+        ),
+        pytest.param("rlhf instant", (False, "rlhf", "instant", "09:00", None, 0), id="instant"),
+    ],
+)
+def test_subscribe_phrases(words, expected):
+    request = parse_subscribe(words.split())
+    fields = (request.channel, request.keywords, str(request.frequency), request.at_time)
+    assert (*fields, request.tz, request.weekday) == expected
+
+
+@pytest.mark.parametrize(
+    ("words", "message"),
+    [
+        pytest.param("lora at 24:00", "not a time of day", id="bad-time"),
+        pytest.param("channel instant", "come by DM", id="channel-instant"),
+        pytest.param("", "Say what to follow", id="nothing"),
+        pytest.param("x" * 201, "under 200 characters", id="long-keywords"),
+    ],
+)
+def test_subscribe_phrases_that_cannot_be_honoured(words, message):
+    with pytest.raises(SubscriptionError, match=message):
+        parse_subscribe(words.split())
+
+
+def test_subscribe_uses_the_users_slack_timezone_and_lists_it(seeded):
+    assert "daily at 09:00 Asia/Tokyo" in ask(seeded, "subscribe lora")
+    assert "“lora” → DM, daily at 09:00 Asia/Tokyo" in ask(seeded, "list")
+
+
+def test_channel_subscription_without_the_bot_says_how_to_invite(seeded):
+    assert "/invite @papers" in ask(seeded, "subscribe channel daily", in_channel=False)
+    assert "No subscriptions yet" in ask(seeded, "list")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("unsubscribe", "Say which", id="which"),
+        pytest.param("unsubscribe 42", "See `/papers list`", id="unknown-id"),
+        pytest.param("lora", "*2* papers match `lora`", id="search"),
+        pytest.param("trending", "Trending today", id="trending"),
+    ],
+)
+def test_replies(seeded, text, expected):
+    assert expected in ask(seeded, text)
+
+
+def test_another_users_dm_subscription_is_not_theirs_to_remove(seeded):
+    ask(seeded, "subscribe lora", user="U1")
+    assert "No subscription of yours matches" in ask(seeded, "unsubscribe 1", user="U2")
+    assert "#1" in ask(seeded, "list", user="U1")
