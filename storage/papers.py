@@ -302,14 +302,12 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
 
 
 def _source_id(db: Database, name: str, kind: str) -> int:
-    db.execute("INSERT OR IGNORE INTO sources (name, kind) VALUES (?, ?)", [name, kind])
-    return next(db.query("SELECT id FROM sources WHERE name = ?", [name]))["id"]
+    return db["sources"].lookup({"name": name}, {"kind": kind})
 
 
 def already_ingested(db: Database, sha256: str) -> bool:
     """True when an input with these exact bytes was completely ingested before."""
-    row = next(db.query("SELECT complete FROM inputs WHERE sha256 = ?", [sha256]), None)
-    return bool(row and row["complete"])
+    return db["inputs"].count_where("sha256 = ? AND complete", [sha256]) > 0
 
 
 def _open_input(db: Database, source_id: int, sha256: str, now: str, report: IngestReport) -> int:
@@ -426,10 +424,7 @@ def source_validators(db: Database, name: str) -> dict:
 def save_validators(db: Database, name: str, kind: str, etag: str | None, modified: str | None):
     """Store the validators of a successful fetch."""
     with transaction(db):
-        _source_id(db, name, kind)
-        db.execute(
-            "UPDATE sources SET etag = ?, last_modified = ? WHERE name = ?", [etag, modified, name]
-        )
+        db["sources"].update(_source_id(db, name, kind), {"etag": etag, "last_modified": modified})
 
 
 def newest_paper_id(db: Database) -> int:
