@@ -104,7 +104,8 @@ def run_local(config: Config, standin_port: int) -> None:
             f" arrives within a minute\n  (only on the first run: restarts keep your"
             f" subscriptions as they are).\n"
             f"  Drop dumps into {config.inbox_dir}/: they are ingested within"
-            f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n  `papers worker` alone checks every"
+            f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n"
+            f"  `papers worker` alone checks every"
             f" {config.ingest_interval_minutes} minutes).\n",
             flush=True,
         )
