@@ -5,7 +5,6 @@ person types a slash command and clicks the buttons. Used by the tests and by `m
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import sys
@@ -98,7 +97,7 @@ class SlackStandIn:
         self.signing_secret = signing_secret
         self.app_url = app_url
         self.default_tz = default_tz
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self.add_channel("C0GENERAL", "general")
         self.add_user("U0LOCAL", "you")
         self.httpd = _Server(("127.0.0.1", port), _handler(self))
@@ -184,7 +183,10 @@ class SlackStandIn:
             ]
 
     def _next_ts(self) -> str:
-        return f"{int(time.time())}.{next(self._ts):06d}"
+        # Like Slack's: seconds with microseconds, unique and increasing in a channel.
+        with self.state.lock:
+            self._last_ts = max(time.time(), self._last_ts + 1e-6)
+            return f"{self._last_ts:.6f}"
 
     def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
         """Headers Slack would send with this body."""
