@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DB ?= data/papers.db
 
-.PHONY: run test lint format bench fuzz clean
+.PHONY: run test lint format bench fuzz clean browser-deps screenshots
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,29 @@ run: $(STAMP)
 	$(BIN)/papers --db $(DB) ingest seeds/
 	$(BIN)/papers --db $(DB) run
 
-test: $(STAMP)
+test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -q
+
+# Debian's Chromium for the browser test, only if it is missing and we are root with
+# apt-get (as on CI). Never fatal: without Chromium the browser test is skipped, saying why.
+browser-deps:
+	@if command -v chromium >/dev/null 2>&1 || [ -n "$$CHROMIUM_BIN" ]; then \
+	  :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser-deps: installing chromium with apt-get ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get update -qq && \
+	    apt-get install -y -qq --no-install-recommends chromium fonts-liberation >/dev/null; } \
+	  || echo "browser-deps: WARNING: apt-get install chromium failed; browser tests will be skipped"; \
+	else \
+	  echo "browser-deps: chromium not found and not root with apt-get; browser tests will be skipped"; \
+	fi
+
+# The README's screenshots of the stand-in page, taken by the browser test.
+screenshots: $(STAMP) browser-deps
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest -q tests/slackstub/test_page_browser.py
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run

@@ -8,15 +8,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
 from bot import views
-from bot.text import escape_entities, escape_mrkdwn
+from bot.text import code, escape_entities, plural
 from storage import subscriptions as subs
 from storage.config import Config
-from storage.errors import NotFound, PapersError, SubscriptionError
-from storage.schedule import WEEKDAYS, Frequency, Schedule, zone
+from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
+from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
 from storage.trending import trending
@@ -79,8 +79,33 @@ class SubscribeRequest:
     weekday: int
 
 
+def _is_time_like(word: str) -> bool:
+    # "09:00", "9am", "5:15pm"; a bare number is a keyword ("llama 3").
+    return bool(_TIME.match(word)) and (":" in word or word.lower().endswith(("am", "pm")))
+
+
+def _ask_instead(word: str, after_time: bool) -> None:
+    """Refuse to make a timezone- or time-like word a keyword: ask what was meant."""
+    tz = None if after_time else find_zone(word)
+    if tz:
+        raise SubscriptionError(
+            f"Did you mean the timezone {tz}? Put it after the time, like "
+            f"`/papers subscribe channel daily at 09:00 {tz}`; to follow the word as a "
+            f'keyword, quote it: `"{word}"`.'
+        )
+    problem = zone_problem(word)
+    if problem and (after_time or word.isupper() or "/" in word):
+        raise SubscriptionError(problem)
+    if _is_time_like(word):
+        raise SubscriptionError(
+            f"Did you mean `at {word}`? Write the time after `at`, like "
+            f"`/papers subscribe lora daily at {word}`."
+        )
+
+
 def parse_subscribe(words: list[str]) -> SubscribeRequest:
-    """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM [Area/City]] [on DAY]`."""
+    """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
+    timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
     channel = bool(words) and words[0].lower() == "channel"
     rest = words[1:] if channel else list(words)
     frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
@@ -95,14 +120,19 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
             at_time = parse_time(following)
             index += 1
             if index + 1 < len(rest) and "/" in rest[index + 1]:
-                zone(rest[index + 1])
-                tz = rest[index + 1]
+                # Right after the time, a slash means a zone was meant: an unknown one is an error.
+                tz = find_zone(rest[index + 1]) or zone(rest[index + 1]).key
                 index += 1
         elif lower == "on" and following and following.lower().rstrip("s") in WEEKDAYS:
             weekday = WEEKDAYS.index(following.lower().rstrip("s"))
             frequency = Frequency.WEEKLY
             index += 1
+        elif at_time_given(rest, index) and find_zone(word):
+            tz = find_zone(word)
+        elif word.startswith('"') and word.endswith('"') and len(word) > 2:
+            keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:
+            _ask_instead(word, at_time_given(rest, index))
             keywords.append(word)
         index += 1
     text = " ".join(keywords)
@@ -115,6 +145,11 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     if len(text) > 200:
         raise SubscriptionError("Keep the keywords under 200 characters.")
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
+
+
+def at_time_given(words: list[str], index: int) -> bool:
+    """Whether `at TIME` comes before position `index`."""
+    return any(w.lower() == "at" for w in words[: max(index - 1, 0)])
 
 
 def _subscribe(
@@ -131,7 +166,7 @@ def _subscribe(
         )
     channel = request.channel and not is_dm
     tz = request.tz or lookups.user_tz(inv.user_id) or "UTC"
-    sub = subs.create(
+    saved = subs.create(
         db,
         team_id=inv.team_id,
         user_id=inv.user_id,
@@ -141,32 +176,82 @@ def _subscribe(
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
-    return views.text_message(f"Subscribed: {views.describe(sub)}")
+    if saved.created:
+        return views.text_message(f"Subscribed: {views.describe(saved.subscription)}")
+    if not saved.changed:
+        return views.text_message(
+            f"You already have this subscription: {views.describe(saved.subscription)}"
+        )
+    return views.text_message(
+        f"Updated the schedule of #{saved.subscription.id}: "
+        f"{views.describe_when(saved.before)} → {views.describe_when(saved.subscription)}.\n"
+        f"{views.describe(saved.subscription)}"
+    )
 
 
 def _unsubscribe(db: Database, inv: Invocation, words: list[str]) -> dict:
     if not words:
         raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
+    selector = " ".join(words)
+    number = selector.lstrip("#")
+    # "²" and "٣" are digits to str.isdigit but not subscription numbers.
+    if number and not number.isascii() and any(ch.isdigit() for ch in number):
+        raise SubscriptionError(
+            f"`{selector}` is not a subscription number; use the number "
+            "`/papers list` shows, like `/papers unsubscribe 3`."
+        )
     try:
-        removed = subs.remove(db, inv.team_id, inv.user_id, " ".join(words), inv.channel_id)
+        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id)
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
     lines = "\n".join(views.describe(s) for s in removed)
-    return views.text_message(
-        f"Removed {len(removed)} subscription{'s' if len(removed) != 1 else ''}:\n{lines}"
-    )
+    return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
+
+
+# What a misspelled first word most likely meant; `search` and the aliases count too.
+COMMAND_WORDS = (*SUBCOMMANDS, "search", "remove")
+
+
+def near_subcommand(word: str) -> str | None:
+    """The subcommand a misspelled first word stands for (`lsit` → `list`), or None."""
+    lower = word.lower()
+    if len(lower) < 4 or lower in COMMAND_WORDS or lower == "ls":
+        return None
+    best = min(COMMAND_WORDS, key=lambda c: DamerauLevenshtein.distance(lower, c))
+    # One slip (a typo, a swap) in a short word, two in a long one.
+    allowed = 1 if len(best) <= 6 else 2
+    return best if DamerauLevenshtein.distance(lower, best) <= allowed else None
+
+
+def _did_you_mean(words: list[str], meant: str) -> dict:
+    rest = " ".join(words[1:])
+    corrected = f"/papers {meant}" + (f" {rest}" if rest else "")
+    note = f"`{escape_entities(words[0])}` is not a command. Did you mean {code(corrected)}?"
+    if meant == "search" and rest:
+        note += f" (Any words search too: {code('/papers ' + rest)}.)"
+    else:
+        note += f" To search for these words, type {code('/papers search ' + ' '.join(words))}."
+    return views.help_message(note)
+
+
+TRENDING_WINDOWS = {"": "day", "today": "day", "day": "day", "daily": "day"}
+TRENDING_WINDOWS |= {"week": "week", "weekly": "week", "this week": "week"}
+
+
+def _trending(db: Database, words: list[str], now: datetime) -> dict:
+    asked = " ".join(words).lower()
+    window = TRENDING_WINDOWS.get(asked)
+    if window is None:
+        raise QueryError(
+            f"`{' '.join(words)}` is not a trending window: use "
+            "`/papers trending today` or `/papers trending week`."
+        )
+    return views.trending_message(trending(db, now, window, limit=5), window)
 
 
 def _search(db: Database, config: Config, text: str) -> dict:
     result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
-    if not result.papers:
-        first = text.split()[0].lower()
-        close = process.extractOne(first, SUBCOMMANDS, scorer=fuzz.ratio, score_cutoff=80)
-        if close and first not in SUBCOMMANDS:
-            return views.help_message(
-                f"No papers match `{escape_mrkdwn(text)}`. Did you mean `/papers {close[0]}`?"
-            )
-    return views.search_message(result)
+    return views.search_message(result, typed=text)
 
 
 def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
@@ -188,8 +273,7 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "help":
             return views.help_message()
         if head == "trending":
-            window = "week" if len(words) > 1 and words[1].lower().startswith("week") else "day"
-            return views.trending_message(trending(db, now, window, limit=5), window)
+            return _trending(db, words[1:], now)
         if head == "subscribe":
             return _subscribe(db, inv, words[1:], lookups, now)
         if head in ("list", "ls"):
@@ -197,7 +281,10 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:])
         if head == "search":
-            return _search(db, config, " ".join(words[1:]))
-        return _search(db, config, inv.text)
+            return _search(db, config, inv.text.strip()[len(words[0]) :].strip())
+        meant = near_subcommand(head)
+        if meant:
+            return _did_you_mean(words, meant)
+        return _search(db, config, inv.text.strip())
     except PapersError as exc:
         return views.text_message(f":warning: {escape_entities(str(exc))}")

@@ -29,3 +29,23 @@ def truncate(text: str, limit: int) -> str:
         return text
     cut = text[: limit - 1].rsplit(" ", 1)[0]
     return (cut if len(cut) > limit // 2 else text[: limit - 1]) + "…"
+
+
+def code(text: str) -> str:
+    """Text as typed, in a `code span`: inside one Slack applies no *bold*, _italic_ or
+    ~strike~, so only its control characters are escaped. A backtick would end the span
+    and mrkdwn has no escape for it, so only that one character becomes a look-alike."""
+    return "`" + escape_entities(text).replace("`", "ˋ") + "`"
+
+
+def plural(count: int | str, noun: str, nouns: str | None = None, bold: bool = False) -> str:
+    """ "1 paper", "2 papers", "100+ papers" (a count may be a capped "100+"); `bold` makes
+    the number *bold*."""
+    one = str(count) == "1"
+    number = f"*{count}*" if bold else str(count)
+    return f"{number} {noun if one else (nouns or noun + 's')}"
+
+
+def matches(count: int | str, bold: bool = False) -> str:
+    """ "1 paper matches", "2 papers match"."""
+    return plural(count, "paper", bold=bold) + (" matches" if str(count) == "1" else " match")

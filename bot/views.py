@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.text import escape_mrkdwn, truncate
+from bot.text import code, escape_mrkdwn, matches, plural, truncate
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
@@ -122,22 +122,24 @@ def _dump(blocks: list) -> list[dict]:
     return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
 
 
-def search_message(result: SearchResult) -> dict:
-    """One page of results with Share, Previous and Next; or did-you-mean and a tip."""
-    query = escape_mrkdwn(result.query)
+def search_message(result: SearchResult, typed: str | None = None) -> dict:
+    """One page of results with Share, Previous and Next; or did-you-mean and a tip.
+
+    The query is echoed as the user typed it (`typed`), in a code span, so it can be
+    copied back."""
+    query = code(result.query if typed is None else typed)
     if not result.papers:
-        lines = [f"No papers match `{query}`."]
+        lines = [f"No papers match {query}."]
         if result.suggestions:
-            lines.append(f"Did you mean `{escape_mrkdwn(result.suggestions[0])}`?")
+            lines.append(f"Did you mean {code(result.suggestions[0])}?")
         lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
         return {
             "text": lines[0],
             "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
-    plural = "s" if result.total != 1 else ""
     total = f"{result.total}+" if result.total_capped else str(result.total)
-    header = f"*{total}* paper{plural} match `{query}` · showing {first}–{last}"
+    header = f"{matches(total, bold=True)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))
@@ -165,8 +167,7 @@ def search_message(result: SearchResult) -> dict:
             )
         )
     blocks.append(ActionsBlock(elements=buttons))
-    text = f"{total} papers match {escape_mrkdwn(result.query)}"
-    return {"text": text, "blocks": _dump(blocks)}
+    return {"text": f"{matches(total)} {query}", "blocks": _dump(blocks)}
 
 
 def shared_message(result: SearchResult, user_id: str) -> dict:
@@ -200,7 +201,7 @@ def trending_message(papers: list[dict], window: str) -> dict:
     for rank, paper in enumerate(papers, 1):
         body = f"_{escape_mrkdwn(_reason(paper))}_"
         blocks += paper_blocks({**paper, "title": f"{rank}. {paper['title']}"}, body)
-    return {"text": f"{title}: {len(papers)} papers", "blocks": _dump(blocks)}
+    return {"text": f"{title}: {plural(len(papers), 'paper')}", "blocks": _dump(blocks)}
 
 
 def _manage(subscription_id: int) -> ActionsBlock:
@@ -223,12 +224,24 @@ def digest_heading(sub: Subscription, due: datetime) -> str:
 
 
 def digest_message(
-    papers: list[dict], heading: str, subscription_id: int, note_if_empty: bool
+    papers: list[dict],
+    heading: str,
+    subscription_id: int,
+    note_if_empty: bool,
+    first: bool = False,
 ) -> dict | None:
-    """A digest: header with the date, each paper with its reason, and a Manage button."""
+    """A digest: header with the date, each paper with its reason, and a Manage button.
+
+    `first`: the subscription never had a digest, so an empty one says so (not "since
+    your last digest")."""
     if not papers:
         if not note_if_empty:
             return None
+        if first:
+            return text_message(
+                f"{escape_mrkdwn(heading)}: nothing to show yet. No listed paper matches so "
+                "far; your first digest will bring the ones that arrive."
+            )
         return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers:
@@ -236,7 +249,24 @@ def digest_message(
         body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
         blocks += paper_blocks(paper, body)
     blocks.append(_manage(subscription_id))
-    return {"text": f"{escape_mrkdwn(heading)}: {len(papers)} papers", "blocks": _dump(blocks)}
+    text = f"{escape_mrkdwn(heading)}: {plural(len(papers), 'paper')}"
+    return {"text": text, "blocks": _dump(blocks)}
+
+
+def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
+    """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
+    first = sub.last_delivered_at is None
+    message = digest_message(papers, digest_heading(sub, now), sub.id, True, first=first)
+    assert message is not None  # note_if_empty
+    when = "first digest" if first else "next digest"
+    due = (
+        sub.schedule.local(datetime.fromisoformat(sub.next_due_at)).strftime("%a, %b %-d at %H:%M")
+        if sub.next_due_at
+        else "not scheduled"
+    )
+    note = f"_Preview of #{sub.id}, not sent. Its {when}: {due} {sub.tz}._"
+    context = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
+    return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 
 
 def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
@@ -249,12 +279,12 @@ def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> di
         blocks.append(
             SectionBlock(
                 text=MarkdownTextObject(
-                    text=f"…and {len(papers) - 20} more: `/papers {escape_mrkdwn(keywords)}`"
+                    text=f"…and {len(papers) - 20} more: {code('/papers ' + keywords)}"
                 )
             )
         )
     blocks.append(_manage(subscription_id))
-    text = f"{len(papers)} new papers on {escape_mrkdwn(keywords)}"
+    text = f"{plural(len(papers), 'new paper')} on {escape_mrkdwn(keywords)}"
     return {"text": text, "blocks": _dump(blocks)}
 
 
@@ -274,18 +304,23 @@ def help_message(note: str | None = None) -> dict:
     return text_message(text)
 
 
+def describe_when(sub: Subscription) -> str:
+    """When a subscription is delivered, e.g. "daily at 09:00 UTC"."""
+    if sub.frequency == "instant":
+        return "instant alerts"
+    if sub.frequency == "weekly":
+        day = WEEKDAYS[sub.weekday].capitalize()
+        return f"weekly on {day} at {sub.at_time} {sub.tz}"
+    return f"{sub.frequency} at {sub.at_time} {sub.tz}"
+
+
 def describe(sub: Subscription) -> str:
     """One line about a subscription, for /papers list and App Home."""
     where = "DM" if sub.kind == "personal" else f"<#{sub.target}>"
     what = f"“{escape_mrkdwn(sub.keywords)}”" if sub.keywords else "trending"
-    if sub.frequency == "instant":
-        when = "instant alerts"
-    elif sub.frequency == "weekly":
-        day = WEEKDAYS[sub.weekday].capitalize()
-        when = f"weekly on {day} at {sub.at_time} {sub.tz}"
-    else:
-        when = f"{sub.frequency} at {sub.at_time} {sub.tz}"
-    line = f"*#{sub.id}* {what} → {where}, {when}"
+    line = f"*#{sub.id}* {what} → {where}, {describe_when(sub)}"
+    if sub.demo:
+        line += " · _demo_"
     if sub.status == "paused":
         line += f" · _paused{': ' + escape_mrkdwn(sub.paused_reason) if sub.paused_reason else ''}_"
     return line
@@ -304,22 +339,14 @@ def list_message(subs: list[Subscription]) -> dict:
 
 
 def home_view(
-    subs: list[Subscription], last: dict[int, dict | None], preview: dict | None = None
+    subs: list[Subscription],
+    last: dict[int, dict | None],
+    preview: dict | None = None,
+    preview_of: int | None = None,
 ) -> dict:
-    """The App Home tab: subscriptions with Pause/Resume and Remove, last delivery, preview."""
-    blocks: list = [
-        HeaderBlock(text=PlainTextObject(text="Your paper subscriptions")),
-        ActionsBlock(
-            elements=[
-                ButtonElement(
-                    text="Preview my digest",
-                    action_id="home_preview",
-                    value="preview",
-                    style="primary",
-                )
-            ]
-        ),
-    ]
+    """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
+    a preview shows under its subscription."""
+    blocks: list = [HeaderBlock(text=PlainTextObject(text="Your paper subscriptions"))]
     if not subs:
         blocks.append(
             SectionBlock(
@@ -328,7 +355,8 @@ def home_view(
                 )
             )
         )
-    for sub in subs[:25]:
+    shown = subs[:25]
+    for sub in shown:
         delivered = last.get(sub.id)
         status = (
             f"last delivery: {delivered['state']} {delivered['period']}"
@@ -337,25 +365,29 @@ def home_view(
         )
         # action_ids must be unique within a view, so each carries the subscription id.
         toggle = ("Resume", "home_resume") if sub.status == "paused" else ("Pause", "home_pause")
+        buttons = []
+        if not sub.is_instant:
+            buttons.append(
+                ButtonElement(text="Preview", action_id=f"home_preview_{sub.id}", value=str(sub.id))
+            )
+        buttons += [
+            ButtonElement(text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)),
+            ButtonElement(
+                text="Remove",
+                action_id=f"home_remove_{sub.id}",
+                value=str(sub.id),
+                style="danger",
+            ),
+        ]
         blocks += [
             DividerBlock(),
             SectionBlock(text=MarkdownTextObject(text=describe(sub))),
             ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)
-                    ),
-                    ButtonElement(
-                        text="Remove",
-                        action_id=f"home_remove_{sub.id}",
-                        value=str(sub.id),
-                        style="danger",
-                    ),
-                ]
-            ),
+            ActionsBlock(elements=buttons),
         ]
-    if preview:
+        if preview and sub.id == preview_of:
+            blocks += preview["blocks"][: 95 - 4 * len(shown)]
+    if preview and preview_of not in {s.id for s in shown}:
         blocks.append(DividerBlock())
-        blocks += preview["blocks"][:40]
+        blocks += preview["blocks"][: 95 - 4 * len(shown)]
     return {"type": "home", "blocks": _dump(blocks)}

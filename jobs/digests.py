@@ -31,5 +31,7 @@ def build_digest(
     """The digest `sub` gets for the period due at `due`."""
     papers = select_papers(db, sub, due, config.digest_size, cache)
     note = config.empty_digest == "note"
-    message = views.digest_message(papers, views.digest_heading(sub, due), sub.id, note)
+    heading = views.digest_heading(sub, due)
+    first = sub.last_delivered_at is None
+    message = views.digest_message(papers, heading, sub.id, note, first=first)
     return Digest(message, [p["id"] for p in papers])

@@ -9,17 +9,40 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from jobs.ingest import ingest_target
+from storage import meta
 from storage.config import Config
 from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
 
 
+SCANNED_KEY = "inbox_scanned_at"
+
+
+def _dropped_since(path: str, scanned: str | None) -> bool:
+    # A file written after the last scan is news, even when its content is not.
+    try:
+        return scanned is None or Path(path).stat().st_mtime > float(scanned)
+    except OSError:
+        return False
+
+
 def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
-    """Ingest every new file in the inbox and every feed; failures are recorded, not raised."""
+    """Ingest every new file in the inbox and every feed; failures are recorded, not raised.
+
+    A file dropped since the last scan whose content was ingested before says so in the log
+    (once), so a copy that changes nothing is not a mystery."""
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
+    scanned = meta.get(db, SCANNED_KEY)
     reports = ingest_target(db, str(inbox), now)
+    for report in reports:
+        if report.already_ingested and _dropped_since(report.source, scanned):
+            log.info(
+                "%s: already ingested (same content as an earlier input), nothing changed",
+                report.source,
+            )
+    meta.put(db, SCANNED_KEY, str(now.timestamp()))
     for url in config.feed_urls:
         reports += ingest_target(db, url, now)
     fresh = [r for r in reports if not r.already_ingested and not r.not_modified]

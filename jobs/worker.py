@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -38,6 +39,38 @@ def deliver(config: Config, now: datetime | None = None) -> None:
         deliver_due(db, config, client_factory(config), now or datetime.now(UTC))
     finally:
         db.close()
+
+
+def _listing(inbox: Path) -> frozenset[tuple[str, int, int]]:
+    try:
+        return frozenset(
+            (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in inbox.iterdir() if p.is_file()
+        )
+    except OSError:
+        return frozenset()
+
+
+class InboxWatch:
+    """Job for `make run`: ingest (and alert) as soon as a file appears or changes in the
+    inbox, instead of at the next ingest run. Polling a folder listing costs nothing; a
+    change is acted on once two polls agree, so a file still being copied is not read."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        # What is there at start is the regular ingest job's first run.
+        self.seen = _listing(Path(config.inbox_dir))
+        self.pending: frozenset | None = None
+
+    def __call__(self, now: datetime | None = None) -> bool:
+        """Ingest when the inbox changed and then held still for a poll; returns whether
+        it did."""
+        current = _listing(Path(self.config.inbox_dir))
+        if current == self.seen or current != self.pending:
+            self.pending = None if current == self.seen else current
+            return False
+        self.seen, self.pending = current, None
+        ingest_and_alert(self.config, now)
+        return True
 
 
 def add_jobs(scheduler: BaseScheduler, config: Config) -> None:

@@ -7,9 +7,11 @@ import logging
 import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import click
 
+from bot.text import matches, plural
 from papers.logsafe import setup_logging
 from storage.config import Config
 from storage.errors import PapersError
@@ -50,6 +52,10 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
     config = Config.from_env().with_db(db_path)
     setup_logging(config, verbose)
+    # Only the default data/ folder is made on demand; a path the user typed in a missing
+    # folder is an error (storage.connect), never a new empty database somewhere.
+    if Path(config.db_path).parent == Path(Config.db_path).parent:
+        Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
     ctx.obj = {"config": config}
 
 
@@ -76,8 +82,10 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
             sum(getattr(r, f) for r in reports)
             for f in ("parsed", "new_papers", "merged", "skipped")
         ]
+        parsed, new, merged, skipped = totals
         click.echo(
-            "total: {} parsed, {} new papers, {} merged sightings, {} skipped".format(*totals)
+            f"total: {parsed} parsed, {plural(new, 'new paper')}, "
+            f"{plural(merged, 'merged sighting')}, {skipped} skipped"
         )
     if any(r.error for r in reports):
         sys.exit(1)
@@ -92,8 +100,8 @@ def _describe(report) -> str:
         return f"{report.source}: not modified since the last fetch"
     reasons = "; ".join(f"{n}× {why}" for why, n in report.skip_reasons.items())
     line = (
-        f"{report.source}: {report.parsed} parsed, {report.new_papers} new papers, "
-        f"{report.merged} merged sightings, {report.skipped} skipped"
+        f"{report.source}: {report.parsed} parsed, {plural(report.new_papers, 'new paper')}, "
+        f"{plural(report.merged, 'merged sighting')}, {report.skipped} skipped"
     )
     return line + (f" ({reasons})" if reasons else "")
 
@@ -129,7 +137,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
         click.echo(f"No papers match {result.query!r}.{hint}")
         return
     total = f"{result.total}+" if result.total_capped else result.total
-    click.echo(f"{total} papers match; best {len(result.papers)}:")
+    click.echo(f"{matches(total)}; best {len(result.papers)}:")
     for paper in result.papers:
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
 
@@ -174,8 +182,8 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(
-        f"{data['papers']} papers ({data['untitled']} untitled), "
-        f"{data['sightings']} sightings, {data['inputs']} inputs"
+        f"{plural(data['papers'], 'paper')} ({data['untitled']} untitled), "
+        f"{plural(data['sightings'], 'sighting')}, {plural(data['inputs'], 'input')}"
     )
     for source in data["sources"]:
         state = f"failing: {source['last_error']}" if source["last_error"] else "ok"
@@ -217,7 +225,12 @@ def run_all(ctx: click.Context, standin_port: int) -> None:
 
 
 @main.command()
-@click.option("--preview", is_flag=True, required=True, help="Print without sending.")
+@click.option(
+    "--preview",
+    is_flag=True,
+    hidden=True,
+    help="Accepted for old scripts: printing is all it does.",
+)
 @click.option("--subscription", "subscription_id", type=int, help="Subscription id.")
 @click.option("--team", help="Team id (with --channel).")
 @click.option("--channel", help="Channel or user id (with --team).")
@@ -251,7 +264,8 @@ def digest(
     for sub in chosen:
         papers = select_papers(db, sub, now, config.digest_size)
         heading = views.digest_heading(sub, now)
-        message = views.digest_message(papers, heading, sub.id, note_if_empty=True)
+        first = sub.last_delivered_at is None
+        message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
         click.echo(f"# subscription #{sub.id} → {sub.target}")
         click.echo(message["text"])
         for paper in papers:

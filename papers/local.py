@@ -10,10 +10,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
-from jobs.worker import add_jobs
-from storage import connect
+from jobs.worker import InboxWatch, add_jobs
+from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.schedule import Frequency, Schedule
@@ -22,27 +24,40 @@ from storage.subscriptions import Kind
 log = logging.getLogger(__name__)
 
 
-def _demo_subscription(config: Config, team_id: str) -> None:
-    """A daily #general digest at this time of day, the first one right away, so a newcomer
-    sees one arrive."""
-    db = connect(config.db_path)
-    now = datetime.now(UTC)
-    at = now.strftime("%H:%M")
-    for sub in subs.visible_to(db, team_id, "U0LOCAL", "C0GENERAL"):
-        if sub.kind == Kind.CHANNEL and sub.keywords == "":
-            subs.remove(db, team_id, "U0LOCAL", str(sub.id), "C0GENERAL")
-    subs.create(
-        db,
-        team_id=team_id,
-        user_id="U0LOCAL",
-        target="C0GENERAL",
-        kind=Kind.CHANNEL,
-        keywords="",
-        schedule=Schedule(Frequency.DAILY, at, "UTC"),
-        now=now,
-        first_due=now,
-    )
-    db.close()
+DEMO_KEY = "demo_subscription"
+DEMO_USER, DEMO_CHANNEL = "U0LOCAL", "C0GENERAL"
+INBOX_POLL_SECONDS = 2
+
+
+def demo_subscription(db: Database, team_id: str, now: datetime) -> subs.Subscription | None:
+    """Once per database, a daily #general digest at this time of day, the first one right
+    away, so a newcomer sees one arrive. Returns it when it was made now.
+
+    A restart finds the mark and touches nothing: not the demo's subscription (whose time a
+    user may have changed, or which they removed) and never one a user made."""
+    if meta.get(db, DEMO_KEY) is not None:
+        return None
+    taken = [
+        s
+        for s in subs.visible_to(db, team_id, DEMO_USER, DEMO_CHANNEL)
+        if s.target == DEMO_CHANNEL and s.keywords == ""
+    ]
+    made = None
+    if not taken:  # a #general trending digest someone made already is the demo enough
+        made = subs.create(
+            db,
+            team_id=team_id,
+            user_id=DEMO_USER,
+            target=DEMO_CHANNEL,
+            kind=Kind.CHANNEL,
+            keywords="",
+            schedule=Schedule(Frequency.DAILY, now.strftime("%H:%M"), "UTC"),
+            now=now,
+            first_due=now,
+            demo=True,
+        ).subscription
+    meta.put(db, DEMO_KEY, str(made.id if made else taken[0].id))
+    return made
 
 
 def run_local(config: Config, standin_port: int) -> None:
@@ -63,18 +78,35 @@ def run_local(config: Config, standin_port: int) -> None:
             slack_signing_secret=secret,
             slack_api_url=stub.api_url,
         )
-        _demo_subscription(config, stub.team_id)
+        db = connect(config.db_path)
+        try:
+            demo_subscription(db, stub.team_id, datetime.now(UTC))
+        finally:
+            db.close()
     app = build_app(config)
     server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
     add_jobs(scheduler, config)
+    if stub:
+        scheduler.add_job(
+            InboxWatch(config),
+            IntervalTrigger(seconds=INBOX_POLL_SECONDS),
+            id="inbox-watch",
+            max_instances=1,
+            coalesce=True,
+        )
     scheduler.start()
     if stub:
         print(
             f"\n  papers is running against a local Slack stand-in.\n"
-            f"  Open {stub.url} to type /papers commands; a digest for #general arrives"
-            f" within a minute.\n  Drop dumps into {config.inbox_dir}/ to ingest them.\n",
+            f"  Open {stub.url} to type /papers commands; the demo's first digest for #general"
+            f" arrives within a minute\n  (only on the first run: restarts keep your"
+            f" subscriptions as they are).\n"
+            f"  Drop dumps into {config.inbox_dir}/: they are ingested within"
+            f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n"
+            f"  `papers worker` alone checks every"
+            f" {config.ingest_interval_minutes} minutes).\n",
             flush=True,
         )
     else:

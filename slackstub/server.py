@@ -5,9 +5,9 @@ person types a slash command and clicks the buttons. Used by the tests and by `m
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import sys
 import threading
 import time
 import urllib.parse
@@ -32,6 +32,14 @@ POLL_INTERVAL = 0.05
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 256  # like Slack, take a burst of connections without resets
+    disconnects = 0  # clients that went away mid-request (a closed browser tab)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up is normal (a reloaded page): count it, print no traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            self.disconnects += 1
+            return
+        super().handle_error(request, client_address)
 
 
 @dataclass
@@ -53,6 +61,10 @@ class State:
     channels: dict[str, Channel] = field(default_factory=dict)
     messages: list[dict] = field(default_factory=list)
     responses: dict[str, list[dict]] = field(default_factory=dict)  # response_url id -> posts
+    # Ephemeral messages ("only visible to you"), and what each response_url answers to:
+    # its channel and user, and the message a button was on (replace/delete_original).
+    ephemerals: list[dict] = field(default_factory=list)
+    response_urls: dict[str, dict] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
@@ -90,7 +102,7 @@ class SlackStandIn:
         self.signing_secret = signing_secret
         self.app_url = app_url
         self.default_tz = default_tz
-        self._ts = itertools.count(1)
+        self._last_ts = 0.0
         self.add_channel("C0GENERAL", "general")
         self.add_user("U0LOCAL", "you")
         self.httpd = _Server(("127.0.0.1", port), _handler(self))
@@ -164,12 +176,35 @@ class SlackStandIn:
             return list(self.state.responses.get(response_id, []))
 
     # --- acting as Slack towards the app --------------------------------------------------
-    def new_response_url(self) -> tuple[str, str]:
-        """A fresh response_url and its id."""
+    def new_response_url(
+        self, channel: str = "C0GENERAL", user: str = "U0LOCAL", origin: dict | None = None
+    ) -> tuple[str, str]:
+        """A fresh response_url and its id; `origin` is the message a button was on."""
         response_id = uuid.uuid4().hex
         with self.state.lock:
             self.state.responses[response_id] = []
+            self.state.response_urls[response_id] = {
+                "channel": channel,
+                "user": user,
+                "origin": origin,
+            }
         return response_id, f"{self.url}/response/{response_id}"
+
+    def ephemerals(self, channel: str | None = None, user: str | None = None) -> list[dict]:
+        """Ephemeral messages shown so far (replaced ones as they are now)."""
+        with self.state.lock:
+            return [
+                dict(m)
+                for m in self.state.ephemerals
+                if (channel is None or m["channel"] == channel)
+                and (user is None or m["user"] == user)
+            ]
+
+    def _next_ts(self) -> str:
+        # Like Slack's: seconds with microseconds, unique and increasing in a channel.
+        with self.state.lock:
+            self._last_ts = max(time.time(), self._last_ts + 1e-6)
+            return f"{self._last_ts:.6f}"
 
     def sign(self, body: str, timestamp: int | None = None) -> dict[str, str]:
         """Headers Slack would send with this body."""
@@ -210,7 +245,7 @@ class SlackStandIn:
         command: str = "/papers",
     ) -> dict:
         """Send a slash command as Slack does; returns status, body and the response_url id."""
-        response_id, response_url = self.new_response_url()
+        response_id, response_url = self.new_response_url(channel, user)
         channel_name = self.state.channels[channel].name if channel in self.state.channels else "x"
         form = {
             "token": "deprecated",
@@ -242,7 +277,12 @@ class SlackStandIn:
     ) -> dict:
         """Click the button `action_id` in a message (or App Home view) as Slack sends it."""
         button = _find_button(message.get("blocks", []), action_id)
-        response_id, response_url = self.new_response_url()
+        origin = None
+        if message.get("_ephemeral"):
+            origin = {"ephemeral": message["_ephemeral"]}
+        elif message.get("ts") and message.get("channel"):
+            origin = {"channel": message["channel"], "ts": message["ts"]}
+        response_id, response_url = self.new_response_url(channel, user, origin)
         payload = {
             "type": "block_actions",
             "team": {"id": team or self.team_id, "domain": "local"},
@@ -294,7 +334,71 @@ class SlackStandIn:
     def _record_response(self, response_id: str, message: dict, via: str) -> None:
         with self.state.lock:
             posts = self.state.responses.setdefault(response_id, [])
-            posts.append({**message, "_via": via})
+            posts.append({**message, "_via": via, **self._show(response_id, message)})
+
+    def _show(self, response_id: str, body: dict) -> dict:
+        """Show a reply as Slack does: replace or delete the message the button was on, post
+        in the channel (`in_channel`), or add an ephemeral message. Returns where it went."""
+        where = self.state.response_urls.get(response_id) or {
+            "channel": "C0GENERAL",
+            "user": "U0LOCAL",
+            "origin": None,
+        }
+        origin = where["origin"] or {}
+        found = self._origin(origin)
+        if _truthy(body.get("delete_original")):
+            if found is not None:
+                (self.state.ephemerals if "ephemeral" in origin else self.state.messages).remove(
+                    found
+                )
+            return {}
+        if _truthy(body.get("replace_original")) and found is not None:
+            found.update(text=body.get("text", ""), blocks=_blocks(body))
+            return {"_ephemeral": found["_ephemeral"]} if "ephemeral" in origin else dict(origin)
+        if body.get("response_type") == "in_channel":
+            message = {
+                "channel": where["channel"],
+                "ts": self._next_ts(),
+                "team": self.team_id,
+                "text": body.get("text", ""),
+                "blocks": _blocks(body),
+                "thread_ts": None,
+                "metadata": None,
+            }
+            self.state.messages.append(message)
+            return {"channel": message["channel"], "ts": message["ts"]}
+        ephemeral = {
+            "_ephemeral": uuid.uuid4().hex[:12],
+            "channel": where["channel"],
+            "user": where["user"],
+            "ts": self._next_ts(),
+            "text": body.get("text", ""),
+            "blocks": _blocks(body),
+        }
+        self.state.ephemerals.append(ephemeral)
+        return {"_ephemeral": ephemeral["_ephemeral"]}
+
+    def _origin(self, origin: dict) -> dict | None:
+        if "ephemeral" in origin:
+            pool = [m for m in self.state.ephemerals if m["_ephemeral"] == origin["ephemeral"]]
+        else:
+            pool = [
+                m
+                for m in self.state.messages
+                if m["channel"] == origin.get("channel") and m["ts"] == origin.get("ts")
+            ]
+        return pool[0] if pool else None
+
+    def find(self, ref: dict) -> dict | None:
+        """The message a page reference names: an ephemeral, a channel message, App Home."""
+        with self.state.lock:
+            if ref.get("home"):
+                return self.state.views.get(ref.get("user") or "U0LOCAL")
+            if ref.get("ephemeral"):
+                found = self._origin({"ephemeral": ref["ephemeral"]})
+            else:
+                found = self._origin({"channel": ref.get("channel"), "ts": ref.get("ts")})
+            return dict(found) if found else None
 
     def api(self, method: str, params: dict, token: str | None) -> tuple[int, dict, dict]:
         """Answer one Web API call: (HTTP status, body, extra headers)."""
@@ -396,7 +500,7 @@ class SlackStandIn:
         if problem:
             self.state.rejected.append(("chat.postMessage", problem["error"]))
             return problem
-        ts = f"{int(time.time())}.{next(self._ts):06d}"
+        ts = self._next_ts()
         metadata = params.get("metadata")
         metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
         message = {
@@ -469,12 +573,16 @@ class SlackStandIn:
                 return 404, "no_response_url"
             if len([p for p in posts if p["_via"] != "ack"]) >= RESPONSE_URL_MAX_POSTS:
                 return 404, "used_url"
-            problem = _check_message(body)
+            problem = None if _truthy(body.get("delete_original")) else _check_message(body)
             if problem:
                 self.state.rejected.append(("response_url", problem["error"]))
                 return 400, problem["error"]
-            posts.append({**body, "_via": "response_url"})
+            posts.append({**body, "_via": "response_url", **self._show(response_id, body)})
             return 200, "ok"
+
+
+def _truthy(value) -> bool:
+    return value is True or str(value).lower() == "true"
 
 
 def _blocks(params: dict) -> list:
@@ -554,10 +662,14 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                     self._json(
                         200,
                         {
+                            "now": time.time(),
                             "messages": stub.state.messages[-200:],
+                            "ephemerals": stub.state.ephemerals[-200:],
                             "responses": stub.state.responses,
                             "views": stub.state.views,
                             "rejected": stub.state.rejected[-50:],
+                            "channels": {c.id: c.name for c in stub.state.channels.values()},
+                            "users": {u["id"]: u["name"] for u in stub.state.users.values()},
                         },
                     )
             elif path.startswith("/api/"):
@@ -582,11 +694,17 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 self._json(200, result)
             elif path == "/_stub/click":
                 params = self._params()
+                ref = params.get("ref") or {}
+                message = stub.find(ref) if ref else params.get("message")
+                if message is None:
+                    self._json(404, {"ok": False, "error": "message_not_found"})
+                    return
                 result = stub.click(
-                    params["message"],
+                    message,
                     params["action_id"],
                     params.get("user") or "U0LOCAL",
-                    view=params["message"] if params.get("home") else None,
+                    channel=message.get("channel") or "C0GENERAL",
+                    view=message if ref.get("home") or params.get("home") else None,
                 )
                 self._json(200, result)
             elif path == "/_stub/home":

@@ -10,6 +10,8 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from storage.errors import ConfigError
+
 migrations = Migrations("papers")
 
 # bm25 weights for (title, abstract, extra): a word in the title counts ten times one in
@@ -20,9 +22,14 @@ BUSY_TIMEOUT_MS = 15_000
 
 
 def connect(path: str | Path, migrate: bool = True) -> Database:
-    """Open (and create or migrate) the database in WAL mode, safe to share between processes."""
-    if str(path) != ":memory:":
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    """Open (and create or migrate) the database in WAL mode, safe to share between processes.
+
+    The file's folder must exist: a mistyped path is an error, not a new empty database."""
+    if str(path) != ":memory:" and not Path(path).parent.is_dir():
+        raise ConfigError(
+            f"The folder {str(Path(path).parent)!r} does not exist; create it first "
+            f"or give a database path in an existing folder."
+        )
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
@@ -258,3 +265,10 @@ def m006_delivery_attempts(db: Database) -> None:
         "UPDATE deliveries SET attempts = CAST(detail AS INTEGER), detail = NULL"
         " WHERE state = 'claimed' AND detail GLOB '[0-9]*'"
     )
+
+
+@migrations()
+def m007_demo_subscription(db: Database) -> None:
+    """Mark the subscription `make run` creates for its demo, so a restart finds it instead of
+    touching the subscriptions people made."""
+    db["subscriptions"].add_column("demo", int, not_null_default=0)

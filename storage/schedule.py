@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from rapidfuzz import fuzz, process
 
 from storage.errors import SubscriptionError
 
@@ -21,12 +25,128 @@ class Frequency(StrEnum):
     INSTANT = "instant"
 
 
+# Abbreviations people type. They are refused, not guessed: CST and IST each name several
+# zones, and none of them says when summer time starts. The reply names the IANA zones.
+ABBREVIATIONS = {
+    "CET": "Europe/Paris, Europe/Berlin, Europe/Madrid, Europe/Rome",
+    "CEST": "Europe/Paris, Europe/Berlin, Europe/Madrid, Europe/Rome",
+    "MET": "Europe/Paris, Europe/Berlin",
+    "WET": "Europe/Lisbon, Atlantic/Canary",
+    "WEST": "Europe/Lisbon, Atlantic/Canary",
+    "EET": "Europe/Athens, Europe/Helsinki, Europe/Kyiv",
+    "EEST": "Europe/Athens, Europe/Helsinki, Europe/Kyiv",
+    "BST": "Europe/London",
+    "IST": "Asia/Kolkata, Europe/Dublin, Asia/Jerusalem",
+    "MSK": "Europe/Moscow",
+    "EST": "America/New_York, America/Toronto",
+    "EDT": "America/New_York, America/Toronto",
+    "ET": "America/New_York, America/Toronto",
+    "CST": "America/Chicago, America/Mexico_City, Asia/Shanghai",
+    "CDT": "America/Chicago, America/Mexico_City",
+    "CT": "America/Chicago, America/Mexico_City",
+    "MST": "America/Denver, America/Phoenix",
+    "MDT": "America/Denver",
+    "MT": "America/Denver, America/Phoenix",
+    "PST": "America/Los_Angeles, America/Vancouver",
+    "PDT": "America/Los_Angeles, America/Vancouver",
+    "PT": "America/Los_Angeles, America/Vancouver",
+    "AKST": "America/Anchorage",
+    "HST": "Pacific/Honolulu",
+    "BRT": "America/Sao_Paulo",
+    "JST": "Asia/Tokyo",
+    "KST": "Asia/Seoul",
+    "HKT": "Asia/Hong_Kong",
+    "SGT": "Asia/Singapore",
+    "AEST": "Australia/Sydney, Australia/Melbourne, Australia/Brisbane",
+    "AEDT": "Australia/Sydney, Australia/Melbourne",
+    "ACST": "Australia/Adelaide, Australia/Darwin",
+    "AWST": "Australia/Perth",
+    "NZST": "Pacific/Auckland",
+    "NZDT": "Pacific/Auckland",
+}
+# Names without a slash that are zones a person means as one; other one-word legacy names
+# (Japan, Poland, ...) are more likely keywords.
+PLAIN_ZONES = ("UTC", "GMT", "UCT", "Universal", "Zulu")
+_AREAS = (
+    "africa",
+    "america",
+    "antarctica",
+    "arctic",
+    "asia",
+    "atlantic",
+    "australia",
+    "europe",
+    "indian",
+    "pacific",
+    "etc",
+)
+_OFFSET = re.compile(r"^(?:UTC|GMT)([+-])(\d{1,2})(?::?00)?$", re.IGNORECASE)
+
+
+@functools.cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone, by its lower-cased name."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def find_zone(word: str) -> str | None:
+    """The IANA zone a word names (any case: `utc`, `europe/berlin`, `Etc/GMT-2`), or None.
+
+    One-word legacy names other than UTC/GMT (`Japan`, `Poland`) are not taken as zones."""
+    name = _zones().get(word.lower())
+    if name is None:
+        return None
+    return name if "/" in name or name in PLAIN_ZONES else None
+
+
+def zone_problem(word: str) -> str | None:
+    """Why a word that looks like a timezone is not one we take, with the zone to use; None
+    when it does not look like a timezone at all (or is one)."""
+    upper = word.upper()
+    if upper in ABBREVIATIONS:
+        first = ABBREVIATIONS[upper].split(",")[0]
+        return (
+            f"`{word}` is an abbreviation, and it does not say when summer time starts. "
+            f"Use the IANA zone of a city: {_codes(ABBREVIATIONS[upper])}, "
+            f"like `at 09:00 {first}`."
+        )
+    offset = _OFFSET.match(word)
+    if offset:
+        sign = "-" if offset.group(1) == "+" else "+"
+        etc = f"Etc/GMT{sign}{int(offset.group(2))}" if int(offset.group(2)) else "UTC"
+        return (
+            f"`{word}` is a fixed offset: use the IANA zone of a city (like `Europe/Berlin`), "
+            f"which follows summer time, or `{etc}` (the Etc/ signs are inverted)."
+        )
+    if "/" in word and word.split("/")[0].lower() in _AREAS and find_zone(word) is None:
+        return _unknown(word)
+    return None
+
+
+def _codes(names: str) -> str:
+    return ", ".join(f"`{name.strip()}`" for name in names.split(","))
+
+
+def _unknown(name: str) -> str:
+    prefix = name.lower().rstrip("/") + "/"
+    inside = sorted(z for key, z in _zones().items() if key.startswith(prefix))
+    if inside:
+        shown = ", ".join(f"`{z}`" for z in inside[:6]) + (", …" if len(inside) > 6 else "")
+        return f"`{name}` is a region, not a timezone; pick one in it: {shown}."
+    close = process.extract(name.lower(), list(_zones()), scorer=fuzz.ratio, limit=2)
+    hint = " or ".join(f"`{_zones()[key]}`" for key, score, _ in close if score >= 80)
+    return f"`{name}` is not a timezone I know; " + (
+        f"did you mean {hint}?" if hint else "try `Europe/Berlin` or `America/New_York`."
+    )
+
+
 def zone(name: str) -> ZoneInfo:
     """The IANA timezone by name; raises SubscriptionError for an unknown one."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise SubscriptionError(f"`{name}` is not a timezone I know, try `Europe/Berlin`.") from exc
+    # A region folder (`America/Argentina`) raises IsADirectoryError with the tzdata package.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+        raise SubscriptionError(_unknown(name)) from exc
 
 
 @dataclass(frozen=True)

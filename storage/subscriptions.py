@@ -48,6 +48,7 @@ class Subscription:
     next_due_at: str | None
     last_delivered_at: str | None
     created_at: str
+    demo: int = 0  # the subscription `make run` made for its demo
 
     @classmethod
     def from_row(cls, row: dict) -> Subscription:
@@ -65,6 +66,21 @@ class Subscription:
         return self.frequency == Frequency.INSTANT
 
 
+@dataclass
+class Saved:
+    """What `create` did: a new subscription, or the schedule of an existing one changed
+    (`before` is the old one; equal to `subscription` when nothing changed)."""
+
+    subscription: Subscription
+    created: bool
+    before: Subscription | None = None
+
+    @property
+    def changed(self) -> bool:
+        """Whether anything was written."""
+        return self.created or self.before != self.subscription
+
+
 def create(
     db: Database,
     *,
@@ -76,23 +92,37 @@ def create(
     schedule: Schedule,
     now: datetime,
     first_due: datetime | None = None,
-) -> Subscription:
-    """Add a subscription, refusing an exact duplicate and more than MAX_PER_USER per user.
+    demo: bool = False,
+) -> Saved:
+    """Add a subscription, or, when the target already has one with the same keywords, give
+    that one the new schedule; refuses more than MAX_PER_USER per user.
 
     `first_due` overrides the first delivery time (the local demo sends one right away)."""
     due = first_due or schedule.next_fire_time(None, now)
     table = db["subscriptions"]
+    fields = {
+        "frequency": str(schedule.frequency),
+        "weekday": schedule.weekday,
+        "at_time": schedule.at,
+        "tz": schedule.tz,
+        "next_due_at": due.isoformat() if due else None,
+    }
     with transaction(db):
         same = next(
             table.rows_where(
-                "team_id = ? AND target = ? AND keywords = ? AND frequency = ?",
-                [team_id, target, keywords, schedule.frequency],
-                select="id",
+                "team_id = ? AND target = ? AND lower(keywords) = lower(?)",
+                [team_id, target, keywords],
+                order_by="id",
             ),
             None,
         )
         if same:
-            raise SubscriptionError(f"That subscription already exists (#{same['id']}).")
+            before = Subscription.from_row(same)
+            if before.schedule == schedule:
+                return Saved(before, created=False, before=before)
+            # Someone changing the demo's time has made it theirs: a restart leaves it alone.
+            table.update(before.id, {**fields, "demo": 0})
+            return Saved(get(db, team_id, before.id), created=False, before=before)
         count = table.count_where("team_id = ? AND user_id = ?", [team_id, user_id])
         if count >= MAX_PER_USER:
             raise SubscriptionError(
@@ -105,16 +135,13 @@ def create(
                 "target": target,
                 "kind": str(kind),
                 "keywords": keywords,
-                "frequency": str(schedule.frequency),
-                "weekday": schedule.weekday,
-                "at_time": schedule.at,
-                "tz": schedule.tz,
+                **fields,
                 "status": str(Status.ACTIVE),
-                "next_due_at": due.isoformat() if due else None,
                 "created_at": now.isoformat(),
+                "demo": int(demo),
             }
         )
-        return get(db, team_id, int(table.last_pk))
+        return Saved(get(db, team_id, int(table.last_pk)), created=True)
 
 
 def get(db: Database, team_id: str, subscription_id: int) -> Subscription:

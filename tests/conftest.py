@@ -123,7 +123,7 @@ def add_subscription(
         now=now,
         first_due=due,
         **values,
-    )
+    ).subscription
 
 
 class FileServer:

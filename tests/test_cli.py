@@ -136,3 +136,33 @@ def test_digest_preview_prints_text_and_block_kit(seeded_path):
     assert by_channel.stdout == by_id.stdout
     assert run(seeded_path, "digest", "--preview", "--subscription", "9").returncode == 2
     assert connect(seeded_path)["deliveries"].count == 0  # a preview sends nothing
+
+
+def test_db_in_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    result = run(missing, "stats")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "does not exist" in result.stderr and "0 papers" not in result.stdout
+    assert not (tmp_path / "no").exists()
+
+
+def test_the_default_data_folder_is_created(tmp_path):
+    result = subprocess.run(
+        [PAPERS, "stats"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("0 papers") and (tmp_path / "data" / "papers.db").exists()
+
+
+def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_path):
+    from datetime import UTC, datetime
+
+    from storage import connect
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", keywords="quantum", now=datetime.now(UTC))
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0, result.stderr
+    assert "nothing to show yet" in result.stdout
+    assert "since your last digest" not in result.stdout

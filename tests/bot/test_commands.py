@@ -25,7 +25,7 @@ def buttons(message: dict) -> list[str]:
 def test_search_lora_returns_the_lora_papers(reply):
     message = reply("lora")
     text = all_text(message)
-    assert message["text"] == "2 papers match lora"
+    assert message["text"] == "2 papers match `lora`"
     assert "A Unified Continual Learning Framework" in text and "PVP: Pre-trained Visual" in text
     assert "*LoRA*" in text  # the matched word in bold
     assert message.get("response_type", "ephemeral") == "ephemeral"
@@ -59,7 +59,7 @@ def test_share_posts_the_results_in_the_channel(slack, reply):
         pytest.param("", "*papers* keeps you on top of new ML papers", id="empty-is-help"),
         pytest.param("help", "/papers subscribe lora", id="help"),
         pytest.param(
-            "subscirbe lora", "Did you mean `/papers subscribe`?", id="unknown-subcommand"
+            "subscirbe lora", "Did you mean `/papers subscribe lora`?", id="unknown-subcommand"
         ),
         pytest.param("x" * 2000, "That query is 2000 characters long", id="2000-char-query"),
         pytest.param("search", "Type a few words to search for", id="search-without-words"),
@@ -93,7 +93,9 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
     reply("subscribe diffusion instant")
     listed = all_text(reply("list"))
     assert "#1" in listed and "#2* “diffusion” → DM, instant alerts" in listed
-    assert "already exists" in all_text(reply("subscribe lora weekly at 8:30 on monday"))
+    assert "You already have this subscription" in all_text(
+        reply("subscribe lora weekly at 8:30 on monday")
+    )
     assert "Removed 1 subscription" in all_text(reply("unsubscribe lora"))
     assert "Removed 1 subscription" in all_text(reply("unsubscribe #2"))
     assert "No subscriptions yet" in all_text(reply("list"))

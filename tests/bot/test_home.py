@@ -38,14 +38,38 @@ def test_home_lists_subscriptions_and_buttons_work(slack, reply, config):
     assert "lora" not in json.dumps(removed) and db["subscriptions"].count == 1
 
 
-def test_preview_my_digest(slack, reply):
-    reply("subscribe channel weekly")
-    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
-    view = home(slack)
+def open_home(slack, user: str = "U0LOCAL") -> dict:
     slack.state.views.clear()
-    slack.click(view, "home_preview", view=view)
-    preview = json.dumps(home(slack), ensure_ascii=False)
-    assert "Weekly papers · " in preview and "digest_manage" in preview
+    slack.event({"type": "app_home_opened", "user": user, "tab": "home"})
+    return home(slack, user)
+
+
+def preview(slack, view: dict, action_id: str) -> dict:
+    slack.state.views.clear()
+    slack.click(view, action_id, view=view)
+    return home(slack)
+
+
+def test_each_digest_subscription_has_its_own_preview(slack, reply):
+    reply("subscribe channel weekly")
+    reply("subscribe lora daily at 09:00")
+    reply("subscribe diffusion instant")
+    view = open_home(slack)
+    ids = [e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [i for i in ids if i.startswith("home_preview")] == ["home_preview_1", "home_preview_2"]
+    second = json.dumps(preview(slack, view, "home_preview_2"), ensure_ascii=False)
+    assert "Preview of #2, not sent" in second and "Daily papers on “lora” · " in second
+    first = json.dumps(preview(slack, view, "home_preview_1"), ensure_ascii=False)
+    assert "Preview of #1, not sent" in first and "Weekly papers · " in first
+    assert "digest_manage" in first
+
+
+def test_preview_of_a_subscription_that_never_delivered_does_not_say_last_digest(slack, reply):
+    reply("subscribe quantum daily at 09:00")  # nothing in the seeds matches
+    view = open_home(slack)
+    shown = json.dumps(preview(slack, view, "home_preview_1"), ensure_ascii=False)
+    assert "nothing to show yet" in shown and "Its first digest" in shown
+    assert "since your last digest" not in shown
 
 
 def test_home_for_a_new_user_invites_a_first_subscription(slack):

@@ -141,5 +141,7 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
         assert live_markup(message, links) == []
         for text in mrkdwn_texts(message.get("blocks", [])):
             assert "<!" not in text
-            # Paper text has no * of its own left, so our bold markers always pair up.
-            assert text.count("*") % 2 == 0, text
+            # Our code spans (a query echoed as typed) pair up and hold no backtick, and
+            # paper text has no * of its own left, so outside them our bold markers pair up.
+            assert text.count("`") % 2 == 0, text
+            assert re.sub(r"`[^`]*`", "", text).count("*") % 2 == 0, text

@@ -42,7 +42,7 @@ def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub
         handle.write(LORA_DUMP)
     run_job(worker_config, NOW.replace(minute=30))
     alerts = stub.messages("DU0LOCAL")
-    assert len(alerts) == 1 and alerts[0]["text"] == "1 new papers on lora"
+    assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
     assert "LoRA Routing" in alerts[0]["blocks"][1]["text"]["text"]
     assert stub.messages("DU0OTHER") == []
     shutil.copy(path, f"{inbox}/again.txt")  # the same dump dropped again

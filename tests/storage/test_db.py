@@ -36,3 +36,13 @@ def test_two_connections_see_each_others_commits(tmp_path):
     first, second = connect(tmp_path / "p.db"), connect(tmp_path / "p.db")
     first["meta"].insert({"key": "a", "value": "1"})
     assert next(second.query("SELECT value FROM meta WHERE key = 'a'"))["value"] == "1"
+
+
+def test_a_database_in_a_missing_folder_is_refused(tmp_path):
+    import pytest
+
+    from storage.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="does not exist"):
+        connect(tmp_path / "missing" / "p.db")
+    assert not (tmp_path / "missing").exists()

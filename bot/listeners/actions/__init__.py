@@ -21,5 +21,5 @@ def register(app: App) -> None:
     # App Home action_ids carry the subscription id: they must be unique within a view.
     app.action(re.compile(r"^home_(pause|resume)_\d+$"))(home_toggle)
     app.action(re.compile(r"^home_remove_\d+$"))(home_remove)
-    app.action("home_preview")(home_preview)
+    app.action(re.compile(r"^home_preview_\d+$"))(home_preview)
     app.action("digest_manage")(digest_manage)

@@ -1,4 +1,4 @@
-"""Preview my digest: the digest the user's first subscription would get now, on Home."""
+"""Preview on App Home: the digest one subscription would get now, shown under it."""
 
 from __future__ import annotations
 
@@ -11,20 +11,23 @@ from bot import views
 from bot.home import publish_home
 from storage import subscriptions as subs
 from storage.digests import select_papers
+from storage.errors import NotFound
 
 
-def home_preview(ack: Ack, body: dict, client: WebClient, context: BoltContext) -> None:
-    """Render a preview of the user's digest below their subscriptions."""
+def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context: BoltContext):
+    """Render a preview of the chosen subscription's digest below it."""
     ack()
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
-    mine = [s for s in subs.visible_to(deps.db, team_id, user_id) if not s.is_instant]
-    preview = None
-    if mine:
-        now = datetime.now(UTC)
-        papers = select_papers(deps.db, mine[0], now, deps.config.digest_size)
-        preview = views.digest_message(papers, views.digest_heading(mine[0], now), mine[0].id, True)
-    preview = preview or views.text_message(
-        "Preview: no digest subscription yet, or nothing new to show."
-    )
-    publish_home(client, deps, team_id, user_id, preview)
+    try:
+        sub = subs.get(deps.db, team_id, int(action.get("value", "")))
+    except (NotFound, ValueError):
+        sub = None
+    if sub is None or sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
+        preview = views.text_message("That subscription is gone; nothing to preview.")
+        publish_home(client, deps, team_id, user_id, preview)
+        return
+    now = datetime.now(UTC)
+    papers = select_papers(deps.db, sub, now, deps.config.digest_size)
+    preview = views.preview_message(sub, papers, now)
+    publish_home(client, deps, team_id, user_id, preview, preview_of=sub.id)

@@ -1,0 +1,88 @@
+"""Replies a person reads: misspelled subcommands, trending windows, plurals, and the query
+echoed exactly as typed."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.commands import near_subcommand
+from bot.text import code
+
+
+def said(message: dict) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("lsit", "Did you mean `/papers list`?", id="lsit"),
+        pytest.param("serch lora", "Did you mean `/papers search lora`?", id="serch"),
+        pytest.param("unsubscrbe 3", "Did you mean `/papers unsubscribe 3`?", id="unsubscrbe"),
+        pytest.param("trnding week", "Did you mean `/papers trending week`?", id="trnding"),
+        pytest.param("hlep", "Did you mean `/papers help`?", id="hlep"),
+    ],
+)
+def test_misspelled_subcommand_asks_instead_of_searching(reply, text, expected):
+    answer = said(reply(text))
+    assert expected in answer
+    assert "/papers search " in answer  # the way out when a search was meant after all
+    assert "No papers match" not in answer
+
+
+@pytest.mark.parametrize(
+    "word", ["lora", "lit", "language", "listening", "transformer", "ls"], ids=str
+)
+def test_real_search_words_are_not_taken_for_subcommands(word):
+    assert near_subcommand(word) is None
+
+
+@pytest.mark.parametrize("window", ["month", "year", "yesterday"], ids=str)
+def test_trending_with_a_bad_window_names_the_valid_ones(reply, window):
+    answer = said(reply(f"trending {window}"))
+    assert f"`{window}` is not a trending window" in answer
+    assert "`/papers trending today`" in answer and "`/papers trending week`" in answer
+
+
+@pytest.mark.parametrize(
+    ("window", "title"),
+    [("", "Trending today"), ("today", "Trending today"), ("week", "Trending this week")],
+    ids=["none", "today", "week"],
+)
+def test_trending_windows_that_work(reply, window, title):
+    assert reply(f"trending {window}")["blocks"][0]["text"]["text"] == title
+
+
+@pytest.mark.parametrize(
+    ("query", "text", "header"),
+    [
+        pytest.param("diffusion", "1 paper matches `diffusion`", "*1* paper matches", id="one"),
+        pytest.param("lora", "2 papers match `lora`", "*2* papers match", id="two"),
+    ],
+)
+def test_plurals(reply, query, text, header):
+    message = reply(query)
+    assert message["text"] == text
+    assert message["blocks"][0]["text"]["text"].startswith(header)
+
+
+@pytest.mark.parametrize(
+    ("typed", "echo"),
+    [
+        pytest.param("diffus*", "`diffus*`", id="prefix-star"),
+        pytest.param("*bold* words", "`*bold* words`", id="stars"),
+        pytest.param("a ~b~ _c_", "`a ~b~ _c_`", id="strike-italic"),
+        pytest.param("x <!channel> & y", "`x &lt;!channel&gt; &amp; y`", id="control-chars"),
+        pytest.param("a `b` c", "`a ˋbˋ c`", id="backtick-cannot-be-inside"),
+    ],
+)
+def test_the_query_is_echoed_as_typed(reply, typed, echo):
+    answer = said(reply(typed))
+    assert echo in answer
+    assert "∗" not in answer  # no look-alike stars in what the user would copy back
+
+
+def test_code_span_escapes_only_control_characters():
+    assert code("diffus* <x> & `y`") == "`diffus* &lt;x&gt; &amp; ˋyˋ`"

@@ -1,0 +1,133 @@
+"""Subscription phrases as people type them: timezones, abbreviations, re-subscribing, and a
+signed subscribe that really delivers at the time it names."""
+
+from __future__ import annotations
+
+import json
+import zoneinfo
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+
+from bot.commands import parse_subscribe
+from jobs.delivery import deliver_due
+from jobs.slack import client_factory
+from storage import connect
+from storage.errors import SubscriptionError
+from tests.bot.conftest import wait_for
+
+
+def said(message: dict) -> str:
+    return json.dumps(message["blocks"], ensure_ascii=False)
+
+
+@pytest.mark.parametrize(
+    ("text", "keywords", "at", "tz"),
+    [
+        pytest.param("channel daily at 09:00 UTC", "", "09:00", "UTC", id="utc"),
+        pytest.param("channel daily at 09:00 utc", "", "09:00", "UTC", id="utc-lower"),
+        pytest.param("channel daily at 9 GMT", "", "09:00", "GMT", id="gmt"),
+        pytest.param("lora at 7:15 Etc/UTC", "lora", "07:15", "Etc/UTC", id="etc-utc"),
+        pytest.param("lora at 7 Etc/GMT-2 weekly", "lora", "07:00", "Etc/GMT-2", id="etc-offset"),
+        pytest.param("lora at 8 daily UTC", "lora", "08:00", "UTC", id="zone-later"),
+        pytest.param(
+            "lora at 8 on friday Europe/Berlin", "lora", "08:00", "Europe/Berlin", id="end"
+        ),
+        pytest.param("lora at 8 europe/berlin", "lora", "08:00", "Europe/Berlin", id="any-case"),
+        pytest.param("lora at 8 diffusion", "lora diffusion", "08:00", None, id="keyword-after"),
+        pytest.param("llama 3 daily", "llama 3", "09:00", None, id="bare-number-is-keyword"),
+        pytest.param('"UTC" at 8', '"UTC"', "08:00", None, id="quoted-is-keyword"),
+    ],
+)
+def test_timezone_anywhere_after_the_time(text, keywords, at, tz):
+    request = parse_subscribe(text.split())
+    assert (request.keywords, request.at_time, request.tz) == (keywords, at, tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("channel at 09:00 CET", "`Europe/Paris`, `Europe/Berlin`", id="cet"),
+        pytest.param("lora at 9 PST", "`America/Los_Angeles`", id="pst"),
+        pytest.param("lora at 9 est", "`America/New_York`", id="est-lower"),
+        pytest.param("lora at 9 UTC+2", "`Etc/GMT-2`", id="offset"),
+        pytest.param("channel daily UTC", "Did you mean the timezone UTC?", id="utc-as-keyword"),
+        pytest.param(
+            "lora Europe/Berlin at 9", "Did you mean the timezone Europe/Berlin?", id="iana"
+        ),
+        pytest.param("lora CET", "`Europe/Paris`", id="abbreviation-as-keyword"),
+        pytest.param("lora daily 10:30", "Did you mean `at 10:30`?", id="time-as-keyword"),
+        pytest.param("lora 9am", "Did you mean `at 9am`?", id="9am-as-keyword"),
+        pytest.param(
+            "lora at 9 America/Argentina",
+            "`America/Argentina/Buenos_Aires`",
+            id="region-not-zone",
+        ),
+        pytest.param("lora at 9 Europe/Berlni", "did you mean `Europe/Berlin`", id="typo-zone"),
+    ],
+)
+def test_zone_like_words_get_a_helpful_question(text, expected):
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
+@pytest.fixture(params=["system", "tzdata"])
+def tz_source(request):
+    """Zones from the OS files, or from the tzdata wheel only (as on a slim image)."""
+    if request.param == "tzdata":
+        zoneinfo.reset_tzpath(to=[])
+    yield request.param
+    zoneinfo.reset_tzpath()
+
+
+def test_incomplete_zone_names_the_zones_inside_it(reply, tz_source):
+    answer = said(reply("subscribe lora at 9 America/Argentina"))
+    assert "is a region, not a timezone" in answer and "America/Argentina/Cordoba" in answer
+    assert "Something went wrong" not in answer
+
+
+@pytest.mark.parametrize("selector", ["²", "#٣", "¹²"], ids=["superscript", "arabic", "two"])
+def test_unsubscribe_with_a_non_ascii_digit_is_a_clear_reply(reply, selector):
+    answer = said(reply(f"unsubscribe {selector}"))
+    assert "is not a subscription number" in answer and "/papers list" in answer
+
+
+def test_cet_gets_a_reply_naming_iana_zones(reply):
+    answer = said(reply("subscribe channel daily at 09:00 CET"))
+    assert "`Europe/Paris`" in answer and "No subscriptions yet" in said(reply("list"))
+
+
+def test_resubscribing_with_a_new_time_changes_the_time(reply, config):
+    reply("subscribe channel daily at 09:00 Europe/Berlin")
+    changed = said(reply("subscribe channel daily at 10:30 Europe/Berlin"))
+    assert "Updated the schedule of #1" in changed
+    assert "daily at 09:00 Europe/Berlin → daily at 10:30 Europe/Berlin" in changed
+    rows = list(connect(config.db_path).query("SELECT at_time, tz, next_due_at FROM subscriptions"))
+    assert len(rows) == 1 and rows[0]["at_time"] == "10:30" and rows[0]["tz"] == "Europe/Berlin"
+    assert datetime.fromisoformat(rows[0]["next_due_at"]).astimezone(UTC).strftime("%M") == "30"
+    same = said(reply("subscribe channel daily at 10:30 Europe/Berlin"))
+    assert "You already have this subscription" in same
+    weekly = said(reply("subscribe channel weekly on friday at 10:30 Europe/Berlin"))
+    assert "→ weekly on Friday at 10:30 Europe/Berlin" in weekly
+
+
+def test_signed_subscribe_at_utc_time_delivers_a_digest_at_that_time(slack, reply, config):
+    # The seeds are listed on 2026-03-17: the command is typed at 07:00 UTC that day (the
+    # stand-in's user is in New York, so a zone that were ignored would show).
+    with time_machine.travel(datetime(2026, 3, 17, 7, 0, tzinfo=UTC), tick=True):
+        created = said(reply("subscribe channel daily at 07:45 UTC"))
+    assert "trending → <#C0GENERAL>, daily at 07:45 UTC" in created
+    db = connect(config.db_path)
+    early = deliver_due(
+        db, config, client_factory(config), datetime(2026, 3, 17, 7, 44, tzinfo=UTC)
+    )
+    assert sum(early.values()) == 0 and slack.messages("C0GENERAL") == []
+    deliver_due(db, config, client_factory(config), datetime(2026, 3, 17, 7, 45, tzinfo=UTC))
+    posted = wait_for(lambda: slack.messages("C0GENERAL"))
+    assert len(posted) == 1
+    assert posted[0]["blocks"][0]["text"]["text"] == "Daily papers · Tue, Mar 17"
+    assert posted[0]["text"].endswith(": 5 papers") and "UTC" not in posted[0]["text"]
+    nxt = next(db.query("SELECT next_due_at FROM subscriptions"))["next_due_at"]
+    assert nxt == "2026-03-18T07:45:00+00:00"

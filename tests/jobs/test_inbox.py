@@ -1,0 +1,53 @@
+"""The inbox: watched in `make run` so a dropped file is ingested within seconds, and a copy
+of a file already ingested says so in the log."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from jobs.worker import InboxWatch, ingest_and_alert
+from storage import connect
+from tests.conftest import NOW, SEEDS
+
+DUMP = sorted(SEEDS.iterdir())[-1]
+
+
+def papers(config) -> int:
+    return connect(config.db_path)["papers"].count
+
+
+def drop(config, name: str, when) -> Path:
+    path = Path(config.inbox_dir) / name
+    shutil.copyfile(DUMP, path)
+    os.utime(path, (when.timestamp(), when.timestamp()))
+    return path
+
+
+def test_a_dropped_file_is_ingested_on_the_second_poll(worker_config, tmp_path):
+    Path(worker_config.inbox_dir).mkdir()
+    fresh = tmp_path / "fresh.db"
+    connect(fresh).close()
+    config = worker_config.with_db(str(fresh))
+    watch = InboxWatch(config)
+    assert watch(NOW) is False  # nothing changed
+    drop(config, "new.txt", NOW)
+    assert watch(NOW) is False  # still being copied, maybe: wait for one more poll
+    assert papers(config) == 0
+    assert watch(NOW + timedelta(seconds=2)) is True
+    assert papers(config) == 11
+    assert watch(NOW + timedelta(seconds=4)) is False  # ingested once
+
+
+def test_a_copy_of_an_ingested_file_says_so_once(worker_config, caplog):
+    Path(worker_config.inbox_dir).mkdir()
+    ingest_and_alert(worker_config, NOW)  # the scan mark
+    drop(worker_config, "copy-of-seed.txt", NOW + timedelta(minutes=1))
+    with caplog.at_level(logging.INFO, logger="jobs.inbox"):
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
+    said = [r.getMessage() for r in caplog.records if "already ingested" in r.getMessage()]
+    assert len(said) == 1 and "copy-of-seed.txt" in said[0]

@@ -1,0 +1,67 @@
+"""`make run`'s demo subscription: made once, and a restart never touches users' own."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from papers.local import demo_subscription
+from storage import connect
+from storage import subscriptions as subs
+from storage.schedule import Schedule
+from tests.conftest import NOW
+
+TEAM = "T0LOCAL"
+
+
+def rows(db) -> list[dict]:
+    return list(db.query("SELECT id, user_id, target, keywords, at_time, demo FROM subscriptions"))
+
+
+def subscribe(db, at: str, keywords: str = "", target: str = "C0GENERAL"):
+    return subs.create(
+        db,
+        team_id=TEAM,
+        user_id="U0LOCAL",
+        target=target,
+        kind="channel",
+        keywords=keywords,
+        schedule=Schedule("daily", at, "UTC"),
+        now=NOW,
+    )
+
+
+def test_restart_keeps_user_subscriptions_and_makes_the_demo_once(tmp_path):
+    db = connect(tmp_path / "papers.db")
+    first = demo_subscription(db, TEAM, NOW)
+    assert first is not None and first.demo and first.next_due_at == NOW.isoformat()
+    subscribe(db, "10:00", keywords="lora")
+    subscribe(db, "11:00", target="C0OTHER")
+    before = rows(db)
+    assert demo_subscription(db, TEAM, NOW + timedelta(hours=3)) is None  # the restart
+    assert rows(db) == before and [r["demo"] for r in before] == [1, 0, 0]
+
+
+def test_the_demo_becomes_the_users_when_they_change_its_time(tmp_path):
+    path = tmp_path / "papers.db"
+    db = connect(path)
+    demo_subscription(db, TEAM, NOW)
+    changed = subscribe(db, "10:00")  # `/papers subscribe channel daily at 10:00` in #general
+    assert not changed.created and changed.subscription.at_time == "10:00"
+    db.close()
+    db = connect(path)  # a restart, on the same file
+    assert demo_subscription(db, TEAM, NOW + timedelta(days=1)) is None
+    assert [(r["at_time"], r["demo"]) for r in rows(db)] == [("10:00", 0)]
+
+
+def test_a_removed_demo_does_not_come_back(tmp_path):
+    db = connect(tmp_path / "papers.db")
+    made = demo_subscription(db, TEAM, NOW)
+    subs.remove(db, TEAM, "U0LOCAL", str(made.id), "C0GENERAL")
+    assert demo_subscription(db, TEAM, NOW) is None and rows(db) == []
+
+
+def test_an_existing_general_digest_is_left_as_it_is(tmp_path):
+    db = connect(tmp_path / "papers.db")
+    subscribe(db, "08:15")
+    assert demo_subscription(db, TEAM, NOW) is None
+    assert [(r["at_time"], r["demo"]) for r in rows(db)] == [("08:15", 0)]

@@ -1,0 +1,80 @@
+"""The stand-in page in a real browser, as a newcomer meets it: type `/papers` commands,
+press Next, Share and App Home buttons, and see what Slack would show.
+
+Screenshots go to the test's folder; `make screenshots` copies them into docs/ for the
+README (so `make test` never rewrites tracked files)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+
+from tests.conftest import ROOT
+
+SHOTS = ("search", "next", "shared", "home")
+
+
+@pytest.fixture
+def shoot(browser_page, tmp_path):
+    def take(name: str) -> None:
+        path = tmp_path / f"standin-{name}.png"
+        browser_page.screenshot(path=str(path))
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    yield take
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        for name in SHOTS:
+            shutil.copyfile(tmp_path / f"standin-{name}.png", ROOT / "docs" / f"standin-{name}.png")
+
+
+def test_a_person_searches_pages_shares_subscribes_and_previews(slack, browser_page, shoot):
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box, messages = page.locator("#cmd"), page.locator("#log .msg")
+
+    def command(text: str) -> None:
+        box.fill(text)
+        box.press("Enter")
+        expect(box).to_have_value("")  # the box is cleared once the command is sent
+
+    command("/papers reasoning")
+    expect(messages).to_have_count(1)
+    expect(messages.first).to_contain_text("20 papers match reasoning · showing 1–5")
+    expect(messages.first).to_contain_text("only visible to you")
+    shoot("search")
+
+    messages.first.locator("button[data-action=search_next]").click()
+    expect(messages.first).to_contain_text("showing 6–10")
+    expect(messages).to_have_count(1)  # Next replaced the message: no second one
+    shoot("next")
+
+    messages.first.locator("button[data-action=search_share]").click()
+    shared = page.locator("#log .msg:not(.eph)")
+    expect(shared).to_have_count(1)
+    expect(shared).to_contain_text("Shared by @you with /papers")
+    expect(shared).not_to_contain_text("U0LOCAL")
+    shoot("shared")
+    page.reload()  # shared posts stay; ephemeral replies are gone, as in Slack
+    expect(shared).to_have_count(1)
+    expect(page.locator("#log .msg.eph")).to_have_count(0)
+
+    command("/papers subscribe channel daily at 09:00 CET")
+    warning = page.locator("#log .msg.eph").last
+    expect(warning).to_contain_text("⚠️")
+    expect(warning).to_contain_text("Europe/Paris")
+    expect(warning).not_to_contain_text(":warning:")
+
+    command("/papers subscribe channel daily at 09:00 UTC")
+    made = page.locator("#log .msg.eph").last
+    expect(made).to_contain_text("trending → #general, daily at 09:00 UTC")
+    expect(made).not_to_contain_text("C0GENERAL")
+
+    page.locator("#tab-home").click()
+    expect(messages.first).to_contain_text("#1 trending → #general")
+    messages.first.locator("button[data-action=home_preview_1]").click()
+    expect(messages.first).to_contain_text("Preview of #1, not sent")
+    shoot("home")

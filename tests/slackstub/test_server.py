@@ -1,0 +1,74 @@
+"""The stand-in shows what Slack shows: replies replace or delete the message their button
+was on, shared posts stay in the channel, and a client hanging up prints no traceback."""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+import urllib.request
+
+import pytest
+
+from tests.bot.conftest import wait_for
+
+
+def post(url: str, body: dict) -> int:
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status
+
+
+def texts(stub) -> list[str]:
+    return [m["text"] for m in stub.ephemerals("C0GENERAL", "U0LOCAL")]
+
+
+def test_next_replaces_the_results_message_instead_of_adding_one(slack, reply):
+    first = reply("reasoning")
+    assert texts(slack) == ["20 papers match `reasoning`"]
+    clicked = slack.click(first, "search_next")
+    wait_for(lambda: slack.responses(clicked["response_id"]))
+    shown = slack.ephemerals("C0GENERAL", "U0LOCAL")
+    assert len(shown) == 1
+    assert "showing 6–10" in json.dumps(shown[0]["blocks"], ensure_ascii=False)
+
+
+def test_share_is_stored_in_the_channel(slack, reply):
+    shared = slack.click(reply("lora"), "search_share")
+    wait_for(lambda: slack.responses(shared["response_id"]))
+    posted = slack.messages("C0GENERAL")
+    assert len(posted) == 1 and "Shared by <@U0LOCAL>" in json.dumps(posted[0]["blocks"])
+    assert texts(slack) == ["2 papers match `lora`"]  # the ephemeral results stay too
+
+
+@pytest.mark.parametrize(
+    ("body", "left"),
+    [
+        pytest.param({"replace_original": True, "text": "new"}, ["new"], id="replace"),
+        pytest.param({"replace_original": "true", "text": "new"}, ["new"], id="replace-string"),
+        pytest.param({"delete_original": True}, [], id="delete"),
+        pytest.param({"text": "another"}, ["old", "another"], id="neither-adds"),
+    ],
+)
+def test_response_url_honours_replace_and_delete_original(standin, body, left):
+    first_id, first_url = standin.new_response_url()
+    assert post(first_url, {"text": "old"}) == 200
+    original = standin.responses(first_id)[0]
+    button = {"type": "actions", "elements": [{"type": "button", "action_id": "b", "value": "1"}]}
+    original["blocks"] = [button]
+    standin.app_url = None  # no app: only the click's response_url is needed
+    origin = {"ephemeral": original["_ephemeral"]}
+    _, url = standin.new_response_url(origin=origin)
+    assert post(url, body) == 200
+    assert texts(standin) == left
+
+
+def test_a_client_hanging_up_prints_no_traceback(standin, capfd):
+    sock = socket.create_connection(("127.0.0.1", standin.httpd.server_address[1]))
+    sock.sendall(b"GET /_stub/state HTTP/1.1\r\nHost: x\r\n")  # half a request
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # a reset, as a closed tab sends
+    wait_for(lambda: standin.httpd.disconnects == 1)
+    assert "Traceback" not in capfd.readouterr().err
