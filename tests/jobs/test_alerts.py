@@ -120,4 +120,4 @@ def test_alert_whose_dm_cannot_open_yet_is_retried_and_sent_once(worker_config, 
         worker.deliver(worker_config)
         worker.deliver(worker_config)
     alerts = stub.messages("DU0LOCAL")
-    assert len(alerts) == 1 and alerts[0]["text"] == "1 new papers on lora"
+    assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
