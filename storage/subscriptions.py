@@ -48,6 +48,7 @@ class Subscription:
     next_due_at: str | None
     last_delivered_at: str | None
     created_at: str
+    author: str | None = None  # set for an author follow (storage.authors)
 
     @classmethod
     def from_row(cls, row: dict) -> Subscription:
@@ -165,8 +166,10 @@ def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
 
 
 def instant(db: Database) -> list[Subscription]:
-    """Active instant-alert subscriptions of active teams."""
-    rows = db.query(_active_where("s.frequency = 'instant'") + " ORDER BY s.id")
+    """Active keyword-alert subscriptions of active teams (author follows are not)."""
+    rows = db.query(
+        _active_where("s.frequency = 'instant' AND s.author IS NULL") + " ORDER BY s.id"
+    )
     return [Subscription.from_row(row) for row in rows]
 
 
