@@ -11,7 +11,7 @@ from datetime import datetime
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
-from bot import views
+from bot import more_commands, views
 from bot.text import escape_entities, escape_mrkdwn
 from storage import subscriptions as subs
 from storage.config import Config
@@ -196,6 +196,8 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:])
+        if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
+            return extra
         if head == "search":
             return _search(db, config, " ".join(words[1:]))
         return _search(db, config, inv.text)
