@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.app import build_app, make_http_server
+from jobs.arxiv_lookup import arxiv_lookup
 from jobs.worker import add_jobs
 from storage import connect
 from storage import subscriptions as subs
@@ -64,7 +65,7 @@ def run_local(config: Config, standin_port: int) -> None:
             slack_api_url=stub.api_url,
         )
         _demo_subscription(config, stub.team_id)
-    app = build_app(config)
+    app = build_app(config, lookup=arxiv_lookup(config))
     server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
