@@ -31,7 +31,7 @@ TITLE_CHARS = 250
 SNIPPET_CHARS = 600
 # Papers shown in one alert: each takes three blocks (text, context, buttons), and a
 # message holds 50 blocks and, in practice, ~12k characters.
-ALERT_PAPERS = 12
+ALERT_PAPERS = 10
 HELP = [
     ("/papers lora adapters", 'search (words, "a phrase", a OR b, -exclude, prefix*)'),
     ("/papers trending [today|week]", "what is trending, and why"),
@@ -496,7 +496,8 @@ def saved_message(papers: list[dict], total: int) -> dict:
     ]
     for paper in papers:
         blocks += saved_item_blocks(paper)
-    return {"text": f"Your reading list: {total} papers", "blocks": _dump(blocks)}
+    plural = "s" if total != 1 else ""
+    return {"text": f"Your reading list: {total} paper{plural}", "blocks": _dump(blocks)}
 
 
 def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:

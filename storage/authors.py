@@ -44,11 +44,6 @@ class Name:
     given: tuple[str, ...]
     display: str
 
-    @property
-    def has_initials(self) -> bool:
-        """Some given name is only an initial."""
-        return any(len(token) == 1 for token in self.given)
-
 
 def fold(text: str) -> str:
     """Case and accents folded: "Ångström" → "angstrom"."""
@@ -141,11 +136,23 @@ def require_name(raw: str) -> Name:
     return name
 
 
+def _less_specific(a: Name, b: Name) -> bool:
+    """`a` says less than `b` about one person ("E. Hu" vs "Edward J. Hu")."""
+    if (a.surname, a.given) == (b.surname, b.given) or len(a.given) > len(b.given):
+        return False
+    return all(len(x) <= len(y) for x, y in zip(a.given, b.given, strict=False))
+
+
 def people_like(db: Database, wanted: Name) -> list[str]:
-    """The distinct fully written names in the store that `wanted` could stand for."""
-    found = {n.display: n for n in known_names(db, wanted.surname) if compatible(n, wanted)}
-    full = sorted(name for name, parsed in found.items() if not parsed.has_initials)
-    return full or sorted(found)
+    """The distinct people in the store that `wanted` could stand for, each by its most
+    complete written name ("E. Hu" → ["Edward J. Hu", "Eric Hu"])."""
+    forms: dict[tuple, Name] = {}
+    for known in sorted(known_names(db, wanted.surname), key=lambda n: n.display):
+        if compatible(known, wanted):
+            forms.setdefault((known.surname, known.given), known)
+    names = list(forms.values())
+    people = [n for n in names if not any(compatible(n, m) and _less_specific(n, m) for m in names)]
+    return [n.display for n in people]
 
 
 @dataclass
@@ -182,13 +189,12 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
     """Follow an author: alerts by DM for each new paper of theirs. Refuses an ambiguous
     short name ("E. Hu" when the store knows Edward and Eric Hu) and a duplicate."""
     wanted = require_name(raw)
-    if wanted.has_initials:
-        people = people_like(db, wanted)
-        if len(people) > 1:
-            listed = ", ".join(f"`{p}`" for p in people[:5])
-            raise SubscriptionError(
-                f"`{wanted.display}` could be {listed}; follow one of them by full name."
-            )
+    people = people_like(db, wanted)
+    if len(people) > 1:
+        listed = ", ".join(f"`{p}`" for p in people[:5])
+        raise SubscriptionError(
+            f"`{wanted.display}` could be {listed}; follow one of them by full name."
+        )
     table = db["subscriptions"]
     with transaction(db):
         for row in table.rows_where(
