@@ -9,12 +9,15 @@ import uuid
 from dataclasses import replace
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.unfurl import paper_ref
 from jobs.arxiv_lookup import arxiv_lookup, lookup_url
 from jobs.ingest import ingest_bytes
 from slackstub.limits import validate_blocks
 from storage import connect
+from storage.config import Config
 from tests.bot.conftest import wait_for
 from tests.conftest import FIXTURES, NOW
 
@@ -155,3 +158,29 @@ def test_links_to_other_pages_get_no_unfurl_call(slack, config):
     assert len(calls) == 1 and list(calls[0]["unfurls"]) == [
         f"https://huggingface.co/papers/{STORED}"
     ]
+
+
+def test_the_stand_in_checks_unfurls_and_a_second_call_replaces_the_first(standin):
+    client = WebClient(token=standin.token, base_url=standin.api_url)
+    url = "https://arxiv.org/abs/2106.09685"
+    ok = {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "LoRA"}}]}
+    client.chat_unfurl(channel="C0GENERAL", ts="1.000001", unfurls={url: ok})
+    better = {"blocks": [{"type": "section", "text": {"type": "mrkdwn", "text": "LoRA v2"}}]}
+    client.chat_unfurl(channel="C0GENERAL", ts="1.000001", unfurls={url: better})
+    assert standin.state.unfurls == {"C0GENERAL:1.000001": {url: better}}
+    too_long = {"blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]}
+    for target, unfurls, error in [
+        ({"channel": "C0GENERAL", "ts": "1.000002"}, {url: too_long}, "invalid_blocks"),
+        ({"channel": "C0GENERAL"}, {url: ok}, "invalid_arguments"),
+        ({"unfurl_id": "U1-x", "source": "composer"}, {}, "invalid_unfurls_format"),
+    ]:
+        with pytest.raises(SlackApiError) as raised:
+            client.chat_unfurl(unfurls=unfurls, **target)
+        assert raised.value.response["error"] == error
+    assert list(standin.state.unfurls) == ["C0GENERAL:1.000001"]
+
+
+def test_the_arxiv_api_address_comes_from_the_environment():
+    assert Config.from_env({}).arxiv_api == "http://export.arxiv.org/api/query"
+    custom = Config.from_env({"PAPERS_ARXIV_API": "http://127.0.0.1:9/api/query"})
+    assert custom.arxiv_api == "http://127.0.0.1:9/api/query"
