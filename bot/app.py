@@ -18,7 +18,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 
-from bot.context import Deps, deps_middleware
+from bot.context import Deps, Lookup, deps_middleware
 from bot.listeners import register
 from storage.config import Config
 from storage.errors import ConfigError
@@ -40,6 +40,8 @@ SCOPES = [
     "channels:history",
     "groups:read",
     "groups:history",
+    "links:read",  # link_shared for arxiv.org and huggingface.co links
+    "links:write",  # chat.unfurl
 ]
 
 
@@ -58,8 +60,9 @@ def _executor() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=LISTENER_THREADS, thread_name_prefix="listener")
 
 
-def build_app(config: Config) -> App:
-    """The Bolt app: signature checks on, listeners registered, deps in every context."""
+def build_app(config: Config, lookup: Lookup | None = None) -> App:
+    """The Bolt app: signature checks on, listeners registered, deps in every context
+    (`lookup` fetches papers of pasted links that the store lacks)."""
     if not config.slack_signing_secret:
         raise ConfigError("SLACK_SIGNING_SECRET is not set")
     if config.slack_client_id and config.slack_client_secret:
@@ -90,7 +93,7 @@ def build_app(config: Config) -> App:
             token_verification_enabled=False,
             listener_executor=_executor(),
         )
-    app.use(deps_middleware(Deps(config, app.installation_store)))
+    app.use(deps_middleware(Deps(config, app.installation_store, lookup)))
     register(app)
     return app
 
@@ -165,9 +168,9 @@ def make_http_server(app: App, host: str, port: int) -> WSGIServer:
     )
 
 
-def serve(config: Config, host: str = "0.0.0.0") -> None:
+def serve(config: Config, host: str = "0.0.0.0", lookup: Lookup | None = None) -> None:
     """Run the bot until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP."""
-    app = build_app(config)
+    app = build_app(config, lookup)
     if config.slack_app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
-from bot import views
+from bot import more_commands, views
 from bot.text import code, escape_entities, plural
 from storage import subscriptions as subs
 from storage.config import Config
@@ -21,7 +21,16 @@ from storage.search import SearchResult, search
 from storage.subscriptions import Kind
 from storage.trending import trending
 
-SUBCOMMANDS = ("help", "trending", "subscribe", "list", "unsubscribe")
+SUBCOMMANDS = (
+    "help",
+    "trending",
+    "subscribe",
+    "list",
+    "unsubscribe",
+    "follow",
+    "unfollow",
+    "saved",
+)
 FREQUENCY_WORDS = {
     "daily": Frequency.DAILY,
     "weekdays": Frequency.WEEKDAYS,
@@ -280,6 +289,8 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:])
+        if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
+            return extra
         if head == "search":
             return _search(db, config, inv.text.strip()[len(words[0]) :].strip())
         meant = near_subcommand(head)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlite_utils import Database
@@ -11,12 +12,23 @@ from bot.ratelimit import SlidingWindow
 from storage import connect
 from storage.config import Config
 
+# (database, arXiv id) → the stored paper, fetched and stored first when need be, or None.
+Lookup = Callable[[Database, str], dict | None]
+
 
 class Deps:
     """Holds the config and gives each serving thread its own SQLite connection."""
 
-    def __init__(self, config: Config, installation_store: InstallationStore | None = None):
+    def __init__(
+        self,
+        config: Config,
+        installation_store: InstallationStore | None = None,
+        lookup: Lookup | None = None,
+    ):
         self.config = config
+        # Fetches a paper the store lacks by arXiv id (jobs.arxiv_lookup, wired in by the
+        # entry points: bot never imports jobs); None: unknown links are not unfurled.
+        self.lookup = lookup
         # OAuth mode: where the workspaces' bot tokens live (deleted on uninstall).
         self.installation_store = installation_store
         self.limiter = SlidingWindow(config.commands_per_minute, 60.0)

@@ -29,6 +29,9 @@ from storage.trending import Signals
 PAGE_SIZE = 5
 TITLE_CHARS = 250
 SNIPPET_CHARS = 600
+# Papers shown in one alert: each takes three blocks (text, context, buttons), and a
+# message holds 50 blocks and, in practice, ~12k characters.
+ALERT_PAPERS = 10
 HELP = [
     ("/papers lora adapters", 'search (words, "a phrase", a OR b, -exclude, prefix*)'),
     ("/papers trending [today|week]", "what is trending, and why"),
@@ -39,6 +42,14 @@ HELP = [
     ("/papers subscribe channel [daily|weekly] [at 09:00] [keywords]", "a digest for this channel"),
     ("/papers list", "subscriptions you and this channel have"),
     ("/papers unsubscribe 3 | lora | all", "stop a subscription"),
+    ('/papers author:"Edward J. Hu"', "papers by an author (initials and accents are fine)"),
+    ("/papers follow Edward J. Hu", "a DM alert for each new paper by that author"),
+    ("/papers unfollow Edward J. Hu", "stop following an author"),
+    ("/papers saved", "your reading list (the Save button on any paper adds to it)"),
+    (
+        "paste an arxiv.org or huggingface.co/papers link",
+        "a preview with Code, More like this, Save",
+    ),
     ("/papers help", "this help"),
 ]
 
@@ -110,12 +121,13 @@ def paper_context(paper: dict) -> str:
     return escape_mrkdwn(" · ".join(p for p in parts if p))
 
 
-def paper_blocks(paper: dict, body: str) -> list:
-    """A section (title + body) and a context line for one paper."""
-    return [
+def paper_blocks(paper: dict, body: str, actions: bool = True) -> list:
+    """A section (title + body), a context line and the paper's buttons for one paper."""
+    blocks = [
         SectionBlock(text=MarkdownTextObject(text=f"{title_link(paper)}\n{body}")),
         ContextBlock(elements=[MarkdownTextObject(text=paper_context(paper))]),
     ]
+    return blocks + ([paper_actions(paper)] if actions and paper.get("id") else [])
 
 
 def _dump(blocks: list) -> list[dict]:
@@ -247,7 +259,7 @@ def digest_message(
     for paper in papers:
         why = escape_mrkdwn(_reason(paper))
         body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
-        blocks += paper_blocks(paper, body)
+        blocks += paper_blocks(paper, body, actions=len(papers) <= ALERT_PAPERS)
     blocks.append(_manage(subscription_id))
     text = f"{escape_mrkdwn(heading)}: {plural(len(papers), 'paper')}"
     return {"text": text, "blocks": _dump(blocks)}
@@ -273,14 +285,13 @@ def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> di
     """A keyword alert for papers that just arrived."""
     heading = f"New on “{truncate(keywords, 100)}”"
     blocks: list = [HeaderBlock(text=PlainTextObject(text=heading))]
-    for paper in papers[:20]:
+    for paper in papers[:ALERT_PAPERS]:
         blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
-    if len(papers) > 20:
+    if len(papers) > ALERT_PAPERS:
+        more = len(papers) - ALERT_PAPERS
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(
-                    text=f"…and {len(papers) - 20} more: {code('/papers ' + keywords)}"
-                )
+                text=MarkdownTextObject(text=f"…and {more} more: {code('/papers ' + keywords)}")
             )
         )
     blocks.append(_manage(subscription_id))
@@ -318,6 +329,8 @@ def describe(sub: Subscription) -> str:
     """One line about a subscription, for /papers list and App Home."""
     where = "DM" if sub.kind == "personal" else f"<#{sub.target}>"
     what = f"“{escape_mrkdwn(sub.keywords)}”" if sub.keywords else "trending"
+    if sub.author:  # an author follow (storage.authors)
+        what = f"papers by {escape_mrkdwn(sub.author)}"
     line = f"*#{sub.id}* {what} → {where}, {describe_when(sub)}"
     if sub.demo:
         line += " · _demo_"
@@ -343,6 +356,7 @@ def home_view(
     last: dict[int, dict | None],
     preview: dict | None = None,
     preview_of: int | None = None,
+    saved: list[dict] | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
     a preview shows under its subscription."""
@@ -356,6 +370,10 @@ def home_view(
             )
         )
     shown = subs[:25]
+    saved_blocks = reading_list_blocks(saved) if saved is not None else []
+    # What is left for a preview once the subscriptions (4 blocks each), the header and the
+    # reading list have their places (App Home holds HOME_BLOCKS).
+    room = HOME_BLOCKS - 2 - 4 * len(shown) - len(saved_blocks)
     for sub in shown:
         delivered = last.get(sub.id)
         status = (
@@ -386,8 +404,191 @@ def home_view(
             ActionsBlock(elements=buttons),
         ]
         if preview and sub.id == preview_of:
-            blocks += preview["blocks"][: 95 - 4 * len(shown)]
+            blocks += preview["blocks"][: max(room, 0)]
+    blocks += saved_blocks
     if preview and preview_of not in {s.id for s in shown}:
         blocks.append(DividerBlock())
-        blocks += preview["blocks"][: 95 - 4 * len(shown)]
-    return {"type": "home", "blocks": _dump(blocks)}
+        blocks += preview["blocks"][: max(room, 0)]
+    return {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+
+
+# --- issue 15: paper buttons, more like this, reading list, authors, unfurls -----------------
+HOME_BLOCKS = 100  # App Home holds at most 100 blocks
+SAVED_IN_HOME = 10
+AUTHOR_BUTTONS = 10
+
+
+def paper_actions(paper: dict) -> ActionsBlock:
+    """Save, More like this, Authors and (when a repository is known) Code for one paper.
+
+    action_ids carry the paper id: they must be unique within a message of several papers."""
+    pid = str(paper["id"])
+    buttons = [
+        ButtonElement(text="Save", action_id=f"save_paper_{pid}", value=pid),
+        ButtonElement(text="More like this", action_id=f"more_like_{pid}", value=pid),
+    ]
+    if paper.get("authors"):
+        buttons.append(ButtonElement(text="Authors", action_id=f"paper_authors_{pid}", value=pid))
+    code = _safe_url(paper.get("code_url"))
+    if code:
+        buttons.append(ButtonElement(text="Code", action_id=f"code_link_{pid}", url=code))
+    return ActionsBlock(elements=buttons)
+
+
+def authors_line(names: list[str]) -> str:
+    """ "A, B, C et al." for the first three names (escaped)."""
+    shown = ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    return escape_mrkdwn(shown)
+
+
+def papers_list_message(heading: str, papers: list[dict], empty: str, note: str = "") -> dict:
+    """A heading and a few papers with their buttons (More like this, author search)."""
+    if not papers:
+        return text_message(empty)
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    for paper in papers[: PAGE_SIZE * 2]:
+        blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    plain = heading.replace("*", "")
+    return {"text": plain, "blocks": _dump(blocks)}
+
+
+def similar_message(paper: dict, similar: list[dict]) -> dict:
+    """The papers most like one paper."""
+    title = escape_mrkdwn(truncate(paper["title"], 150))
+    return papers_list_message(
+        f"*More like* _{title}_",
+        similar,
+        f"I found no papers like _{title}_ yet.",
+    )
+
+
+def author_message(name: str, papers: list[dict], total: int, people: list[str]) -> dict:
+    """Papers by one author, newest first."""
+    shown = escape_mrkdwn(name)
+    plural = "s" if total != 1 else ""
+    note = ""
+    if len(people) > 1:
+        listed = ", ".join(f"`{escape_mrkdwn(p)}`" for p in people[:5])
+        note = f"`{shown}` could be {listed}: showing all; a full name narrows it."
+    return papers_list_message(
+        f"*{total}* paper{plural} by *{shown}* · newest first",
+        papers,
+        f"No papers by {shown} yet. Follow them with `/papers follow {shown}`.",
+        note,
+    )
+
+
+def authors_message(paper: dict) -> dict:
+    """A paper's authors, each with a button for their papers and the command to type."""
+    names = paper.get("authors") or []
+    title = escape_mrkdwn(truncate(paper["title"], 150))
+    lines = [f"*Authors of* _{title}_"]
+    lines += [f'• {escape_mrkdwn(n)}: `/papers author:"{escape_mrkdwn(n)}"`' for n in names[:20]]
+    if len(names) > 20:
+        lines.append(f"…and {len(names) - 20} more")
+    buttons = [
+        ButtonElement(
+            text=truncate(f"Papers by {name}", 75),
+            action_id=f"author_search_{index}",
+            value=truncate(name, 200),
+        )
+        for index, name in enumerate(names[:AUTHOR_BUTTONS])
+    ]
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), 2900)))]
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
+    return {"text": f"Authors of {title}", "blocks": _dump(blocks)}
+
+
+def saved_item_blocks(paper: dict) -> list:
+    """One saved paper: title and context with a Remove button beside it."""
+    text = f"{title_link(paper)}\n{paper_context(paper)}"
+    return [
+        SectionBlock(
+            text=MarkdownTextObject(text=text),
+            accessory=ButtonElement(
+                text="Remove", action_id=f"saved_remove_{paper['id']}", value=str(paper["id"])
+            ),
+        )
+    ]
+
+
+def saved_message(papers: list[dict], total: int) -> dict:
+    """/papers saved: the reading list, newest first, each with Remove."""
+    if not papers:
+        return text_message(
+            "Your reading list is empty. Press *Save* on any paper to keep it here."
+        )
+    more = f" · showing the newest {len(papers)}" if total > len(papers) else ""
+    blocks: list = [
+        SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){more}"))
+    ]
+    for paper in papers:
+        blocks += saved_item_blocks(paper)
+    plural = "s" if total != 1 else ""
+    return {"text": f"Your reading list: {total} paper{plural}", "blocks": _dump(blocks)}
+
+
+def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
+    """The App Home section of the reading list (at most `room` blocks)."""
+    blocks: list = [DividerBlock(), HeaderBlock(text=PlainTextObject(text="Your reading list"))]
+    if not papers:
+        blocks.append(
+            SectionBlock(text=MarkdownTextObject(text="Press *Save* on any paper to keep it here."))
+        )
+    for paper in papers[:SAVED_IN_HOME]:
+        blocks += saved_item_blocks(paper)
+    return blocks[: max(room, 0)]
+
+
+def follow_message(sub: Subscription, known: int) -> dict:
+    """The reply to /papers follow."""
+    seen = f"{known} paper{'s' if known != 1 else ''} by them so far" if known else "none yet"
+    return text_message(
+        f"Following: {describe(sub)}\nI will DM you when a new paper of theirs arrives ({seen})."
+    )
+
+
+def author_alert_message(papers: list[dict], author: str, subscription_id: int) -> dict:
+    """An alert for new papers by a followed author."""
+    heading = truncate(f"New paper{'s' if len(papers) != 1 else ''} by {author}", 150)
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=heading))]
+    for paper in papers[:ALERT_PAPERS]:
+        blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
+    if len(papers) > ALERT_PAPERS:
+        more = len(papers) - ALERT_PAPERS
+        blocks.append(
+            SectionBlock(
+                text=MarkdownTextObject(
+                    text=f'…and {more} more: `/papers author:"{escape_mrkdwn(author)}"`'
+                )
+            )
+        )
+    blocks.append(_manage(subscription_id))
+    return {"text": escape_mrkdwn(heading), "blocks": _dump(blocks)}
+
+
+def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
+    """A pasted paper link's preview: title, authors, date, upvotes and why it trends, with
+    Code, More like this and Save."""
+    lines = [title_link(paper)]
+    if paper.get("authors"):
+        lines.append(authors_line(paper["authors"]))
+    elif paper.get("authors_count"):
+        lines.append(f"{paper['authors_count']} authors")
+    facts = []
+    if paper.get("published"):
+        facts.append(_day(paper["published"]) or "")
+    if paper.get("upvotes"):
+        facts.append(f"▲ {paper['upvotes']} upvotes")
+    if reason:
+        facts.append(f"trending: {reason}")
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    if facts:
+        blocks.append(
+            ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(" · ".join(facts)))])
+        )
+    blocks.append(paper_actions(paper))
+    return _dump(blocks)

@@ -11,6 +11,7 @@ from typing import Any
 import feedparser
 
 from jobs.parsing import Parsed, Skip
+from storage.code_links import normalize_repo_url
 from storage.models import Entry
 from storage.text import arxiv_id, clean
 
@@ -109,6 +110,7 @@ def _hf_item(item: Any, fetched_on: date) -> Entry | str:
         arxiv_id=ident,
         url=f"https://arxiv.org/abs/{ident}" if ident else None,
         listed_on=_iso_day(item.get("publishedAt")) or fetched_on.isoformat(),
+        code_url=normalize_repo_url(paper.get("githubRepo") or item.get("githubRepo")),
     )
 
 

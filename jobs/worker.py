@@ -12,6 +12,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from jobs.alerts import run_alerts
+from jobs.author_alerts import run_author_alerts
 from jobs.delivery import deliver_due
 from jobs.inbox import ingest_sources
 from jobs.slack import client_factory
@@ -22,12 +23,14 @@ log = logging.getLogger(__name__)
 
 
 def ingest_and_alert(config: Config, now: datetime | None = None) -> None:
-    """Job: ingest the inbox and feeds, then send keyword alerts for what arrived."""
+    """Job: ingest the inbox and feeds, then send keyword and author alerts for what arrived."""
     db = connect(config.db_path)
     try:
         now = now or datetime.now(UTC)
         ingest_sources(db, config, now)
-        run_alerts(db, client_factory(config), now)
+        client_for = client_factory(config)
+        run_alerts(db, client_for, now)
+        run_author_alerts(db, client_for, now)
     finally:
         db.close()
 

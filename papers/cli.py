@@ -196,11 +196,12 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 def serve(ctx: click.Context, port: int | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
     from bot.app import serve as run_serve
+    from jobs.arxiv_lookup import arxiv_lookup
 
     config = ctx.obj["config"]
     if port:
         config = replace(config, port=port)
-    run_serve(config)
+    run_serve(config, lookup=arxiv_lookup(config))
 
 
 @main.command()

@@ -14,6 +14,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
+from jobs.arxiv_lookup import arxiv_lookup
 from jobs.worker import InboxWatch, add_jobs
 from storage import connect, meta
 from storage import subscriptions as subs
@@ -83,7 +84,7 @@ def run_local(config: Config, standin_port: int) -> None:
             demo_subscription(db, stub.team_id, datetime.now(UTC))
         finally:
             db.close()
-    app = build_app(config)
+    app = build_app(config, lookup=arxiv_lookup(config))
     server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)

@@ -66,6 +66,8 @@ class State:
     ephemerals: list[dict] = field(default_factory=list)
     response_urls: dict[str, dict] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
+    # chat.unfurl: "channel:ts" (or the unfurl_id) → {url: unfurl}, as Slack keeps them.
+    unfurls: dict[str, dict[str, dict]] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
     rejected: list[tuple[str, str]] = field(default_factory=list)
     fail_next: dict[str, list[str]] = field(default_factory=dict)  # method -> Slack errors
@@ -514,6 +516,32 @@ class SlackStandIn:
         }
         self.state.messages.append(message)
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _m_chat_unfurl(self, params: dict, team: str) -> dict:
+        """Attach previews to a message: each URL's blocks checked like a message's; a second
+        call for the same message replaces those URLs' previews instead of adding more."""
+        if params.get("channel") and params.get("ts"):
+            key = f"{params['channel']}:{params['ts']}"
+        elif params.get("unfurl_id") and params.get("source"):
+            key = str(params["unfurl_id"])
+        else:
+            return {"ok": False, "error": "invalid_arguments"}
+        unfurls = params.get("unfurls")
+        try:
+            unfurls = json.loads(unfurls) if isinstance(unfurls, str) else unfurls
+        except ValueError:
+            unfurls = None
+        if not isinstance(unfurls, dict) or not unfurls:
+            return {"ok": False, "error": "invalid_unfurls_format"}
+        for url, unfurl in unfurls.items():
+            if not isinstance(unfurl, dict):
+                return {"ok": False, "error": "invalid_unfurls_format"}
+            errors = validate_blocks(unfurl.get("blocks") or [], surface="message")
+            if errors:
+                self.state.rejected.append(("chat.unfurl", f"{url}: " + "; ".join(errors)))
+                return {"ok": False, "error": "invalid_blocks", "errors": errors}
+        self.state.unfurls.setdefault(key, {}).update(unfurls)
+        return {"ok": True}
 
     def _m_conversations_history(self, params: dict, team: str) -> dict:
         channel = str(params.get("channel", ""))

@@ -54,6 +54,7 @@ class Config:
     max_query_chars: int = 256
     commands_per_minute: int = 20
     slack_timeout_seconds: int = 15
+    arxiv_api: str = "http://export.arxiv.org/api/query"  # looks up pasted links' papers
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -81,6 +82,7 @@ class Config:
             max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256),
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
+            arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
         )
 
     def with_db(self, db_path: str | None) -> Config:

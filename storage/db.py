@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -272,3 +273,39 @@ def m007_demo_subscription(db: Database) -> None:
     """Mark the subscription `make run` creates for its demo, so a restart finds it instead of
     touching the subscriptions people made."""
     db["subscriptions"].add_column("demo", int, not_null_default=0)
+
+
+@migrations()
+def m008_authors_code_saved(db: Database) -> None:
+    """Issue 15: author names per paper (for follows and `author:` search), a code link per
+    paper, author follows as subscriptions with an `author`, the reading list, and the
+    arXiv API lookups made for link unfurls (so each id is fetched once)."""
+    # Imported here: these modules import storage.db themselves.
+    from storage.authors import index_authors
+    from storage.code_links import code_url_from_abstract
+
+    db["papers"].add_column("code_url", str)
+    db["subscriptions"].add_column("author", str)
+    db["paper_authors"].create(
+        {"id": int, "paper_id": int, "position": int, "name": str, "surname": str},
+        pk="id",
+        not_null={"paper_id", "position", "name", "surname"},
+        foreign_keys=[("paper_id", "papers", "id")],
+    )
+    db["paper_authors"].create_index(["paper_id", "position"], unique=True)
+    db["paper_authors"].create_index(["surname", "name"])
+    db["saved"].create(
+        {"team_id": str, "user_id": str, "paper_id": int, "saved_at": str},
+        pk=("team_id", "user_id", "paper_id"),
+        foreign_keys=[("paper_id", "papers", "id")],
+    )
+    db["arxiv_lookups"].create(
+        {"arxiv_id": str, "looked_up_at": str, "found": int, "detail": str}, pk="arxiv_id"
+    )
+    for row in db.query("SELECT id, authors FROM papers WHERE authors IS NOT NULL ORDER BY id"):
+        index_authors(db, row["id"], json.loads(row["authors"]))
+    rows = db.query("SELECT id, abstract FROM papers WHERE abstract LIKE '%github.com/%'")
+    for row in list(rows):
+        url = code_url_from_abstract(row["abstract"])
+        if url:
+            db.execute("UPDATE papers SET code_url = ? WHERE id = ?", [url, row["id"]])

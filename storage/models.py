@@ -19,6 +19,7 @@ class Entry:
     arxiv_id: str | None = None
     url: str | None = None
     listed_on: str | None = None  # ISO date the listing (page, feed item) is from
+    code_url: str | None = None  # the paper's code repository, when the source names one
 
 
 @dataclass

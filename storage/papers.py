@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from sqlite_utils import Database
 
+from storage.authors import index_authors
+from storage.code_links import code_url_from_abstract
 from storage.db import transaction
 from storage.models import Entry, IngestReport
 from storage.text import derive_title, hyphen_joins, normalize_title
@@ -234,8 +236,8 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
     authors_count = entry.authors_count if entry.authors_count is not None else len(entry.authors)
     cursor = db.conn.execute(
         "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
-        " authors_count, authors, published, url, first_seen_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " authors_count, authors, published, url, first_seen_at, updated_at, code_url)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             entry.arxiv_id,
             title,
@@ -249,9 +251,11 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
             entry.url,
             now,
             now,
+            entry.code_url or code_url_from_abstract(entry.abstract),
         ],
     )
     paper_id = int(cursor.lastrowid)
+    index_authors(db, paper_id, entry.authors)
     blocks = keys.abstract_blocks | keys.title_blocks
     # An untitled paper's derived title is for display only: it is not indexed as a title.
     _index(db, paper_id, "" if derived else title, entry.abstract, blocks, new=True)
@@ -283,6 +287,7 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
         ("authors", json.dumps(entry.authors) if entry.authors else None),
         ("published", entry.published),
         ("url", entry.url),
+        ("code_url", entry.code_url),
     ):
         if value is not None and row[column] is None:
             updates[column] = value
@@ -291,6 +296,8 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
     updates["updated_at"] = now
     sets = ", ".join(f"{column} = ?" for column in updates)
     db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
+    if "authors" in updates:  # the names became known with this sighting
+        index_authors(db, paper_id, entry.authors)
     if "title" in updates or "arxiv_id" in updates:
         row.update(updates)
         blocks = _abstract_blocks(normalize_title(row["abstract"]))
@@ -450,6 +457,13 @@ def get_papers(db: Database, ids: list[int]) -> list[dict]:
     return [by_id[i] for i in ids if i in by_id]
 
 
+def by_arxiv_id(db: Database, arxiv_id: str) -> dict | None:
+    """The stored paper with this arXiv id (version-less), with its aggregates, or None."""
+    row = next(db.query("SELECT id FROM papers WHERE arxiv_id = ?", [arxiv_id]), None)
+    found = get_papers(db, [row["id"]]) if row else []
+    return found[0] if found else None
+
+
 def public(row: dict) -> dict:
     """A paper row as the JSON shape the CLI and the bot share."""
     arxiv = row.get("arxiv_id")
@@ -467,6 +481,7 @@ def public(row: dict) -> dict:
         "upvotes": row.get("upvotes"),
         "sources": row.get("sources") or 0,
         "listed_on": row.get("last_listed"),
+        "code_url": row.get("code_url"),
     }
 
 

@@ -49,6 +49,7 @@ class Subscription:
     last_delivered_at: str | None
     created_at: str
     demo: int = 0  # the subscription `make run` made for its demo
+    author: str | None = None  # set for an author follow (storage.authors)
 
     @classmethod
     def from_row(cls, row: dict) -> Subscription:
@@ -110,7 +111,8 @@ def create(
     with transaction(db):
         same = next(
             table.rows_where(
-                "team_id = ? AND target = ? AND lower(keywords) = lower(?)",
+                # An author follow is never the same subscription as a keyword one.
+                "team_id = ? AND target = ? AND lower(keywords) = lower(?) AND author IS NULL",
                 [team_id, target, keywords],
                 order_by="id",
             ),
@@ -192,8 +194,10 @@ def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
 
 
 def instant(db: Database) -> list[Subscription]:
-    """Active instant-alert subscriptions of active teams."""
-    rows = db.query(_active_where("s.frequency = 'instant'") + " ORDER BY s.id")
+    """Active keyword-alert subscriptions of active teams (author follows are not)."""
+    rows = db.query(
+        _active_where("s.frequency = 'instant' AND s.author IS NULL") + " ORDER BY s.id"
+    )
     return [Subscription.from_row(row) for row in rows]
 
 

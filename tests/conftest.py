@@ -132,11 +132,15 @@ class FileServer:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, bytes, dict[str, str]]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # When set, every answer waits until the test sets this event (a slow upstream).
+        self.hold: threading.Event | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.requests.append((self.path, dict(self.headers)))
+                if server.hold is not None:
+                    server.hold.wait(timeout=30)
                 status, body, headers = server.routes.get(self.path, (404, b"not found", {}))
                 etag = headers.get("ETag")
                 if etag and self.headers.get("If-None-Match") == etag:

@@ -45,9 +45,15 @@ def config(seeded_path, standin) -> Config:
 
 
 @pytest.fixture
-def slack(config, standin):
+def lookup():
+    """What the app fetches unknown pasted papers with (None: it does not); see test_unfurl."""
+    return None
+
+
+@pytest.fixture
+def slack(config, standin, lookup):
     """The stand-in, pointed at a running app; use .command(), .click(), .event()."""
-    app = build_app(config)
+    app = build_app(config, lookup)
     server = make_http_server(app, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

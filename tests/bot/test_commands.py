@@ -29,7 +29,7 @@ def test_search_lora_returns_the_lora_papers(reply):
     assert "A Unified Continual Learning Framework" in text and "PVP: Pre-trained Visual" in text
     assert "*LoRA*" in text  # the matched word in bold
     assert message.get("response_type", "ephemeral") == "ephemeral"
-    assert buttons(message) == ["search_share"]
+    assert [b for b in buttons(message) if b.startswith("search_")] == ["search_share"]
 
 
 def test_next_and_previous_update_the_message_in_place(slack, reply):

@@ -135,6 +135,12 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
             [sub], {1: {"state": query, "period": query}}, views.alert_message(papers, query, 1)
         ),
         views.text_message(f"Subscribed: {views.describe(sub)}"),
+        views.similar_message(papers[0], papers),
+        views.author_message(query, papers, len(papers), [query, titles[0]]),
+        views.authors_message({**papers[0], "authors": [query, *titles]}),
+        views.saved_message(papers, len(papers) + 3),
+        views.author_alert_message(papers, query, 1),
+        {"blocks": views.unfurl_blocks({**papers[0], "authors": titles * 2}, query)},
     ]
     for message in messages:
         count("rendered messages")

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from tests.bot.conftest import config, reply, slack, standin  # noqa: F401
+from tests.bot.conftest import config, lookup, reply, slack, standin  # noqa: F401
 
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 # Playwright already passes --headless, --no-sandbox (needed as root), a throwaway profile,

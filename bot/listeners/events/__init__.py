@@ -1,4 +1,4 @@
-"""Events: App Home opened, and the app's lifecycle in a workspace."""
+"""Events: App Home opened, paper links shared, and the app's lifecycle in a workspace."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from slack_bolt import App
 
 from bot.listeners.events.app_uninstalled import app_uninstalled
 from bot.listeners.events.home_opened import home_opened
+from bot.listeners.events.link_shared import link_shared
 from bot.listeners.events.tokens_revoked import tokens_revoked
 
 
@@ -14,3 +15,4 @@ def register(app: App) -> None:
     app.event("app_home_opened")(home_opened)
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
+    app.event("link_shared")(link_shared)

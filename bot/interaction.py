@@ -1,0 +1,33 @@
+"""Answering a button click where it happened: in the message's thread of replies (through
+its response_url, visible to the clicker only) or, on App Home, by re-publishing Home."""
+
+from __future__ import annotations
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot.context import Deps
+from bot.home import publish_home
+
+
+def on_home(body: dict) -> bool:
+    """The click came from the App Home tab."""
+    return (body.get("view") or {}).get("type") == "home"
+
+
+def answer(
+    body: dict,
+    respond: Respond,
+    client: WebClient,
+    deps: Deps,
+    team_id: str,
+    message: dict,
+    show_on_home: bool = True,
+) -> None:
+    """Reply to the clicker: an ephemeral message; on App Home (no response_url) a refreshed
+    Home with the message where the digest preview goes (or without it)."""
+    if on_home(body) or not body.get("response_url"):
+        preview = message if show_on_home else None
+        publish_home(client, deps, team_id, body["user"]["id"], preview)
+    else:
+        respond(response_type="ephemeral", replace_original=False, **message)

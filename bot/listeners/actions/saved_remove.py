@@ -1,0 +1,24 @@
+"""Remove (on /papers saved and the App Home reading list)."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import more_commands, paper_actions
+from bot.home import publish_home
+from bot.interaction import on_home
+
+
+def saved_remove(
+    ack: Ack, action: dict, body: dict, respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """Take the paper off the reading list, then show the list again in place."""
+    ack()
+    deps = context["deps"]
+    team_id, user_id = context.team_id or "", body["user"]["id"]
+    paper_actions.remove_saved(deps.db, team_id, user_id, action.get("value", ""))
+    if on_home(body):
+        publish_home(client, deps, team_id, user_id)
+    else:
+        respond(replace_original=True, **more_commands.reading_list(deps.db, team_id, user_id))

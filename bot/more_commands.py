@@ -1,0 +1,64 @@
+"""`/papers follow|unfollow|saved` and `/papers author:"…"`: plain functions like
+bot.commands, reached through one branch of its `handle`."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot import views
+from storage import authors, saved
+from storage.papers import get_papers
+
+_AUTHOR = re.compile(r'^author:\s*["“]?(?P<name>[^"”]*)["”]?\s*$', re.IGNORECASE)
+
+
+def author_name(text: str) -> str | None:
+    """The name in `author:"Edward J. Hu"` (or `author:E. Hu`), else None."""
+    match = _AUTHOR.match(text.strip())
+    return match.group("name").strip() if match else None
+
+
+def author_search(db: Database, name: str) -> dict:
+    """Papers by one author, newest first."""
+    found = authors.papers_by(db, name, limit=views.PAGE_SIZE)
+    papers = get_papers(db, found.paper_ids)
+    return views.author_message(found.name.display, papers, found.total, found.people)
+
+
+def follow(db: Database, team_id: str, user_id: str, name: str, now: datetime) -> dict:
+    """Follow an author."""
+    sub = authors.follow(db, team_id, user_id, name, now)
+    return views.follow_message(sub, authors.papers_by(db, sub.author or name).total)
+
+
+def unfollow(db: Database, team_id: str, user_id: str, name: str) -> dict:
+    """Stop following an author."""
+    removed = authors.unfollow(db, team_id, user_id, name)
+    lines = "\n".join(views.describe(s) for s in removed)
+    return views.text_message(f"Stopped following:\n{lines}")
+
+
+def reading_list(db: Database, team_id: str, user_id: str) -> dict:
+    """The user's reading list."""
+    papers = saved.saved_papers(db, team_id, user_id)
+    return views.saved_message(papers, saved.count_saved(db, team_id, user_id))
+
+
+def reply(db: Database, team_id: str, user_id: str, text: str, now: datetime) -> dict | None:
+    """The reply when `text` is one of these commands, else None."""
+    words = text.split()
+    head = words[0].lower() if words else ""
+    rest = " ".join(words[1:])
+    if head == "follow":
+        return follow(db, team_id, user_id, rest, now)
+    if head == "unfollow":
+        return unfollow(db, team_id, user_id, rest)
+    if head == "saved" and not rest:
+        return reading_list(db, team_id, user_id)
+    name = author_name(text)
+    if name is not None:
+        return author_search(db, name)
+    return None

@@ -1,0 +1,62 @@
+"""What the per-paper buttons do (Save, More like this, Authors, Remove), as plain functions
+that know nothing of Slack; the listeners ack and deliver the reply."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from bot import views
+from bot.text import escape_mrkdwn, truncate
+from storage import saved
+from storage.errors import PapersError
+from storage.papers import get_papers
+from storage.similar import similar
+
+
+def _paper(db: Database, value: str) -> dict | None:
+    """The paper a button stands for, or None for a stale or forged button."""
+    try:
+        found = get_papers(db, [int(value)])
+    except ValueError:
+        return None
+    return found[0] if found else None
+
+
+GONE = views.text_message("That paper is no longer in the store.")
+
+
+def save(db: Database, team_id: str, user_id: str, value: str, now: datetime) -> dict:
+    """Save a paper to the user's reading list."""
+    paper = _paper(db, value)
+    if paper is None:
+        return GONE
+    try:
+        added = saved.save(db, team_id, user_id, paper["id"], now)
+    except PapersError as exc:
+        return views.text_message(f":warning: {escape_mrkdwn(str(exc))}")
+    title = escape_mrkdwn(truncate(paper["title"], 150))
+    if not added:
+        return views.text_message(f"_{title}_ is already in your reading list (`/papers saved`).")
+    return views.text_message(f"Saved _{title}_ to your reading list: `/papers saved`.")
+
+
+def more_like(db: Database, value: str) -> dict:
+    """The papers most like this one."""
+    paper = _paper(db, value)
+    if paper is None:
+        return GONE
+    return views.similar_message(paper, similar(db, paper["id"], limit=5))
+
+
+def authors_of(db: Database, value: str) -> dict:
+    """A paper's authors, each with a button for their papers."""
+    paper = _paper(db, value)
+    return GONE if paper is None else views.authors_message(paper)
+
+
+def remove_saved(db: Database, team_id: str, user_id: str, value: str) -> None:
+    """Take a paper off the user's reading list (a stale button changes nothing)."""
+    if value.isdigit():
+        saved.remove(db, team_id, user_id, int(value))

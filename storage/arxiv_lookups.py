@@ -1,0 +1,39 @@
+"""Which arXiv ids were looked up through the arXiv API for link unfurls, and when: a paper
+found is then in the store; an id that was not found is not asked for again for a while."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlite_utils import Database
+
+from storage.db import transaction
+
+RETRY_AFTER = timedelta(hours=6)
+
+
+def recently_missed(db: Database, arxiv_id: str, now: datetime) -> bool:
+    """True when a lookup of this id found nothing (or failed) less than RETRY_AFTER ago."""
+    row = next(db["arxiv_lookups"].rows_where("arxiv_id = ? AND found = 0", [arxiv_id]), None)
+    if row is None:
+        return False
+    return datetime.fromisoformat(row["looked_up_at"]) > now - RETRY_AFTER
+
+
+def record(db: Database, arxiv_id: str, found: bool, now: datetime, detail: str = "") -> None:
+    """Remember one lookup's outcome."""
+    with transaction(db):
+        db["arxiv_lookups"].upsert(
+            {
+                "arxiv_id": arxiv_id,
+                "looked_up_at": now.isoformat(),
+                "found": int(found),
+                "detail": detail[:300],
+            },
+            pk="arxiv_id",
+        )
+
+
+def lookups(db: Database) -> list[dict]:
+    """Every lookup made (for `papers stats` and tests)."""
+    return list(db["arxiv_lookups"].rows_where(order_by="looked_up_at"))

@@ -1,0 +1,285 @@
+"""Author names: stored per paper, matched tolerant of initials, accents and "Surname, Given"
+order, and followed (a follow is an instant personal subscription with an `author`).
+
+Two names are the same person when their surnames agree exactly (after folding case and
+accents) and their given names agree token by token, an initial standing for any name with
+that letter ("E. Hu" = "Edward J. Hu"). A short form counts only when it is unambiguous:
+"E. Hu" on a paper is not Edward J. Hu when the store also knows an Eric Hu. Two people who
+share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from rapidfuzz import fuzz
+from sqlite_utils import Database
+
+from storage import subscriptions as subs
+from storage.db import transaction
+from storage.errors import NotFound, SubscriptionError
+from storage.schedule import Frequency
+from storage.subscriptions import Kind, Status, Subscription
+from storage.text import clean
+
+# Surname particles kept with the surname: "Ludwig van Beethoven" → "van beethoven".
+_PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la"}
+_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+_TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
+# Two spelled-out given names are one when this similar (rapidfuzz ratio, 0-100) and both at
+# least FUZZY_MIN_CHARS long: "Aleksandr"/"Aleksander", never "Edward"/"Edwin".
+GIVEN_SIMILARITY = 88
+FUZZY_MIN_CHARS = 6
+MAX_NAME_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Name:
+    """A parsed author name: folded surname, folded given-name tokens, and as written."""
+
+    surname: str
+    given: tuple[str, ...]
+    display: str
+
+
+def fold(text: str) -> str:
+    """Case and accents folded: "Ångström" → "angstrom"."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(fold(text))
+
+
+def parse_name(raw: str | None) -> Name | None:
+    """Parse "Edward J. Hu", "Hu, Edward J.", "E. Hu", "Édouard Hù"; None for no name."""
+    if not raw:
+        return None
+    display = clean(raw)[:MAX_NAME_CHARS]
+    if "," in display:
+        surname_part, _, given_part = display.partition(",")
+        surname_tokens = _tokens(surname_part)
+        given = [t for t in _tokens(given_part) if t not in _SUFFIXES]
+    else:
+        words = [w for w in display.split() if fold(w).strip(".") not in _SUFFIXES]
+        if not words:
+            return None
+        start = len(words) - 1
+        while start > 1 and fold(words[start - 1]) in _PARTICLES:
+            start -= 1
+        surname_tokens = _tokens(" ".join(words[start:]))
+        given = _tokens(" ".join(words[:start]))
+    if not surname_tokens:
+        return None
+    return Name(" ".join(surname_tokens), tuple(given), display)
+
+
+def _given_agree(a: str, b: str) -> bool:
+    if len(a) == 1 or len(b) == 1:
+        return a[0] == b[0]
+    if a == b:
+        return True
+    if min(len(a), len(b)) < FUZZY_MIN_CHARS:
+        return False
+    return fuzz.ratio(a, b) >= GIVEN_SIMILARITY
+
+
+def compatible(a: Name, b: Name) -> bool:
+    """Could these two names be one person? Same surname, given names agree where both
+    have one (a surname alone is never enough)."""
+    if a.surname != b.surname or not a.given or not b.given:
+        return False
+    return all(_given_agree(x, y) for x, y in zip(a.given, b.given, strict=False))
+
+
+def matches(author: Name, wanted: Name, known: list[Name]) -> bool:
+    """Is this paper author the person `wanted`? Compatible, and no other known person fits
+    the author's name without fitting `wanted` (then the short form is ambiguous)."""
+    if not compatible(author, wanted):
+        return False
+    return not any(compatible(other, author) and not compatible(other, wanted) for other in known)
+
+
+def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
+    """Store a paper's author names for matching (inside the caller's transaction)."""
+    rows = []
+    for position, raw in enumerate(names):
+        name = parse_name(raw)
+        if name is not None:
+            rows.append((paper_id, position, name.display, name.surname))
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO paper_authors (paper_id, position, name, surname)"
+        " VALUES (?, ?, ?, ?)",
+        rows,
+    )
+
+
+def known_names(db: Database, surname: str) -> list[Name]:
+    """Every distinct author name stored with this (folded) surname."""
+    rows = db.execute(
+        "SELECT DISTINCT name FROM paper_authors WHERE surname = ?", [surname]
+    ).fetchall()
+    return [name for (raw,) in rows if (name := parse_name(raw)) is not None]
+
+
+def require_name(raw: str) -> Name:
+    """Parse a name a user typed; SubscriptionError when it is not a full enough name."""
+    name = parse_name(raw.strip().strip('"“”'))
+    if name is None or not name.given:
+        raise SubscriptionError(
+            "Give a first name or initial and a surname, like `Edward J. Hu` or `E. Hu`."
+        )
+    return name
+
+
+def _less_specific(a: Name, b: Name) -> bool:
+    """`a` says less than `b` about one person ("E. Hu" vs "Edward J. Hu")."""
+    if (a.surname, a.given) == (b.surname, b.given) or len(a.given) > len(b.given):
+        return False
+    return all(len(x) <= len(y) for x, y in zip(a.given, b.given, strict=False))
+
+
+def people_like(db: Database, wanted: Name) -> list[str]:
+    """The distinct people in the store that `wanted` could stand for, each by its most
+    complete written name ("E. Hu" → ["Edward J. Hu", "Eric Hu"])."""
+    forms: dict[tuple, Name] = {}
+    for known in sorted(known_names(db, wanted.surname), key=lambda n: n.display):
+        if compatible(known, wanted):
+            forms.setdefault((known.surname, known.given), known)
+    names = list(forms.values())
+    people = [n for n in names if not any(compatible(n, m) and _less_specific(n, m) for m in names)]
+    return [n.display for n in people]
+
+
+@dataclass
+class AuthorPapers:
+    """Papers by one author, newest first, and the people a short name could mean."""
+
+    name: Name
+    paper_ids: list[int]
+    total: int
+    people: list[str]
+
+
+def papers_by(db: Database, raw: str, limit: int = 5) -> AuthorPapers:
+    """The newest papers whose author is `raw` (by the matching rules above)."""
+    wanted = require_name(raw)
+    known = known_names(db, wanted.surname)
+    names = sorted({n.display for n in known if matches(n, wanted, known)})
+    if not names:
+        return AuthorPapers(wanted, [], 0, [])
+    marks = ",".join("?" * len(names))
+    where = f"surname = ? AND name IN ({marks})"
+    total = db.execute(
+        f"SELECT COUNT(DISTINCT paper_id) FROM paper_authors WHERE {where}",
+        [wanted.surname, *names],
+    ).fetchone()[0]
+    rows = db.execute(
+        f"SELECT DISTINCT paper_id FROM paper_authors WHERE {where} ORDER BY paper_id DESC LIMIT ?",
+        [wanted.surname, *names, limit],
+    ).fetchall()
+    return AuthorPapers(wanted, [row[0] for row in rows], total, people_like(db, wanted))
+
+
+def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) -> Subscription:
+    """Follow an author: alerts by DM for each new paper of theirs. Refuses an ambiguous
+    short name ("E. Hu" when the store knows Edward and Eric Hu) and a duplicate."""
+    wanted = require_name(raw)
+    people = people_like(db, wanted)
+    if len(people) > 1:
+        listed = ", ".join(f"`{p}`" for p in people[:5])
+        raise SubscriptionError(
+            f"`{wanted.display}` could be {listed}; follow one of them by full name."
+        )
+    table = db["subscriptions"]
+    with transaction(db):
+        for row in table.rows_where(
+            "team_id = ? AND user_id = ? AND author IS NOT NULL", [team_id, user_id]
+        ):
+            same = parse_name(row["author"])
+            if same and (same.surname, same.given) == (wanted.surname, wanted.given):
+                raise SubscriptionError(f"You already follow {wanted.display} (#{row['id']}).")
+        count = table.count_where("team_id = ? AND user_id = ?", [team_id, user_id])
+        if count >= subs.MAX_PER_USER:
+            raise SubscriptionError(
+                f"You have {count} subscriptions, the most allowed; remove one first."
+            )
+        table.insert(
+            {
+                "team_id": team_id,
+                "user_id": user_id,
+                "target": user_id,
+                "kind": str(Kind.PERSONAL),
+                "keywords": "",
+                "author": wanted.display,
+                "frequency": str(Frequency.INSTANT),
+                "weekday": 0,
+                "at_time": "09:00",
+                "tz": "UTC",
+                "status": str(Status.ACTIVE),
+                "next_due_at": None,
+                "created_at": now.isoformat(),
+            }
+        )
+        return subs.get(db, team_id, int(table.last_pk))
+
+
+def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscription]:
+    """Stop following an author (by the name as followed, or a compatible form of it)."""
+    wanted = require_name(raw)
+    mine = [s for s in subs.visible_to(db, team_id, user_id) if s.author and s.user_id == user_id]
+    chosen = [s for s in mine if (parsed := parse_name(s.author)) and compatible(parsed, wanted)]
+    if not chosen:
+        raise NotFound(f"You do not follow {wanted.display}. See `/papers list`.")
+    removed = []
+    for sub in chosen:
+        removed += subs.remove(db, team_id, user_id, str(sub.id))
+    return removed
+
+
+def follows(db: Database) -> list[Subscription]:
+    """Active author follows of active teams (the author-alert job's subscriptions)."""
+    rows = db.query(
+        "SELECT s.* FROM subscriptions s LEFT JOIN teams t ON t.team_id = s.team_id"
+        " WHERE s.author IS NOT NULL AND s.status = 'active'"
+        " AND (t.status IS NULL OR t.status = 'active') ORDER BY s.id"
+    )
+    return [Subscription.from_row(row) for row in rows]
+
+
+def newest_author_row(db: Database) -> int:
+    """The highest paper_authors row id: rows are added when a paper's names become known."""
+    return db.execute("SELECT COALESCE(MAX(id), 0) FROM paper_authors").fetchone()[0]
+
+
+def papers_by_followed(
+    db: Database, wanted: list[Name], after: int, newest: int
+) -> dict[Name, list[int]]:
+    """For each followed name, the papers whose names became known in rows (after, newest]
+    and have that person as an author."""
+    surnames = sorted({name.surname for name in wanted})
+    found: dict[Name, list[int]] = {name: [] for name in wanted}
+    for surname in surnames:
+        rows = db.execute(
+            "SELECT paper_id, name FROM paper_authors WHERE surname = ? AND id > ? AND id <= ?"
+            " ORDER BY id",
+            [surname, after, newest],
+        ).fetchall()
+        if not rows:
+            continue
+        known = known_names(db, surname)
+        for paper_id, raw in rows:
+            author = parse_name(raw)
+            for name in wanted:
+                if (
+                    author
+                    and name.surname == surname
+                    and paper_id not in found[name]
+                    and matches(author, name, known)
+                ):
+                    found[name].append(paper_id)
+    return found

@@ -1,0 +1,50 @@
+"""Every message with the per-paper buttons stays within Slack's Block Kit limits, at the
+largest sizes the app produces (checked by the stand-in's own limit checker)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot import views
+from slackstub.limits import validate_blocks
+
+
+def big_paper(n: int) -> dict:
+    return {
+        "id": 10_000_000 + n,
+        "title": "T" * 300,
+        "abstract": "word " * 800,
+        "url": f"https://arxiv.org/abs/2603.{n:05d}",
+        "authors": [f"Author Number{i} Surname{'x' * 60}" for i in range(40)],
+        "authors_count": 40,
+        "published": "2026-03-16",
+        "upvotes": 999,
+        "sources": 3,
+        "code_url": "https://github.com/" + "o" * 39 + "/" + "r" * 100,
+    }
+
+
+PAPERS = [big_paper(n) for n in range(40)]
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        pytest.param(views.alert_message(PAPERS, "lora", 1), id="alert"),
+        pytest.param(views.author_alert_message(PAPERS, "Edward J. Hu", 1), id="author-alert"),
+        pytest.param(views.digest_message(PAPERS[:5], "Daily", 1, True), id="digest"),
+        pytest.param(views.similar_message(PAPERS[0], PAPERS[:5]), id="more-like-this"),
+        pytest.param(views.author_message("E. Hu", PAPERS[:5], 40, ["A", "B"]), id="author"),
+        pytest.param(views.authors_message(PAPERS[0]), id="authors"),
+        pytest.param(views.saved_message(PAPERS[:20], 400), id="saved"),
+        pytest.param({"blocks": views.unfurl_blocks(PAPERS[0], "x" * 500)}, id="unfurl"),
+    ],
+)
+def test_messages_with_paper_buttons_stay_within_block_kit_limits(message):
+    assert validate_blocks(message["blocks"]) == []
+
+
+def test_app_home_with_subscriptions_reading_list_and_preview_fits():
+    preview = views.digest_message(PAPERS[:5], "Daily", 1, True)
+    view = views.home_view([], {}, preview, saved=PAPERS[:20])
+    assert validate_blocks(view["blocks"], surface="home") == []

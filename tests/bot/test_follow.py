@@ -1,0 +1,141 @@
+"""Following authors: `/papers follow` through the real app, alerts from the real worker for
+new papers by that author from an arXiv feed and from HF JSON, once, never for a namesake."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+from jobs import worker
+from storage import connect
+from tests.bot.conftest import wait_for
+from tests.conftest import NOW
+
+RSS = """<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel>
+<title>cs.LG updates on arXiv.org</title><link>http://rss.arxiv.org/rss/cs.LG</link>
+<item><title>Adapter Merging at Scale</title><link>https://arxiv.org/abs/2603.05001</link>
+<description>arXiv:2603.05001v1 Announce Type: new
+Abstract: We merge thousands of low-rank adapters into one model without retraining.</description>
+<guid isPermaLink="false">oai:arXiv.org:2603.05001v1</guid>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate>
+<dc:creator>Edward Hu, Ada Lovelace</dc:creator></item>
+<item><title>Sparse Attention for Long Video</title><link>https://arxiv.org/abs/2603.05002</link>
+<description>arXiv:2603.05002v1 Announce Type: new
+Abstract: We sparsify attention over frames and keep quality on long video benchmarks.</description>
+<guid isPermaLink="false">oai:arXiv.org:2603.05002v1</guid>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate>
+<dc:creator>Eric Hu</dc:creator></item>
+</channel></rss>"""
+
+
+def hf_json() -> bytes:
+    def item(arxiv_id: str, title: str, summary: str, names: list[str]) -> dict:
+        paper = {"id": arxiv_id, "title": title, "summary": summary, "upvotes": 7}
+        return {"paper": {**paper, "authors": [{"name": n} for n in names]}}
+
+    return json.dumps(
+        [
+            item(
+                "2603.06001",
+                "Prompt Tuning Revisited",
+                "We revisit prompt tuning and find it matches full fine-tuning at scale.",
+                ["Hu, Edward J.", "Yelong Shen"],
+            ),
+            # The feed's paper again, now from HF: the same paper, no second alert.
+            item(
+                "2603.05001",
+                "Adapter Merging at Scale",
+                "We merge thousands of low-rank adapters into one model without retraining.",
+                ["Edward Hu", "Ada Lovelace"],
+            ),
+        ]
+    ).encode()
+
+
+def dms(slack, user: str) -> list[dict]:
+    return slack.messages(f"D{user}")
+
+
+def test_follow_alerts_once_per_new_paper_by_that_author_and_never_a_namesake(
+    slack, reply, config, file_server
+):
+    slack.add_user("U0ERIC", "eric")
+    worker.ingest_and_alert(config, NOW)  # first run: what is stored is back catalogue
+    followed = reply("follow Edward J. Hu")
+    assert "Following: *#1* papers by Edward J. Hu → DM, instant alerts" in followed["text"]
+    assert "papers by Eric Hu" in reply("follow Eric Hu", user="U0ERIC")["text"]
+    assert "papers by Edward J. Hu" in reply("list")["text"]
+
+    file_server.routes["/rss"] = (200, RSS.encode(), {})
+    with_feed = replace(config, feed_urls=(file_server.url("/rss"),))
+    worker.ingest_and_alert(with_feed, NOW + timedelta(minutes=30))
+    alerts = dms(slack, "U0LOCAL")
+    assert [a["text"] for a in alerts] == ["New paper by Edward J. Hu"]
+    text = json.dumps(alerts[0]["blocks"])
+    assert "Adapter Merging at Scale" in text and "Long Video" not in text
+    eric = dms(slack, "U0ERIC")
+    assert len(eric) == 1 and "Long Video" in json.dumps(eric[0]["blocks"])
+    assert "Adapter Merging" not in json.dumps(eric[0]["blocks"])
+
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hf-2026-03-18.json").write_bytes(hf_json())
+    worker.ingest_and_alert(with_feed, NOW + timedelta(hours=1))
+    alerts = dms(slack, "U0LOCAL")
+    assert len(alerts) == 2 and "Prompt Tuning Revisited" in json.dumps(alerts[1]["blocks"])
+    assert "Adapter Merging" not in json.dumps(alerts[1]["blocks"])
+    # Every button on an alert works: Save is per user.
+    assert "save_paper_" in json.dumps(alerts[1]["blocks"])
+
+    (inbox / "hf-again.json").write_bytes(hf_json() + b" ")  # new bytes, same papers
+    worker.ingest_and_alert(with_feed, NOW + timedelta(hours=2))
+    assert len(dms(slack, "U0LOCAL")) == 2 and len(dms(slack, "U0ERIC")) == 1
+    assert slack.state.rejected == []
+
+
+def test_help_lists_the_new_commands(reply):
+    text = reply("help")["text"]
+    for command in ('/papers author:"Edward J. Hu"', "/papers follow", "/papers unfollow"):
+        assert command in text
+    assert "/papers saved" in text and "huggingface.co/papers link" in text
+
+
+def test_unfollow_and_friendly_errors(reply):
+    assert "first name or initial" in reply("follow Hu")["text"]
+    reply("follow Hu, Edward J.")
+    assert "already follow" in reply("follow Edward J. Hu")["text"]
+    assert "Stopped following" in reply("unfollow Edward Hu")["text"]
+    assert "papers by" not in reply("list")["text"]
+    assert "You do not follow" in reply("unfollow Edward Hu")["text"]
+
+
+def test_author_search_by_command_and_by_clicking_authors(slack, reply, config):
+    worker.ingest_and_alert(config, NOW)
+    inbox = Path(config.inbox_dir)
+    (inbox / "hf.json").write_bytes(hf_json())
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    found = reply('author:"Edward J. Hu"')
+    assert found["text"] == "2 papers by Edward J. Hu · newest first"
+    text = json.dumps(found["blocks"])
+    assert "Prompt Tuning Revisited" in text and "Adapter Merging at Scale" in text
+    assert "No papers by Grace Hopper" in reply('author:"Grace Hopper"')["text"]
+    # A mrkdwn link cannot run a command: the Authors button lists each author with a
+    # Papers by … button (and the command text to type).
+    db = connect(config.db_path)
+    prompt = next(db.query("SELECT id FROM papers WHERE title = 'Prompt Tuning Revisited'"))
+    assert f"paper_authors_{prompt['id']}" in _buttons(found)
+    clicked = slack.click(found, f"paper_authors_{prompt['id']}")
+    listing = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert '`/papers author:\\"Yelong Shen\\"`' in json.dumps(listing["blocks"])
+    by_shen = slack.click(listing, "author_search_1")
+    result = wait_for(lambda: slack.responses(by_shen["response_id"]))[0]
+    assert result["text"] == "1 paper by Yelong Shen · newest first"
+
+
+def _buttons(message: dict) -> list[str]:
+    return [
+        e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]

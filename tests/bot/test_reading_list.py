@@ -1,0 +1,103 @@
+"""Save, /papers saved, Remove and the App Home reading list (per user, per team), and More
+like this: clicks through the real app, replies through the stand-in."""
+
+from __future__ import annotations
+
+import json
+
+from tests.bot.conftest import wait_for
+
+
+def action_ids(message: dict) -> list[str]:
+    found = []
+    for block in message["blocks"]:
+        found += [e["action_id"] for e in block.get("elements", []) if "action_id" in e]
+        if block.get("accessory"):
+            found.append(block["accessory"]["action_id"])
+    return found
+
+
+def click(slack, message: dict, prefix: str, index: int = 0, **kwargs) -> dict:
+    """Click the index-th button whose action_id starts with prefix; return the reply."""
+    action = [a for a in action_ids(message) if a.startswith(prefix)][index]
+    clicked = slack.click(message, action, **kwargs)
+    assert clicked["status"] == 200
+    if "view" in kwargs:
+        return clicked
+    return wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+
+
+def test_save_list_and_remove_per_user_and_per_team(slack, reply):
+    results = reply("lora")
+    first = click(slack, results, "save_paper_")
+    assert first["text"].startswith("Saved _") and first["replace_original"] is False
+    assert "already in your reading list" in click(slack, results, "save_paper_")["text"]
+    click(slack, results, "save_paper_", 1)
+    mine = reply("saved")
+    assert mine["text"] == "Your reading list: 2 papers"
+    text = json.dumps(mine["blocks"])
+    assert "A Unified Continual Learning Framework" in text and "PVP: Pre-trained Visual" in text
+    # Someone else, and the same user id in another workspace, have their own lists.
+    slack.add_user("U0OTHER", "other")
+    assert "reading list is empty" in reply("saved", user="U0OTHER")["text"]
+    assert "reading list is empty" in reply("saved", team="T0OTHER")["text"]
+    # Remove updates the list in place.
+    updated = click(slack, mine, "saved_remove_")
+    assert updated["replace_original"] is True
+    assert updated["text"] == "Your reading list: 1 paper"
+
+
+def test_the_reading_list_on_app_home_with_remove(slack, reply):
+    results = reply("lora")
+    click(slack, results, "save_paper_")
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    text = json.dumps(view, ensure_ascii=False)
+    assert "Your reading list" in text and "A Unified Continual Learning Framework" in text
+    slack.state.views.clear()
+    click(slack, view, "saved_remove_", view=view)
+    after = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    assert "A Unified Continual Learning" not in json.dumps(after)
+    assert "Press *Save* on any paper" in json.dumps(after)
+
+
+def test_save_from_a_digest_preview_on_app_home(slack, reply):
+    reply("subscribe channel weekly")
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    slack.state.views.clear()
+    slack.click(view, "home_preview_1", view=view)
+    preview = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    slack.state.views.clear()
+    click(slack, preview, "save_paper_", view=preview)
+    saved = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    reading = json.dumps(saved["blocks"][saved["blocks"].index(_header("Your reading list")) :])
+    assert "saved_remove_" in reading
+    assert reply("saved")["text"] == "Your reading list: 1 paper"
+
+
+def _header(text: str) -> dict:
+    return {"type": "header", "text": {"type": "plain_text", "text": text}}
+
+
+def test_more_like_this_on_a_search_result_lists_related_seed_papers(slack, reply):
+    results = reply('"few-shot learners"')
+    assert "Language Models are Few-Shot Learners" in json.dumps(results["blocks"])
+    titles = [b["text"]["text"] for b in results["blocks"] if b["type"] == "section"][1:]
+    index = next(i for i, t in enumerate(titles) if "Language Models are Few-Shot" in t)
+    more = click(slack, results, "more_like_", index)
+    assert more["text"].startswith("More like _Language Models are Few-Shot Learners_")
+    listed = json.dumps(more["blocks"])
+    assert "mGPT: Few-Shot Learners Go Multilingual" in listed
+    assert listed.count("more_like_") == 5  # five papers, each with its own buttons
+    assert slack.state.rejected == []
+
+
+def test_buttons_on_a_stale_paper_say_so(slack, reply):
+    results = reply("lora")
+    for block in results["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("value", "").isdigit():
+                element["value"] = "999999"
+    assert "no longer in the store" in click(slack, results, "save_paper_")["text"]
+    assert "no longer in the store" in click(slack, results, "more_like_")["text"]

@@ -1,0 +1,122 @@
+"""Author names: one person across initials, accents and "Surname, Given" order; never two
+people merged because they share a surname."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from jobs.ingest import ingest_bytes
+from storage import authors
+from storage.authors import compatible, matches, parse_name
+from storage.errors import SubscriptionError
+from tests.conftest import NOW
+
+
+def name(raw: str):
+    parsed = parse_name(raw)
+    assert parsed is not None
+    return parsed
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "same"),
+    [
+        pytest.param("Edward J. Hu", "Hu, Edward J.", True, id="comma-order"),
+        pytest.param("Edward J. Hu", "E. Hu", True, id="initial"),
+        pytest.param("Edward J. Hu", "E. J. Hu", True, id="two-initials"),
+        pytest.param("Edward J. Hu", "Edward Hu", True, id="no-middle"),
+        pytest.param("Édouard Lévy", "Edouard Levy", True, id="accents"),
+        pytest.param("EDWARD HU", "edward hu", True, id="case"),
+        pytest.param("Aleksandr Petrov", "Aleksander Petrov", True, id="transliteration"),
+        pytest.param("Ludwig van Beethoven", "Beethoven, Ludwig van", False, id="particle-kept"),
+        pytest.param("Ludwig van Beethoven", "L. van Beethoven", True, id="particle-initial"),
+        pytest.param("Edward Hu", "Yelong Hu", False, id="other-given-name"),
+        pytest.param("Edward Hu", "Edwin Hu", False, id="close-given-name"),
+        pytest.param("Edward J. Hu", "Edward K. Hu", False, id="other-middle-initial"),
+        pytest.param("Edward Hu", "Edward Hua", False, id="other-surname"),
+        pytest.param("Hu", "Edward Hu", False, id="surname-alone"),
+    ],
+)
+def test_compatible_names(a, b, same):
+    assert compatible(name(a), name(b)) is same
+    assert compatible(name(b), name(a)) is same
+
+
+@pytest.mark.parametrize(
+    ("author", "wanted", "known", "expected"),
+    [
+        pytest.param("E. Hu", "Edward J. Hu", ["Edward J. Hu"], True, id="short-unambiguous"),
+        pytest.param(
+            "E. Hu", "Edward J. Hu", ["Edward J. Hu", "Eric Hu"], False, id="short-ambiguous"
+        ),
+        pytest.param(
+            "Edward J. Hu", "Edward Hu", ["Edward J. Hu", "Edward K. Hu"], True, id="full-name"
+        ),
+        pytest.param("Eric Hu", "Edward J. Hu", ["Edward J. Hu"], False, id="same-surname"),
+    ],
+)
+def test_a_short_form_matches_only_when_unambiguous(author, wanted, known, expected):
+    assert matches(name(author), name(wanted), [name(k) for k in known]) is expected
+
+
+def hf_item(arxiv_id: str, title: str, names: list[str]) -> dict:
+    summary = f"We study {title.lower()} on several benchmarks and report strong results."
+    return {
+        "paper": {
+            "id": arxiv_id,
+            "title": title,
+            "summary": summary,
+            "authors": [{"name": n} for n in names],
+            "publishedAt": "2026-03-16T10:00:00.000Z",
+        },
+        "publishedAt": "2026-03-17T02:00:00.000Z",
+    }
+
+
+def ingest_hf(db, items: list[dict]) -> None:
+    report = ingest_bytes(db, "hf.json", json.dumps(items).encode(), NOW)
+    assert report.error is None and report.new_papers == len(items)
+
+
+def test_papers_by_finds_every_form_of_one_author_and_no_namesake(db):
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu", "Yelong Shen"]),
+            hf_item("2603.00002", "Adapters at scale", ["Hu, Edward J."]),
+            hf_item("2603.00003", "Sparse video attention", ["Eric Hu"]),
+            hf_item("2603.00004", "Prompt tuning", ["Édward J. Hu"]),
+        ],
+    )
+    found = authors.papers_by(db, "Edward J. Hu", limit=10)
+    titles = {p["title"] for p in db["papers"].rows_where(f"id IN {tuple(found.paper_ids)}")}
+    assert titles == {"Low-rank adapters", "Adapters at scale", "Prompt tuning"}
+    assert found.total == 3
+    # "E. Hu" could be Edward or Eric: both people are named, all their papers shown.
+    short = authors.papers_by(db, "E. Hu", limit=10)
+    assert short.total == 4 and short.people == ["Edward J. Hu", "Eric Hu"]
+
+
+def test_follow_refuses_an_ambiguous_short_name_and_a_bare_surname(db):
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"]),
+            hf_item("2603.00003", "Sparse video attention", ["Eric Hu"]),
+        ],
+    )
+    with pytest.raises(SubscriptionError, match="could be `Edward J. Hu`, `Eric Hu`"):
+        authors.follow(db, "T1", "U1", "E. Hu", NOW)
+    with pytest.raises(SubscriptionError, match="first name or initial"):
+        authors.follow(db, "T1", "U1", "Hu", NOW)
+    sub = authors.follow(db, "T1", "U1", "Hu, Edward J.", NOW)
+    assert (sub.author, sub.frequency, sub.kind, sub.target) == (
+        "Hu, Edward J.",
+        "instant",
+        "personal",
+        "U1",
+    )
+    with pytest.raises(SubscriptionError, match="already follow"):
+        authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
