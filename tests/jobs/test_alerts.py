@@ -64,9 +64,11 @@ def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(
     (inbox / "b-good.txt").write_text(LORA_DUMP, encoding="utf-8")
     db = connect(config.db_path)
     reports = {r.source.rsplit("/", 1)[-1]: r for r in ingest_sources(db, config, NOW)}
-    assert reports["a-broken.txt"].parsed == 0 and reports["a-broken.txt"].skipped >= 1
+    assert reports["a-broken.txt"].error == "not a dump, feed or JSON (binary data)"
     assert reports["b-good.txt"].new_papers == 2
     assert reports["feed"].error.endswith("HTTP 500")
     assert reports["rss"].new_papers == 1 and reports["rss"].merged == 1
     failing = next(db.query("SELECT failures FROM sources WHERE name LIKE '%/feed'"))
     assert failing["failures"] == 1
+    broken = next(db.query("SELECT failures FROM sources WHERE name LIKE '%a-broken.txt'"))
+    assert broken["failures"] == 1
