@@ -507,6 +507,15 @@ def newest_paper_id(db: Database) -> int:
     return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
 
 
+def unlisted_ids(db: Database, after: int, newest: int) -> set[int]:
+    """Papers with ids in (after, newest] known only from an arXiv replacement: stored and
+    searchable, but never news for keyword alerts."""
+    rows = db.query(
+        "SELECT id FROM papers WHERE id > ? AND id <= ? AND listed = 0", [after, newest]
+    )
+    return {row["id"] for row in rows}
+
+
 def get_papers(db: Database, ids: list[int]) -> list[dict]:
     """Papers by id with their sighting aggregates, in the order of ids."""
     if not ids:
