@@ -42,7 +42,6 @@ ABSTRACT_MIN_CHARS = 250
 MIN_ABSTRACT_WORDS = 8
 
 
-_EOL = re.compile(rb"\r\n|\r|\n")
 # A line longer than this is no title or abstract (the seeds' longest is 1,907 bytes): it is
 # skipped unread, so one 200 MB line costs a 1 MB buffer, not 200 MB of text.
 MAX_LINE_BYTES = 16_384
@@ -54,18 +53,28 @@ def raw_lines(stream: BinaryIO) -> Iterator[bytes | None]:
     comes out as None without ever being held whole."""
     buffer, overlong = b"", False
     while chunk := stream.read(CHUNK_BYTES):
-        buffer += chunk
-        start = 0
-        for match in _EOL.finditer(buffer):
-            if match.group() == b"\r" and match.end() == len(buffer):
-                break  # a CR at the end of the chunk may be the first half of a CRLF
-            yield None if overlong else buffer[start : match.start()]
-            start, overlong = match.end(), False
-        buffer = buffer[start:]
+        pieces = (buffer + chunk).split(b"\n")
+        buffer = pieces.pop()  # the unfinished line
+        for piece in pieces:
+            if overlong:  # the end of a line already too long
+                overlong = False
+                yield None
+                continue
+            yield from _cr_lines(piece.removesuffix(b"\r"))
+        if b"\r" in buffer[:-1]:  # old Mac line breaks (a CR at the very end may be CRLF's)
+            *done, buffer = buffer.split(b"\r")
+            for piece in done:
+                yield None if overlong else piece
+                overlong = False
         if len(buffer) > MAX_LINE_BYTES:
             buffer, overlong = b"", True
     if buffer or overlong:
-        yield None if overlong else buffer.rstrip(b"\r")
+        yield from [None] if overlong else _cr_lines(buffer.removesuffix(b"\r"))
+
+
+def _cr_lines(line: bytes) -> Iterator[bytes | None]:
+    for piece in line.split(b"\r") if b"\r" in line else (line,):
+        yield None if len(piece) > MAX_LINE_BYTES else piece
 
 
 def decode_line(raw: bytes, result: Parsed, where: str) -> str:

@@ -107,6 +107,7 @@ def ingest_stream(
         store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat())
         return report
     report.parsed = len(parsed.entries)
+    report.undated = parsed.undated
     return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report)
 
 

@@ -50,7 +50,7 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
     config = Config.from_env().with_db(db_path)
     setup_logging(config, verbose)
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, "verbose": verbose}
 
 
 @main.command()
@@ -64,6 +64,9 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     """Ingest dump files, folders of them, RSS/Atom feeds and HF JSON (paths or URLs)."""
     from jobs.ingest import ingest_target
 
+    if not ctx.obj["verbose"]:
+        # The report lines below say what each input did; the log would say it twice.
+        logging.getLogger("jobs").setLevel(logging.WARNING)
     db = _db(ctx)
     day: date | None = listing.date() if listing else None
     reports = [r for target in targets for r in ingest_target(db, target, _now(), day)]
@@ -72,13 +75,19 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     else:
         for r in reports:
             click.echo(_describe(r))
-        totals = [
-            sum(getattr(r, f) for r in reports)
-            for f in ("parsed", "new_papers", "merged", "skipped")
-        ]
-        click.echo(
-            "total: {} parsed, {} new papers, {} merged sightings, {} skipped".format(*totals)
-        )
+        if len(reports) > 1:
+            totals = [
+                sum(getattr(r, f) for r in reports)
+                for f in ("parsed", "new_papers", "merged", "skipped")
+            ]
+            line = "total: {} parsed, {} new papers, {} merged sightings, {} skipped".format(
+                *totals
+            )
+            by_rule: dict[str, int] = {}
+            for r in reports:
+                for rule, n in r.merges_by_rule.items():
+                    by_rule[rule] = by_rule.get(rule, 0) + n
+            click.echo(line + _rules(by_rule))
     if any(r.error for r in reports):
         sys.exit(1)
 
@@ -95,7 +104,19 @@ def _describe(report) -> str:
         f"{report.source}: {report.parsed} parsed, {report.new_papers} new papers, "
         f"{report.merged} merged sightings, {report.skipped} skipped"
     )
-    return line + (f" ({reasons})" if reasons else "")
+    line += f" ({reasons})" if reasons else ""
+    if report.revisions:
+        line += f"; {report.revisions} arXiv replacements (never alerted)"
+    if report.undated:
+        line += "; undated (no date line, --date or date in the file name)"
+    return line + _rules(report.merges_by_rule)
+
+
+def _rules(by_rule: dict[str, int]) -> str:
+    """How many merges each dedup rule made, e.g. "; merged by title 6, abstract 1"."""
+    if not by_rule:
+        return ""
+    return "; merged by " + ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items()))
 
 
 @main.command()

@@ -46,6 +46,7 @@ class IngestReport:
     not_modified: bool = False
     error: str | None = None
     revisions: int = 0  # arXiv replacements: stored or applied, never news
+    undated: bool = False  # a dump with no listing date anywhere
     merges_by_rule: dict[str, int] = field(default_factory=dict)
     new_paper_ids: list[int] = field(default_factory=list)
 
