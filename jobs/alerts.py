@@ -13,7 +13,7 @@ from jobs.delivery import ClientFor, Message, Outcome, Skip, deliver
 from storage import meta
 from storage import subscriptions as subs
 from storage.deliveries import sent_paper_ids
-from storage.papers import get_papers, newest_paper_id
+from storage.papers import get_papers, newest_paper_id, unlisted_ids
 from storage.search import match_each
 from storage.subscriptions import Subscription
 
@@ -60,7 +60,9 @@ def match_new_papers(
 ) -> dict[str, list[int]]:
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
     per distinct query (subscriptions share keywords) against only the new papers."""
-    return match_each(db, sorted({_norm(k) for k in keywords}), after, newest)
+    matches = match_each(db, sorted({_norm(k) for k in keywords}), after, newest)
+    revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
+    return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
 
 def _alert_one(

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Iterator
 from datetime import date
+from typing import BinaryIO
 
-from jobs.parsing import Parsed, Skip
+from jobs.parsing import (
+    ABSTRACT_MAX_CHARS,
+    MAX_AUTHORS,
+    MAX_COUNT,
+    TITLE_MAX_CHARS,
+    Parsed,
+    bounded_count,
+    bounded_text,
+)
 from storage.models import Entry
 from storage.text import clean
 
@@ -28,21 +39,61 @@ _NON_LETTER = re.compile(r"[\W\d_]")
 _SEPARATORS = {"·", "•", "-", "|"}
 # Titles are short; abstracts are paragraphs. arXiv titles stay well under 250 characters.
 ABSTRACT_MIN_CHARS = 250
-TITLE_MAX_CHARS = 300
 MIN_ABSTRACT_WORDS = 8
 
 
-def decode(data: bytes) -> tuple[str, list[Skip]]:
-    """Bytes to text: UTF-8 (with or without BOM); stray bad bytes are dropped with a noted
-    skip, and a file that is mostly not UTF-8 is read as Windows-1252."""
+# A line longer than this is no title or abstract (the seeds' longest is 1,907 bytes): it is
+# skipped unread, so one 200 MB line costs a 1 MB buffer, not 200 MB of text.
+MAX_LINE_BYTES = 16_384
+CHUNK_BYTES = 1 << 20
+
+
+def raw_lines(stream: BinaryIO) -> Iterator[bytes | None]:
+    """The lines of a binary stream (LF, CRLF or CR), read in chunks; an overlong line
+    comes out as None without ever being held whole."""
+    buffer, overlong = b"", False
+    while chunk := stream.read(CHUNK_BYTES):
+        pieces = (buffer + chunk).split(b"\n")
+        buffer = pieces.pop()  # the unfinished line
+        for piece in pieces:
+            if overlong:  # the end of a line already too long
+                overlong = False
+                yield None
+                continue
+            yield from _cr_lines(piece.removesuffix(b"\r"))
+        if b"\r" in buffer[:-1]:  # old Mac line breaks (a CR at the very end may be CRLF's)
+            *done, buffer = buffer.split(b"\r")
+            for piece in done:
+                yield None if overlong else piece
+                overlong = False
+        if len(buffer) > MAX_LINE_BYTES:
+            buffer, overlong = b"", True
+    if buffer or overlong:
+        yield from [None] if overlong else _cr_lines(buffer.removesuffix(b"\r"))
+
+
+def _cr_lines(line: bytes) -> Iterator[bytes | None]:
+    for piece in line.split(b"\r") if b"\r" in line else (line,):
+        yield None if len(piece) > MAX_LINE_BYTES else piece
+
+
+def decode_line(raw: bytes, result: Parsed, where: str) -> str:
+    """One line's bytes to text: UTF-8; stray bad bytes are dropped (noted once per input),
+    and a line that is mostly not UTF-8 is read as Windows-1252."""
     try:
-        return data.decode("utf-8-sig"), []
-    except UnicodeDecodeError as exc:
-        text = data.decode("utf-8-sig", errors="replace")
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("utf-8", errors="replace")
         if text.count("\ufffd") * 100 < len(text):
-            return text, [Skip(f"byte {exc.start}", "invalid UTF-8 bytes dropped")]
-        note = Skip(f"byte {exc.start}", "not UTF-8; decoded as Windows-1252")
-        return data.decode("cp1252", errors="replace"), [note]
+            reason = "invalid UTF-8 bytes dropped"
+        else:
+            text, reason = raw.decode("cp1252", errors="replace"), _CP1252
+        if not result.skip_counts[reason]:
+            result.skip(where, reason)
+        return text
+
+
+_CP1252 = "not UTF-8; decoded as Windows-1252"
 
 
 def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | None:
@@ -90,14 +141,36 @@ def _next_text(lines: list[str], after: int) -> str | None:
     return None
 
 
-def parse_dump(data: bytes, reference: date) -> Parsed:
-    """Parse one dump. Entries get the page date (or reference) as their listing date."""
-    text, skips = decode(data)
-    result = Parsed(skips=skips)
+def _read_lines(stream: BinaryIO, result: Parsed) -> list[str]:
+    """The cleaned lines of a dump; an overlong line is skipped (and left blank, so line
+    numbers stay true)."""
+    lines: list[str] = []
+    for raw in raw_lines(stream):
+        where = f"line {len(lines) + 1}"
+        if raw is None:
+            result.skip(where, f"line longer than {MAX_LINE_BYTES:,} bytes")
+            lines.append("")
+            continue
+        if not lines:
+            raw = raw.removeprefix(b"\xef\xbb\xbf")
+        # Unicode line breaks (U+2028, NEL, form feed) inside a line split it, as they would
+        # in a text editor.
+        lines += [clean(part) for part in decode_line(raw, result, where).splitlines()] or [""]
+    return lines
+
+
+def parse_dump(data: bytes | BinaryIO, reference: date, dated: bool = True) -> Parsed:
+    """Parse one dump (bytes or a binary stream, read line by line).
+
+    Entries are listed on the page's date line; without one, on `reference`, which is a
+    true listing date when `dated` (--date, a date in the file name) and otherwise only the
+    ingest day: the entries are then marked undated."""
+    stream = io.BytesIO(data) if isinstance(data, bytes) else data
+    result = Parsed()
     page_date: date | None = None
     pending: tuple[int, str] | None = None  # a title waiting for its abstract
     current: Entry | None = None  # the last entry, which metadata lines attach to
-    lines = [clean(raw) for raw in text.splitlines()]
+    lines = _read_lines(stream, result)
     for number, line in enumerate(lines, 1):
         if not line or line.casefold() in BOILERPLATE or line in _SEPARATORS:
             continue
@@ -105,9 +178,10 @@ def parse_dump(data: bytes, reference: date) -> Parsed:
         authors = _AUTHORS.match(line)
         if authors:
             if current is None or current.authors_count is not None:
-                result.skips.append(Skip(where, "author count without a paper"))
+                result.skip(where, "author count without a paper")
             else:
-                current.authors_count = int(authors.group(1))
+                count = int(authors.group(1))
+                current.authors_count = bounded_count(count, "authors", MAX_AUTHORS, result, where)
             continue
         when = parse_month_day(line, page_date or reference)
         if when is not None:
@@ -115,30 +189,33 @@ def parse_dump(data: bytes, reference: date) -> Parsed:
                 page_date = when[0]
             elif current is not None and current.published is None and pending is None:
                 current.published = when[0].isoformat()
-                current.upvotes = when[1]
+                current.upvotes = bounded_count(when[1], "upvotes", MAX_COUNT, result, where)
             else:
-                result.skips.append(Skip(where, "date without a paper"))
+                result.skip(where, "date without a paper")
             continue
         if _looks_like_abstract(line, _next_text(lines, number)):
             if not _is_text(line, MIN_ABSTRACT_WORDS):
-                result.skips.append(Skip(where, "not prose"))
+                result.skip(where, "not prose")
                 continue
             title = pending[1] if pending else None
-            current = Entry(abstract=line, title=title)
+            abstract = bounded_text(line, "abstract", ABSTRACT_MAX_CHARS, result, where)
+            current = Entry(abstract=abstract, title=title)
             result.entries.append(current)
             pending = None
             continue
         if len(line) > TITLE_MAX_CHARS or not _is_text(line, 1):
-            result.skips.append(Skip(where, "neither a title nor an abstract"))
+            result.skip(where, "neither a title nor an abstract")
             continue
         if pending is not None:
-            result.skips.append(Skip(f"line {pending[0]}", "title without an abstract"))
+            result.skip(f"line {pending[0]}", "title without an abstract")
         pending = (number, line)
         current = None
     if pending is not None:
-        result.skips.append(Skip(f"line {pending[0]}", "title without an abstract"))
+        result.skip(f"line {pending[0]}", "title without an abstract")
     listed = (page_date or reference).isoformat()
+    result.undated = page_date is None and not dated
     for entry in result.entries:
         entry.listed_on = listed
+        entry.undated = result.undated
     result.page_date = page_date.isoformat() if page_date else None
     return result

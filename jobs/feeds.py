@@ -10,13 +10,28 @@ from typing import Any
 
 import feedparser
 
-from jobs.parsing import Parsed, Skip
+from jobs.parsing import (
+    ABSTRACT_MAX_CHARS,
+    MAX_COUNT,
+    TITLE_MAX_CHARS,
+    Parsed,
+    bounded_count,
+    bounded_text,
+)
 from storage.code_links import normalize_repo_url
 from storage.models import Entry
 from storage.text import arxiv_id, clean
 
 _TAGS = re.compile(r"<[^>]+>")
-_ARXIV_PREFIX = re.compile(r"^arXiv:\S+\s+Announce Type:\s*\S+\s*(?:Abstract:\s*)?", re.I)
+_ARXIV_PREFIX = re.compile(
+    r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
+)
+_VERSION = re.compile(r"\d(?:v(\d{1,4}))$")
+ANNOUNCE_TYPES = {"new", "cross", "replace", "replace-cross"}
+# Real daily papers JSON nests 4 levels deep; deeper input is not that format (and would
+# exhaust the parser's stack).
+MAX_JSON_DEPTH = 32
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _plain(text: str | None) -> str:
@@ -48,14 +63,18 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
     result = Parsed()
     if feed.bozo and not feed.entries:
         reason = type(feed.get("bozo_exception", None)).__name__
-        result.skips.append(Skip("feed", f"not a readable RSS/Atom feed ({reason})"))
+        result.unreadable = f"not a readable RSS/Atom feed ({reason})"
         return result
     for number, item in enumerate(feed.entries, 1):
-        title = _plain(item.get("title"))
-        abstract = _ARXIV_PREFIX.sub("", _plain(item.get("summary") or item.get("description")))
+        where = f"item {number}"
+        title = bounded_text(_plain(item.get("title")), "title", TITLE_MAX_CHARS, result, where)
+        description = _plain(item.get("summary") or item.get("description"))
+        prefix = _ARXIV_PREFIX.match(description)
+        abstract = description[prefix.end() :] if prefix else description
         if not abstract:
-            result.skips.append(Skip(f"item {number}", "no abstract"))
+            result.skip(where, "no abstract")
             continue
+        abstract = bounded_text(abstract, "abstract", ABSTRACT_MAX_CHARS, result, where)
         link = item.get("link") or ""
         ident = arxiv_id(item.get("id")) or arxiv_id(link)
         published = _feed_date(item)
@@ -68,9 +87,28 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
                 arxiv_id=ident,
                 url=f"https://arxiv.org/abs/{ident}" if ident else (link or None),
                 listed_on=published or fetched_on.isoformat(),
+                announce=_announce_type(item, prefix),
+                version=_version(item.get("id"), prefix.group("id") if prefix else None),
             )
         )
     return result
+
+
+def _announce_type(item: Any, prefix: re.Match | None) -> str | None:
+    """arXiv's announce type, from <arxiv:announce_type> or the "Announce Type:" line."""
+    for value in (item.get("arxiv_announce_type"), prefix and prefix.group("type")):
+        if isinstance(value, str) and value.strip().casefold() in ANNOUNCE_TYPES:
+            return value.strip().casefold()
+    return None
+
+
+def _version(*idents: Any) -> int | None:
+    """The version number of an arXiv id such as 2107.02137v2, if one carries it."""
+    for ident in idents:
+        match = _VERSION.search(ident) if isinstance(ident, str) else None
+        if match and match.group(1):
+            return int(match.group(1))
+    return None
 
 
 def _iso_day(value: Any) -> str | None:
@@ -82,11 +120,7 @@ def _iso_day(value: Any) -> str | None:
         return None
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
-
-
-def _hf_item(item: Any, fetched_on: date) -> Entry | str:
+def _hf_item(item: Any, fetched_on: date, result: Parsed, where: str) -> Entry | str:
     """One daily papers item as an Entry, or the reason it cannot be one."""
     if not isinstance(item, dict) or not isinstance(item.get("paper"), dict):
         return "item has no paper object"
@@ -100,13 +134,14 @@ def _hf_item(item: Any, fetched_on: date) -> Entry | str:
     names = [
         clean(a["name"]) for a in authors if isinstance(a, dict) and isinstance(a.get("name"), str)
     ]
+    title = clean(title) if title else None
     return Entry(
-        abstract=clean(summary),
-        title=clean(title) if title and clean(title) else None,
+        abstract=bounded_text(clean(summary), "abstract", ABSTRACT_MAX_CHARS, result, where),
+        title=bounded_text(title, "title", TITLE_MAX_CHARS, result, where) if title else None,
         authors=[n for n in names if n],
         published=_iso_day(paper.get("publishedAt")),
-        upvotes=_int_or_none(paper.get("upvotes")),
-        comments=_int_or_none(item.get("numComments")),
+        upvotes=bounded_count(paper.get("upvotes"), "upvotes", MAX_COUNT, result, where),
+        comments=bounded_count(item.get("numComments"), "comments", MAX_COUNT, result, where),
         arxiv_id=ident,
         url=f"https://arxiv.org/abs/{ident}" if ident else None,
         listed_on=_iso_day(item.get("publishedAt")) or fetched_on.isoformat(),
@@ -117,30 +152,64 @@ def _hf_item(item: Any, fetched_on: date) -> Entry | str:
 def parse_hf_json(data: bytes, fetched_on: date) -> Parsed:
     """Parse Hugging Face's daily papers JSON (a list of items); bad items are skipped."""
     result = Parsed()
+    if _json_depth(data) > MAX_JSON_DEPTH:
+        result.unreadable = f"not daily papers JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
+        return result
     try:
-        items = json.loads(data.decode("utf-8-sig"))
+        # A number too long for a count is kept as None here (and its field dropped with a
+        # reason below) instead of failing the input, as int() would past 4,300 digits.
+        items = json.loads(data.decode("utf-8-sig"), parse_int=_bounded_int)
     except (UnicodeDecodeError, ValueError) as exc:
-        result.skips.append(Skip("json", f"not valid JSON ({type(exc).__name__})"))
+        result.unreadable = f"not valid JSON ({type(exc).__name__})"
         return result
     if isinstance(items, dict):  # some mirrors wrap the list
         items = items.get("papers") or items.get("items") or []
     if not isinstance(items, list):
-        result.skips.append(Skip("json", "expected a list of papers"))
+        result.unreadable = "not daily papers JSON (expected a list of papers)"
         return result
     for number, item in enumerate(items, 1):
-        made = _hf_item(item, fetched_on)
+        made = _hf_item(item, fetched_on, result, f"item {number}")
         if isinstance(made, str):
-            result.skips.append(Skip(f"item {number}", made))
+            result.skip(f"item {number}", made)
         else:
             result.entries.append(made)
     return result
 
 
+def _bounded_int(text: str) -> int | float:
+    # Past 18 digits a count is not real: infinity makes bounded_count drop it, with a reason.
+    return int(text) if len(text) <= 18 else float("inf") if text[0] != "-" else float("-inf")
+
+
+def _json_depth(data: bytes) -> int:
+    """How deep arrays and objects nest (brackets inside strings do not count)."""
+    depth = deepest = 0
+    for token in _JSON_TOKENS.finditer(data):
+        kind = token.group()[:1]
+        if kind in b"[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind in b"]}":
+            depth -= 1
+    return deepest
+
+
+# Bytes that never occur in text (C0 controls other than tab, LF, FF, CR, ESC).
+_BINARY = bytes(set(range(32)) - {9, 10, 12, 13, 27})
+
+
 def sniff(data: bytes) -> str:
-    """Guess an input's format from its first bytes: "json", "feed" or "dump"."""
+    """Guess an input's format from its first bytes: "json", "feed", "dump" or "binary"."""
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
     if head[:1] in (b"[", b"{"):
         return "json"
     if head[:1] == b"<":
         return "feed"
+    sample = data[:8192]
+    # Text holds hardly any control bytes (a stray NUL is noise the parser drops); in images,
+    # archives and executables they are over 10% of all bytes. A tiny file is left to the
+    # dump parser, which reports it if it holds no paper.
+    controls = len(sample) - len(sample.translate(None, _BINARY))
+    if len(sample) >= 256 and controls > len(sample) * 0.05:
+        return "binary"
     return "dump"

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
-from collections import Counter
+import re
 from datetime import date, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlite_utils import Database
 
 from jobs.dumps import parse_dump
 from jobs.feeds import parse_feed, parse_hf_json, sniff
-from jobs.fetch import fetch
+from jobs.fetch import MAX_BYTES, fetch
 from jobs.parsing import Parsed
 from storage import papers as store
 from storage.errors import SourceError
@@ -21,31 +24,90 @@ log = logging.getLogger(__name__)
 SUFFIXES = {".txt", ".xml", ".rss", ".atom", ".json"}
 
 
-def parse_bytes(data: bytes, reference: date) -> tuple[str, Parsed]:
+# Feeds and JSON are parsed whole, so they are capped (as fetched URLs are); dumps are read
+# line by line and need no cap.
+MAX_DOCUMENT_BYTES = MAX_BYTES
+# A date in a file name ("2026-03-16.txt", "hf_20260316.json") is the listing date of a dump
+# without a date line.
+_NAME_DATE = re.compile(r"(?<![0-9A-Za-z])((?:19|20)\d\d)([-_.]?)(\d\d)\2(\d\d)(?![0-9A-Za-z])")
+
+
+def name_date(name: str) -> date | None:
+    """The date in a file name or the last segment of a URL path, if it holds one."""
+    base = name.rstrip("/").rsplit("/", 1)[-1]
+    for match in _NAME_DATE.finditer(base):
+        try:
+            return date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+        except ValueError:
+            continue
+    return None
+
+
+def parse_bytes(data: bytes, reference: date, dated: bool = True) -> tuple[str, Parsed]:
     """Parse an input of any supported format; returns its kind and what was parsed."""
-    kind = sniff(data)
-    if kind == "json":
-        return kind, parse_hf_json(data, reference)
-    if kind == "feed":
-        return kind, parse_feed(data, reference)
-    return kind, parse_dump(data, reference)
+    return _parse(io.BytesIO(data), data[:8192], reference, dated)
+
+
+def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple[str, Parsed]:
+    kind = sniff(head)
+    if kind == "binary":
+        return kind, Parsed(unreadable="not a dump, feed or JSON (binary data)")
+    if kind == "dump":
+        parsed = parse_dump(stream, reference, dated)
+        if not parsed.entries and parsed.skipped:
+            reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
+            parsed.unreadable = f"not a Daily Papers dump: no paper found ({reasons})"
+        return kind, parsed
+    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        return kind, Parsed(unreadable=f"{kind} larger than {MAX_DOCUMENT_BYTES:,} bytes")
+    parser = parse_hf_json if kind == "json" else parse_feed
+    return kind, parser(data, reference)
+
+
+def _sha256(stream: BinaryIO) -> str:
+    digest = hashlib.sha256()
+    while chunk := stream.read(1 << 20):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
 
 
 def ingest_bytes(
     db: Database, name: str, data: bytes, now: datetime, reference: date | None = None
 ) -> IngestReport:
     """Parse and store one input; the same bytes a second time change nothing."""
+    return ingest_stream(db, name, io.BytesIO(data), now, reference)
+
+
+def ingest_stream(
+    db: Database, name: str, stream: BinaryIO, now: datetime, listing: date | None = None
+) -> IngestReport:
+    """Parse and store one input read from a seekable binary stream, never raising for
+    what the input holds: an unreadable input is recorded as the source's failure.
+
+    A dump's listing date is its page's date line, else `listing` (--date), else a date in
+    its name; with none of them its papers are undated (see storage.trending)."""
     report = IngestReport(source=name)
-    sha = store.content_hash(data)
+    sha = _sha256(stream)
     if store.already_ingested(db, sha):
         report.already_ingested = True
         return report
-    kind, parsed = parse_bytes(data, reference or now.date())
-    for skip in parsed.skips:
-        log.info("skipped %s in %s: %s", skip.where, name, skip.reason)
+    listing = listing or name_date(name)
+    head = stream.read(8192)
+    stream.seek(0)
+    kind, parsed = _parse(stream, head, listing or now.date(), dated=listing is not None)
+    report.skipped = parsed.skipped
+    report.skip_reasons = dict(parsed.skip_counts)
+    if parsed.skipped:  # one line per input, however many lines were junk
+        reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
+        log.info("skipped %d parts of %s: %s", parsed.skipped, name, reasons)
+    if parsed.unreadable:
+        report.error = parsed.unreadable
+        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat())
+        return report
     report.parsed = len(parsed.entries)
-    report.skipped = len(parsed.skips)
-    report.skip_reasons = dict(Counter(skip.reason for skip in parsed.skips))
+    report.undated = parsed.undated
     return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report)
 
 
@@ -54,9 +116,9 @@ def _files(folder: Path) -> list[Path]:
 
 
 def ingest_file(db: Database, path: Path, now: datetime, listing: date | None) -> IngestReport:
-    """Ingest one file; its modification day stands in for a missing year or page date."""
-    reference = listing or datetime.fromtimestamp(path.stat().st_mtime).date()
-    return ingest_bytes(db, str(path), path.read_bytes(), now, reference)
+    """Ingest one file, read as a stream (a dump of any size in bounded memory)."""
+    with path.open("rb") as stream:
+        return ingest_stream(db, str(path), stream, now, listing)
 
 
 def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> IngestReport:
@@ -65,7 +127,7 @@ def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> I
     got = fetch(url, validators["etag"], validators["last_modified"])
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
-    report = ingest_bytes(db, url, got.body, now, listing or now.date())
+    report = ingest_bytes(db, url, got.body, now, listing)
     kind = sniff(got.body)
     store.save_validators(db, url, kind, got.etag, got.last_modified)
     return report
@@ -97,6 +159,7 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
-    log.warning("source %s failed: %s", name, message)
+    # Callers report the failure (the CLI prints it, the worker logs a warning).
+    log.info("source %s failed: %s", name, message)
     store.record_source_error(db, name, kind, message, now.isoformat())
     return IngestReport(source=name, error=message)

@@ -56,7 +56,7 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     # folder is an error (storage.connect), never a new empty database somewhere.
     if Path(config.db_path).parent == Path(Config.db_path).parent:
         Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
-    ctx.obj = {"config": config}
+    ctx.obj = {"config": config, "verbose": verbose}
 
 
 @main.command()
@@ -70,6 +70,9 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     """Ingest dump files, folders of them, RSS/Atom feeds and HF JSON (paths or URLs)."""
     from jobs.ingest import ingest_target
 
+    if not ctx.obj["verbose"]:
+        # The report lines below say what each input did; the log would say it twice.
+        logging.getLogger("jobs").setLevel(logging.WARNING)
     db = _db(ctx)
     day: date | None = listing.date() if listing else None
     reports = [r for target in targets for r in ingest_target(db, target, _now(), day)]
@@ -78,15 +81,20 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     else:
         for r in reports:
             click.echo(_describe(r))
-        totals = [
-            sum(getattr(r, f) for r in reports)
-            for f in ("parsed", "new_papers", "merged", "skipped")
-        ]
-        parsed, new, merged, skipped = totals
-        click.echo(
-            f"total: {parsed} parsed, {plural(new, 'new paper')}, "
-            f"{plural(merged, 'merged sighting')}, {skipped} skipped"
-        )
+        if len(reports) > 1:
+            parsed, new, merged, skipped = (
+                sum(getattr(r, f) for r in reports)
+                for f in ("parsed", "new_papers", "merged", "skipped")
+            )
+            line = (
+                f"total: {parsed} parsed, {plural(new, 'new paper')}, "
+                f"{plural(merged, 'merged sighting')}, {skipped} skipped"
+            )
+            by_rule: dict[str, int] = {}
+            for r in reports:
+                for rule, n in r.merges_by_rule.items():
+                    by_rule[rule] = by_rule.get(rule, 0) + n
+            click.echo(line + _rules(by_rule))
     if any(r.error for r in reports):
         sys.exit(1)
 
@@ -103,7 +111,19 @@ def _describe(report) -> str:
         f"{report.source}: {report.parsed} parsed, {plural(report.new_papers, 'new paper')}, "
         f"{plural(report.merged, 'merged sighting')}, {report.skipped} skipped"
     )
-    return line + (f" ({reasons})" if reasons else "")
+    line += f" ({reasons})" if reasons else ""
+    if report.revisions:
+        line += f"; {report.revisions} arXiv replacements (never alerted)"
+    if report.undated:
+        line += "; undated (no date line, --date or date in the file name)"
+    return line + _rules(report.merges_by_rule)
+
+
+def _rules(by_rule: dict[str, int]) -> str:
+    """How many merges each dedup rule made, e.g. "; merged by title 6, abstract 1"."""
+    if not by_rule:
+        return ""
+    return "; merged by " + ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items()))
 
 
 @main.command()

@@ -309,3 +309,15 @@ def m008_authors_code_saved(db: Database) -> None:
         url = code_url_from_abstract(row["abstract"])
         if url:
             db.execute("UPDATE papers SET code_url = ? WHERE id = ?", [url, row["id"]])
+
+
+@migrations()
+def m009_listing_kinds(db: Database) -> None:
+    """How each sighting lists its paper: `dated` (a real listing date), `undated` (a dump
+    without one: listed_on is the ingest day, which never sets trending's newest day) or
+    `revision` (an arXiv replacement: never news). Papers keep their arXiv version, and
+    `listed` = 0 marks a paper known only from a replacement, which keyword alerts skip."""
+    db["sightings"].add_column("listing", str, not_null_default="dated")
+    db["sightings"].create_index(["listing", "listed_on"])
+    db["papers"].add_column("arxiv_version", int)
+    db["papers"].add_column("listed", int, not_null_default=1)

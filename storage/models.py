@@ -20,6 +20,16 @@ class Entry:
     url: str | None = None
     listed_on: str | None = None  # ISO date the listing (page, feed item) is from
     code_url: str | None = None  # the paper's code repository, when the source names one
+    # No listing date anywhere (page, --date, file name): listed_on is only the day it was
+    # ingested, which never decides trending's newest day.
+    undated: bool = False
+    announce: str | None = None  # arXiv announce type: new, cross, replace, replace-cross
+    version: int | None = None  # arXiv version number, when the source gave one
+
+    @property
+    def is_revision(self) -> bool:
+        """An arXiv replacement: a new version of a paper, not a new paper."""
+        return self.announce in ("replace", "replace-cross")
 
 
 @dataclass
@@ -36,6 +46,9 @@ class IngestReport:
     already_ingested: bool = False
     not_modified: bool = False
     error: str | None = None
+    revisions: int = 0  # arXiv replacements: stored or applied, never news
+    undated: bool = False  # a dump with no listing date anywhere
+    merges_by_rule: dict[str, int] = field(default_factory=dict)
     new_paper_ids: list[int] = field(default_factory=list)
 
     def as_dict(self) -> dict:

@@ -20,8 +20,16 @@ from storage.text import derive_title, hyphen_joins, normalize_title
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
 # casing and one-word edits merge while distinct titles sharing a long prefix do not.
 TITLE_SIMILARITY = 93
-# An untitled entry is the same paper as one whose abstract is this similar.
+# Titles that fuzzy-match are the same paper only if their abstracts agree at this ratio:
+# one changed word can turn a title into another paper's ("Explicit"/"Implicit Reasoning"),
+# so the abstract decides. Distinct papers on one topic score at most ~58 on the seeds (the
+# median of unrelated pairs is 44); a retyped or lightly revised abstract scores 80-100.
+ABSTRACT_AGREE = 75
+# Entries with near-identical abstracts (this ratio) are the same paper when one is untitled,
+# or when their titles are related: spelling, hyphens and spaces aside ("Optimizing
+# Retrieval-Augmented" / "Optimising Retrieval Augmented") at TITLE_RELATED, same numbers.
 ABSTRACT_SIMILARITY = 95
+TITLE_RELATED = 80
 # Words that make a blocking key: candidates for the fuzzy pass share the first or the last
 # BLOCK_WORDS words of the normalized title (or abstract), so a lookup is one index probe
 # instead of a scan, at any store size.
@@ -36,7 +44,10 @@ _DIGITS = re.compile(r"\d+")
 @dataclass
 class _Match:
     paper_id: int
-    how: str  # "arxiv", "title", "fuzzy-title", "abstract"
+    how: str  # the rule that matched: one of RULES
+
+
+RULES = ("arxiv", "title", "fuzzy-title", "abstract")
 
 
 @dataclass
@@ -82,12 +93,28 @@ def _same_numbers(a: str, b: str) -> bool:
     return _DIGITS.findall(a) == _DIGITS.findall(b)
 
 
+def _abstracts_agree(norm: str, other: str) -> bool:
+    """Two normalized abstracts tell of the same paper: compared over their common length, so
+    a source's truncated summary agrees with the whole abstract."""
+    n = min(len(norm), len(other), ABSTRACT_COMPARE_CHARS)
+    return fuzz.ratio(norm[:n], other[:n]) >= ABSTRACT_AGREE
+
+
+def _titles_related(norm: str, other: str) -> bool:
+    """Titles that differ only in spelling, hyphenation, spacing or punctuation."""
+    squashed = fuzz.ratio(norm.replace(" ", ""), other.replace(" ", ""))
+    return _same_numbers(norm, other) and squashed >= TITLE_RELATED
+
+
 def _conflict(row: dict, entry: Entry) -> bool:
     """Both have arXiv ids and they differ: never the same paper."""
     return bool(row["arxiv_id"] and entry.arxiv_id and row["arxiv_id"] != entry.arxiv_id)
 
 
-_ROW = "p.id, p.arxiv_id, p.title_norm, p.title_derived, p.abstract, p.abstract_key"
+_ROW = (
+    "p.id, p.arxiv_id, p.title_norm, p.title_derived, p.abstract, p.abstract_key,"
+    " p.arxiv_version, p.listed"
+)
 _CHUNK = 900  # SQLite's bound-parameter limit is 999 on older builds
 
 
@@ -167,7 +194,9 @@ def find_match(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
             if not _same_numbers(norm, row["title_norm"]):
                 continue
             score = fuzz.ratio(norm, row["title_norm"], score_cutoff=TITLE_SIMILARITY)
-            if score and (best is None or score > best[0]):
+            if not score or (best is not None and score <= best[0]):
+                continue
+            if _abstracts_agree(keys.abstract_norm, normalize_title(row["abstract"])):
                 best = (score, row["id"])
         if best:
             return _Match(best[1], "fuzzy-title")
@@ -175,20 +204,26 @@ def find_match(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
 
 
 def _match_abstract(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
-    # A titled entry only takes over an untitled paper this way; two titled papers with
-    # the same abstract but different titles are left for a person to judge.
-    only_untitled = entry.title is not None
     for row in batch.by_abstract.get(keys.abstract_key, []):
-        if (row["title_derived"] or not only_untitled) and not _conflict(row, entry):
+        if _may_share_abstract(row, keys) and not _conflict(row, entry):
             return _Match(row["id"], "abstract")
     head = keys.abstract_norm[:ABSTRACT_COMPARE_CHARS]
     for row in batch.candidates(keys.abstract_blocks):
-        if only_untitled and not row["title_derived"]:
+        if not _may_share_abstract(row, keys) or _conflict(row, entry):
             continue
         other = normalize_title(row["abstract"])[:ABSTRACT_COMPARE_CHARS]
-        if not _conflict(row, entry) and fuzz.ratio(head, other) >= ABSTRACT_SIMILARITY:
+        if fuzz.ratio(head, other) >= ABSTRACT_SIMILARITY:
             return _Match(row["id"], "abstract")
     return None
+
+
+def _may_share_abstract(row: dict, keys: _Keys) -> bool:
+    """A shared abstract makes one paper when either side is untitled, or when the titles
+    differ only in spelling and punctuation; two unrelated titles with one abstract are
+    left for a person to judge."""
+    if keys.title_norm is None or row["title_derived"]:
+        return True
+    return _titles_related(keys.title_norm, row["title_norm"])
 
 
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -236,8 +271,8 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
     authors_count = entry.authors_count if entry.authors_count is not None else len(entry.authors)
     cursor = db.conn.execute(
         "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
-        " authors_count, authors, published, url, first_seen_at, updated_at, code_url)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " authors_count, authors, published, url, first_seen_at, updated_at, code_url,"
+        " arxiv_version, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [
             entry.arxiv_id,
             title,
@@ -252,6 +287,8 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
             now,
             now,
             entry.code_url or code_url_from_abstract(entry.abstract),
+            entry.version,
+            int(not entry.is_revision),  # a replacement of an unseen paper is not news
         ],
     )
     paper_id = int(cursor.lastrowid)
@@ -274,13 +311,21 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
 
 
 def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -> None:
-    """Fill what the stored paper lacks from a new sighting; a real title replaces a derived one."""
+    """Fill what the stored paper lacks from a new sighting; a real title replaces a derived
+    one, and an arXiv replacement brings its version's title and abstract."""
     row = next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
     updates: dict = {}
     if entry.arxiv_id and not row["arxiv_id"]:
         updates["arxiv_id"] = entry.arxiv_id
     if entry.title and row["title_derived"]:
         updates.update(title=entry.title, title_norm=normalize_title(entry.title), title_derived=0)
+    newer = entry.version is not None and entry.version > (row["arxiv_version"] or 0)
+    if newer:
+        updates["arxiv_version"] = entry.version
+    if newer and entry.is_revision:
+        updates.update(_revised_text(row, entry))
+    if not entry.is_revision and not row["listed"]:
+        updates["listed"] = 1  # listed at last: trending counts it from this sighting on
     authors_count = entry.authors_count or (len(entry.authors) if entry.authors else None)
     for column, value in (
         ("authors_count", authors_count),
@@ -298,14 +343,27 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
     db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
     if "authors" in updates:  # the names became known with this sighting
         index_authors(db, paper_id, entry.authors)
-    if "title" in updates or "arxiv_id" in updates:
+    if updates.keys() & {"title", "abstract", "arxiv_id"}:
         row.update(updates)
         blocks = _abstract_blocks(normalize_title(row["abstract"]))
         if not row["title_derived"]:
             blocks |= _title_blocks(row["title_norm"])
-        if "title" in updates:
+        if updates.keys() & {"title", "abstract"}:
             _index(db, paper_id, row["title"], row["abstract"], blocks, new=False)
         batch.add(row, blocks)
+
+
+def _revised_text(row: dict, entry: Entry) -> dict:
+    """The title and abstract a newer arXiv version changed. An abstract that is only the
+    start of the stored one (a truncated feed summary) does not replace it."""
+    updates: dict = {}
+    if entry.title and normalize_title(entry.title) != row["title_norm"]:
+        updates.update(title=entry.title, title_norm=normalize_title(entry.title), title_derived=0)
+    new, old = normalize_title(entry.abstract), normalize_title(row["abstract"])
+    if new != old and not old.startswith(new):
+        key = hashlib.sha1(new.encode()).hexdigest()
+        updates.update(abstract=entry.abstract, abstract_key=key)
+    return updates
 
 
 def _source_id(db: Database, name: str, kind: str) -> int:
@@ -342,9 +400,10 @@ def _store_batch(
     pairs = [(entry, _keys(entry)) for entry in entries]
     batch = _Batch(db, pairs)
     sightings = []
-    matched: list[bool] = []
+    matched: list[str | None] = []
     for entry, keys in pairs:
         match = find_match(batch, entry, keys)
+        report.revisions += entry.is_revision
         if match is None:
             paper_id = _create(db, batch, entry, keys, now)
             vocabulary.add(f"{entry.title or ''} {entry.abstract}")
@@ -353,19 +412,30 @@ def _store_batch(
         else:
             paper_id = match.paper_id
             _merge(db, batch, paper_id, entry, now)
-        matched.append(match is not None)
+        matched.append(match.how if match else None)
+        listing = "revision" if entry.is_revision else "undated" if entry.undated else "dated"
         sightings.append(
-            (paper_id, source_id, input_id, entry.listed_on, entry.upvotes, entry.comments, now)
+            (
+                paper_id,
+                source_id,
+                input_id,
+                entry.listed_on,
+                entry.upvotes,
+                entry.comments,
+                now,
+                listing,
+            )
         )
-    for was_match, sighting in zip(matched, sightings, strict=True):
+    for rule, sighting in zip(matched, sightings, strict=True):
         inserted = db.conn.execute(
             "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
-            " comments, seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            " comments, seen_at, listing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             sighting,
         ).rowcount
-        if was_match:
+        if rule:
             if inserted:
                 report.merged += 1
+                report.merges_by_rule[rule] = report.merges_by_rule.get(rule, 0) + 1
             else:
                 report.repeated += 1
     vocabulary.flush(db)
@@ -439,6 +509,15 @@ def newest_paper_id(db: Database) -> int:
     return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
 
 
+def unlisted_ids(db: Database, after: int, newest: int) -> set[int]:
+    """Papers with ids in (after, newest] known only from an arXiv replacement: stored and
+    searchable, but never news for keyword alerts."""
+    rows = db.query(
+        "SELECT id FROM papers WHERE id > ? AND id <= ? AND listed = 0", [after, newest]
+    )
+    return {row["id"] for row in rows}
+
+
 def get_papers(db: Database, ids: list[int]) -> list[dict]:
     """Papers by id with their sighting aggregates, in the order of ids."""
     if not ids:
@@ -448,7 +527,8 @@ def get_papers(db: Database, ids: list[int]) -> list[dict]:
         f"""SELECT p.*, s.upvotes, s.sources, s.listings, s.last_listed
         FROM papers p JOIN (
             SELECT paper_id, MAX(upvotes) AS upvotes, COUNT(DISTINCT source_id) AS sources,
-                   COUNT(*) AS listings, MAX(listed_on) AS last_listed
+                   COUNT(*) AS listings,
+                   MAX(CASE WHEN listing != 'revision' THEN listed_on END) AS last_listed
             FROM sightings WHERE paper_id IN ({marks}) GROUP BY paper_id
         ) s ON s.paper_id = p.id""",
         ids,

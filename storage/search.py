@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from storage.errors import QueryError
 from storage.papers import get_papers, newest_paper_id
+from storage.text import normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -68,7 +69,7 @@ def _term(raw: str) -> tuple[str, str | None] | None:
 
 def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     """Turn a user query into a safe FTS5 expression; raises QueryError with a friendly message."""
-    text = " ".join(text.split())
+    text = normalize_query(text)
     if not text:
         raise QueryError(
             'Type a few words to search for, for example `lora` or `"diffusion model"`.'

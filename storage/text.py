@@ -8,16 +8,31 @@ import unicodedata
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028\u2029\ufeff\ufffd]")
+# Control characters, and invisible ones that split words: zero-width space, (non-)joiners
+# and marks, soft hyphen, word joiner, BOM.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200f\u2028\u2029\u2060-\u2064\ufeff\ufffd]"
+)
+_INNER_STAR = re.compile(r"(?<=[^\W_])\*+(?=[^\W_])")
+_BAR = re.compile(r"\s*\|+\s*")
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
 _ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 
 
 def clean(text: str) -> str:
-    """NFC-normalize, drop control and zero-width characters, collapse whitespace."""
-    text = unicodedata.normalize("NFC", text)
+    """NFKC-normalize (full-width letters, ligatures), drop control and zero-width
+    characters, collapse whitespace: stored text is searchable as it is typed."""
+    text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
     return " ".join(text.split())
+
+
+def normalize_query(text: str) -> str:
+    """A typed query in the form stored text has (see clean), with `*` and `|` made
+    predictable: `*` is a prefix mark only at the end of a word, so one inside a word is
+    dropped (`lo*ra` searches `lora`), and `a|b` means `a OR b`."""
+    text = _INNER_STAR.sub("", clean(text))
+    return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
 
 
 def normalize_title(text: str) -> str:

@@ -43,12 +43,18 @@ class Signals:
     last_listed: str  # ISO day
 
 
+def signal(upvotes: int, growth: int, sources: int, listings: int) -> float:
+    """The score before recency decay: how much evidence there is that a paper matters."""
+    return score(upvotes, growth, sources, listings, 0.0)
+
+
 def anchor_day(db: Database, now: datetime) -> date | None:
     """The newest listing day up to now: trending is relative to it, so a quiet day or a
-    stale store still shows its latest papers instead of nothing."""
+    stale store still shows its latest papers instead of nothing. Only dated listings set
+    it: an undated dump's ingest day says nothing about when its papers were listed."""
     row = next(
         db.query(
-            "SELECT MAX(listed_on) AS d FROM sightings WHERE listed_on <= ?",
+            "SELECT MAX(listed_on) AS d FROM sightings WHERE listing = 'dated' AND listed_on <= ?",
             [now.date().isoformat()],
         )
     )
@@ -62,7 +68,11 @@ def trending(
     limit: int = 10,
     exclude: set[int] | None = None,
 ) -> list[dict]:
-    """The top papers listed in the window ending at the newest listing day, best first."""
+    """The top papers listed in the window ending at the newest listing day, best first.
+
+    Undated sightings count inside the window (by their ingest day) but never move it; arXiv
+    replacements are not listings at all. An untitled paper never ranks above a titled one
+    with more signal (see _titled_first)."""
     anchor = anchor_day(db, now)
     if anchor is None:
         return []
@@ -78,11 +88,13 @@ def trending(
                MAX(s.listed_on) AS last_listed,
                MIN(s.listed_on) AS first_listed,
                COUNT(DISTINCT s.source_id) AS sources,
-               COUNT(DISTINCT s.input_id) AS listings
+               COUNT(DISTINCT s.input_id) AS listings,
+               (SELECT title_derived FROM papers WHERE id = s.paper_id) AS untitled
         FROM sightings s
         WHERE s.paper_id IN (
-            SELECT paper_id FROM sightings WHERE listed_on BETWEEN :start AND :anchor)
-          AND s.listed_on <= :anchor
+            SELECT paper_id FROM sightings
+            WHERE listed_on BETWEEN :start AND :anchor AND listing != 'revision')
+          AND s.listed_on <= :anchor AND s.listing != 'revision'
         GROUP BY s.paper_id
         """,
         {"start": start.isoformat(), "anchor": anchor.isoformat()},
@@ -98,11 +110,41 @@ def trending(
         age = (anchor - date.fromisoformat(row["last_listed"])).days
         value = score(upvotes, growth, row["sources"], row["listings"], age)
         why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])
-        scored.append((value, row["paper_id"], why))
-    scored.sort(key=lambda item: (-item[0], -item[1]))
-    top = scored[:limit]
-    papers = get_papers(db, [paper_id for _, paper_id, _ in top])
-    for paper, (value, _, why) in zip(papers, top, strict=True):
-        paper["score"] = round(value, 3)
-        paper["signals"] = why
+        evidence = signal(upvotes, growth, row["sources"], row["listings"])
+        scored.append(_Scored(value, row["paper_id"], why, evidence, bool(row["untitled"])))
+    top = _titled_first(scored)[:limit]
+    papers = get_papers(db, [item.paper_id for item in top])
+    for paper, item in zip(papers, top, strict=True):
+        paper["score"] = round(item.score, 3)
+        paper["signals"] = item.why
     return papers
+
+
+@dataclass(frozen=True)
+class _Scored:
+    score: float
+    paper_id: int
+    why: Signals
+    signal: float  # before recency decay
+    untitled: bool
+
+
+def _titled_first(scored: list[_Scored]) -> list[_Scored]:
+    """Best first by score, except that an untitled paper (known only by an abstract
+    fragment) never takes a place from a titled paper with more signal: it is placed after
+    every titled paper whose signal beats its own, however fresh it is."""
+    order = lambda item: (-item.score, -item.paper_id)  # noqa: E731
+    titled = sorted((i for i in scored if not i.untitled), key=order)
+    untitled = sorted((i for i in scored if i.untitled), key=order)
+    # The strongest signal among the titled papers from each position on.
+    strongest = [0.0] * (len(titled) + 1)
+    for n in range(len(titled) - 1, -1, -1):
+        strongest[n] = max(titled[n].signal, strongest[n + 1])
+    merged: list[_Scored] = []
+    t = 0
+    for item in untitled:
+        while t < len(titled) and (order(titled[t]) < order(item) or strongest[t] > item.signal):
+            merged.append(titled[t])
+            t += 1
+        merged.append(item)
+    return merged + titled[t:]

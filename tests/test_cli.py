@@ -59,6 +59,9 @@ def test_console_script_ingests_and_a_second_run_adds_nothing(tmp_path):
         in first.stdout
     )
     assert "total: 117 parsed, 111 new papers, 6 merged sightings, 0 skipped" in first.stdout
+    assert "; merged by title 6" in first.stdout  # every merge of the seeds: an equal title
+    assert "002_af989c2119285913.txt: 11 parsed, 11 new papers" in first.stdout
+    assert "undated (no date line, --date or date in the file name)" in first.stdout
     second = script("ingest", str(SEEDS))
     assert second.stdout.count("already ingested, nothing changed") == 3
     stats = json.loads(script("stats", "--json").stdout)
@@ -166,3 +169,58 @@ def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_
     assert result.returncode == 0, result.stderr
     assert "nothing to show yet" in result.stdout
     assert "since your last digest" not in result.stdout
+
+
+def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
+    db, binary = tmp_path / "p.db", tmp_path / "photo.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
+    result = run(db, "ingest", str(binary))
+    assert result.returncode == 1
+    output = (result.stdout + result.stderr).splitlines()
+    assert output == [f"{binary}: FAILED: not a dump, feed or JSON (binary data)"]
+    stats = run(db, "stats").stdout
+    assert f"- {binary} (binary): failing: not a dump, feed or JSON (binary data)" in stats
+
+
+def test_full_width_query_finds_what_the_ascii_one_finds(seeded_path):
+    wide = json.loads(run(seeded_path, "search", "ＬＯＲＡ", "--json").stdout)
+    plain = json.loads(run(seeded_path, "search", "lora", "--json").stdout)
+    assert wide["total"] == plain["total"] == 2
+    assert [p["id"] for p in wide["papers"]] == [p["id"] for p in plain["papers"]]
+
+
+# Peak memory of a process and its children, measured by a wrapper process of its own (so
+# no other child of the test run counts), in KB as Linux reports ru_maxrss.
+MAXRSS = (
+    "import resource, subprocess, sys; done = subprocess.run(sys.argv[1:]);"
+    " print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+)
+
+
+def test_a_200_mb_line_is_skipped_in_bounded_memory_and_leaves_search_small(tmp_path):
+    db, dump = tmp_path / "p.db", tmp_path / "2026-03-16.txt"
+    seed = (SEEDS / "000_db82ecd9bbfd133f.txt").read_bytes()
+    middle = seed.index(b"\n\n", len(seed) // 2)
+    block = b"lorem ipsum dolor sit amet consectetur adipiscing " * 20_000  # 1 MB, no newline
+    try:
+        with dump.open("wb") as out:
+            out.write(seed[:middle] + b"\n\n")
+            for _ in range(200):
+                out.write(block)
+            out.write(b"\n\n" + seed[middle:])
+        result = subprocess.run(
+            [sys.executable, "-c", MAXRSS, PAPERS, "--db", str(db), "ingest", str(dump)],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        dump.unlink()
+    report, peak_kb = result.stdout.splitlines()
+    assert report.endswith(
+        "39 parsed, 39 new papers, 0 merged sightings, 1 skipped (1× line longer than 16,384 bytes)"
+    )
+    assert int(peak_kb) < 500 * 1024
+    assert db.stat().st_size < 5_000_000  # the 200 MB line is nowhere in the store
+    assert "No papers match 'lorem'" in run(db, "search", "lorem").stdout

@@ -13,6 +13,8 @@ from jobs.inbox import ingest_sources
 from storage import connect
 from storage import deliveries as ledger
 from storage import subscriptions as subs
+from storage.search import search
+from storage.trending import trending
 from tests.conftest import FIXTURES
 
 NOW = datetime(2026, 3, 18, 6, tzinfo=UTC)
@@ -67,12 +69,47 @@ def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(
     (inbox / "b-good.txt").write_text(LORA_DUMP, encoding="utf-8")
     db = connect(config.db_path)
     reports = {r.source.rsplit("/", 1)[-1]: r for r in ingest_sources(db, config, NOW)}
-    assert reports["a-broken.txt"].parsed == 0 and reports["a-broken.txt"].skipped >= 1
+    assert reports["a-broken.txt"].error == "not a dump, feed or JSON (binary data)"
     assert reports["b-good.txt"].new_papers == 2
     assert reports["feed"].error.endswith("HTTP 500")
     assert reports["rss"].new_papers == 1 and reports["rss"].merged == 1
     failing = next(db.query("SELECT failures FROM sources WHERE name LIKE '%/feed'"))
     assert failing["failures"] == 1
+    broken = next(db.query("SELECT failures FROM sources WHERE name LIKE '%a-broken.txt'"))
+    assert broken["failures"] == 1
+
+
+def test_arxiv_replacements_are_stored_but_never_alerted_nor_listed_today(
+    worker_config, subscribe, stub, file_server
+):
+    run_job(worker_config, NOW.replace(hour=5))  # first run: bookmark the back catalogue
+    subscribe(NOW, frequency="instant", keywords="lora")
+    file_server.routes["/rss"] = (200, (FIXTURES / "arxiv_rss_replace.xml").read_bytes(), {})
+    config = replace(worker_config, feed_urls=(file_server.url("/rss"),))
+    db = connect(config.db_path)
+    ernie_before = next(db.query("SELECT id FROM papers WHERE title LIKE 'ERNIE 3.0%'"))["id"]
+    papers_before = db["papers"].count
+    db.close()
+    run_job(config, NOW)
+    alerts = stub.messages("DU0LOCAL")
+    assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
+    assert "LoRA Routing" in alerts[0]["blocks"][1]["text"]["text"]
+    db = connect(config.db_path)
+    # The two replacements of unseen papers are stored (and found by search) ...
+    assert db["papers"].count == papers_before + 3
+    found = {p["title"] for p in search(db, "lora", limit=20).papers}
+    assert {"QLoRA Revisited: Quantized Low-Rank Adapters at Scale"} <= found
+    # ... but none of the replacements is listed today; the new paper is.
+    today = {p["title"] for p in trending(db, NOW, "day", limit=50)}
+    assert "LoRA Routing: Mixing Low-Rank Adapters per Token" in today
+    assert not today & {"QLoRA Revisited: Quantized Low-Rank Adapters at Scale"}
+    assert not any(title.startswith(("LoRA for Speech", "ERNIE 3.0")) for title in today)
+    # A known paper's replacement updates it in place: the new version and its abstract.
+    ernie = next(db.query("SELECT * FROM papers WHERE title LIKE 'ERNIE 3.0%'"))
+    assert ernie["id"] == ernie_before and ernie["arxiv_version"] == 3
+    assert ernie["abstract"].startswith("Large pre-trained language models improve with scale")
+    assert ernie["id"] in {p["id"] for p in search(db, "knowledge retention").papers}
+    db.close()
 
 
 def drop_lora_dump(config) -> None:

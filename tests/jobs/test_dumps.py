@@ -161,3 +161,74 @@ def test_long_title_ending_with_a_full_stop_is_still_a_title():
     assert 120 <= len(title) < 250
     parsed = parse_dump(dump(title, "", ABSTRACT * 2, "", "Short Title", "", ABSTRACT), REF)
     assert [e.title for e in parsed.entries] == [title, "Short Title"]
+
+
+@pytest.mark.parametrize(
+    ("data", "lines"),
+    [
+        pytest.param(b"a\nb\r\nc\rd\n\ne", [b"a", b"b", b"c", b"d", b"", b"e"], id="lf-crlf-cr"),
+        pytest.param(b"abc\r\ndef\r\n", [b"abc", b"def"], id="crlf-across-chunks"),
+        pytest.param(b"x" * 20 + b"\nok\n", [None, b"ok"], id="overlong-first"),
+        pytest.param(b"ok\n" + b"y" * 12, [b"ok", None], id="overlong-last"),
+        pytest.param(b"a\rbbbbbbbbbbb\rc\n", [b"a", None, b"c"], id="overlong-between-crs"),
+        pytest.param(b"", [], id="empty"),
+    ],
+)
+def test_lines_are_read_in_chunks_and_overlong_ones_never_held(monkeypatch, data, lines):
+    import io
+
+    from jobs import dumps
+
+    # Chunks of 3 bytes and a 5-byte line cap: every line break lands on a chunk boundary.
+    monkeypatch.setattr(dumps, "CHUNK_BYTES", 3)
+    monkeypatch.setattr(dumps, "MAX_LINE_BYTES", 5)
+    assert list(dumps.raw_lines(io.BytesIO(data))) == lines
+
+
+@pytest.mark.parametrize(
+    ("lines", "field", "reason"),
+    [
+        pytest.param(
+            ["  • 99999999999999999999 authors"],
+            "authors_count",
+            "authors above 100,000 dropped",
+            id="authors",
+        ),
+        pytest.param(
+            ["·", "Mar 9, 2026 99999999999999999999"],
+            "upvotes",
+            "upvotes above 1,000,000 dropped",
+            id="upvotes",
+        ),
+    ],
+)
+def test_an_impossible_count_drops_the_field_not_the_paper(lines, field, reason):
+    data = dump("Mar 16", "A Title", ABSTRACT, *lines, "B Title", ABSTRACT.upper())
+    parsed = parse_dump(data, REF)
+    assert [e.title for e in parsed.entries] == ["A Title", "B Title"]
+    assert getattr(parsed.entries[0], field) is None
+    assert [s.reason for s in parsed.skips] == [reason]
+
+
+def test_overlong_abstract_is_truncated_and_overlong_line_skipped():
+    from jobs.dumps import MAX_LINE_BYTES
+    from jobs.parsing import ABSTRACT_MAX_CHARS
+
+    long_abstract = ABSTRACT * (ABSTRACT_MAX_CHARS // len(ABSTRACT) + 2)
+    data = dump("A Title", long_abstract, "B Title", "x " * MAX_LINE_BYTES, "C Title", ABSTRACT)
+    parsed = parse_dump(data, REF)
+    assert [e.title for e in parsed.entries] == ["A Title", "C Title"]
+    assert len(parsed.entries[0].abstract) <= ABSTRACT_MAX_CHARS
+    assert parsed.entries[0].abstract.endswith("…")
+    assert sorted(s.reason for s in parsed.skips) == [
+        "abstract longer than 4,000 characters truncated",
+        "line longer than 16,384 bytes",
+        "title without an abstract",
+    ]
+
+
+def test_junk_lines_are_counted_not_kept():
+    parsed = parse_dump(dump("A Title", ABSTRACT, *["#" * 80] * 20_000), REF)
+    assert len(parsed.entries) == 1
+    assert parsed.skip_counts == {"neither a title nor an abstract": 20_000}
+    assert len(parsed.skips) == 100  # the first few keep their place, for inspection

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from jobs.feeds import parse_feed, parse_hf_json
-from jobs.ingest import ingest_target
+from jobs.ingest import ingest_bytes, ingest_target
 from storage.search import search
 from tests.conftest import FIXTURES, NOW, count
 
@@ -140,4 +140,88 @@ def test_wrongly_typed_json_items_never_raise(items):
     import json
 
     parsed = parse_hf_json(json.dumps(items).encode(), DAY)
-    assert len(parsed.entries) + len(parsed.skips) == len(items)
+    # Each item is an entry or a skipped item; a dropped field is counted besides.
+    skipped_items = [s for s in parsed.skips if not s.reason.endswith(("dropped", "truncated"))]
+    assert len(parsed.entries) + len(skipped_items) == len(items)
+
+
+def test_arxiv_rss_keeps_announce_type_and_version():
+    parsed = parse_feed((FIXTURES / "arxiv_rss_replace.xml").read_bytes(), DAY)
+    assert [(e.arxiv_id, e.announce, e.version) for e in parsed.entries] == [
+        ("2603.05555", "new", 1),
+        ("2409.01234", "replace", 3),
+        ("2410.04321", "replace-cross", 2),
+        ("2107.02137", "replace", 3),
+    ]
+    assert [e.is_revision for e in parsed.entries] == [False, True, True, True]
+
+
+def hf_items(n: int) -> list[dict]:
+    return [
+        {
+            "paper": {
+                "id": f"2603.{i:05d}",
+                "title": f"Paper number {i} on adapters",
+                "summary": f"We study adapters in setting {i} and report results on benchmarks.",
+                "upvotes": i,
+            },
+            "publishedAt": "2026-03-17T02:10:00.000Z",
+            "numComments": 1,
+        }
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "reason"),
+    [
+        pytest.param("upvotes", 2**64, "upvotes above 1,000,000 dropped", id="upvotes-2^64"),
+        pytest.param("upvotes", 2**63, "upvotes above 1,000,000 dropped", id="upvotes-2^63"),
+        pytest.param("numComments", 2**63, "comments above 1,000,000 dropped", id="comments-2^63"),
+        pytest.param("upvotes", 10**5000, "upvotes above 1,000,000 dropped", id="5001-digits"),
+    ],
+)
+def test_hf_json_with_an_impossible_count_stores_every_paper(db, field, value, reason):
+    import json
+
+    items = hf_items(51)
+    target = items[7]["paper"] if field == "upvotes" else items[7]
+    target[field] = value
+    data = json.dumps(items).encode() if value < 10**100 else _big_json(items, field, value)
+    report = ingest_bytes(db, "hf.json", data, NOW)
+    assert report.error is None and (report.parsed, report.new_papers) == (51, 51)
+    assert report.skip_reasons == {reason: 1}
+    row = next(db.query("SELECT MAX(upvotes) AS up, MAX(comments) AS c FROM sightings"))
+    assert row == {"up": 50, "c": 1}
+
+
+def _big_json(items: list, field: str, value: int) -> bytes:
+    # json.dumps refuses ints past 4,300 digits; write the number by hand, as a file could.
+    import json
+
+    marker = 424242424242
+    items[7]["paper"][field] = marker
+    return json.dumps(items).replace(str(marker), "9" * 5001).encode()
+
+
+def test_hf_json_nested_100k_deep_is_reported_not_raised(db):
+    data = b"[" * 100_000 + b"]" * 100_000
+    report = ingest_bytes(db, "deep.json", data, NOW)
+    assert report.error == "not daily papers JSON (nested deeper than 32 levels)"
+    assert db["papers"].count == 0
+
+
+def test_overlong_title_and_summary_in_json_are_truncated(db):
+    import json
+
+    items = hf_items(2)
+    items[0]["paper"]["title"] = "Adapters " * 100
+    items[0]["paper"]["summary"] = "We study adapters. " * 1000
+    report = ingest_bytes(db, "long.json", json.dumps(items).encode(), NOW)
+    assert report.new_papers == 2
+    assert report.skip_reasons == {
+        "title longer than 300 characters truncated": 1,
+        "abstract longer than 4,000 characters truncated": 1,
+    }
+    row = next(db.query("SELECT MAX(length(title)) AS t, MAX(length(abstract)) AS a FROM papers"))
+    assert row["t"] <= 300 and row["a"] <= 4000

@@ -1,14 +1,22 @@
-"""`make run`'s demo subscription: made once, and a restart never touches users' own."""
+"""`make run`'s demo subscription: made once, a restart never touches users' own, and a
+newcomer's first digest holds titled papers with real reasons."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import json
+from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from jobs import worker
+from jobs.ingest import ingest_target
 from papers.local import demo_subscription
+from slackstub import SlackStandIn
 from storage import connect
 from storage import subscriptions as subs
+from storage.config import Config
 from storage.schedule import Schedule
-from tests.conftest import NOW
+from tests.conftest import NOW, SEEDS
 
 TEAM = "T0LOCAL"
 
@@ -65,3 +73,35 @@ def test_an_existing_general_digest_is_left_as_it_is(tmp_path):
     subscribe(db, "08:15")
     assert demo_subscription(db, TEAM, NOW) is None
     assert [(r["at_time"], r["demo"]) for r in rows(db)] == [("08:15", 0)]
+
+
+@pytest.fixture
+def stub():
+    server = SlackStandIn().start()
+    yield server
+    server.stop()
+
+
+def test_first_demo_digest_on_a_fresh_clone_shows_titled_papers_with_reasons(tmp_path, stub):
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+        inbox_dir=str(tmp_path / "inbox"),
+    )
+    now = datetime.now(UTC)  # as `make run` does: ingest seeds/ today, no --date
+    db = connect(config.db_path)
+    ingest_target(db, str(SEEDS), now)
+    untitled = [r["title"] for r in db.query("SELECT title FROM papers WHERE title_derived = 1")]
+    db.close()
+    assert len(untitled) == 11
+    db = connect(config.db_path)
+    demo_subscription(db, stub.team_id, now)
+    db.close()
+    worker.deliver(config, datetime.now(UTC))  # the demo subscription is due at once
+    (digest,) = stub.messages("C0GENERAL")
+    assert digest["text"].endswith(": 5 papers")
+    body = json.dumps(digest["blocks"], ensure_ascii=False)
+    assert not any(title in body for title in untitled)
+    assert body.count("listed Mar 16") == 5

@@ -150,3 +150,39 @@ def test_unusable_queries_get_a_clear_message(seeded, query, message):
 
 def test_or_groups_bind_tighter_than_and():
     assert parse_query("a b OR c").expression == '("a") AND ("b" OR "c")'
+
+
+def ids(result) -> list[int]:
+    return [p["id"] for p in result.papers]
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        pytest.param("ＬＯＲＡ", "lora", id="full-width"),
+        pytest.param("lo\u200dra", "lora", id="zero-width-joiner"),
+        pytest.param("lo\u200bra adapters", "lora adapters", id="zero-width-space"),
+        pytest.param("lo*ra", "lora", id="star-inside-a-word"),
+        pytest.param("ernie|minigpt", "ernie OR minigpt", id="bar-is-or"),
+        pytest.param("ernie | minigpt", "ernie OR minigpt", id="spaced-bar"),
+        pytest.param("\ufb01ne-tuning", "fine-tuning", id="ligature"),
+    ],
+)
+def test_queries_mean_what_was_typed(seeded, typed, meant):
+    expected = search(seeded, meant, limit=50)
+    assert expected.total > 0
+    got = search(seeded, typed, limit=50)
+    assert (got.total, ids(got)) == (expected.total, ids(expected))
+
+
+def test_stored_text_is_nfkc_so_plain_queries_find_full_width_and_ligatures(db):
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    abstract = (
+        "We merge ＬｏＲＡ adapters after \ufb01ne-tuning on twelve tasks and recover most of the "
+        "single-task accuracy without any retraining, on three model families and two sizes."
+    )
+    ingest_bytes(db, "wide.txt", f"Mar 16\nＬｏＲＡ Soup\n{abstract}\n".encode(), NOW)
+    assert titles(search(db, "lora")) == ["LoRA Soup"]
+    assert titles(search(db, "finetuning")) == ["LoRA Soup"]

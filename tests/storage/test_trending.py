@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.views import reason_text
+from jobs.ingest import ingest_target
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
-from storage.trending import Signals, score, trending
+from storage.trending import Signals, anchor_day, score, trending
+from tests.conftest import SEEDS
 
 NOW = datetime(2026, 3, 20, 12, tzinfo=UTC)
 
@@ -19,9 +21,17 @@ def abstract(n: int) -> str:
     return f"We study {topics[n]} at scale and report results on several public benchmarks."
 
 
-def listing(db, name: str, day: str, papers: dict[int, int | None]) -> None:
+def listing(
+    db, name: str, day: str, papers: dict[int, int | None], titled=True, undated=False
+) -> None:
     entries = [
-        Entry(abstract(n), f"Paper {chr(65 + n)} about {n}", upvotes=up, listed_on=day)
+        Entry(
+            abstract(n),
+            f"Paper {chr(65 + n)} about {n}" if titled else None,
+            upvotes=up,
+            listed_on=day,
+            undated=undated,
+        )
         for n, up in papers.items()
     ]
     store_entries(db, name, "test", name + day, entries, NOW.isoformat(), IngestReport(name))
@@ -83,3 +93,42 @@ def test_seeds_trend_with_reasons(seeded):
     assert week and all(reason_text(p["signals"]) and p["score"] > 0 for p in week)
     ernie = next(p for p in week if p["title"].startswith("ERNIE 3.0"))
     assert "in 2 sources" in reason_text(ernie["signals"])
+
+
+def test_undated_listing_never_sets_the_newest_day(db):
+    listing(db, "hf", "2026-03-16", {0: 40, 1: 3})
+    listing(db, "inbox", "2026-03-20", {2: None, 3: None}, undated=True)  # its ingest day
+    assert anchor_day(db, NOW).isoformat() == "2026-03-16"
+    assert [p["title"] for p in trending(db, NOW, "day")] == ["Paper A about 0", "Paper B about 1"]
+
+
+def test_undated_papers_trend_inside_a_window_dated_inputs_define(db):
+    listing(db, "hf", "2026-03-20", {0: 1})
+    listing(db, "inbox", "2026-03-20", {2: 9}, undated=True)
+    assert [p["title"] for p in trending(db, NOW, "day")] == ["Paper C about 2", "Paper A about 0"]
+
+
+def test_untitled_paper_never_outranks_a_titled_one_with_more_signal(db):
+    listing(db, "hf", "2026-03-14", {0: 50})
+    listing(db, "hf", "2026-03-20", {4: 3})
+    listing(db, "dump", "2026-03-20", {1: None, 2: None}, titled=False)
+    listing(db, "hf-untitled", "2026-03-20", {3: 200}, titled=False)
+    # Paper A's 50 upvotes six days ago decay to a score of 0.6, below the 1.0 of a fresh
+    # bare listing; but a bare listing is less signal, so the untitled ones come after it.
+    # An untitled paper with more signal than any titled one may still lead.
+    week = [(p["title_derived"], p["signals"].upvotes) for p in trending(db, NOW, "week")]
+    assert week == [(True, 200), (False, 3), (False, 50), (True, 0), (True, 0)]
+
+
+def test_seeds_without_a_date_trend_titled_papers_with_reasons(db):
+    # `make run` on a fresh clone: no --date, so the abstract-only dump is undated, on the
+    # day it is ingested (months after the dated pages).
+    fresh_clone = datetime(2026, 11, 26, 9, tzinfo=UTC)
+    for report in ingest_target(db, str(SEEDS), fresh_clone):
+        assert report.error is None
+    for window in ("day", "week"):
+        top = trending(db, fresh_clone, window, limit=5)
+        assert len(top) == 5 and not any(p["title_derived"] for p in top)
+        reasons = [reason_text(p["signals"]) for p in top]
+        assert all("listed Mar 16" in r for r in reasons), reasons
+    assert reasons[0] == "1 upvote, in 2 sources, listed Mar 16"
