@@ -58,6 +58,8 @@ def fetch_paper(db: Database, api: str, arxiv_id: str, now: datetime) -> dict | 
         # carrying the asked-for id is the paper.
         entries = [e for e in parse_feed(body, now.date()).entries if e.arxiv_id == arxiv_id]
         if entries:
+            # A pasted link brings an old paper as often as a new one: never news.
+            entries[0].looked_up = True
             report = IngestReport(source=SOURCE)
             store_entries(
                 db, SOURCE, "feed", content_hash(body), entries[:1], now.isoformat(), report

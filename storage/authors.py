@@ -260,13 +260,14 @@ def papers_by_followed(
     db: Database, wanted: list[Name], after: int, newest: int
 ) -> dict[Name, list[int]]:
     """For each followed name, the papers whose names became known in rows (after, newest]
-    and have that person as an author."""
+    and have that person as an author; never a paper that was not listed as news (an arXiv
+    replacement, or a paper fetched for a pasted link)."""
     surnames = sorted({name.surname for name in wanted})
     found: dict[Name, list[int]] = {name: [] for name in wanted}
     for surname in surnames:
         rows = db.execute(
-            "SELECT paper_id, name FROM paper_authors WHERE surname = ? AND id > ? AND id <= ?"
-            " ORDER BY id",
+            "SELECT a.paper_id, a.name FROM paper_authors a JOIN papers p ON p.id = a.paper_id"
+            " WHERE a.surname = ? AND a.id > ? AND a.id <= ? AND p.listed ORDER BY a.id",
             [surname, after, newest],
         ).fetchall()
         if not rows:

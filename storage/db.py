@@ -314,9 +314,10 @@ def m008_authors_code_saved(db: Database) -> None:
 @migrations()
 def m009_listing_kinds(db: Database) -> None:
     """How each sighting lists its paper: `dated` (a real listing date), `undated` (a dump
-    without one: listed_on is the ingest day, which never sets trending's newest day) or
-    `revision` (an arXiv replacement: never news). Papers keep their arXiv version, and
-    `listed` = 0 marks a paper known only from a replacement, which keyword alerts skip."""
+    without one: listed_on is the ingest day, which never sets trending's newest day),
+    `revision` (an arXiv replacement: never news) or `lookup` (fetched for a pasted link:
+    never news). Papers keep their arXiv version, and `listed` = 0 marks a paper known only
+    from a replacement or a lookup, which keyword and author alerts skip."""
     db["sightings"].add_column("listing", str, not_null_default="dated")
     db["sightings"].create_index(["listing", "listed_on"])
     db["papers"].add_column("arxiv_version", int)

@@ -26,10 +26,18 @@ class Entry:
     announce: str | None = None  # arXiv announce type: new, cross, replace, replace-cross
     version: int | None = None  # arXiv version number, when the source gave one
 
+    # Fetched on demand for a pasted link: stored and shown, but listed by no source.
+    looked_up: bool = False
+
     @property
     def is_revision(self) -> bool:
         """An arXiv replacement: a new version of a paper, not a new paper."""
         return self.announce in ("replace", "replace-cross")
+
+    @property
+    def is_listing(self) -> bool:
+        """Whether this sighting lists the paper as news (for trending and alerts)."""
+        return not (self.is_revision or self.looked_up)
 
 
 @dataclass

@@ -288,7 +288,7 @@ def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) ->
             now,
             entry.code_url or code_url_from_abstract(entry.abstract),
             entry.version,
-            int(not entry.is_revision),  # a replacement of an unseen paper is not news
+            int(entry.is_listing),  # a replacement or a looked-up paper is not news
         ],
     )
     paper_id = int(cursor.lastrowid)
@@ -324,7 +324,7 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
         updates["arxiv_version"] = entry.version
     if newer and entry.is_revision:
         updates.update(_revised_text(row, entry))
-    if not entry.is_revision and not row["listed"]:
+    if entry.is_listing and not row["listed"]:
         updates["listed"] = 1  # listed at last: trending counts it from this sighting on
     authors_count = entry.authors_count or (len(entry.authors) if entry.authors else None)
     for column, value in (
@@ -413,7 +413,15 @@ def _store_batch(
             paper_id = match.paper_id
             _merge(db, batch, paper_id, entry, now)
         matched.append(match.how if match else None)
-        listing = "revision" if entry.is_revision else "undated" if entry.undated else "dated"
+        listing = (
+            "revision"
+            if entry.is_revision
+            else "lookup"
+            if entry.looked_up
+            else "undated"
+            if entry.undated
+            else "dated"
+        )
         sightings.append(
             (
                 paper_id,
@@ -510,8 +518,8 @@ def newest_paper_id(db: Database) -> int:
 
 
 def unlisted_ids(db: Database, after: int, newest: int) -> set[int]:
-    """Papers with ids in (after, newest] known only from an arXiv replacement: stored and
-    searchable, but never news for keyword alerts."""
+    """Papers with ids in (after, newest] known only from an arXiv replacement or a lookup
+    for a pasted link: stored and searchable, but never news for keyword alerts."""
     rows = db.query(
         "SELECT id FROM papers WHERE id > ? AND id <= ? AND listed = 0", [after, newest]
     )
@@ -528,7 +536,7 @@ def get_papers(db: Database, ids: list[int]) -> list[dict]:
         FROM papers p JOIN (
             SELECT paper_id, MAX(upvotes) AS upvotes, COUNT(DISTINCT source_id) AS sources,
                    COUNT(*) AS listings,
-                   MAX(CASE WHEN listing != 'revision' THEN listed_on END) AS last_listed
+                   MAX(CASE WHEN listing IN ('dated', 'undated') THEN listed_on END) AS last_listed
             FROM sightings WHERE paper_id IN ({marks}) GROUP BY paper_id
         ) s ON s.paper_id = p.id""",
         ids,

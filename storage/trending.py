@@ -93,8 +93,8 @@ def trending(
         FROM sightings s
         WHERE s.paper_id IN (
             SELECT paper_id FROM sightings
-            WHERE listed_on BETWEEN :start AND :anchor AND listing != 'revision')
-          AND s.listed_on <= :anchor AND s.listing != 'revision'
+            WHERE listed_on BETWEEN :start AND :anchor AND listing IN ('dated', 'undated'))
+          AND s.listed_on <= :anchor AND s.listing IN ('dated', 'undated')
         GROUP BY s.paper_id
         """,
         {"start": start.isoformat(), "anchor": anchor.isoformat()},

@@ -184,3 +184,28 @@ def test_the_arxiv_api_address_comes_from_the_environment():
     assert Config.from_env({}).arxiv_api == "http://export.arxiv.org/api/query"
     custom = Config.from_env({"PAPERS_ARXIV_API": "http://127.0.0.1:9/api/query"})
     assert custom.arxiv_api == "http://127.0.0.1:9/api/query"
+
+
+def test_a_paper_fetched_for_a_pasted_link_is_never_news(slack, config, lookup):
+    from jobs.alerts import run_alerts
+    from jobs.author_alerts import run_author_alerts
+    from jobs.slack import client_factory
+    from storage.trending import trending
+
+    db = connect(config.db_path)
+    client_for = client_factory(config)
+    run_alerts(db, client_for, NOW)  # the first runs mark the back catalogue
+    run_author_alerts(db, client_for, NOW)
+    assert "Subscribed" in slack_reply(slack, "subscribe lora instant")
+    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    assert lookup(db, LORA)["title"].startswith("LoRA: Low-Rank Adaptation")
+    # A 2021 paper someone pasted today: no keyword or author alert, not trending today.
+    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
+    assert slack.messages() == []
+    assert LORA not in {p["arxiv_id"] for p in trending(db, NOW, "week", limit=200)}
+
+
+def slack_reply(slack, text: str) -> str:
+    sent = slack.command(text)
+    posts = wait_for(lambda: slack.responses(sent["response_id"]))
+    return json.dumps(posts[0]["blocks"])
