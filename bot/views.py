@@ -136,7 +136,7 @@ def search_message(result: SearchResult) -> dict:
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
     plural = "s" if result.total != 1 else ""
-    total = f"{result.total}+" if result.total_capped else str(result.total)
+    total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
     header = f"*{total}* paper{plural} match `{query}` · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     for paper in result.papers:

@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from jobs.ingest import ingest_target
+from storage import index as search_index
 from storage.config import Config
 from storage.models import IngestReport
 
@@ -17,6 +18,8 @@ log = logging.getLogger(__name__)
 
 def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
     """Ingest every new file in the inbox and every feed; failures are recorded, not raised."""
+    # First index what an interrupted run left past the index's watermark (or rebuild it).
+    search_index.ensure(db)
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
     reports = ingest_target(db, str(inbox), now)

@@ -316,8 +316,9 @@ class Writer:
         # Papers new since the watermark were just indexed whole; the others changed.
         again = sorted(i for i in seen | set(changed) if not self.papers < i <= papers)
         done += self._put(_rows_by_ids(self.db, again))
+        if done or self.fresh or (papers, sightings) != (self.papers, self.sightings):
+            self._pending = (papers, sightings)
         self.papers, self.sightings = papers, sightings
-        self._pending = (papers, sightings)
         if commit or self.fresh or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
             self.commit()
         return done
