@@ -138,7 +138,7 @@ def prior(upvotes: int, sources: int, day: date | None) -> float:
 def _values(text: str) -> list[str]:
     """A field's values: the text, and the joined forms of its hyphenated words as a second
     value ("pre-training" is found by "pretraining"; phrases never span the two)."""
-    joins = hyphen_joins(text)
+    joins = hyphen_joins(text) if "-" in text else ""
     return [text, joins] if joins else [text]
 
 
@@ -146,9 +146,11 @@ def _texts(row: dict) -> dict[str, list[str]]:
     # An untitled paper's derived title is for display only: it is not indexed as a title.
     title = "" if row["title_derived"] else row["title"]
     name = paper_name(title) if title else None
+    titles = _values(title) if title else []
     return {
-        "name": _values(name) if name else [],
-        "title": _values(title) if title else [],
+        # The name's joined forms are among the title's (a name is its title's head).
+        "name": [name] + titles[1:] if name else [],
+        "title": titles,
         "abstract": _values(row["abstract"]),
     }
 
@@ -539,12 +541,20 @@ def build_query(
     excludes: list[Term],
     schema: tantivy.Schema = SCHEMA,
     fields: dict[str, float] | None = None,
+    cache: dict[Term, Query | None] | None = None,
 ) -> Query:
     """All groups must match (a group: any of its terms), no excluded term may."""
     fields = fields or FIELDS
+    cache = {} if cache is None else cache
+
+    def one(term: Term) -> Query | None:
+        if term not in cache:
+            cache[term] = _term_query(schema, fields, term)
+        return cache[term]
+
     clauses: list[tuple[Occur, Query]] = []
     for group in groups:
-        either = [q for q in (_term_query(schema, fields, t) for t in group) if q is not None]
+        either = [q for q in (one(t) for t in group) if q is not None]
         if len(either) == 1:
             clauses.append((Occur.Must, either[0]))
         elif either:
@@ -552,7 +562,7 @@ def build_query(
     if not clauses:
         return Query.empty_query()
     for term in excludes:
-        query = _term_query(schema, fields, term)
+        query = one(term)
         if query is not None:
             clauses.append((Occur.MustNot, query))
     return clauses[0][1] if len(clauses) == 1 else Query.boolean_query(clauses)
@@ -671,17 +681,21 @@ def match_new(
     from a temporary in-memory index of only those papers: thousands of queries each search
     a few thousand fresh papers instead of the whole store's index."""
     index = tantivy.Index(ALERT_SCHEMA)
-    w = index.writer(heap_size=32_000_000, num_threads=1)
-    for rows in _rows_in_range(db, after, newest):
-        for row in rows:
-            w.add_document(_alert_document(row))
+    w = index.writer(heap_size=64_000_000, num_threads=1)
+    rows = db.query(
+        "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
+        [after, newest],
+    )
+    for row in rows:
+        w.add_document(_alert_document(row))
     w.commit()
     w.wait_merging_threads()
     index.reload()
     search = index.searcher()
     fields = {"text": 1.0}
+    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
     out: dict[str, list[int]] = {}
     for key, (groups, excludes) in queries.items():
-        query = build_query(groups, excludes, ALERT_SCHEMA, fields)
+        query = build_query(groups, excludes, ALERT_SCHEMA, fields, cache)
         out[key] = first_by_id(search, query, limit)
     return out
