@@ -319,6 +319,9 @@ def fanout(db_path: Path, subscriptions: int, channels: int) -> dict:
         Path(str(work) + suffix).unlink(missing_ok=True)
     with sqlite3.connect(db_path) as source, sqlite3.connect(work) as target:
         source.backup(target)  # a consistent copy, WAL included
+    # Its search index too (else the first keyword digest would rebuild it, timed here).
+    shutil.rmtree(f"{work}.index", ignore_errors=True)
+    shutil.copytree(f"{db_path}.index", f"{work}.index")
     stub = SlackStandIn().start()
     stub.state.retry_after = 1
     config = Config(

@@ -686,8 +686,10 @@ def match_new(
         "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
         [after, newest],
     )
+    order: list[int] = []  # document number → paper id, while there is one segment
     for row in rows:
         w.add_document(_alert_document(row))
+        order.append(row["id"])
     w.commit()
     w.wait_merging_threads()
     index.reload()
@@ -697,5 +699,10 @@ def match_new(
     out: dict[str, list[int]] = {}
     for key, (groups, excludes) in queries.items():
         query = build_query(groups, excludes, ALERT_SCHEMA, fields, cache)
-        out[key] = first_by_id(search, query, limit)
+        if search.num_segments == 1:
+            # Documents were added in id order: the hits' order is id order.
+            found = search.search(query, limit, count=False, order_by_field="id", order=Order.Asc)
+            out[key] = [order[address.doc] for _, address in found.hits]
+        else:
+            out[key] = first_by_id(search, query, limit)
     return out
