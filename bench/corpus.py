@@ -153,3 +153,55 @@ def write_hf_json(papers: list[Paper], path: Path) -> None:
         ),
         encoding="utf-8",
     )
+
+
+# Famous papers planted first in the bench corpus (lowest ids, realistic upvotes and dates),
+# and what later abstracts say about them: the relevance row ranks each for its queries.
+FAMOUS = [
+    (
+        "LoRA: Low-Rank Adaptation of Large Language Models",
+        "An important paradigm of natural language processing consists of large-scale"
+        " pre-training on general domain data and adaptation to particular tasks. We propose"
+        " Low-Rank Adaptation, or LoRA, which freezes the pre-trained model weights and injects"
+        " trainable rank decomposition matrices into each layer of the Transformer architecture.",
+        date(2021, 6, 17),
+        1150,
+        ("lora", "low rank adaptation"),
+        "we fine-tune with LoRA, a low-rank adaptation of the weights",
+    ),
+    (
+        "Attention Is All You Need",
+        "The dominant sequence transduction models are based on complex recurrent or"
+        " convolutional neural networks. We propose a new simple network architecture, the"
+        " Transformer, based solely on attention mechanisms, dispensing with recurrence and"
+        " convolutions entirely.",
+        date(2017, 6, 12),
+        2400,
+        ("attention is all you need",),
+        "attention is all you need, as they say, so we add attention to every layer",
+    ),
+    (
+        "Denoising Diffusion Probabilistic Models",
+        "We present high quality image synthesis results using diffusion probabilistic models,"
+        " a class of latent variable models inspired by considerations from nonequilibrium"
+        " thermodynamics.",
+        date(2020, 6, 19),
+        980,
+        ("diffusion probabilistic",),
+        "our sampler builds on denoising diffusion probabilistic models",
+    ),
+]
+MENTION_SHARE = 0.01
+
+
+def with_famous(papers: list[Paper], seed: int = 13) -> list[Paper]:
+    """The first papers replaced by the famous ones; ~1% of the others mention one of them."""
+    rng = random.Random(seed)
+    out = list(papers)
+    for i, (title, abstract, day, upvotes, _, _) in enumerate(FAMOUS[: len(out)]):
+        out[i] = replace(out[i], title=title, abstract=abstract, published=day, upvotes=upvotes)
+    for i in range(len(FAMOUS), len(out)):
+        if rng.random() < MENTION_SHARE:
+            mention = rng.choice(FAMOUS)[5]
+            out[i] = replace(out[i], abstract=out[i].abstract[:-1] + f"; {mention}.")
+    return out

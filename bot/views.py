@@ -150,7 +150,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
             "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
-    total = f"{result.total}+" if result.total_capped else str(result.total)
+    total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
     header = f"{matches(total, bold=True)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     for paper in result.papers:

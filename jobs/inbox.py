@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from jobs.ingest import ingest_target
+from storage import index as search_index
 from storage import meta
 from storage.config import Config
 from storage.models import IngestReport
@@ -32,6 +33,8 @@ def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestRe
 
     A file dropped since the last scan whose content was ingested before says so in the log
     (once), so a copy that changes nothing is not a mystery."""
+    # First index what an interrupted run left past the index's watermark (or rebuild it).
+    search_index.ensure(db)
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
     scanned = meta.get(db, SCANNED_KEY)

@@ -17,6 +17,7 @@ from jobs.delivery import deliver_due
 from jobs.inbox import ingest_sources
 from jobs.slack import client_factory
 from storage import connect
+from storage import index as search_index
 from storage.config import Config
 
 log = logging.getLogger(__name__)
@@ -99,6 +100,13 @@ def add_jobs(scheduler: BaseScheduler, config: Config) -> None:
 
 def run(config: Config) -> None:
     """Run the worker until interrupted."""
+    db = connect(config.db_path)
+    try:
+        # Repair (or rebuild) the search index before serving: a crash may have left papers
+        # in SQLite past the index's watermark.
+        search_index.ensure(db)
+    finally:
+        db.close()
     scheduler = BlockingScheduler(timezone=UTC)
     add_jobs(scheduler, config)
     log.info(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -69,11 +70,14 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
 def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | None, as_json: bool):
     """Ingest dump files, folders of them, RSS/Atom feeds and HF JSON (paths or URLs)."""
     from jobs.ingest import ingest_target
+    from storage import index as search_index
 
     if not ctx.obj["verbose"]:
         # The report lines below say what each input did; the log would say it twice.
         logging.getLogger("jobs").setLevel(logging.WARNING)
     db = _db(ctx)
+    # Index what an interrupted ingest left past the index's watermark (or rebuild it).
+    search_index.ensure(db)
     day: date | None = listing.date() if listing else None
     reports = [r for target in targets for r in ingest_target(db, target, _now(), day)]
     if as_json:
@@ -156,7 +160,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
         hint = f" Did you mean: {result.suggestions[0]}?" if result.suggestions else ""
         click.echo(f"No papers match {result.query!r}.{hint}")
         return
-    total = f"{result.total}+" if result.total_capped else result.total
+    total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
     click.echo(f"{matches(total)}; best {len(result.papers)}:")
     for paper in result.papers:
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
@@ -166,6 +170,21 @@ def _plain_snippet(paper: dict) -> dict:
     paper = dict(paper)
     paper["snippet"] = paper.get("snippet", "").replace("\x02", "").replace("\x03", "")
     return paper
+
+
+@main.command()
+@click.pass_context
+def reindex(ctx: click.Context) -> None:
+    """Rebuild the search index from the database (searches keep the old one meanwhile)."""
+    from storage import index as search_index
+
+    db = _db(ctx)
+    total = search_index.paper_count(db)
+    start = time.perf_counter()
+    with click.progressbar(length=total, label="Indexing papers", file=sys.stderr) as bar:
+        done = search_index.reindex(db, progress=bar.update)
+    seconds = time.perf_counter() - start
+    click.echo(f"Indexed {done} papers in {seconds:.1f} s into {search_index.index_dir(db)}")
 
 
 @main.command()

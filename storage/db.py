@@ -15,8 +15,7 @@ from storage.errors import ConfigError
 
 migrations = Migrations("papers")
 
-# bm25 weights for (title, abstract, extra): a word in the title counts ten times one in
-# the abstract; "extra" holds the joined forms of hyphenated words ("pretraining").
+# bm25 weights of the FTS5 table that search used until m007 (search is in storage.index now).
 BM25_WEIGHTS = (10.0, 1.0, 2.0)
 # Writers wait this long for the other process (bot or worker) to finish its transaction.
 BUSY_TIMEOUT_MS = 15_000
@@ -322,3 +321,11 @@ def m009_listing_kinds(db: Database) -> None:
     db["sightings"].create_index(["listing", "listed_on"])
     db["papers"].add_column("arxiv_version", int)
     db["papers"].add_column("listed", int, not_null_default=1)
+
+
+@migrations()
+def m010_search_index(db: Database) -> None:
+    """Search moved to the tantivy index beside the database file (storage.index), built
+    from SQLite on first use: the FTS5 tables and their per-paper writes go."""
+    db.execute("DROP TABLE IF EXISTS papers_vocab")
+    db.execute("DROP TABLE IF EXISTS papers_fts")

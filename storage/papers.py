@@ -1,4 +1,4 @@
-"""Storing entries as papers: dedup, sightings, the full-text index."""
+"""Storing entries as papers: dedup, sightings; the search index follows each batch."""
 
 from __future__ import annotations
 
@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz
 from sqlite_utils import Database
 
+from storage import index as search_index
 from storage.authors import index_authors
 from storage.code_links import code_url_from_abstract
 from storage.db import transaction
 from storage.models import Entry, IngestReport
-from storage.text import derive_title, hyphen_joins, normalize_title
+from storage.text import derive_title, normalize_title
 
 # Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
@@ -250,14 +251,10 @@ class _Vocabulary:
 
 
 def _index(db: Database, paper_id: int, title: str, abstract: str, keys: set[str], new: bool):
-    """Write the paper's full-text row and blocking keys (replacing old ones on an update)."""
+    """Write the paper's blocking keys (replacing old ones on an update); the search index is
+    written after the batch commits (storage.index)."""
     if not new:
-        db.execute("DELETE FROM papers_fts WHERE rowid = ?", [paper_id])
         db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
-    db.conn.execute(
-        "INSERT INTO papers_fts (rowid, title, abstract, extra) VALUES (?, ?, ?, ?)",
-        [paper_id, title, abstract, hyphen_joins(f"{title} {abstract}")],
-    )
     db.conn.executemany(
         "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
         [(key, paper_id) for key in keys],
@@ -396,7 +393,8 @@ def _store_batch(
     now: str,
     report: IngestReport,
     vocabulary: _Vocabulary,
-) -> None:
+) -> list[int]:
+    """Store a batch; returns the ids of the papers it touched (for the search index)."""
     pairs = [(entry, _keys(entry)) for entry in entries]
     batch = _Batch(db, pairs)
     sightings = []
@@ -447,6 +445,7 @@ def _store_batch(
             else:
                 report.repeated += 1
     vocabulary.flush(db)
+    return [sighting[0] for sighting in sightings]
 
 
 def store_entries(
@@ -464,6 +463,8 @@ def store_entries(
     ingested only once its last batch commits. Short transactions keep the write lock free
     for the bot between batches; an ingest killed midway is completed by running it again
     (what is already stored is recognised by dedup, and its sightings are not repeated).
+    The search index takes each batch after its commit; what a crash leaves unindexed lies
+    past the index's watermark and is indexed by the next writer.
     """
     with transaction(db):
         if already_ingested(db, sha256):
@@ -472,11 +473,18 @@ def store_entries(
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
     vocabulary = _Vocabulary()
-    for start in range(0, len(entries), BATCH):
-        with transaction(db):
-            _store_batch(
-                db, entries[start : start + BATCH], source_id, input_id, now, report, vocabulary
-            )
+    index = search_index.open_for_ingest(db)
+    try:
+        for start in range(0, len(entries), BATCH):
+            with transaction(db):
+                touched = _store_batch(
+                    db, entries[start : start + BATCH], source_id, input_id, now, report, vocabulary
+                )
+            if index:
+                index.sync(touched)
+    finally:
+        if index:
+            index.close()
     with transaction(db):
         db.execute(
             "UPDATE inputs SET new_papers = new_papers + ?, merged = merged + ?, complete = 1"

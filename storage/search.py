@@ -1,16 +1,18 @@
-"""Full-text search through FTS5 and bm25, with the query syntax people expect."""
+"""Search: the query syntax people expect, run on the tantivy index (storage.index) with
+bm25 × a popularity and recency prior over every match; papers come from SQLite."""
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 from sqlite_utils import Database
 
+from storage import index as search_index
 from storage.errors import QueryError
-from storage.papers import get_papers, newest_paper_id
+from storage.index import Term
+from storage.papers import get_papers
 from storage.text import normalize_query
 
 MAX_QUERY_CHARS = 256
@@ -19,23 +21,24 @@ HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the rendere
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
 SUGGEST_CUTOFF = 70
-# Newest papers ranked first in windows of this many ids (see _ranked).
-WINDOW = 10_000
-# Matches counted for "N papers match"; more shows as "1000+".
-MAX_COUNT = 1000
+# Matches returned per keyword for alerts (oldest first).
+ALERT_LIMIT = 200
 
 
 @dataclass
 class Query:
-    """A parsed user query: the FTS5 expression and the plain words (for suggestions)."""
+    """A parsed user query: groups of terms (all groups must match, any term of a group),
+    excluded terms, a readable expression, and the plain words (for suggestions)."""
 
     expression: str
     words: list[str] = field(default_factory=list)
+    groups: list[list[Term]] = field(default_factory=list)
+    excludes: list[Term] = field(default_factory=list)
 
 
 @dataclass
 class SearchResult:
-    """One page of results, the total, and suggestions when nothing matched."""
+    """One page of results, the exact total, and suggestions when nothing matched."""
 
     query: str
     papers: list[dict]
@@ -43,32 +46,33 @@ class SearchResult:
     offset: int
     limit: int
     suggestions: list[str] = field(default_factory=list)
-    total_capped: bool = False
+    total_capped: bool = False  # totals are exact now; kept for the renderers
 
 
 def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _term(raw: str) -> tuple[str, str | None] | None:
-    """One token as an FTS5 term, and the plain word it stands for (if any)."""
+def _term(raw: str) -> tuple[Term, str, str | None] | None:
+    """One token as a term, its readable form, and the plain word it stands for (if any)."""
     if raw.startswith('"'):
         words = _WORD.findall(raw.replace("*", " "))
         phrase = " ".join(w.replace("-", " ") for w in words)
-        return (_quote(phrase), None) if phrase else None
+        return (Term("phrase", phrase), _quote(phrase), None) if phrase else None
     match = _WORD.search(raw)
     if not match:
         return None
     word = match.group(0)
     if word.endswith("*"):
         stem = word[:-1].replace("-", "")
-        return (_quote(stem) + "*", None) if stem else None
-    # "pre-training" is indexed (in the extra column) as "pretraining" too.
-    return _quote(word.replace("-", "")), word.replace("-", "").lower()
+        return (Term("prefix", stem), _quote(stem) + "*", None) if stem else None
+    # "pre-training" also finds "pretraining" (the index holds joined forms too).
+    return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()
 
 
 def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
-    """Turn a user query into a safe FTS5 expression; raises QueryError with a friendly message."""
+    """Parse a user query into terms (never a syntax error); raises QueryError with a friendly
+    message when nothing is left to search for."""
     text = normalize_query(text)
     if not text:
         raise QueryError(
@@ -78,6 +82,8 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         raise QueryError(f"That query is {len(text)} characters long; keep it under {max_chars}.")
     groups: list[list[str]] = []
     excludes: list[str] = []
+    term_groups: list[list[Term]] = []
+    term_excludes: list[Term] = []
     words: list[str] = []
     join_next = negate_next = False
     for raw in _TOKENS.findall(text)[: MAX_TERMS * 2]:
@@ -94,13 +100,16 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         negate_next = False
         if made is None:
             continue
-        term, word = made
+        parsed, term, word = made
         if negate:
             excludes.append(term)
+            term_excludes.append(parsed)
         elif join_next:
             groups[-1].append(term)
+            term_groups[-1].append(parsed)
         else:
             groups.append([term])
+            term_groups.append([parsed])
         if word and not negate:
             words.append(word)
         join_next = False
@@ -113,81 +122,34 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
         expression += f" NOT {term}"
-    return Query(expression, words)
-
-
-def _ranked(db: Database, expression: str, need: int) -> list[dict]:
-    """The `need` best hits, newest window of papers first.
-
-    bm25 ordering scores every match, which costs ~0.5 s for a word in most of a million
-    papers. So the newest WINDOW papers are ranked first, and only if they hold fewer
-    than `need` hits is the next (twice as wide, older) window searched, and so on: a
-    common word is answered from the newest papers, a rare one after a few cheap probes.
-    Below WINDOW papers this is exactly a global bm25 ranking.
-    """
-    hits: list[dict] = []
-    upper, width = newest_paper_id(db) + 1, WINDOW
-    while len(hits) < need and upper > 0:
-        lower = max(upper - width, 0)
-        hits += db.query(
-            "SELECT rowid AS id, -rank AS score FROM papers_fts WHERE papers_fts MATCH ?"
-            " AND rowid >= ? AND rowid < ? ORDER BY rank LIMIT ?",
-            [expression, lower, upper, need - len(hits)],
-        )
-        upper, width = lower, width * 2
-    return hits
-
-
-def _snippets(db: Database, expression: str, ids: list[int]) -> dict[int, str]:
-    """Snippets for the shown hits only (computing them for every match would be slow)."""
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = db.query(
-        "SELECT rowid AS id, snippet(papers_fts, 1, ?, ?, '…', 28) AS snippet FROM papers_fts"
-        f" WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-        [*HIGHLIGHT, expression, *ids],
-    )
-    return {row["id"]: row["snippet"] for row in rows}
+    return Query(expression, words, term_groups, term_excludes)
 
 
 def search(
     db: Database, text: str, limit: int = 10, offset: int = 0, max_chars: int = MAX_QUERY_CHARS
 ) -> SearchResult:
-    """The best matches for a query, best first: all words must match, titles weigh most.
+    """The best matches for a query, best first: all words must match; the paper's name and
+    title weigh most, then popularity and recency (README, "How search ranks").
 
-    `total` counts at most MAX_COUNT matches (`total_capped` says so): counting every
-    match of a common word costs as much as ranking them all."""
+    `total` is exact; snippets are cut for the shown papers only."""
     query = parse_query(text, max_chars)
-    try:
-        hits = _ranked(db, query.expression, offset + limit)[offset:]
-        total = next(
-            db.query(
-                "SELECT COUNT(*) AS n FROM (SELECT 1 FROM papers_fts WHERE papers_fts MATCH ?"
-                " LIMIT ?)",
-                [query.expression, MAX_COUNT + 1],
-            )
-        )["n"]
-        snippets = _snippets(db, query.expression, [hit["id"] for hit in hits])
-    except sqlite3.OperationalError as exc:  # the parser should make this impossible
-        raise QueryError("That query could not be understood; try plain words.") from exc
-    papers = get_papers(db, [hit["id"] for hit in hits])
-    by_id = {hit["id"]: hit for hit in hits}
+    searcher = search_index.searcher(db)
+    tantivy_query = search_index.build_query(query.groups, query.excludes)
+    hits = search_index.top(searcher, tantivy_query, limit, offset)
+    papers = get_papers(db, hits.ids)
+    snippets = search_index.snippets(
+        searcher, query.groups, {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
+    )
+    scores = dict(zip(hits.ids, hits.scores, strict=True))
     for paper in papers:
-        paper["score"] = round(by_id[paper["id"]]["score"], 3)
+        paper["score"] = round(scores[paper["id"]], 3)
         paper["snippet"] = snippets.get(paper["id"], "")
-    suggestions = [] if total else suggest(db, query.words)
-    capped = total > MAX_COUNT
-    return SearchResult(text, papers, min(total, MAX_COUNT), offset, limit, suggestions, capped)
+    suggestions = [] if hits.total else suggest(db, query.words)
+    return SearchResult(text, papers, hits.total, offset, limit, suggestions)
 
 
 def _known(db: Database, word: str) -> bool:
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
-
-
-def _docs(db: Database, term: str) -> int:
-    row = next(db.query("SELECT doc FROM papers_vocab WHERE term = ?", [term]), None)
-    return row["doc"] if row else 0
 
 
 def suggest(db: Database, words: list[str]) -> list[str]:
@@ -195,6 +157,7 @@ def suggest(db: Database, words: list[str]) -> list[str]:
     if not words:
         return []
     replaced, changed = [], False
+    searcher = None
     for word in words:
         if len(word) < 3 or not word.isalpha() or _known(db, word):
             replaced.append(word)
@@ -209,7 +172,8 @@ def suggest(db: Database, words: list[str]) -> list[str]:
             word, candidates, scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF, limit=10
         )
         if best:
-            top = max(best, key=lambda m: (m[1], _docs(db, m[0])))[0]
+            searcher = searcher or search_index.searcher(db)
+            top = max(best, key=lambda m: (m[1], search_index.doc_freq(searcher, m[0])))[0]
             replaced.append(top)
             changed = True
         else:
@@ -217,59 +181,37 @@ def suggest(db: Database, words: list[str]) -> list[str]:
     return [" ".join(replaced)] if changed else []
 
 
-def matching_since(db: Database, text: str, after_id: int, limit: int = 200) -> list[int]:
-    """Ids of papers newer than after_id that match a query (for keyword alerts)."""
+def _parsed_query(text: str):
     query = parse_query(text, max_chars=10_000)
-    rows = db.query(
-        "SELECT rowid AS id FROM papers_fts WHERE papers_fts MATCH ? AND rowid > ?"
-        " ORDER BY rowid LIMIT ?",
-        [query.expression, after_id, limit],
-    )
-    return [row["id"] for row in rows]
+    return search_index.build_query(query.groups, query.excludes)
+
+
+def matching_since(db: Database, text: str, after_id: int, limit: int = ALERT_LIMIT) -> list[int]:
+    """Ids of papers newer than after_id that match a query, oldest first (keyword alerts)."""
+    query = _parsed_query(text).and_must_match(search_index.id_range(after_id, 2**62))
+    return search_index.first_by_id(search_index.searcher(db), query, limit)
 
 
 def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
     """The subset of ids whose papers match a query (keyword digests)."""
     if not ids:
         return set()
-    query = parse_query(text, max_chars=10_000)
-    marks = ",".join("?" for _ in ids)
-    rows = db.query(
-        f"SELECT rowid AS id FROM papers_fts WHERE papers_fts MATCH ? AND rowid IN ({marks})",
-        [query.expression, *ids],
-    )
-    return {row["id"] for row in rows}
+    query = _parsed_query(text).and_must_match(search_index.id_set(ids))
+    return set(search_index.first_by_id(search_index.searcher(db), query, len(ids)))
 
 
 def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
-    """For each query, the ids in (after, newest] of the papers it matches (keyword alerts).
-
-    The new papers are copied into a temporary full-text table first, so each of thousands
-    of queries searches a few thousand fresh papers instead of the whole store's index."""
-    # One transaction of its own (a savepoint inside the caller's): the temporary table
-    # never outlives the call, and the caller's open transaction is never committed here.
-    with db.atomic():
-        db.execute("DROP TABLE IF EXISTS temp.fresh_fts")
-        db.execute(
-            "CREATE VIRTUAL TABLE temp.fresh_fts USING fts5(title, abstract, extra,"
-            " tokenize = 'porter unicode61 remove_diacritics 2')"
-        )
-        db.execute(
-            "INSERT INTO temp.fresh_fts (rowid, title, abstract, extra)"
-            " SELECT rowid, title, abstract, extra FROM papers_fts WHERE rowid > ? AND rowid <= ?",
-            [after, newest],
-        )
-        matches: dict[str, list[int]] = {}
-        for text in queries:
-            try:
-                expression = parse_query(text, max_chars=10_000).expression
-            except QueryError:
-                matches[text] = []
-                continue
-            rows = db.conn.execute(
-                "SELECT rowid FROM temp.fresh_fts WHERE fresh_fts MATCH ? ORDER BY rowid LIMIT 200",
-                [expression],
-            )
-            matches[text] = [row[0] for row in rows]
-        db.execute("DROP TABLE temp.fresh_fts")
+    """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
+    oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
+    parsed: dict[str, tuple[list[list[Term]], list[Term]]] = {}
+    matches: dict[str, list[int]] = {}
+    for text in queries:
+        try:
+            query = parse_query(text, max_chars=10_000)
+        except QueryError:
+            matches[text] = []
+            continue
+        parsed[text] = (query.groups, query.excludes)
+    if parsed:
+        matches.update(search_index.match_new(db, parsed, after, newest, ALERT_LIMIT))
     return matches

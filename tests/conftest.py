@@ -82,6 +82,8 @@ def seeded_path(tmp_path, seeded_template) -> Path:
     """A private copy of the seeded database file."""
     path = tmp_path / "papers.db"
     shutil.copyfile(seeded_template, path)
+    # The search index beside it (a missing one would be rebuilt, at some cost per test).
+    shutil.copytree(f"{seeded_template}.index", f"{path}.index")
     return path
 
 

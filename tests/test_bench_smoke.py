@@ -16,11 +16,24 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     db_path = tmp_path / "bench.db"
     ingested = run.ingest(db_path, folder)
     assert ingested["entries"] == 1500 + copies
+    # The child's own peak, not this (bigger) process's: a small ingest stays small.
+    assert 10 < ingested["peak_rss_mb"] < 400 and ingested["written_mb"] > 0
+    rebuilt = run.reindex(db_path)
+    assert rebuilt["index_mb"] > 0
+    # The planted famous papers are found by their queries (first, even at this size).
+    assert {q: r["position"] for q, r in run.relevance(db_path).items()} == {
+        "lora": 1,
+        "low rank adaptation": 1,
+        "attention is all you need": 1,
+        "diffusion probabilistic": 1,
+    }
     quality = run.dedup_quality(db_path, groups)
     assert quality["f1"] >= 0.98 and quality["papers"] == connect(db_path)["papers"].count
     assert run.baseline_dedup(groups)["f1"] < quality["f1"]  # the exact-title dict misses copies
     searched = run.search_latency(db_path, 1500)
     assert set(searched) == {"rare", "common", "multi-word", "phrase", "prefix"}
+    # Every class finds papers (the rare word is one of titles and abstracts).
+    assert all(searched[c]["total"] > 0 for c in ("rare", "common", "multi-word", "prefix"))
     alerts = run.alert_matching(db_path, subscriptions=300, new=500)
     assert alerts["new_papers"] == 500 and alerts["distinct_queries"] <= 300
     assert alerts["mismatches_with_baseline"] == 0  # grouping changes speed, not results
@@ -35,6 +48,7 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
                 **{
                     "search": searched,
                     "ingest": ingested,
+                    "reindex": rebuilt,
                     "dedup": quality,
                     "dedup_baseline": run.baseline_dedup(groups),
                     "alerts": alerts,
@@ -45,4 +59,4 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
             }
         ]
     )
-    assert table.count("\n") == 13
+    assert table.count("\n") == 16

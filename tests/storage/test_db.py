@@ -11,9 +11,10 @@ def test_new_database_is_wal_and_fully_migrated(tmp_path):
     db = connect(tmp_path / "p.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert schema_version(db) == len(migrations._migrations) >= 3
-    assert {"papers", "sightings", "subscriptions", "deliveries", "papers_fts"} <= set(
-        db.table_names()
-    )
+    tables = set(db.table_names())
+    assert {"papers", "sightings", "subscriptions", "deliveries", "words"} <= tables
+    # Search lives in the tantivy index beside the file; no FTS5 table is written any more.
+    assert not {"papers_fts", "papers_vocab"} & tables
 
 
 def test_old_database_migrates_forward_and_keeps_its_papers(tmp_path):

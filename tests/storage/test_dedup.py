@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jobs.ingest import ingest_bytes, ingest_target
+from storage.index import indexed_ids
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
 from tests.conftest import NOW, SEEDS
@@ -258,7 +259,7 @@ def test_failed_ingest_leaves_no_partial_paper(db, monkeypatch):
         store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"))
     # The failed batch rolled back whole; the input is not marked ingested.
     assert (db["papers"].count, db["sightings"].count) == (0, 0)
-    assert next(db.query("SELECT COUNT(*) AS n FROM papers_fts"))["n"] == 0
+    assert indexed_ids(db) == []
     assert next(db.query("SELECT complete FROM inputs"))["complete"] == 0
     monkeypatch.setattr(papers, "_create", real)
     again = store(db, Entry(ABSTRACT, "One"), Entry(OTHER, "Two"))

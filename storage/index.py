@@ -1,0 +1,713 @@
+"""The search index: a tantivy index derived from SQLite, in a folder next to the database.
+
+SQLite is the store of record; the index holds, per paper, the analyzed name (the title part
+before ':'), title and abstract (no stored text: snippets are cut from SQLite's abstracts) and
+one ranking prior. One process writes it (the worker's or the CLI's ingest, `papers reindex`),
+guarded by a lock file; any number of processes (the bot) read it and reload after each
+commit, so a search sees whole batches only.
+
+`watermark.json` in the folder, replaced after each commit, says how far the index reflects
+SQLite: the highest paper id and the highest sighting id indexed. Every writer first indexes
+again what lies past them (delete by id, then add, so nothing is indexed twice): a crash
+between a SQLite commit and the index commit is repaired by the next ingest or start. A
+missing, corrupt or outdated index (see VERSION) is rebuilt from SQLite with a log line.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import math
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import tantivy
+from sqlite_utils import Database
+from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
+
+from storage.errors import PapersError
+from storage.text import hyphen_joins
+
+log = logging.getLogger(__name__)
+
+# Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
+VERSION = 1
+WATERMARK = "watermark.json"
+# Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
+# word in the abstract, so the paper about LoRA beats thousands that mention it.
+FIELDS = {"name": 20.0, "title": 10.0, "abstract": 1.0}
+TIE_BREAKER = 0.2  # a word in several fields adds 20% of its other fields' scores
+# Ranking prior (see README, "How search ranks"): multiplier = popularity × recency.
+UPVOTE_WEIGHT = 0.35
+SOURCE_WEIGHT = 0.5
+RECENCY_HALF_LIFE_YEARS = 10.0  # a paper ten years newer weighs twice as much
+RECENCY_FROM, RECENCY_TO = date(1990, 1, 1), date(2040, 1, 1)
+# Writer memory: tantivy flushes a segment whenever its arena fills.
+INGEST_HEAP = 64_000_000
+REBUILD_HEAP = 192_000_000
+# Ingest commits the index at most this often (and at the end of each input): each commit
+# costs ~0.1 s of fsyncs, and a crash in between is repaired from the watermark.
+COMMIT_SECONDS = 2.0
+CHUNK = 500  # papers per SQLite read
+SNIPPET_CHARS = 200
+MIN_PREFIX = 2  # `a*` would expand to every term starting with a
+
+# The same analysis as tantivy's built-in "en_stem" tokenizer, to build queries from.
+EN_STEM = (
+    TextAnalyzerBuilder(Tokenizer.simple())
+    .filter(Filter.remove_long(40))
+    .filter(Filter.lowercase())
+    .filter(Filter.stemmer("english"))
+    .build()
+)
+LOWER = (
+    TextAnalyzerBuilder(Tokenizer.simple())
+    .filter(Filter.remove_long(40))
+    .filter(Filter.lowercase())
+    .build()
+)
+
+
+class IndexBusy(PapersError):
+    """Another process is writing the search index."""
+
+
+class IndexUnavailable(PapersError):
+    """The search index cannot be opened or built right now."""
+
+
+def _schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", indexed=True, fast=True)
+    for name in FIELDS:
+        builder.add_text_field(name, tokenizer_name="en_stem")
+    builder.add_float_field("prior", fast=True)
+    return builder.build()
+
+
+def _alert_schema() -> tantivy.Schema:
+    builder = tantivy.SchemaBuilder()
+    builder.add_integer_field("id", indexed=True, fast=True)
+    builder.add_text_field("text", tokenizer_name="en_stem")
+    return builder.build()
+
+
+SCHEMA = _schema()
+ALERT_SCHEMA = _alert_schema()
+
+
+# ---------------------------------------------------------------- documents
+
+
+def paper_name(title: str) -> str | None:
+    """'LoRA: Low-Rank Adaptation of …' → 'LoRA' (only a short part before ':' is a name)."""
+    head, colon, _ = title.partition(":")
+    if colon and 0 < len(head.split()) <= 4:
+        return head.strip()
+    return None
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text[:10]) if text else None
+    except ValueError:
+        return None
+
+
+def prior(upvotes: int, sources: int, day: date | None) -> float:
+    """The fast-field value that makes tantivy's weight_by_field multiply bm25 by
+    popularity × recency (it multiplies by log2(2 + value), so value = 2**g - 2)."""
+    popularity = (
+        1.0
+        + UPVOTE_WEIGHT * math.log2(1 + max(upvotes, 0))
+        + SOURCE_WEIGHT * math.log2(max(sources, 1))
+    )
+    day = min(max(day or RECENCY_TO, RECENCY_FROM), RECENCY_TO)
+    years = (day - RECENCY_FROM).days / 365.25
+    g = min(popularity * 2 ** (years / RECENCY_HALF_LIFE_YEARS), 1000.0)
+    return 2.0**g - 2.0
+
+
+def _values(text: str) -> list[str]:
+    """A field's values: the text, and the joined forms of its hyphenated words as a second
+    value ("pre-training" is found by "pretraining"; phrases never span the two)."""
+    joins = hyphen_joins(text) if "-" in text else ""
+    return [text, joins] if joins else [text]
+
+
+def _texts(row: dict) -> dict[str, list[str]]:
+    # An untitled paper's derived title is for display only: it is not indexed as a title.
+    title = "" if row["title_derived"] else row["title"]
+    name = paper_name(title) if title else None
+    titles = _values(title) if title else []
+    return {
+        # The name's joined forms are among the title's (a name is its title's head).
+        "name": [name] + titles[1:] if name else [],
+        "title": titles,
+        "abstract": _values(row["abstract"]),
+    }
+
+
+def _document(row: dict) -> Document:
+    doc = Document(id=row["id"])
+    for field, values in _texts(row).items():
+        for value in values:
+            doc.add_text(field, value)
+    day = _day(row["published"]) or _day(row["first_seen_at"])
+    doc.add_float("prior", prior(row["upvotes"] or 0, row["sources"] or 0, day))
+    return doc
+
+
+def _alert_document(row: dict) -> Document:
+    doc = Document(id=row["id"])
+    texts = _texts(row)
+    for value in texts["title"] + texts["abstract"]:
+        doc.add_text("text", value)
+    return doc
+
+
+_ROWS = """SELECT p.id, p.title, p.title_derived, p.abstract, p.published, p.first_seen_at,
+    s.upvotes, s.sources FROM papers p LEFT JOIN (
+        SELECT paper_id, MAX(upvotes) AS upvotes, COUNT(DISTINCT source_id) AS sources
+        FROM sightings WHERE {where_s} GROUP BY paper_id
+    ) s ON s.paper_id = p.id WHERE {where_p} ORDER BY p.id"""
+
+
+def _rows_by_ids(db: Database, ids: list[int]) -> Iterator[dict]:
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        marks = ",".join("?" * len(chunk))
+        sql = _ROWS.format(where_s=f"paper_id IN ({marks})", where_p=f"p.id IN ({marks})")
+        yield from db.query(sql, [*chunk, *chunk])
+
+
+def _rows_in_range(db: Database, low: int, high: int) -> Iterator[list[dict]]:
+    """Papers with low < id <= high, CHUNK ids at a time (never a million-row IN list)."""
+    sql = _ROWS.format(where_s="paper_id > ? AND paper_id <= ?", where_p="p.id > ? AND p.id <= ?")
+    while low < high:
+        upper = min(low + CHUNK * 4, high)
+        yield list(db.query(sql, [low, upper, low, upper]))
+        low = upper
+
+
+def _marks(db: Database) -> tuple[int, int]:
+    row = db.conn.execute(
+        "SELECT (SELECT COALESCE(MAX(id), 0) FROM papers), (SELECT COALESCE(MAX(id), 0) FROM"
+        " sightings)"
+    ).fetchone()
+    return int(row[0]), int(row[1])
+
+
+# ---------------------------------------------------------------- location, health
+
+
+def index_dir(db: Database) -> Path:
+    """The index folder of a database file: `<db>.index/` beside it."""
+    row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+    if not row or not row[2]:
+        raise IndexUnavailable("Search needs a database file (not an in-memory database).")
+    return Path(row[2]).with_name(Path(row[2]).name + ".index")
+
+
+def _read_watermark(path: Path) -> dict | None:
+    try:
+        data = json.loads((path / WATERMARK).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+
+
+def _write_watermark(path: Path, papers: int, sightings: int) -> None:
+    tmp = path / (WATERMARK + ".tmp")
+    tmp.write_text(json.dumps({"version": VERSION, "paper_id": papers, "sighting_id": sightings}))
+    os.replace(tmp, path / WATERMARK)
+
+
+def _open(path: Path) -> tuple[tantivy.Index | None, str]:
+    """The index at path, or None and why it cannot be used."""
+    if not path.is_dir() or not tantivy.Index.exists(str(path)):
+        return None, "missing"
+    if _read_watermark(path) is None:
+        return None, "from an older version or never completed"
+    try:
+        index = tantivy.Index.open(str(path))
+        index.searcher().num_docs  # noqa: B018 - opens every segment: corrupt files fail here
+    except (ValueError, OSError) as exc:
+        return None, f"unreadable ({exc})"
+    return index, ""
+
+
+# ---------------------------------------------------------------- writing
+
+
+class Writer:
+    """The one writer of an index: indexes what changed past the watermark, commits."""
+
+    def __init__(self, db: Database, heap: int = INGEST_HEAP) -> None:
+        self.db = db
+        self.path = index_dir(db)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.path.with_name(self.path.name + ".lock"), "a+")  # noqa: SIM115
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise IndexBusy(
+                "The search index is being written by another process (the worker's or"
+                " another `papers` ingest or reindex); try again when it finishes."
+            ) from None
+        try:
+            index, why = _open(self.path)
+            self.fresh = index is None
+            if index is None:
+                if why != "missing" or self.path.exists():
+                    log.warning(
+                        "search index at %s is %s: rebuilding it from SQLite", self.path, why
+                    )
+                elif db["papers"].count:
+                    log.warning("search index at %s is missing: building it from SQLite", self.path)
+                else:  # a new database: its index is simply made, nothing was lost
+                    log.debug("creating the search index at %s", self.path)
+                shutil.rmtree(self.path, ignore_errors=True)
+                self.path.mkdir()
+                # No watermark until the first commit: readers see "being built" till then.
+                index = tantivy.Index(SCHEMA, path=str(self.path))
+                heap = max(heap, REBUILD_HEAP)
+            self.index = index
+            mark = _read_watermark(self.path) or {}
+            self.papers, self.sightings = mark.get("paper_id", 0), mark.get("sighting_id", 0)
+            self.writer = index.writer(heap_size=heap, num_threads=1)
+        except BaseException:
+            self._release()
+            raise
+        self._pending: tuple[int, int] | None = None
+        self._last_commit = time.monotonic()
+
+    def _release(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def _put(self, rows: Iterable[dict]) -> int:
+        n = 0
+        for row in rows:
+            self.writer.delete_documents_by_term("id", row["id"])
+            self.writer.add_document(_document(row))
+            n += 1
+        return n
+
+    def sync(self, changed: Iterable[int] = (), commit: bool = False) -> int:
+        """Index the papers past the watermark (new papers, new sightings) and `changed`;
+        commit when asked or COMMIT_SECONDS after the last commit. Returns papers indexed."""
+        papers, sightings = _marks(self.db)
+        done = 0
+        if papers > self.papers:
+            for rows in _rows_in_range(self.db, self.papers, papers):
+                done += self._put(rows)
+        seen = {
+            row[0]
+            for row in self.db.conn.execute(
+                "SELECT DISTINCT paper_id FROM sightings WHERE id > ? AND id <= ?",
+                [self.sightings, sightings],
+            )
+        }
+        # Papers new since the watermark were just indexed whole; the others changed.
+        again = sorted(i for i in seen | set(changed) if not self.papers < i <= papers)
+        done += self._put(_rows_by_ids(self.db, again))
+        if done or self.fresh or (papers, sightings) != (self.papers, self.sightings):
+            self._pending = (papers, sightings)
+        self.papers, self.sightings = papers, sightings
+        if commit or self.fresh or time.monotonic() - self._last_commit >= COMMIT_SECONDS:
+            self.commit()
+        return done
+
+    def commit(self) -> None:
+        """Make what was added visible to readers at once, then move the watermark."""
+        if self._pending is None:
+            return
+        self.writer.commit()
+        _write_watermark(self.path, *self._pending)
+        self._pending = None
+        self.fresh = False
+        self._last_commit = time.monotonic()
+
+    def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
+        """Index every paper again; readers see the old index until the single commit."""
+        papers, sightings = _marks(self.db)
+        self.writer.delete_all_documents()
+        done = 0
+        for rows in _rows_in_range(self.db, 0, papers):
+            done += self._put(rows)
+            if progress:
+                progress(len(rows))
+        self.papers, self.sightings = papers, sightings
+        self._pending = (papers, sightings)
+        self.commit()
+        return done
+
+    def close(self) -> None:
+        """Commit what is pending and give the lock up."""
+        try:
+            self.commit()
+            self.writer.wait_merging_threads()
+        finally:
+            self._release()
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def writer(db: Database, heap: int = INGEST_HEAP) -> Writer:
+    """The index's writer, with the index repaired or rebuilt first; raises IndexBusy."""
+    w = Writer(db, heap=heap)
+    try:
+        w.sync(commit=True)
+    except BaseException:
+        w.close()
+        raise
+    return w
+
+
+def open_for_ingest(db: Database) -> Writer | None:
+    """The writer for an ingest, or None (with a warning) while another process writes:
+    the papers stay in SQLite past the watermark and the next writer indexes them."""
+    try:
+        return writer(db)
+    except IndexBusy:
+        log.warning(
+            "search index %s is being written by another process: new papers become"
+            " searchable when that process or the next ingest catches up",
+            index_dir(db),
+        )
+        return None
+
+
+def ensure(db: Database) -> bool:
+    """Repair the index (papers past the watermark) or rebuild it if missing or corrupt, as
+    the worker does at start; False when another process is writing it."""
+    try:
+        writer(db).close()
+    except IndexBusy:
+        log.info("search index is being written by another process; it repairs itself")
+        return False
+    return True
+
+
+def reindex(db: Database, progress: Callable[[int], None] | None = None) -> int:
+    """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy."""
+    with Writer(db, heap=REBUILD_HEAP) as w:
+        return w.rebuild(progress)
+
+
+def paper_count(db: Database) -> int:
+    """Papers in SQLite, for the progress bar of a rebuild."""
+    return int(db.conn.execute("SELECT COUNT(*) FROM papers").fetchone()[0])
+
+
+# ---------------------------------------------------------------- reading
+
+_readers: dict[str, tantivy.Index] = {}
+_readers_lock = threading.Lock()
+
+
+def _reader(db: Database, refresh: bool = False) -> tantivy.Index:
+    path = index_dir(db)
+    key = str(path)
+    with _readers_lock:
+        index = None if refresh else _readers.get(key)
+        if index is None:
+            index, why = _open(path)
+            if index is None:
+                # Built here only when no writer holds it (a fresh install, a deleted folder).
+                try:
+                    writer(db, REBUILD_HEAP).close()
+                except IndexBusy:
+                    raise IndexUnavailable(
+                        "The search index is being built; try again in a minute."
+                    ) from None
+                index, why = _open(path)
+                if index is None:
+                    raise IndexUnavailable(f"The search index is {why}; run `papers reindex`.")
+            _readers[key] = index
+        return index
+
+
+def searcher(db: Database) -> tantivy.Searcher:
+    """A searcher over the newest commit (a snapshot: whole batches only)."""
+    try:
+        index = _reader(db)
+        index.reload()
+        return index.searcher()
+    except (ValueError, OSError) as exc:
+        # Rebuilt or replaced under us: open it afresh (rebuilding it if need be).
+        log.warning("search index reopened after: %s", exc)
+        index = _reader(db, refresh=True)
+        return index.searcher()
+
+
+def indexed_ids(db: Database) -> list[int]:
+    """Every paper id in the index's newest commit, in id order, repeats included (checks)."""
+    search = searcher(db)
+    total = search.num_docs
+    return first_by_id(search, Query.all_query(), total) if total else []
+
+
+def watermark(db: Database) -> tuple[int, int] | None:
+    """(highest paper id, highest sighting id) the index reflects, or None if unusable."""
+    mark = _read_watermark(index_dir(db))
+    return (mark["paper_id"], mark["sighting_id"]) if mark else None
+
+
+def forget_readers() -> None:
+    """Drop the cached index handles (tests that replace an index under a process)."""
+    with _readers_lock:
+        _readers.clear()
+
+
+# ---------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True)
+class Term:
+    """One query term: kind is "word" (hyphens allowed), "phrase" or "prefix"."""
+
+    kind: str
+    text: str
+
+
+def _single(schema: tantivy.Schema, field: str, tokens: list[str]) -> Query | None:
+    if not tokens:
+        return None
+    if len(tokens) == 1:
+        return Query.term_query(schema, field, tokens[0])
+    return Query.phrase_query(schema, field, tokens)
+
+
+def _prefixes(term: Term) -> list[str]:
+    """The index terms a prefix may start: its stem, and its lowercase form when the stem is
+    not a prefix of it (`transformer*` also finds `transformers`, indexed as `transform`)."""
+    raw = LOWER.analyze(term.text.replace("-", ""))
+    if not raw or len(raw[0]) < MIN_PREFIX:
+        return []
+    stem = EN_STEM.analyze(raw[0])
+    return sorted({raw[0], *stem})
+
+
+def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None:
+    if term.kind == "prefix":
+        starts = _prefixes(term)
+        if not starts:
+            return _single(schema, field, EN_STEM.analyze(term.text.replace("-", "")))
+        # Analyzer output is lowercase letters and digits only: safe inside a regex.
+        return Query.regex_query(schema, field, "(" + "|".join(starts) + ").*")
+    if term.kind == "phrase":
+        return _single(schema, field, EN_STEM.analyze(term.text))
+    if "-" in term.text:
+        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`.
+        subs = [
+            q
+            for q in (
+                _single(schema, field, EN_STEM.analyze(term.text.replace("-", ""))),
+                _single(schema, field, EN_STEM.analyze(term.text)),
+            )
+            if q is not None
+        ]
+        if len(subs) > 1:
+            return Query.boolean_query([(Occur.Should, q) for q in subs])
+        return subs[0] if subs else None
+    return _single(schema, field, EN_STEM.analyze(term.text))
+
+
+def _term_query(schema: tantivy.Schema, fields: dict[str, float], term: Term) -> Query | None:
+    subs = []
+    for field, boost in fields.items():
+        query = _field_query(schema, field, term)
+        if query is not None:
+            subs.append(query if boost == 1.0 else Query.boost_query(query, boost))
+    if len(subs) > 1:
+        return Query.disjunction_max_query(subs, tie_breaker=TIE_BREAKER)
+    return subs[0] if subs else None
+
+
+def build_query(
+    groups: list[list[Term]],
+    excludes: list[Term],
+    schema: tantivy.Schema = SCHEMA,
+    fields: dict[str, float] | None = None,
+    cache: dict[Term, Query | None] | None = None,
+) -> Query:
+    """All groups must match (a group: any of its terms), no excluded term may."""
+    fields = fields or FIELDS
+    cache = {} if cache is None else cache
+
+    def one(term: Term) -> Query | None:
+        if term not in cache:
+            cache[term] = _term_query(schema, fields, term)
+        return cache[term]
+
+    clauses: list[tuple[Occur, Query]] = []
+    for group in groups:
+        either = [q for q in (one(t) for t in group) if q is not None]
+        if len(either) == 1:
+            clauses.append((Occur.Must, either[0]))
+        elif either:
+            clauses.append((Occur.Must, Query.boolean_query([(Occur.Should, q) for q in either])))
+    if not clauses:
+        return Query.empty_query()
+    for term in excludes:
+        query = one(term)
+        if query is not None:
+            clauses.append((Occur.MustNot, query))
+    return clauses[0][1] if len(clauses) == 1 else Query.boolean_query(clauses)
+
+
+def _highlight_query(search: tantivy.Searcher, groups: list[list[Term]]) -> Query | None:
+    """The abstract terms to mark in snippets (a regex has no terms of its own: a prefix
+    is expanded to the index's commonest terms that start with it)."""
+    subs = []
+    for term in (t for group in groups for t in group):
+        if term.kind == "prefix":
+            for start in _prefixes(term):
+                subs += [
+                    Query.term_query(SCHEMA, "abstract", word)
+                    for word, _ in search.terms_with_prefix("abstract", start, limit=20)
+                ]
+        else:
+            query = _field_query(SCHEMA, "abstract", term)
+            if query is not None:
+                subs.append(query)
+    if not subs:
+        return None
+    return Query.boolean_query([(Occur.Should, q) for q in subs])
+
+
+# ---------------------------------------------------------------- searching
+
+
+@dataclass
+class Hits:
+    """One page of hits, best first, and the exact number of matches."""
+
+    total: int
+    ids: list[int]
+    scores: list[float]
+
+
+def top(
+    search: tantivy.Searcher, query: Query, limit: int, offset: int = 0, prior: bool = True
+) -> Hits:
+    """The best hits by bm25 × prior (or bm25 alone) over all matches, with the exact total."""
+    # limit=0 is a panic in the bindings, not an error.
+    weight = {"weight_by_field": "prior"} if prior else {}
+    found = search.search(query, max(limit, 1), count=True, offset=offset, **weight)
+    addresses = [address for _, address in found.hits][:limit]
+    ids = [int(i) for i in search.fast_field_values("id", addresses)] if addresses else []
+    return Hits(found.count or 0, ids, [score for score, _ in found.hits][:limit])
+
+
+def first_by_id(search: tantivy.Searcher, query: Query, limit: int) -> list[int]:
+    """Ids of the matches in id order (oldest first), at most `limit`."""
+    found = search.search(query, max(limit, 1), count=False, order_by_field="id", order=Order.Asc)
+    addresses = [address for _, address in found.hits]
+    return [int(i) for i in search.fast_field_values("id", addresses)] if addresses else []
+
+
+def id_range(low: int, high: int) -> Query:
+    """Papers with low < id <= high."""
+    return Query.range_query(
+        SCHEMA, "id", tantivy.FieldType.Integer, low, high, include_lower=False
+    )
+
+
+def id_set(ids: list[int]) -> Query:
+    """Papers with one of these ids."""
+    return Query.term_set_query(SCHEMA, "id", ids)
+
+
+def snippets(
+    search: tantivy.Searcher, groups: list[list[Term]], abstracts: dict[int, str], marks
+) -> dict[int, str]:
+    """A snippet of each shown abstract with the matched words between `marks`."""
+    query = _highlight_query(search, groups)
+    generator = None
+    if query is not None:
+        generator = tantivy.SnippetGenerator.create(search, query, SCHEMA, "abstract")
+        generator.set_max_num_chars(SNIPPET_CHARS)
+    return {i: _snippet(generator, text, marks) for i, text in abstracts.items()}
+
+
+def _snippet(generator, text: str, marks: tuple[str, str]) -> str:
+    snippet = generator.snippet_from_doc(Document(abstract=text)) if generator else None
+    if snippet is None or not snippet.fragment():
+        # Nothing to mark in the abstract (the match is in the title): its opening words.
+        head = text[:SNIPPET_CHARS]
+        return head if len(text) <= SNIPPET_CHARS else head.rsplit(" ", 1)[0] + "…"
+    raw = snippet.fragment().encode()  # highlight ranges are byte offsets
+    out, at = [], 0
+    for span in snippet.highlighted():
+        out += [raw[at : span.start].decode(), marks[0], raw[span.start : span.end].decode()]
+        out.append(marks[1])
+        at = span.end
+    out.append(raw[at:].decode())
+    where = snippet.fragment_range()
+    before = "…" if where.start > 0 else ""
+    after = "…" if where.end < len(text.encode()) else ""
+    return before + "".join(out).strip() + after
+
+
+def doc_freq(search: tantivy.Searcher, word: str) -> int:
+    """In how many papers a word occurs (title or abstract), for "did you mean"."""
+    stems = EN_STEM.analyze(word)
+    if len(stems) != 1:
+        return 0
+    return max(search.doc_freq(field, stems[0]) for field in ("title", "abstract"))
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def match_new(
+    db: Database,
+    queries: dict[str, tuple[list[list[Term]], list[Term]]],
+    after: int,
+    newest: int,
+    limit: int,
+) -> dict[str, list[int]]:
+    """For each parsed query, ids in (after, newest] it matches (oldest first, at most limit),
+    from a temporary in-memory index of only those papers: thousands of queries each search
+    a few thousand fresh papers instead of the whole store's index."""
+    index = tantivy.Index(ALERT_SCHEMA)
+    w = index.writer(heap_size=64_000_000, num_threads=1)
+    rows = db.query(
+        "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
+        [after, newest],
+    )
+    order: list[int] = []  # document number → paper id, while there is one segment
+    for row in rows:
+        w.add_document(_alert_document(row))
+        order.append(row["id"])
+    w.commit()
+    w.wait_merging_threads()
+    index.reload()
+    search = index.searcher()
+    fields = {"text": 1.0}
+    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
+    out: dict[str, list[int]] = {}
+    for key, (groups, excludes) in queries.items():
+        query = build_query(groups, excludes, ALERT_SCHEMA, fields, cache)
+        if search.num_segments == 1:
+            # Documents were added in id order: the hits' order is id order.
+            found = search.search(query, limit, count=False, order_by_field="id", order=Order.Asc)
+            out[key] = [order[address.doc] for _, address in found.hits]
+        else:
+            out[key] = first_by_id(search, query, limit)
+    return out

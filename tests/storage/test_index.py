@@ -1,0 +1,303 @@
+"""The tantivy search index: global ranking with the prior, exact totals, re-indexing of
+updated papers, the watermark repair, rebuilds of a missing or corrupt index, one writer."""
+
+from __future__ import annotations
+
+import logging
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.corpus import generate
+from storage import connect
+from storage import index as search_index
+from storage.errors import PapersError
+from storage.index import IndexBusy, IndexUnavailable, Writer, indexed_ids, watermark
+from storage.models import Entry, IngestReport
+from storage.papers import store_entries
+from storage.search import HIGHLIGHT, search
+from tests.conftest import NOW, ROOT
+
+PAPERS = str(Path(sys.executable).with_name("papers"))
+
+FAMOUS = [
+    (
+        "LoRA: Low-Rank Adaptation of Large Language Models",
+        "We propose Low-Rank Adaptation, or LoRA, which freezes the pre-trained model weights"
+        " and injects trainable rank decomposition matrices into each layer.",
+        "2021-06-17",
+        1800,
+    ),
+    (
+        "Attention Is All You Need",
+        "We propose a new simple network architecture, the Transformer, based solely on"
+        " attention mechanisms, dispensing with recurrence and convolutions entirely.",
+        "2017-06-12",
+        2500,
+    ),
+    (
+        "Denoising Diffusion Probabilistic Models",
+        "We present high quality image synthesis results using diffusion probabilistic models,"
+        " a class of latent variable models inspired by nonequilibrium thermodynamics.",
+        "2020-06-19",
+        1500,
+    ),
+]
+# Newer, little-upvoted papers whose titles match as well or better on text alone: only the
+# prior (upvotes, sources) puts the famous paper above them.
+RIVALS = [
+    ("LoRA: Low-Rank Adaptation Revisited", "We revisit low-rank adaptation (LoRA) for LoRA."),
+    ("Is Attention All You Need?", "Attention, attention: is attention all you need?"),
+    (
+        "Diffusion Probabilistic Models: A Survey",
+        "A survey of diffusion probabilistic models and probabilistic diffusion.",
+    ),
+]
+MENTIONS = [
+    "we fine-tune with LoRA adapters of low rank",
+    "a low rank adaptation of the attention layers",
+    "attention is all you need, as the saying goes, so we need attention",
+    "denoising diffusion probabilistic models inspire our sampler",
+]
+
+
+def store(db, entries: list[Entry], name: str) -> IngestReport:
+    return store_entries(db, name, "dump", name, entries, NOW.isoformat(), IngestReport(name))
+
+
+def planted(db, n: int = 1500) -> None:
+    """Famous papers first (two sources each), then papers of which ~25% mention their
+    topics in the abstract and a few in the title, all newer and lightly upvoted."""
+    famous = [
+        Entry(abstract, title, published=day, upvotes=up, arxiv_id=f"1706.0{i}762")
+        for i, (title, abstract, day, up) in enumerate(FAMOUS)
+    ]
+    store(db, famous, "famous-hf")
+    store(db, [Entry(e.abstract, e.title, arxiv_id=e.arxiv_id) for e in famous], "famous-rss")
+    rng = random.Random(1)
+    rest = [Entry(abstract, title, published="2025-01-01", upvotes=2) for title, abstract in RIVALS]
+    for paper in generate(n, seed=4):
+        abstract, title = paper.abstract, paper.title
+        if rng.random() < 0.25:
+            abstract = f"{abstract} {rng.choice(MENTIONS)}."
+        if rng.random() < 0.02:
+            title = f"{title} with LoRA"
+        rest.append(
+            Entry(abstract, title, published=paper.published.isoformat(), upvotes=paper.upvotes)
+        )
+    store(db, rest, "rest")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """One planted corpus for the ranking cases (read only)."""
+    db = connect(tmp_path_factory.mktemp("planted") / "papers.db")
+    planted(db)
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        ("lora", FAMOUS[0][0]),
+        ("low rank adaptation", FAMOUS[0][0]),
+        ("attention is all you need", FAMOUS[1][0]),
+        ("diffusion probabilistic", FAMOUS[2][0]),
+    ],
+    ids=["lora", "low-rank-adaptation", "attention", "diffusion"],
+)
+def test_famous_paper_ranks_first_over_rivals_and_hundreds_of_mentions(corpus, query, title):
+    result = search(corpus, query)
+    assert result.total > 50  # many papers mention it
+    assert result.papers[0]["title"] == title
+    # A rival titled like it comes next: ahead of the passing mentions.
+    assert result.papers[1]["title"] in {t for t, _ in RIVALS}
+
+
+def test_more_upvotes_in_a_later_sighting_reindex_and_lift_a_paper(db):
+    # Two different papers (dedup keeps them apart) whose texts score the same for "router".
+    one = "We study sparse mixture routers for efficient inference at scale on language tasks."
+    two = "We study dense expert routers for cheaper training at scale on vision benchmarks."
+    store(db, [Entry(one, "Router Study One", upvotes=5)], "a")
+    store(db, [Entry(two, "Router Study Two", upvotes=50)], "b")
+    assert [p["title"] for p in search(db, "router").papers] == [
+        "Router Study Two",
+        "Router Study One",
+    ]
+    store(db, [Entry(one, "Router Study One", upvotes=900)], "c")
+    assert [p["title"] for p in search(db, "router").papers][0] == "Router Study One"
+    assert indexed_ids(db) == [1, 2]  # re-indexed in place, never twice
+
+
+def test_newer_paper_wins_a_tie(db):
+    text = "A benchmark for retrieval of tabular data."
+    store(db, [Entry(text, "Tabular Retrieval", published="2019-01-01", upvotes=3)], "old")
+    store(db, [Entry(text + " Again.", "Tabular Retrieval Again", published="2025-01-01")], "new")
+    store(db, [Entry(text + " Again.", "Tabular Retrieval Again", upvotes=3)], "new-hf")
+    assert search(db, "tabular").papers[0]["title"] == "Tabular Retrieval Again"
+
+
+def test_untitled_paper_is_found_by_its_title_once_a_source_names_it(db):
+    abstract = "We measure how quickly gradient noise shrinks during warmup in transformers."
+    store(db, [Entry(abstract)], "untitled")
+    assert search(db, "quokka").total == 0
+    store(db, [Entry(abstract, "Quokka: Gradient Noise in Warmup")], "titled")
+    result = search(db, "quokka")
+    assert result.total == 1 and result.papers[0]["title"] == "Quokka: Gradient Noise in Warmup"
+
+
+def test_totals_are_exact_beyond_any_page(db):
+    entries = [
+        Entry(f"Zebra stripes number {i} in savanna images.", f"Zebra {i}") for i in range(1500)
+    ]
+    store(db, entries, "zebras")
+    result = search(db, "zebra", limit=5)
+    assert result.total == 1500 and len(result.papers) == 5 and not result.total_capped
+    assert search(db, "zebra -savanna").total == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "marked"),
+    [
+        ("naïve", "naïve"),
+        ("diffus*", "diffusion"),
+        ('"score matching"', "score"),
+        ("pre-training", "pre"),
+    ],
+    ids=["non-ascii", "prefix", "phrase", "hyphen"],
+)
+def test_snippets_mark_the_matched_words(db, query, marked):
+    abstract = (
+        "Über große Daten: a naïve baseline " + "filler words here " * 20 + "then diffusion"
+        " with score matching after pre-training on images."
+    )
+    store(db, [Entry(abstract, "Snippet Paper")], "s")
+    snippet = search(db, query).papers[0]["snippet"]
+    assert f"{HIGHLIGHT[0]}{marked}{HIGHLIGHT[1]}" in snippet
+    assert snippet.replace(HIGHLIGHT[0], "").replace(HIGHLIGHT[1], "").strip("…") in abstract
+
+
+def hold_lock(db) -> Writer:
+    """Another writer holding the index, as the worker does during its ingest."""
+    return Writer(db)
+
+
+def test_papers_stored_while_the_index_was_held_are_indexed_by_the_next_writer(db, caplog):
+    store(db, [Entry("Kelp forests under warming oceans.", "Kelp One")], "first")
+    held = hold_lock(db)
+    with caplog.at_level(logging.WARNING):
+        store(db, [Entry("Kelp growth rates measured by drones.", "Kelp Two")], "second")
+    assert "being written by another process" in caplog.text
+    # In SQLite, not yet in the index: exactly a crash between the two commits.
+    assert db["papers"].count == 2 and indexed_ids(db) == [1]
+    assert search(db, "kelp").total == 1
+    held.close()
+    assert search_index.ensure(db)  # what the worker does at start and each ingest
+    assert indexed_ids(db) == [1, 2] and watermark(db)[0] == 2
+    assert search(db, "kelp").total == 2
+
+
+def test_a_second_writer_gets_a_clear_error(db):
+    store(db, [Entry("Anything at all here.", "Anything")], "a")
+    held = hold_lock(db)
+    try:
+        with pytest.raises(IndexBusy, match="being written by another process"):
+            search_index.reindex(db)
+        done = subprocess.run(
+            [PAPERS, "--db", db_file(db), "reindex"], capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode == 2 and "being written by another process" in done.stderr
+        assert "Traceback" not in done.stderr
+    finally:
+        held.close()
+
+
+def db_file(db) -> str:
+    return str(search_index.index_dir(db))[: -len(".index")]
+
+
+def test_missing_index_is_rebuilt_with_a_log_line(db, caplog):
+    store(db, [Entry("Otters use tools to open shells.", "Otter Tools")], "a")
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()  # as a freshly started bot
+    with caplog.at_level(logging.WARNING):
+        assert search(db, "otter").total == 1
+    assert "is missing: building it from SQLite" in caplog.text
+
+
+@pytest.mark.parametrize("damage", ["meta", "segments", "watermark"])
+def test_corrupt_index_is_rebuilt_in_a_fresh_process(db, damage):
+    store(db, [Entry("Otters use tools to open shells.", "Otter Tools")], "a")
+    folder = search_index.index_dir(db)
+    if damage == "meta":
+        (folder / "meta.json").write_text("{ not json")
+    elif damage == "segments":
+        for path in folder.iterdir():
+            if path.suffix in (".idx", ".term", ".pos"):
+                path.write_bytes(b"\0" * 16)
+    else:
+        (folder / "watermark.json").unlink()
+    done = subprocess.run(
+        [PAPERS, "--db", db_file(db), "search", "otter"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 paper matches" in done.stdout
+    assert "rebuilding it from SQLite" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_index_being_built_elsewhere_is_a_friendly_error(tmp_path):
+    db = connect(tmp_path / "p.db")
+    store(db, [Entry("Anything at all here.", "Anything")], "a")
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = hold_lock(db)  # a rebuild under way in another process
+    try:
+        with pytest.raises(IndexUnavailable, match="being built") as caught:
+            search(db, "anything")
+        assert isinstance(caught.value, PapersError)  # shown as a message, never a traceback
+    finally:
+        held.close()
+
+
+def test_reindex_cli_rebuilds_the_same_results(seeded_path):
+    db = connect(seeded_path)
+    before = [p["id"] for p in search(db, "language model", limit=20).papers]
+    done = subprocess.run(
+        [PAPERS, "--db", str(seeded_path), "reindex"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    papers = db["papers"].count
+    assert f"Indexed {papers} papers" in done.stdout and "Indexing papers" in done.stderr
+    assert indexed_ids(db) == [r["id"] for r in db.query("SELECT id FROM papers ORDER BY id")]
+    assert [p["id"] for p in search(db, "language model", limit=20).papers] == before
+
+
+def test_another_process_commit_is_seen_by_a_reader(seeded_path, tmp_path):
+    db = connect(seeded_path)
+    assert search(db, "wombat").total == 0  # this process now holds a reader
+    dump = tmp_path / "wombats.txt"
+    from bench.corpus import Paper, write_dump
+
+    paper = generate(1, seed=9)[0]
+    wombat = Paper(**{**paper.__dict__, "title": "Wombat: Cubes at Scale", "truth": 0})
+    write_dump([wombat], dump)
+    done = subprocess.run(
+        [PAPERS, "--db", str(seeded_path), "ingest", str(dump)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert search(db, "wombat").total == 1
