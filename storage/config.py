@@ -54,6 +54,8 @@ class Config:
     max_query_chars: int = 256
     commands_per_minute: int = 20
     slack_timeout_seconds: int = 15
+    token_key: str = ""  # Fernet key that encrypts OAuth tokens at rest
+    feed_deadline_seconds: int = 120  # total time one feed fetch may take
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -81,6 +83,8 @@ class Config:
             max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256),
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
+            token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
+            feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120),
         )
 
     def with_db(self, db_path: str | None) -> Config:

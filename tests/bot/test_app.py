@@ -6,6 +6,7 @@ import threading
 import urllib.request
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.app import build_app, make_http_server
 from storage.config import Config
@@ -18,6 +19,7 @@ def test_oauth_mode_serves_an_install_page_and_keeps_installs_in_sqlite(tmp_path
         slack_signing_secret="s",
         slack_client_id="111.222",
         slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
         slack_api_url=standin.api_url,
     )
     server = make_http_server(build_app(config), "127.0.0.1", 0)
