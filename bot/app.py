@@ -21,7 +21,9 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.signature import SignatureVerifier
 from waitress import wasyncore
+from waitress.channel import HTTPChannel
 from waitress.server import create_server
+from waitress.task import WSGITask
 
 from bot.context import Deps, deps_middleware
 from bot.listeners import register
@@ -41,6 +43,9 @@ SERVER_THREADS = 16
 MAX_CONNECTIONS = 12_000  # capped by the open-file limit at start-up
 IDLE_TIMEOUT_SECONDS = 30  # a connection that sends nothing for this long is closed
 MAX_HEADER_BYTES = 16 * 1024
+# waitress reads (and so drains) a body up to this before the guard answers 413 past
+# MAX_BODY_BYTES; a client sending more gets the connection closed on it.
+MAX_READ_BYTES = 8 * 1024 * 1024
 # Keep in step with manifest.yaml. The history scopes let the worker find a digest it
 # posted just before a crash instead of posting it twice.
 SCOPES = [
@@ -195,6 +200,9 @@ def guard(wsgi_app, signing_secret: str, deps: Deps | None = None, max_bytes: in
     verifier = SignatureVerifier(signing_secret)
 
     def guarded(environ, start_response):
+        if environ.get("SERVER_PROTOCOL") not in ("HTTP/1.0", "HTTP/1.1"):
+            # waitress answers an unknown version such as HTTP/9.9 as if it were 1.0
+            return _refuse(start_response, "400 Bad Request")
         if environ.get("REQUEST_METHOD") != "POST":
             return wsgi_app(environ, start_response)
         try:
@@ -265,6 +273,18 @@ def _raise_file_limit() -> int:
     return soft
 
 
+class _Task(WSGITask):
+    def get_environment(self) -> dict:
+        environ = super().get_environment()
+        # waitress serves an unknown version (HTTP/9.9) as 1.0; the guard refuses it.
+        environ["SERVER_PROTOCOL"] = f"HTTP/{self.request.version}"
+        return environ
+
+
+class _Channel(HTTPChannel):
+    task_class = _Task
+
+
 class HttpServer:
     """waitress serving the app, with serve_forever/shutdown like the standard library's
     servers (so tests and `make run` start it in a thread on an ephemeral port)."""
@@ -282,10 +302,11 @@ class HttpServer:
             asyncore_use_poll=True,  # select() stops at 1,024 descriptors
             backlog=2048,
             max_request_header_size=MAX_HEADER_BYTES,
-            max_request_body_size=MAX_BODY_BYTES,
+            max_request_body_size=MAX_READ_BYTES,
             expose_tracebacks=False,
             ident="papers",
         )
+        self._server.channel_class = _Channel
         self._stop = threading.Event()
         self._stopped = threading.Event()
 

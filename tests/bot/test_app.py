@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import socket
 import threading
 import urllib.request
 
@@ -65,3 +67,40 @@ def test_standin_page_and_command_form(slack):
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert b'"status": 200' in response.read()
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        pytest.param(b"GARBAGE", b"400", id="garbage"),
+        pytest.param(b"POST /slack/events HTTP/9.9", b"400", id="unknown-version"),
+        pytest.param(b"\x00\xff\xfe", b"400", id="binary"),
+        pytest.param(b"GET /" + b"a" * 70_000 + b" HTTP/1.1", b"431", id="70-kb-line"),
+    ],
+)
+def test_malformed_request_lines_get_a_4xx_and_no_traceback(slack, caplog, request_line, status):
+    caplog.set_level(logging.DEBUG)
+    port = int(slack.app_url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        answer = sock.recv(200)
+    assert answer.split(b" ")[1] == status
+    assert "Traceback" not in caplog.text
+    assert slack.command("help")["status"] == 200
+
+
+def test_the_app_answers_a_command_while_300_connections_hang_half_open(slack):
+    """A small slowloris (bench/slowloris.py runs 4,000 and 9,000): a signed command is still
+    answered while connections hold partial headers, and after they all close."""
+    port = int(slack.app_url.split(":")[2].split("/")[0])
+    hanging = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            hanging.append(sock)
+        assert slack.command("help")["status"] == 200
+    finally:
+        for sock in hanging:
+            sock.close()
+    assert slack.command("help")["status"] == 200
