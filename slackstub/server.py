@@ -116,14 +116,23 @@ class SlackStandIn:
         self.httpd.shutdown()
         self.httpd.server_close()
 
-    def add_user(self, user_id: str, name: str, tz: str | None = None, deleted: bool = False):
-        """Make a user known, with a Slack timezone."""
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        tz: str | None = None,
+        deleted: bool = False,
+        is_admin: bool = False,
+    ):
+        """Make a user known, with a Slack timezone (and workspace admin rights)."""
         with self.state.lock:
             self.state.users[user_id] = {
                 "id": user_id,
                 "name": name,
                 "tz": tz or self.default_tz,
                 "deleted": deleted,
+                "is_admin": is_admin,
+                "is_owner": False,
             }
 
     def add_channel(

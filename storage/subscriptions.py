@@ -177,10 +177,23 @@ def _delete(db: Database, ids: list[int]) -> None:
         db[table].delete_where(f"{column} IN ({marks})", ids)
 
 
+def may_change(sub: Subscription, user_id: str, is_admin: bool) -> bool:
+    """The one rule for removing, pausing and resuming: the member who set a subscription up,
+    or a workspace admin or owner (for a channel's subscriptions; a DM is its owner's only)."""
+    return sub.user_id == user_id or (is_admin and sub.kind == Kind.CHANNEL)
+
+
 def remove(
-    db: Database, team_id: str, user_id: str, selector: str, channel_id: str | None = None
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    channel_id: str | None = None,
+    is_admin: bool = False,
 ) -> list[Subscription]:
-    """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed."""
+    """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed.
+
+    Only what `may_change` allows: another member's channel subscription needs an admin."""
     selector = selector.strip()
     if not selector:
         raise SubscriptionError("Say which subscription to remove.")
@@ -195,8 +208,14 @@ def remove(
             chosen = [s for s in mine if s.keywords.casefold() == selector.casefold()]
         if not chosen:
             raise NotFound(f"No subscription of yours matches `{selector}`.")
-        _delete(db, [s.id for s in chosen])
-    return chosen
+        allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
+        if not allowed:
+            raise SubscriptionError(
+                f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
+                " can remove it."
+            )
+        _delete(db, [s.id for s in allowed])
+    return allowed
 
 
 def set_status(
