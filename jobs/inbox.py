@@ -15,13 +15,27 @@ from storage.models import IngestReport
 log = logging.getLogger(__name__)
 
 
-def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
-    """Ingest every new file in the inbox and every feed; failures are recorded, not raised."""
+def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """Ingest every new file in the inbox folder; failures are recorded, not raised."""
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
-    reports = ingest_target(db, str(inbox), now)
+    return _logged(ingest_target(db, str(inbox), now))
+
+
+def ingest_feeds(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """Fetch and ingest every feed, each within the feed deadline; failures are recorded."""
+    reports: list[IngestReport] = []
     for url in config.feed_urls:
-        reports += ingest_target(db, url, now)
+        reports += ingest_target(db, url, now, deadline=config.feed_deadline_seconds)
+    return _logged(reports)
+
+
+def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """The inbox, then the feeds (the CLI and tests; the worker runs them as two jobs)."""
+    return ingest_inbox(db, config, now) + ingest_feeds(db, config, now)
+
+
+def _logged(reports: list[IngestReport]) -> list[IngestReport]:
     fresh = [r for r in reports if not r.already_ingested and not r.not_modified]
     for report in fresh:
         if report.error:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -11,10 +12,10 @@ from sqlite_utils import Database
 
 from jobs.dumps import parse_dump
 from jobs.feeds import parse_feed, parse_hf_json, sniff
-from jobs.fetch import fetch
+from jobs.fetch import DEADLINE_SECONDS, fetch
 from jobs.parsing import Parsed
 from storage import papers as store
-from storage.errors import SourceError
+from storage.errors import DatabaseError, SourceError
 from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
@@ -59,10 +60,16 @@ def ingest_file(db: Database, path: Path, now: datetime, listing: date | None) -
     return ingest_bytes(db, str(path), path.read_bytes(), now, reference)
 
 
-def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> IngestReport:
+def ingest_url(
+    db: Database,
+    url: str,
+    now: datetime,
+    listing: date | None,
+    deadline: float = DEADLINE_SECONDS,
+) -> IngestReport:
     """Fetch a URL with the validators of its last fetch, then ingest what changed."""
     validators = store.source_validators(db, url)
-    got = fetch(url, validators["etag"], validators["last_modified"])
+    got = fetch(url, validators["etag"], validators["last_modified"], deadline=deadline)
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
     report = ingest_bytes(db, url, got.body, now, listing or now.date())
@@ -72,11 +79,17 @@ def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> I
 
 
 def ingest_target(
-    db: Database, target: str, now: datetime, listing: date | None = None
+    db: Database,
+    target: str,
+    now: datetime,
+    listing: date | None = None,
+    deadline: float = DEADLINE_SECONDS,
 ) -> list[IngestReport]:
-    """Ingest a file, every supported file in a folder, or an http(s) URL."""
+    """Ingest a file, every supported file in a folder, or an http(s) URL (fetched within
+    `deadline` seconds in total)."""
     if target.startswith(("http://", "https://")):
-        return [_guarded(db, target, "url", lambda: ingest_url(db, target, now, listing), now)]
+        fetch_one = lambda: ingest_url(db, target, now, listing, deadline)  # noqa: E731
+        return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)
     if path.is_dir():
         return [
@@ -94,9 +107,14 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
         return work()
     except (SourceError, OSError) as exc:
         message = str(exc)
+    except sqlite3.DatabaseError as exc:  # the store itself: recording it would fail too
+        raise DatabaseError(f"The database failed during ingest of {name}: {exc}") from exc
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
     log.warning("source %s failed: %s", name, message)
-    store.record_source_error(db, name, kind, message, now.isoformat())
+    try:
+        store.record_source_error(db, name, kind, message, now.isoformat())
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"The database failed recording an error of {name}: {exc}") from exc
     return IngestReport(source=name, error=message)

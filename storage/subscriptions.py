@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -162,6 +162,29 @@ def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
         [now.isoformat(), limit],
     )
     return [Subscription.from_row(row) for row in rows]
+
+
+def realign(db: Database, now: datetime) -> list[tuple[Subscription, datetime]]:
+    """Pull back schedules left in the future by a clock that jumped ahead and was then
+    corrected: a next_due_at past the schedule's next slot after `now` is reset to that slot,
+    so a digest resumes within one period. Returns what moved, with the new due moment."""
+    rows = db.query(
+        _active_where("s.frequency != 'instant' AND s.next_due_at > ?"),
+        [(now + timedelta(days=1)).isoformat()],
+    )
+    moved = []
+    for sub in [Subscription.from_row(row) for row in rows]:
+        expected = sub.schedule.next_fire_time(None, now)
+        if expected and sub.next_due_at and datetime.fromisoformat(sub.next_due_at) > expected:
+            with transaction(db):
+                db["subscriptions"].update(sub.id, {"next_due_at": expected.isoformat()})
+                # Periods the jumped clock settled as missed were never sent: reopen them.
+                db["deliveries"].delete_where(
+                    "subscription_id = ? AND state = 'skipped' AND claimed_at > ?",
+                    [sub.id, now.isoformat()],
+                )
+            moved.append((sub, expected))
+    return moved
 
 
 def instant(db: Database) -> list[Subscription]:
