@@ -35,9 +35,7 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, req, fp, code, msg, headers, newurl):
         scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme
         if scheme.lower() not in SCHEMES:
-            raise urllib.error.HTTPError(
-                req.full_url, code, f"redirect to {scheme}: refused", headers, fp
-            )
+            raise SourceError(f"{req.full_url}: redirect to {scheme}: refused")
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
@@ -107,8 +105,8 @@ def _get(
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Fetched(etag=etag, last_modified=last_modified, not_modified=True)
-        if "refused" in str(exc.msg):
-            raise SourceError(f"{url}: {exc.msg}") from exc
+        if 300 <= exc.code < 400:  # urllib refuses a redirect to file: and the like itself
+            raise SourceError(f"{url}: redirect refused (HTTP {exc.code})") from exc
         raise SourceError(f"{url}: HTTP {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import time_machine
@@ -70,3 +73,24 @@ def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(
     assert reports["rss"].new_papers == 1 and reports["rss"].merged == 1
     failing = next(db.query("SELECT failures FROM sources WHERE name LIKE '%/feed'"))
     assert failing["failures"] == 1
+
+
+def test_a_dripping_feed_never_holds_up_inbox_alerts(worker_config, subscribe, stub, drip_server):
+    """The feed job runs on its own (here: its own thread, as in the worker's scheduler) and
+    gives up at its deadline; the inbox job meanwhile ingests and alerts as usual."""
+    config = replace(worker_config, feed_urls=(drip_server.url(),), feed_deadline_seconds=60)
+    run_job(config, NOW)
+    subscribe(NOW, frequency="instant", keywords="lora")
+    feeds = threading.Thread(target=worker.feeds_and_alert, args=(config, NOW))
+    feeds.start()
+    try:
+        with open(f"{config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:
+            handle.write(LORA_DUMP)
+        run_job(config, NOW.replace(minute=30))
+        assert feeds.is_alive(), "the feed finished first: this test proves nothing"
+        alerts = stub.messages("DU0LOCAL")
+        assert len(alerts) == 1 and "LoRA Routing" in json.dumps(alerts[0]["blocks"])
+    finally:
+        drip_server.close()  # the drip ends: the feed job fails and finishes
+        feeds.join(timeout=30)
+    assert not feeds.is_alive()
