@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,8 +26,6 @@ from storage.errors import PapersError
 
 log = logging.getLogger(__name__)
 LEASE = "worker"
-LEASE_TTL = timedelta(seconds=60)  # a killed worker's lease lapses after this
-HEARTBEAT_SECONDS = 15
 
 
 def ingest_and_alert(config: Config, now: datetime | None = None) -> None:
@@ -74,7 +73,8 @@ class Lease:
         """Take or renew the lease; False (logged once per holder) while another has it."""
         db = connect(self.config.db_path, create=False)
         try:
-            got = lease.acquire(db, LEASE, self.holder, now or datetime.now(UTC), LEASE_TTL)
+            ttl = timedelta(seconds=self.config.lease_seconds)
+            got = lease.acquire(db, LEASE, self.holder, now or datetime.now(UTC), ttl)
         finally:
             db.close()
         if got.holder == self.holder:
@@ -128,9 +128,9 @@ def heartbeat(hold: Lease) -> Callable[[], None]:
     return beat
 
 
-def add_jobs(scheduler: BaseScheduler, config: Config) -> Lease:
+def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None) -> Lease:
     """Add the inbox, feeds and delivery jobs, and the lease heartbeat; returns the lease."""
-    hold = Lease(config)
+    hold = hold or Lease(config)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     start = datetime.now(UTC)
     every = IntervalTrigger(minutes=config.ingest_interval_minutes)
@@ -143,22 +143,44 @@ def add_jobs(scheduler: BaseScheduler, config: Config) -> Lease:
             _guarded(job, config, hold), trigger, id=job_id, next_run_time=start, **common
         )
     scheduler.add_job(
-        heartbeat(hold), IntervalTrigger(seconds=HEARTBEAT_SECONDS), id="lease", **common
+        heartbeat(hold), IntervalTrigger(seconds=config.lease_seconds / 4), id="lease", **common
     )
     return hold
+
+
+def _held_or_logged(hold: Lease) -> bool:
+    try:
+        return hold.held()
+    except PapersError as exc:
+        log.error("lease: %s", exc)
+        return False
 
 
 def run(config: Config) -> None:
     """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
     scheduler = BlockingScheduler(timezone=UTC)
-    hold = add_jobs(scheduler, config)
-    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
-    log.info(
-        "worker %s started: inbox and feeds every %d min, deliveries every minute",
-        hold.holder,
-        config.ingest_interval_minutes,
-    )
+    hold = Lease(config)
+    stop = threading.Event()
+
+    def on_term(*_) -> None:
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_term)
+    log.info("worker %s started", hold.holder)
     try:
+        # Jobs start once this worker holds the lease, so taking over from a dead worker
+        # runs them at once instead of an ingest interval later.
+        while not _held_or_logged(hold):
+            if stop.wait(config.lease_seconds / 4):
+                return
+        add_jobs(scheduler, config, hold)
+        log.info(
+            "worker %s runs the jobs: inbox and feeds every %d min, deliveries every minute",
+            hold.holder,
+            config.ingest_interval_minutes,
+        )
         scheduler.start()
     except KeyboardInterrupt:
         pass

@@ -56,6 +56,7 @@ class Config:
     slack_timeout_seconds: int = 15
     token_key: str = ""  # Fernet key that encrypts OAuth tokens at rest
     feed_deadline_seconds: int = 120  # total time one feed fetch may take
+    lease_seconds: int = 60  # a dead worker's lease lapses after this
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -85,6 +86,7 @@ class Config:
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
             feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120),
+            lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
         )
 
     def with_db(self, db_path: str | None) -> Config:
