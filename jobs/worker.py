@@ -168,6 +168,7 @@ def run(config: Config) -> None:
             scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, on_term)
+    connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
     log.info("worker %s started", hold.holder)
     try:
         # Jobs start once this worker holds the lease, so taking over from a dead worker

@@ -566,9 +566,24 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(404, {"ok": False, "error": "not_found"})
 
+        def _cross_origin(self) -> bool:
+            """A form or script on another site posting to the page's endpoints: refused, as
+            the stand-in signs what they send (and would make any site a command sender)."""
+            site = self.headers.get("Sec-Fetch-Site")
+            if site and site not in ("same-origin", "none"):
+                return True
+            origin = self.headers.get("Origin")
+            port = self.server.server_address[1]
+            return bool(origin) and origin not in (
+                f"http://127.0.0.1:{port}",
+                f"http://localhost:{port}",
+            )
+
         def do_POST(self) -> None:  # noqa: N802
             path = urllib.parse.urlparse(self.path).path
-            if path.startswith("/api/"):
+            if path.startswith("/_stub/") and self._cross_origin():
+                self._json(403, {"ok": False, "error": "cross_origin_refused"})
+            elif path.startswith("/api/"):
                 self._api(path)
             elif path.startswith("/response/"):
                 status, body = stub.response_url_post(path.rsplit("/", 1)[-1], self._params())

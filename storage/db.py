@@ -100,6 +100,7 @@ class Opener:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        self._first: tuple[int, int] | None = None
 
     def _identity(self) -> tuple[int, int]:
         try:
@@ -120,12 +121,20 @@ class Opener:
                 return db
             db.close()
             self._local.held = None
-            raise DatabaseError(
-                f"The database {self.path} was replaced while papers was running; restart papers."
-            )
-        db = connect(self.path)
-        self._local.held = (db, self._identity())
+            raise self._replaced()
+        if self._first is not None and self._identity() != self._first:
+            raise self._replaced()
+        # Only the first connection may create the file; later threads must find it.
+        db = connect(self.path, create=self._first is None)
+        identity = self._identity()
+        self._first = self._first or identity
+        self._local.held = (db, identity)
         return db
+
+    def _replaced(self) -> DatabaseError:
+        return DatabaseError(
+            f"The database {self.path} was replaced while papers was running; restart papers."
+        )
 
 
 @contextmanager

@@ -95,7 +95,10 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
 def encrypt_existing(database: str, fernet: Fernet) -> int:
     """The migration for rows stored in plaintext before encryption; returns rows changed."""
     changed = 0
-    with sqlite3.connect(database) as conn:
+    conn = sqlite3.connect(database)
+    # The plaintext must not linger in freed space or in the WAL's old frames.
+    conn.execute("PRAGMA secure_delete = ON")
+    with conn:
         for table, columns in TABLES.items():
             for column in columns:
                 rows = conn.execute(
@@ -108,4 +111,7 @@ def encrypt_existing(database: str, fernet: Fernet) -> int:
                         f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [sealed, rowid]
                     )
                     changed += 1
+    if changed:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
     return changed

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, SEEDS, add_subscription
+from jobs.ingest import ingest_target
+from storage import connect
+from tests.conftest import NOW, ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -110,3 +114,58 @@ def test_digest_preview_prints_text_and_block_kit(seeded_path):
     assert by_channel.stdout == by_id.stdout
     assert run(seeded_path, "digest", "--preview", "--subscription", "9").returncode == 2
     assert connect(seeded_path)["deliveries"].count == 0  # a preview sends nothing
+
+
+def _corrupt(path: Path) -> None:
+    shutil.copyfile(SEEDS / sorted(p.name for p in SEEDS.iterdir())[0], path)
+
+
+@pytest.mark.parametrize(
+    ("args", "make", "message"),
+    [
+        pytest.param(["stats"], _corrupt, "is corrupt (not an SQLite database)", id="corrupt"),
+        pytest.param(["ingest", str(SEEDS)], _corrupt, "is corrupt", id="corrupt-ingest"),
+        pytest.param(["search", "lora"], None, "There is no database at", id="missing"),
+        pytest.param(
+            ["stats"],
+            lambda p: p.parent.joinpath("dir.db").mkdir() or None,
+            "There is no database at",
+            id="missing-other-name",
+        ),
+    ],
+)
+def test_a_bad_database_is_one_clear_line(tmp_path, args, make, message):
+    db = tmp_path / "p.db"
+    if make:
+        make(db)
+    result = run(db, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_read_only_database_is_one_clear_line(seeded_path):
+    """Root writes through file modes, so as root the file is made immutable instead."""
+    root = os.geteuid() == 0
+    if root:
+        subprocess.run(["chattr", "+i", str(seeded_path)], check=True)
+    else:
+        seeded_path.chmod(0o444)
+    try:
+        result = run(seeded_path, "ingest", str(SEEDS))
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(seeded_path)], check=True)
+    assert result.returncode == 2, result.stderr
+    assert "is read-only" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
+    db = connect(seeded_path)
+    url = "http://reader:hunter2-pass@127.0.0.1:9/feed.xml?api_key=sk-live-123&q=lora"
+    ingest_target(db, url, NOW)
+    db.close()
+    for args in (["stats"], ["stats", "--json"]):
+        out = run(seeded_path, *args).stdout
+        assert "127.0.0.1:9/feed.xml" in out
+        assert "hunter2-pass" not in out and "sk-live-123" not in out

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import socket
+import subprocess
+import sys
 import threading
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -104,3 +109,46 @@ def test_the_app_answers_a_command_while_300_connections_hang_half_open(slack):
         for sock in hanging:
             sock.close()
     assert slack.command("help")["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Origin": "http://evil.example"}, id="foreign-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, id="cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site", "Origin": "null"}, id="same-site-null"),
+    ],
+)
+def test_standin_refuses_cross_origin_posts(slack, headers):
+    request = urllib.request.Request(
+        slack.url + "/_stub/command",
+        data=b"text=subscribe+lora+daily",
+        headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 403
+    assert slack.state.responses == {}  # nothing was signed and sent to the app
+
+
+def test_standin_never_takes_the_real_signing_secret_from_the_environment(tmp_path):
+    env = {**os.environ, "SLACK_SIGNING_SECRET": "the-real-secret-0123456789"}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    papers = str(Path(sys.executable).with_name("papers"))
+    process = subprocess.Popen(
+        [papers, "standin", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "Slack stand-in at" in lines[0]
+    assert "SLACK_SIGNING_SECRET=" in lines[1] and "the-real-secret" not in "".join(lines)

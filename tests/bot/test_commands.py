@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,13 @@ def test_commands_containing_payload_are_answered(config, slack, text, channel, 
         lambda: [p for p in slack.responses(sent["response_id"]) if p["_via"] == "response_url"]
     )
     assert expected in posts[0]["text"]
+
+
+def test_a_database_deleted_while_the_bot_runs_gets_a_clear_reply(config, reply, caplog):
+    assert "Subscribed" in reply("subscribe lora daily")["text"]
+    for path in Path(config.db_path).parent.glob(Path(config.db_path).name + "*"):
+        path.unlink()
+    answer = reply("subscribe transformers daily")["text"]
+    assert "cannot reach my database" in answer and "Subscribed" not in answer
+    assert "was deleted or moved while papers was running" in caplog.text
+    assert not Path(config.db_path).exists()  # nothing recreated an empty one behind our back

@@ -36,3 +36,11 @@ def test_two_connections_see_each_others_commits(tmp_path):
     first, second = connect(tmp_path / "p.db"), connect(tmp_path / "p.db")
     first["meta"].insert({"key": "a", "value": "1"})
     assert next(second.query("SELECT value FROM meta WHERE key = 'a'"))["value"] == "1"
+
+
+def test_database_files_are_private(tmp_path):
+    db = connect(tmp_path / "p.db")
+    db["meta"].insert({"key": "k", "value": "v"})
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("p.db*")}
+    assert set(modes) >= {"p.db", "p.db-wal", "p.db-shm"}
+    assert set(modes.values()) == {0o600}
