@@ -112,7 +112,7 @@ def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Call
         except Exception:
             log.exception("%s failed", job.__name__)
 
-    run.__name__ = job.__name__
+    run.__name__ = run.__qualname__ = job.__name__  # APScheduler logs jobs by this name
     return run
 
 
