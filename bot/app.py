@@ -285,6 +285,31 @@ class _Channel(HTTPChannel):
     task_class = _Task
 
 
+ACCEPT_BURST = 512
+
+
+def _accept_burst(server) -> None:
+    """waitress accepts one connection per pass of its event loop, and each pass polls every
+    open connection: thousands of half-open connections arriving together would then queue
+    a real request behind them for many seconds. Accept up to ACCEPT_BURST per pass."""
+
+    def handle_accept() -> None:
+        for _ in range(ACCEPT_BURST):
+            if len(server._map) >= server.adj.connection_limit:
+                return
+            try:
+                accepted = server.accept()
+                if accepted is None:
+                    return
+                conn, addr = accepted
+                server.set_socket_options(conn)
+            except OSError:
+                return  # a client that reset before we accepted it
+            server.channel_class(server, conn, server.fix_addr(addr), server.adj, map=server._map)
+
+    server.handle_accept = handle_accept
+
+
 class HttpServer:
     """waitress serving the app, with serve_forever/shutdown like the standard library's
     servers (so tests and `make run` start it in a thread on an ephemeral port)."""
@@ -307,6 +332,7 @@ class HttpServer:
             ident="papers",
         )
         self._server.channel_class = _Channel
+        _accept_burst(self._server)
         self._stop = threading.Event()
         self._stopped = threading.Event()
 
