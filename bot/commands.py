@@ -74,6 +74,7 @@ class Lookups:
 
     user_tz: Callable[[str], str | None]
     bot_in_channel: Callable[[str], bool]
+    is_admin: Callable[[str], bool] = lambda _user_id: False
 
 
 @dataclass
@@ -198,7 +199,7 @@ def _subscribe(
     )
 
 
-def _unsubscribe(db: Database, inv: Invocation, words: list[str]) -> dict:
+def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:
     if not words:
         raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
     selector = " ".join(words)
@@ -209,8 +210,15 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str]) -> dict:
             f"`{selector}` is not a subscription number; use the number "
             "`/papers list` shows, like `/papers unsubscribe 3`."
         )
+    # Asking Slack only when it matters: someone else's channel subscription is named.
+    others = [
+        s
+        for s in subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
+        if s.user_id != inv.user_id
+    ]
+    admin = bool(others) and selector != "all" and lookups.is_admin(inv.user_id)
     try:
-        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id)
+        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
     lines = "\n".join(views.describe(s) for s in removed)
@@ -288,7 +296,7 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head in ("list", "ls"):
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
-            return _unsubscribe(db, inv, words[1:])
+            return _unsubscribe(db, inv, words[1:], lookups)
         if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
             return extra
         if head == "search":

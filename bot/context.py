@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlite_utils import Database
 
 from bot.ratelimit import SlidingWindow
-from storage import connect
 from storage.config import Config
+from storage.db import Opener
 
 # (database, arXiv id) → the stored paper, fetched and stored first when need be, or None.
 Lookup = Callable[[Database, str], dict | None]
@@ -32,16 +31,13 @@ class Deps:
         # OAuth mode: where the workspaces' bot tokens live (deleted on uninstall).
         self.installation_store = installation_store
         self.limiter = SlidingWindow(config.commands_per_minute, 60.0)
-        self._local = threading.local()
+        self._opener = Opener(config.db_path)
 
     @property
     def db(self) -> Database:
-        """This thread's connection (SQLite connections are not shared across threads)."""
-        db = getattr(self._local, "db", None)
-        if db is None:
-            db = connect(self.config.db_path)
-            self._local.db = db
-        return db
+        """This thread's connection (SQLite connections are not shared across threads);
+        DatabaseError when the file is unusable or was deleted while the bot runs."""
+        return self._opener.get()
 
 
 def deps_middleware(deps: Deps):

@@ -270,6 +270,14 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
     Digests are grouped by channel and sent in order within a channel, paced to Slack's
     per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile."""
     outcomes = recover_unfinished(db, client_for, now)
+    for sub, due_at in subs.realign(db, now):
+        log.warning(
+            "subscription %s was next due at %s, beyond its schedule (the clock jumped?);"
+            " rescheduled for %s",
+            sub.id,
+            sub.next_due_at,
+            due_at.isoformat(),
+        )
     groups: dict[tuple[str, str], list[Subscription]] = {}
     for sub in subs.due(db, now, limit=DUE_PER_RUN):
         groups.setdefault((sub.team_id, sub.target), []).append(sub)

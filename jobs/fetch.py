@@ -1,16 +1,22 @@
-"""Fetching a source over HTTP: conditional GET, a timeout and a size cap."""
+"""Fetching a source over HTTP: conditional GET, a total deadline, a size cap, and
+redirects to http(s) only."""
 
 from __future__ import annotations
 
+import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 
 from storage.errors import SourceError
 
-TIMEOUT_SECONDS = 20
+READ_TIMEOUT_SECONDS = 20  # one read; the deadline bounds the whole fetch
+DEADLINE_SECONDS = 120
 MAX_BYTES = 25 * 1024 * 1024
+CHUNK = 64 * 1024
 USER_AGENT = "papers-slack-app/0.1 (+https://github.com/)"
+SCHEMES = ("http", "https")
 
 
 @dataclass
@@ -23,10 +29,60 @@ class Fetched:
     not_modified: bool = False
 
 
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects to http(s) only (urllib also follows ftp://)."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        scheme = urllib.parse.urlsplit(urllib.parse.urljoin(req.full_url, newurl)).scheme
+        if scheme.lower() not in SCHEMES:
+            raise SourceError(f"{req.full_url}: redirect to {scheme}: refused")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+
+
 def fetch(
-    url: str, etag: str | None = None, last_modified: str | None = None, max_bytes: int = MAX_BYTES
+    url: str,
+    etag: str | None = None,
+    last_modified: str | None = None,
+    max_bytes: int = MAX_BYTES,
+    deadline: float = DEADLINE_SECONDS,
 ) -> Fetched:
-    """GET a URL with If-None-Match / If-Modified-Since; raises SourceError on any failure."""
+    """GET a URL with If-None-Match / If-Modified-Since within `deadline` seconds in total
+    (a source dripping one byte a second cannot hold it longer); raises SourceError."""
+    if urllib.parse.urlsplit(url).scheme.lower() not in SCHEMES:
+        raise SourceError(f"{url}: only http and https sources are fetched")
+    result: list[Fetched | BaseException] = []
+    stop = threading.Event()
+    # The fetch runs in a daemon thread so that even a server dripping its headers (which
+    # urllib reads line by line, each within the read timeout) cannot outlast the deadline.
+    thread = threading.Thread(
+        target=lambda: result.append(_guarded_get(url, etag, last_modified, max_bytes, stop)),
+        name="fetch",
+        daemon=True,
+    )
+    thread.start()
+    thread.join(deadline)
+    if thread.is_alive():
+        stop.set()  # the body loop ends at its next chunk
+        raise SourceError(f"{url}: took longer than {deadline:g} s, gave up")
+    outcome = result[0]
+    if isinstance(outcome, BaseException):
+        raise outcome
+    return outcome
+
+
+def _guarded_get(url, etag, last_modified, max_bytes, stop) -> Fetched | BaseException:
+    try:
+        return _get(url, etag, last_modified, max_bytes, stop)
+    except BaseException as exc:  # handed to the caller's thread
+        return exc
+
+
+def _get(
+    url: str, etag: str | None, last_modified: str | None, max_bytes: int, stop: threading.Event
+) -> Fetched:
     headers = {"User-Agent": USER_AGENT}
     if etag:
         headers["If-None-Match"] = etag
@@ -34,16 +90,23 @@ def fetch(
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
-            body = response.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                raise SourceError(f"{url}: larger than {max_bytes:,} bytes")
+        with _OPENER.open(request, timeout=READ_TIMEOUT_SECONDS) as response:
+            chunks, size = [], 0
+            while not stop.is_set() and (chunk := response.read1(CHUNK)):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > max_bytes:
+                    raise SourceError(f"{url}: larger than {max_bytes:,} bytes")
             return Fetched(
-                body, response.headers.get("ETag"), response.headers.get("Last-Modified")
+                b"".join(chunks),
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
             )
     except urllib.error.HTTPError as exc:
         if exc.code == 304:
             return Fetched(etag=etag, last_modified=last_modified, not_modified=True)
+        if 300 <= exc.code < 400:  # urllib refuses a redirect to file: and the like itself
+            raise SourceError(f"{url}: redirect refused (HTTP {exc.code})") from exc
         raise SourceError(f"{url}: HTTP {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)

@@ -28,8 +28,8 @@ def _dropped_since(path: str, scanned: str | None) -> bool:
         return False
 
 
-def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
-    """Ingest every new file in the inbox and every feed; failures are recorded, not raised.
+def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """Ingest every new file in the inbox folder; failures are recorded, not raised.
 
     A file dropped since the last scan whose content was ingested before says so in the log
     (once), so a copy that changes nothing is not a mystery."""
@@ -46,8 +46,23 @@ def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestRe
                 report.source,
             )
     meta.put(db, SCANNED_KEY, str(now.timestamp()))
+    return _logged(reports)
+
+
+def ingest_feeds(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """Fetch and ingest every feed, each within the feed deadline; failures are recorded."""
+    reports: list[IngestReport] = []
     for url in config.feed_urls:
-        reports += ingest_target(db, url, now)
+        reports += ingest_target(db, url, now, deadline=config.feed_deadline_seconds)
+    return _logged(reports)
+
+
+def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestReport]:
+    """The inbox, then the feeds (the CLI and tests; the worker runs them as two jobs)."""
+    return ingest_inbox(db, config, now) + ingest_feeds(db, config, now)
+
+
+def _logged(reports: list[IngestReport]) -> list[IngestReport]:
     fresh = [r for r in reports if not r.already_ingested and not r.not_modified]
     for report in fresh:
         if report.error:

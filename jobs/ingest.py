@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 import re
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -14,10 +15,10 @@ from sqlite_utils import Database
 
 from jobs.dumps import parse_dump
 from jobs.feeds import parse_feed, parse_hf_json, sniff
-from jobs.fetch import MAX_BYTES, fetch
+from jobs.fetch import DEADLINE_SECONDS, MAX_BYTES, fetch
 from jobs.parsing import Parsed
 from storage import papers as store
-from storage.errors import SourceError
+from storage.errors import DatabaseError, SourceError
 from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,16 @@ def ingest_file(db: Database, path: Path, now: datetime, listing: date | None) -
         return ingest_stream(db, str(path), stream, now, listing)
 
 
-def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> IngestReport:
+def ingest_url(
+    db: Database,
+    url: str,
+    now: datetime,
+    listing: date | None,
+    deadline: float = DEADLINE_SECONDS,
+) -> IngestReport:
     """Fetch a URL with the validators of its last fetch, then ingest what changed."""
     validators = store.source_validators(db, url)
-    got = fetch(url, validators["etag"], validators["last_modified"])
+    got = fetch(url, validators["etag"], validators["last_modified"], deadline=deadline)
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
     report = ingest_bytes(db, url, got.body, now, listing)
@@ -134,11 +141,17 @@ def ingest_url(db: Database, url: str, now: datetime, listing: date | None) -> I
 
 
 def ingest_target(
-    db: Database, target: str, now: datetime, listing: date | None = None
+    db: Database,
+    target: str,
+    now: datetime,
+    listing: date | None = None,
+    deadline: float = DEADLINE_SECONDS,
 ) -> list[IngestReport]:
-    """Ingest a file, every supported file in a folder, or an http(s) URL."""
+    """Ingest a file, every supported file in a folder, or an http(s) URL (fetched within
+    `deadline` seconds in total)."""
     if target.startswith(("http://", "https://")):
-        return [_guarded(db, target, "url", lambda: ingest_url(db, target, now, listing), now)]
+        fetch_one = lambda: ingest_url(db, target, now, listing, deadline)  # noqa: E731
+        return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)
     if path.is_dir():
         return [
@@ -156,10 +169,15 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
         return work()
     except (SourceError, OSError) as exc:
         message = str(exc)
+    except sqlite3.DatabaseError as exc:  # the store itself: recording it would fail too
+        raise DatabaseError(f"The database failed during ingest of {name}: {exc}") from exc
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
     # Callers report the failure (the CLI prints it, the worker logs a warning).
     log.info("source %s failed: %s", name, message)
-    store.record_source_error(db, name, kind, message, now.isoformat())
+    try:
+        store.record_source_error(db, name, kind, message, now.isoformat())
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"The database failed recording an error of {name}: {exc}") from exc
     return IngestReport(source=name, error=message)

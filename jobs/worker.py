@@ -1,44 +1,76 @@
 """The worker: an APScheduler 3 scheduler that only adds jobs. Schedules live in SQLite,
-so a restarted worker knows what is due."""
+so a restarted worker knows what is due; a lease in SQLite lets one worker at a time act."""
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+import os
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlite_utils import Database
 
 from jobs.alerts import run_alerts
 from jobs.author_alerts import run_author_alerts
 from jobs.delivery import deliver_due
-from jobs.inbox import ingest_sources
+from jobs.inbox import ingest_feeds, ingest_inbox
 from jobs.slack import client_factory
-from storage import connect
+from storage import connect, lease
 from storage import index as search_index
 from storage.config import Config
+from storage.errors import PapersError
 
 log = logging.getLogger(__name__)
+LEASE = "worker"
 
 
 def ingest_and_alert(config: Config, now: datetime | None = None) -> None:
-    """Job: ingest the inbox and feeds, then send keyword and author alerts for what arrived."""
-    db = connect(config.db_path)
+    """Job: ingest the inbox, then send keyword and author alerts for what arrived. Feeds
+    are their own job, so a slow feed never holds up the inbox or its alerts."""
+    db = connect(config.db_path, create=False)
     try:
         now = now or datetime.now(UTC)
-        ingest_sources(db, config, now)
-        client_for = client_factory(config)
+        ingest_inbox(db, config, now)
+        _alerts(db, config, now)
+    finally:
+        db.close()
+
+
+# The inbox and the feeds jobs may finish together: one alert run at a time, so both never
+# alert the same new paper from the same bookmark (other workers are kept out by the lease).
+_ALERTS = threading.Lock()
+
+
+def _alerts(db: Database, config: Config, now: datetime) -> None:
+    """Keyword alerts, then author alerts, for what the ingest brought."""
+    client_for = client_factory(config)
+    with _ALERTS:
         run_alerts(db, client_for, now)
         run_author_alerts(db, client_for, now)
+
+
+def feeds_and_alert(config: Config, now: datetime | None = None) -> None:
+    """Job: fetch the feeds (each within the feed deadline), then send their alerts."""
+    db = connect(config.db_path, create=False)
+    try:
+        now = now or datetime.now(UTC)
+        ingest_feeds(db, config, now)
+        _alerts(db, config, now)
     finally:
         db.close()
 
 
 def deliver(config: Config, now: datetime | None = None) -> None:
     """Job: deliver the digests that are due."""
-    db = connect(config.db_path)
+    db = connect(config.db_path, create=False)
     try:
         deliver_due(db, config, client_factory(config), now or datetime.now(UTC))
     finally:
@@ -77,40 +109,140 @@ class InboxWatch:
         return True
 
 
-def add_jobs(scheduler: BaseScheduler, config: Config) -> None:
-    """Add the ingest+alerts job and the every-minute delivery job."""
+class Lease:
+    """This worker's hold on the SQLite lease: taken or renewed before every job and by a
+    heartbeat; while another live worker holds it, jobs wait (and the log says so)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._waiting_for: str | None = None
+
+    def held(self, now: datetime | None = None) -> bool:
+        """Take or renew the lease; False (logged once per holder) while another has it."""
+        db = connect(self.config.db_path, create=False)
+        try:
+            ttl = timedelta(seconds=self.config.lease_seconds)
+            got = lease.acquire(db, LEASE, self.holder, now or datetime.now(UTC), ttl)
+        finally:
+            db.close()
+        if got.holder == self.holder:
+            if self._waiting_for:
+                log.info("took over the worker lease from %s", self._waiting_for)
+            self._waiting_for = None
+            return True
+        if got.holder != self._waiting_for:
+            log.info(
+                "another worker (%s) holds the lease until %s; waiting instead of running jobs",
+                got.holder,
+                got.expires_at,
+            )
+        self._waiting_for = got.holder
+        return False
+
+    def release(self) -> None:
+        """Give the lease up (clean shutdown), so another worker need not wait for expiry."""
+        db = connect(self.config.db_path, create=False)
+        try:
+            lease.release(db, LEASE, self.holder)
+        finally:
+            db.close()
+
+
+def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Callable[[], None]:
+    """The job under the lease; a database problem is one logged line, never a crash."""
+
+    def run() -> None:
+        try:
+            if hold.held():
+                job(config)
+        except PapersError as exc:
+            log.error("%s: %s", job.__name__, exc)
+        except Exception:
+            log.exception("%s failed", job.__name__)
+
+    run.__name__ = run.__qualname__ = job.__name__  # APScheduler logs jobs by this name
+    return run
+
+
+def heartbeat(hold: Lease) -> Callable[[], None]:
+    """Renew the lease between jobs (a long delivery run must not let it lapse)."""
+
+    def beat() -> None:
+        try:
+            hold.held()
+        except PapersError as exc:
+            log.error("lease: %s", exc)
+
+    return beat
+
+
+def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None) -> Lease:
+    """Add the inbox, feeds and delivery jobs, and the lease heartbeat; returns the lease."""
+    hold = hold or Lease(config)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
+    start = datetime.now(UTC)
+    every = IntervalTrigger(minutes=config.ingest_interval_minutes)
+    for job_id, job, trigger in [
+        ("ingest", ingest_and_alert, every),
+        ("feeds", feeds_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
+        ("deliver", deliver, IntervalTrigger(minutes=1)),
+    ]:
+        scheduler.add_job(
+            _guarded(job, config, hold), trigger, id=job_id, next_run_time=start, **common
+        )
     scheduler.add_job(
-        ingest_and_alert,
-        IntervalTrigger(minutes=config.ingest_interval_minutes),
-        args=[config],
-        id="ingest",
-        next_run_time=datetime.now(UTC),
-        **common,
+        heartbeat(hold), IntervalTrigger(seconds=config.lease_seconds / 4), id="lease", **common
     )
-    scheduler.add_job(
-        deliver,
-        IntervalTrigger(minutes=1),
-        args=[config],
-        id="deliver",
-        next_run_time=datetime.now(UTC),
-        **common,
-    )
+    return hold
+
+
+def _held_or_logged(hold: Lease) -> bool:
+    try:
+        return hold.held()
+    except PapersError as exc:
+        log.error("lease: %s", exc)
+        return False
 
 
 def run(config: Config) -> None:
-    """Run the worker until interrupted."""
-    db = connect(config.db_path)
-    try:
-        # Repair (or rebuild) the search index before serving: a crash may have left papers
-        # in SQLite past the index's watermark.
-        search_index.ensure(db)
-    finally:
-        db.close()
+    """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
     scheduler = BlockingScheduler(timezone=UTC)
-    add_jobs(scheduler, config)
-    log.info(
-        "worker started: ingest every %d min, deliveries every minute",
-        config.ingest_interval_minutes,
-    )
-    scheduler.start()
+    hold = Lease(config)
+    stop = threading.Event()
+
+    def on_term(*_) -> None:
+        stop.set()
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, on_term)
+    connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
+    log.info("worker %s started", hold.holder)
+    try:
+        # Jobs start once this worker holds the lease, so taking over from a dead worker
+        # runs them at once instead of an ingest interval later.
+        while not _held_or_logged(hold):
+            if stop.wait(config.lease_seconds / 4):
+                return
+        db = connect(config.db_path, create=False)
+        try:
+            # Repair (or rebuild) the search index first: a crash may have left papers in
+            # SQLite past the index's watermark. Only the lease holder writes the index.
+            search_index.ensure(db)
+        finally:
+            db.close()
+        add_jobs(scheduler, config, hold)
+        log.info(
+            "worker %s runs the jobs: inbox and feeds every %d min, deliveries every minute",
+            hold.holder,
+            config.ingest_interval_minutes,
+        )
+        scheduler.start()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        try:
+            hold.release()
+        except PapersError as exc:
+            log.error("lease: %s", exc)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import sys
 import time
 from dataclasses import replace
@@ -13,7 +14,7 @@ from pathlib import Path
 import click
 
 from bot.text import matches, plural
-from papers.logsafe import setup_logging
+from papers.logsafe import scrub_url, setup_logging
 from storage.config import Config
 from storage.errors import PapersError
 
@@ -24,10 +25,11 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _db(ctx: click.Context):
+def _db(ctx: click.Context, create: bool = False):
+    """The database; only `ingest` creates a missing one (a typo'd --db is an error)."""
     from storage import connect
 
-    return connect(ctx.obj["config"].db_path)
+    return connect(ctx.obj["config"].db_path, create=create)
 
 
 def _fail(message: str) -> None:
@@ -43,6 +45,10 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except PapersError as exc:
             _fail(str(exc))
+        except sqlite3.DatabaseError as exc:  # corrupt pages past the header, a full disk
+            from storage.db import explain
+
+            _fail(str(explain(ctx.obj["config"].db_path, exc)))
 
 
 @click.group(cls=_Group)
@@ -75,7 +81,7 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     if not ctx.obj["verbose"]:
         # The report lines below say what each input did; the log would say it twice.
         logging.getLogger("jobs").setLevel(logging.WARNING)
-    db = _db(ctx)
+    db = _db(ctx, create=True)
     # Index what an interrupted ingest left past the index's watermark (or rebuild it).
     search_index.ensure(db)
     day: date | None = listing.date() if listing else None
@@ -104,6 +110,10 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
 
 
 def _describe(report) -> str:
+    return scrub_url(_describe_raw(report))
+
+
+def _describe_raw(report) -> str:
     if report.error:
         return f"{report.source}: FAILED: {report.error}"
     if report.already_ingested:
@@ -218,7 +228,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     data = run_stats(_db(ctx))
     if as_json:
-        click.echo(json.dumps(data, indent=2))
+        click.echo(scrub_url(json.dumps(data, indent=2)))
         return
     click.echo(
         f"{plural(data['papers'], 'paper')} ({data['untitled']} untitled), "
@@ -226,7 +236,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
     for source in data["sources"]:
         state = f"failing: {source['last_error']}" if source["last_error"] else "ok"
-        click.echo(f"- {source['name']} ({source['kind']}): {state}")
+        click.echo(scrub_url(f"- {source['name']} ({source['kind']}): {state}"))
 
 
 @main.command()
@@ -316,15 +326,25 @@ def digest(
 @main.command()
 @click.option("--port", default=3001, show_default=True)
 @click.option("--app-url", default="http://127.0.0.1:3000/slack/events", show_default=True)
-@click.option("--signing-secret", envvar="SLACK_SIGNING_SECRET", default="local-signing-secret")
-def standin(port: int, app_url: str, signing_secret: str) -> None:
+@click.option(
+    "--signing-secret",
+    help="Secret to sign requests with (default: a fresh one; never SLACK_SIGNING_SECRET).",
+)
+def standin(port: int, app_url: str, signing_secret: str | None) -> None:
     """Run only the local Slack stand-in (Web API, response_url and a page to try commands)."""
+    import secrets
     import time
 
     from slackstub import SlackStandIn
 
+    # Never the real secret from the environment: the stand-in signs whatever its page
+    # sends, so with the real secret it would sign requests for anyone who can reach it.
+    generated = not signing_secret
+    signing_secret = signing_secret or secrets.token_hex(16)
     stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
     click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
+    if generated:
+        click.echo(f"Start the bot with SLACK_SIGNING_SECRET={signing_secret} (local only).")
     while True:
         time.sleep(3600)
 

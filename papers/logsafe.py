@@ -1,4 +1,5 @@
-"""Logging that never carries a secret: tokens, signing and client secrets, response URLs."""
+"""Logging that never carries a secret (tokens, signing and client secrets, response URLs,
+URL passwords and API keys) and that request content cannot forge lines in."""
 
 from __future__ import annotations
 
@@ -14,7 +15,33 @@ _PATTERNS = [
     re.compile(r"xapp-\d-[A-Za-z0-9-]+"),
     re.compile(r"https://hooks\.slack\.com/\S+"),
 ]
+# Credentials inside URLs: user:password@host, and secret-looking query parameters.
+_URL_SECRETS = [
+    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]*@"), "[redacted]@"),
+    (
+        re.compile(
+            r"(?i)(?<=[?&;])((?:api[_-]?key|apikey|key|token|access[_-]?token|secret|"
+            r"client[_-]?secret|password|passwd|pwd|auth|sig|signature|code)=)[^&\s#]+"
+        ),
+        r"\1[redacted]",
+    ),
+]
+# Line breaks and other control characters from request content or feeds would let a
+# stranger write whole fake log lines ("... ERROR jobs.delivery: FORGED"): shown escaped.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 MAX_LINE = 2000  # long lines are request or response bodies: keep the start only
+
+
+def scrub_url(text: str) -> str:
+    """The text with URL passwords and secret query parameters replaced (for printing)."""
+    for pattern, replacement in _URL_SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def one_line(text: str) -> str:
+    """The text with control characters (line breaks included) shown as escapes."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class RedactingFilter(logging.Filter):
@@ -30,12 +57,13 @@ class RedactingFilter(logging.Filter):
             text = text.replace(secret, "[redacted]")
         for pattern in _PATTERNS:
             text = pattern.sub("[redacted]", text)
+        text = scrub_url(text)
         if len(text) > MAX_LINE:
             text = text[:MAX_LINE] + f"… [{len(text) - MAX_LINE} more characters not logged]"
         return text
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redact(record.getMessage())
+        record.msg = one_line(self.redact(record.getMessage()))
         record.args = None
         if record.exc_info:
             record.exc_text = self.redact(logging.Formatter().formatException(record.exc_info))

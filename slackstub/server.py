@@ -148,14 +148,23 @@ class SlackStandIn:
         self.state.hold_after = None
         self.state.released.set()
 
-    def add_user(self, user_id: str, name: str, tz: str | None = None, deleted: bool = False):
-        """Make a user known, with a Slack timezone."""
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        tz: str | None = None,
+        deleted: bool = False,
+        is_admin: bool = False,
+    ):
+        """Make a user known, with a Slack timezone (and workspace admin rights)."""
         with self.state.lock:
             self.state.users[user_id] = {
                 "id": user_id,
                 "name": name,
                 "tz": tz or self.default_tz,
                 "deleted": deleted,
+                "is_admin": is_admin,
+                "is_owner": False,
             }
 
     def add_channel(
@@ -705,9 +714,24 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             else:
                 self._json(404, {"ok": False, "error": "not_found"})
 
+        def _cross_origin(self) -> bool:
+            """A form or script on another site posting to the page's endpoints: refused, as
+            the stand-in signs what they send (and would make any site a command sender)."""
+            site = self.headers.get("Sec-Fetch-Site")
+            if site and site not in ("same-origin", "none"):
+                return True
+            origin = self.headers.get("Origin")
+            port = self.server.server_address[1]
+            return bool(origin) and origin not in (
+                f"http://127.0.0.1:{port}",
+                f"http://localhost:{port}",
+            )
+
         def do_POST(self) -> None:  # noqa: N802
             path = urllib.parse.urlparse(self.path).path
-            if path.startswith("/api/"):
+            if path.startswith("/_stub/") and self._cross_origin():
+                self._json(403, {"ok": False, "error": "cross_origin_refused"})
+            elif path.startswith("/api/"):
                 self._api(path)
             elif path.startswith("/response/"):
                 status, body = stub.response_url_post(path.rsplit("/", 1)[-1], self._params())

@@ -55,6 +55,9 @@ class Config:
     commands_per_minute: int = 20
     slack_timeout_seconds: int = 15
     arxiv_api: str = "http://export.arxiv.org/api/query"  # looks up pasted links' papers
+    token_key: str = ""  # Fernet key that encrypts OAuth tokens at rest
+    feed_deadline_seconds: int = 120  # total time one feed fetch may take
+    lease_seconds: int = 60  # a dead worker's lease lapses after this
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -83,6 +86,9 @@ class Config:
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
+            token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
+            feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120),
+            lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
         )
 
     def with_db(self, db_path: str | None) -> Config:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -11,7 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from storage.errors import ConfigError
+from storage.errors import ConfigError, DatabaseError
 
 migrations = Migrations("papers")
 
@@ -21,22 +23,71 @@ BM25_WEIGHTS = (10.0, 1.0, 2.0)
 BUSY_TIMEOUT_MS = 15_000
 
 
-def connect(path: str | Path, migrate: bool = True) -> Database:
+def _private(path: Path) -> None:
+    """Create the file 0600 (SQLite gives its -wal and -shm files the same mode) and tighten
+    an existing one: it holds the workspaces' bot tokens."""
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except FileNotFoundError:
+            continue
+        except PermissionError:
+            pass  # not ours to change (a read-only copy): the open below says what is wrong
+
+
+def explain(path: str | Path, exc: Exception) -> DatabaseError:
+    """One clear line for an SQLite failure on the database file."""
+    text = str(exc).lower()
+    if "not a database" in text or "malformed" in text:
+        why = "is corrupt (not an SQLite database); restore it from a backup or move it away"
+    elif "readonly" in text or "read-only" in text or "permission" in text:
+        why = "is read-only; give the papers user write access to it and its folder"
+    elif "unable to open" in text or "no such file" in text or "disk i/o" in text:
+        why = "cannot be opened (missing folder, deleted or unreadable)"
+    else:
+        why = f"failed: {exc}"
+    return DatabaseError(f"The database {path} {why}.")
+
+
+def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Database:
     """Open (and create or migrate) the database in WAL mode, safe to share between processes.
 
-    The file's folder must exist: a mistyped path is an error, not a new empty database."""
-    if str(path) != ":memory:" and not Path(path).parent.is_dir():
-        raise ConfigError(
-            f"The folder {str(Path(path).parent)!r} does not exist; create it first "
-            f"or give a database path in an existing folder."
-        )
+    Raises DatabaseError, one clear line, for a corrupt, read-only or missing file."""
+    memory = str(path) == ":memory:"
+    if not memory:
+        path = Path(path)
+        # A mistyped path is an error, never a new empty database in a new folder.
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"The folder {str(path.parent)!r} does not exist; create it first "
+                f"or give a database path in an existing folder."
+            )
+        if not create and not path.exists():
+            raise DatabaseError(f"There is no database at {path}; run `papers ingest` first.")
+        try:
+            _private(path)
+        except OSError as exc:
+            raise explain(path, exc) from exc
+        if not os.access(path, os.R_OK | os.W_OK):
+            raise explain(path, PermissionError("read-only"))
+    try:
+        return _open(path, memory, migrate)
+    except sqlite3.DatabaseError as exc:
+        raise explain(path, exc) from exc
+
+
+def _open(path: str | Path, memory: bool, migrate: bool) -> Database:
     conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, check_same_thread=False)
     db = Database(conn)
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     db.execute("PRAGMA foreign_keys = ON")
     db.execute("PRAGMA synchronous = NORMAL")
-    if str(path) != ":memory:":
+    if not memory:
         db.enable_wal()
+        _private(Path(path))
     if migrate:
         try:
             migrations.apply(db)
@@ -45,6 +96,50 @@ def connect(path: str | Path, migrate: bool = True) -> Database:
             # each migration is atomic, so applying what is still pending is safe.
             migrations.apply(db)
     return db
+
+
+class Opener:
+    """One connection per thread to a database file, refusing to go on writing into a file
+    that was deleted or replaced while the process runs (it would vanish on exit)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._local = threading.local()
+        self._first: tuple[int, int] | None = None
+
+    def _identity(self) -> tuple[int, int]:
+        try:
+            stat = os.stat(self.path)
+        except FileNotFoundError as exc:
+            raise DatabaseError(
+                f"The database {self.path} was deleted or moved while papers was running; "
+                "restore it and restart papers."
+            ) from exc
+        return stat.st_dev, stat.st_ino
+
+    def get(self) -> Database:
+        """This thread's connection; DatabaseError if the file is gone or unusable."""
+        held = getattr(self._local, "held", None)
+        if held is not None:
+            db, identity = held
+            if self._identity() == identity:
+                return db
+            db.close()
+            self._local.held = None
+            raise self._replaced()
+        if self._first is not None and self._identity() != self._first:
+            raise self._replaced()
+        # Only the first connection may create the file; later threads must find it.
+        db = connect(self.path, create=self._first is None)
+        identity = self._identity()
+        self._first = self._first or identity
+        self._local.held = (db, identity)
+        return db
+
+    def _replaced(self) -> DatabaseError:
+        return DatabaseError(
+            f"The database {self.path} was replaced while papers was running; restart papers."
+        )
 
 
 @contextmanager
@@ -329,3 +424,14 @@ def m010_search_index(db: Database) -> None:
     from SQLite on first use: the FTS5 tables and their per-paper writes go."""
     db.execute("DROP TABLE IF EXISTS papers_vocab")
     db.execute("DROP TABLE IF EXISTS papers_fts")
+
+
+@migrations()
+def m011_hardening(db: Database) -> None:
+    """The worker lease (one worker at a time) and the requests already handled (replays and
+    Slack's retries are acknowledged without acting twice)."""
+    db["leases"].create(
+        {"name": str, "holder": str, "acquired_at": str, "expires_at": str}, pk="name"
+    )
+    db["seen_requests"].create({"key": str, "seen_at": str}, pk="key")
+    db["seen_requests"].create_index(["seen_at"])

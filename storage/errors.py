@@ -23,3 +23,7 @@ class NotFound(PapersError):
 
 class ConfigError(PapersError):
     """Configuration that is missing or malformed."""
+
+
+class DatabaseError(PapersError):
+    """The database file is corrupt, read-only, missing or was deleted under us."""

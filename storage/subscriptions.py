@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -193,6 +193,29 @@ def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
     return [Subscription.from_row(row) for row in rows]
 
 
+def realign(db: Database, now: datetime) -> list[tuple[Subscription, datetime]]:
+    """Pull back schedules left in the future by a clock that jumped ahead and was then
+    corrected: a next_due_at past the schedule's next slot after `now` is reset to that slot,
+    so a digest resumes within one period. Returns what moved, with the new due moment."""
+    rows = db.query(
+        _active_where("s.frequency != 'instant' AND s.next_due_at > ?"),
+        [(now + timedelta(days=1)).isoformat()],
+    )
+    moved = []
+    for sub in [Subscription.from_row(row) for row in rows]:
+        expected = sub.schedule.next_fire_time(None, now)
+        if expected and sub.next_due_at and datetime.fromisoformat(sub.next_due_at) > expected:
+            with transaction(db):
+                db["subscriptions"].update(sub.id, {"next_due_at": expected.isoformat()})
+                # Periods the jumped clock settled as missed were never sent: reopen them.
+                db["deliveries"].delete_where(
+                    "subscription_id = ? AND state = 'skipped' AND claimed_at > ?",
+                    [sub.id, now.isoformat()],
+                )
+            moved.append((sub, expected))
+    return moved
+
+
 def instant(db: Database) -> list[Subscription]:
     """Active keyword-alert subscriptions of active teams (author follows are not)."""
     rows = db.query(
@@ -208,10 +231,23 @@ def _delete(db: Database, ids: list[int]) -> None:
         db[table].delete_where(f"{column} IN ({marks})", ids)
 
 
+def may_change(sub: Subscription, user_id: str, is_admin: bool) -> bool:
+    """The one rule for removing, pausing and resuming: the member who set a subscription up,
+    or a workspace admin or owner (for a channel's subscriptions; a DM is its owner's only)."""
+    return sub.user_id == user_id or (is_admin and sub.kind == Kind.CHANNEL)
+
+
 def remove(
-    db: Database, team_id: str, user_id: str, selector: str, channel_id: str | None = None
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    channel_id: str | None = None,
+    is_admin: bool = False,
 ) -> list[Subscription]:
-    """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed."""
+    """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed.
+
+    Only what `may_change` allows: another member's channel subscription needs an admin."""
     selector = selector.strip()
     if not selector:
         raise SubscriptionError("Say which subscription to remove.")
@@ -226,8 +262,14 @@ def remove(
             chosen = [s for s in mine if s.keywords.casefold() == selector.casefold()]
         if not chosen:
             raise NotFound(f"No subscription of yours matches `{selector}`.")
-        _delete(db, [s.id for s in chosen])
-    return chosen
+        allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
+        if not allowed:
+            raise SubscriptionError(
+                f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
+                " can remove it."
+            )
+        _delete(db, [s.id for s in allowed])
+    return allowed
 
 
 def set_status(

@@ -175,3 +175,49 @@ def file_server():
     server = FileServer()
     yield server
     server.close()
+
+
+class DripServer:
+    """A feed that sends its headers, then one byte per `interval` until closed: the slowest
+    source a red team can build. close() ends every connection at once."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                # Event.wait is the drip's pace (a server thread, not the test's clock).
+                while not server.stop.wait(interval):
+                    try:
+                        self.wfile.write(b"<")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def url(self, path: str = "/feed.xml") -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def drip_server():
+    """A local feed that drips one byte at a time, forever."""
+    server = DripServer()
+    yield server
+    server.close()

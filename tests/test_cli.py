@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -13,8 +15,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from jobs.ingest import ingest_target
 from papers.cli import main
-from tests.conftest import ROOT, SEEDS, add_subscription
+from storage import connect
+from tests.conftest import NOW, ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -149,12 +153,11 @@ def test_db_in_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
     assert not (tmp_path / "no").exists()
 
 
-def test_the_default_data_folder_is_created(tmp_path):
-    result = subprocess.run(
-        [PAPERS, "stats"], capture_output=True, text=True, cwd=tmp_path, timeout=60
-    )
+def test_the_default_data_folder_is_created_by_ingest(tmp_path):
+    command = [PAPERS, "ingest", str(SEEDS / "000_db82ecd9bbfd133f.txt")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("0 papers") and (tmp_path / "data" / "papers.db").exists()
+    assert "39 new papers" in result.stdout and (tmp_path / "data" / "papers.db").exists()
 
 
 def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_path):
@@ -224,3 +227,58 @@ def test_a_200_mb_line_is_skipped_in_bounded_memory_and_leaves_search_small(tmp_
     assert int(peak_kb) < 500 * 1024
     assert db.stat().st_size < 5_000_000  # the 200 MB line is nowhere in the store
     assert "No papers match 'lorem'" in run(db, "search", "lorem").stdout
+
+
+def _corrupt(path: Path) -> None:
+    shutil.copyfile(SEEDS / sorted(p.name for p in SEEDS.iterdir())[0], path)
+
+
+@pytest.mark.parametrize(
+    ("args", "make", "message"),
+    [
+        pytest.param(["stats"], _corrupt, "is corrupt (not an SQLite database)", id="corrupt"),
+        pytest.param(["ingest", str(SEEDS)], _corrupt, "is corrupt", id="corrupt-ingest"),
+        pytest.param(["search", "lora"], None, "There is no database at", id="missing"),
+        pytest.param(
+            ["stats"],
+            lambda p: p.parent.joinpath("dir.db").mkdir() or None,
+            "There is no database at",
+            id="missing-other-name",
+        ),
+    ],
+)
+def test_a_bad_database_is_one_clear_line(tmp_path, args, make, message):
+    db = tmp_path / "p.db"
+    if make:
+        make(db)
+    result = run(db, *args)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_read_only_database_is_one_clear_line(seeded_path):
+    """Root writes through file modes, so as root the file is made immutable instead."""
+    root = os.geteuid() == 0
+    if root:
+        subprocess.run(["chattr", "+i", str(seeded_path)], check=True)
+    else:
+        seeded_path.chmod(0o444)
+    try:
+        result = run(seeded_path, "ingest", str(SEEDS))
+    finally:
+        if root:
+            subprocess.run(["chattr", "-i", str(seeded_path)], check=True)
+    assert result.returncode == 2, result.stderr
+    assert "is read-only" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
+    db = connect(seeded_path)
+    url = "http://reader:hunter2-pass@127.0.0.1:9/feed.xml?api_key=sk-live-123&q=lora"
+    ingest_target(db, url, NOW)
+    db.close()
+    for args in (["stats"], ["stats", "--json"]):
+        out = run(seeded_path, *args).stdout
+        assert "127.0.0.1:9/feed.xml" in out
+        assert "hunter2-pass" not in out and "sk-live-123" not in out

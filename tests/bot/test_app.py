@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import socket
+import subprocess
+import sys
 import threading
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from bot.app import build_app, make_http_server
 from storage.config import Config
@@ -18,6 +26,7 @@ def test_oauth_mode_serves_an_install_page_and_keeps_installs_in_sqlite(tmp_path
         slack_signing_secret="s",
         slack_client_id="111.222",
         slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
         slack_api_url=standin.api_url,
     )
     server = make_http_server(build_app(config), "127.0.0.1", 0)
@@ -63,3 +72,83 @@ def test_standin_page_and_command_form(slack):
     )
     with urllib.request.urlopen(request, timeout=5) as response:
         assert b'"status": 200' in response.read()
+
+
+@pytest.mark.parametrize(
+    ("request_line", "status"),
+    [
+        pytest.param(b"GARBAGE", b"400", id="garbage"),
+        pytest.param(b"POST /slack/events HTTP/9.9", b"400", id="unknown-version"),
+        pytest.param(b"\x00\xff\xfe", b"400", id="binary"),
+        pytest.param(b"GET /" + b"a" * 70_000 + b" HTTP/1.1", b"431", id="70-kb-line"),
+    ],
+)
+def test_malformed_request_lines_get_a_4xx_and_no_traceback(slack, caplog, request_line, status):
+    caplog.set_level(logging.DEBUG)
+    port = int(slack.app_url.split(":")[2].split("/")[0])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request_line + b"\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        answer = sock.recv(200)
+    assert answer.split(b" ")[1] == status
+    assert "Traceback" not in caplog.text
+    assert slack.command("help")["status"] == 200
+
+
+def test_the_app_answers_a_command_while_300_connections_hang_half_open(slack):
+    """A small slowloris (bench/slowloris.py runs 4,000 and 9,000): a signed command is still
+    answered while connections hold partial headers, and after they all close."""
+    port = int(slack.app_url.split(":")[2].split("/")[0])
+    hanging = []
+    try:
+        for _ in range(300):
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            sock.sendall(b"POST /slack/events HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            hanging.append(sock)
+        assert slack.command("help")["status"] == 200
+    finally:
+        for sock in hanging:
+            sock.close()
+    assert slack.command("help")["status"] == 200
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({"Origin": "http://evil.example"}, id="foreign-origin"),
+        pytest.param({"Sec-Fetch-Site": "cross-site"}, id="cross-site"),
+        pytest.param({"Sec-Fetch-Site": "same-site", "Origin": "null"}, id="same-site-null"),
+    ],
+)
+def test_standin_refuses_cross_origin_posts(slack, headers):
+    request = urllib.request.Request(
+        slack.url + "/_stub/command",
+        data=b"text=subscribe+lora+daily",
+        headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=5)
+    assert refused.value.code == 403
+    assert slack.state.responses == {}  # nothing was signed and sent to the app
+
+
+def test_standin_never_takes_the_real_signing_secret_from_the_environment(tmp_path):
+    env = {**os.environ, "SLACK_SIGNING_SECRET": "the-real-secret-0123456789"}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    papers = str(Path(sys.executable).with_name("papers"))
+    process = subprocess.Popen(
+        [papers, "standin", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = [process.stdout.readline(), process.stdout.readline()]
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert "Slack stand-in at" in lines[0]
+    assert "SLACK_SIGNING_SECRET=" in lines[1] and "the-real-secret" not in "".join(lines)

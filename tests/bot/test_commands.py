@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
 import pytest
 
-from jobs.ingest import ingest_target
+from jobs.ingest import ingest_bytes, ingest_target
 from storage import connect
 from tests.bot.conftest import wait_for
 from tests.conftest import FIXTURES, NOW
@@ -141,3 +143,44 @@ def test_list_shows_why_a_subscription_was_paused(config, reply):
     reply("subscribe channel daily")
     subs.pause(connect(config.db_path), 1, "Slack said not_in_channel")
     assert "_paused: Slack said not_in_channel_" in all_text(reply("list"))
+
+
+PAYLOAD_DUMP = b"""[
+  {"paper": {"id": "2603.09999", "title": "Adversarial Payload Attacks on Language Agents",
+   "summary": "We study adversarial payload attacks that hide instructions in tool output.",
+   "upvotes": 3, "publishedAt": "2026-03-16T10:00:00.000Z", "authors": [{"name": "A B"}]},
+   "publishedAt": "2026-03-17T02:10:00.000Z", "numComments": 0}
+]"""
+
+
+@pytest.mark.parametrize(
+    ("text", "channel", "expected"),
+    [
+        pytest.param(
+            "adversarial payload attacks", "C0GENERAL", "1 paper matches", id="word-payload"
+        ),
+        pytest.param("lora", "C0PAYLOAD", "2 papers match `lora`", id="channel-payload-team"),
+        pytest.param("subscribe payload daily", "C0GENERAL", "Subscribed:", id="subscribe-payload"),
+    ],
+)
+def test_commands_containing_payload_are_answered(config, slack, text, channel, expected):
+    """Bolt 1.30 parses any form body containing "payload" as an (empty) interaction."""
+    db = connect(config.db_path)
+    ingest_bytes(db, "payload.json", PAYLOAD_DUMP, NOW)
+    slack.add_channel("C0PAYLOAD", "payload-team")
+    sent = slack.command(text, channel=channel)
+    assert sent["status"] == 200
+    posts = wait_for(
+        lambda: [p for p in slack.responses(sent["response_id"]) if p["_via"] == "response_url"]
+    )
+    assert expected in posts[0]["text"]
+
+
+def test_a_database_deleted_while_the_bot_runs_gets_a_clear_reply(config, reply, caplog):
+    assert "Subscribed" in reply("subscribe lora daily")["text"]
+    for path in Path(config.db_path).parent.glob(Path(config.db_path).name + "*"):
+        shutil.rmtree(path) if path.is_dir() else path.unlink()  # the file, -wal, -shm, .index
+    answer = reply("subscribe transformers daily")["text"]
+    assert "cannot reach my database" in answer and "Subscribed" not in answer
+    assert "was deleted or moved while papers was running" in caplog.text
+    assert not Path(config.db_path).exists()  # nothing recreated an empty one behind our back

@@ -71,7 +71,7 @@ def test_follow_alerts_once_per_new_paper_by_that_author_and_never_a_namesake(
 
     file_server.routes["/rss"] = (200, RSS.encode(), {})
     with_feed = replace(config, feed_urls=(file_server.url("/rss"),))
-    worker.ingest_and_alert(with_feed, NOW + timedelta(minutes=30))
+    worker.feeds_and_alert(with_feed, NOW + timedelta(minutes=30))
     alerts = dms(slack, "U0LOCAL")
     assert [a["text"] for a in alerts] == ["New paper by Edward J. Hu"]
     text = json.dumps(alerts[0]["blocks"])

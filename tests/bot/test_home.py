@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from storage import connect
 from tests.bot.conftest import wait_for
 
@@ -75,3 +77,36 @@ def test_preview_of_a_subscription_that_never_delivered_does_not_say_last_digest
 def test_home_for_a_new_user_invites_a_first_subscription(slack):
     slack.event({"type": "app_home_opened", "user": "U0NEW", "tab": "home"})
     assert "Nothing yet" in json.dumps(home(slack, "U0NEW"))
+
+
+@pytest.mark.parametrize(
+    ("who", "is_admin", "removed"),
+    [
+        pytest.param("U0OTHER", False, False, id="another-member-is-refused"),
+        pytest.param("U0ADMIN", True, True, id="a-workspace-admin-may"),
+        pytest.param("U0LOCAL", False, True, id="the-creator-may"),
+    ],
+)
+def test_one_rule_for_removing_a_channel_subscription(slack, reply, config, who, is_admin, removed):
+    """The creator or a workspace admin, in /papers unsubscribe and App Home alike."""
+    slack.add_user("U0OTHER", "other")
+    slack.add_user("U0ADMIN", "admin", is_admin=is_admin)
+    reply("subscribe channel weekly")
+    reply("subscribe channel transformers daily")
+    db = connect(config.db_path)
+    answer = reply("unsubscribe 1", user=who)["text"]
+    assert ("Removed 1 subscription" in answer) is removed
+    if not removed:
+        assert "only they or a workspace admin can remove it" in answer
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = home(slack)
+    slack.state.views.clear()
+    slack.click(view, "home_pause_2", user=who, view=view)
+    home(slack, who)
+    status = next(db.query("SELECT status FROM subscriptions WHERE id = 2"))["status"]
+    assert status == ("paused" if removed else "active")
+    slack.state.views.clear()
+    slack.click(view, "home_remove_2", user=who, view=view)
+    home(slack, who)
+    left = {row["id"] for row in db.query("SELECT id FROM subscriptions")}
+    assert left == (set() if removed else {1, 2})

@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
@@ -53,6 +54,7 @@ def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
         slack_signing_secret=SECRET,
         slack_client_id="111.222",
         slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
         slack_api_url=standin.api_url,
     )
     store = SQLite3InstallationStore(database=config.db_path, client_id="111.222")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import urllib.parse
 
 import pytest
@@ -54,16 +55,50 @@ SIGNED_BAD = [
         id="not-utf8",
     ),
     pytest.param("{not json", "application/json", id="invalid-json"),
+    # What the red team sent (issue 13): each was a 500 with a traceback.
+    *[
+        pytest.param(body, "application/json", id=f"json-{name}")
+        for name, body in [("list", "[1, 2]"), ("string", '"x"'), ("number", "5"), ("null", "null")]
+    ],
+    pytest.param('{"type": "x"}', "application/x-www-form-urlencoded", id="form-body-is-json"),
+    pytest.param("payload=", "application/x-www-form-urlencoded", id="empty-payload"),
+    pytest.param(
+        "payload=%7B%7D&payload=garbage", "application/x-www-form-urlencoded", id="two-payloads"
+    ),
+    *[
+        pytest.param(
+            "payload=" + urllib.parse.quote(value),
+            "application/x-www-form-urlencoded",
+            id=f"payload-{name}",
+        )
+        for name, value in [("list", "[1]"), ("number", "7"), ("null", "null")]
+    ],
+    pytest.param(
+        "payload="
+        + urllib.parse.quote(json.dumps({"type": "block_actions", "user": 5, "actions": []})),
+        "application/x-www-form-urlencoded",
+        id="payload-user-is-a-number",
+    ),
+    pytest.param(
+        json.dumps({"type": "event_callback", "event": [1], "event_id": "Ev1"}),
+        "application/json",
+        id="event-is-a-list",
+    ),
 ]
 
 
 @pytest.mark.parametrize(("body", "content_type"), SIGNED_BAD)
-def test_signed_garbage_is_a_4xx(slack, config, body, content_type):
+def test_signed_garbage_is_a_4xx_without_a_traceback(slack, config, caplog, body, content_type):
+    caplog.set_level(logging.DEBUG)
     status, _ = slack.send(body, {**slack.sign(body), "Content-Type": content_type})
     count("hostile requests")
     assert 400 <= status < 500
     assert stored(config) == (0, 0)
-    assert slack.command("help")["status"] == 200
+    help_ = slack.command("help")
+    assert help_["status"] == 200
+    wait_for(lambda: slack.responses(help_["response_id"]))  # nothing left running after
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR]
+    assert "Traceback" not in caplog.text
 
 
 def test_one_megabyte_body_is_refused(slack, config):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.parse
+import urllib.request
 
 import pytest
 
 from storage import connect
+from tests.bot.conftest import wait_for
 
 
 def command_body(text: str, response_url: str) -> str:
@@ -67,3 +70,43 @@ def test_signed_body_that_was_tampered_with_is_refused(slack, config):
     headers = slack.sign(body)
     status, _ = slack.send(command_body("subscribe lora daily", response_url), headers)
     assert status == 401 and subscription_count(config) == 0
+
+
+def test_a_replayed_subscribe_after_unsubscribe_changes_nothing(slack, config, reply):
+    _, response_url = slack.new_response_url()
+    body = command_body("subscribe lora daily", response_url)
+    headers = slack.sign(body)
+    assert slack.send(body, headers)[0] == 200
+    wait_for(lambda: subscription_count(config) == 1)
+    assert "Removed 1 subscription" in reply("unsubscribe lora")["text"]
+    assert subscription_count(config) == 0
+    status, text = slack.send(body, headers)  # the same signed request, within 5 minutes
+    assert status == 200 and text == ""
+    assert "No subscriptions yet" in reply("list")["text"]
+    assert subscription_count(config) == 0
+
+
+def test_a_retried_event_is_acknowledged_once(slack, config):
+    body = json.dumps(
+        {
+            "team_id": "T0LOCAL",
+            "type": "event_callback",
+            "event_id": "Ev0RETRY",
+            "event": {"type": "app_uninstalled"},
+        }
+    )
+    assert slack.send(body, {**slack.sign(body), "Content-Type": "application/json"})[0] == 200
+    wait_for(lambda: team_status(config) == "app uninstalled")
+    connect(config.db_path)["teams"].update("T0LOCAL", {"status": "active"})
+    # Slack's retry of the same event is signed anew (new timestamp), with X-Slack-Retry-Num.
+    headers = {**slack.sign(body), "Content-Type": "application/json", "X-Slack-Retry-Num": "1"}
+    with urllib.request.urlopen(
+        urllib.request.Request(slack.app_url, body.encode(), headers, method="POST"), timeout=10
+    ) as response:
+        assert response.status == 200 and response.headers["X-Slack-No-Retry"] == "1"
+    assert team_status(config) == "active"
+
+
+def team_status(config) -> str | None:
+    row = next(connect(config.db_path)["teams"].rows_where("team_id = 'T0LOCAL'"), None)
+    return row["status"] if row else None

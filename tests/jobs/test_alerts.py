@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -32,6 +34,11 @@ LORA_DUMP = (
 def run_job(config, moment: datetime) -> None:
     with time_machine.travel(moment, tick=False):
         worker.ingest_and_alert(config)
+
+
+def run_feeds(config, moment: datetime) -> None:
+    with time_machine.travel(moment, tick=False):
+        worker.feeds_and_alert(config)
 
 
 def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub):
@@ -90,7 +97,7 @@ def test_arxiv_replacements_are_stored_but_never_alerted_nor_listed_today(
     ernie_before = next(db.query("SELECT id FROM papers WHERE title LIKE 'ERNIE 3.0%'"))["id"]
     papers_before = db["papers"].count
     db.close()
-    run_job(config, NOW)
+    run_feeds(config, NOW)
     alerts = stub.messages("DU0LOCAL")
     assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
     assert "LoRA Routing" in alerts[0]["blocks"][1]["text"]["text"]
@@ -158,3 +165,24 @@ def test_alert_whose_dm_cannot_open_yet_is_retried_and_sent_once(worker_config, 
         worker.deliver(worker_config)
     alerts = stub.messages("DU0LOCAL")
     assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
+
+
+def test_a_dripping_feed_never_holds_up_inbox_alerts(worker_config, subscribe, stub, drip_server):
+    """The feed job runs on its own (here: its own thread, as in the worker's scheduler) and
+    gives up at its deadline; the inbox job meanwhile ingests and alerts as usual."""
+    config = replace(worker_config, feed_urls=(drip_server.url(),), feed_deadline_seconds=60)
+    run_job(config, NOW)
+    subscribe(NOW, frequency="instant", keywords="lora")
+    feeds = threading.Thread(target=worker.feeds_and_alert, args=(config, NOW))
+    feeds.start()
+    try:
+        with open(f"{config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:
+            handle.write(LORA_DUMP)
+        run_job(config, NOW.replace(minute=30))
+        assert feeds.is_alive(), "the feed finished first: this test proves nothing"
+        alerts = stub.messages("DU0LOCAL")
+        assert len(alerts) == 1 and "LoRA Routing" in json.dumps(alerts[0]["blocks"])
+    finally:
+        drip_server.close()  # the drip ends: the feed job fails and finishes
+        feeds.join(timeout=30)
+    assert not feeds.is_alive()

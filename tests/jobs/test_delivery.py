@@ -191,3 +191,18 @@ def test_nothing_new_sends_no_message_when_configured_to_skip(worker_config, sub
     )
     assert outcome == Counter(empty=1) and stub.messages() == []
     assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [("skipped", "nothing new")]
+
+
+def test_daily_digest_resumes_within_a_day_after_a_clock_jump_is_corrected(
+    worker_config, subscribe, stub
+):
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    subscribe(start, frequency="daily", at_time="09:00", tz="UTC")
+    jumped = start + timedelta(days=30)  # the clock jumps 30 days ahead, a digest goes out
+    run_clock(worker_config, jumped, jumped + timedelta(days=1), timedelta(minutes=30))
+    assert len(stub.messages("DU0LOCAL")) == 1
+    # ...and is corrected: the next two days' digests arrive at 09:00 as before.
+    run_clock(worker_config, start, start + timedelta(days=2), timedelta(minutes=30))
+    periods = [r["period"] for r in sent_rows(worker_config)]
+    assert sorted(periods) == ["2026-03-03", "2026-03-04", "2026-04-02"]
+    assert len(stub.messages("DU0LOCAL")) == 3

@@ -31,3 +31,34 @@ def test_http_errors(file_server, status):
     file_server.routes["/x"] = (status, b"no", {})
     with pytest.raises(SourceError, match=f"HTTP {status}"):
         fetch(file_server.url("/x"))
+
+
+def test_a_dripping_source_is_cut_off_at_the_total_deadline(drip_server):
+    # Each read gets a byte well within the read timeout; only a total deadline ends it.
+    with pytest.raises(SourceError, match="took longer than 1 s, gave up"):
+        fetch(drip_server.url(), deadline=1)
+
+
+@pytest.mark.parametrize(
+    "location",
+    [
+        pytest.param("ftp://127.0.0.1/feed.xml", id="ftp"),
+        pytest.param("file:///etc/passwd", id="file"),
+    ],
+)
+def test_redirects_leave_http_never(file_server, location):
+    file_server.routes["/moved"] = (302, b"", {"Location": location})
+    with pytest.raises(SourceError, match="refused"):
+        fetch(file_server.url("/moved"))
+
+
+def test_redirects_within_http_are_followed(file_server):
+    file_server.routes["/moved"] = (301, b"", {"Location": "/feed"})
+    file_server.routes["/feed"] = (200, b"<rss/>", {})
+    assert fetch(file_server.url("/moved")).body == b"<rss/>"
+
+
+@pytest.mark.parametrize("url", [pytest.param("ftp://127.0.0.1/x", id="ftp")])
+def test_only_http_sources_are_fetched(url):
+    with pytest.raises(SourceError, match="only http and https"):
+        fetch(url)

@@ -26,6 +26,7 @@ def start_worker(config, tmp_path, log_name: str) -> subprocess.Popen:
         "PAPERS_INBOX": config.inbox_dir,
         "PAPERS_FEEDS": "http://127.0.0.1:9/unreachable-feed",
         "PAPERS_INGEST_MINUTES": "60",
+        "PAPERS_LEASE_SECONDS": "4",  # the killed worker's lease lapses quickly
     }
     log = open(tmp_path / log_name, "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen([PAPERS, "worker"], env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -73,3 +74,25 @@ def test_sigkill_mid_delivery_then_restart_delivers_each_digest_once(worker_conf
     per_channel = [len(stub.messages(f"C{n:04d}")) for n in range(COUNT)]
     assert per_channel == [1] * COUNT
     assert "unreachable-feed" in (tmp_path / "second.log").read_text()
+
+
+def test_two_workers_over_100_due_digests_post_exactly_100(worker_config, stub, tmp_path):
+    now = datetime.now(UTC)
+    db = connect(worker_config.db_path)
+    for n in range(100):
+        stub.add_channel(f"C{n:04d}", f"team-{n}")
+        add_subscription(db, stub.team_id, f"U{n:04d}", f"C{n:04d}", due=now - timedelta(minutes=2))
+    stub.state.post_delay = 0.01
+    workers = [start_worker(worker_config, tmp_path, f"w{n}.log") for n in range(2)]
+    try:
+        wait_for(lambda: sent_count(worker_config.db_path) == 100, timeout=120)
+        assert all(w.poll() is None for w in workers), "a worker stopped"
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+            w.wait(timeout=10)
+    # Both workers are gone and every request they made is answered: a duplicate would show.
+    wait_for(lambda: stub.state.in_flight == 0, timeout=10)
+    assert len(stub.messages()) == 100
+    logs = [(tmp_path / f"w{n}.log").read_text() for n in range(2)]
+    assert sum("waiting instead of running jobs" in log for log in logs) == 1

@@ -47,3 +47,11 @@ def test_a_database_in_a_missing_folder_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         connect(tmp_path / "missing" / "p.db")
     assert not (tmp_path / "missing").exists()
+
+
+def test_database_files_are_private(tmp_path):
+    db = connect(tmp_path / "p.db")
+    db["meta"].insert({"key": "k", "value": "v"})
+    modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("p.db*")}
+    assert set(modes) >= {"p.db", "p.db-wal", "p.db-shm"}
+    assert set(modes.values()) == {0o600}

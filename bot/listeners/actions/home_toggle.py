@@ -5,6 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
+from bot.admins import is_workspace_admin
 from bot.home import publish_home
 from storage import subscriptions as subs
 from storage.errors import PapersError
@@ -22,7 +23,8 @@ def home_toggle(
     status = Status.PAUSED if pausing else Status.ACTIVE
     try:
         sub = subs.get(deps.db, team_id, int(action.get("value", "0")))
-        if sub.user_id == user_id:
+        admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
+        if subs.may_change(sub, user_id, admin):
             subs.set_status(deps.db, team_id, sub.id, status, "paused from App Home")
     except (PapersError, ValueError):
         pass  # a stale button for a removed subscription: re-rendering shows the truth

@@ -12,10 +12,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot import views
+from bot.admins import is_workspace_admin
 from bot.commands import Invocation, Lookups, handle
 from bot.context import Deps
+from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
+DATABASE_DOWN = (
+    ":warning: I cannot reach my database right now, so nothing was changed. "
+    "Please tell whoever runs papers; the reason is in its log."
+)
 
 
 def lookups(client: WebClient) -> Lookups:
@@ -39,7 +45,11 @@ def lookups(client: WebClient) -> Lookups:
             log.warning("conversations.info failed: %s", type(exc).__name__)
         return False
 
-    return Lookups(user_tz=user_tz, bot_in_channel=bot_in_channel)
+    return Lookups(
+        user_tz=user_tz,
+        bot_in_channel=bot_in_channel,
+        is_admin=lambda user_id: is_workspace_admin(client, user_id),
+    )
 
 
 def papers_command(
@@ -66,6 +76,9 @@ def papers_command(
         return
     try:
         reply = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
+    except DatabaseError as exc:
+        log.error("/papers could not use the database: %s", exc)
+        reply = views.text_message(DATABASE_DOWN)
     except Exception:
         log.exception("/papers failed")
         reply = views.text_message("Something went wrong on my side; please try again in a minute.")

@@ -1,0 +1,117 @@
+"""OAuth installations (one bot token per workspace), encrypted at rest with Fernet.
+
+slack_sdk's SQLite3InstallationStore keeps the tables; this subclass encrypts every token
+on the way in and decrypts it on the way out, so the database file alone (a backup, a copy)
+never reveals a token. The key comes from PAPERS_TOKEN_KEY."""
+
+from __future__ import annotations
+
+import copy
+import sqlite3
+from typing import Any
+
+from cryptography.fernet import Fernet, InvalidToken
+from slack_sdk.oauth.installation_store.models.bot import Bot
+from slack_sdk.oauth.installation_store.models.installation import Installation
+from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+
+from storage.errors import ConfigError
+
+PREFIX = "enc1:"
+FIELDS = ("bot_token", "bot_refresh_token", "user_token", "user_refresh_token")
+TABLES = {
+    "slack_bots": ("bot_token", "bot_refresh_token"),
+    "slack_installations": FIELDS,
+}
+KEY_HINT = (
+    "PAPERS_TOKEN_KEY must be a Fernet key; make one with: python -c 'from cryptography.fernet "
+    "import Fernet; print(Fernet.generate_key().decode())'"
+)
+
+
+def cipher(key: str) -> Fernet:
+    """The Fernet cipher for a key from the environment; ConfigError when it is not one."""
+    if not key:
+        raise ConfigError("PAPERS_TOKEN_KEY is not set (needed to store OAuth tokens). " + KEY_HINT)
+    try:
+        return Fernet(key.encode())
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(KEY_HINT) from exc
+
+
+class EncryptedInstallationStore(SQLite3InstallationStore):
+    """SQLite3InstallationStore whose token columns hold Fernet ciphertext."""
+
+    def __init__(self, *, database: str, client_id: str, key: str) -> None:
+        super().__init__(database=database, client_id=client_id)
+        self._fernet = cipher(key)
+
+    def init(self) -> None:
+        """Create the tables if need be, then encrypt rows stored before encryption."""
+        super().init()
+        encrypt_existing(self.database, self._fernet)
+
+    def _seal(self, value: str | None) -> str | None:
+        if not value or value.startswith(PREFIX):
+            return value
+        return PREFIX + self._fernet.encrypt(value.encode()).decode()
+
+    def _open(self, value: str | None) -> str | None:
+        if not value or not value.startswith(PREFIX):
+            return value
+        try:
+            return self._fernet.decrypt(value[len(PREFIX) :].encode()).decode()
+        except InvalidToken as exc:
+            raise ConfigError(
+                "PAPERS_TOKEN_KEY does not decrypt the stored tokens (was the key changed?)"
+            ) from exc
+
+    def _map(self, obj: Any, how) -> Any:
+        if obj is None:
+            return None
+        obj = copy.copy(obj)
+        for name in FIELDS:
+            if hasattr(obj, name):
+                setattr(obj, name, how(getattr(obj, name)))
+        return obj
+
+    def save(self, installation: Installation) -> None:
+        """Store an installation with its tokens encrypted."""
+        super().save(self._map(installation, self._seal))
+
+    def save_bot(self, bot: Bot) -> None:
+        """Store a bot with its tokens encrypted."""
+        super().save_bot(self._map(bot, self._seal))
+
+    def find_bot(self, **kwargs) -> Bot | None:
+        """The team's bot, tokens decrypted."""
+        return self._map(super().find_bot(**kwargs), self._open)
+
+    def find_installation(self, **kwargs) -> Installation | None:
+        """The team's installation, tokens decrypted."""
+        return self._map(super().find_installation(**kwargs), self._open)
+
+
+def encrypt_existing(database: str, fernet: Fernet) -> int:
+    """The migration for rows stored in plaintext before encryption; returns rows changed."""
+    changed = 0
+    conn = sqlite3.connect(database)
+    # The plaintext must not linger in freed space or in the WAL's old frames.
+    conn.execute("PRAGMA secure_delete = ON")
+    with conn:
+        for table, columns in TABLES.items():
+            for column in columns:
+                rows = conn.execute(
+                    f"SELECT rowid, {column} FROM {table} WHERE {column} IS NOT NULL"
+                    f" AND {column} != '' AND {column} NOT LIKE '{PREFIX}%'"
+                ).fetchall()
+                for rowid, value in rows:
+                    sealed = PREFIX + fernet.encrypt(value.encode()).decode()
+                    conn.execute(
+                        f"UPDATE {table} SET {column} = ? WHERE rowid = ?", [sealed, rowid]
+                    )
+                    changed += 1
+    if changed:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    return changed
