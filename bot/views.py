@@ -281,22 +281,24 @@ def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dic
     return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 
 
-def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
-    """A keyword alert for papers that just arrived."""
-    heading = f"New on “{truncate(keywords, 100)}”"
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=heading))]
+def _alert(papers: list[dict], heading: str, more: str, subscription_id: int, text: str) -> dict:
+    """An alert: the first ALERT_PAPERS papers, the command that shows the rest, Manage."""
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers[:ALERT_PAPERS]:
         blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
     if len(papers) > ALERT_PAPERS:
-        more = len(papers) - ALERT_PAPERS
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(text=f"…and {more} more: {code('/papers ' + keywords)}")
-            )
-        )
+        rest = len(papers) - ALERT_PAPERS
+        line = f"…and {rest} more: {code(more)}"
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
     blocks.append(_manage(subscription_id))
-    text = f"{plural(len(papers), 'new paper')} on {escape_mrkdwn(keywords)}"
     return {"text": text, "blocks": _dump(blocks)}
+
+
+def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
+    """A keyword alert for papers that just arrived."""
+    heading = f"New on “{truncate(keywords, 100)}”"
+    text = f"{plural(len(papers), 'new paper')} on {escape_mrkdwn(keywords)}"
+    return _alert(papers, heading, "/papers " + keywords, subscription_id, text)
 
 
 def text_message(text: str) -> dict:
@@ -553,21 +555,9 @@ def follow_message(sub: Subscription, known: int) -> dict:
 
 def author_alert_message(papers: list[dict], author: str, subscription_id: int) -> dict:
     """An alert for new papers by a followed author."""
-    heading = truncate(f"New paper{'s' if len(papers) != 1 else ''} by {author}", 150)
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=heading))]
-    for paper in papers[:ALERT_PAPERS]:
-        blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
-    if len(papers) > ALERT_PAPERS:
-        more = len(papers) - ALERT_PAPERS
-        blocks.append(
-            SectionBlock(
-                text=MarkdownTextObject(
-                    text=f'…and {more} more: `/papers author:"{escape_mrkdwn(author)}"`'
-                )
-            )
-        )
-    blocks.append(_manage(subscription_id))
-    return {"text": escape_mrkdwn(heading), "blocks": _dump(blocks)}
+    heading = f"New paper{'s' if len(papers) != 1 else ''} by {author}"
+    more = f'/papers author:"{author}"'
+    return _alert(papers, heading, more, subscription_id, escape_mrkdwn(truncate(heading, 150)))
 
 
 def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:

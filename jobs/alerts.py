@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -34,17 +35,8 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     if newest > after:
         subscriptions = subs.instant(db)
         matches = match_new_papers(db, [s.keywords for s in subscriptions], after, newest)
-        for sub in subscriptions:
-            ids = matches.get(_norm(sub.keywords))
-            if not ids:
-                continue
-            try:
-                outcome = _alert_one(db, client_for, sub, ids, f"alert:{after}-{newest}", now)
-            except Exception:
-                log.exception("alert for subscription %s failed", sub.id)
-                outcome = Outcome.ERROR
-            if outcome:
-                outcomes[outcome] += 1
+        pending = [(sub, matches.get(_norm(sub.keywords), [])) for sub in subscriptions]
+        outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
         meta.put(db, BOOKMARK, str(newest))
     if outcomes:
         log.info("alerts: %s", {str(k): v for k, v in outcomes.items()})
@@ -65,6 +57,35 @@ def match_new_papers(
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
 
+Render = Callable[[list[dict], Subscription], dict]
+
+
+def _keyword_alert(papers: list[dict], sub: Subscription) -> dict:
+    return views.alert_message(papers, sub.keywords, sub.id)
+
+
+def send_alerts(
+    db: Database,
+    client_for: ClientFor,
+    pending: list[tuple[Subscription, list[int]]],
+    period: str,
+    now: datetime,
+    render: Render = _keyword_alert,
+) -> Counter:
+    """Alert each subscription about its papers it was never sent, each through the same
+    exactly-once path as digests; one failing subscription never stops the others."""
+    outcomes: Counter = Counter()
+    for sub, ids in pending:
+        try:
+            outcome = _alert_one(db, client_for, sub, ids, period, now, render)
+        except Exception:
+            log.exception("alert for subscription %s failed", sub.id)
+            outcome = Outcome.ERROR
+        if outcome:
+            outcomes[outcome] += 1
+    return outcomes
+
+
 def _alert_one(
     db: Database,
     client_for: ClientFor,
@@ -72,14 +93,14 @@ def _alert_one(
     ids: list[int],
     period: str,
     now: datetime,
+    render: Render,
 ) -> Outcome | None:
-    """One alert through the same exactly-once path as digests."""
     sent = sent_paper_ids(db, sub.id)
     fresh = [i for i in ids if i not in sent]
     if not fresh:
         return None
 
     def build() -> Message | Skip:
-        return Message(views.alert_message(get_papers(db, fresh), sub.keywords, sub.id), fresh)
+        return Message(render(get_papers(db, fresh), sub), fresh)
 
     return deliver(db, client_for, sub, period, build, now)

@@ -16,10 +16,9 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import views
-from jobs.delivery import ClientFor, Message, Outcome, deliver
+from jobs.alerts import send_alerts
+from jobs.delivery import ClientFor
 from storage import authors, meta
-from storage.deliveries import sent_paper_ids
-from storage.papers import get_papers
 from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
@@ -41,40 +40,13 @@ def run_author_alerts(db: Database, client_for: ClientFor, now: datetime) -> Cou
     follows = authors.follows(db)
     wanted = {sub.id: authors.parse_name(sub.author) for sub in follows}
     found = authors.papers_by_followed(db, [n for n in wanted.values() if n], after, newest)
-    for sub in follows:
-        name = wanted[sub.id]
-        ids = found.get(name, []) if name else []
-        if not ids:
-            continue
-        try:
-            outcome = _alert_one(db, client_for, sub, ids, f"author:{after}-{newest}", now)
-        except Exception:
-            log.exception("author alert for subscription %s failed", sub.id)
-            outcome = Outcome.ERROR
-        if outcome:
-            outcomes[outcome] += 1
+    pending = [(sub, found.get(wanted[sub.id], []) if wanted[sub.id] else []) for sub in follows]
+    outcomes = send_alerts(db, client_for, pending, f"author:{after}-{newest}", now, _render)
     meta.put(db, BOOKMARK, str(newest))
     if outcomes:
         log.info("author alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes
 
 
-def _alert_one(
-    db: Database,
-    client_for: ClientFor,
-    sub: Subscription,
-    ids: list[int],
-    period: str,
-    now: datetime,
-) -> Outcome | None:
-    """One author alert, through the shared exactly-once delivery path."""
-    sent = sent_paper_ids(db, sub.id)
-    fresh = [i for i in ids if i not in sent]
-    if not fresh:
-        return None
-
-    def build() -> Message:
-        papers = get_papers(db, fresh)
-        return Message(views.author_alert_message(papers, sub.author or "", sub.id), fresh)
-
-    return deliver(db, client_for, sub, period, build, now)
+def _render(papers: list[dict], sub: Subscription) -> dict:
+    return views.author_alert_message(papers, sub.author or "", sub.id)
