@@ -51,10 +51,12 @@ def test_kill_mid_ingest_leaves_a_sound_database_and_reingest_completes(tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Killed while it holds the write lock after the first batch: inside the second one.
-    wait_for(lambda: db["papers"].count >= 1000 and writing(db_path), timeout=60)
-    process.send_signal(signal.SIGKILL)
-    process.wait(timeout=10)
+    try:
+        # Killed while it holds the write lock after the first batch: inside the second one.
+        wait_for(lambda: db["papers"].count >= 1000 and writing(db_path), timeout=60)
+    finally:
+        process.send_signal(signal.SIGKILL)  # never left spinning in the trigger
+        process.wait(timeout=10)
     count("faults injected")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = db["papers"].count
