@@ -55,6 +55,9 @@ class Config:
     commands_per_minute: int = 20
     slack_timeout_seconds: int = 15
     arxiv_api: str = "http://export.arxiv.org/api/query"  # looks up pasted links' papers
+    # Entries per ingest write transaction (storage.papers.BATCH): fewer, larger
+    # transactions write less; smaller ones hold the write lock for less time.
+    ingest_batch: int = 20_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -83,6 +86,7 @@ class Config:
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
+            ingest_batch=max(_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch), 1),
         )
 
     def with_db(self, db_path: str | None) -> Config:

@@ -329,3 +329,22 @@ def m010_search_index(db: Database) -> None:
     from SQLite on first use: the FTS5 tables and their per-paper writes go."""
     db.execute("DROP TABLE IF EXISTS papers_vocab")
     db.execute("DROP TABLE IF EXISTS papers_fts")
+
+
+@migrations()
+def m011_block_hashes(db: Database) -> None:
+    """Dedup blocking keys as 64-bit hashes (storage.papers.block_key) instead of text: the
+    index a batch rewrites is a quarter of the size. Written in key order."""
+    from storage.papers import block_key  # storage.papers imports this module
+
+    db.conn.create_function("block_key", 1, block_key, deterministic=True)
+    db.execute(
+        "CREATE TABLE blocks_hashed (key INTEGER NOT NULL, paper_id INTEGER NOT NULL "
+        "REFERENCES papers(id), PRIMARY KEY (key, paper_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO blocks_hashed (key, paper_id) "
+        "SELECT block_key(key), paper_id FROM blocks ORDER BY 1, 2"
+    )
+    db.execute("DROP TABLE blocks")
+    db.execute("ALTER TABLE blocks_hashed RENAME TO blocks")
