@@ -74,13 +74,9 @@ class _Keys:
     abstract_key: str
     title_blocks: set[int]
     abstract_blocks: set[int]
-    words: tuple[str, ...]  # surface words for "did you mean", stored for a new paper
 
 
-def _keys(entry: Entry, canon: dict[str, str] | None = None) -> _Keys:
-    """The entry's keys; `canon` shares one string per word among the entries of a chunk."""
-    canon = {} if canon is None else canon
-    words = _WORD.findall(f"{entry.title or ''} {entry.abstract}".casefold())
+def _keys(entry: Entry) -> _Keys:
     abstract_norm = normalize_title(entry.abstract)
     title_norm = normalize_title(entry.title) if entry.title else None
     return _Keys(
@@ -89,7 +85,6 @@ def _keys(entry: Entry, canon: dict[str, str] | None = None) -> _Keys:
         abstract_key=hashlib.sha1(abstract_norm.encode()).hexdigest(),
         title_blocks=_title_blocks(title_norm) if title_norm else set(),
         abstract_blocks=_abstract_blocks(abstract_norm),
-        words=tuple({canon.setdefault(word, word) for word in words}),
     )
 
 
@@ -290,7 +285,8 @@ class _Writes:
     replaced: set[int] = field(default_factory=set)  # stored papers whose blocks change
     authors: list[tuple] = field(default_factory=list)
     sightings: list[tuple] = field(default_factory=list)
-    words: set[str] = field(default_factory=set)  # of the new papers, for "did you mean"
+    new_texts: list[str] = field(default_factory=list)  # of the new papers, for their words
+    words: set[str] = field(default_factory=set)  # for "did you mean"
     touched: list[int] = field(default_factory=list)  # every paper a sighting names
 
     def flush(self, db: Database) -> None:
@@ -325,6 +321,11 @@ class _Writes:
         db.conn.executemany(
             "INSERT OR IGNORE INTO words (word) VALUES (?)", [(w,) for w in sorted(self.words)]
         )
+
+    def prepare(self) -> None:
+        """The new papers' distinct words, found in one pass before the write lock."""
+        self.words = set(_WORD.findall(" ".join(self.new_texts).casefold()))
+        self.new_texts = []
 
 
 def _create(batch: _Batch, writes: _Writes, entry: Entry, keys: _Keys, now: str) -> int:
@@ -476,7 +477,7 @@ def _match_batch(
         report.revisions += entry.is_revision
         if match is None:
             paper_id = _create(batch, writes, entry, keys, now)
-            writes.words.update(keys.words)
+            writes.new_texts.append(f"{entry.title or ''} {entry.abstract}")
             report.new_papers += 1
             report.new_paper_ids.append(paper_id)
         else:
@@ -512,6 +513,7 @@ def _match_batch(
                 listing,
             )
         )
+    writes.prepare()
     return writes
 
 
@@ -584,8 +586,7 @@ def _write_batch(db: Database, writes: _Writes, report: IngestReport) -> None:
 
 
 def _keys_of(entries: list[Entry]) -> list[_Keys]:
-    canon: dict[str, str] = {}
-    return [_keys(entry, canon) for entry in entries]
+    return [_keys(entry) for entry in entries]
 
 
 def _all_keys(entries: list[Entry]) -> list[_Keys]:
