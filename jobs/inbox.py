@@ -38,7 +38,7 @@ def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestRepo
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
     scanned = meta.get(db, SCANNED_KEY)
-    reports = ingest_target(db, str(inbox), now)
+    reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch)
     for report in reports:
         if report.already_ingested and _dropped_since(report.source, scanned):
             log.info(
@@ -53,7 +53,9 @@ def ingest_feeds(db: Database, config: Config, now: datetime) -> list[IngestRepo
     """Fetch and ingest every feed, each within the feed deadline; failures are recorded."""
     reports: list[IngestReport] = []
     for url in config.feed_urls:
-        reports += ingest_target(db, url, now, deadline=config.feed_deadline_seconds)
+        reports += ingest_target(
+            db, url, now, deadline=config.feed_deadline_seconds, batch=config.ingest_batch
+        )
     return _logged(reports)
 
 

@@ -75,14 +75,24 @@ def _sha256(stream: BinaryIO) -> str:
 
 
 def ingest_bytes(
-    db: Database, name: str, data: bytes, now: datetime, reference: date | None = None
+    db: Database,
+    name: str,
+    data: bytes,
+    now: datetime,
+    reference: date | None = None,
+    batch: int = store.BATCH,
 ) -> IngestReport:
     """Parse and store one input; the same bytes a second time change nothing."""
-    return ingest_stream(db, name, io.BytesIO(data), now, reference)
+    return ingest_stream(db, name, io.BytesIO(data), now, reference, batch)
 
 
 def ingest_stream(
-    db: Database, name: str, stream: BinaryIO, now: datetime, listing: date | None = None
+    db: Database,
+    name: str,
+    stream: BinaryIO,
+    now: datetime,
+    listing: date | None = None,
+    batch: int = store.BATCH,
 ) -> IngestReport:
     """Parse and store one input read from a seekable binary stream, never raising for
     what the input holds: an unreadable input is recorded as the source's failure.
@@ -109,17 +119,19 @@ def ingest_stream(
         return report
     report.parsed = len(parsed.entries)
     report.undated = parsed.undated
-    return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report)
+    return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report, batch)
 
 
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
 
 
-def ingest_file(db: Database, path: Path, now: datetime, listing: date | None) -> IngestReport:
+def ingest_file(
+    db: Database, path: Path, now: datetime, listing: date | None, batch: int = store.BATCH
+) -> IngestReport:
     """Ingest one file, read as a stream (a dump of any size in bounded memory)."""
     with path.open("rb") as stream:
-        return ingest_stream(db, str(path), stream, now, listing)
+        return ingest_stream(db, str(path), stream, now, listing, batch)
 
 
 def ingest_url(
@@ -128,13 +140,14 @@ def ingest_url(
     now: datetime,
     listing: date | None,
     deadline: float = DEADLINE_SECONDS,
+    batch: int = store.BATCH,
 ) -> IngestReport:
     """Fetch a URL with the validators of its last fetch, then ingest what changed."""
     validators = store.source_validators(db, url)
     got = fetch(url, validators["etag"], validators["last_modified"], deadline=deadline)
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
-    report = ingest_bytes(db, url, got.body, now, listing)
+    report = ingest_bytes(db, url, got.body, now, listing, batch)
     kind = sniff(got.body)
     store.save_validators(db, url, kind, got.etag, got.last_modified)
     return report
@@ -146,20 +159,22 @@ def ingest_target(
     now: datetime,
     listing: date | None = None,
     deadline: float = DEADLINE_SECONDS,
+    batch: int = store.BATCH,
 ) -> list[IngestReport]:
     """Ingest a file, every supported file in a folder, or an http(s) URL (fetched within
-    `deadline` seconds in total)."""
+    `deadline` seconds in total; `batch` entries per write transaction)."""
     if target.startswith(("http://", "https://")):
-        fetch_one = lambda: ingest_url(db, target, now, listing, deadline)  # noqa: E731
+        fetch_one = lambda: ingest_url(db, target, now, listing, deadline, batch)  # noqa: E731
         return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)
     if path.is_dir():
         return [
-            _guarded(db, str(p), "file", lambda p=p: ingest_file(db, p, now, listing), now)
+            _guarded(db, str(p), "file", lambda p=p: ingest_file(db, p, now, listing, batch), now)
             for p in _files(path)
         ]
     if path.is_file():
-        return [_guarded(db, target, "file", lambda: ingest_file(db, path, now, listing), now)]
+        work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
+        return [_guarded(db, target, "file", work, now)]
     return [IngestReport(source=target, error="no such file, folder or URL")]
 
 

@@ -85,7 +85,8 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     # Index what an interrupted ingest left past the index's watermark (or rebuild it).
     search_index.ensure(db)
     day: date | None = listing.date() if listing else None
-    reports = [r for target in targets for r in ingest_target(db, target, _now(), day)]
+    batch = ctx.obj["config"].ingest_batch
+    reports = [r for target in targets for r in ingest_target(db, target, _now(), day, batch=batch)]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:

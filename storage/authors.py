@@ -104,13 +104,19 @@ def matches(author: Name, wanted: Name, known: list[Name]) -> bool:
     return not any(compatible(other, author) and not compatible(other, wanted) for other in known)
 
 
-def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
-    """Store a paper's author names for matching (inside the caller's transaction)."""
+def author_rows(paper_id: int, names: list[str]) -> list[tuple[int, int, str, str]]:
+    """A paper's paper_authors rows: (paper_id, position, name, surname) per parsed name."""
     rows = []
     for position, raw in enumerate(names):
         name = parse_name(raw)
         if name is not None:
             rows.append((paper_id, position, name.display, name.surname))
+    return rows
+
+
+def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
+    """Store a paper's author names for matching (inside the caller's transaction)."""
+    rows = author_rows(paper_id, names)
     db.conn.executemany(
         "INSERT OR IGNORE INTO paper_authors (paper_id, position, name, surname)"
         " VALUES (?, ?, ?, ?)",

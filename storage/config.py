@@ -58,6 +58,9 @@ class Config:
     token_key: str = ""  # Fernet key that encrypts OAuth tokens at rest
     feed_deadline_seconds: int = 120  # total time one feed fetch may take
     lease_seconds: int = 60  # a dead worker's lease lapses after this
+    # Entries per ingest write transaction (storage.papers.BATCH): fewer, larger
+    # transactions write less; smaller ones hold the write lock for less time.
+    ingest_batch: int = 20_000
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
@@ -89,6 +92,7 @@ class Config:
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
             feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120),
             lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
+            ingest_batch=max(_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch), 1),
         )
 
     def with_db(self, db_path: str | None) -> Config:

@@ -435,3 +435,22 @@ def m011_hardening(db: Database) -> None:
     )
     db["seen_requests"].create({"key": str, "seen_at": str}, pk="key")
     db["seen_requests"].create_index(["seen_at"])
+
+
+@migrations()
+def m012_block_hashes(db: Database) -> None:
+    """Dedup blocking keys as 64-bit hashes (storage.papers.block_key) instead of text: the
+    index a batch rewrites is a quarter of the size. Written in key order."""
+    from storage.papers import block_key  # storage.papers imports this module
+
+    db.conn.create_function("block_key", 1, block_key, deterministic=True)
+    db.execute(
+        "CREATE TABLE blocks_hashed (key INTEGER NOT NULL, paper_id INTEGER NOT NULL "
+        "REFERENCES papers(id), PRIMARY KEY (key, paper_id)) WITHOUT ROWID"
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO blocks_hashed (key, paper_id) "
+        "SELECT block_key(key), paper_id FROM blocks ORDER BY 1, 2"
+    )
+    db.execute("DROP TABLE blocks")
+    db.execute("ALTER TABLE blocks_hashed RENAME TO blocks")

@@ -58,6 +58,9 @@ class IngestReport:
     undated: bool = False  # a dump with no listing date anywhere
     merges_by_rule: dict[str, int] = field(default_factory=dict)
     new_paper_ids: list[int] = field(default_factory=list)
+    # The longest write transaction (the bot waits at most this), wall and CPU seconds.
+    longest_write_s: float = 0.0
+    longest_write_cpu_s: float = 0.0
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data (without the paper ids)."""

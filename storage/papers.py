@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
-from dataclasses import dataclass
+import sqlite3
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 from sqlite_utils import Database
 
 from storage import index as search_index
-from storage.authors import index_authors
+from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import transaction
 from storage.models import Entry, IngestReport
@@ -37,9 +41,19 @@ TITLE_RELATED = 80
 BLOCK_WORDS = 4
 ABSTRACT_BLOCK_WORDS = 8
 ABSTRACT_COMPARE_CHARS = 600
-# Entries per write transaction: small enough that the bot never waits long for the lock.
-BATCH = 1000
+# Entries per write transaction. Each transaction rewrites the pages of the randomly keyed
+# dedup indexes it touches, so few large transactions write far less than many small ones;
+# the write lock is held only while the batch's rows are written (its keys are computed
+# before), measured at ~1-2 s for 20,000 entries into a 1M-paper store (bench/RESULTS.md).
+BATCH = 20_000
+# Inputs at least this large normalise their entries (dedup keys) in a process pool.
+POOL_MIN = 20_000
+POOL_CHUNK = 2_000
+# SQLite page cache of an ingest (KiB): a batch's dirty index pages stay in memory until its
+# commit instead of spilling to the WAL (and being written again) midway.
+INGEST_CACHE_KIB = 200_000
 _DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[^\W\d_]{3,}")
 
 
 @dataclass
@@ -58,8 +72,8 @@ class _Keys:
     title_norm: str | None
     abstract_norm: str
     abstract_key: str
-    title_blocks: set[str]
-    abstract_blocks: set[str]
+    title_blocks: set[int]
+    abstract_blocks: set[int]
 
 
 def _keys(entry: Entry) -> _Keys:
@@ -79,15 +93,26 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _title_blocks(norm: str) -> set[str]:
+def block_key(text: str) -> int:
+    """A blocking key as a signed 64-bit integer: the blocks index stays small (a quarter of
+    the text keys' size), so a batch rewrites fewer of its pages. A hash collision only adds
+    a candidate, which the fuzzy comparison then rejects."""
+    digest = hashlib.blake2b(text.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _title_blocks(norm: str) -> set[int]:
     words = norm.split()
-    return {"tp:" + " ".join(words[:BLOCK_WORDS]), "ts:" + " ".join(words[-BLOCK_WORDS:])}
+    return {
+        block_key("tp:" + " ".join(words[:BLOCK_WORDS])),
+        block_key("ts:" + " ".join(words[-BLOCK_WORDS:])),
+    }
 
 
-def _abstract_blocks(abstract_norm: str) -> set[str]:
+def _abstract_blocks(abstract_norm: str) -> set[int]:
     words = abstract_norm.split()
     n = ABSTRACT_BLOCK_WORDS
-    return {"ap:" + " ".join(words[:n]), "as:" + " ".join(words[-n:])}
+    return {block_key("ap:" + " ".join(words[:n])), block_key("as:" + " ".join(words[-n:]))}
 
 
 def _same_numbers(a: str, b: str) -> bool:
@@ -119,7 +144,7 @@ _ROW = (
 _CHUNK = 900  # SQLite's bound-parameter limit is 999 on older builds
 
 
-def _chunks(values: list[str]):
+def _chunks(values: list):
     for start in range(0, len(values), _CHUNK):
         yield values[start : start + _CHUNK]
 
@@ -132,7 +157,7 @@ class _Batch:
         self.by_arxiv: dict[str, dict] = {}
         self.by_title: dict[str, list[dict]] = {}
         self.by_abstract: dict[str, list[dict]] = {}
-        self.by_block: dict[str, list[dict]] = {}
+        self.by_block: dict[int, list[dict]] = {}
         arxiv = sorted({e.arxiv_id for e, _ in pairs if e.arxiv_id})
         titles = sorted({k.title_norm for _, k in pairs if k.title_norm})
         abstracts = sorted({k.abstract_key for _, k in pairs})
@@ -160,7 +185,7 @@ class _Batch:
             for row in db.query(sql, chunk):
                 self.by_block.setdefault(row.pop("key"), []).append(row)
 
-    def add(self, row: dict, blocks: set[str]) -> None:
+    def add(self, row: dict, blocks: set[int]) -> None:
         """Make a paper created (or renamed) in this batch visible to the entries after it."""
         if row["arxiv_id"]:
             self.by_arxiv[row["arxiv_id"]] = row
@@ -170,7 +195,7 @@ class _Batch:
         for block in blocks:
             self.by_block.setdefault(block, []).append(row)
 
-    def candidates(self, blocks: set[str]) -> list[dict]:
+    def candidates(self, blocks: set[int]) -> list[dict]:
         """Papers sharing a blocking key, each once."""
         seen: dict[int, dict] = {}
         for block in blocks:
@@ -227,90 +252,128 @@ def _may_share_abstract(row: dict, keys: _Keys) -> bool:
     return _titles_related(keys.title_norm, row["title_norm"])
 
 
-_WORD = re.compile(r"[^\W\d_]{3,}")
+_PAPER_COLUMNS = (
+    "id",
+    "arxiv_id",
+    "title",
+    "title_norm",
+    "title_derived",
+    "abstract",
+    "abstract_key",
+    "authors_count",
+    "authors",
+    "published",
+    "url",
+    "first_seen_at",
+    "updated_at",
+    "code_url",
+    "arxiv_version",
+    "listed",
+)
 
 
-class _Vocabulary:
-    """Surface words for "did you mean": each batch inserts its distinct words once
-    (INSERT OR IGNORE), instead of a second full-text index written for every paper."""
+@dataclass
+class _Writes:
+    """A batch's rows, written together at its end with one statement per table (the new
+    papers in id order, the blocking keys in key order): fewer, more local page writes."""
 
-    def __init__(self) -> None:
-        self.pending: set[str] = set()
-
-    def add(self, text: str) -> None:
-        """Note the words of a paper."""
-        self.pending.update(_WORD.findall(text.casefold()))
+    next_id: int
+    papers: dict[int, dict] = field(default_factory=dict)  # new papers, by their id
+    changed: dict[int, dict] = field(default_factory=dict)  # stored papers, as updated
+    updates: dict[int, dict] = field(default_factory=dict)  # their changed columns
+    blocks: dict[int, set[int]] = field(default_factory=dict)
+    replaced: set[int] = field(default_factory=set)  # stored papers whose blocks change
+    authors: list[tuple] = field(default_factory=list)
+    sightings: list[tuple] = field(default_factory=list)
+    new_texts: list[str] = field(default_factory=list)  # of the new papers, for their words
+    words: set[str] = field(default_factory=set)  # for "did you mean"
+    touched: list[int] = field(default_factory=list)  # every paper a sighting names
 
     def flush(self, db: Database) -> None:
-        """Store the batch's words (inside the batch's transaction) and start afresh."""
-        if self.pending:
+        """Write what the batch collected (inside its transaction)."""
+        for paper_id, updates in sorted(self.updates.items()):
+            sets = ", ".join(f"{column} = ?" for column in updates)
+            db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
+        if self.papers:
+            marks = ", ".join("?" * len(_PAPER_COLUMNS))
             db.conn.executemany(
-                "INSERT OR IGNORE INTO words (word) VALUES (?)", [(w,) for w in self.pending]
+                f"INSERT INTO papers ({', '.join(_PAPER_COLUMNS)}) VALUES ({marks})",
+                [[row[c] for c in _PAPER_COLUMNS] for row in self.papers.values()],
             )
-        self.pending = set()
+        for chunk in _chunks(sorted(self.replaced)):
+            marks = ",".join("?" * len(chunk))
+            db.execute(f"DELETE FROM blocks WHERE paper_id IN ({marks})", chunk)
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
+            sorted((key, paper_id) for paper_id, keys in self.blocks.items() for key in keys),
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO paper_authors (paper_id, position, name, surname)"
+            " VALUES (?, ?, ?, ?)",
+            self.authors,
+        )
+        db.conn.executemany(
+            "INSERT INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
+            " comments, seen_at, listing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            self.sightings,
+        )
+        # Surface words for "did you mean", each inserted once (no second full-text index).
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO words (word) VALUES (?)", [(w,) for w in sorted(self.words)]
+        )
+
+    def prepare(self) -> None:
+        """The new papers' distinct words, found in one pass before the write lock."""
+        self.words = set(_WORD.findall(" ".join(self.new_texts).casefold()))
+        self.new_texts = []
 
 
-def _index(db: Database, paper_id: int, title: str, abstract: str, keys: set[str], new: bool):
-    """Write the paper's blocking keys (replacing old ones on an update); the search index is
-    written after the batch commits (storage.index)."""
-    if not new:
-        db.execute("DELETE FROM blocks WHERE paper_id = ?", [paper_id])
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO blocks (key, paper_id) VALUES (?, ?)",
-        [(key, paper_id) for key in keys],
-    )
-
-
-def _create(db: Database, batch: _Batch, entry: Entry, keys: _Keys, now: str) -> int:
+def _create(batch: _Batch, writes: _Writes, entry: Entry, keys: _Keys, now: str) -> int:
     derived = not entry.title
     title = entry.title or derive_title(entry.abstract)
     title_norm = keys.title_norm or normalize_title(title)
     authors_count = entry.authors_count if entry.authors_count is not None else len(entry.authors)
-    cursor = db.conn.execute(
-        "INSERT INTO papers (arxiv_id, title, title_norm, title_derived, abstract, abstract_key,"
-        " authors_count, authors, published, url, first_seen_at, updated_at, code_url,"
-        " arxiv_version, listed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            entry.arxiv_id,
-            title,
-            title_norm,
-            int(derived),
-            entry.abstract,
-            keys.abstract_key,
-            authors_count or None,
-            json.dumps(entry.authors) if entry.authors else None,
-            entry.published,
-            entry.url,
-            now,
-            now,
-            entry.code_url or code_url_from_abstract(entry.abstract),
-            entry.version,
-            int(entry.is_listing),  # a replacement or a looked-up paper is not news
-        ],
-    )
-    paper_id = int(cursor.lastrowid)
-    index_authors(db, paper_id, entry.authors)
-    blocks = keys.abstract_blocks | keys.title_blocks
+    paper_id = writes.next_id
+    writes.next_id += 1
+    row = {
+        "id": paper_id,
+        "arxiv_id": entry.arxiv_id,
+        "title": title,
+        "title_norm": title_norm,
+        "title_derived": int(derived),
+        "abstract": entry.abstract,
+        "abstract_key": keys.abstract_key,
+        "authors_count": authors_count or None,
+        "authors": json.dumps(entry.authors) if entry.authors else None,
+        "published": entry.published,
+        "url": entry.url,
+        "first_seen_at": now,
+        "updated_at": now,
+        "code_url": entry.code_url or code_url_from_abstract(entry.abstract),
+        "arxiv_version": entry.version,
+        "listed": int(entry.is_listing),  # a replacement or a looked-up paper is not news
+    }
+    writes.papers[paper_id] = row
+    writes.authors += author_rows(paper_id, entry.authors)
     # An untitled paper's derived title is for display only: it is not indexed as a title.
-    _index(db, paper_id, "" if derived else title, entry.abstract, blocks, new=True)
-    batch.add(
-        {
-            "id": paper_id,
-            "arxiv_id": entry.arxiv_id,
-            "title_norm": title_norm,
-            "title_derived": int(derived),
-            "abstract": entry.abstract,
-            "abstract_key": keys.abstract_key,
-        },
-        blocks,
-    )
+    blocks = keys.abstract_blocks | keys.title_blocks
+    writes.blocks[paper_id] = blocks
+    batch.add(dict(row), blocks)
     return paper_id
 
 
-def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -> None:
+def _merge(
+    db: Database, batch: _Batch, writes: _Writes, paper_id: int, entry: Entry, now: str
+) -> None:
     """Fill what the stored paper lacks from a new sighting; a real title replaces a derived
     one, and an arXiv replacement brings its version's title and abstract."""
-    row = next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
+    # A paper created or changed earlier in this batch is read from the batch's own rows.
+    pending = writes.papers.get(paper_id) or writes.changed.get(paper_id)
+    row = (
+        dict(pending)
+        if pending
+        else next(db.query("SELECT * FROM papers WHERE id = ?", [paper_id]))
+    )
     updates: dict = {}
     if entry.arxiv_id and not row["arxiv_id"]:
         updates["arxiv_id"] = entry.arxiv_id
@@ -336,18 +399,24 @@ def _merge(db: Database, batch: _Batch, paper_id: int, entry: Entry, now: str) -
     if not updates:
         return
     updates["updated_at"] = now
-    sets = ", ".join(f"{column} = ?" for column in updates)
-    db.execute(f"UPDATE papers SET {sets} WHERE id = ?", [*updates.values(), paper_id])
+    if paper_id in writes.papers:
+        writes.papers[paper_id].update(updates)
+    else:
+        writes.changed.setdefault(paper_id, row).update(updates)
+        writes.updates.setdefault(paper_id, {}).update(updates)
     if "authors" in updates:  # the names became known with this sighting
-        index_authors(db, paper_id, entry.authors)
+        writes.authors += author_rows(paper_id, entry.authors)
     if updates.keys() & {"title", "abstract", "arxiv_id"}:
         row.update(updates)
         blocks = _abstract_blocks(normalize_title(row["abstract"]))
         if not row["title_derived"]:
             blocks |= _title_blocks(row["title_norm"])
         if updates.keys() & {"title", "abstract"}:
-            _index(db, paper_id, row["title"], row["abstract"], blocks, new=False)
-        batch.add(row, blocks)
+            # The paper's blocking keys are replaced by the new title's and abstract's.
+            if paper_id not in writes.papers:
+                writes.replaced.add(paper_id)
+            writes.blocks[paper_id] = blocks
+        batch.add(dict(row), blocks)
 
 
 def _revised_text(row: dict, entry: Entry) -> dict:
@@ -385,32 +454,44 @@ def _open_input(db: Database, source_id: int, sha256: str, now: str, report: Ing
     return int(cursor.lastrowid)
 
 
-def _store_batch(
+def _match_batch(
     db: Database,
-    entries: list[Entry],
+    pairs: list[tuple[Entry, _Keys]],
     source_id: int,
     input_id: int,
     now: str,
     report: IngestReport,
-    vocabulary: _Vocabulary,
-) -> list[int]:
-    """Store a batch; returns the ids of the papers it touched (for the search index)."""
-    pairs = [(entry, _keys(entry)) for entry in entries]
+) -> _Writes:
+    """Decide what a batch stores (reads only): new papers, merges, sightings, words."""
     batch = _Batch(db, pairs)
-    sightings = []
-    matched: list[str | None] = []
+    # Ids follow the snapshot's newest paper: the batch commits only if no other process
+    # wrote since (see _store_batch), so they are the ids SQLite would have given.
+    writes = _Writes(next_id=newest_paper_id(db) + 1)
+    # Sightings of this input a killed earlier run already stored (one query per batch).
+    seen = {
+        row[0]
+        for row in db.conn.execute("SELECT paper_id FROM sightings WHERE input_id = ?", [input_id])
+    }
     for entry, keys in pairs:
         match = find_match(batch, entry, keys)
         report.revisions += entry.is_revision
         if match is None:
-            paper_id = _create(db, batch, entry, keys, now)
-            vocabulary.add(f"{entry.title or ''} {entry.abstract}")
+            paper_id = _create(batch, writes, entry, keys, now)
+            writes.new_texts.append(f"{entry.title or ''} {entry.abstract}")
             report.new_papers += 1
             report.new_paper_ids.append(paper_id)
         else:
             paper_id = match.paper_id
-            _merge(db, batch, paper_id, entry, now)
-        matched.append(match.how if match else None)
+            _merge(db, batch, writes, paper_id, entry, now)
+        writes.touched.append(paper_id)
+        if paper_id in seen:  # one sighting per paper and input
+            if match:
+                report.repeated += 1
+            continue
+        seen.add(paper_id)
+        if match:
+            report.merged += 1
+            report.merges_by_rule[match.how] = report.merges_by_rule.get(match.how, 0) + 1
         listing = (
             "revision"
             if entry.is_revision
@@ -420,7 +501,7 @@ def _store_batch(
             if entry.undated
             else "dated"
         )
-        sightings.append(
+        writes.sightings.append(
             (
                 paper_id,
                 source_id,
@@ -432,20 +513,90 @@ def _store_batch(
                 listing,
             )
         )
-    for rule, sighting in zip(matched, sightings, strict=True):
-        inserted = db.conn.execute(
-            "INSERT OR IGNORE INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
-            " comments, seen_at, listing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            sighting,
-        ).rowcount
-        if rule:
-            if inserted:
-                report.merged += 1
-                report.merges_by_rule[rule] = report.merges_by_rule.get(rule, 0) + 1
-            else:
-                report.repeated += 1
-    vocabulary.flush(db)
-    return [sighting[0] for sighting in sightings]
+    writes.prepare()
+    return writes
+
+
+def _counts(report: IngestReport) -> dict:
+    return {
+        "new_papers": report.new_papers,
+        "merged": report.merged,
+        "repeated": report.repeated,
+        "revisions": report.revisions,
+        "merges_by_rule": dict(report.merges_by_rule),
+        "new_paper_ids": list(report.new_paper_ids),
+    }
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _store_batch(
+    db: Database,
+    pairs: list[tuple[Entry, _Keys]],
+    source_id: int,
+    input_id: int,
+    now: str,
+    report: IngestReport,
+) -> list[int]:
+    """Store a batch; returns the ids of the papers it touched (for the search index).
+
+    The batch is matched in a read snapshot (WAL readers take no lock) and only its writes
+    hold the write lock, so the bot waits for the writes alone. If another process wrote
+    since the snapshot began, SQLite refuses to upgrade it (SQLITE_BUSY): the batch is then
+    matched again under the write lock, so dedup always sees every committed paper."""
+    if db.conn.in_transaction:  # part of the caller's transaction
+        with transaction(db):
+            writes = _match_batch(db, pairs, source_id, input_id, now, report)
+            writes.flush(db)
+        return writes.touched
+    saved = _counts(report)
+    db.conn.execute("BEGIN")  # deferred: a snapshot until the first write
+    try:
+        writes = _match_batch(db, pairs, source_id, input_id, now, report)
+        _write_batch(db, writes, report)
+        return writes.touched
+    except sqlite3.OperationalError as exc:
+        db.conn.rollback()
+        if not _busy(exc):
+            raise
+    except BaseException:
+        db.conn.rollback()
+        raise
+    for name, value in saved.items():
+        setattr(report, name, value)
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        writes = _match_batch(db, pairs, source_id, input_id, now, report)
+        _write_batch(db, writes, report)
+    except BaseException:
+        db.conn.rollback()
+        raise
+    return writes.touched
+
+
+def _write_batch(db: Database, writes: _Writes, report: IngestReport) -> None:
+    """Write and commit what the batch decided; notes how long the write lock was held."""
+    began, cpu = time.perf_counter(), time.thread_time()
+    writes.flush(db)
+    db.conn.execute("COMMIT")
+    report.longest_write_s = max(report.longest_write_s, time.perf_counter() - began)
+    report.longest_write_cpu_s = max(report.longest_write_cpu_s, time.thread_time() - cpu)
+
+
+def _keys_of(entries: list[Entry]) -> list[_Keys]:
+    return [_keys(entry) for entry in entries]
+
+
+def _all_keys(entries: list[Entry]) -> list[_Keys]:
+    """Every entry's dedup keys; a large input normalises its entries in a process pool."""
+    workers = min(os.cpu_count() or 1, 4)
+    if len(entries) < POOL_MIN or workers < 2:
+        return _keys_of(entries)
+    chunks = [entries[i : i + POOL_CHUNK] for i in range(0, len(entries), POOL_CHUNK)]
+    with ProcessPoolExecutor(workers) as pool:
+        return [keys for part in pool.map(_keys_of, chunks) for keys in part]
 
 
 def store_entries(
@@ -456,15 +607,18 @@ def store_entries(
     entries: list[Entry],
     now: str,
     report: IngestReport,
+    batch: int = BATCH,
 ) -> IngestReport:
-    """Store one parsed input, BATCH entries per transaction.
+    """Store one parsed input, `batch` entries per write transaction.
 
     Every paper is written whole with its sighting and index rows; the input counts as
-    ingested only once its last batch commits. Short transactions keep the write lock free
-    for the bot between batches; an ingest killed midway is completed by running it again
-    (what is already stored is recognised by dedup, and its sightings are not repeated).
-    The search index takes each batch after its commit; what a crash leaves unindexed lies
-    past the index's watermark and is indexed by the next writer.
+    ingested only once its last batch commits. An ingest killed midway is completed by
+    running it again (what is already stored is recognised by dedup, and its sightings are
+    not repeated). Dedup keys are computed first (in a process pool for a large input) and
+    each batch is matched before it takes the write lock (see _store_batch), so the lock is
+    held only for the batch's writes. The search index takes each batch after its commit;
+    what a crash leaves unindexed lies past the index's watermark and is indexed by the
+    next writer.
     """
     with transaction(db):
         if already_ingested(db, sha256):
@@ -472,17 +626,20 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
-    vocabulary = _Vocabulary()
+    keys = _all_keys(entries)
     index = search_index.open_for_ingest(db)
+    cache = db.execute("PRAGMA cache_size").fetchone()[0]
+    db.execute(f"PRAGMA cache_size = -{INGEST_CACHE_KIB}")
     try:
-        for start in range(0, len(entries), BATCH):
-            with transaction(db):
-                touched = _store_batch(
-                    db, entries[start : start + BATCH], source_id, input_id, now, report, vocabulary
-                )
+        for start in range(0, len(entries), batch):
+            pairs = list(
+                zip(entries[start : start + batch], keys[start : start + batch], strict=True)
+            )
+            touched = _store_batch(db, pairs, source_id, input_id, now, report)
             if index:
                 index.sync(touched)
     finally:
+        db.execute(f"PRAGMA cache_size = {cache}")
         if index:
             index.close()
     with transaction(db):

@@ -18,6 +18,10 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     assert ingested["entries"] == 1500 + copies
     # The child's own peak, not this (bigger) process's: a small ingest stays small.
     assert 10 < ingested["peak_rss_mb"] < 400 and ingested["written_mb"] > 0
+    # The floor stores the same entries, with nothing else to do.
+    floor = run.bulk_floor(groups, tmp_path)
+    assert floor["entries"] == ingested["entries"]
+    assert floor["with_index_papers_per_s"] < floor["sqlite_papers_per_s"]
     rebuilt = run.reindex(db_path)
     assert rebuilt["index_mb"] > 0
     # The planted famous papers are found by their queries (first, even at this size).
@@ -41,6 +45,12 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     assert fanned["delivered"] == 40 and fanned["outcomes"] == {"sent": 40}
     acked = run.ack_latency(db_path, concurrency=5, rounds=1)
     assert acked["requests"] == 5
+    alike = run.more_like_this(db_path, runs=20)
+    assert alike["runs"] == 20 and alike["with_results"] == 20
+    # The next day's copies of stored papers are merged, its new papers stored, in a copy.
+    later = run.next_day(db_path, 1500, tmp_path, groups, entries=500)
+    assert (later["entries"], later["new_papers"], later["merged"]) == (500, 450, 50)
+    assert connect(db_path)["papers"].count == quality["papers"]
     table = run.table(
         [
             {
@@ -54,9 +64,14 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
                     "alerts": alerts,
                     "fanout": fanned,
                     "ack": acked,
+                    "similar": alike,
+                    "next-day": later,
                     "db_mb": 1.0,
+                    "load_before": (1.0, 1.0, 1.0),
+                    "load_after": (1.0, 1.0, 1.0),
                 },
             }
         ]
     )
-    assert table.count("\n") == 16
+    # A row per figure; the floor was not given, so its row says so.
+    assert table.count("\n") == 21 and "| bulk-insert floor" in table and "| – |" in table

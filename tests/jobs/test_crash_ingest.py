@@ -4,6 +4,7 @@ what the killed one left past the index's watermark, each paper once."""
 
 from __future__ import annotations
 
+import os
 import signal
 import sqlite3
 import subprocess
@@ -18,6 +19,9 @@ from tests.conftest import count
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 N = 3000
+# The killed ingest writes 1,000 entries per transaction (the default is one transaction per
+# 20,000), so the file takes three; the rerun uses the default and takes the rest in one.
+BATCH = 1000
 # A trigger in the test's database makes the ingest spin, inside its second batch's open
 # transaction, on the 1,500th paper: the kill always lands mid-ingest, never after it.
 STALL = (
@@ -50,17 +54,18 @@ def test_kill_mid_ingest_leaves_a_sound_database_and_reingest_completes(tmp_path
         [PAPERS, "--db", str(db_path), "ingest", str(dump)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        env={**os.environ, "PAPERS_INGEST_BATCH": str(BATCH)},
     )
     try:
         # Killed while it holds the write lock after the first batch: inside the second one.
-        wait_for(lambda: db["papers"].count >= 1000 and writing(db_path), timeout=60)
+        wait_for(lambda: db["papers"].count >= BATCH and writing(db_path), timeout=60)
     finally:
         process.send_signal(signal.SIGKILL)  # never left spinning in the trigger
         process.wait(timeout=10)
     count("faults injected")
     assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     stored = db["papers"].count
-    assert stored == 1000  # the first batch, whole; nothing of the second
+    assert stored == BATCH  # the first batch, whole; nothing of the second
     # Whatever committed is whole: every paper seen once; the index never holds half a
     # batch (it commits whole batches, and may lag SQLite: its watermark says how far).
     assert db["sightings"].count == stored

@@ -55,3 +55,28 @@ def test_database_files_are_private(tmp_path):
     modes = {p.name: p.stat().st_mode & 0o777 for p in tmp_path.glob("p.db*")}
     assert set(modes) >= {"p.db", "p.db-wal", "p.db-shm"}
     assert set(modes.values()) == {0o600}
+
+
+def test_text_blocking_keys_become_hashes_and_still_find_candidates(tmp_path):
+    from storage.models import Entry, IngestReport
+    from storage.papers import store_entries
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m012_block_hashes")
+    title = "low rank adaptation of large language models"
+    old.execute(
+        "INSERT INTO papers (title, title_norm, abstract, abstract_key) VALUES (?, ?, ?, 'k')",
+        ["Low-Rank Adaptation of Large Language Models", title, "We freeze the weights. " * 20],
+    )
+    # The blocks an older version wrote: the first and last four title words, as text.
+    for key in ("tp:low rank adaptation of", "ts:of large language models"):
+        old.execute("INSERT INTO blocks (key, paper_id) VALUES (?, 1)", [key])
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    assert db.execute("SELECT typeof(key) FROM blocks").fetchall() == [("integer",)] * 2
+    # A retyped title shares only its last four words: found through the migrated keys.
+    typo = Entry("We freeze the weights. " * 20, "Low-Rank Adaptaton of Large Language Models")
+    report = store_entries(db, "feed", "test", "h", [typo], "2026-03-17", IngestReport("feed"))
+    assert (report.new_papers, report.merges_by_rule) == (0, {"fuzzy-title": 1})

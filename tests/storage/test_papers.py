@@ -1,0 +1,56 @@
+"""The ingest write path: a batch is matched before it takes the write lock, and matched
+again under the lock when another process wrote meanwhile, so dedup never misses a paper."""
+
+from __future__ import annotations
+
+from storage import connect, papers
+from storage.index import indexed_ids
+from storage.models import Entry, IngestReport
+from tests.conftest import NOW
+
+ABSTRACT = (
+    "We propose a method that adapts large language models with a handful of parameters, "
+    "and we show on twelve benchmarks that it matches full fine-tuning at a fraction of the cost."
+)
+OTHER = (
+    "Diffusion models generate images by reversing a noising process; we show that a small "
+    "distilled sampler reaches the same quality in four steps on three public datasets."
+)
+
+
+def store(db, name: str, *entries: Entry) -> IngestReport:
+    return papers.store_entries(
+        db, name, "test", name, list(entries), NOW.isoformat(), IngestReport(name)
+    )
+
+
+def test_a_paper_stored_by_another_process_while_a_batch_matches_is_merged(
+    db, tmp_path, monkeypatch
+):
+    # The bot stores a looked-up paper after the ingest read its snapshot, before it writes.
+    match = papers._Batch.__init__
+    bot = connect(tmp_path / "papers.db")
+    interleaved = []
+
+    def snapshot_then_bot_writes(self, db, pairs):
+        match(self, db, pairs)
+        if not interleaved:
+            interleaved.append(True)
+            store(bot, "arXiv API", Entry(ABSTRACT, "LoRA Soup", arxiv_id="2401.00001"))
+
+    monkeypatch.setattr(papers._Batch, "__init__", snapshot_then_bot_writes)
+    report = store(
+        db,
+        "dump",
+        Entry(ABSTRACT, "LoRA Soup", arxiv_id="2401.00001"),
+        Entry(OTHER, "Four-Step Samplers"),
+    )
+    assert interleaved
+    # Matched again under the lock: the bot's paper is found, not stored a second time.
+    assert (report.new_papers, report.merged, report.merges_by_rule) == (1, 1, {"arxiv": 1})
+    assert [r["title"] for r in db.query("SELECT title FROM papers ORDER BY id")] == [
+        "LoRA Soup",
+        "Four-Step Samplers",
+    ]
+    assert db["sightings"].count == 3
+    assert indexed_ids(db) == [1, 2]  # the ingest indexed the bot's paper too, each once
