@@ -49,9 +49,9 @@ BATCH = 20_000
 # Inputs at least this large normalise their entries (dedup keys) in a process pool.
 POOL_MIN = 20_000
 POOL_CHUNK = 2_000
-# SQLite page cache of an ingest (KiB): a batch's dirty index pages stay in memory until its
-# commit instead of spilling to the WAL (and being written again) midway.
-INGEST_CACHE_KIB = 200_000
+# SQLite page cache of an ingest (KiB). Measured on the next-day file into 1M papers: 200 MB
+# wrote the same bytes as 20 MB (1,110 vs 1,109 MB) and raised peak memory by 183 MB.
+INGEST_CACHE_KIB = 20_000
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
 
