@@ -38,12 +38,14 @@ def ingest_and_alert(config: Config, now: datetime | None = None) -> None:
     db = connect(config.db_path, create=False)
     try:
         now = now or datetime.now(UTC)
-        ingest_inbox(db, config, now)
+        with _INBOX:  # the regular job and make run's watch never read one file together
+            ingest_inbox(db, config, now)
         _alerts(db, config, now)
     finally:
         db.close()
 
 
+_INBOX = threading.Lock()
 # The inbox and the feeds jobs may finish together: one alert run at a time, so both never
 # alert the same new paper from the same bookmark (other workers are kept out by the lease).
 _ALERTS = threading.Lock()
@@ -165,36 +167,41 @@ def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Call
     return run
 
 
-def heartbeat(hold: Lease) -> Callable[[], None]:
-    """Renew the lease between jobs (a long delivery run must not let it lapse)."""
-
-    def beat() -> None:
-        try:
-            hold.held()
-        except PapersError as exc:
-            log.error("lease: %s", exc)
-
-    return beat
-
-
 def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None) -> Lease:
     """Add the inbox, feeds and delivery jobs, and the lease heartbeat; returns the lease."""
     hold = hold or Lease(config)
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     start = datetime.now(UTC)
-    every = IntervalTrigger(minutes=config.ingest_interval_minutes)
     for job_id, job, trigger in [
-        ("ingest", ingest_and_alert, every),
+        ("ingest", ingest_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
         ("feeds", feeds_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
         ("deliver", deliver, IntervalTrigger(minutes=1)),
     ]:
         scheduler.add_job(
             _guarded(job, config, hold), trigger, id=job_id, next_run_time=start, **common
         )
-    scheduler.add_job(
-        heartbeat(hold), IntervalTrigger(seconds=config.lease_seconds / 4), id="lease", **common
-    )
+    # The heartbeat: a long delivery run must not let the lease lapse.
+    beat = IntervalTrigger(seconds=config.lease_seconds / 4)
+    scheduler.add_job(_held_or_logged, beat, args=[hold], id="lease", **common)
     return hold
+
+
+def watch_inbox(scheduler: BaseScheduler, config: Config, hold: Lease, seconds: int) -> None:
+    """For `make run`: ingest files dropped into the inbox within seconds, under the lease
+    like every other job."""
+    watch = InboxWatch(config)
+
+    def inbox_watch(_config: Config) -> None:
+        watch()
+
+    trigger = IntervalTrigger(seconds=seconds)
+    scheduler.add_job(
+        _guarded(inbox_watch, config, hold),
+        trigger,
+        id="inbox-watch",
+        max_instances=1,
+        coalesce=True,
+    )
 
 
 def _held_or_logged(hold: Lease) -> bool:

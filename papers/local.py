@@ -10,12 +10,11 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
 from jobs.arxiv_lookup import arxiv_lookup
-from jobs.worker import InboxWatch, add_jobs
+from jobs.worker import add_jobs, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
@@ -88,15 +87,9 @@ def run_local(config: Config, standin_port: int) -> None:
     server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
-    add_jobs(scheduler, config)
+    hold = add_jobs(scheduler, config)
     if stub:
-        scheduler.add_job(
-            InboxWatch(config),
-            IntervalTrigger(seconds=INBOX_POLL_SECONDS),
-            id="inbox-watch",
-            max_instances=1,
-            coalesce=True,
-        )
+        watch_inbox(scheduler, config, hold, INBOX_POLL_SECONDS)
     scheduler.start()
     if stub:
         print(
