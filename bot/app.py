@@ -252,11 +252,6 @@ def _first_time(deps: Deps, environ: dict, data: dict) -> bool:
         return True
 
 
-def limit_body(wsgi_app, max_bytes: int = MAX_BODY_BYTES, signing_secret: str = ""):
-    """The guard without replay protection (kept for callers that wrap a WSGI app)."""
-    return guard(wsgi_app, signing_secret, None, max_bytes)
-
-
 def wsgi_app(app: App):
     """The WSGI application: the guard in front of Bolt's WSGI adapter."""
     deps = _DEPS.get(app)
