@@ -209,11 +209,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
             same = parse_name(row["author"])
             if same and (same.surname, same.given) == (wanted.surname, wanted.given):
                 raise SubscriptionError(f"You already follow {wanted.display} (#{row['id']}).")
-        count = table.count_where("team_id = ? AND user_id = ?", [team_id, user_id])
-        if count >= subs.MAX_PER_USER:
-            raise SubscriptionError(
-                f"You have {count} subscriptions, the most allowed; remove one first."
-            )
+        subs.check_room(db, team_id, user_id)
         table.insert(
             {
                 "team_id": team_id,

@@ -125,11 +125,7 @@ def create(
             # Someone changing the demo's time has made it theirs: a restart leaves it alone.
             table.update(before.id, {**fields, "demo": 0})
             return Saved(get(db, team_id, before.id), created=False, before=before)
-        count = table.count_where("team_id = ? AND user_id = ?", [team_id, user_id])
-        if count >= MAX_PER_USER:
-            raise SubscriptionError(
-                f"You have {count} subscriptions, the most allowed; remove one first."
-            )
+        check_room(db, team_id, user_id)
         table.insert(
             {
                 "team_id": team_id,
@@ -144,6 +140,15 @@ def create(
             }
         )
         return Saved(get(db, team_id, int(table.last_pk)), created=True)
+
+
+def check_room(db: Database, team_id: str, user_id: str) -> None:
+    """Refuse a new subscription (or follow) past MAX_PER_USER for one user."""
+    count = db["subscriptions"].count_where("team_id = ? AND user_id = ?", [team_id, user_id])
+    if count >= MAX_PER_USER:
+        raise SubscriptionError(
+            f"You have {count} subscriptions, the most allowed; remove one first."
+        )
 
 
 def get(db: Database, team_id: str, subscription_id: int) -> Subscription:
