@@ -12,6 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from itertools import accumulate
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -51,14 +52,18 @@ def generate(n: int, seed: int = 7, start: date = date(2026, 1, 1)) -> list[Pape
     """n distinct papers: titles of 5-12 words, ~120-word abstracts, upvotes, dates."""
     rng = random.Random(seed)
     words, weights = vocabulary()
+    # The same draws as choices(words, weights), without summing the weights on every call.
+    cumulative = list(accumulate(weights))
     papers = []
     for i in range(n):
-        title_words = rng.choices(words, weights, k=rng.randint(5, 12))
+        title_words = rng.choices(words, cum_weights=cumulative, k=rng.randint(5, 12))
         title_words[0] = title_words[0].capitalize()
         # A unique model name keeps generated titles distinct, as real ones are.
         name = "".join(rng.choice("ABCDEFGHKLMNPRSTVWXZ") for _ in range(3)) + str(i)
         title = f"{name}: " + " ".join(title_words)
-        abstract = " ".join(rng.choices(words, weights, k=rng.randint(90, 150))) + "."
+        abstract = (
+            " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(90, 150))) + "."
+        )
         authors = tuple(f"Author {rng.randint(1, 50_000)}" for _ in range(rng.randint(1, 8)))
         papers.append(
             Paper(

@@ -38,12 +38,19 @@ from storage.text import hyphen_joins
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
-VERSION = 1
+VERSION = 2
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
 FIELDS = {"name": 20.0, "title": 10.0, "abstract": 1.0}
 TIE_BREAKER = 0.2  # a word in several fields adds 20% of its other fields' scores
+# Each text field has a twin holding its consecutive word pairs ("languag_model"), analyzed
+# here and split on spaces by the index: a two-word phrase is one term there, and a longer
+# one a phrase of pairs, so "language models" reads the postings of the pair, not the
+# positions of `model` in nearly every paper. The word fields need no positions. The name
+# (the title's head) has none: its pairs are the title's.
+PAIRS = "_pairs"
+PAIRED = ("title", "abstract", "text")
 # Ranking prior (see README, "How search ranks"): multiplier = popularity × recency.
 UPVOTE_WEIGHT = 0.35
 SOURCE_WEIGHT = 0.5
@@ -87,7 +94,9 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
     for name in FIELDS:
-        builder.add_text_field(name, tokenizer_name="en_stem")
+        builder.add_text_field(name, tokenizer_name="en_stem", index_option="freq")
+        if name in PAIRED:
+            builder.add_text_field(name + PAIRS, tokenizer_name="whitespace")
     builder.add_float_field("prior", fast=True)
     return builder.build()
 
@@ -95,7 +104,8 @@ def _schema() -> tantivy.Schema:
 def _alert_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
-    builder.add_text_field("text", tokenizer_name="en_stem")
+    builder.add_text_field("text", tokenizer_name="en_stem", index_option="freq")
+    builder.add_text_field("text" + PAIRS, tokenizer_name="whitespace")
     return builder.build()
 
 
@@ -155,11 +165,23 @@ def _texts(row: dict) -> dict[str, list[str]]:
     }
 
 
+def pairs(text: str) -> str:
+    """The text's consecutive analyzed word pairs, space-separated ("languag_model ...")."""
+    words = EN_STEM.analyze(text)
+    return " ".join(map("_".join, zip(words, words[1:], strict=False)))
+
+
+def _add(doc: Document, field: str, values: list[str]) -> None:
+    for value in values:
+        doc.add_text(field, value)
+        if field in PAIRED:
+            doc.add_text(field + PAIRS, pairs(value))
+
+
 def _document(row: dict) -> Document:
     doc = Document(id=row["id"])
     for field, values in _texts(row).items():
-        for value in values:
-            doc.add_text(field, value)
+        _add(doc, field, values)
     day = _day(row["published"]) or _day(row["first_seen_at"])
     doc.add_float("prior", prior(row["upvotes"] or 0, row["sources"] or 0, day))
     return doc
@@ -168,8 +190,7 @@ def _document(row: dict) -> Document:
 def _alert_document(row: dict) -> Document:
     doc = Document(id=row["id"])
     texts = _texts(row)
-    for value in texts["title"] + texts["abstract"]:
-        doc.add_text("text", value)
+    _add(doc, "text", texts["title"] + texts["abstract"])
     return doc
 
 
@@ -485,11 +506,17 @@ class Term:
 
 
 def _single(schema: tantivy.Schema, field: str, tokens: list[str]) -> Query | None:
+    """One word, or consecutive words: one pair term, or a phrase of pairs."""
     if not tokens:
         return None
     if len(tokens) == 1:
         return Query.term_query(schema, field, tokens[0])
-    return Query.phrase_query(schema, field, tokens)
+    if field not in PAIRED:
+        return None
+    twos = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    if len(twos) == 1:
+        return Query.term_query(schema, field + PAIRS, twos[0])
+    return Query.phrase_query(schema, field + PAIRS, twos)
 
 
 def _prefixes(term: Term) -> list[str]:
@@ -582,9 +609,10 @@ def _highlight_query(search: tantivy.Searcher, groups: list[list[Term]]) -> Quer
                     for word, _ in search.terms_with_prefix("abstract", start, limit=20)
                 ]
         else:
-            query = _field_query(SCHEMA, "abstract", term)
-            if query is not None:
-                subs.append(query)
+            # Snippets mark each word of a phrase or hyphenated word, in either spelling.
+            text = f"{term.text} {term.text.replace('-', '')}"
+            words = sorted(set(EN_STEM.analyze(text)))
+            subs += [Query.term_query(SCHEMA, "abstract", w) for w in words]
     if not subs:
         return None
     return Query.boolean_query([(Occur.Should, q) for q in subs])

@@ -161,6 +161,34 @@ def test_totals_are_exact_beyond_any_page(db):
     assert search(db, "zebra -savanna").total == 0
 
 
+PHRASE_PAPERS = {
+    "adjacent": ("Sparse Mixture of Experts at Scale", "We route tokens to experts."),
+    "reversed": ("Experts Mixture for Sparse Routing", "A mixture: sparse experts of tokens."),
+    "apart": ("Sparse Routing", "A mixture of tokens where experts are sparse and routed."),
+    "hyphen": ("Mixture-of-Experts Layers", "Sparse mixture-of-experts layers."),
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ('"mixture of experts"', {"adjacent", "hyphen"}),
+        ('"sparse mixture of experts"', {"adjacent", "hyphen"}),
+        ('"sparse mixture"', {"adjacent", "hyphen"}),
+        ('"experts mixture"', {"reversed"}),
+        ('"mixture experts"', set()),
+    ],
+    ids=["three-words", "four-words", "two-words", "order-matters", "words-apart"],
+)
+def test_phrases_match_adjacent_words_in_order_only(db, query, found):
+    entries = [Entry(abstract, title) for title, abstract in PHRASE_PAPERS.values()]
+    store(db, entries, "phrases")
+    names = {v[0]: k for k, v in PHRASE_PAPERS.items()}
+    result = search(db, query, limit=10)
+    assert {names[p["title"]] for p in result.papers} == found
+    assert result.total == len(found)
+
+
 @pytest.mark.parametrize(
     ("query", "marked"),
     [
