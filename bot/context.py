@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlite_utils import Database
@@ -13,6 +15,11 @@ from storage.db import Opener
 
 # (database, arXiv id) → the stored paper, fetched and stored first when need be, or None.
 Lookup = Callable[[Database, str], dict | None]
+# Threads that answer slash commands after their ack. Few on purpose: a burst of fifty
+# searches on fifty threads would hold the interpreter lock the acks of the next requests
+# wait for; a handful keeps every core busy (searches run outside the lock) and lets the
+# acks through.
+REPLY_THREADS = max(2, os.cpu_count() or 2)
 
 
 class Deps:
@@ -32,6 +39,7 @@ class Deps:
         self.installation_store = installation_store
         self.limiter = SlidingWindow(config.commands_per_minute, 60.0)
         self._opener = Opener(config.db_path)
+        self.replies = ThreadPoolExecutor(REPLY_THREADS, thread_name_prefix="reply")
 
     @property
     def db(self) -> Database:

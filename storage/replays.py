@@ -21,7 +21,9 @@ def first_time(db: Database, keys: list[str], now: datetime) -> bool:
         marks = ",".join("?" * len(keys))
         if db.execute(f"SELECT 1 FROM seen_requests WHERE key IN ({marks})", keys).fetchone():
             return False
-        db["seen_requests"].insert_all(
-            [{"key": key, "seen_at": now.isoformat()} for key in keys], pk="key"
+        # Plain SQL: this runs before every ack, and insert_all reads the table's shape first.
+        db.conn.executemany(
+            "INSERT INTO seen_requests (key, seen_at) VALUES (?, ?)",
+            [(key, now.isoformat()) for key in keys],
         )
     return True

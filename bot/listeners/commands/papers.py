@@ -74,12 +74,23 @@ def papers_command(
             )
         )
         return
+    # Answered on the few reply threads, so a burst of searches never delays the next acks.
+    deps.replies.submit(reply, deps, inv, respond, client)
+
+
+def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient) -> None:
+    """Run the command and post its answer through response_url; never raises."""
     try:
-        reply = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
+        answer = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
     except DatabaseError as exc:
         log.error("/papers could not use the database: %s", exc)
-        reply = views.text_message(DATABASE_DOWN)
+        answer = views.text_message(DATABASE_DOWN)
     except Exception:
         log.exception("/papers failed")
-        reply = views.text_message("Something went wrong on my side; please try again in a minute.")
-    respond(response_type="ephemeral", **reply)
+        answer = views.text_message(
+            "Something went wrong on my side; please try again in a minute."
+        )
+    try:
+        respond(response_type="ephemeral", **answer)
+    except Exception:  # Slack unreachable or the response_url expired: nothing to tell
+        log.exception("/papers could not post its answer")
