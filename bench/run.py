@@ -617,7 +617,7 @@ def ack_latency(db_path: Path, concurrency: int = 50, rounds: int = 6) -> dict:
     }
 
 
-PARTS = ("floor", "search", "alerts", "fanout", "ack", "similar", "next-day")
+PARTS = ("floor", "reindex", "search", "alerts", "fanout", "ack", "similar", "next-day")
 
 
 def run_size(n: int, out: Path, skip: set[str] = frozenset()) -> dict:
