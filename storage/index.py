@@ -1,8 +1,8 @@
 """The search index: a tantivy index derived from SQLite, in a folder next to the database.
 
 SQLite is the store of record; the index holds, per paper, the analyzed name (the title part
-before ':'), title and abstract (no stored text: snippets are cut from SQLite's abstracts) and
-one ranking prior. One process writes it (the worker's or the CLI's ingest, `papers reindex`),
+before ':'), title and abstract, the title's and abstract's word pairs (for phrases), no
+stored text (snippets are cut from SQLite's abstracts) and one ranking prior. One process writes it (the worker's or the CLI's ingest, `papers reindex`),
 guarded by a lock file; any number of processes (the bot) read it and reload after each
 commit, so a search sees whole batches only.
 
