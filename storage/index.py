@@ -24,6 +24,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -101,6 +102,13 @@ def _alert_schema() -> tantivy.Schema:
 
 SCHEMA = _schema()
 ALERT_SCHEMA = _alert_schema()
+ALERT_FIELDS = {"text": 1.0}
+ALERT_HEAP = 64_000_000  # 10k new papers in one segment
+# One indexing thread (stemming) runs beside the Python thread that parses the queries;
+# then two threads search (search() releases the GIL while Python converts the hits).
+ALERT_INDEX_THREADS = 1
+ALERT_SEARCH_THREADS = 2
+ID_ORDER = {"order_by_field": "id", "order": Order.Asc}
 
 
 # ---------------------------------------------------------------- documents
@@ -166,11 +174,10 @@ def _document(row: dict) -> Document:
 
 
 def _alert_document(row: dict) -> Document:
-    doc = Document(id=row["id"])
-    texts = _texts(row)
-    for value in texts["title"] + texts["abstract"]:
-        doc.add_text("text", value)
-    return doc
+    # Title and abstract values as in the main index's fields, in one call (no name).
+    title = "" if row["title_derived"] else row["title"]
+    texts = (_values(title) if title else []) + _values(row["abstract"])
+    return Document(id=row["id"], text=texts)
 
 
 _ROWS = """SELECT p.id, p.title, p.title_derived, p.abstract, p.published, p.first_seen_at,
@@ -677,37 +684,45 @@ def doc_freq(search: tantivy.Searcher, word: str) -> int:
 
 def match_new(
     db: Database,
-    queries: dict[str, tuple[list[list[Term]], list[Term]]],
+    queries: Iterable[tuple[str, list[list[Term]], list[Term]]],
     after: int,
     newest: int,
     limit: int,
 ) -> dict[str, list[int]]:
-    """For each parsed query, ids in (after, newest] it matches (oldest first, at most limit),
-    from a temporary in-memory index of only those papers: thousands of queries each search
-    a few thousand fresh papers instead of the whole store's index."""
+    """For each (key, groups, excludes), ids in (after, newest] it matches (oldest first, at
+    most limit), from a temporary in-memory index of only those papers: thousands of queries
+    each search a few thousand fresh papers instead of the whole store's index."""
     index = tantivy.Index(ALERT_SCHEMA)
-    w = index.writer(heap_size=64_000_000, num_threads=1)
+    writer = index.writer(heap_size=ALERT_HEAP, num_threads=ALERT_INDEX_THREADS)
     rows = db.query(
         "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
         [after, newest],
     )
-    order: list[int] = []  # document number → paper id, while there is one segment
     for row in rows:
-        w.add_document(_alert_document(row))
-        order.append(row["id"])
-    w.commit()
-    w.wait_merging_threads()
+        writer.add_document(_alert_document(row))
+    # The writer's thread analyses the queued papers (stemming: most of the build) while
+    # this thread parses (queries may be a lazy generator) and builds the queries.
+    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
+    built = [
+        (key, build_query(groups, excludes, ALERT_SCHEMA, ALERT_FIELDS, cache))
+        for key, groups, excludes in queries
+    ]
+    writer.commit()
+    writer.wait_merging_threads()
     index.reload()
     search = index.searcher()
-    fields = {"text": 1.0}
-    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
+
+    def run(chunk: list[tuple[str, Query]]) -> dict[str, list[int]]:
+        # Ordered by the id fast field, each hit is (id, address): no id lookup needed.
+        return {
+            key: [i for i, _ in search.search(q, limit, count=False, **ID_ORDER).hits]
+            for key, q in chunk
+        }
+
+    step = max(len(built) // (ALERT_SEARCH_THREADS * 4), 1)
+    chunks = [built[i : i + step] for i in range(0, len(built), step)]
     out: dict[str, list[int]] = {}
-    for key, (groups, excludes) in queries.items():
-        query = build_query(groups, excludes, ALERT_SCHEMA, fields, cache)
-        if search.num_segments == 1:
-            # Documents were added in id order: the hits' order is id order.
-            found = search.search(query, limit, count=False, order_by_field="id", order=Order.Asc)
-            out[key] = [order[address.doc] for _, address in found.hits]
-        else:
-            out[key] = first_by_id(search, query, limit)
+    with ThreadPoolExecutor(ALERT_SEARCH_THREADS) as pool:
+        for part in pool.map(run, chunks):
+            out.update(part)
     return out
