@@ -190,8 +190,8 @@ def test_stored_text_is_nfkc_so_plain_queries_find_full_width_and_ligatures(db):
 
 
 def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeypatch):
-    """Hundreds of alert queries, searched together on several threads over the new papers
-    only, each give the ids a search of the whole index finds for that query alone."""
+    """Hundreds of alert queries, matched together against an index of the new papers only,
+    each give the ids a search of the whole index finds for that query alone."""
     monkeypatch.setattr(search_module, "ALERT_LIMIT", 3)  # the oldest three, as for 200
     newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     after = newest // 3
