@@ -2,9 +2,10 @@
 
 SQLite is the store of record; the index holds, per paper, the analyzed name (the title part
 before ':'), title and abstract, the title's and abstract's word pairs (for phrases), no
-stored text (snippets are cut from SQLite's abstracts) and one ranking prior. One process writes it (the worker's or the CLI's ingest, `papers reindex`),
-guarded by a lock file; any number of processes (the bot) read it and reload after each
-commit, so a search sees whole batches only.
+stored text (snippets are cut from SQLite's abstracts) and one ranking prior. One process
+writes it (the worker's or the CLI's ingest, `papers reindex`), guarded by a lock file;
+any number of processes (the bot) read it and reload after each commit, so a search sees
+whole batches only.
 
 `watermark.json` in the folder, replaced after each commit, says how far the index reflects
 SQLite: the highest paper id and the highest sighting id indexed. Every writer first indexes
@@ -48,9 +49,12 @@ TIE_BREAKER = 0.2  # a word in several fields adds 20% of its other fields' scor
 # here and split on spaces by the index: a two-word phrase is one term there, and a longer
 # one a phrase of pairs, so "language models" reads the postings of the pair, not the
 # positions of `model` in nearly every paper. The word fields need no positions. The name
-# (the title's head) has none: its pairs are the title's.
+# (the title's head) has none: its pairs are the title's. The alerts' temporary index of a
+# few thousand new papers matches phrases on positions: pairs would cost more to build
+# than its phrases cost to match.
 PAIRS = "_pairs"
-PAIRED = ("title", "abstract", "text")
+PAIRED = ("title", "abstract")
+POSITIONS = ("text",)
 # Ranking prior (see README, "How search ranks"): multiplier = popularity × recency.
 UPVOTE_WEIGHT = 0.35
 SOURCE_WEIGHT = 0.5
@@ -104,13 +108,19 @@ def _schema() -> tantivy.Schema:
 def _alert_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
-    builder.add_text_field("text", tokenizer_name="en_stem", index_option="freq")
-    builder.add_text_field("text" + PAIRS, tokenizer_name="whitespace")
+    builder.add_text_field("text", tokenizer_name="en_stem")
     return builder.build()
 
 
 SCHEMA = _schema()
 ALERT_SCHEMA = _alert_schema()
+ALERT_FIELDS = {"text": 1.0}
+ALERT_HEAP = 64_000_000  # 10k new papers in one segment
+# One indexing thread (stemming) runs beside the Python thread that parses the queries.
+# Searching on two threads was measured slower (GIL hand-offs on every call cost more
+# CPU than the parallel search saves).
+ALERT_INDEX_THREADS = 1
+ID_ORDER = {"order_by_field": "id", "order": Order.Asc}
 
 
 # ---------------------------------------------------------------- documents
@@ -188,10 +198,10 @@ def _document(row: dict) -> Document:
 
 
 def _alert_document(row: dict) -> Document:
-    doc = Document(id=row["id"])
-    texts = _texts(row)
-    _add(doc, "text", texts["title"] + texts["abstract"])
-    return doc
+    # Title and abstract values as in the main index's fields, in one call (no name).
+    title = "" if row["title_derived"] else row["title"]
+    texts = (_values(title) if title else []) + _values(row["abstract"])
+    return Document(id=row["id"], text=texts)
 
 
 _ROWS = """SELECT p.id, p.title, p.title_derived, p.abstract, p.published, p.first_seen_at,
@@ -511,6 +521,8 @@ def _single(schema: tantivy.Schema, field: str, tokens: list[str]) -> Query | No
         return None
     if len(tokens) == 1:
         return Query.term_query(schema, field, tokens[0])
+    if field in POSITIONS:
+        return Query.phrase_query(schema, field, tokens)
     if field not in PAIRED:
         return None
     twos = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
@@ -705,37 +717,35 @@ def doc_freq(search: tantivy.Searcher, word: str) -> int:
 
 def match_new(
     db: Database,
-    queries: dict[str, tuple[list[list[Term]], list[Term]]],
+    queries: Iterable[tuple[str, list[list[Term]], list[Term]]],
     after: int,
     newest: int,
     limit: int,
 ) -> dict[str, list[int]]:
-    """For each parsed query, ids in (after, newest] it matches (oldest first, at most limit),
-    from a temporary in-memory index of only those papers: thousands of queries each search
-    a few thousand fresh papers instead of the whole store's index."""
+    """For each (key, groups, excludes), ids in (after, newest] it matches (oldest first, at
+    most limit), from a temporary in-memory index of only those papers: thousands of queries
+    each search a few thousand fresh papers instead of the whole store's index."""
     index = tantivy.Index(ALERT_SCHEMA)
-    w = index.writer(heap_size=64_000_000, num_threads=1)
+    writer = index.writer(heap_size=ALERT_HEAP, num_threads=ALERT_INDEX_THREADS)
     rows = db.query(
         "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
         [after, newest],
     )
-    order: list[int] = []  # document number → paper id, while there is one segment
     for row in rows:
-        w.add_document(_alert_document(row))
-        order.append(row["id"])
-    w.commit()
-    w.wait_merging_threads()
+        writer.add_document(_alert_document(row))
+    # The writer's thread analyses the queued papers (stemming: most of the build) while
+    # this thread parses (queries may be a lazy generator) and builds the queries.
+    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
+    built = [
+        (key, build_query(groups, excludes, ALERT_SCHEMA, ALERT_FIELDS, cache))
+        for key, groups, excludes in queries
+    ]
+    writer.commit()
+    writer.wait_merging_threads()
     index.reload()
     search = index.searcher()
-    fields = {"text": 1.0}
-    cache: dict[Term, Query | None] = {}  # subscriptions share most of their words
-    out: dict[str, list[int]] = {}
-    for key, (groups, excludes) in queries.items():
-        query = build_query(groups, excludes, ALERT_SCHEMA, fields, cache)
-        if search.num_segments == 1:
-            # Documents were added in id order: the hits' order is id order.
-            found = search.search(query, limit, count=False, order_by_field="id", order=Order.Asc)
-            out[key] = [order[address.doc] for _, address in found.hits]
-        else:
-            out[key] = first_by_id(search, query, limit)
-    return out
+    # Ordered by the id fast field, each hit is (id, address): no id lookup needed.
+    return {
+        key: [i for i, _ in search.search(query, limit, count=False, **ID_ORDER).hits]
+        for key, query in built
+    }

@@ -4,6 +4,7 @@ bm25 × a popularity and recency prior over every match; papers come from SQLite
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
@@ -203,15 +204,18 @@ def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
 def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
     """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
     oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
-    parsed: dict[str, tuple[list[list[Term]], list[Term]]] = {}
     matches: dict[str, list[int]] = {}
-    for text in queries:
-        try:
-            query = parse_query(text, max_chars=10_000)
-        except QueryError:
-            matches[text] = []
-            continue
-        parsed[text] = (query.groups, query.excludes)
-    if parsed:
-        matches.update(search_index.match_new(db, parsed, after, newest, ALERT_LIMIT))
+
+    def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
+        # Lazy: match_new parses while its index of the new papers is being built.
+        for text in queries:
+            try:
+                query = parse_query(text, max_chars=10_000)
+            except QueryError:
+                matches[text] = []
+                continue
+            yield text, query.groups, query.excludes
+
+    if queries:
+        matches.update(search_index.match_new(db, parsed(), after, newest, ALERT_LIMIT))
     return matches

@@ -6,8 +6,9 @@ import re
 
 import pytest
 
+from storage import search as search_module
 from storage.errors import QueryError
-from storage.search import parse_query, search
+from storage.search import match_each, matching_since, parse_query, search
 
 
 def titles(result) -> list[str]:
@@ -186,3 +187,23 @@ def test_stored_text_is_nfkc_so_plain_queries_find_full_width_and_ligatures(db):
     ingest_bytes(db, "wide.txt", f"Mar 16\nＬｏＲＡ Soup\n{abstract}\n".encode(), NOW)
     assert titles(search(db, "lora")) == ["LoRA Soup"]
     assert titles(search(db, "finetuning")) == ["LoRA Soup"]
+
+
+def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeypatch):
+    """Hundreds of alert queries, matched together against an index of the new papers only,
+    each give the ids a search of the whole index finds for that query alone."""
+    monkeypatch.setattr(search_module, "ALERT_LIMIT", 3)  # the oldest three, as for 200
+    newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    after = newest // 3
+    titles_text = " ".join(r["title"] for r in seeded.query("SELECT title FROM papers"))
+    words = sorted({w.lower() for w in re.findall(r"[A-Za-z]{5,}", titles_text)})[:150]
+    queries = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+    queries += ['"language model"', "pre-training", "diffus*", "model -diffusion", "lora OR rl"]
+    queries.append("-only")  # nothing to look for: matches nothing
+    found = match_each(seeded, queries, after, newest)
+    assert set(found) == set(queries)
+    assert sum(len(ids) == 3 for ids in found.values()) > 20  # the limit was reached often
+    for query in queries[:-1]:
+        alone = [i for i in matching_since(seeded, query, after, limit=3) if i <= newest]
+        assert found[query] == alone, query
+    assert found["-only"] == []
