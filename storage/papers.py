@@ -19,7 +19,7 @@ from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import transaction
 from storage.models import Entry, IngestReport
-from storage.text import derive_title, normalize_title
+from storage.text import derive_title, normalize_title, title_words
 
 # Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
@@ -54,6 +54,7 @@ POOL_CHUNK = 2_000
 INGEST_CACHE_KIB = 20_000
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_ASCII_LETTERS = bytes(b + 32 if 65 <= b <= 90 else b if 97 <= b <= 122 else 32 for b in range(256))
 
 
 @dataclass
@@ -77,14 +78,16 @@ class _Keys:
 
 
 def _keys(entry: Entry) -> _Keys:
-    abstract_norm = normalize_title(entry.abstract)
-    title_norm = normalize_title(entry.title) if entry.title else None
+    # Each text is normalised once; its blocking keys are taken from the same words.
+    abstract_words = title_words(entry.abstract)
+    abstract_norm = " ".join(abstract_words)
+    title = title_words(entry.title) if entry.title else []
     return _Keys(
-        title_norm=title_norm,
+        title_norm=" ".join(title) if entry.title else None,  # "" for a title of punctuation
         abstract_norm=abstract_norm,
         abstract_key=hashlib.sha1(abstract_norm.encode()).hexdigest(),
-        title_blocks=_title_blocks(title_norm) if title_norm else set(),
-        abstract_blocks=_abstract_blocks(abstract_norm),
+        title_blocks=_title_word_blocks(title) if title else set(),
+        abstract_blocks=_abstract_word_blocks(abstract_words),
     )
 
 
@@ -102,7 +105,10 @@ def block_key(text: str) -> int:
 
 
 def _title_blocks(norm: str) -> set[int]:
-    words = norm.split()
+    return _title_word_blocks(norm.split())
+
+
+def _title_word_blocks(words: list[str]) -> set[int]:
     return {
         block_key("tp:" + " ".join(words[:BLOCK_WORDS])),
         block_key("ts:" + " ".join(words[-BLOCK_WORDS:])),
@@ -110,7 +116,10 @@ def _title_blocks(norm: str) -> set[int]:
 
 
 def _abstract_blocks(abstract_norm: str) -> set[int]:
-    words = abstract_norm.split()
+    return _abstract_word_blocks(abstract_norm.split())
+
+
+def _abstract_word_blocks(words: list[str]) -> set[int]:
     n = ABSTRACT_BLOCK_WORDS
     return {block_key("ap:" + " ".join(words[:n])), block_key("as:" + " ".join(words[-n:]))}
 
@@ -324,8 +333,21 @@ class _Writes:
 
     def prepare(self) -> None:
         """The new papers' distinct words, found in one pass before the write lock."""
-        self.words = set(_WORD.findall(" ".join(self.new_texts).casefold()))
+        self.words = _words(self.new_texts)
         self.new_texts = []
+
+
+def _words(texts: list[str]) -> set[str]:
+    """The distinct matches of _WORD in the case-folded texts."""
+    # ASCII text (nearly all) is split in C: every non-letter byte becomes a space and upper
+    # case lower, so _WORD's matches are the runs of 3 or more letters; each distinct run is
+    # decoded once. The rest keeps the regex, whose Unicode letters and casefold differ.
+    plain = " ".join(t for t in texts if t.isascii()).encode().translate(_ASCII_LETTERS)
+    words = {run.decode() for run in set(plain.split()) if len(run) >= 3}
+    rest = [t for t in texts if not t.isascii()]
+    if rest:
+        words.update(_WORD.findall(" ".join(rest).casefold()))
+    return words
 
 
 def _create(batch: _Batch, writes: _Writes, entry: Entry, keys: _Keys, now: str) -> int:
