@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -46,9 +44,6 @@ ABSTRACT_COMPARE_CHARS = 600
 # the write lock is held only while the batch's rows are written (its keys are computed
 # before), measured at ~1-2 s for 20,000 entries into a 1M-paper store (bench/RESULTS.md).
 BATCH = 20_000
-# Inputs at least this large normalise their entries (dedup keys) in a process pool.
-POOL_MIN = 20_000
-POOL_CHUNK = 2_000
 # SQLite page cache of an ingest (KiB). Measured on the next-day file into 1M papers: 200 MB
 # wrote the same bytes as 20 MB (1,110 vs 1,109 MB) and raised peak memory by 183 MB.
 INGEST_CACHE_KIB = 20_000
@@ -607,20 +602,6 @@ def _write_batch(db: Database, writes: _Writes, report: IngestReport) -> None:
     report.longest_write_cpu_s = max(report.longest_write_cpu_s, time.thread_time() - cpu)
 
 
-def _keys_of(entries: list[Entry]) -> list[_Keys]:
-    return [_keys(entry) for entry in entries]
-
-
-def _all_keys(entries: list[Entry]) -> list[_Keys]:
-    """Every entry's dedup keys; a large input normalises its entries in a process pool."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(entries) < POOL_MIN or workers < 2:
-        return _keys_of(entries)
-    chunks = [entries[i : i + POOL_CHUNK] for i in range(0, len(entries), POOL_CHUNK)]
-    with ProcessPoolExecutor(workers) as pool:
-        return [keys for part in pool.map(_keys_of, chunks) for keys in part]
-
-
 def store_entries(
     db: Database,
     source: str,
@@ -636,11 +617,10 @@ def store_entries(
     Every paper is written whole with its sighting and index rows; the input counts as
     ingested only once its last batch commits. An ingest killed midway is completed by
     running it again (what is already stored is recognised by dedup, and its sightings are
-    not repeated). Dedup keys are computed first (in a process pool for a large input) and
-    each batch is matched before it takes the write lock (see _store_batch), so the lock is
-    held only for the batch's writes. The search index takes each batch after its commit;
-    what a crash leaves unindexed lies past the index's watermark and is indexed by the
-    next writer.
+    not repeated). Each batch's dedup keys are computed and the batch matched before it takes
+    the write lock (see _store_batch), so the lock is held only for the batch's writes.
+    The search index takes each batch after its commit; what a crash leaves unindexed
+    lies past the index's watermark and is indexed by the next writer.
     """
     with transaction(db):
         if already_ingested(db, sha256):
@@ -648,15 +628,16 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
-    keys = _all_keys(entries)
     index = search_index.open_for_ingest(db)
     cache = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute(f"PRAGMA cache_size = -{INGEST_CACHE_KIB}")
     try:
         for start in range(0, len(entries), batch):
-            pairs = list(
-                zip(entries[start : start + batch], keys[start : start + batch], strict=True)
-            )
+            # Keys are computed here, batch by batch, so only one batch's are ever held.
+            # A process pool for them was measured and dropped: on a 55k-entry dump its
+            # pickling cost the parent 1.1-1.6 s of CPU to save 1.6-2.5 s of its work and
+            # doubled the wall time on a shared 2-core machine.
+            pairs = [(entry, _keys(entry)) for entry in entries[start : start + batch]]
             touched = _store_batch(db, pairs, source_id, input_id, now, report)
             if index:
                 index.sync(touched)
