@@ -167,10 +167,7 @@ def _read_lines(stream: BinaryIO, result: Parsed) -> list[str]:
     numbers stay true)."""
     lines: list[str] = []
     for run in _raw_runs(stream):
-        if run and not lines:  # the first line may open with a byte order mark
-            _read_line(run[0], lines, result)
-            run = run[1:]
-        text = _plain_text(run)
+        text = _plain_text(run)  # a byte order mark is a control character to clean()
         if text is not None:
             lines += map(clean, text.split("\n"))
             continue
