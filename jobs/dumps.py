@@ -36,6 +36,7 @@ MONTHS = {
 _DATE = re.compile(r"^([A-Za-z]{3})[a-z]*\.? (\d{1,2})(?:, (\d{4}))?(?:\s+(\d+))?$")
 _AUTHORS = re.compile(r"^[•·*\-]?\s*(\d+)\s+authors?$", re.IGNORECASE)
 _NON_LETTER = re.compile(r"[\W\d_]")
+_ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
 _SEPARATORS = {"·", "•", "-", "|"}
 # Titles are short; abstracts are paragraphs. arXiv titles stay well under 250 characters.
 ABSTRACT_MIN_CHARS = 250
@@ -51,25 +52,38 @@ CHUNK_BYTES = 1 << 20
 def raw_lines(stream: BinaryIO) -> Iterator[bytes | None]:
     """The lines of a binary stream (LF, CRLF or CR), read in chunks; an overlong line
     comes out as None without ever being held whole."""
+    for run in _raw_runs(stream):
+        yield from run
+
+
+def _raw_runs(stream: BinaryIO) -> Iterator[list[bytes | None]]:
+    """raw_lines' lines, one list per chunk read (so a plain chunk is handled at once)."""
     buffer, overlong = b"", False
     while chunk := stream.read(CHUNK_BYTES):
-        pieces = (buffer + chunk).split(b"\n")
+        data = buffer + chunk
+        pieces = data.split(b"\n")
         buffer = pieces.pop()  # the unfinished line
-        for piece in pieces:
-            if overlong:  # the end of a line already too long
-                overlong = False
-                yield None
-                continue
-            yield from _cr_lines(piece.removesuffix(b"\r"))
+        # The common chunk (no CR, no line too long) is its LF-split pieces as they are.
+        if overlong or b"\r" in data or max(map(len, pieces), default=0) > MAX_LINE_BYTES:
+            run: list[bytes | None] = []
+            for piece in pieces:
+                if overlong:  # the end of a line already too long
+                    overlong = False
+                    run.append(None)
+                    continue
+                run += _cr_lines(piece.removesuffix(b"\r"))
+        else:
+            run = list(pieces)
         if b"\r" in buffer[:-1]:  # old Mac line breaks (a CR at the very end may be CRLF's)
             *done, buffer = buffer.split(b"\r")
             for piece in done:
-                yield None if overlong else piece
+                run.append(None if overlong else piece)
                 overlong = False
         if len(buffer) > MAX_LINE_BYTES:
             buffer, overlong = b"", True
+        yield run
     if buffer or overlong:
-        yield from [None] if overlong else _cr_lines(buffer.removesuffix(b"\r"))
+        yield [None] if overlong else list(_cr_lines(buffer.removesuffix(b"\r")))
 
 
 def _cr_lines(line: bytes) -> Iterator[bytes | None]:
@@ -128,8 +142,15 @@ def _looks_like_abstract(line: str, following: str | None) -> bool:
     return False
 
 
+def _letters(line: str) -> int:
+    """How many letters a line holds (for ASCII, counted in C by deleting the rest)."""
+    if line.isascii():
+        return len(line.encode().translate(None, _ASCII_NON_LETTERS))
+    return len(line) - len(_NON_LETTER.findall(line))
+
+
 def _is_text(line: str, min_words: int) -> bool:
-    letters = len(line) - len(_NON_LETTER.findall(line))
+    letters = _letters(line)
     return letters >= len(line) * 0.5 and len(line.split(None, min_words)) >= min_words
 
 
@@ -145,18 +166,47 @@ def _read_lines(stream: BinaryIO, result: Parsed) -> list[str]:
     """The cleaned lines of a dump; an overlong line is skipped (and left blank, so line
     numbers stay true)."""
     lines: list[str] = []
-    for raw in raw_lines(stream):
-        where = f"line {len(lines) + 1}"
-        if raw is None:
-            result.skip(where, f"line longer than {MAX_LINE_BYTES:,} bytes")
-            lines.append("")
+    for run in _raw_runs(stream):
+        text = _plain_text(run)  # a byte order mark is a control character to clean()
+        if text is not None:
+            lines += map(clean, text.split("\n"))
             continue
-        if not lines:
-            raw = raw.removeprefix(b"\xef\xbb\xbf")
-        # Unicode line breaks (U+2028, NEL, form feed) inside a line split it, as they would
-        # in a text editor.
-        lines += [clean(part) for part in decode_line(raw, result, where).splitlines()] or [""]
+        for raw in run:
+            _read_line(raw, lines, result)
     return lines
+
+
+def _read_line(raw: bytes | None, lines: list[str], result: Parsed) -> None:
+    """Append one raw line's cleaned text (or texts) to lines."""
+    where = f"line {len(lines) + 1}"
+    if raw is None:
+        result.skip(where, f"line longer than {MAX_LINE_BYTES:,} bytes")
+        lines.append("")
+        return
+    if not lines:
+        raw = raw.removeprefix(b"\xef\xbb\xbf")
+    # Unicode line breaks (U+2028, NEL, form feed) inside a line split it, as they would
+    # in a text editor.
+    lines += [clean(part) for part in decode_line(raw, result, where).splitlines()] or [""]
+
+
+# What str.splitlines() splits at besides LF (CR never reaches a plain run).
+_LINE_BREAKS = ("\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
+
+
+def _plain_text(run: list[bytes | None]) -> str | None:
+    """A run of lines as one text, when each line would read as itself: every line valid
+    UTF-8, none overlong, none holding another line break. Decoding a chunk at once
+    instead of line by line is most of what reading a dump costs."""
+    if not run or None in run:
+        return None
+    try:
+        text = b"\n".join(run).decode("utf-8")  # type: ignore[arg-type]
+    except UnicodeDecodeError:
+        return None
+    if any(mark in text for mark in _LINE_BREAKS):
+        return None
+    return text
 
 
 def parse_dump(data: bytes | BinaryIO, reference: date, dated: bool = True) -> Parsed:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -19,7 +17,7 @@ from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import transaction
 from storage.models import Entry, IngestReport
-from storage.text import derive_title, normalize_title
+from storage.text import derive_title, normalize_title, title_words
 
 # Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
@@ -46,14 +44,12 @@ ABSTRACT_COMPARE_CHARS = 600
 # the write lock is held only while the batch's rows are written (its keys are computed
 # before), measured at ~1-2 s for 20,000 entries into a 1M-paper store (bench/RESULTS.md).
 BATCH = 20_000
-# Inputs at least this large normalise their entries (dedup keys) in a process pool.
-POOL_MIN = 20_000
-POOL_CHUNK = 2_000
 # SQLite page cache of an ingest (KiB). Measured on the next-day file into 1M papers: 200 MB
 # wrote the same bytes as 20 MB (1,110 vs 1,109 MB) and raised peak memory by 183 MB.
 INGEST_CACHE_KIB = 20_000
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
+_ASCII_LETTERS = bytes(b + 32 if 65 <= b <= 90 else b if 97 <= b <= 122 else 32 for b in range(256))
 
 
 @dataclass
@@ -77,14 +73,16 @@ class _Keys:
 
 
 def _keys(entry: Entry) -> _Keys:
-    abstract_norm = normalize_title(entry.abstract)
-    title_norm = normalize_title(entry.title) if entry.title else None
+    # Each text is normalised once; its blocking keys are taken from the same words.
+    abstract_words = title_words(entry.abstract)
+    abstract_norm = " ".join(abstract_words)
+    title = title_words(entry.title) if entry.title else []
     return _Keys(
-        title_norm=title_norm,
+        title_norm=" ".join(title) if entry.title else None,  # "" for a title of punctuation
         abstract_norm=abstract_norm,
         abstract_key=hashlib.sha1(abstract_norm.encode()).hexdigest(),
-        title_blocks=_title_blocks(title_norm) if title_norm else set(),
-        abstract_blocks=_abstract_blocks(abstract_norm),
+        title_blocks=_title_word_blocks(title) if title else set(),
+        abstract_blocks=_abstract_word_blocks(abstract_words),
     )
 
 
@@ -102,7 +100,10 @@ def block_key(text: str) -> int:
 
 
 def _title_blocks(norm: str) -> set[int]:
-    words = norm.split()
+    return _title_word_blocks(norm.split())
+
+
+def _title_word_blocks(words: list[str]) -> set[int]:
     return {
         block_key("tp:" + " ".join(words[:BLOCK_WORDS])),
         block_key("ts:" + " ".join(words[-BLOCK_WORDS:])),
@@ -110,7 +111,10 @@ def _title_blocks(norm: str) -> set[int]:
 
 
 def _abstract_blocks(abstract_norm: str) -> set[int]:
-    words = abstract_norm.split()
+    return _abstract_word_blocks(abstract_norm.split())
+
+
+def _abstract_word_blocks(words: list[str]) -> set[int]:
     n = ABSTRACT_BLOCK_WORDS
     return {block_key("ap:" + " ".join(words[:n])), block_key("as:" + " ".join(words[-n:]))}
 
@@ -324,8 +328,21 @@ class _Writes:
 
     def prepare(self) -> None:
         """The new papers' distinct words, found in one pass before the write lock."""
-        self.words = set(_WORD.findall(" ".join(self.new_texts).casefold()))
+        self.words = _words(self.new_texts)
         self.new_texts = []
+
+
+def _words(texts: list[str]) -> set[str]:
+    """The distinct matches of _WORD in the case-folded texts."""
+    # ASCII text (nearly all) is split in C: every non-letter byte becomes a space and upper
+    # case lower, so _WORD's matches are the runs of 3 or more letters; each distinct run is
+    # decoded once. The rest keeps the regex, whose Unicode letters and casefold differ.
+    plain = " ".join(t for t in texts if t.isascii()).encode().translate(_ASCII_LETTERS)
+    words = {run.decode() for run in set(plain.split()) if len(run) >= 3}
+    rest = [t for t in texts if not t.isascii()]
+    if rest:
+        words.update(_WORD.findall(" ".join(rest).casefold()))
+    return words
 
 
 def _create(batch: _Batch, writes: _Writes, entry: Entry, keys: _Keys, now: str) -> int:
@@ -585,20 +602,6 @@ def _write_batch(db: Database, writes: _Writes, report: IngestReport) -> None:
     report.longest_write_cpu_s = max(report.longest_write_cpu_s, time.thread_time() - cpu)
 
 
-def _keys_of(entries: list[Entry]) -> list[_Keys]:
-    return [_keys(entry) for entry in entries]
-
-
-def _all_keys(entries: list[Entry]) -> list[_Keys]:
-    """Every entry's dedup keys; a large input normalises its entries in a process pool."""
-    workers = min(os.cpu_count() or 1, 4)
-    if len(entries) < POOL_MIN or workers < 2:
-        return _keys_of(entries)
-    chunks = [entries[i : i + POOL_CHUNK] for i in range(0, len(entries), POOL_CHUNK)]
-    with ProcessPoolExecutor(workers) as pool:
-        return [keys for part in pool.map(_keys_of, chunks) for keys in part]
-
-
 def store_entries(
     db: Database,
     source: str,
@@ -614,11 +617,10 @@ def store_entries(
     Every paper is written whole with its sighting and index rows; the input counts as
     ingested only once its last batch commits. An ingest killed midway is completed by
     running it again (what is already stored is recognised by dedup, and its sightings are
-    not repeated). Dedup keys are computed first (in a process pool for a large input) and
-    each batch is matched before it takes the write lock (see _store_batch), so the lock is
-    held only for the batch's writes. The search index takes each batch after its commit;
-    what a crash leaves unindexed lies past the index's watermark and is indexed by the
-    next writer.
+    not repeated). Each batch's dedup keys are computed and the batch matched before it takes
+    the write lock (see _store_batch), so the lock is held only for the batch's writes.
+    The search index takes each batch after its commit; what a crash leaves unindexed
+    lies past the index's watermark and is indexed by the next writer.
     """
     with transaction(db):
         if already_ingested(db, sha256):
@@ -626,15 +628,16 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
-    keys = _all_keys(entries)
     index = search_index.open_for_ingest(db)
     cache = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute(f"PRAGMA cache_size = -{INGEST_CACHE_KIB}")
     try:
         for start in range(0, len(entries), batch):
-            pairs = list(
-                zip(entries[start : start + batch], keys[start : start + batch], strict=True)
-            )
+            # Keys are computed here, batch by batch, so only one batch's are ever held.
+            # A process pool for them was measured and dropped: on a 55k-entry dump its
+            # pickling cost the parent 1.1-1.6 s of CPU to save 1.6-2.5 s of its work and
+            # doubled the wall time on a shared 2-core machine.
+            pairs = [(entry, _keys(entry)) for entry in entries[start : start + batch]]
             touched = _store_batch(db, pairs, source_id, input_id, now, report)
             if index:
                 index.sync(touched)

@@ -19,9 +19,22 @@ _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
 _ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 
 
+# ASCII bytes as normalize_title reads them: letters lower-cased, digits kept, everything
+# else a space (for ASCII text, casefold() is lower() and _NON_WORD is "not a letter or digit").
+_ASCII_WORDS = bytes(
+    b + 32 if 65 <= b <= 90 else b if 48 <= b <= 57 or 97 <= b <= 122 else 32 for b in range(256)
+)
+
+
 def clean(text: str) -> str:
     """NFKC-normalize (full-width letters, ligatures), drop control and zero-width
     characters, collapse whitespace: stored text is searchable as it is typed."""
+    if text.isascii() and text.isprintable():
+        # Printable ASCII is NFKC already and holds no control character: only spaces can
+        # need collapsing, and most lines have none to collapse (checked in C, no copy).
+        if "  " not in text and text[:1] != " " and text[-1:] != " ":
+            return text
+        return " ".join(text.split())
     text = unicodedata.normalize("NFKC", text)
     text = _CONTROL.sub("", text)
     return " ".join(text.split())
@@ -37,9 +50,15 @@ def normalize_query(text: str) -> str:
 
 def normalize_title(text: str) -> str:
     """The identity form of a title: case-folded, accents and punctuation gone."""
-    if not text.isascii():  # the common case needs no Unicode work at all
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-    return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
+    return " ".join(title_words(text))
+
+
+def title_words(text: str) -> list[str]:
+    """The words of normalize_title(text), for callers that need both."""
+    if text.isascii():  # the common case: one table lookup per byte, in C
+        return text.encode().translate(_ASCII_WORDS).decode().split()
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    return _NON_WORD.sub(" ", text.casefold()).split()
 
 
 def hyphen_joins(text: str) -> str:

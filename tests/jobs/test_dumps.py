@@ -232,3 +232,37 @@ def test_junk_lines_are_counted_not_kept():
     assert len(parsed.entries) == 1
     assert parsed.skip_counts == {"neither a title nor an abstract": 20_000}
     assert len(parsed.skips) == 100  # the first few keep their place, for inspection
+
+
+def _mixed_dump() -> bytes:
+    """Forty papers with junk lines between them, and a few lines that cannot be read as
+    plain UTF-8 text: a stray bad byte, a Unicode line break, a form feed, a CRLF."""
+    lines = ["Mar 16", ""]
+    for n in range(40):
+        abstract = ABSTRACT.replace("matches", "ma\udcfftches") if n == 25 else ABSTRACT
+        title = f"Paper {n}\u2028Model Title" if n == 30 else f"Paper {n} Model Title"
+        authors = "  • 3 authors\x0c" if n == 33 else "  • 3 authors"
+        date = "Oct 22, 2020 4\r" if n == 17 else "Oct 22, 2020 4"
+        lines += [title, "", abstract, authors, date, "", "#" * 80, ""]
+    return "\n".join(lines).encode("utf-8", errors="surrogateescape")
+
+
+@pytest.mark.parametrize("chunk", [5, 300, 1 << 20], ids=["tiny", "small", "whole"])
+def test_chunk_size_never_changes_what_is_read(monkeypatch, chunk):
+    from jobs import dumps
+
+    # Chunks of plain lines are decoded whole and the rest line by line: which is which
+    # depends on the chunk size, and must change no entry, skip or line number.
+    expected = parse_dump(_mixed_dump(), REF)
+    monkeypatch.setattr(dumps, "CHUNK_BYTES", chunk)
+    parsed = parse_dump(_mixed_dump(), REF)
+    assert len(parsed.entries) == 40
+    assert parsed.entries == expected.entries
+    assert [(s.where, s.reason) for s in parsed.skips] == [
+        (s.where, s.reason) for s in expected.skips
+    ]
+    assert ("line 205", "invalid UTF-8 bytes dropped") in [
+        (s.where, s.reason) for s in parsed.skips
+    ]
+    assert parsed.entries[30].title == "Model Title" and parsed.entries[33].authors_count == 3
+    assert parsed.skip_counts["neither a title nor an abstract"] == 40
