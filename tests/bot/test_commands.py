@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -184,3 +185,26 @@ def test_a_database_deleted_while_the_bot_runs_gets_a_clear_reply(config, reply,
     assert "cannot reach my database" in answer and "Subscribed" not in answer
     assert "was deleted or moved while papers was running" in caplog.text
     assert not Path(config.db_path).exists()  # nothing recreated an empty one behind our back
+
+
+def test_an_answer_slack_cannot_take_is_logged_and_the_next_command_is_answered(
+    reply, slack, caplog
+):
+    # A response_url nobody listens on (Slack unreachable, or the URL expired).
+    gone = "http://127.0.0.1:9/commands/expired-response-url"
+    form = {
+        "team_id": slack.team_id,
+        "user_id": "U0LOCAL",
+        "channel_id": "C0GENERAL",
+        "command": "/papers",
+        "text": "lora",
+        "response_url": gone,
+    }
+    status, _ = slack.send(urllib.parse.urlencode(form))
+    assert status == 200  # acknowledged at once; the answer fails afterwards
+    failed = wait_for(
+        lambda: [r for r in caplog.records if "could not post its answer" in r.getMessage()]
+    )
+    assert "expired-response-url" not in caplog.text  # the URL is a credential
+    assert failed[0].levelname == "ERROR"
+    assert reply("lora")["text"] == "2 papers match `lora`"

@@ -92,5 +92,6 @@ def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient) -> N
         )
     try:
         respond(response_type="ephemeral", **answer)
-    except Exception:  # Slack unreachable or the response_url expired: nothing to tell
-        log.exception("/papers could not post its answer")
+    except Exception as exc:  # Slack unreachable or the response_url expired
+        # The type only: the error may quote the response_url, a credential for 30 minutes.
+        log.error("/papers could not post its answer: %s", type(exc).__name__)
