@@ -21,7 +21,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-import urllib.parse
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
@@ -41,6 +40,7 @@ from bench.corpus import (
     write_hf_json,
     write_rss,
 )
+from bench.slowloris import free_port
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 FILE_PAPERS = 50_000  # papers per input file, like a large daily dump
@@ -522,16 +522,10 @@ def fanout(db_path: Path, subscriptions: int, channels: int) -> dict:
     }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _bot_process(db_path: Path, stub) -> tuple[subprocess.Popen, str]:
     """`papers serve` in its own process, as in production (Slack, here the stand-in and the
     clients, lives elsewhere), ready once it answers on its port."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "PAPERS_DB": str(db_path),
@@ -569,20 +563,9 @@ def ack_latency(db_path: Path, concurrency: int = 50, rounds: int = 6) -> dict:
     words = ["lora", "diffusion model", "language", "pre*", '"language models"', "transformer"]
 
     def one(i: int) -> float:
-        _, response_url = stub.new_response_url()
-        body = urllib.parse.urlencode(
-            {
-                "team_id": stub.team_id,
-                "user_id": f"U{i}",
-                "channel_id": "C0GENERAL",
-                "command": "/papers",
-                "text": words[i % len(words)],
-                "response_url": response_url,
-            }
-        )
         start = time.perf_counter()
-        status, _ = stub.send(body)
-        failed.append(status != 200)  # Bolt answers 404 when the ack missed its 3 s
+        sent = stub.command(words[i % len(words)], user=f"U{i}")
+        failed.append(sent["status"] != 200)  # Bolt answers 404 when the ack missed its 3 s
         return (time.perf_counter() - start) * 1000
 
     latencies: list[float] = []

@@ -254,9 +254,12 @@ class SlackStandIn:
         channel: str = "C0GENERAL",
         team: str | None = None,
         command: str = "/papers",
+        response_url: str | None = None,
     ) -> dict:
-        """Send a slash command as Slack does; returns status, body and the response_url id."""
-        response_id, response_url = self.new_response_url(channel, user)
+        """Send a slash command as Slack does; returns status, body and the response_url id.
+        `response_url` replaces the stand-in's own (one that nobody answers, say)."""
+        response_id, own_url = self.new_response_url(channel, user)
+        response_url = response_url or own_url
         channel_name = self.state.channels[channel].name if channel in self.state.channels else "x"
         form = {
             "token": "deprecated",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -192,16 +191,8 @@ def test_an_answer_slack_cannot_take_is_logged_and_the_next_command_is_answered(
 ):
     # A response_url nobody listens on (Slack unreachable, or the URL expired).
     gone = "http://127.0.0.1:9/commands/expired-response-url"
-    form = {
-        "team_id": slack.team_id,
-        "user_id": "U0LOCAL",
-        "channel_id": "C0GENERAL",
-        "command": "/papers",
-        "text": "lora",
-        "response_url": gone,
-    }
-    status, _ = slack.send(urllib.parse.urlencode(form))
-    assert status == 200  # acknowledged at once; the answer fails afterwards
+    sent = slack.command("lora", response_url=gone)
+    assert sent["status"] == 200  # acknowledged at once; the answer fails afterwards
     failed = wait_for(
         lambda: [r for r in caplog.records if "could not post its answer" in r.getMessage()]
     )
