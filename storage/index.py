@@ -175,10 +175,14 @@ def _texts(row: dict) -> dict[str, list[str]]:
     }
 
 
+def _pair_terms(words: list[str]) -> list[str]:
+    # The one spelling of a pair term, for the documents and the queries alike.
+    return list(map("_".join, zip(words, words[1:], strict=False)))
+
+
 def pairs(text: str) -> str:
     """The text's consecutive analyzed word pairs, space-separated ("languag_model ...")."""
-    words = EN_STEM.analyze(text)
-    return " ".join(map("_".join, zip(words, words[1:], strict=False)))
+    return " ".join(_pair_terms(EN_STEM.analyze(text)))
 
 
 def _add(doc: Document, field: str, values: list[str]) -> None:
@@ -525,7 +529,7 @@ def _single(schema: tantivy.Schema, field: str, tokens: list[str]) -> Query | No
         return Query.phrase_query(schema, field, tokens)
     if field not in PAIRED:
         return None
-    twos = [f"{a}_{b}" for a, b in zip(tokens, tokens[1:], strict=False)]
+    twos = _pair_terms(tokens)
     if len(twos) == 1:
         return Query.term_query(schema, field + PAIRS, twos[0])
     return Query.phrase_query(schema, field + PAIRS, twos)
