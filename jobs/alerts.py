@@ -43,8 +43,14 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     return outcomes
 
 
+# The query syntax's operators are upper case (storage.search.parse_query): `lora OR qlora`
+# must not become the three words `lora or qlora`.
+_OPERATORS = frozenset({"OR", "AND", "NOT"})
+
+
 def _norm(keywords: str) -> str:
-    return " ".join(keywords.casefold().split())
+    # One spelling per query, so subscriptions that differ only in case share one match.
+    return " ".join(w if w in _OPERATORS else w.casefold() for w in keywords.split())
 
 
 def match_new_papers(

@@ -8,6 +8,7 @@ import threading
 from dataclasses import replace
 from datetime import UTC, datetime
 
+import pytest
 import time_machine
 
 from jobs import worker
@@ -57,6 +58,30 @@ def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub
     shutil.copy(path, f"{inbox}/again.txt")  # the same dump dropped again
     run_job(worker_config, NOW.replace(hour=7))
     assert len(stub.messages("DU0LOCAL")) == 1
+
+
+@pytest.mark.parametrize(
+    ("keywords", "alerted"),
+    [
+        pytest.param("qlora OR routing", True, id="or-upper"),
+        pytest.param("QLoRA | Routing", True, id="bar-mixed-case"),
+        pytest.param("routing NOT adapters", False, id="not-excludes"),
+        pytest.param("Routing -Adapters", False, id="minus-excludes"),
+        pytest.param("LORA ROUTING", True, id="case-ignored"),
+    ],
+)
+def test_alert_keywords_keep_their_operators(worker_config, subscribe, stub, keywords, alerted):
+    """`a OR b` alerts on either word, as /papers finds it: alert keywords are grouped
+    case-insensitively, but OR and NOT are operators only in upper case."""
+    run_job(worker_config, NOW)
+    subscribe(NOW, frequency="instant", keywords=keywords)
+    with open(f"{worker_config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:
+        handle.write(LORA_DUMP)
+    run_job(worker_config, NOW.replace(minute=30))
+    alerts = stub.messages("DU0LOCAL")
+    assert len(alerts) == int(alerted), [a["text"] for a in alerts]
+    if alerted:
+        assert "LoRA Routing" in alerts[0]["blocks"][1]["text"]["text"]
 
 
 def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(
