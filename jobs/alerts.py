@@ -50,7 +50,10 @@ _OPERATORS = frozenset({"OR", "AND", "NOT"})
 
 def _norm(keywords: str) -> str:
     # One spelling per query, so subscriptions that differ only in case share one match.
-    return " ".join(w if w in _OPERATORS else w.casefold() for w in keywords.split())
+    words = keywords.split()
+    if not _OPERATORS.intersection(words):  # nearly all keywords: fold them whole
+        return " ".join(words).casefold()
+    return " ".join(w if w in _OPERATORS else w.casefold() for w in words)
 
 
 def match_new_papers(

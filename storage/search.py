@@ -24,6 +24,8 @@ _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
 SUGGEST_CUTOFF = 70
 # Matches returned per keyword for alerts (oldest first).
 ALERT_LIMIT = 200
+ALERT_QUERY_CHARS = 10_000
+_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
 @dataclass
@@ -183,7 +185,7 @@ def suggest(db: Database, words: list[str]) -> list[str]:
 
 
 def _parsed_query(text: str):
-    query = parse_query(text, max_chars=10_000)
+    query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
     return search_index.build_query(query.groups, query.excludes)
 
 
@@ -201,16 +203,36 @@ def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
     return set(search_index.first_by_id(search_index.searcher(db), query, len(ids)))
 
 
+def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
+    """parse_query's groups for a query of plain lower-case ASCII words (most alert
+    keywords), without its general parsing; None for any other query."""
+    if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text):
+        return None
+    groups = []
+    # Lower-case "or" and "not" are words, not operators; the same term cap as parse_query.
+    for word in text.split(" ")[: MAX_TERMS * 2]:
+        term = words.get(word)
+        if term is None:
+            term = words[word] = Term("word", word)
+        groups.append([term])
+    return groups
+
+
 def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
     """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
     oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
+    words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
 
     def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
         # Lazy: match_new parses while its index of the new papers is being built.
         for text in queries:
+            groups = _plain_groups(text, words)
+            if groups is not None:
+                yield text, groups, []
+                continue
             try:
-                query = parse_query(text, max_chars=10_000)
+                query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
             except QueryError:
                 matches[text] = []
                 continue
