@@ -199,6 +199,7 @@ def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeyp
     words = sorted({w.lower() for w in re.findall(r"[A-Za-z]{5,}", titles_text)})[:150]
     queries = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
     queries += ['"language model"', "pre-training", "diffus*", "model -diffusion", "lora OR rl"]
+    queries += ["model or", "not model", "lora 2"]  # lower-case operators are plain words
     queries.append("-only")  # nothing to look for: matches nothing
     found = match_each(seeded, queries, after, newest)
     assert set(found) == set(queries)
