@@ -113,11 +113,34 @@ def _ask_instead(word: str, after_time: bool) -> None:
         )
 
 
+def _quoted(word: str) -> bool:
+    """A whole quoted keyword (`"lora"`, `-"diffusion model"`)."""
+    body = word.removeprefix("-")
+    return len(body) > 2 and body.startswith('"') and body.endswith('"')
+
+
+def _join_quotes(words: list[str]) -> list[str]:
+    """The words with each quoted phrase made one word, as the search reads it: `at`,
+    `daily` or `on` inside `"scaling laws at scale"` are the phrase's, not the schedule's.
+    A quote that is never closed is left as the words it is."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        end = index
+        body = word.removeprefix("-")
+        if body.startswith('"') and not (len(body) > 1 and body.endswith('"')):
+            end = next((j for j in range(index + 1, len(words)) if words[j].endswith('"')), index)
+        joined.append(" ".join(words[index : end + 1]))
+        index = end + 1
+    return joined
+
+
 def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
     timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
     channel = bool(words) and words[0].lower() == "channel"
-    rest = words[1:] if channel else list(words)
+    rest = _join_quotes(words[1:] if channel else list(words))
     frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
     keywords: list[str] = []
     index = 0
@@ -139,7 +162,7 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
             tz = find_zone(word)
-        elif word.startswith('"') and word.endswith('"') and len(word) > 2:
+        elif _quoted(word):
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:
             _ask_instead(word, at_time_given(rest, index))

@@ -88,3 +88,30 @@ def test_another_users_dm_subscription_is_not_theirs_to_remove(seeded):
     ask(seeded, "subscribe lora", user="U1")
     assert "No subscription of yours matches" in ask(seeded, "unsubscribe 1", user="U2")
     assert "#1" in ask(seeded, "list", user="U1")
+
+
+@pytest.mark.parametrize(
+    ("text", "listed"),
+    [
+        pytest.param(
+            'subscribe "scaling laws at scale" weekly',
+            '“\\"scaling laws at scale\\"” → DM, weekly on Monday',
+            id="at-inside-quotes",
+        ),
+        pytest.param(
+            'subscribe "recognising daily activities" weekly',
+            '“\\"recognising daily activities\\"” → DM, weekly on Monday',
+            id="frequency-inside-quotes",
+        ),
+        pytest.param(
+            'subscribe "early alert systems" weekly',
+            '“\\"early alert systems\\"” → DM, weekly on Monday',
+            id="instant-inside-quotes",
+        ),
+    ],
+)
+def test_quoted_phrase_is_subscribed_as_typed(seeded, text, listed):
+    """Words inside quotes are the phrase, as `/papers "…"` reads them: never a time, a
+    frequency or a day, and never dropped from the keywords."""
+    assert "Subscribed" in ask(seeded, text)
+    assert listed in ask(seeded, "list")
