@@ -41,6 +41,24 @@ def test_misspelling_suggests_the_indexed_word(seeded):
     assert result.total == 0 and result.suggestions == ["lora"]
 
 
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("loar OR transfromer", "lora OR transformer", id="or-kept"),
+        pytest.param("loar -diffusion", "lora -diffusion", id="exclusion-kept"),
+        pytest.param("loar NOT diffusion", "lora NOT diffusion", id="not-kept"),
+        pytest.param("loar adapt*", "lora adapt*", id="prefix-kept"),
+        pytest.param('loar "low-rank"', 'lora "low-rank"', id="phrase-kept"),
+    ],
+)
+def test_did_you_mean_keeps_the_rest_of_the_query(seeded, query, meant):
+    """Only the misspelled word is replaced: the suggestion, typed, is the search the user
+    meant (`loar OR transfromer` is not `lora transformer`, which needs both words)."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
+
+
 @pytest.mark.parametrize("query", ["pre-training", "pretraining", "pre-trained", "Pre-Trained"])
 def test_hyphen_and_inflection_variants_find_each_other(seeded, query):
     found = {p["id"] for p in search(seeded, query, limit=200).papers}
