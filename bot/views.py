@@ -195,7 +195,9 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
 
 
 def _page_value(query: str, offset: int) -> str:
-    return json.dumps({"q": query, "o": offset})
+    # Not \u-escaped: a query of astral letters (𝗹𝗼𝗿𝗮) would grow twelvefold past the
+    # 2,000 characters a button's value may hold.
+    return json.dumps({"q": query, "o": offset}, ensure_ascii=False)
 
 
 def page_from_value(value: str) -> tuple[str, int]:
