@@ -105,6 +105,9 @@ def _ask_instead(word: str, after_time: bool) -> None:
         )
     problem = zone_problem(word)
     if problem and (after_time or word.isupper() or "/" in word):
+        if not after_time:
+            # Before the time it may be a keyword (`CT` scans, `MT` for translation).
+            problem += f' To follow the word as a keyword, quote it: `"{word}"`.'
         raise SubscriptionError(problem)
     if _is_time_like(word):
         raise SubscriptionError(

@@ -115,3 +115,19 @@ def test_quoted_phrase_is_subscribed_as_typed(seeded, text, listed):
     frequency or a day, and never dropped from the keywords."""
     assert "Subscribed" in ask(seeded, text)
     assert listed in ask(seeded, "list")
+
+
+@pytest.mark.parametrize(
+    ("acronym", "keywords"),
+    [
+        pytest.param("CT", "CT segmentation", id="computed-tomography"),
+        pytest.param("MT", "low-resource MT", id="machine-translation"),
+    ],
+)
+def test_acronym_that_is_also_a_zone_abbreviation_can_be_followed(seeded, acronym, keywords):
+    """`/papers CT segmentation` searches; subscribing to it asks about the timezone, and
+    the reply says how to follow the word instead, which then works."""
+    refused = ask(seeded, f"subscribe {keywords} weekly")
+    quoted = keywords.replace(acronym, f'"{acronym}"')
+    assert f'quote it: `\\"{acronym}\\"`' in refused
+    assert "Subscribed" in ask(seeded, f"subscribe {quoted} weekly")
