@@ -332,7 +332,8 @@ def describe_when(sub: Subscription) -> str:
 def describe(sub: Subscription) -> str:
     """One line about a subscription, for /papers list and App Home."""
     where = "DM" if sub.kind == "personal" else f"<#{sub.target}>"
-    what = f"“{escape_mrkdwn(sub.keywords)}”" if sub.keywords else "trending"
+    # As typed, in a code span: a look-alike `diffus∗` copied into unsubscribe matches nothing.
+    what = code(sub.keywords) if sub.keywords else "trending"
     if sub.author:  # an author follow (storage.authors)
         what = f"papers by {escape_mrkdwn(sub.author)}"
     line = f"*#{sub.id}* {what} → {where}, {describe_when(sub)}"
