@@ -19,6 +19,7 @@ from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
 from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
+from storage.text import straight_quotes
 from storage.trending import trending
 
 SUBCOMMANDS = (
@@ -143,7 +144,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
     timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
     channel = bool(words) and words[0].lower() == "channel"
-    rest = _join_quotes(words[1:] if channel else list(words))
+    # Curly quotes are phrase quotes, as in the search (stored straight, meaning the same).
+    rest = _join_quotes([straight_quotes(w) for w in (words[1:] if channel else words)])
     frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
     keywords: list[str] = []
     index = 0

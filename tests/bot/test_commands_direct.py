@@ -108,6 +108,11 @@ def test_another_users_dm_subscription_is_not_theirs_to_remove(seeded):
             '`\\"early alert systems\\"` → DM, weekly on Monday',
             id="instant-inside-quotes",
         ),
+        pytest.param(
+            "subscribe “scaling laws at scale” weekly",
+            '`\\"scaling laws at scale\\"` → DM, weekly on Monday',
+            id="curly-quotes",
+        ),
     ],
 )
 def test_quoted_phrase_is_subscribed_as_typed(seeded, text, listed):

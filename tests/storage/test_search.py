@@ -100,6 +100,24 @@ def test_phrase_or_exclude_and_prefix(seeded):
     assert prefix.total >= 1 and all(re.search(r"diffus", text_of(p), re.I) for p in prefix.papers)
 
 
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        pytest.param("“large language”", id="curly"),
+        pytest.param("„large language“", id="german"),
+        pytest.param("«large language»", id="guillemets"),
+    ],
+)
+def test_typographic_quotes_make_a_phrase(seeded, quoted):
+    """Slack's clients often turn typed quotes into curly ones (the author search already
+    takes them): the phrase finds what the straight-quoted phrase finds, not both words
+    anywhere."""
+    phrase = search(seeded, '"large language"', limit=100)
+    found = search(seeded, quoted, limit=100)
+    assert found.total == phrase.total < search(seeded, "large language").total
+    assert [p["id"] for p in found.papers] == [p["id"] for p in phrase.papers]
+
+
 def test_case_insensitive(seeded):
     assert (
         search(seeded, "LoRA").total == search(seeded, "lora").total == search(seeded, "LORA").total
