@@ -152,3 +152,15 @@ def test_list_shows_the_keywords_as_typed_so_they_can_be_unsubscribed(seeded, ke
     listed = json.loads(ask(seeded, "list"))[0]["text"]["text"]
     assert f"`{keywords}` → DM, weekly" in listed
     assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {keywords}")
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "unsubscribed"),
+    [
+        pytest.param('"scaling laws"', "“scaling laws”", id="curly-removes-straight"),
+        pytest.param("“scaling laws”", '"scaling laws"', id="straight-removes-curly"),
+    ],
+)
+def test_unsubscribe_by_phrase_in_either_kind_of_quotes(seeded, subscribed, unsubscribed):
+    ask(seeded, f"subscribe {subscribed} weekly")
+    assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {unsubscribed}")
