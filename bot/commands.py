@@ -19,6 +19,7 @@ from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
 from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
+from storage.text import straight_quotes
 from storage.trending import trending
 
 SUBCOMMANDS = (
@@ -105,6 +106,9 @@ def _ask_instead(word: str, after_time: bool) -> None:
         )
     problem = zone_problem(word)
     if problem and (after_time or word.isupper() or "/" in word):
+        if not after_time:
+            # Before the time it may be a keyword (`CT` scans, `MT` for translation).
+            problem += f' To follow the word as a keyword, quote it: `"{word}"`.'
         raise SubscriptionError(problem)
     if _is_time_like(word):
         raise SubscriptionError(
@@ -113,11 +117,35 @@ def _ask_instead(word: str, after_time: bool) -> None:
         )
 
 
+def _quoted(word: str) -> bool:
+    """A whole quoted keyword (`"lora"`, `-"diffusion model"`)."""
+    body = word.removeprefix("-")
+    return len(body) > 2 and body.startswith('"') and body.endswith('"')
+
+
+def _join_quotes(words: list[str]) -> list[str]:
+    """The words with each quoted phrase made one word, as the search reads it: `at`,
+    `daily` or `on` inside `"scaling laws at scale"` are the phrase's, not the schedule's.
+    A quote that is never closed is left as the words it is."""
+    joined: list[str] = []
+    index = 0
+    while index < len(words):
+        word = words[index]
+        end = index
+        body = word.removeprefix("-")
+        if body.startswith('"') and not (len(body) > 1 and body.endswith('"')):
+            end = next((j for j in range(index + 1, len(words)) if words[j].endswith('"')), index)
+        joined.append(" ".join(words[index : end + 1]))
+        index = end + 1
+    return joined
+
+
 def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
     timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
     channel = bool(words) and words[0].lower() == "channel"
-    rest = words[1:] if channel else list(words)
+    # Curly quotes are phrase quotes, as in the search (stored straight, meaning the same).
+    rest = _join_quotes([straight_quotes(w) for w in (words[1:] if channel else words)])
     frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
     keywords: list[str] = []
     index = 0
@@ -139,7 +167,7 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
             tz = find_zone(word)
-        elif word.startswith('"') and word.endswith('"') and len(word) > 2:
+        elif _quoted(word):
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:
             _ask_instead(word, at_time_given(rest, index))

@@ -195,7 +195,9 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
 
 
 def _page_value(query: str, offset: int) -> str:
-    return json.dumps({"q": query, "o": offset})
+    # Not \u-escaped: a query of astral letters (𝗹𝗼𝗿𝗮) would grow twelvefold past the
+    # 2,000 characters a button's value may hold.
+    return json.dumps({"q": query, "o": offset}, ensure_ascii=False)
 
 
 def page_from_value(value: str) -> tuple[str, int]:
@@ -330,7 +332,8 @@ def describe_when(sub: Subscription) -> str:
 def describe(sub: Subscription) -> str:
     """One line about a subscription, for /papers list and App Home."""
     where = "DM" if sub.kind == "personal" else f"<#{sub.target}>"
-    what = f"“{escape_mrkdwn(sub.keywords)}”" if sub.keywords else "trending"
+    # As typed, in a code span: a look-alike `diffus∗` copied into unsubscribe matches nothing.
+    what = code(sub.keywords) if sub.keywords else "trending"
     if sub.author:  # an author follow (storage.authors)
         what = f"papers by {escape_mrkdwn(sub.author)}"
     line = f"*#{sub.id}* {what} → {where}, {describe_when(sub)}"

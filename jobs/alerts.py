@@ -17,6 +17,7 @@ from storage.deliveries import sent_paper_ids
 from storage.papers import get_papers, newest_paper_id, unlisted_ids
 from storage.search import match_each
 from storage.subscriptions import Subscription
+from storage.text import normalize_query
 
 log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
@@ -50,10 +51,12 @@ _OPERATORS = frozenset({"OR", "AND", "NOT"})
 
 def _norm(keywords: str) -> str:
     # One spelling per query, so subscriptions that differ only in case share one match.
-    words = keywords.split()
-    if not _OPERATORS.intersection(words):  # nearly all keywords: fold them whole
-        return " ".join(words).casefold()
-    return " ".join(w if w in _OPERATORS else w.casefold() for w in words)
+    # Normalised first as /papers normalises a query (full-width `ＯＲ` is `OR`), then
+    # lower-cased as the index lower-cases (casefold would make `Gauß` the word `gauss`).
+    words = normalize_query(keywords).split()
+    if not _OPERATORS.intersection(words):  # nearly all keywords: lower them whole
+        return " ".join(words).lower()
+    return " ".join(w if w in _OPERATORS else w.lower() for w in words)
 
 
 def match_new_papers(

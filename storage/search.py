@@ -147,7 +147,7 @@ def search(
     for paper in papers:
         paper["score"] = round(scores[paper["id"]], 3)
         paper["snippet"] = snippets.get(paper["id"], "")
-    suggestions = [] if hits.total else suggest(db, query.words)
+    suggestions = [] if hits.total else suggest(db, query.words, text)
     return SearchResult(text, papers, hits.total, offset, limit, suggestions)
 
 
@@ -155,8 +155,9 @@ def _known(db: Database, word: str) -> bool:
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
-def suggest(db: Database, words: list[str]) -> list[str]:
-    """ "Did you mean": the query with each unknown word replaced by the closest known word."""
+def suggest(db: Database, words: list[str], text: str | None = None) -> list[str]:
+    """ "Did you mean": the query with each unknown word replaced by the closest known word;
+    given the typed `text`, everything else in it (OR, exclusions, phrases, prefixes) is kept."""
     if not words:
         return []
     replaced, changed = [], False
@@ -181,7 +182,32 @@ def suggest(db: Database, words: list[str]) -> list[str]:
             changed = True
         else:
             replaced.append(word)
-    return [" ".join(replaced)] if changed else []
+    if not changed:
+        return []
+    if text is None:
+        return [" ".join(replaced)]
+    return [_respell(text, dict(zip(words, replaced, strict=True)))]
+
+
+def _respell(text: str, fixes: dict[str, str]) -> str:
+    """The typed query with each plain word that parse_query searched for replaced by its
+    fix, token by token, so the suggestion means what the query meant."""
+    out = []
+    negate_next = False
+    for raw in _TOKENS.findall(normalize_query(text)):
+        if raw in ("OR", "|", "AND", "+", "NOT"):
+            negate_next = negate_next or raw == "NOT"
+            out.append(raw)
+            continue
+        negate = negate_next or (raw.startswith("-") and len(raw) > 1)
+        negate_next = False
+        match = None if negate or raw.startswith('"') else _WORD.search(raw)
+        if match and not match.group(0).endswith("*"):
+            fix = fixes.get(match.group(0).replace("-", "").lower())
+            if fix:
+                raw = raw[: match.start()] + fix + raw[match.end() :]
+        out.append(raw)
+    return " ".join(out)
 
 
 def _parsed_query(text: str):

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 from storage.db import transaction
 from storage.errors import NotFound, SubscriptionError
 from storage.schedule import Frequency, Schedule
+from storage.text import straight_quotes
 
 MAX_PER_USER = 25
 
@@ -264,7 +265,7 @@ def remove(
         elif number.isdigit():
             chosen = [s for s in mine if s.id == int(number)]
         else:
-            chosen = [s for s in mine if s.keywords.casefold() == selector.casefold()]
+            chosen = [s for s in mine if _same_keywords(s.keywords, selector)]
         if not chosen:
             raise NotFound(f"No subscription of yours matches `{selector}`.")
         allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
@@ -275,6 +276,11 @@ def remove(
             )
         _delete(db, [s.id for s in allowed])
     return allowed
+
+
+def _same_keywords(stored: str, typed: str) -> bool:
+    # Case and the kind of quotes aside (“a b” is "a b"), the keywords as they were typed.
+    return straight_quotes(stored).casefold() == straight_quotes(typed).casefold()
 
 
 def set_status(

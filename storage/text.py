@@ -15,6 +15,8 @@ _CONTROL = re.compile(
 )
 _INNER_STAR = re.compile(r"(?<=[^\W_])\*+(?=[^\W_])")
 _BAR = re.compile(r"\s*\|+\s*")
+# Typographic double quotes, as Slack's clients and keyboards type them, are phrase quotes.
+_QUOTES = str.maketrans(dict.fromkeys("“”„‟«»″", '"'))
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
 _ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 
@@ -43,9 +45,15 @@ def clean(text: str) -> str:
 def normalize_query(text: str) -> str:
     """A typed query in the form stored text has (see clean), with `*` and `|` made
     predictable: `*` is a prefix mark only at the end of a word, so one inside a word is
-    dropped (`lo*ra` searches `lora`), and `a|b` means `a OR b`."""
-    text = _INNER_STAR.sub("", clean(text))
+    dropped (`lo*ra` searches `lora`), `a|b` means `a OR b`, and curly quotes (“…”, „…“,
+    «…») quote a phrase as "…" does."""
+    text = _INNER_STAR.sub("", straight_quotes(clean(text)))
     return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
+
+
+def straight_quotes(text: str) -> str:
+    """Typographic double quotes (“…”, „…“, «…») as the plain `"` of the query syntax."""
+    return text if text.isascii() else text.translate(_QUOTES)
 
 
 def normalize_title(text: str) -> str:

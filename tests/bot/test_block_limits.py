@@ -7,6 +7,7 @@ import pytest
 
 from bot import views
 from slackstub.limits import validate_blocks
+from storage.search import search
 
 
 def big_paper(n: int) -> dict:
@@ -48,3 +49,19 @@ def test_app_home_with_subscriptions_reading_list_and_preview_fits():
     preview = views.digest_message(PAPERS[:5], "Daily", 1, True)
     view = views.home_view([], {}, preview, saved=PAPERS[:20])
     assert validate_blocks(view["blocks"], surface="home") == []
+
+
+@pytest.mark.parametrize(
+    "word",
+    [pytest.param("𝗹𝗼𝗿𝗮", id="math-bold"), pytest.param("ｌｏｒａ", id="full-width")],
+)
+def test_search_reply_to_a_pasted_styled_query_fits(seeded, word):
+    """A query pasted in styled letters (as social posts write titles) searches as plain
+    letters; its reply, whose buttons carry the query for Next and Share, stays valid."""
+    query = " ".join([word] * 51)  # 255 characters, under the 256 a query may have
+    result = search(seeded, query, limit=views.PAGE_SIZE)
+    assert result.total == 2
+    message = views.search_message(result, typed=query)
+    assert validate_blocks(message["blocks"]) == []
+    share = message["blocks"][-1]["elements"][0]["value"]
+    assert views.page_from_value(share) == (query, 0)

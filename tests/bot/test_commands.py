@@ -89,12 +89,12 @@ def test_paper_text_is_escaped(config, reply):
 
 def test_subscribe_list_unsubscribe_round_trip(reply):
     done = reply("subscribe lora weekly at 8:30 on monday")
-    assert "Subscribed: *#1* “lora” → DM, weekly on Monday at 08:30 America/New_York" in all_text(
+    assert "Subscribed: *#1* `lora` → DM, weekly on Monday at 08:30 America/New_York" in all_text(
         done
     )
     reply("subscribe diffusion instant")
     listed = all_text(reply("list"))
-    assert "#1" in listed and "#2* “diffusion” → DM, instant alerts" in listed
+    assert "#1" in listed and "#2* `diffusion` → DM, instant alerts" in listed
     assert "You already have this subscription" in all_text(
         reply("subscribe lora weekly at 8:30 on monday")
     )
@@ -126,7 +126,7 @@ def test_channel_subscription_needs_the_bot_in_the_channel(slack, reply):
     assert "/invite @papers" in refused
     assert "No subscriptions yet" in all_text(reply("list", channel="C0PRIVATE"))
     made = all_text(reply("subscribe channel daily at 07:00 Europe/Berlin diffusion"))
-    assert "“diffusion” → <#C0GENERAL>, daily at 07:00 Europe/Berlin" in made
+    assert "`diffusion` → <#C0GENERAL>, daily at 07:00 Europe/Berlin" in made
 
 
 def test_another_team_cannot_see_or_remove_subscriptions(reply):

@@ -63,7 +63,7 @@ def test_subscribe_phrases_that_cannot_be_honoured(words, message):
 
 def test_subscribe_uses_the_users_slack_timezone_and_lists_it(seeded):
     assert "daily at 09:00 Asia/Tokyo" in ask(seeded, "subscribe lora")
-    assert "“lora” → DM, daily at 09:00 Asia/Tokyo" in ask(seeded, "list")
+    assert "`lora` → DM, daily at 09:00 Asia/Tokyo" in ask(seeded, "list")
 
 
 def test_channel_subscription_without_the_bot_says_how_to_invite(seeded):
@@ -88,3 +88,79 @@ def test_another_users_dm_subscription_is_not_theirs_to_remove(seeded):
     ask(seeded, "subscribe lora", user="U1")
     assert "No subscription of yours matches" in ask(seeded, "unsubscribe 1", user="U2")
     assert "#1" in ask(seeded, "list", user="U1")
+
+
+@pytest.mark.parametrize(
+    ("text", "listed"),
+    [
+        pytest.param(
+            'subscribe "scaling laws at scale" weekly',
+            '`\\"scaling laws at scale\\"` → DM, weekly on Monday',
+            id="at-inside-quotes",
+        ),
+        pytest.param(
+            'subscribe "recognising daily activities" weekly',
+            '`\\"recognising daily activities\\"` → DM, weekly on Monday',
+            id="frequency-inside-quotes",
+        ),
+        pytest.param(
+            'subscribe "early alert systems" weekly',
+            '`\\"early alert systems\\"` → DM, weekly on Monday',
+            id="instant-inside-quotes",
+        ),
+        pytest.param(
+            "subscribe “scaling laws at scale” weekly",
+            '`\\"scaling laws at scale\\"` → DM, weekly on Monday',
+            id="curly-quotes",
+        ),
+    ],
+)
+def test_quoted_phrase_is_subscribed_as_typed(seeded, text, listed):
+    """Words inside quotes are the phrase, as `/papers "…"` reads them: never a time, a
+    frequency or a day, and never dropped from the keywords."""
+    assert "Subscribed" in ask(seeded, text)
+    assert listed in ask(seeded, "list")
+
+
+@pytest.mark.parametrize(
+    ("acronym", "keywords"),
+    [
+        pytest.param("CT", "CT segmentation", id="computed-tomography"),
+        pytest.param("MT", "low-resource MT", id="machine-translation"),
+    ],
+)
+def test_acronym_that_is_also_a_zone_abbreviation_can_be_followed(seeded, acronym, keywords):
+    """`/papers CT segmentation` searches; subscribing to it asks about the timezone, and
+    the reply says how to follow the word instead, which then works."""
+    refused = ask(seeded, f"subscribe {keywords} weekly")
+    quoted = keywords.replace(acronym, f'"{acronym}"')
+    assert f'quote it: `\\"{acronym}\\"`' in refused
+    assert "Subscribed" in ask(seeded, f"subscribe {quoted} weekly")
+
+
+@pytest.mark.parametrize(
+    "keywords",
+    [
+        pytest.param("diffus*", id="prefix"),
+        pytest.param("flow* OR diffus* -video", id="prefixes-or-exclusion"),
+    ],
+)
+def test_list_shows_the_keywords_as_typed_so_they_can_be_unsubscribed(seeded, keywords):
+    """`/papers list` shows `diffus*`, not a look-alike `diffus∗` that, copied into
+    `/papers unsubscribe`, matches nothing."""
+    ask(seeded, f"subscribe {keywords} weekly")
+    listed = json.loads(ask(seeded, "list"))[0]["text"]["text"]
+    assert f"`{keywords}` → DM, weekly" in listed
+    assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {keywords}")
+
+
+@pytest.mark.parametrize(
+    ("subscribed", "unsubscribed"),
+    [
+        pytest.param('"scaling laws"', "“scaling laws”", id="curly-removes-straight"),
+        pytest.param("“scaling laws”", '"scaling laws"', id="straight-removes-curly"),
+    ],
+)
+def test_unsubscribe_by_phrase_in_either_kind_of_quotes(seeded, subscribed, unsubscribed):
+    ask(seeded, f"subscribe {subscribed} weekly")
+    assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {unsubscribed}")

@@ -22,7 +22,7 @@ def test_home_lists_subscriptions_and_buttons_work(slack, reply, config):
     )
     view = home(slack)
     text = json.dumps(view, ensure_ascii=False)
-    assert "“lora” → DM, daily at 09:00 America/New_York" in text
+    assert "`lora` → DM, daily at 09:00 America/New_York" in text
     assert "trending → <#C0GENERAL>, weekly on Monday" in text and "no delivery yet" in text
     slack.state.views.clear()
     slack.click(view, "home_pause_1", view=view)

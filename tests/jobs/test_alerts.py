@@ -68,6 +68,9 @@ def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub
         pytest.param("routing NOT adapters", False, id="not-excludes"),
         pytest.param("Routing -Adapters", False, id="minus-excludes"),
         pytest.param("LORA ROUTING", True, id="case-ignored"),
+        # Full-width letters are the same query to /papers (NFKC): ＯＲ is OR there.
+        pytest.param("qlora ＯＲ routing", True, id="or-full-width"),
+        pytest.param("routing ＮＯＴ adapters", False, id="not-full-width"),
     ],
 )
 def test_alert_keywords_keep_their_operators(worker_config, subscribe, stub, keywords, alerted):
@@ -82,6 +85,21 @@ def test_alert_keywords_keep_their_operators(worker_config, subscribe, stub, key
     assert len(alerts) == int(alerted), [a["text"] for a in alerts]
     if alerted:
         assert "LoRA Routing" in alerts[0]["blocks"][1]["text"]["text"]
+
+
+def test_alert_keywords_fold_case_as_search_does(worker_config, subscribe, stub):
+    """`Gauß` finds a Gauß-Newton paper in /papers (the index lower-cases, it does not
+    case-fold ß to ss), so the alert on `Gauß` fires for it too."""
+    run_job(worker_config, NOW)
+    subscribe(NOW, frequency="instant", keywords="Gauß")
+    with open(f"{worker_config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:
+        handle.write(LORA_DUMP.replace("LoRA Routing:", "Gauß-Newton Routing:"))
+    run_job(worker_config, NOW.replace(minute=30))
+    db = connect(worker_config.db_path)
+    found = [p["title"] for p in search(db, "Gauß").papers]
+    assert found == ["Gauß-Newton Routing: Mixing Low-Rank Adapters per Token"]
+    alerts = stub.messages("DU0LOCAL")
+    assert [a["text"] for a in alerts] == ["1 new paper on Gauß"]
 
 
 def test_malformed_dump_and_failing_feed_are_recorded_and_skipped(

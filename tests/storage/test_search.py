@@ -41,6 +41,24 @@ def test_misspelling_suggests_the_indexed_word(seeded):
     assert result.total == 0 and result.suggestions == ["lora"]
 
 
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("loar OR transfromer", "lora OR transformer", id="or-kept"),
+        pytest.param("loar -diffusion", "lora -diffusion", id="exclusion-kept"),
+        pytest.param("loar NOT diffusion", "lora NOT diffusion", id="not-kept"),
+        pytest.param("loar adapt*", "lora adapt*", id="prefix-kept"),
+        pytest.param('loar "low-rank"', 'lora "low-rank"', id="phrase-kept"),
+    ],
+)
+def test_did_you_mean_keeps_the_rest_of_the_query(seeded, query, meant):
+    """Only the misspelled word is replaced: the suggestion, typed, is the search the user
+    meant (`loar OR transfromer` is not `lora transformer`, which needs both words)."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
+
+
 @pytest.mark.parametrize("query", ["pre-training", "pretraining", "pre-trained", "Pre-Trained"])
 def test_hyphen_and_inflection_variants_find_each_other(seeded, query):
     found = {p["id"] for p in search(seeded, query, limit=200).papers}
@@ -80,6 +98,24 @@ def test_phrase_or_exclude_and_prefix(seeded):
     )
     prefix = search(seeded, "diffus*", limit=50)
     assert prefix.total >= 1 and all(re.search(r"diffus", text_of(p), re.I) for p in prefix.papers)
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        pytest.param("“large language”", id="curly"),
+        pytest.param("„large language“", id="german"),
+        pytest.param("«large language»", id="guillemets"),
+    ],
+)
+def test_typographic_quotes_make_a_phrase(seeded, quoted):
+    """Slack's clients often turn typed quotes into curly ones (the author search already
+    takes them): the phrase finds what the straight-quoted phrase finds, not both words
+    anywhere."""
+    phrase = search(seeded, '"large language"', limit=100)
+    found = search(seeded, quoted, limit=100)
+    assert found.total == phrase.total < search(seeded, "large language").total
+    assert [p["id"] for p in found.papers] == [p["id"] for p in phrase.papers]
 
 
 def test_case_insensitive(seeded):
