@@ -35,8 +35,9 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     after = int(mark)
     if newest > after:
         subscriptions = subs.instant(db)
-        matches = match_new_papers(db, [s.keywords for s in subscriptions], after, newest)
-        pending = [(sub, matches.get(_norm(sub.keywords), [])) for sub in subscriptions]
+        norms = {k: _norm(k) for k in {s.keywords for s in subscriptions}}
+        matches = match_new_papers(db, list(norms), after, newest)
+        pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
         outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
         meta.put(db, BOOKMARK, str(newest))
     if outcomes:
@@ -64,7 +65,8 @@ def match_new_papers(
 ) -> dict[str, list[int]]:
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
     per distinct query (subscriptions share keywords) against only the new papers."""
-    matches = match_each(db, sorted({_norm(k) for k in keywords}), after, newest)
+    # Each distinct text normalised once: many subscriptions share their keywords.
+    matches = match_each(db, sorted({_norm(k) for k in set(keywords)}), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
