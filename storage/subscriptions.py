@@ -111,11 +111,15 @@ def create(
     }
     with transaction(db):
         same = next(
-            table.rows_where(
-                # An author follow is never the same subscription as a keyword one.
-                "team_id = ? AND target = ? AND lower(keywords) = lower(?) AND author IS NULL",
-                [team_id, target, keywords],
-                order_by="id",
+            (
+                row
+                for row in table.rows_where(
+                    # An author follow is never the same subscription as a keyword one.
+                    "team_id = ? AND target = ? AND author IS NULL",
+                    [team_id, target],
+                    order_by="id",
+                )
+                if _same_keywords(row["keywords"] or "", keywords)
             ),
             None,
         )
@@ -278,9 +282,18 @@ def remove(
     return allowed
 
 
+# The query syntax's operators are upper case: `lora OR qlora` is not the words `lora or qlora`.
+_OPERATORS = frozenset({"OR", "AND", "NOT"})
+
+
+def _keywords_key(keywords: str) -> str:
+    # Case, spacing and the kind of quotes aside (“a b” is "a b"), the keywords as typed.
+    words = straight_quotes(keywords).split()
+    return " ".join(w if w in _OPERATORS else w.casefold() for w in words)
+
+
 def _same_keywords(stored: str, typed: str) -> bool:
-    # Case and the kind of quotes aside (“a b” is "a b"), the keywords as they were typed.
-    return straight_quotes(stored).casefold() == straight_quotes(typed).casefold()
+    return _keywords_key(stored) == _keywords_key(typed)
 
 
 def set_status(

@@ -113,6 +113,27 @@ def test_resubscribing_with_a_new_time_changes_the_time(reply, config):
     assert "→ weekly on Friday at 10:30 Europe/Berlin" in weekly
 
 
+@pytest.mark.parametrize(
+    ("first", "second", "count"),
+    [
+        pytest.param("LoRA daily", "lora weekly", 1, id="case-aside-the-same"),
+        pytest.param(
+            "“scaling laws” daily", '"scaling laws" weekly', 1, id="quotes-aside-the-same"
+        ),
+        pytest.param("lora or qlora daily", "lora OR qlora daily", 2, id="or-word-is-not-or"),
+    ],
+)
+def test_resubscribing_to_the_same_keywords_but_not_another_query(
+    reply, config, first, second, count
+):
+    """`LoRA` and `lora` are one subscription (the second changes its schedule), but
+    `lora OR qlora` is another search than the three words `lora or qlora`."""
+    reply(f"subscribe {first}")
+    reply(f"subscribe {second}")
+    rows = list(connect(config.db_path).query("SELECT keywords FROM subscriptions"))
+    assert len(rows) == count, rows
+
+
 def test_signed_subscribe_at_utc_time_delivers_a_digest_at_that_time(slack, reply, config):
     # The seeds are listed on 2026-03-17: the command is typed at 07:00 UTC that day (the
     # stand-in's user is in New York, so a zone that were ignored would show).
