@@ -376,9 +376,11 @@ def home_view(
         )
     shown = subs[:25]
     saved_blocks = reading_list_blocks(saved) if saved is not None else []
-    # What is left for a preview once the subscriptions (4 blocks each), the header and the
-    # reading list have their places (App Home holds HOME_BLOCKS).
-    room = HOME_BLOCKS - 2 - 4 * len(shown) - len(saved_blocks)
+    # What is left for a preview once the subscriptions (3 blocks each), the header and the
+    # reading list have their places (App Home holds HOME_BLOCKS). No divider between
+    # subscriptions: with one, the most a user may have (25) filled all 100 blocks, and the
+    # last one lost its buttons and the reading list its place.
+    room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     for sub in shown:
         delivered = last.get(sub.id)
         status = (
@@ -403,7 +405,6 @@ def home_view(
             ),
         ]
         blocks += [
-            DividerBlock(),
             SectionBlock(text=MarkdownTextObject(text=describe(sub))),
             ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
             ActionsBlock(elements=buttons),
