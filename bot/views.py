@@ -344,16 +344,34 @@ def describe(sub: Subscription) -> str:
     return line
 
 
+LIST_MAX = 40  # subscriptions in one /papers list reply
+LIST_CHARS = 10_000
+SECTION_CHARS = 3000
+
+
 def list_message(subs: list[Subscription]) -> dict:
     """The /papers list reply."""
     if not subs:
         return text_message("No subscriptions yet. Try `/papers subscribe lora daily at 09:00`.")
-    lines = [describe(s) for s in subs[:40]]
-    return text_message(
-        "*Your subscriptions*\n"
-        + "\n".join(lines)
-        + "\nRemove one with `/papers unsubscribe &lt;id&gt;`."
-    )
+    # Keywords may be 200 characters: the lines go into as many sections as they need (each
+    # holds 3,000), and stop short of the ~12k characters a message's blocks may total.
+    lines = [describe(s) for s in subs[:LIST_MAX]]
+    while sum(len(line) + 1 for line in lines) > LIST_CHARS:
+        lines.pop()
+    more = f"…and {len(subs) - len(lines)} more.\n" if len(lines) < len(subs) else ""
+    lines = [
+        "*Your subscriptions*",
+        *lines,
+        more + "Remove one with `/papers unsubscribe &lt;id&gt;`.",
+    ]
+    sections = [lines[0]]
+    for line in lines[1:]:
+        if len(sections[-1]) + 1 + len(line) > SECTION_CHARS:
+            sections.append(line)
+        else:
+            sections[-1] += "\n" + line
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
+    return {"text": "\n".join(sections), "blocks": _dump(blocks)}
 
 
 def home_view(
