@@ -279,6 +279,8 @@ def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dic
         else "not scheduled"
     )
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due} {sub.tz}._"
+    if sub.status == "paused":  # nothing goes out until it is resumed: promise no time
+        note = f"_Preview of #{sub.id}, not sent. It is paused: no digest until you Resume it._"
     context = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
     return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 

@@ -134,3 +134,28 @@ def test_home_with_the_most_subscriptions_keeps_every_button_and_the_reading_lis
     text = json.dumps(view, ensure_ascii=False)
     assert "Your reading list" in text
     assert text.count("saved_remove_") == saved_count
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param(None, id="paused-by-the-user"),
+        pytest.param("Slack said is_archived", id="by-slack"),
+    ],
+)
+def test_preview_of_a_paused_subscription_promises_no_delivery(slack, reply, config, reason):
+    """A paused subscription gets nothing until it is resumed: its preview says so instead of
+    naming a delivery time that will pass without a digest."""
+    reply("subscribe lora daily at 09:00")
+    if reason:
+        subs.pause(connect(config.db_path), 1, reason)
+    view = open_home(slack)
+    if not reason:
+        slack.state.views.clear()
+        slack.click(view, "home_pause_1", view=view)
+        view = home(slack)
+    shown = preview(slack, view, "home_preview_1")["blocks"]
+    note = next(b for b in shown if "Preview of" in json.dumps(b))["elements"][0]["text"]
+    assert "Preview of #1, not sent" in note
+    assert "paused" in note and "Resume" in note
+    assert "digest:" not in note
