@@ -279,6 +279,8 @@ def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dic
         else "not scheduled"
     )
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due} {sub.tz}._"
+    if sub.status == "paused":  # nothing goes out until it is resumed: promise no time
+        note = f"_Preview of #{sub.id}, not sent. It is paused: no digest until you Resume it._"
     context = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
     return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 
@@ -344,16 +346,34 @@ def describe(sub: Subscription) -> str:
     return line
 
 
+LIST_MAX = 40  # subscriptions in one /papers list reply
+LIST_CHARS = 10_000
+SECTION_CHARS = 3000
+
+
 def list_message(subs: list[Subscription]) -> dict:
     """The /papers list reply."""
     if not subs:
         return text_message("No subscriptions yet. Try `/papers subscribe lora daily at 09:00`.")
-    lines = [describe(s) for s in subs[:40]]
-    return text_message(
-        "*Your subscriptions*\n"
-        + "\n".join(lines)
-        + "\nRemove one with `/papers unsubscribe &lt;id&gt;`."
-    )
+    # Keywords may be 200 characters: the lines go into as many sections as they need (each
+    # holds 3,000), and stop short of the ~12k characters a message's blocks may total.
+    lines = [describe(s) for s in subs[:LIST_MAX]]
+    while sum(len(line) + 1 for line in lines) > LIST_CHARS:
+        lines.pop()
+    more = f"…and {len(subs) - len(lines)} more.\n" if len(lines) < len(subs) else ""
+    lines = [
+        "*Your subscriptions*",
+        *lines,
+        more + "Remove one with `/papers unsubscribe &lt;id&gt;`.",
+    ]
+    sections = [lines[0]]
+    for line in lines[1:]:
+        if len(sections[-1]) + 1 + len(line) > SECTION_CHARS:
+            sections.append(line)
+        else:
+            sections[-1] += "\n" + line
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
+    return {"text": "\n".join(sections), "blocks": _dump(blocks)}
 
 
 def home_view(
@@ -376,9 +396,11 @@ def home_view(
         )
     shown = subs[:25]
     saved_blocks = reading_list_blocks(saved) if saved is not None else []
-    # What is left for a preview once the subscriptions (4 blocks each), the header and the
-    # reading list have their places (App Home holds HOME_BLOCKS).
-    room = HOME_BLOCKS - 2 - 4 * len(shown) - len(saved_blocks)
+    # What is left for a preview once the subscriptions (3 blocks each), the header and the
+    # reading list have their places (App Home holds HOME_BLOCKS). No divider between
+    # subscriptions: with one, the most a user may have (25) filled all 100 blocks, and the
+    # last one lost its buttons and the reading list its place.
+    room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     for sub in shown:
         delivered = last.get(sub.id)
         status = (
@@ -403,7 +425,6 @@ def home_view(
             ),
         ]
         blocks += [
-            DividerBlock(),
             SectionBlock(text=MarkdownTextObject(text=describe(sub))),
             ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
             ActionsBlock(elements=buttons),

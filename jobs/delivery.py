@@ -175,6 +175,11 @@ def _following(sub: Subscription, now: datetime) -> datetime | None:
     return sub.schedule.next_fire_time(due, now)
 
 
+def _missed(due: datetime, now: datetime, grace_minutes: int) -> Skip:
+    late = int((now - due).total_seconds() // 60)
+    return Skip(f"missed by {late} min (grace {grace_minutes} min)")
+
+
 def deliver_digest(
     db: Database,
     config: Config,
@@ -185,11 +190,27 @@ def deliver_digest(
 ) -> Outcome:
     """Deliver one due digest (or skip it when it is too late or has nothing new)."""
     due = datetime.fromisoformat(sub.next_due_at or now.isoformat())
+    grace = timedelta(minutes=config.grace_minutes)
+    # A worker down over several slots: the ones beyond grace are missed, but a later one
+    # still within grace (yesterday's 09:00 missed, today's an hour ago) is sent, now.
+    latest = sub.schedule.next_fire_time(due, now - grace) if now - due > grace else None
+    if latest is not None and latest <= now:
+        missed = _missed(due, now, config.grace_minutes)
+        outcome = deliver(
+            db, client_for, sub, sub.schedule.period(due), lambda: missed, now, latest
+        )
+        moved = subs.by_id(db, sub.id)
+        if (
+            moved is None
+            or moved.status != Status.ACTIVE
+            or moved.next_due_at != latest.isoformat()
+        ):
+            return outcome
+        sub, due = moved, latest
 
     def build() -> Message | Skip:
-        if now - due > timedelta(minutes=config.grace_minutes):
-            late = int((now - due).total_seconds() // 60)
-            return Skip(f"missed by {late} min (grace {config.grace_minutes} min)")
+        if now - due > grace:
+            return _missed(due, now, config.grace_minutes)
         digest = build_digest(db, config, sub, due, cache=cache)
         if digest.message is None:
             return Skip("nothing new", Outcome.EMPTY)

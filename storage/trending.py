@@ -82,11 +82,12 @@ def trending(
         SELECT s.paper_id,
                MAX(CASE WHEN s.listed_on >= :start THEN COALESCE(s.upvotes, 0) END) AS upvotes,
                MAX(CASE WHEN s.listed_on < :start THEN s.upvotes END) AS before,
+               MAX(CASE WHEN s.listed_on < :start AND s.upvotes IS NOT NULL
+                        THEN s.listed_on END) AS last_counted_before,
                MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
                         THEN s.listed_on END) AS first_counted,
                MIN(CASE WHEN s.listed_on >= :start THEN s.upvotes END) AS first_in_window,
                MAX(s.listed_on) AS last_listed,
-               MIN(s.listed_on) AS first_listed,
                COUNT(DISTINCT s.source_id) AS sources,
                COUNT(DISTINCT s.input_id) AS listings,
                (SELECT title_derived FROM papers WHERE id = s.paper_id) AS untitled
@@ -106,7 +107,8 @@ def trending(
         upvotes = row["upvotes"] or 0
         baseline = row["before"] if row["before"] is not None else row["first_in_window"]
         growth = upvotes - baseline if baseline is not None else 0
-        since = row["first_listed"] if row["before"] is not None else row["first_counted"]
+        # The day the baseline was counted on, not the first listing: "+12 since Mar 15".
+        since = row["last_counted_before"] if row["before"] is not None else row["first_counted"]
         age = (anchor - date.fromisoformat(row["last_listed"])).days
         value = score(upvotes, growth, row["sources"], row["listings"], age)
         why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])

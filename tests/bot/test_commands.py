@@ -199,3 +199,28 @@ def test_an_answer_slack_cannot_take_is_logged_and_the_next_command_is_answered(
     assert "expired-response-url" not in caplog.text  # the URL is a credential
     assert failed[0].levelname == "ERROR"
     assert reply("lora")["text"] == "2 papers match `lora`"
+
+
+@pytest.mark.parametrize(
+    ("count", "words"),
+    [
+        pytest.param(25, 30, id="the-most-subscriptions-with-long-keywords"),
+        pytest.param(12, 45, id="a-dozen-near-the-keyword-limit"),
+    ],
+)
+def test_list_with_many_long_subscriptions_shows_them_all(config, reply, count, words):
+    """Keywords may be up to 200 characters: a user with many such subscriptions still gets
+    the list (each line whole, every block within Slack's limits), not an error."""
+    from slackstub.limits import validate_blocks
+    from tests.conftest import add_subscription
+
+    db = connect(config.db_path)
+    for n in range(count):
+        keywords = " ".join(f"k{n}w{i}" for i in range(words))[:199]
+        add_subscription(db, "T0LOCAL", "U0LOCAL", "U0LOCAL", kind="personal", keywords=keywords)
+    message = reply("list")
+    assert validate_blocks(message["blocks"]) == []
+    text = all_text(message)
+    for n in range(1, count + 1):
+        assert f"*#{n}* `k{n - 1}w0 " in text
+    assert "Remove one with" in text

@@ -6,8 +6,11 @@ import json
 
 import pytest
 
-from storage import connect
+from slackstub.limits import validate_blocks
+from storage import connect, saved
+from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
+from tests.conftest import NOW, add_subscription
 
 
 def home(slack, user: str = "U0LOCAL") -> dict:
@@ -33,7 +36,7 @@ def test_home_lists_subscriptions_and_buttons_work(slack, reply, config):
     slack.state.views.clear()
     slack.click(paused, "home_resume_1", view=paused)
     resumed = home(slack)
-    assert "paused" not in json.dumps(resumed["blocks"][2:5])
+    assert "paused" not in json.dumps(resumed["blocks"][1:4])
     slack.state.views.clear()
     slack.click(resumed, "home_remove_1", view=resumed)
     removed = home(slack)
@@ -110,3 +113,49 @@ def test_one_rule_for_removing_a_channel_subscription(slack, reply, config, who,
     home(slack, who)
     left = {row["id"] for row in db.query("SELECT id FROM subscriptions")}
     assert left == (set() if removed else {1, 2})
+
+
+@pytest.mark.parametrize("saved_count", [1, 10], ids=["one-saved", "ten-saved"])
+def test_home_with_the_most_subscriptions_keeps_every_button_and_the_reading_list(
+    slack, config, saved_count
+):
+    """A user at the subscription limit still sees Pause and Remove on each subscription,
+    and the reading list below them, within App Home's 100 blocks."""
+    db = connect(config.db_path)
+    for n in range(subs.MAX_PER_USER):
+        add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", keywords=f"w{n}")
+    for paper_id in range(1, saved_count + 1):
+        saved.save(db, slack.team_id, "U0LOCAL", paper_id, NOW)
+    view = open_home(slack)
+    assert validate_blocks(view["blocks"], surface="home") == []
+    ids = {e["action_id"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    for sub_id in range(1, subs.MAX_PER_USER + 1):
+        assert {f"home_pause_{sub_id}", f"home_remove_{sub_id}"} <= ids, sub_id
+    text = json.dumps(view, ensure_ascii=False)
+    assert "Your reading list" in text
+    assert text.count("saved_remove_") == saved_count
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param(None, id="paused-by-the-user"),
+        pytest.param("Slack said is_archived", id="by-slack"),
+    ],
+)
+def test_preview_of_a_paused_subscription_promises_no_delivery(slack, reply, config, reason):
+    """A paused subscription gets nothing until it is resumed: its preview says so instead of
+    naming a delivery time that will pass without a digest."""
+    reply("subscribe lora daily at 09:00")
+    if reason:
+        subs.pause(connect(config.db_path), 1, reason)
+    view = open_home(slack)
+    if not reason:
+        slack.state.views.clear()
+        slack.click(view, "home_pause_1", view=view)
+        view = home(slack)
+    shown = preview(slack, view, "home_preview_1")["blocks"]
+    note = next(b for b in shown if "Preview of" in json.dumps(b))["elements"][0]["text"]
+    assert "Preview of #1, not sent" in note
+    assert "paused" in note and "Resume" in note
+    assert "digest:" not in note

@@ -206,3 +206,33 @@ def test_daily_digest_resumes_within_a_day_after_a_clock_jump_is_corrected(
     periods = [r["period"] for r in sent_rows(worker_config)]
     assert sorted(periods) == ["2026-03-03", "2026-03-04", "2026-04-02"]
     assert len(stub.messages("DU0LOCAL")) == 3
+
+
+@pytest.mark.parametrize(
+    ("tz", "back"),
+    [
+        pytest.param("Europe/Berlin", datetime(2026, 3, 18, 9, 0, tzinfo=UTC), id="berlin-1h-late"),
+        pytest.param(
+            "Pacific/Kiritimati", datetime(2026, 3, 17, 20, 30, tzinfo=UTC), id="kiritimati-90m"
+        ),
+    ],
+)
+def test_worker_down_over_two_days_sends_the_digest_still_within_grace(
+    worker_config, subscribe, stub, tz, back
+):
+    """Down from before one 09:00 to an hour after the next: the first is missed for good,
+    but the second is within grace and arrives, once."""
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), tz=tz)
+    first_due = datetime.fromisoformat(sub.next_due_at)
+    assert back - first_due > timedelta(hours=20)
+    run_clock(worker_config, back, back + timedelta(minutes=5), timedelta(minutes=1))
+    db = connect(worker_config.db_path)
+    missed = sub.schedule.period(first_due)
+    today = sub.schedule.period(back)
+    assert [(r["period"], r["state"]) for r in ledger.ledger(db)] == [
+        (missed, "skipped"),
+        (today, "sent"),
+    ]
+    assert len(stub.messages("DU0LOCAL")) == 1
+    after = datetime.fromisoformat(subs.by_id(db, sub.id).next_due_at)
+    assert sub.schedule.local(after).date() == sub.schedule.local(back).date() + timedelta(days=1)

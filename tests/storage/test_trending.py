@@ -132,3 +132,27 @@ def test_seeds_without_a_date_trend_titled_papers_with_reasons(db):
         reasons = [reason_text(p["signals"]) for p in top]
         assert all("listed Mar 16" in r for r in reasons), reasons
     assert reasons[0] == "1 upvote, in 2 sources, listed Mar 16"
+
+
+@pytest.mark.parametrize(
+    ("days", "reason"),
+    [
+        pytest.param(
+            {"2026-03-10": 5, "2026-03-15": 50, "2026-03-20": 62},
+            "+12 upvotes since Mar 15, listed Mar 20",
+            id="growth-over-the-last-count",
+        ),
+        pytest.param(
+            {"2026-03-12": None, "2026-03-16": 40, "2026-03-20": 45},
+            "+5 upvotes since Mar 16, listed Mar 20",
+            id="an-earlier-listing-without-a-count",
+        ),
+    ],
+)
+def test_reason_names_the_day_the_growth_is_counted_from(db, days, reason):
+    """ "+12 upvotes since Mar 15": the 12 are counted from Mar 15's 50, so the reason must
+    not name the paper's first listing (Mar 10, with 5)."""
+    for day, upvotes in days.items():
+        listing(db, "hf", day, {0: upvotes})
+    (paper,) = trending(db, NOW, "day")
+    assert reason_text(paper["signals"]) == reason
