@@ -282,3 +282,20 @@ def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
         out = run(seeded_path, *args).stdout
         assert "127.0.0.1:9/feed.xml" in out
         assert "hunter2-pass" not in out and "sk-live-123" not in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://[::1/feed.xml", id="unclosed-ipv6"),
+        pytest.param("http://127.0.0.1:rss/feed.xml", id="port-not-a-number"),
+    ],
+)
+def test_a_mistyped_url_is_one_failed_line_without_a_traceback(tmp_path, url, capfd):
+    result = run(tmp_path / "p.db", "ingest", url, str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    (failed,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed.startswith(f"{url}: FAILED: {url}: ") and "unexpected" not in failed
+    assert "11 new papers" in result.stdout
+    logged = capfd.readouterr().err + result.stderr
+    assert "Traceback" not in logged
