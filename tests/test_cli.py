@@ -299,3 +299,26 @@ def test_a_mistyped_url_is_one_failed_line_without_a_traceback(tmp_path, url, ca
     assert "11 new papers" in result.stdout
     logged = capfd.readouterr().err + result.stderr
     assert "Traceback" not in logged
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param([], id="empty"),
+        pytest.param(["notes.md", "page.html", "dump.txt.gz"], id="unsupported-suffixes"),
+        pytest.param(["2026/03/2026-03-16.txt"], id="dumps-only-in-subfolders"),
+    ],
+)
+def test_a_folder_without_a_dump_feed_or_json_is_a_failed_line(tmp_path, files):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((SEEDS / "001_bd886f24c340b808.txt").read_bytes())
+    result = run(tmp_path / "p.db", "ingest", str(folder), str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    assert (
+        f"{folder}: FAILED: no .txt, .xml, .rss, .atom or .json file in this folder"
+        in result.stdout
+    )
+    assert "11 new papers" in result.stdout
