@@ -322,3 +322,10 @@ def test_a_folder_without_a_dump_feed_or_json_is_a_failed_line(tmp_path, files):
         in result.stdout
     )
     assert "11 new papers" in result.stdout
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
+    monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
+    result = run(seeded_path, "search", "lora")
+    assert result.returncode == 2
+    assert result.stderr == "Error: PAPERS_MAX_QUERY must be at least 1, got '0'\n"
