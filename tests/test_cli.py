@@ -329,3 +329,48 @@ def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch)
     result = run(seeded_path, "search", "lora")
     assert result.returncode == 2
     assert result.stderr == "Error: PAPERS_MAX_QUERY must be at least 1, got '0'\n"
+
+
+@pytest.fixture
+def busy_port():
+    """A port another process (a first `make run`) is listening on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("which", "advice"),
+    [
+        pytest.param("standin", "--standin-port", id="stand-in-port"),
+        pytest.param("app", "PORT", id="app-port"),
+    ],
+)
+def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, which, advice):
+    # A second `make run` beside a running one: the port it needs is taken.
+    standin, app = (busy_port, _free_port()) if which == "standin" else (_free_port(), busy_port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    ran = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), "run", "--standin-port", str(standin)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "PORT": str(app)},
+        timeout=60,
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.splitlines()[-1] == (
+        f"Error: port {busy_port} is already in use (is papers already running?); "
+        f"stop that process or choose another port with {advice}."
+    )
