@@ -33,7 +33,13 @@ MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
     )
 }
-_DATE = re.compile(r"^([A-Za-z]{3})[a-z]*\.? (\d{1,2})(?:, (\d{4}))?(?:\s+(\d+))?$")
+# A month as pages write it: "Mar", "Mar.", "Sept" or "March", never any word that starts
+# with one ("Janus 2", "Octopus 2" and "Novel 7" are titles, not dates).
+_MONTH = (
+    r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+_DATE = re.compile(rf"^({_MONTH})\.? (\d{{1,2}})(?:, (\d{{4}}))?(?:\s+(\d+))?$", re.IGNORECASE)
 _AUTHORS = re.compile(r"^[•·*\-]?\s*(\d+)\s+authors?$", re.IGNORECASE)
 _NON_LETTER = re.compile(r"[\W\d_]")
 _ASCII_NON_LETTERS = bytes(b for b in range(128) if not chr(b).isalpha())
@@ -115,7 +121,7 @@ def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | Non
     match = _DATE.match(text)
     if not match:
         return None
-    month = MONTHS.get(match.group(1).lower())
+    month = MONTHS.get(match.group(1)[:3].lower())
     if month is None:
         return None
     day, year = int(match.group(2)), match.group(3)

@@ -23,6 +23,7 @@ from storage.models import Entry
 from storage.text import arxiv_id, clean
 
 _TAGS = re.compile(r"<[^>]+>")
+_HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
 _ARXIV_PREFIX = re.compile(
     r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
 )
@@ -61,8 +62,15 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
     """Parse RSS or Atom bytes; a feed that is not one gives a skip, not an exception."""
     feed = feedparser.parse(data)
     result = Parsed()
-    if feed.bozo and not feed.entries:
-        reason = type(feed.get("bozo_exception", None)).__name__
+    if not feed.entries and (feed.bozo or not feed.get("version")):
+        # feedparser reads a well-formed HTML page (a listing page's URL given for its feed)
+        # without complaint and finds no version: that is no feed, not an empty one.
+        if _HTML.search(data[:2048]):
+            reason = "an HTML page"
+        elif feed.bozo:
+            reason = type(feed.get("bozo_exception", None)).__name__
+        else:
+            reason = "no RSS or Atom element"
         result.unreadable = f"not a readable RSS/Atom feed ({reason})"
         return result
     for number, item in enumerate(feed.entries, 1):
@@ -163,7 +171,11 @@ def parse_hf_json(data: bytes, fetched_on: date) -> Parsed:
         result.unreadable = f"not valid JSON ({type(exc).__name__})"
         return result
     if isinstance(items, dict):  # some mirrors wrap the list
-        items = items.get("papers") or items.get("items") or []
+        wrapped = [items[key] for key in ("papers", "items") if key in items]
+        if not wrapped:  # an error object such as {"error": "..."} is no empty list
+            result.unreadable = "not daily papers JSON (an object without a papers list)"
+            return result
+        items = wrapped[0]
     if not isinstance(items, list):
         result.unreadable = "not daily papers JSON (expected a list of papers)"
         return result

@@ -8,6 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from http.client import HTTPException
 
 from storage.errors import SourceError
 
@@ -51,7 +52,11 @@ def fetch(
 ) -> Fetched:
     """GET a URL with If-None-Match / If-Modified-Since within `deadline` seconds in total
     (a source dripping one byte a second cannot hold it longer); raises SourceError."""
-    if urllib.parse.urlsplit(url).scheme.lower() not in SCHEMES:
+    try:
+        scheme = urllib.parse.urlsplit(url).scheme
+    except ValueError as exc:  # "http://[::1/feed": a mistyped URL, not a crash
+        raise SourceError(f"{url}: {exc}") from exc
+    if scheme.lower() not in SCHEMES:
         raise SourceError(f"{url}: only http and https sources are fetched")
     result: list[Fetched | BaseException] = []
     stop = threading.Event()
@@ -108,6 +113,7 @@ def _get(
         if 300 <= exc.code < 400:  # urllib refuses a redirect to file: and the like itself
             raise SourceError(f"{url}: redirect refused (HTTP {exc.code})") from exc
         raise SourceError(f"{url}: HTTP {exc.code}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError, ValueError) as exc:
+    except (urllib.error.URLError, TimeoutError, OSError, ValueError, HTTPException) as exc:
+        # HTTPException: http.client's InvalidURL ("http://host:rss/") and broken answers.
         reason = getattr(exc, "reason", exc)
         raise SourceError(f"{url}: {reason}") from exc

@@ -23,6 +23,7 @@ from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
 SUFFIXES = {".txt", ".xml", ".rss", ".atom", ".json"}
+NO_FILES = "no .txt, .xml, .rss, .atom or .json file in this folder"
 
 
 # Feeds and JSON are parsed whole, so they are capped (as fetched URLs are); dumps are read
@@ -160,17 +161,23 @@ def ingest_target(
     listing: date | None = None,
     deadline: float = DEADLINE_SECONDS,
     batch: int = store.BATCH,
+    empty_folder_fails: bool = False,
 ) -> list[IngestReport]:
     """Ingest a file, every supported file in a folder, or an http(s) URL (fetched within
-    `deadline` seconds in total; `batch` entries per write transaction)."""
+    `deadline` seconds in total; `batch` entries per write transaction). A folder with no
+    supported file gives no report (the worker's empty inbox), or a failed one when
+    `empty_folder_fails` (a folder an admin named)."""
     if target.startswith(("http://", "https://")):
         fetch_one = lambda: ingest_url(db, target, now, listing, deadline, batch)  # noqa: E731
         return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)
     if path.is_dir():
+        files = _files(path)
+        if not files and empty_folder_fails:
+            return [IngestReport(source=target, error=NO_FILES)]
         return [
             _guarded(db, str(p), "file", lambda p=p: ingest_file(db, p, now, listing, batch), now)
-            for p in _files(path)
+            for p in files
         ]
     if path.is_file():
         work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731

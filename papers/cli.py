@@ -86,7 +86,11 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     search_index.ensure(db)
     day: date | None = listing.date() if listing else None
     batch = ctx.obj["config"].ingest_batch
-    reports = [r for target in targets for r in ingest_target(db, target, _now(), day, batch=batch)]
+    reports = [
+        report
+        for target in targets
+        for report in ingest_target(db, target, _now(), day, batch=batch, empty_folder_fails=True)
+    ]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
     else:

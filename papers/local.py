@@ -3,9 +3,12 @@ stand-in with a demo channel subscription due within a minute."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
 
@@ -18,6 +21,7 @@ from jobs.worker import add_jobs, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
+from storage.errors import ConfigError
 from storage.schedule import Frequency, Schedule
 from storage.subscriptions import Kind
 
@@ -60,6 +64,20 @@ def demo_subscription(db: Database, team_id: str, now: datetime) -> subs.Subscri
     return made
 
 
+@contextmanager
+def listening_on(port: int, setting: str) -> Iterator[None]:
+    """Turn a port that is taken (a second `make run`) into one clear error."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise ConfigError(
+            f"port {port} is already in use (is papers already running?); "
+            f"stop that process or choose another port with {setting}."
+        ) from exc
+
+
 def run_local(config: Config, standin_port: int) -> None:
     """Run everything; with no Slack credentials, against the stand-in."""
     stub = None
@@ -67,11 +85,12 @@ def run_local(config: Config, standin_port: int) -> None:
         from slackstub import SlackStandIn
 
         secret = secrets.token_hex(16)
-        stub = SlackStandIn(
-            signing_secret=secret,
-            port=standin_port,
-            app_url=f"http://127.0.0.1:{config.port}/slack/events",
-        ).start()
+        with listening_on(standin_port, "--standin-port"):
+            stub = SlackStandIn(
+                signing_secret=secret,
+                port=standin_port,
+                app_url=f"http://127.0.0.1:{config.port}/slack/events",
+            ).start()
         config = replace(
             config,
             slack_bot_token=stub.token,
@@ -84,7 +103,8 @@ def run_local(config: Config, standin_port: int) -> None:
         finally:
             db.close()
     app = build_app(config, lookup=arxiv_lookup(config))
-    server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
+    with listening_on(config.port, "PORT"):
+        server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
     hold = add_jobs(scheduler, config)

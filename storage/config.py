@@ -23,14 +23,22 @@ def _load_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
-def _int(env: dict[str, str], key: str, default: int) -> int:
+def _int(
+    env: dict[str, str], key: str, default: int, least: int | None = None, most: int | None = None
+) -> int:
     raw = env.get(key, "").strip()
     if not raw:
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError as exc:
         raise ConfigError(f"{key} must be a whole number, got {raw!r}") from exc
+    # Out of range is refused, not clamped: PAPERS_INGEST_MINUTES=0 would poll every second.
+    if most is not None and least is not None and not least <= value <= most:
+        raise ConfigError(f"{key} must be between {least} and {most}, got {raw!r}")
+    if least is not None and value < least:
+        raise ConfigError(f"{key} must be at least {least}, got {raw!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -78,19 +86,19 @@ class Config:
             slack_client_id=env.get("SLACK_CLIENT_ID", "").strip(),
             slack_client_secret=env.get("SLACK_CLIENT_SECRET", "").strip(),
             slack_api_url=env.get("SLACK_API_URL", "").strip(),
-            port=_int(env, "PORT", 3000),
+            port=_int(env, "PORT", 3000, 1, 65535),
             inbox_dir=env.get("PAPERS_INBOX", "").strip() or "data/inbox",
             feed_urls=tuple(u for u in env.get("PAPERS_FEEDS", "").split() if u),
-            ingest_interval_minutes=_int(env, "PAPERS_INGEST_MINUTES", 30),
-            digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5),
+            ingest_interval_minutes=_int(env, "PAPERS_INGEST_MINUTES", 30, 1),
+            digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5, 1),
             empty_digest=empty,
-            grace_minutes=_int(env, "PAPERS_GRACE_MINUTES", 180),
-            max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256),
-            commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20),
-            slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15),
+            grace_minutes=_int(env, "PAPERS_GRACE_MINUTES", 180, 0),
+            max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256, 1),
+            commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20, 0),
+            slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15, 1),
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
-            feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120),
+            feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120, 1),
             lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
             ingest_batch=max(_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch), 1),
         )

@@ -28,6 +28,9 @@ TITLE_SIMILARITY = 93
 # so the abstract decides. Distinct papers on one topic score at most ~58 on the seeds (the
 # median of unrelated pairs is 44); a retyped or lightly revised abstract scores 80-100.
 ABSTRACT_AGREE = 75
+# An identical title of fewer words than this is the same paper only if the abstracts agree
+# too: generic titles ("Introduction", "Survey", "Large Language Models") are shared.
+SHORT_TITLE_WORDS = 4
 # Entries with near-identical abstracts (this ratio) are the same paper when one is untitled,
 # or when their titles are related: spelling, hyphens and spaces aside ("Optimizing
 # Retrieval-Augmented" / "Optimising Retrieval Augmented") at TITLE_RELATED, same numbers.
@@ -214,9 +217,15 @@ def find_match(batch: _Batch, entry: Entry, keys: _Keys) -> _Match | None:
         return _Match(batch.by_arxiv[entry.arxiv_id]["id"], "arxiv")
     if keys.title_norm:
         norm = keys.title_norm
+        # A short title ("Introduction", "A Survey") names many papers: only the abstract
+        # can say two of them are one.
+        short = norm.count(" ") < SHORT_TITLE_WORDS - 1
         for row in batch.by_title.get(norm, []):
-            if not row["title_derived"] and not _conflict(row, entry):
-                return _Match(row["id"], "title")
+            if row["title_derived"] or _conflict(row, entry):
+                continue
+            if short and not _abstracts_agree(keys.abstract_norm, normalize_title(row["abstract"])):
+                continue
+            return _Match(row["id"], "title")
         best: tuple[float, int] | None = None
         for row in batch.candidates(keys.title_blocks):
             if row["title_derived"] or _conflict(row, entry):

@@ -282,3 +282,95 @@ def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
         out = run(seeded_path, *args).stdout
         assert "127.0.0.1:9/feed.xml" in out
         assert "hunter2-pass" not in out and "sk-live-123" not in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("http://[::1/feed.xml", id="unclosed-ipv6"),
+        pytest.param("http://127.0.0.1:rss/feed.xml", id="port-not-a-number"),
+    ],
+)
+def test_a_mistyped_url_is_one_failed_line_without_a_traceback(tmp_path, url, capfd):
+    result = run(tmp_path / "p.db", "ingest", url, str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    (failed,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed.startswith(f"{url}: FAILED: {url}: ") and "unexpected" not in failed
+    assert "11 new papers" in result.stdout
+    logged = capfd.readouterr().err + result.stderr
+    assert "Traceback" not in logged
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        pytest.param([], id="empty"),
+        pytest.param(["notes.md", "page.html", "dump.txt.gz"], id="unsupported-suffixes"),
+        pytest.param(["2026/03/2026-03-16.txt"], id="dumps-only-in-subfolders"),
+    ],
+)
+def test_a_folder_without_a_dump_feed_or_json_is_a_failed_line(tmp_path, files):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    for name in files:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes((SEEDS / "001_bd886f24c340b808.txt").read_bytes())
+    result = run(tmp_path / "p.db", "ingest", str(folder), str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    assert (
+        f"{folder}: FAILED: no .txt, .xml, .rss, .atom or .json file in this folder"
+        in result.stdout
+    )
+    assert "11 new papers" in result.stdout
+
+
+def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
+    monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
+    result = run(seeded_path, "search", "lora")
+    assert result.returncode == 2
+    assert result.stderr == "Error: PAPERS_MAX_QUERY must be at least 1, got '0'\n"
+
+
+@pytest.fixture
+def busy_port():
+    """A port another process (a first `make run`) is listening on."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        yield sock.getsockname()[1]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.parametrize(
+    ("which", "advice"),
+    [
+        pytest.param("standin", "--standin-port", id="stand-in-port"),
+        pytest.param("app", "PORT", id="app-port"),
+    ],
+)
+def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, which, advice):
+    # A second `make run` beside a running one: the port it needs is taken.
+    standin, app = (busy_port, _free_port()) if which == "standin" else (_free_port(), busy_port)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    ran = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), "run", "--standin-port", str(standin)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**env, "PORT": str(app)},
+        timeout=60,
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.splitlines()[-1] == (
+        f"Error: port {busy_port} is already in use (is papers already running?); "
+        f"stop that process or choose another port with {advice}."
+    )

@@ -266,3 +266,36 @@ def test_chunk_size_never_changes_what_is_read(monkeypatch, chunk):
     ]
     assert parsed.entries[30].title == "Model Title" and parsed.entries[33].authors_count == 3
     assert parsed.skip_counts["neither a title nor an abstract"] == 40
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param("Janus 2", id="janus"),
+        pytest.param("Octopus 2", id="octopus"),
+        pytest.param("Marco 1", id="marco"),
+        pytest.param("Novel 7", id="novel"),
+    ],
+)
+def test_a_short_title_that_starts_like_a_month_is_a_title_not_a_date(title):
+    # The first paper has no metadata lines, so a date-like line after its abstract would
+    # read as its publication date, and the next paper would lose its title.
+    other = ABSTRACT.replace("twelve", "eleven")
+    parsed = parse_dump(dump("Mar 16", "Adapters for Everyone", ABSTRACT, title, other), REF)
+    assert [(e.title, e.published) for e in parsed.entries] == [
+        ("Adapters for Everyone", None),
+        (title, None),
+    ]
+    assert not parsed.skips
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("Sept 9, 2023", date(2023, 9, 9), id="sept"),
+        pytest.param("March 9, 2023", date(2023, 3, 9), id="full-name"),
+        pytest.param("Jun. 9, 2023", date(2023, 6, 9), id="abbreviation-with-dot"),
+    ],
+)
+def test_month_spellings_still_read_as_dates(text, expected):
+    assert parse_month_day(text, REF) == (expected, None)

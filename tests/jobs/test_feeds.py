@@ -225,3 +225,43 @@ def test_overlong_title_and_summary_in_json_are_truncated(db):
     }
     row = next(db.query("SELECT MAX(length(title)) AS t, MAX(length(abstract)) AS a FROM papers"))
     assert row["t"] <= 300 and row["a"] <= 4000
+
+
+ARXIV_LISTING_PAGE = (
+    b"<!DOCTYPE html>\n<html lang='en'><head><title>Computation and Language</title></head>"
+    b"<body><h1>Computation and Language</h1><dl><dt>[1] arXiv:2603.01234</dt>"
+    b"<dd>LoRA Soup: Merging Low-Rank Adapters</dd></dl></body></html>\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param(
+            ARXIV_LISTING_PAGE,
+            "not a readable RSS/Atom feed (an HTML page)",
+            id="html-listing-page",
+        ),
+        pytest.param(
+            b'{"error": "Invalid date"}',
+            "not daily papers JSON (an object without a papers list)",
+            id="json-error-object",
+        ),
+    ],
+)
+def test_a_page_that_is_no_feed_fails_instead_of_ingesting_nothing(db, file_server, body, error):
+    # An admin who gives the listing page's URL (or an API answering with an error object)
+    # must see the source fail, not "0 parsed" with the source marked ok.
+    file_server.routes["/cs.CL"] = (200, body, {})
+    url = file_server.url("/cs.CL")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == error and report.parsed == 0
+    (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": error, "last_ok_at": None}
+
+
+def test_an_empty_rss_channel_is_no_failure(db):
+    # arXiv's RSS has no items on weekends: that is an empty feed, not a broken one.
+    empty = (FIXTURES / "arxiv_rss.xml").read_text().split("<item>")[0] + "</channel></rss>"
+    report = ingest_bytes(db, "weekend.xml", empty.encode(), NOW)
+    assert report.error is None and report.parsed == 0

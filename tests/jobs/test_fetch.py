@@ -62,3 +62,15 @@ def test_redirects_within_http_are_followed(file_server):
 def test_only_http_sources_are_fetched(url):
     with pytest.raises(SourceError, match="only http and https"):
         fetch(url)
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        pytest.param("http://[::1/feed.xml", "Invalid IPv6 URL", id="unclosed-ipv6"),
+        pytest.param("http://127.0.0.1:rss/feed.xml", "nonnumeric port", id="port-not-a-number"),
+    ],
+)
+def test_a_mistyped_url_is_a_source_error(url, reason):
+    with pytest.raises(SourceError, match=reason):
+        fetch(url)

@@ -297,3 +297,24 @@ def test_report_counts_merges_by_rule(db):
     retyped = Entry(OTHER, ernie.replace("Pre-training", "Pretraining") + "!")
     assert store(db, retyped, name="third").merges_by_rule == {"fuzzy-title": 1}
     assert db["papers"].count == 3
+
+
+@pytest.mark.parametrize(
+    ("title", "second_abstract", "same"),
+    [
+        pytest.param("Introduction", OTHER, False, id="introduction"),
+        pytest.param("Survey", OTHER, False, id="survey"),
+        pytest.param("A Survey.", OTHER, False, id="a-survey"),
+        pytest.param("Large Language Models", OTHER, False, id="three-words"),
+        pytest.param("Survey", ABSTRACT[:120], True, id="same-paper-truncated-summary"),
+        pytest.param("Survey", ABSTRACT.replace("twelve", "eleven"), True, id="same-paper-retyped"),
+    ],
+)
+def test_a_short_generic_title_merges_only_when_the_abstracts_agree(
+    db, title, second_abstract, same
+):
+    # "Introduction" or "Survey" names many papers: the title alone cannot say they are one.
+    store(db, Entry(ABSTRACT, title), name="one")
+    report = store(db, Entry(second_abstract, title), name="two")
+    assert db["papers"].count == (1 if same else 2)
+    assert report.merges_by_rule == ({"title": 1} if same else {})

@@ -1,0 +1,46 @@
+"""Configuration from the environment: every bad value is one message naming its variable."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.config import Config
+from storage.errors import ConfigError
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        # 0 made APScheduler run the ingest every second, hammering every feed.
+        pytest.param("PAPERS_INGEST_MINUTES", "0", "at least 1", id="ingest-every-0-min"),
+        pytest.param("PAPERS_INGEST_MINUTES", "-5", "at least 1", id="ingest-negative"),
+        # 0 made every feed fail with "took longer than 0 s".
+        pytest.param("PAPERS_FEED_DEADLINE", "0", "at least 1", id="feed-deadline-0"),
+        # 0 made every search answer "keep it under 0".
+        pytest.param("PAPERS_MAX_QUERY", "0", "at least 1", id="max-query-0"),
+        pytest.param("PAPERS_DIGEST_SIZE", "0", "at least 1", id="digest-size-0"),
+        pytest.param("PAPERS_DIGEST_SIZE", "-1", "at least 1", id="digest-size-negative"),
+        pytest.param("PAPERS_GRACE_MINUTES", "-1", "at least 0", id="grace-negative"),
+        pytest.param("PAPERS_COMMANDS_PER_MINUTE", "-1", "at least 0", id="rate-negative"),
+        pytest.param("SLACK_TIMEOUT_SECONDS", "0", "at least 1", id="slack-timeout-0"),
+        pytest.param("PORT", "0", "between 1 and 65535", id="port-0"),
+        pytest.param("PORT", "99999", "between 1 and 65535", id="port-too-big"),
+    ],
+)
+def test_an_impossible_number_names_its_variable(key, value, message):
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({key: value})
+    assert str(raised.value) == f"{key} must be {message}, got {value!r}"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "field", "expected"),
+    [
+        pytest.param("PAPERS_GRACE_MINUTES", "0", "grace_minutes", 0, id="no-grace"),
+        pytest.param("PAPERS_COMMANDS_PER_MINUTE", "0", "commands_per_minute", 0, id="no-limit"),
+        pytest.param("PORT", "65535", "port", 65535, id="highest-port"),
+        pytest.param("PAPERS_INGEST_MINUTES", "1", "ingest_interval_minutes", 1, id="every-min"),
+    ],
+)
+def test_the_smallest_meaningful_values_are_accepted(key, value, field, expected):
+    assert getattr(Config.from_env({key: value}), field) == expected
