@@ -23,6 +23,14 @@ def _load_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+# Upper bounds that Slack's limits set (../slack-facts: 50 blocks and ~12k characters per
+# message, 2,000 characters per button value): 15 papers of the longest kind fill a digest
+# to 32 blocks, 20 overflow it; a search's Next and Share buttons carry its query, JSON-quoted
+# (a `"` takes two characters).
+MAX_DIGEST_SIZE = 15
+MAX_QUERY_LIMIT = 900
+
+
 def _int(
     env: dict[str, str], key: str, default: int, least: int | None = None, most: int | None = None
 ) -> int:
@@ -90,10 +98,10 @@ class Config:
             inbox_dir=env.get("PAPERS_INBOX", "").strip() or "data/inbox",
             feed_urls=tuple(u for u in env.get("PAPERS_FEEDS", "").split() if u),
             ingest_interval_minutes=_int(env, "PAPERS_INGEST_MINUTES", 30, 1),
-            digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5, 1),
+            digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5, 1, MAX_DIGEST_SIZE),
             empty_digest=empty,
             grace_minutes=_int(env, "PAPERS_GRACE_MINUTES", 180, 0),
-            max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256, 1),
+            max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256, 1, MAX_QUERY_LIMIT),
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20, 0),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15, 1),
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,

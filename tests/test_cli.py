@@ -328,7 +328,7 @@ def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch)
     monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
     result = run(seeded_path, "search", "lora")
     assert result.returncode == 2
-    assert result.stderr == "Error: PAPERS_MAX_QUERY must be at least 1, got '0'\n"
+    assert result.stderr == "Error: PAPERS_MAX_QUERY must be between 1 and 900, got '0'\n"
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 
 from bot import views
 from slackstub.limits import validate_blocks
+from storage.config import MAX_DIGEST_SIZE, MAX_QUERY_LIMIT
 from storage.search import search
 
 
@@ -34,6 +35,9 @@ PAPERS = [big_paper(n) for n in range(40)]
         pytest.param(views.alert_message(PAPERS, "lora", 1), id="alert"),
         pytest.param(views.author_alert_message(PAPERS, "Edward J. Hu", 1), id="author-alert"),
         pytest.param(views.digest_message(PAPERS[:5], "Daily", 1, True), id="digest"),
+        pytest.param(
+            views.digest_message(PAPERS[:MAX_DIGEST_SIZE], "Daily", 1, True), id="largest-digest"
+        ),
         pytest.param(views.similar_message(PAPERS[0], PAPERS[:5]), id="more-like-this"),
         pytest.param(views.author_message("E. Hu", PAPERS[:5], 40, ["A", "B"]), id="author"),
         pytest.param(views.authors_message(PAPERS[0]), id="authors"),
@@ -60,6 +64,18 @@ def test_search_reply_to_a_pasted_styled_query_fits(seeded, word):
     letters; its reply, whose buttons carry the query for Next and Share, stays valid."""
     query = " ".join([word] * 51)  # 255 characters, under the 256 a query may have
     result = search(seeded, query, limit=views.PAGE_SIZE)
+    assert result.total == 2
+    message = views.search_message(result, typed=query)
+    assert validate_blocks(message["blocks"]) == []
+    share = message["blocks"][-1]["elements"][0]["value"]
+    assert views.page_from_value(share) == (query, 0)
+
+
+def test_search_reply_to_the_longest_query_an_admin_may_allow_fits(seeded):
+    """PAPERS_MAX_QUERY's upper bound: a query of that many characters, quotes included
+    (each takes two in the buttons' JSON value), still gets a valid reply with its buttons."""
+    query = ('"lora" ' * MAX_QUERY_LIMIT)[: MAX_QUERY_LIMIT - 1] + '"'
+    result = search(seeded, query, limit=views.PAGE_SIZE, max_chars=MAX_QUERY_LIMIT)
     assert result.total == 2
     message = views.search_message(result, typed=query)
     assert validate_blocks(message["blocks"]) == []

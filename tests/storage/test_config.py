@@ -17,14 +17,17 @@ from storage.errors import ConfigError
         # 0 made every feed fail with "took longer than 0 s".
         pytest.param("PAPERS_FEED_DEADLINE", "0", "at least 1", id="feed-deadline-0"),
         # 0 made every search answer "keep it under 0".
-        pytest.param("PAPERS_MAX_QUERY", "0", "at least 1", id="max-query-0"),
-        pytest.param("PAPERS_DIGEST_SIZE", "0", "at least 1", id="digest-size-0"),
-        pytest.param("PAPERS_DIGEST_SIZE", "-1", "at least 1", id="digest-size-negative"),
+        pytest.param("PAPERS_MAX_QUERY", "0", "between 1 and 900", id="max-query-0"),
+        pytest.param("PAPERS_DIGEST_SIZE", "0", "between 1 and 15", id="digest-size-0"),
+        pytest.param("PAPERS_DIGEST_SIZE", "-1", "between 1 and 15", id="digest-size-negative"),
         pytest.param("PAPERS_GRACE_MINUTES", "-1", "at least 0", id="grace-negative"),
         pytest.param("PAPERS_COMMANDS_PER_MINUTE", "-1", "at least 0", id="rate-negative"),
         pytest.param("SLACK_TIMEOUT_SECONDS", "0", "at least 1", id="slack-timeout-0"),
         pytest.param("PORT", "0", "between 1 and 65535", id="port-0"),
         pytest.param("PORT", "99999", "between 1 and 65535", id="port-too-big"),
+        # 20 papers overflow a Slack message; a longer query overflows its buttons' value.
+        pytest.param("PAPERS_DIGEST_SIZE", "20", "between 1 and 15", id="digest-too-big"),
+        pytest.param("PAPERS_MAX_QUERY", "5000", "between 1 and 900", id="query-too-long"),
     ],
 )
 def test_an_impossible_number_names_its_variable(key, value, message):
