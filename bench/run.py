@@ -422,6 +422,7 @@ def _alert_matching(db_path: Path, subscriptions: int, new: int) -> dict:
     from jobs.alerts import match_new_papers
     from storage import connect
     from storage.search import matching_since
+    from storage.text import query_key
 
     db = connect(db_path)
     newest = next(db.query("SELECT MAX(id) AS n FROM papers"))["n"]
@@ -449,7 +450,7 @@ def _alert_matching(db_path: Path, subscriptions: int, new: int) -> dict:
     start = time.perf_counter()
     for k in sample:
         naive_ids = [i for i in matching_since(db, k, after) if i <= newest]
-        mismatches += naive_ids != grouped[" ".join(k.casefold().split())]
+        mismatches += naive_ids != grouped[query_key(k)]
     naive = (time.perf_counter() - start) * len(keywords) / len(sample)
     return {
         "subscriptions": subscriptions,

@@ -17,7 +17,7 @@ from storage.deliveries import sent_paper_ids
 from storage.papers import get_papers, newest_paper_id, unlisted_ids
 from storage.search import match_each
 from storage.subscriptions import Subscription
-from storage.text import normalize_query
+from storage.text import query_key
 
 log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
@@ -35,7 +35,7 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     after = int(mark)
     if newest > after:
         subscriptions = subs.instant(db)
-        norms = {k: _norm(k) for k in {s.keywords for s in subscriptions}}
+        norms = {k: query_key(k) for k in {s.keywords for s in subscriptions}}
         matches = match_new_papers(db, list(norms), after, newest)
         pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
         outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
@@ -45,28 +45,13 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     return outcomes
 
 
-# The query syntax's operators are upper case (storage.search.parse_query): `lora OR qlora`
-# must not become the three words `lora or qlora`.
-_OPERATORS = frozenset({"OR", "AND", "NOT"})
-
-
-def _norm(keywords: str) -> str:
-    # One spelling per query, so subscriptions that differ only in case share one match.
-    # Normalised first as /papers normalises a query (full-width `ＯＲ` is `OR`), then
-    # lower-cased as the index lower-cases (casefold would make `Gauß` the word `gauss`).
-    words = normalize_query(keywords).split()
-    if not _OPERATORS.intersection(words):  # nearly all keywords: lower them whole
-        return " ".join(words).lower()
-    return " ".join(w if w in _OPERATORS else w.lower() for w in words)
-
-
 def match_new_papers(
     db: Database, keywords: list[str], after: int, newest: int
 ) -> dict[str, list[int]]:
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
     per distinct query (subscriptions share keywords) against only the new papers."""
     # Each distinct text normalised once: many subscriptions share their keywords.
-    matches = match_each(db, sorted({_norm(k) for k in set(keywords)}), after, newest)
+    matches = match_each(db, sorted({query_key(k) for k in set(keywords)}), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from storage.db import transaction
 from storage.errors import NotFound, SubscriptionError
 from storage.schedule import Frequency, Schedule
-from storage.text import straight_quotes
+from storage.text import query_key
 
 MAX_PER_USER = 25
 
@@ -282,18 +282,9 @@ def remove(
     return allowed
 
 
-# The query syntax's operators are upper case: `lora OR qlora` is not the words `lora or qlora`.
-_OPERATORS = frozenset({"OR", "AND", "NOT"})
-
-
-def _keywords_key(keywords: str) -> str:
-    # Case, spacing and the kind of quotes aside (“a b” is "a b"), the keywords as typed.
-    words = straight_quotes(keywords).split()
-    return " ".join(w if w in _OPERATORS else w.casefold() for w in words)
-
-
 def _same_keywords(stored: str, typed: str) -> bool:
-    return _keywords_key(stored) == _keywords_key(typed)
+    # Case, spacing and the kind of quotes aside, the same search (storage.text.query_key).
+    return query_key(stored) == query_key(typed)
 
 
 def set_status(

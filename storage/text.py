@@ -15,6 +15,10 @@ _CONTROL = re.compile(
 )
 _INNER_STAR = re.compile(r"(?<=[^\W_])\*+(?=[^\W_])")
 _BAR = re.compile(r"\s*\|+\s*")
+# The query syntax's operators (storage.search.parse_query): upper case only, so comparing
+# or grouping keywords case-insensitively must keep them (`lora OR qlora` is not the three
+# words `lora or qlora`).
+OPERATORS = frozenset({"OR", "AND", "NOT"})
 # Typographic double quotes, as Slack's clients and keyboards type them, are phrase quotes.
 _QUOTES = str.maketrans(dict.fromkeys("“”„‟«»″", '"'))
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
@@ -49,6 +53,15 @@ def normalize_query(text: str) -> str:
     «…») quote a phrase as "…" does."""
     text = _INNER_STAR.sub("", straight_quotes(clean(text)))
     return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
+
+
+def query_key(text: str) -> str:
+    """One spelling per query, for grouping and comparing keywords: normalised as a search
+    normalises it, lower-cased as the index lower-cases, its operators kept."""
+    words = normalize_query(text).split()
+    if not OPERATORS.intersection(words):  # nearly all keywords: lower them whole
+        return " ".join(words).lower()
+    return " ".join(w if w in OPERATORS else w.lower() for w in words)
 
 
 def straight_quotes(text: str) -> str:
