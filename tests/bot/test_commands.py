@@ -64,6 +64,18 @@ def _with_value(message: dict, action_id: str, value: str) -> dict:
     return message
 
 
+@pytest.mark.parametrize("action", ["search_next", "search_share"])
+def test_a_page_past_the_last_one_shows_the_last_page(slack, reply, action):
+    # 20 papers match; an offset of 1000 used to answer "No papers match `reasoning`."
+    first = _with_value(reply("reasoning"), action, '{"q": "reasoning", "o": 1000}')
+    clicked = slack.click(first, action)
+    page = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert page["text"] == "20 papers match `reasoning`"
+    assert "showing 16–20" in all_text(page)
+    if action == "search_next":
+        assert "search_prev" in buttons(page) and "search_next" not in buttons(page)
+
+
 @pytest.mark.parametrize(
     "value",
     [
