@@ -300,12 +300,20 @@ def _search(db: Database, config: Config, text: str) -> dict:
 
 
 def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
-    """The page a Share/Next/Previous button stands for, or None for a stale or bad button."""
+    """The page a Share/Next/Previous button stands for, or None for a stale or bad button.
+    Past the last page (fewer matches now, an offset changed by hand) it is the last page:
+    an empty one would say "No papers match" a query that does."""
     try:
         query, offset = views.page_from_value(value)
-        return search(
+        result = search(
             db, query, limit=views.PAGE_SIZE, offset=offset, max_chars=config.max_query_chars
         )
+        if not result.papers and result.total and offset > 0:
+            last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
+            result = search(
+                db, query, limit=views.PAGE_SIZE, offset=last, max_chars=config.max_query_chars
+            )
+        return result
     except (PapersError, ValueError, KeyError):
         return None
 

@@ -9,6 +9,19 @@ from slack_sdk import WebClient
 from bot.context import Deps
 from bot.home import publish_home
 
+# SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
+# would make SQLite raise OverflowError instead of finding nothing).
+MAX_ROW_ID = 2**63 - 1
+
+
+def button_id(value: str) -> int | None:
+    """The paper or subscription id a button carries, or None for a malformed one."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number <= MAX_ROW_ID else None
+
 
 def on_home(body: dict) -> bool:
     """The click came from the App Home tab."""

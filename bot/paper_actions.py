@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import views
+from bot.interaction import button_id
 from bot.text import escape_mrkdwn, truncate
 from storage import saved
 from storage.errors import PapersError
@@ -17,10 +18,8 @@ from storage.similar import similar
 
 def _paper(db: Database, value: str) -> dict | None:
     """The paper a button stands for, or None for a stale or forged button."""
-    try:
-        found = get_papers(db, [int(value)])
-    except ValueError:
-        return None
+    paper_id = button_id(value)
+    found = get_papers(db, [paper_id]) if paper_id is not None else []
     return found[0] if found else None
 
 
@@ -58,5 +57,6 @@ def authors_of(db: Database, value: str) -> dict:
 
 def remove_saved(db: Database, team_id: str, user_id: str, value: str) -> None:
     """Take a paper off the user's reading list (a stale button changes nothing)."""
-    if value.isdigit():
-        saved.remove(db, team_id, user_id, int(value))
+    paper_id = button_id(value)
+    if paper_id is not None:
+        saved.remove(db, team_id, user_id, paper_id)

@@ -67,10 +67,17 @@ def build_unfurls(
 ) -> dict[str, dict]:
     """url → {"blocks": [...]} for each link that is a paper we have or can fetch."""
     unfurls: dict[str, dict] = {}
-    for link in links[:MAX_LINKS]:
-        url = link.get("url") if isinstance(link, dict) else None
-        arxiv_id = paper_ref(url) if isinstance(url, str) else None
-        if not arxiv_id or url in unfurls:
+    # The first MAX_LINKS paper links: other pages on these domains (model pages, listings)
+    # before them must not use up the count.
+    papers = [
+        (link["url"], arxiv_id)
+        for link in links
+        if isinstance(link, dict)
+        and isinstance(link.get("url"), str)
+        and (arxiv_id := paper_ref(link["url"]))
+    ]
+    for url, arxiv_id in papers[:MAX_LINKS]:
+        if url in unfurls:
             continue
         paper = find_paper(db, arxiv_id, lookup)
         if paper is not None:

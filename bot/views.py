@@ -201,9 +201,15 @@ def _page_value(query: str, offset: int) -> str:
 
 
 def page_from_value(value: str) -> tuple[str, int]:
-    """The query and offset a Share/Next/Previous button carries."""
+    """The query and offset a Share/Next/Previous button carries; ValueError for a value
+    no page button of ours holds (a list, an infinite or fractional offset)."""
     data = json.loads(value)
-    return str(data["q"]), max(int(data["o"]), 0)
+    if not isinstance(data, dict) or not isinstance(data.get("q"), str):
+        raise ValueError("not a page button's value")
+    offset = data.get("o")
+    if isinstance(offset, bool) or not isinstance(offset, int):
+        raise ValueError("not a page button's offset")
+    return data["q"], max(offset, 0)
 
 
 def trending_message(papers: list[dict], window: str) -> dict:

@@ -167,7 +167,7 @@ def ingest_target(
     `deadline` seconds in total; `batch` entries per write transaction). A folder with no
     supported file gives no report (the worker's empty inbox), or a failed one when
     `empty_folder_fails` (a folder an admin named)."""
-    if target.startswith(("http://", "https://")):
+    if target[:8].lower().startswith(("http://", "https://")):  # schemes ignore case
         fetch_one = lambda: ingest_url(db, target, now, listing, deadline, batch)  # noqa: E731
         return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)

@@ -251,11 +251,13 @@ def serve(ctx: click.Context, port: int | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
     from bot.app import serve as run_serve
     from jobs.arxiv_lookup import arxiv_lookup
+    from papers.local import listening_on
 
     config = ctx.obj["config"]
     if port:
         config = replace(config, port=port)
-    run_serve(config, lookup=arxiv_lookup(config))
+    with listening_on(config.port, "--port" if port else "PORT"):
+        run_serve(config, lookup=arxiv_lookup(config))
 
 
 @main.command()
@@ -340,13 +342,15 @@ def standin(port: int, app_url: str, signing_secret: str | None) -> None:
     import secrets
     import time
 
+    from papers.local import listening_on
     from slackstub import SlackStandIn
 
     # Never the real secret from the environment: the stand-in signs whatever its page
     # sends, so with the real secret it would sign requests for anyone who can reach it.
     generated = not signing_secret
     signing_secret = signing_secret or secrets.token_hex(16)
-    stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
+    with listening_on(port, "--port"):
+        stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
     click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
     if generated:
         click.echo(f"Start the bot with SLACK_SIGNING_SECRET={signing_secret} (local only).")

@@ -138,7 +138,10 @@ def search(
     query = parse_query(text, max_chars)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
-    hits = search_index.top(searcher, tantivy_query, limit, offset)
+    # The engine reserves room for offset + limit hits up front: a page button's offset
+    # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
+    # document every offset is the same empty page.
+    hits = search_index.top(searcher, tantivy_query, limit, min(offset, searcher.num_docs))
     papers = get_papers(db, hits.ids)
     snippets = search_index.snippets(
         searcher, query.groups, {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT

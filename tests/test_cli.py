@@ -374,3 +374,32 @@ def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, whi
         f"Error: port {busy_port} is already in use (is papers already running?); "
         f"stop that process or choose another port with {advice}."
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "port_env", "advice"),
+    [
+        pytest.param(("serve",), True, "PORT", id="serve-on-PORT"),
+        pytest.param(("serve", "--port", "{port}"), False, "--port", id="serve-port-option"),
+        pytest.param(("standin", "--port", "{port}"), False, "--port", id="standin"),
+    ],
+)
+def test_serve_or_standin_on_a_busy_port_is_one_line(tmp_path, busy_port, args, port_env, advice):
+    # `papers serve` / `papers standin` beside a running one: the port is taken.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"})
+    if port_env:
+        env["PORT"] = str(busy_port)
+    ran = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), *(a.format(port=busy_port) for a in args)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=60,
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.splitlines()[-1] == (
+        f"Error: port {busy_port} is already in use (is papers already running?); "
+        f"stop that process or choose another port with {advice}."
+    )

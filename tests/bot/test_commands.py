@@ -55,6 +55,52 @@ def test_share_posts_the_results_in_the_channel(slack, reply):
     assert "Shared by <@U0LOCAL>" in all_text(post) and "search_share" not in buttons(post)
 
 
+def _with_value(message: dict, action_id: str, value: str) -> dict:
+    """The message with one button's value changed (by hand, or by an older release)."""
+    for block in message["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action_id:
+                element["value"] = value
+    return message
+
+
+@pytest.mark.parametrize("action", ["search_next", "search_share"])
+def test_a_page_past_the_last_one_shows_the_last_page(slack, reply, action):
+    # 20 papers match; an offset of 1000 used to answer "No papers match `reasoning`."
+    first = _with_value(reply("reasoning"), action, '{"q": "reasoning", "o": 1000}')
+    clicked = slack.click(first, action)
+    page = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert page["text"] == "20 papers match `reasoning`"
+    assert "showing 16–20" in all_text(page)
+    if action == "search_next":
+        assert "search_prev" in buttons(page) and "search_next" not in buttons(page)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("[1]", id="a-list"),
+        pytest.param("5", id="a-number"),
+        pytest.param('{"q": "lora", "o": 1e400}', id="infinite-offset"),
+        pytest.param('{"q": "lora", "o": 2.5}', id="fractional-offset"),
+        pytest.param('{"q": ["lora"], "o": 0}', id="query-not-text"),
+        pytest.param('{"q": "lora", "o": "5"}', id="offset-not-a-number"),
+    ],
+)
+@pytest.mark.parametrize("action", ["search_next", "search_share"])
+def test_a_malformed_page_button_gets_a_clear_reply(slack, reply, action, value):
+    # These got no reply at all: the listener failed after its ack (TypeError, OverflowError).
+    first = _with_value(reply("reasoning"), action, value)
+    clicked = slack.click(first, action)
+    answer = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert answer["replace_original"] is False
+    assert answer["text"] in (
+        "That page is no longer available; search again.",
+        "Those results are gone; search again.",
+    )
+    assert slack.messages("C0GENERAL") == []  # nothing shared
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

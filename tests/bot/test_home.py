@@ -159,3 +159,20 @@ def test_preview_of_a_paused_subscription_promises_no_delivery(slack, reply, con
     assert "Preview of #1, not sent" in note
     assert "paused" in note and "Resume" in note
     assert "digest:" not in note
+
+
+@pytest.mark.parametrize("action", ["home_pause_1", "home_remove_1", "home_preview_1"])
+def test_a_home_button_with_an_id_past_sqlites_range_changes_nothing(slack, reply, config, action):
+    # Home was never re-rendered (an OverflowError from SQLite after the ack).
+    reply("subscribe channel weekly")
+    view = open_home(slack)
+    for block in view["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("action_id") == action:
+                element["value"] = "9" * 25
+    slack.state.views.clear()
+    slack.click(view, action, view=view)
+    again = home(slack)
+    assert "trending → <#C0GENERAL>, weekly on Monday" in json.dumps(again, ensure_ascii=False)
+    rows = list(connect(config.db_path).query("SELECT id, status FROM subscriptions"))
+    assert rows == [{"id": 1, "status": "active"}]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.bot.conftest import wait_for
 
 
@@ -101,3 +103,27 @@ def test_buttons_on_a_stale_paper_say_so(slack, reply):
                 element["value"] = "999999"
     assert "no longer in the store" in click(slack, results, "save_paper_")["text"]
     assert "no longer in the store" in click(slack, results, "more_like_")["text"]
+
+
+def _set_values(message: dict, value: str) -> dict:
+    for block in message["blocks"]:
+        for element in [*block.get("elements", []), block.get("accessory") or {}]:
+            if element.get("value", "").isdigit():
+                element["value"] = value
+    return message
+
+
+BEYOND_SQLITE = "9" * 25  # digits, but past the 64-bit ids SQLite holds
+
+
+@pytest.mark.parametrize("prefix", ["save_paper_", "more_like_"])
+def test_a_paper_button_with_an_id_past_sqlites_range_says_the_paper_is_gone(slack, reply, prefix):
+    # These got no reply at all: an OverflowError from SQLite after the ack.
+    results = _set_values(reply("lora"), BEYOND_SQLITE)
+    assert click(slack, results, prefix)["text"] == "That paper is no longer in the store."
+
+
+def test_remove_with_an_id_past_sqlites_range_shows_the_list_unchanged(slack, reply):
+    click(slack, reply("lora"), "save_paper_")
+    mine = _set_values(reply("saved"), BEYOND_SQLITE)
+    assert click(slack, mine, "saved_remove_")["text"] == "Your reading list: 1 paper"

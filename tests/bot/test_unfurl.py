@@ -160,6 +160,16 @@ def test_links_to_other_pages_get_no_unfurl_call(slack, config):
     ]
 
 
+def test_a_paper_link_after_many_other_pages_still_unfurls(slack, config):
+    # The first ten links counted, papers or not: ten model pages hid the paper after them.
+    store_hf_with_repo(config)
+    pages = [f"https://huggingface.co/models?page={n}" for n in range(10)]
+    paper = f"https://arxiv.org/abs/{STORED}"
+    link_shared(slack, *pages, paper)
+    calls = wait_for(lambda: unfurl_calls(slack))
+    assert list(calls[0]["unfurls"]) == [paper]
+
+
 def test_the_stand_in_checks_unfurls_and_a_second_call_replaces_the_first(standin):
     client = WebClient(token=standin.token, base_url=standin.api_url)
     url = "https://arxiv.org/abs/2106.09685"

@@ -93,6 +93,19 @@ def test_urls_ingest_with_conditional_get_and_a_failing_source_does_not_stop_oth
     assert failing == {"failures": 1, "last_error": f"{file_server.url('/broken')}: HTTP 500"}
 
 
+@pytest.mark.parametrize(
+    "scheme",
+    [pytest.param("HTTP", id="upper"), pytest.param("Http", id="mixed")],
+)
+def test_a_url_with_an_upper_case_scheme_is_fetched(db, file_server, scheme):
+    # URL schemes are case-insensitive: `papers ingest HTTP://host/feed` is a URL, not a file.
+    file_server.routes["/rss"] = (200, (FIXTURES / "arxiv_rss.xml").read_bytes(), {})
+    url = scheme + file_server.url("/rss").removeprefix("http")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error is None and report.new_papers == 2
+    assert file_server.requests[-1][0] == "/rss"
+
+
 def test_unreachable_url_is_reported_not_raised(db):
     report = ingest_target(db, "http://127.0.0.1:9/feed", NOW)[0]
     assert report.error and report.error.startswith("http://127.0.0.1:9/feed:")

@@ -244,3 +244,14 @@ def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeyp
         alone = [i for i in matching_since(seeded, query, after, limit=3) if i <= newest]
         assert found[query] == alone, query
     assert found["-only"] == []
+
+
+@pytest.mark.parametrize(
+    "offset",
+    [pytest.param(1_000, id="past-the-end"), pytest.param(2**31, id="two-to-the-31")],
+)
+def test_an_offset_past_the_last_match_is_an_empty_page(seeded, offset):
+    # A page button's offset changed by hand: 2**31 made the engine ask for 32 GB and the
+    # whole bot process aborted (on the current code this test takes pytest down with it).
+    result = search(seeded, "reasoning", limit=5, offset=offset)
+    assert result.papers == [] and result.total == 20 and result.offset == offset

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot import views
 from bot.home import publish_home
+from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.digests import select_papers
 from storage.errors import NotFound
@@ -20,8 +21,8 @@ def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context:
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
     try:
-        sub = subs.get(deps.db, team_id, int(action.get("value", "")))
-    except (NotFound, ValueError):
+        sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
+    except NotFound:
         sub = None
     if sub is None or sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
         preview = views.text_message("That subscription is gone; nothing to preview.")

@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
 from bot.home import publish_home
+from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.errors import PapersError
 
@@ -22,7 +23,7 @@ def home_remove(
     team_id, user_id = context.team_id or "", body["user"]["id"]
     # Already gone, or not theirs: re-rendering shows the truth either way.
     with contextlib.suppress(PapersError, ValueError):
-        sub = subs.get(deps.db, team_id, int(action.get("value", "0")))
+        sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
         subs.remove(deps.db, team_id, user_id, str(sub.id), sub.target, admin)
     publish_home(client, deps, team_id, user_id)

@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
 from bot.home import publish_home
+from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.errors import PapersError
 from storage.subscriptions import Status
@@ -22,7 +23,7 @@ def home_toggle(
     pausing = action["action_id"].startswith("home_pause")
     status = Status.PAUSED if pausing else Status.ACTIVE
     try:
-        sub = subs.get(deps.db, team_id, int(action.get("value", "0")))
+        sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
         if subs.may_change(sub, user_id, admin):
             subs.set_status(deps.db, team_id, sub.id, status, "paused from App Home")
