@@ -60,12 +60,13 @@ def parse_name(raw: str | None) -> Name | None:
     if not raw:
         return None
     display = clean(raw)[:MAX_NAME_CHARS]
-    if "," in display:
-        surname_part, _, given_part = display.partition(",")
-        surname_tokens = _tokens(surname_part)
-        given = [t for t in _tokens(given_part) if t not in _SUFFIXES]
+    # "Robert W. Heath, Jr.": a comma before a suffix is not "Surname, Given" order.
+    parts = [p for p in display.split(",") if not set(_tokens(p)) <= _SUFFIXES]
+    if len(parts) > 1:
+        surname_tokens = _tokens(parts[0])
+        given = [t for t in _tokens(",".join(parts[1:])) if t not in _SUFFIXES]
     else:
-        words = [w for w in display.split() if fold(w).strip(".") not in _SUFFIXES]
+        words = [w for w in " ".join(parts).split() if fold(w).strip(".") not in _SUFFIXES]
         if not words:
             return None
         start = len(words) - 1
@@ -122,6 +123,18 @@ def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
         " VALUES (?, ?, ?, ?)",
         rows,
     )
+
+
+def refold_surnames(db: Database, where: str) -> None:
+    """Recompute the stored surname of the paper_authors rows matching `where` (a migration
+    after a change to how names are parsed or folded)."""
+    rows = db.execute(f"SELECT id, name, surname FROM paper_authors WHERE {where}").fetchall()
+    changed = [
+        (parsed.surname, row_id)
+        for row_id, raw, surname in rows
+        if (parsed := parse_name(raw)) is not None and parsed.surname != surname
+    ]
+    db.conn.executemany("UPDATE paper_authors SET surname = ? WHERE id = ?", changed)
 
 
 def known_names(db: Database, surname: str) -> list[Name]:

@@ -454,3 +454,12 @@ def m012_block_hashes(db: Database) -> None:
     )
     db.execute("DROP TABLE blocks")
     db.execute("ALTER TABLE blocks_hashed RENAME TO blocks")
+
+
+@migrations()
+def m013_author_suffixes(db: Database) -> None:
+    """Names such as "Robert W. Heath, Jr." were stored with the surname "robert w heath"
+    (the comma read as "Surname, Given" order): their surnames are parsed again."""
+    from storage.authors import refold_surnames  # storage.authors imports this module
+
+    refold_surnames(db, "name LIKE '%,%'")

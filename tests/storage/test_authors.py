@@ -120,3 +120,22 @@ def test_follow_refuses_an_ambiguous_short_name_and_a_bare_surname(db):
     )
     with pytest.raises(SubscriptionError, match="already follow"):
         authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
+
+
+def assert_found_and_followed(db, on_paper: str, typed: str) -> None:
+    ingest_hf(db, [hf_item("2603.00001", "Massive MIMO", [on_paper, "Ada Lovelace"])])
+    assert authors.papers_by(db, typed).total == 1
+    sub = authors.follow(db, "T1", "U1", typed, NOW)
+    assert authors.papers_by_followed(db, [name(sub.author)], 0, 10**9)[name(sub.author)] == [1]
+
+
+@pytest.mark.parametrize(
+    ("on_paper", "typed"),
+    [
+        pytest.param("Robert W. Heath, Jr.", "Robert W. Heath", id="comma-jr"),
+        pytest.param("Heath, Robert W., Jr.", "R. W. Heath", id="surname-first-jr"),
+        pytest.param("Martin Luther King, III", "Martin L. King", id="comma-iii"),
+    ],
+)
+def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
+    assert_found_and_followed(db, on_paper, typed)
