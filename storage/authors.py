@@ -79,6 +79,12 @@ def parse_name(raw: str | None) -> Name | None:
     return Name(" ".join(surname_tokens), tuple(given), display)
 
 
+def is_suffix(text: str) -> bool:
+    """Is this only a name suffix ("Jr.", "III"), as a comma-split author list leaves it?"""
+    tokens = set(_tokens(text))
+    return bool(tokens) and tokens <= _SUFFIXES
+
+
 def _given_agree(a: str, b: str) -> bool:
     if len(a) == 1 or len(b) == 1:
         return a[0] == b[0]
