@@ -45,10 +45,18 @@ class Name:
     display: str
 
 
+# Letters Unicode does not decompose into a base letter and a mark, as people type them
+# without the stroke: "Łukasz" is written "Lukasz", "Søren" "Soren", "Đorđe" "Dorde".
+_UNMARKED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ı": "i", "þ": "th"}
+    | {"æ": "ae", "œ": "oe"}
+)
+
+
 def fold(text: str) -> str:
-    """Case and accents folded: "Ångström" → "angstrom"."""
+    """Case and accents folded: "Ångström" → "angstrom", "Łukasz" → "lukasz"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNMARKED)
 
 
 def _tokens(text: str) -> list[str]:

@@ -463,3 +463,12 @@ def m013_author_suffixes(db: Database) -> None:
     from storage.authors import refold_surnames  # storage.authors imports this module
 
     refold_surnames(db, "name LIKE '%,%'")
+
+
+@migrations()
+def m014_author_letters(db: Database) -> None:
+    """Surnames with letters such as ł, ø or đ were stored with them ("wałesa"), so "Walesa"
+    found nothing: names with any letter beyond ASCII are folded again."""
+    from storage.authors import refold_surnames  # storage.authors imports this module
+
+    refold_surnames(db, "name GLOB '*[^ -~]*'")

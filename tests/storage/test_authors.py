@@ -139,3 +139,17 @@ def assert_found_and_followed(db, on_paper: str, typed: str) -> None:
 )
 def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
     assert_found_and_followed(db, on_paper, typed)
+
+
+@pytest.mark.parametrize(
+    ("on_paper", "typed"),
+    [
+        pytest.param("Łukasz Kaiser", "Lukasz Kaiser", id="polish-l"),
+        pytest.param("Łukasz Kaiser", "L. Kaiser", id="polish-l-initial"),
+        pytest.param("Søren Hauberg", "Soren Hauberg", id="danish-o"),
+        pytest.param("Paweł Wałęsa", "Pawel Walesa", id="polish-surname"),
+        pytest.param("Đorđe Marković", "Dorde Markovic", id="croatian-d"),
+    ],
+)
+def test_letters_unicode_does_not_decompose_fold_like_accents(db, on_paper, typed):
+    assert_found_and_followed(db, on_paper, typed)

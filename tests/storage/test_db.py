@@ -98,3 +98,20 @@ def test_an_author_stored_with_a_suffix_as_surname_is_found_after_the_upgrade(tm
     old.close()
     db = connect(path)
     assert authors.papers_by(db, "Robert W. Heath").paper_ids == [1]
+
+
+def test_a_surname_stored_with_a_polish_l_is_found_without_it_after_the_upgrade(tmp_path):
+    from storage import authors
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m014_author_letters")
+    old.execute("INSERT INTO papers (title, title_norm, abstract) VALUES ('MIMO', 'mimo', 'x')")
+    old.execute(
+        "INSERT INTO paper_authors (paper_id, position, name, surname)"
+        " VALUES (1, 0, 'Paweł Wałęsa', 'wałesa')"
+    )
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    assert authors.papers_by(db, "Pawel Walesa").paper_ids == [1]
