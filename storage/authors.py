@@ -233,9 +233,11 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
         for row in table.rows_where(
             "team_id = ? AND user_id = ? AND author IS NOT NULL", [team_id, user_id]
         ):
+            # A compatible form ("Edward Hu" after "Edward J. Hu") is the same person: two
+            # follows would DM each of their papers twice.
             same = parse_name(row["author"])
-            if same and (same.surname, same.given) == (wanted.surname, wanted.given):
-                raise SubscriptionError(f"You already follow {wanted.display} (#{row['id']}).")
+            if same and compatible(same, wanted):
+                raise SubscriptionError(f"You already follow {same.display} (#{row['id']}).")
         subs.check_room(db, team_id, user_id)
         table.insert(
             {

@@ -153,3 +153,18 @@ def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
 )
 def test_letters_unicode_does_not_decompose_fold_like_accents(db, on_paper, typed):
     assert_found_and_followed(db, on_paper, typed)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("Edward J. Hu", "Edward Hu", id="without-middle"),
+        pytest.param("Edward J. Hu", "E. J. Hu", id="initials"),
+        pytest.param("Edward Hu", "Hu, Edward J.", id="fuller-later"),
+    ],
+)
+def test_following_one_person_twice_is_refused_so_each_paper_alerts_once(db, first, second):
+    ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
+    authors.follow(db, "T1", "U1", first, NOW)
+    with pytest.raises(SubscriptionError, match=f"already follow {first}"):
+        authors.follow(db, "T1", "U1", second, NOW)
