@@ -18,6 +18,7 @@ from jobs.parsing import (
     bounded_count,
     bounded_text,
 )
+from storage.authors import is_suffix
 from storage.code_links import normalize_repo_url
 from storage.models import Entry
 from storage.text import arxiv_id, clean
@@ -54,7 +55,12 @@ def _authors(entry: Any) -> list[str]:
     names = [n for n in names if n]
     # arXiv RSS puts every author in one dc:creator, comma separated.
     if len(names) == 1 and "," in names[0]:
-        names = [n.strip() for n in names[0].split(",") if n.strip()]
+        parts, names = [p.strip() for p in names[0].split(",")], []
+        for part in parts:
+            if part and names and is_suffix(part):
+                names[-1] += f", {part}"  # "Robert W. Heath, Jr." is one author
+            elif part:
+                names.append(part)
     return names
 
 

@@ -45,10 +45,18 @@ class Name:
     display: str
 
 
+# Letters Unicode does not decompose into a base letter and a mark, as people type them
+# without the stroke: "Łukasz" is written "Lukasz", "Søren" "Soren", "Đorđe" "Dorde".
+_UNMARKED = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ð": "d", "ħ": "h", "ŧ": "t", "ı": "i", "þ": "th"}
+    | {"æ": "ae", "œ": "oe"}
+)
+
+
 def fold(text: str) -> str:
-    """Case and accents folded: "Ångström" → "angstrom"."""
+    """Case and accents folded: "Ångström" → "angstrom", "Łukasz" → "lukasz"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
-    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNMARKED)
 
 
 def _tokens(text: str) -> list[str]:
@@ -60,12 +68,13 @@ def parse_name(raw: str | None) -> Name | None:
     if not raw:
         return None
     display = clean(raw)[:MAX_NAME_CHARS]
-    if "," in display:
-        surname_part, _, given_part = display.partition(",")
-        surname_tokens = _tokens(surname_part)
-        given = [t for t in _tokens(given_part) if t not in _SUFFIXES]
+    # "Robert W. Heath, Jr.": a comma before a suffix is not "Surname, Given" order.
+    parts = [p for p in display.split(",") if not set(_tokens(p)) <= _SUFFIXES]
+    if len(parts) > 1:
+        surname_tokens = _tokens(parts[0])
+        given = [t for t in _tokens(",".join(parts[1:])) if t not in _SUFFIXES]
     else:
-        words = [w for w in display.split() if fold(w).strip(".") not in _SUFFIXES]
+        words = [w for w in " ".join(parts).split() if fold(w).strip(".") not in _SUFFIXES]
         if not words:
             return None
         start = len(words) - 1
@@ -76,6 +85,12 @@ def parse_name(raw: str | None) -> Name | None:
     if not surname_tokens:
         return None
     return Name(" ".join(surname_tokens), tuple(given), display)
+
+
+def is_suffix(text: str) -> bool:
+    """Is this only a name suffix ("Jr.", "III"), as a comma-split author list leaves it?"""
+    tokens = set(_tokens(text))
+    return bool(tokens) and tokens <= _SUFFIXES
 
 
 def _given_agree(a: str, b: str) -> bool:
@@ -122,6 +137,18 @@ def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
         " VALUES (?, ?, ?, ?)",
         rows,
     )
+
+
+def refold_surnames(db: Database, where: str) -> None:
+    """Recompute the stored surname of the paper_authors rows matching `where` (a migration
+    after a change to how names are parsed or folded)."""
+    rows = db.execute(f"SELECT id, name, surname FROM paper_authors WHERE {where}").fetchall()
+    changed = [
+        (parsed.surname, row_id)
+        for row_id, raw, surname in rows
+        if (parsed := parse_name(raw)) is not None and parsed.surname != surname
+    ]
+    db.conn.executemany("UPDATE paper_authors SET surname = ? WHERE id = ?", changed)
 
 
 def known_names(db: Database, surname: str) -> list[Name]:
@@ -206,9 +233,11 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
         for row in table.rows_where(
             "team_id = ? AND user_id = ? AND author IS NOT NULL", [team_id, user_id]
         ):
+            # A compatible form ("Edward Hu" after "Edward J. Hu") is the same person: two
+            # follows would DM each of their papers twice.
             same = parse_name(row["author"])
-            if same and (same.surname, same.given) == (wanted.surname, wanted.given):
-                raise SubscriptionError(f"You already follow {wanted.display} (#{row['id']}).")
+            if same and compatible(same, wanted):
+                raise SubscriptionError(f"You already follow {same.display} (#{row['id']}).")
         subs.check_room(db, team_id, user_id)
         table.insert(
             {

@@ -454,3 +454,21 @@ def m012_block_hashes(db: Database) -> None:
     )
     db.execute("DROP TABLE blocks")
     db.execute("ALTER TABLE blocks_hashed RENAME TO blocks")
+
+
+@migrations()
+def m013_author_suffixes(db: Database) -> None:
+    """Names such as "Robert W. Heath, Jr." were stored with the surname "robert w heath"
+    (the comma read as "Surname, Given" order): their surnames are parsed again."""
+    from storage.authors import refold_surnames  # storage.authors imports this module
+
+    refold_surnames(db, "name LIKE '%,%'")
+
+
+@migrations()
+def m014_author_letters(db: Database) -> None:
+    """Surnames with letters such as ł, ø or đ were stored with them ("wałesa"), so "Walesa"
+    found nothing: names with any letter beyond ASCII are folded again."""
+    from storage.authors import refold_surnames  # storage.authors imports this module
+
+    refold_surnames(db, "name GLOB '*[^ -~]*'")

@@ -278,3 +278,30 @@ def test_an_empty_rss_channel_is_no_failure(db):
     empty = (FIXTURES / "arxiv_rss.xml").read_text().split("<item>")[0] + "</channel></rss>"
     report = ingest_bytes(db, "weekend.xml", empty.encode(), NOW)
     assert report.error is None and report.parsed == 0
+
+
+@pytest.mark.parametrize(
+    ("creator", "names"),
+    [
+        pytest.param(
+            "Robert W. Heath, Jr., Ada Lovelace",
+            ["Robert W. Heath, Jr.", "Ada Lovelace"],
+            id="jr-mid-list",
+        ),
+        pytest.param(
+            "Ada Lovelace, Martin Luther King, III",
+            ["Ada Lovelace", "Martin Luther King, III"],
+            id="iii-last",
+        ),
+        pytest.param("Ada Lovelace, Alan Turing", ["Ada Lovelace", "Alan Turing"], id="plain"),
+    ],
+)
+def test_a_suffix_in_an_arxiv_rss_author_list_stays_with_its_author(creator, names):
+    rss = f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel><title>cs.IT</title>
+<item><title>Massive MIMO</title><link>https://arxiv.org/abs/2603.05001</link>
+<description>arXiv:2603.05001v1 Announce Type: new
+Abstract: We study massive MIMO at scale.</description>
+<dc:creator>{creator}</dc:creator></item></channel></rss>"""
+    (entry,) = parse_feed(rss.encode(), date(2026, 3, 17)).entries
+    assert entry.authors == names

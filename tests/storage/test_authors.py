@@ -120,3 +120,51 @@ def test_follow_refuses_an_ambiguous_short_name_and_a_bare_surname(db):
     )
     with pytest.raises(SubscriptionError, match="already follow"):
         authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
+
+
+def assert_found_and_followed(db, on_paper: str, typed: str) -> None:
+    ingest_hf(db, [hf_item("2603.00001", "Massive MIMO", [on_paper, "Ada Lovelace"])])
+    assert authors.papers_by(db, typed).total == 1
+    sub = authors.follow(db, "T1", "U1", typed, NOW)
+    assert authors.papers_by_followed(db, [name(sub.author)], 0, 10**9)[name(sub.author)] == [1]
+
+
+@pytest.mark.parametrize(
+    ("on_paper", "typed"),
+    [
+        pytest.param("Robert W. Heath, Jr.", "Robert W. Heath", id="comma-jr"),
+        pytest.param("Heath, Robert W., Jr.", "R. W. Heath", id="surname-first-jr"),
+        pytest.param("Martin Luther King, III", "Martin L. King", id="comma-iii"),
+    ],
+)
+def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
+    assert_found_and_followed(db, on_paper, typed)
+
+
+@pytest.mark.parametrize(
+    ("on_paper", "typed"),
+    [
+        pytest.param("Łukasz Kaiser", "Lukasz Kaiser", id="polish-l"),
+        pytest.param("Łukasz Kaiser", "L. Kaiser", id="polish-l-initial"),
+        pytest.param("Søren Hauberg", "Soren Hauberg", id="danish-o"),
+        pytest.param("Paweł Wałęsa", "Pawel Walesa", id="polish-surname"),
+        pytest.param("Đorđe Marković", "Dorde Markovic", id="croatian-d"),
+    ],
+)
+def test_letters_unicode_does_not_decompose_fold_like_accents(db, on_paper, typed):
+    assert_found_and_followed(db, on_paper, typed)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        pytest.param("Edward J. Hu", "Edward Hu", id="without-middle"),
+        pytest.param("Edward J. Hu", "E. J. Hu", id="initials"),
+        pytest.param("Edward Hu", "Hu, Edward J.", id="fuller-later"),
+    ],
+)
+def test_following_one_person_twice_is_refused_so_each_paper_alerts_once(db, first, second):
+    ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
+    authors.follow(db, "T1", "U1", first, NOW)
+    with pytest.raises(SubscriptionError, match=f"already follow {first}"):
+        authors.follow(db, "T1", "U1", second, NOW)

@@ -80,3 +80,38 @@ def test_text_blocking_keys_become_hashes_and_still_find_candidates(tmp_path):
     typo = Entry("We freeze the weights. " * 20, "Low-Rank Adaptaton of Large Language Models")
     report = store_entries(db, "feed", "test", "h", [typo], "2026-03-17", IngestReport("feed"))
     assert (report.new_papers, report.merges_by_rule) == (0, {"fuzzy-title": 1})
+
+
+def test_an_author_stored_with_a_suffix_as_surname_is_found_after_the_upgrade(tmp_path):
+    from storage import authors
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m013_author_suffixes")
+    old.execute("INSERT INTO papers (title, title_norm, abstract) VALUES ('MIMO', 'mimo', 'x')")
+    # The row an older version wrote for "Robert W. Heath, Jr.".
+    old.execute(
+        "INSERT INTO paper_authors (paper_id, position, name, surname)"
+        " VALUES (1, 0, 'Robert W. Heath, Jr.', 'robert w heath')"
+    )
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    assert authors.papers_by(db, "Robert W. Heath").paper_ids == [1]
+
+
+def test_a_surname_stored_with_a_polish_l_is_found_without_it_after_the_upgrade(tmp_path):
+    from storage import authors
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m014_author_letters")
+    old.execute("INSERT INTO papers (title, title_norm, abstract) VALUES ('MIMO', 'mimo', 'x')")
+    old.execute(
+        "INSERT INTO paper_authors (paper_id, position, name, surname)"
+        " VALUES (1, 0, 'Paweł Wałęsa', 'wałesa')"
+    )
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    assert authors.papers_by(db, "Pawel Walesa").paper_ids == [1]
