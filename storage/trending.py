@@ -89,7 +89,9 @@ def trending(
                MIN(CASE WHEN s.listed_on >= :start THEN s.upvotes END) AS first_in_window,
                MAX(s.listed_on) AS last_listed,
                COUNT(DISTINCT s.source_id) AS sources,
-               COUNT(DISTINCT s.input_id) AS listings,
+               -- A listing is a source's list of one day: the same dump read twice (half
+               -- written, then whole) is one listing, a source listing it again another day two.
+               COUNT(DISTINCT s.source_id || ' ' || s.listed_on) AS listings,
                (SELECT title_derived FROM papers WHERE id = s.paper_id) AS untitled
         FROM sightings s
         WHERE s.paper_id IN (

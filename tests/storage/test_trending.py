@@ -156,3 +156,22 @@ def test_reason_names_the_day_the_growth_is_counted_from(db, days, reason):
         listing(db, "hf", day, {0: upvotes})
     (paper,) = trending(db, NOW, "day")
     assert reason_text(paper["signals"]) == reason
+
+
+def test_a_dump_read_half_written_then_whole_lists_its_papers_once(db):
+    """The worker read a dump while it was still being copied into the inbox, then the whole
+    file: the papers in both reads are listed once that day, and do not outrank the rest."""
+
+    def read(sha: str, papers: list[int]) -> None:
+        entries = [
+            Entry(abstract(n), f"Paper {chr(65 + n)} about {n}", upvotes=3, listed_on="2026-03-20")
+            for n in papers
+        ]
+        name = "inbox/2026-03-20.txt"
+        store_entries(db, name, "dump", sha, entries, NOW.isoformat(), IngestReport(name))
+
+    read("first-half", [0, 1])
+    read("whole-file", [0, 1, 2, 3])
+    day = trending(db, NOW, "day")
+    assert len(day) == 4
+    assert len({p["score"] for p in day}) == 1, [(p["title"], p["score"]) for p in day]
