@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-DB ?= data/papers.db
+# Empty: the database is PAPERS_DB (environment or .env), else data/papers.db.
+DB ?=
+DB_OPTION := $(if $(DB),--db $(DB))
 
 .PHONY: run test lint format bench fuzz clean browser-deps screenshots
 
@@ -14,8 +16,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/papers --db $(DB) ingest seeds/
-	$(BIN)/papers --db $(DB) run
+	$(BIN)/papers $(DB_OPTION) ingest seeds/
+	$(BIN)/papers $(DB_OPTION) run
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .

@@ -103,9 +103,16 @@ def run_local(config: Config, standin_port: int) -> None:
         finally:
             db.close()
     app = build_app(config, lookup=arxiv_lookup(config))
-    with listening_on(config.port, "PORT"):
-        server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    if config.slack_app_token:
+        # Socket Mode, as `papers serve`: connect out to Slack, listen on no port.
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        server = SocketModeHandler(app, config.slack_app_token)
+        server.connect()
+    else:
+        with listening_on(config.port, "PORT"):
+            server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
     hold = add_jobs(scheduler, config)
     if stub:
@@ -124,9 +131,13 @@ def run_local(config: Config, standin_port: int) -> None:
             flush=True,
         )
     else:
-        print(f"papers bot on port {config.port}; worker running.", flush=True)
+        where = "in Socket Mode" if config.slack_app_token else f"on port {config.port}"
+        print(f"papers bot {where}; worker running.", flush=True)
     try:
         threading.Event().wait()
     except KeyboardInterrupt:
         scheduler.shutdown(wait=False)
-        server.shutdown()
+        if config.slack_app_token:
+            server.close()
+        else:
+            server.shutdown()

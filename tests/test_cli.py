@@ -403,3 +403,61 @@ def test_serve_or_standin_on_a_busy_port_is_one_line(tmp_path, busy_port, args, 
         f"Error: port {busy_port} is already in use (is papers already running?); "
         f"stop that process or choose another port with {advice}."
     )
+
+
+@pytest.fixture
+def web_api():
+    """A Web API that records the methods called on it and refuses each one."""
+    import http.server
+    import threading
+
+    called: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            called.append(self.path.rsplit("/", 1)[-1])
+            body = b'{"ok": false, "error": "invalid_auth"}'
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/", called
+    server.shutdown()
+    server.server_close()
+
+
+def test_make_run_with_an_app_token_connects_out_in_socket_mode(tmp_path, busy_port, web_api):
+    # README: with SLACK_APP_TOKEN the bot connects out to Slack instead of listening, so
+    # `make run` needs no free PORT and asks Slack for a Socket Mode connection.
+    from tests.bot.conftest import wait_for
+
+    url, called = web_api
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": url,
+            "PORT": str(busy_port),
+        }
+    )
+    command = [PAPERS, "--db", str(tmp_path / "p.db"), "run"]
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=stderr)
+    try:
+        assert wait_for(lambda: "apps.connections.open" in called or process.poll() is not None)
+        assert process.poll() is None, log.read_text()
+        assert "apps.connections.open" in called
+    finally:
+        process.kill()
+        process.wait(timeout=10)

@@ -105,3 +105,42 @@ def test_first_demo_digest_on_a_fresh_clone_shows_titled_papers_with_reasons(tmp
     body = json.dumps(digest["blocks"], ensure_ascii=False)
     assert not any(title in body for title in untitled)
     assert body.count("listed Mar 16") == 5
+
+
+@pytest.mark.parametrize(
+    ("make_args", "env_db", "expected"),
+    [
+        pytest.param([], "mine.db", "mine.db", id="PAPERS_DB"),
+        pytest.param(["DB=other.db"], "mine.db", "other.db", id="DB-overrides"),
+        pytest.param([], None, "data/papers.db", id="default"),
+    ],
+)
+def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_db, expected):
+    # `make run`'s first step, as make would run it: the seeds go into PAPERS_DB.
+    import os
+    import shlex
+    import shutil
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    if env_db:
+        env["PAPERS_DB"] = str(tmp_path / env_db)
+    args = [a.replace("=", f"={tmp_path}/") for a in make_args]
+    planned = subprocess.run(
+        ["make", "-s", "-n", "-o", ".venv/.installed", "run", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=True,
+    ).stdout.splitlines()
+    ingest = shlex.split(planned[0])
+    assert ingest[-2:] == ["ingest", "seeds/"]
+    ingest[0] = str(ROOT / ingest[0])
+    ingest[-1] = str(SEEDS)
+    subprocess.run(ingest, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120)
+    assert connect(tmp_path / expected, create=False)["papers"].count == 111
