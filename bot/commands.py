@@ -181,7 +181,7 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     if not channel and not text:
         raise SubscriptionError("Say what to follow: `/papers subscribe lora daily at 09:00`.")
     if len(text) > 200:
-        raise SubscriptionError("Keep the keywords under 200 characters.")
+        raise SubscriptionError("Keep the keywords to 200 characters or fewer.")
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
 
 

@@ -82,7 +82,9 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
             'Type a few words to search for, for example `lora` or `"diffusion model"`.'
         )
     if len(text) > max_chars:
-        raise QueryError(f"That query is {len(text)} characters long; keep it under {max_chars}.")
+        raise QueryError(
+            f"That query is {len(text)} characters long; keep it to {max_chars} or fewer."
+        )
     groups: list[list[str]] = []
     excludes: list[str] = []
     term_groups: list[list[Term]] = []

@@ -104,7 +104,7 @@ def test_search_suggests_and_handles_unbalanced_quote(seeded_path):
     ("args", "message"),
     [
         pytest.param(["search", ""], "Type a few words", id="empty-query"),
-        pytest.param(["search", "x" * 2000], "keep it under 256", id="long-query"),
+        pytest.param(["search", "x" * 2000], "keep it to 256 or fewer", id="long-query"),
         pytest.param(["trending", "--window", "year"], "Invalid value", id="bad-window"),
     ],
 )
@@ -112,6 +112,16 @@ def test_user_errors_exit_2_with_one_line(seeded_path, args, message):
     result = run(seeded_path, *args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("length", "refused"),
+    [pytest.param(256, False, id="at-the-limit"), pytest.param(257, True, id="one-over")],
+)
+def test_the_query_limit_the_reply_names_is_the_one_applied(seeded_path, length, refused):
+    result = run(seeded_path, "search", "lora " + "x" * (length - 5))
+    assert ("keep it to 256 or fewer" in result.stderr) == refused
+    assert result.returncode == (2 if refused else 0)
 
 
 def test_missing_path_is_reported_and_exit_1(tmp_path):

@@ -53,7 +53,7 @@ def test_subscribe_phrases(words, expected):
         pytest.param("lora at 24:00", "not a time of day", id="bad-time"),
         pytest.param("channel instant", "come by DM", id="channel-instant"),
         pytest.param("", "Say what to follow", id="nothing"),
-        pytest.param("x" * 201, "under 200 characters", id="long-keywords"),
+        pytest.param("x" * 201, "to 200 characters or fewer", id="long-keywords"),
     ],
 )
 def test_subscribe_phrases_that_cannot_be_honoured(words, message):
