@@ -2,9 +2,10 @@
 
 The same safety rules as feeds (jobs.fetch: timeout, size cap, errors as SourceError), the
 same parser (jobs.feeds) and the same store path with dedup (storage.papers). Each id is
-fetched once: a found paper is in the store from then on, a miss is remembered for a while,
-and concurrent lookups of one id (Slack sends link_shared from the composer and again once
-the message is posted) wait for each other instead of fetching twice."""
+fetched once: a found paper is in the store from then on, a miss is remembered for hours (a
+failed lookup for minutes), and concurrent lookups of one id (Slack sends link_shared from
+the composer and again once the message is posted) wait for each other instead of fetching
+twice."""
 
 from __future__ import annotations
 
@@ -54,9 +55,14 @@ def fetch_paper(db: Database, api: str, arxiv_id: str, now: datetime) -> dict | 
             log.warning("arXiv lookup of %s failed: %s", arxiv_id, exc)
             arxiv_lookups.record(db, arxiv_id, False, now, str(exc))
             return None
+        parsed = parse_feed(body, now.date())
+        if parsed.unreadable:  # an HTML error page from a proxy is an outage, not an answer
+            log.warning("arXiv lookup of %s failed: %s", arxiv_id, parsed.unreadable)
+            arxiv_lookups.record(db, arxiv_id, False, now, parsed.unreadable)
+            return None
         # The API answers an unknown or malformed id with an "Error" entry: only an entry
         # carrying the asked-for id is the paper.
-        entries = [e for e in parse_feed(body, now.date()).entries if e.arxiv_id == arxiv_id]
+        entries = [e for e in parsed.entries if e.arxiv_id == arxiv_id]
         if entries:
             # A pasted link brings an old paper as often as a new one: never news.
             entries[0].looked_up = True
@@ -65,7 +71,8 @@ def fetch_paper(db: Database, api: str, arxiv_id: str, now: datetime) -> dict | 
                 db, SOURCE, "feed", content_hash(body), entries[:1], now.isoformat(), report
             )
         found = by_arxiv_id(db, arxiv_id)
-        arxiv_lookups.record(db, arxiv_id, found is not None, now, "" if found else "not found")
+        detail = "" if found else arxiv_lookups.NOT_FOUND
+        arxiv_lookups.record(db, arxiv_id, found is not None, now, detail)
         return found
 
 

@@ -3,12 +3,16 @@ stops renewing it (a killed worker), and another worker takes over."""
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import transaction
+from storage.db import BUSY_TIMEOUT_MS, transaction
+from storage.errors import DatabaseError
 
 
 @dataclass
@@ -20,10 +24,25 @@ class Lease:
     expires_at: str
 
 
+@contextmanager
+def _written(db: Database) -> Iterator[Database]:
+    """A write transaction; a lock held past the busy timeout (a long ingest or reindex in
+    another process) is a DatabaseError the worker logs and retries, not a crash."""
+    try:
+        with transaction(db):
+            yield db
+    except sqlite3.OperationalError as exc:
+        raise DatabaseError(
+            f"The database is busy: another process (a long `papers ingest` or `papers "
+            f"reindex`) held its write lock for over {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
+            "the worker tries again shortly."
+        ) from exc
+
+
 def acquire(db: Database, name: str, holder: str, now: datetime, ttl: timedelta) -> Lease:
     """Take or renew the lease for `holder` unless another holder's is still live; returns
     the lease as it stands afterwards (compare its holder with yours)."""
-    with transaction(db):
+    with _written(db):
         row = next(db["leases"].rows_where("name = ?", [name]), None)
         if row and row["holder"] != holder and row["expires_at"] > now.isoformat():
             return Lease(name, row["holder"], row["expires_at"])
@@ -38,5 +57,5 @@ def acquire(db: Database, name: str, holder: str, now: datetime, ttl: timedelta)
 
 def release(db: Database, name: str, holder: str) -> None:
     """Give the lease up at a clean shutdown so another worker need not wait for expiry."""
-    with transaction(db):
+    with _written(db):
         db["leases"].delete_where("name = ? AND holder = ?", [name, holder])
