@@ -32,6 +32,9 @@ def _written(db: Database) -> Iterator[Database]:
         with transaction(db):
             yield db
     except sqlite3.OperationalError as exc:
+        code = getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+        if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise  # not a lock: a real fault, reported as it is
         raise DatabaseError(
             f"The database is busy: another process (a long `papers ingest` or `papers "
             f"reindex`) held its write lock for over {BUSY_TIMEOUT_MS // 1000} s ({exc}); "
