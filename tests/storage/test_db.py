@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlite_utils import Database
 
 from storage.db import connect, migrations, schema_version
@@ -82,36 +83,37 @@ def test_text_blocking_keys_become_hashes_and_still_find_candidates(tmp_path):
     assert (report.new_papers, report.merges_by_rule) == (0, {"fuzzy-title": 1})
 
 
-def test_an_author_stored_with_a_suffix_as_surname_is_found_after_the_upgrade(tmp_path):
+@pytest.mark.parametrize(
+    ("migration", "name", "old_surname", "typed"),
+    [
+        # An older version read the comma as "Surname, Given" order.
+        pytest.param(
+            "m013_author_suffixes",
+            "Robert W. Heath, Jr.",
+            "robert w heath",
+            "Robert W. Heath",
+            id="suffix-after-comma",
+        ),
+        # An older version kept letters Unicode does not decompose.
+        pytest.param(
+            "m014_author_letters", "Paweł Wałęsa", "wałesa", "Pawel Walesa", id="polish-l"
+        ),
+    ],
+)
+def test_an_author_stored_by_an_older_version_is_found_after_the_upgrade(
+    tmp_path, migration, name, old_surname, typed
+):
     from storage import authors
 
     path = tmp_path / "old.db"
     old = Database(path)
-    migrations.apply(old, stop_before="m013_author_suffixes")
+    migrations.apply(old, stop_before=migration)
     old.execute("INSERT INTO papers (title, title_norm, abstract) VALUES ('MIMO', 'mimo', 'x')")
-    # The row an older version wrote for "Robert W. Heath, Jr.".
     old.execute(
-        "INSERT INTO paper_authors (paper_id, position, name, surname)"
-        " VALUES (1, 0, 'Robert W. Heath, Jr.', 'robert w heath')"
+        "INSERT INTO paper_authors (paper_id, position, name, surname) VALUES (1, 0, ?, ?)",
+        [name, old_surname],
     )
     old.conn.commit()
     old.close()
     db = connect(path)
-    assert authors.papers_by(db, "Robert W. Heath").paper_ids == [1]
-
-
-def test_a_surname_stored_with_a_polish_l_is_found_without_it_after_the_upgrade(tmp_path):
-    from storage import authors
-
-    path = tmp_path / "old.db"
-    old = Database(path)
-    migrations.apply(old, stop_before="m014_author_letters")
-    old.execute("INSERT INTO papers (title, title_norm, abstract) VALUES ('MIMO', 'mimo', 'x')")
-    old.execute(
-        "INSERT INTO paper_authors (paper_id, position, name, surname)"
-        " VALUES (1, 0, 'Paweł Wałęsa', 'wałesa')"
-    )
-    old.conn.commit()
-    old.close()
-    db = connect(path)
-    assert authors.papers_by(db, "Pawel Walesa").paper_ids == [1]
+    assert authors.papers_by(db, typed).paper_ids == [1]
