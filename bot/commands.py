@@ -214,16 +214,17 @@ def _subscribe(
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
+    sub = saved.subscription
+    # The next digest's date, so that a change that waits (a week already delivered) says so.
+    due = f"\n{views.next_delivery(sub)}" if views.next_delivery(sub) else ""
     if saved.created:
-        return views.text_message(f"Subscribed: {views.describe(saved.subscription)}")
+        return views.text_message(f"Subscribed: {views.describe(sub)}{due}")
     if not saved.changed:
-        return views.text_message(
-            f"You already have this subscription: {views.describe(saved.subscription)}"
-        )
+        return views.text_message(f"You already have this subscription: {views.describe(sub)}")
     return views.text_message(
-        f"Updated the schedule of #{saved.subscription.id}: "
-        f"{views.describe_when(saved.before)} → {views.describe_when(saved.subscription)}.\n"
-        f"{views.describe(saved.subscription)}"
+        f"Updated the schedule of #{sub.id}: "
+        f"{views.describe_when(saved.before)} → {views.describe_when(sub)}.\n"
+        f"{views.describe(sub)}{due}"
     )
 
 

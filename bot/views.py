@@ -273,6 +273,14 @@ def digest_message(
     return {"text": text, "blocks": _dump(blocks)}
 
 
+def next_delivery(sub: Subscription) -> str:
+    """When a digest subscription's next digest is due, in its own timezone, or ""."""
+    if sub.is_instant or not sub.next_due_at or sub.status == "paused":
+        return ""
+    due = sub.schedule.local(datetime.fromisoformat(sub.next_due_at))
+    return f"Next digest: {due:%a, %b %-d at %H:%M} {sub.tz}."
+
+
 def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
     """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
     first = sub.last_delivered_at is None

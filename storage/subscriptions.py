@@ -127,6 +127,9 @@ def create(
             before = Subscription.from_row(same)
             if before.schedule == schedule:
                 return Saved(before, created=False, before=before)
+            if not first_due:  # a period already delivered has no second digest
+                due = _first_open(db, before.id, schedule, due)
+                fields["next_due_at"] = due.isoformat() if due else None
             # Someone changing the demo's time has made it theirs: a restart leaves it alone.
             table.update(before.id, {**fields, "demo": 0})
             return Saved(get(db, team_id, before.id), created=False, before=before)
@@ -280,6 +283,20 @@ def remove(
             )
         _delete(db, [s.id for s in allowed])
     return allowed
+
+
+def _first_open(
+    db: Database, subscription_id: int, schedule: Schedule, due: datetime | None
+) -> datetime | None:
+    """The first due moment from `due` on whose period has no delivery yet: moved from Monday
+    to Wednesday after Monday's digest, a weekly subscription's next one is next week's."""
+    for _ in range(3):  # a period is a day or a week: the next one is always open
+        if due is None or not db["deliveries"].count_where(
+            "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
+        ):
+            return due
+        due = schedule.next_fire_time(due, due)
+    return due
 
 
 def _same_keywords(stored: str, typed: str) -> bool:

@@ -152,3 +152,22 @@ def test_signed_subscribe_at_utc_time_delivers_a_digest_at_that_time(slack, repl
     assert posted[0]["text"].endswith(": 5 papers") and "UTC" not in posted[0]["text"]
     nxt = next(db.query("SELECT next_due_at FROM subscriptions"))["next_due_at"]
     assert nxt == "2026-03-18T07:45:00+00:00"
+
+
+def test_moving_a_weekly_digest_after_this_weeks_says_when_the_next_one_comes(slack, reply, config):
+    """Monday's digest was delivered, then the user moves it to Wednesday: this week is done,
+    so the next one comes in nine days, and the reply says so (it said nothing, and the
+    schedule named a Wednesday that would be skipped)."""
+    monday = datetime(2026, 3, 16, 7, 0, tzinfo=UTC)
+    with time_machine.travel(monday, tick=True):
+        created = said(reply("subscribe channel weekly on monday at 08:00 UTC"))
+    assert "Next digest: Mon, Mar 16 at 08:00 UTC." in created
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), monday.replace(hour=8))
+    assert len(wait_for(lambda: slack.messages("C0GENERAL"))) == 1
+    with time_machine.travel(monday.replace(hour=9), tick=True):
+        moved = said(reply("subscribe channel weekly on wednesday at 08:00 UTC"))
+    assert "weekly on Monday at 08:00 UTC → weekly on Wednesday at 08:00 UTC" in moved
+    assert "Next digest: Wed, Mar 25 at 08:00 UTC." in moved
+    nxt = next(db.query("SELECT next_due_at FROM subscriptions"))["next_due_at"]
+    assert nxt == "2026-03-25T08:00:00+00:00"
