@@ -216,7 +216,8 @@ def _subscribe(
     )
     sub = saved.subscription
     # The next digest's date, so that a change that waits (a week already delivered) says so.
-    due = f"\n{views.next_delivery(sub)}" if views.next_delivery(sub) else ""
+    due = views.next_delivery(sub)
+    due = f"\n{due}" if due else ""
     if saved.created:
         return views.text_message(f"Subscribed: {views.describe(sub)}{due}")
     if not saved.changed:

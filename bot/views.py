@@ -273,12 +273,17 @@ def digest_message(
     return {"text": text, "blocks": _dump(blocks)}
 
 
+def _due(sub: Subscription) -> str:
+    """The next due moment on the subscriber's clock: "Wed, Mar 25 at 08:00 UTC"."""
+    due = sub.schedule.local(datetime.fromisoformat(sub.next_due_at or ""))
+    return f"{due:%a, %b %-d at %H:%M} {sub.tz}"
+
+
 def next_delivery(sub: Subscription) -> str:
     """When a digest subscription's next digest is due, in its own timezone, or ""."""
     if sub.is_instant or not sub.next_due_at or sub.status == "paused":
         return ""
-    due = sub.schedule.local(datetime.fromisoformat(sub.next_due_at))
-    return f"Next digest: {due:%a, %b %-d at %H:%M} {sub.tz}."
+    return f"Next digest: {_due(sub)}."
 
 
 def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
@@ -287,12 +292,8 @@ def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dic
     message = digest_message(papers, digest_heading(sub, now), sub.id, True, first=first)
     assert message is not None  # note_if_empty
     when = "first digest" if first else "next digest"
-    due = (
-        sub.schedule.local(datetime.fromisoformat(sub.next_due_at)).strftime("%a, %b %-d at %H:%M")
-        if sub.next_due_at
-        else "not scheduled"
-    )
-    note = f"_Preview of #{sub.id}, not sent. Its {when}: {due} {sub.tz}._"
+    due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
+    note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"
     if sub.status == "paused":  # nothing goes out until it is resumed: promise no time
         note = f"_Preview of #{sub.id}, not sent. It is paused: no digest until you Resume it._"
     context = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
