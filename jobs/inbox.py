@@ -38,7 +38,8 @@ def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestRepo
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
     scanned = meta.get(db, SCANNED_KEY)
-    reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch)
+    # A broken entry is logged and recorded once, not every scan (stats keeps showing it).
+    reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch, repeat_failures=False)
     for report in reports:
         if report.already_ingested and _dropped_since(report.source, scanned):
             log.info(
@@ -65,7 +66,7 @@ def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestRe
 
 
 def _logged(reports: list[IngestReport]) -> list[IngestReport]:
-    fresh = [r for r in reports if not r.already_ingested and not r.not_modified]
+    fresh = [r for r in reports if not (r.already_ingested or r.not_modified or r.known_failure)]
     for report in fresh:
         if report.error:
             log.warning("ingest %s failed: %s", report.source, report.error)

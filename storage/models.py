@@ -54,6 +54,7 @@ class IngestReport:
     already_ingested: bool = False
     not_modified: bool = False
     error: str | None = None
+    known_failure: bool = False  # the error its source already has: not recorded again
     revisions: int = 0  # arXiv replacements: stored or applied, never news
     undated: bool = False  # a dump with no listing date anywhere
     merges_by_rule: dict[str, int] = field(default_factory=dict)

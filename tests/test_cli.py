@@ -334,6 +334,40 @@ def test_a_folder_without_a_dump_feed_or_json_is_a_failed_line(tmp_path, files):
     assert "11 new papers" in result.stdout
 
 
+def _broken_link(path: Path) -> None:
+    path.symlink_to(path.with_name("moved-away.txt"))
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+    (path / "inner.txt").write_bytes((SEEDS / "001_bd886f24c340b808.txt").read_bytes())
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(_broken_link, "broken link: its target does not exist", id="broken-link"),
+        pytest.param(_folder, "a folder, not a file", id="folder-named-like-a-dump"),
+        pytest.param(_fifo, "not a regular file (a pipe, socket or device)", id="fifo"),
+    ],
+)
+def test_an_entry_of_a_folder_that_is_no_file_is_a_failed_line(tmp_path, make, reason):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    make(folder / "2026-03-16.txt")
+    shutil.copyfile(SEEDS / "002_af989c2119285913.txt", folder / "good.txt")
+    db = tmp_path / "p.db"
+    result = run(db, "ingest", str(folder))
+    assert result.returncode == 1
+    assert f"{folder / '2026-03-16.txt'}: FAILED: {reason}" in result.stdout.splitlines()
+    assert "11 new papers" in result.stdout
+    assert f"- {folder / '2026-03-16.txt'} (file): failing: {reason}" in run(db, "stats").stdout
+
+
 def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
     monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
     result = run(seeded_path, "search", "lora")
