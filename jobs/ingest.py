@@ -99,8 +99,13 @@ def ingest_stream(
     what the input holds: an unreadable input is recorded as the source's failure.
 
     A dump's listing date is its page's date line, else `listing` (--date), else a date in
-    its name; with none of them its papers are undated (see storage.trending)."""
+    its name; with none of them its papers are undated (see storage.trending). An empty
+    input is reported as such and nothing of it is recorded."""
     report = IngestReport(source=name)
+    if not stream.read(1):  # before the hash: no empty input is ever "already ingested"
+        report.empty = True
+        return report
+    stream.seek(0)
     sha = _sha256(stream)
     if store.already_ingested(db, sha):
         report.already_ingested = True

@@ -368,6 +368,24 @@ def test_an_entry_of_a_folder_that_is_no_file_is_a_failed_line(tmp_path, make, r
     assert f"- {folder / '2026-03-16.txt'} (file): failing: {reason}" in run(db, "stats").stdout
 
 
+@pytest.mark.parametrize(
+    "target",
+    [pytest.param("file", id="file"), pytest.param("folder", id="in-a-folder")],
+)
+def test_an_empty_file_says_so_and_is_not_recorded_as_ingested(tmp_path, target):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    db = tmp_path / "p.db"
+    first, later = folder / "2026-03-16.txt", tmp_path / "later.txt"
+    first.touch()
+    result = run(db, "ingest", str(first if target == "file" else folder))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [f"{first}: empty file, nothing ingested"]
+    later.touch()  # another empty file is empty too, not "already ingested"
+    assert run(db, "ingest", str(later)).stdout == f"{later}: empty file, nothing ingested\n"
+    assert json.loads(run(db, "stats", "--json").stdout)["inputs"] == 0
+
+
 def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
     monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
     result = run(seeded_path, "search", "lora")

@@ -71,3 +71,17 @@ def test_a_broken_link_in_the_inbox_is_logged_and_counted_once(worker_config, ca
     ingest_and_alert(worker_config, NOW + timedelta(minutes=120))
     (row,) = [s for s in stats(connect(worker_config.db_path))["sources"] if s["name"] == str(link)]
     assert row["last_error"] is None
+
+
+def test_an_empty_file_in_the_inbox_is_logged_as_empty_once(worker_config, caplog):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    ingest_and_alert(worker_config, NOW)  # the scan mark
+    empty = inbox / "2026-03-17.txt"
+    empty.touch()
+    os.utime(empty, ((NOW + timedelta(minutes=1)).timestamp(),) * 2)
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
+    said = [r.getMessage() for r in caplog.records if "2026-03-17.txt" in r.getMessage()]
+    assert said == [f"{empty}: empty file, nothing ingested"]
