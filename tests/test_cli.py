@@ -386,6 +386,30 @@ def test_an_empty_file_says_so_and_is_not_recorded_as_ingested(tmp_path, target)
     assert json.loads(run(db, "stats", "--json").stdout)["inputs"] == 0
 
 
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(
+            lambda p: p.parent.write_text("a file, not a folder"),
+            "no such file, folder or URL",
+            id="parent-is-a-file",
+        ),
+        pytest.param(_fifo, "not a regular file (a pipe, socket or device)", id="fifo"),
+    ],
+)
+def test_an_unreadable_file_is_one_failed_line(tmp_path, make, reason, capfd):
+    target = tmp_path / "notes" / "dump.txt"
+    if make is _fifo:
+        target.parent.mkdir()
+    make(target)
+    result = run(tmp_path / "p.db", "ingest", str(target), str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    (failed,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed == f"{target}: FAILED: {reason}"
+    assert "11 new papers" in result.stdout
+    assert "Traceback" not in capfd.readouterr().err + result.stderr
+
+
 def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
     monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
     result = run(seeded_path, "search", "lora")
