@@ -31,15 +31,19 @@ def _dropped_since(path: str, scanned: str | None) -> bool:
 def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestReport]:
     """Ingest every new file in the inbox folder; failures are recorded, not raised.
 
-    A file dropped since the last scan whose content was ingested before says so in the log
-    (once), so a copy that changes nothing is not a mystery."""
+    A file dropped since the last scan whose content was ingested before, or that is empty,
+    says so in the log (once), so a copy that changes nothing is not a mystery."""
     # First index what an interrupted run left past the index's watermark (or rebuild it).
     search_index.ensure(db)
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
     scanned = meta.get(db, SCANNED_KEY)
-    reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch)
+    # A broken entry is logged and recorded once, not every scan (stats keeps showing it).
+    reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch, repeat_failures=False)
     for report in reports:
+        if report.empty and _dropped_since(report.source, scanned):
+            # Not recorded, so read again at every scan: said once, when it appears.
+            log.info("%s: empty file, nothing ingested", report.source)
         if report.already_ingested and _dropped_since(report.source, scanned):
             log.info(
                 "%s: already ingested (same content as an earlier input), nothing changed",
@@ -65,7 +69,11 @@ def ingest_sources(db: Database, config: Config, now: datetime) -> list[IngestRe
 
 
 def _logged(reports: list[IngestReport]) -> list[IngestReport]:
-    fresh = [r for r in reports if not r.already_ingested and not r.not_modified]
+    fresh = [
+        r
+        for r in reports
+        if not (r.already_ingested or r.not_modified or r.known_failure or r.empty)
+    ]
     for report in fresh:
         if report.error:
             log.warning("ingest %s failed: %s", report.source, report.error)

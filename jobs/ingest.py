@@ -99,8 +99,13 @@ def ingest_stream(
     what the input holds: an unreadable input is recorded as the source's failure.
 
     A dump's listing date is its page's date line, else `listing` (--date), else a date in
-    its name; with none of them its papers are undated (see storage.trending)."""
+    its name; with none of them its papers are undated (see storage.trending). An empty
+    input is reported as such and nothing of it is recorded."""
     report = IngestReport(source=name)
+    if not stream.read(1):  # before the hash: no empty input is ever "already ingested"
+        report.empty = True
+        return report
+    stream.seek(0)
     sha = _sha256(stream)
     if store.already_ingested(db, sha):
         report.already_ingested = True
@@ -123,8 +128,23 @@ def ingest_stream(
     return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report, batch)
 
 
-def _files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+def _entries(folder: Path) -> list[Path]:
+    # Everything named like an input, file or not: a link to nothing or a folder called
+    # x.txt is reported (see not_a_file), never passed over without a word.
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why a path cannot be read as an input file, or None for a regular file."""
+    if path.is_file():
+        return None
+    if path.is_symlink() and not path.exists():
+        return "broken link: its target does not exist"
+    if path.is_dir():
+        return "a folder, not a file"
+    if path.exists():  # never opened: reading a FIFO would block the run
+        return "not a regular file (a pipe, socket or device)"
+    return "no such file, folder or URL"
 
 
 def ingest_file(
@@ -162,27 +182,50 @@ def ingest_target(
     deadline: float = DEADLINE_SECONDS,
     batch: int = store.BATCH,
     empty_folder_fails: bool = False,
+    repeat_failures: bool = True,
 ) -> list[IngestReport]:
     """Ingest a file, every supported file in a folder, or an http(s) URL (fetched within
     `deadline` seconds in total; `batch` entries per write transaction). A folder with no
     supported file gives no report (the worker's empty inbox), or a failed one when
-    `empty_folder_fails` (a folder an admin named)."""
+    `empty_folder_fails` (a folder an admin named). A folder's entry named like an input
+    that is no file (a broken link, a folder) fails; without `repeat_failures` (the
+    worker's inbox) it is recorded once, until it changes or is fixed, not at every scan."""
     if target[:8].lower().startswith(("http://", "https://")):  # schemes ignore case
         fetch_one = lambda: ingest_url(db, target, now, listing, deadline, batch)  # noqa: E731
         return [_guarded(db, target, "url", fetch_one, now)]
     path = Path(target)
     if path.is_dir():
-        files = _files(path)
-        if not files and empty_folder_fails:
+        entries = _entries(path)
+        if not entries and empty_folder_fails:
             return [IngestReport(source=target, error=NO_FILES)]
-        return [
-            _guarded(db, str(p), "file", lambda p=p: ingest_file(db, p, now, listing, batch), now)
-            for p in files
-        ]
+        return [_ingest_entry(db, p, now, listing, batch, repeat_failures) for p in entries]
     if path.is_file():
         work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
         return [_guarded(db, target, "file", work, now)]
-    return [IngestReport(source=target, error="no such file, folder or URL")]
+    return [IngestReport(source=target, error=not_a_file(path))]
+
+
+def _ingest_entry(
+    db: Database,
+    path: Path,
+    now: datetime,
+    listing: date | None,
+    batch: int,
+    repeat_failures: bool,
+) -> IngestReport:
+    """Ingest one entry of a folder; one that is no file is recorded as its failure."""
+    reason = not_a_file(path)
+    if reason is None:
+        work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
+        return _guarded(db, str(path), "file", work, now)
+    if not repeat_failures and store.last_error(db, str(path)) == reason:
+        return IngestReport(source=str(path), error=reason, known_failure=True)
+    log.info("source %s failed: %s", path, reason)
+    try:
+        store.record_source_error(db, str(path), "file", reason, now.isoformat())
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(f"The database failed recording an error of {path}: {exc}") from exc
+    return IngestReport(source=str(path), error=reason)
 
 
 def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestReport:

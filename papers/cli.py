@@ -121,6 +121,8 @@ def _describe(report) -> str:
 def _describe_raw(report) -> str:
     if report.error:
         return f"{report.source}: FAILED: {report.error}"
+    if report.empty:
+        return f"{report.source}: empty file, nothing ingested"
     if report.already_ingested:
         return f"{report.source}: already ingested, nothing changed"
     if report.not_modified:

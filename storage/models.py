@@ -53,7 +53,9 @@ class IngestReport:
     skip_reasons: dict[str, int] = field(default_factory=dict)
     already_ingested: bool = False
     not_modified: bool = False
+    empty: bool = False  # zero bytes: nothing parsed, nothing recorded
     error: str | None = None
+    known_failure: bool = False  # the error its source already has: not recorded again
     revisions: int = 0  # arXiv replacements: stored or applied, never news
     undated: bool = False  # a dump with no listing date anywhere
     merges_by_rule: dict[str, int] = field(default_factory=dict)

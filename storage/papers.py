@@ -677,6 +677,12 @@ def record_source_error(db: Database, source: str, kind: str, error: str, now: s
         )
 
 
+def last_error(db: Database, source: str) -> str | None:
+    """The error a source failed with last, or None when it is fine or unknown."""
+    row = next(db.query("SELECT last_error FROM sources WHERE name = ?", [source]), None)
+    return row["last_error"] if row else None
+
+
 def source_validators(db: Database, name: str) -> dict:
     """The ETag and Last-Modified seen last time, for a conditional GET."""
     row = next(db.query("SELECT etag, last_modified FROM sources WHERE name = ?", [name]), None)

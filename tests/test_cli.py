@@ -334,6 +334,82 @@ def test_a_folder_without_a_dump_feed_or_json_is_a_failed_line(tmp_path, files):
     assert "11 new papers" in result.stdout
 
 
+def _broken_link(path: Path) -> None:
+    path.symlink_to(path.with_name("moved-away.txt"))
+
+
+def _folder(path: Path) -> None:
+    path.mkdir()
+    (path / "inner.txt").write_bytes((SEEDS / "001_bd886f24c340b808.txt").read_bytes())
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(_broken_link, "broken link: its target does not exist", id="broken-link"),
+        pytest.param(_folder, "a folder, not a file", id="folder-named-like-a-dump"),
+        pytest.param(_fifo, "not a regular file (a pipe, socket or device)", id="fifo"),
+    ],
+)
+def test_an_entry_of_a_folder_that_is_no_file_is_a_failed_line(tmp_path, make, reason):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    make(folder / "2026-03-16.txt")
+    shutil.copyfile(SEEDS / "002_af989c2119285913.txt", folder / "good.txt")
+    db = tmp_path / "p.db"
+    result = run(db, "ingest", str(folder))
+    assert result.returncode == 1
+    assert f"{folder / '2026-03-16.txt'}: FAILED: {reason}" in result.stdout.splitlines()
+    assert "11 new papers" in result.stdout
+    assert f"- {folder / '2026-03-16.txt'} (file): failing: {reason}" in run(db, "stats").stdout
+
+
+@pytest.mark.parametrize(
+    "target",
+    [pytest.param("file", id="file"), pytest.param("folder", id="in-a-folder")],
+)
+def test_an_empty_file_says_so_and_is_not_recorded_as_ingested(tmp_path, target):
+    folder = tmp_path / "dumps"
+    folder.mkdir()
+    db = tmp_path / "p.db"
+    first, later = folder / "2026-03-16.txt", tmp_path / "later.txt"
+    first.touch()
+    result = run(db, "ingest", str(first if target == "file" else folder))
+    assert result.returncode == 0
+    assert result.stdout.splitlines() == [f"{first}: empty file, nothing ingested"]
+    later.touch()  # another empty file is empty too, not "already ingested"
+    assert run(db, "ingest", str(later)).stdout == f"{later}: empty file, nothing ingested\n"
+    assert json.loads(run(db, "stats", "--json").stdout)["inputs"] == 0
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        pytest.param(
+            lambda p: p.parent.write_text("a file, not a folder"),
+            "no such file, folder or URL",
+            id="parent-is-a-file",
+        ),
+        pytest.param(_fifo, "not a regular file (a pipe, socket or device)", id="fifo"),
+    ],
+)
+def test_an_unreadable_file_is_one_failed_line(tmp_path, make, reason, capfd):
+    target = tmp_path / "notes" / "dump.txt"
+    if make is _fifo:
+        target.parent.mkdir()
+    make(target)
+    result = run(tmp_path / "p.db", "ingest", str(target), str(SEEDS / "002_af989c2119285913.txt"))
+    assert result.returncode == 1
+    (failed,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
+    assert failed == f"{target}: FAILED: {reason}"
+    assert "11 new papers" in result.stdout
+    assert "Traceback" not in capfd.readouterr().err + result.stderr
+
+
 def test_a_bad_setting_is_one_line_naming_the_variable(seeded_path, monkeypatch):
     monkeypatch.setenv("PAPERS_MAX_QUERY", "0")
     result = run(seeded_path, "search", "lora")

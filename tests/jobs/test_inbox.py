@@ -11,6 +11,7 @@ from pathlib import Path
 
 from jobs.worker import InboxWatch, ingest_and_alert
 from storage import connect
+from storage.papers import stats
 from tests.conftest import NOW, SEEDS
 
 DUMP = sorted(SEEDS.iterdir())[-1]
@@ -51,3 +52,36 @@ def test_a_copy_of_an_ingested_file_says_so_once(worker_config, caplog):
         ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
     said = [r.getMessage() for r in caplog.records if "already ingested" in r.getMessage()]
     assert len(said) == 1 and "copy-of-seed.txt" in said[0]
+
+
+def test_a_broken_link_in_the_inbox_is_logged_and_counted_once(worker_config, caplog):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    link = inbox / "today.txt"
+    link.symlink_to(inbox.parent / "not-there-yet.txt")
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (0, 30, 60, 90):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [f"ingest {link} failed: broken link: its target does not exist"]
+    (row,) = [s for s in stats(connect(worker_config.db_path))["sources"] if s["name"] == str(link)]
+    assert (row["failures"], row["last_error_at"]) == (1, NOW.isoformat())
+    # The admin fixes it (with a dump not ingested yet).
+    (inbox.parent / "not-there-yet.txt").write_bytes(DUMP.read_bytes() + b"\n")
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=120))
+    (row,) = [s for s in stats(connect(worker_config.db_path))["sources"] if s["name"] == str(link)]
+    assert row["last_error"] is None
+
+
+def test_an_empty_file_in_the_inbox_is_logged_as_empty_once(worker_config, caplog):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    ingest_and_alert(worker_config, NOW)  # the scan mark
+    empty = inbox / "2026-03-17.txt"
+    empty.touch()
+    os.utime(empty, ((NOW + timedelta(minutes=1)).timestamp(),) * 2)
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
+    said = [r.getMessage() for r in caplog.records if "2026-03-17.txt" in r.getMessage()]
+    assert said == [f"{empty}: empty file, nothing ingested"]
