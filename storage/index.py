@@ -552,10 +552,9 @@ def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None
             return _single(schema, field, EN_STEM.analyze(term.text.replace("-", "")))
         # Analyzer output is lowercase letters and digits only: safe inside a regex.
         return Query.regex_query(schema, field, "(" + "|".join(starts) + ").*")
-    if term.kind == "phrase":
-        return _single(schema, field, EN_STEM.analyze(term.text))
     if "-" in term.text:
-        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`.
+        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`
+        # (a word or a phrase alike).
         subs = [
             q
             for q in (

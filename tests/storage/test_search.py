@@ -255,3 +255,19 @@ def test_an_offset_past_the_last_match_is_an_empty_page(seeded, offset):
     # whole bot process aborted (on the current code this test takes pytest down with it).
     result = search(seeded, "reasoning", limit=5, offset=offset)
     assert result.papers == [] and result.total == 20 and result.offset == offset
+
+
+@pytest.mark.parametrize(
+    ("quoted", "word"),
+    [
+        pytest.param('"pre-training"', "pre-training", id="pre-training"),
+        pytest.param('"llama-2"', "llama-2", id="llama-2"),
+    ],
+)
+def test_a_quoted_hyphenated_word_finds_its_joined_spelling_too(seeded, quoted, word):
+    """Hyphens do not matter inside quotes either: `"pre-training"` also finds the papers
+    that write "pretraining", as `pre-training` does."""
+    phrase = search(seeded, quoted, limit=200)
+    plain = search(seeded, word, limit=200)
+    assert phrase.total == plain.total and set(ids(phrase)) == set(ids(plain))
+    assert any(word.replace("-", "") in text_of(p).lower() for p in phrase.papers)
