@@ -271,3 +271,22 @@ def test_a_quoted_hyphenated_word_finds_its_joined_spelling_too(seeded, quoted, 
     plain = search(seeded, word, limit=200)
     assert phrase.total == plain.total and set(ids(phrase)) == set(ids(plain))
     assert any(word.replace("-", "") in text_of(p).lower() for p in phrase.papers)
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        pytest.param("pretraining", "pre-training", id="joined-finds-hyphenated"),
+        pytest.param("pre-tr*", "pre-training", id="hyphenated-prefix"),
+        pytest.param("pre-training", "pre-training", id="hyphenated"),
+    ],
+)
+def test_snippets_bold_the_hyphenated_word_that_matched(seeded, query, word):
+    """A paper found through "pre-training" shows that word in bold, and only as a whole:
+    never a lone "training" or "pre" elsewhere in the snippet."""
+    for paper in search(seeded, query, limit=100).papers:
+        snippet = paper["snippet"]
+        if word in snippet.lower().replace("\x02", "").replace("\x03", ""):
+            assert re.search(f"\x02{word}\x03", snippet, re.I), snippet
+        marked = re.findall("\x02([^\x03]*)\x03", snippet)
+        assert all(re.sub(r"\W", "", m.lower()).startswith("pretrain") for m in marked), marked
