@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import os
+import re
 import shutil
 import threading
 import time
@@ -552,10 +553,9 @@ def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None
             return _single(schema, field, EN_STEM.analyze(term.text.replace("-", "")))
         # Analyzer output is lowercase letters and digits only: safe inside a regex.
         return Query.regex_query(schema, field, "(" + "|".join(starts) + ").*")
-    if term.kind == "phrase":
-        return _single(schema, field, EN_STEM.analyze(term.text))
     if "-" in term.text:
-        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`.
+        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`
+        # (a word or a phrase alike).
         subs = [
             q
             for q in (
@@ -686,26 +686,82 @@ def snippets(
     if query is not None:
         generator = tantivy.SnippetGenerator.create(search, query, SCHEMA, "abstract")
         generator.set_max_num_chars(SNIPPET_CHARS)
-    return {i: _snippet(generator, text, marks) for i, text in abstracts.items()}
+    targets = _Targets([t for group in groups for t in group])
+    return {i: _snippet(generator, text, marks, targets) for i, text in abstracts.items()}
 
 
-def _snippet(generator, text: str, marks: tuple[str, str]) -> str:
-    snippet = generator.snippet_from_doc(Document(abstract=text)) if generator else None
+_COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+_WORD_REST = re.compile(rb"(?:[A-Za-z0-9]|[\x80-\xff]|-(?=[A-Za-z0-9\x80-\xff]))*")
+
+
+def _joined_padded(text: str) -> str:
+    """The text with each hyphenated word joined and padded to its length ("pre-training"
+    → "pretraining "): byte offsets unchanged, so a fragment chosen on it cuts the text."""
+    return _COMPOUND.sub(lambda m: m[0].replace("-", "") + " " * m[0].count("-"), text)
+
+
+class _Targets:
+    """What a snippet marks, word by word: a hyphenated word of the query only whole (in
+    either spelling), never its parts alone elsewhere; a prefix on the joined form."""
+
+    def __init__(self, terms: list[Term]) -> None:
+        self.singles: set[str] = set()
+        self.splits: set[tuple[str, ...]] = set()
+        self.starts: list[str] = []
+        for term in terms:
+            if term.kind == "prefix":
+                self.starts += _prefixes(term)
+                continue
+            for word in term.text.split():
+                if "-" in word:
+                    self.singles.update(EN_STEM.analyze(word.replace("-", "")))
+                    self.splits.add(tuple(EN_STEM.analyze(word)))
+                else:
+                    self.singles.update(EN_STEM.analyze(word))
+
+    def _one(self, word: str) -> bool:
+        stems = EN_STEM.analyze(word)
+        if len(stems) == 1 and stems[0] in self.singles:
+            return True
+        lower = word.lower()
+        return any(lower.startswith(s) or stems[:1] == [s] for s in self.starts)
+
+    def mark(self, fragment: str, marks: tuple[str, str]) -> str:
+        """The fragment with the matched words between marks."""
+
+        def one(match: re.Match) -> str:
+            word = match[0]
+            whole = word.replace("-", "")
+            if self._one(whole) or ("-" in word and tuple(EN_STEM.analyze(word)) in self.splits):
+                return marks[0] + word + marks[1]
+            if "-" not in word:
+                return word
+            parts = word.split("-")
+            return "-".join(marks[0] + p + marks[1] if self._one(p) else p for p in parts)
+
+        return _COMPOUND.sub(one, fragment)
+
+
+def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) -> str:
+    snippet, padded = None, False
+    if generator:
+        snippet = generator.snippet_from_doc(Document(abstract=text))
+        if (not snippet.fragment()) and "-" in text:
+            # The match may be a hyphenated word the query spelled joined ("pretraining").
+            snippet = generator.snippet_from_doc(Document(abstract=_joined_padded(text)))
+            padded = True
     if snippet is None or not snippet.fragment():
         # Nothing to mark in the abstract (the match is in the title): its opening words.
         head = text[:SNIPPET_CHARS]
         return head if len(text) <= SNIPPET_CHARS else head.rsplit(" ", 1)[0] + "…"
-    raw = snippet.fragment().encode()  # highlight ranges are byte offsets
-    out, at = [], 0
-    for span in snippet.highlighted():
-        out += [raw[at : span.start].decode(), marks[0], raw[span.start : span.end].decode()]
-        out.append(marks[1])
-        at = span.end
-    out.append(raw[at:].decode())
-    where = snippet.fragment_range()
+    where = snippet.fragment_range()  # byte offsets into the abstract
+    raw = text.encode()
+    # A fragment chosen on the padded text may end inside a joined word's padding.
+    end = where.end + (len(_WORD_REST.match(raw, where.end)[0]) if padded else 0)
+    fragment = raw[where.start : end].decode()
     before = "…" if where.start > 0 else ""
-    after = "…" if where.end < len(text.encode()) else ""
-    return before + "".join(out).strip() + after
+    after = "…" if end < len(raw) else ""
+    return before + targets.mark(fragment, marks).strip() + after
 
 
 def doc_freq(search: tantivy.Searcher, word: str) -> int:

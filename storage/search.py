@@ -60,8 +60,11 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
     """One token as a term, its readable form, and the plain word it stands for (if any)."""
     if raw.startswith('"'):
         words = _WORD.findall(raw.replace("*", " "))
-        phrase = " ".join(w.replace("-", " ") for w in words)
-        return (Term("phrase", phrase), _quote(phrase), None) if phrase else None
+        # Hyphens kept: the index matches the phrase split and joined (`"pre-training"`
+        # also finds "pretraining", as the unquoted word does).
+        phrase = " ".join(words)
+        shown = _quote(phrase.replace("-", " "))
+        return (Term("phrase", phrase), shown, None) if phrase else None
     match = _WORD.search(raw)
     if not match:
         return None

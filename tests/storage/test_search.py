@@ -255,3 +255,38 @@ def test_an_offset_past_the_last_match_is_an_empty_page(seeded, offset):
     # whole bot process aborted (on the current code this test takes pytest down with it).
     result = search(seeded, "reasoning", limit=5, offset=offset)
     assert result.papers == [] and result.total == 20 and result.offset == offset
+
+
+@pytest.mark.parametrize(
+    ("quoted", "word"),
+    [
+        pytest.param('"pre-training"', "pre-training", id="pre-training"),
+        pytest.param('"llama-2"', "llama-2", id="llama-2"),
+    ],
+)
+def test_a_quoted_hyphenated_word_finds_its_joined_spelling_too(seeded, quoted, word):
+    """Hyphens do not matter inside quotes either: `"pre-training"` also finds the papers
+    that write "pretraining", as `pre-training` does."""
+    phrase = search(seeded, quoted, limit=200)
+    plain = search(seeded, word, limit=200)
+    assert phrase.total == plain.total and set(ids(phrase)) == set(ids(plain))
+    assert any(word.replace("-", "") in text_of(p).lower() for p in phrase.papers)
+
+
+@pytest.mark.parametrize(
+    ("query", "word"),
+    [
+        pytest.param("pretraining", "pre-training", id="joined-finds-hyphenated"),
+        pytest.param("pre-tr*", "pre-training", id="hyphenated-prefix"),
+        pytest.param("pre-training", "pre-training", id="hyphenated"),
+    ],
+)
+def test_snippets_bold_the_hyphenated_word_that_matched(seeded, query, word):
+    """A paper found through "pre-training" shows that word in bold, and only as a whole:
+    never a lone "training" or "pre" elsewhere in the snippet."""
+    for paper in search(seeded, query, limit=100).papers:
+        snippet = paper["snippet"]
+        if word in snippet.lower().replace("\x02", "").replace("\x03", ""):
+            assert re.search(f"\x02{word}\x03", snippet, re.I), snippet
+        marked = re.findall("\x02([^\x03]*)\x03", snippet)
+        assert all(re.sub(r"\W", "", m.lower()).startswith("pretrain") for m in marked), marked
