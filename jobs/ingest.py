@@ -220,12 +220,7 @@ def _ingest_entry(
         return _guarded(db, str(path), "file", work, now)
     if not repeat_failures and store.last_error(db, str(path)) == reason:
         return IngestReport(source=str(path), error=reason, known_failure=True)
-    log.info("source %s failed: %s", path, reason)
-    try:
-        store.record_source_error(db, str(path), "file", reason, now.isoformat())
-    except sqlite3.DatabaseError as exc:
-        raise DatabaseError(f"The database failed recording an error of {path}: {exc}") from exc
-    return IngestReport(source=str(path), error=reason)
+    return _failed(db, str(path), "file", reason, now)
 
 
 def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestReport:
@@ -239,7 +234,11 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
-    # Callers report the failure (the CLI prints it, the worker logs a warning).
+    return _failed(db, name, kind, message, now)
+
+
+def _failed(db: Database, name: str, kind: str, message: str, now: datetime) -> IngestReport:
+    """Record a source's failure and report it (the CLI prints it, the worker logs it)."""
     log.info("source %s failed: %s", name, message)
     try:
         store.record_source_error(db, name, kind, message, now.isoformat())
