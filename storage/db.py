@@ -52,6 +52,12 @@ def explain(path: str | Path, exc: Exception) -> DatabaseError:
     return DatabaseError(f"The database {path} {why}.")
 
 
+def primary_code(exc: sqlite3.Error) -> int:
+    """SQLite's primary result code of an error (SQLITE_BUSY for SQLITE_BUSY_SNAPSHOT too);
+    an error without one counts as busy, as Python's sqlite3 raised it for a lock."""
+    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
+
+
 def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Database:
     """Open (and create or migrate) the database in WAL mode, safe to share between processes.
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import BUSY_TIMEOUT_MS, transaction
+from storage.db import BUSY_TIMEOUT_MS, primary_code, transaction
 from storage.errors import DatabaseError
 
 
@@ -32,8 +32,7 @@ def _written(db: Database) -> Iterator[Database]:
         with transaction(db):
             yield db
     except sqlite3.OperationalError as exc:
-        code = getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
-        if code not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        if primary_code(exc) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
             raise  # not a lock: a real fault, reported as it is
         raise DatabaseError(
             f"The database is busy: another process (a long `papers ingest` or `papers "

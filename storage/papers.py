@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from storage import index as search_index
 from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
-from storage.db import transaction
+from storage.db import primary_code, transaction
 from storage.models import Entry, IngestReport
 from storage.text import derive_title, normalize_title, title_words
 
@@ -555,7 +555,7 @@ def _counts(report: IngestReport) -> dict:
 
 
 def _busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF == sqlite3.SQLITE_BUSY
+    return primary_code(exc) == sqlite3.SQLITE_BUSY
 
 
 def _store_batch(
