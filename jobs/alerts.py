@@ -36,7 +36,7 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     if newest > after:
         subscriptions = subs.instant(db)
         norms = {k: query_key(k) for k in {s.keywords for s in subscriptions}}
-        matches = match_new_papers(db, list(norms), after, newest)
+        matches = _match_queries(db, set(norms.values()), after, newest)
         pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
         outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
         meta.put(db, BOOKMARK, str(newest))
@@ -51,7 +51,12 @@ def match_new_papers(
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
     per distinct query (subscriptions share keywords) against only the new papers."""
     # Each distinct text normalised once: many subscriptions share their keywords.
-    matches = match_each(db, sorted({query_key(k) for k in set(keywords)}), after, newest)
+    return _match_queries(db, {query_key(k) for k in set(keywords)}, after, newest)
+
+
+def _match_queries(db: Database, queries: set[str], after: int, newest: int) -> dict:
+    # Queries already in their query_key form, each matched once.
+    matches = match_each(db, sorted(queries), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
