@@ -54,7 +54,9 @@ def match_new_papers(
     return _match_queries(db, {query_key(k) for k in set(keywords)}, after, newest)
 
 
-def _match_queries(db: Database, queries: set[str], after: int, newest: int) -> dict:
+def _match_queries(
+    db: Database, queries: set[str], after: int, newest: int
+) -> dict[str, list[int]]:
     # Queries already in their query_key form, each matched once.
     matches = match_each(db, sorted(queries), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
