@@ -1,0 +1,161 @@
+"""A large store's index in two shards searched at once: the same matches, totals and pages
+as one index, a reindex that splits or joins the shards, and readers that never see one
+shard's commit without the other's."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+
+import pytest
+
+from storage import connect
+from storage import index as search_index
+from storage.index import Writer, indexed_ids, watermark
+from storage.models import Entry
+from storage.search import HIGHLIGHT, search
+from tests.storage.test_index import FAMOUS, RIVALS, planted, store
+
+QUERIES = ["lora", "low rank adaptation", "attention", '"diffusion probabilistic"', "mod*"]
+
+
+def shards_of(db) -> int:
+    folder = search_index.index_dir(db)
+    return json.loads((folder / search_index.WATERMARK).read_text()).get("shards", 1)
+
+
+@pytest.fixture(scope="module")
+def split(tmp_path_factory):
+    """The planted corpus indexed in one shard, then reindexed in two (read only)."""
+    db = connect(tmp_path_factory.mktemp("split") / "papers.db")
+    planted(db, n=600)
+    one = {q: (search(db, q, limit=2000).total, _ids(db, q)) for q in QUERIES}
+    one["snippets"] = {p["id"]: p["snippet"] for p in search(db, "sampler", limit=2000).papers}
+    saved = search_index.SHARD_PAPERS
+    search_index.SHARD_PAPERS = 100  # this store of 600 papers counts as large
+    try:
+        search_index.reindex(db)
+    finally:
+        search_index.SHARD_PAPERS = saved
+    yield db, one
+    db.close()
+
+
+def _ids(db, query: str) -> set[int]:
+    return set(search_index.first_by_id(search_index.searcher(db), _query(query), 10_000))
+
+
+def _query(text: str):
+    from storage.search import parse_query
+
+    parsed = parse_query(text)
+    return search_index.build_query(parsed.groups, parsed.excludes)
+
+
+def test_reindex_splits_a_large_store_in_two_shards(split):
+    db, _ = split
+    assert shards_of(db) == 2 and (search_index.index_dir(db) / "shard1").is_dir()
+    assert indexed_ids(db) == [r["id"] for r in db.query("SELECT id FROM papers ORDER BY id")]
+
+
+@pytest.mark.parametrize("query", QUERIES, ids=["lora", "words", "common", "phrase", "prefix"])
+def test_two_shards_find_the_same_papers_with_the_same_totals(split, query):
+    db, one = split
+    total, ids = one[query]
+    assert search(db, query, limit=5).total == total
+    assert _ids(db, query) == ids
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [("lora", FAMOUS[0][0]), ("attention is all you need", FAMOUS[1][0])],
+    ids=["lora", "attention"],
+)
+def test_the_famous_paper_stays_first_across_shards(split, query, title):
+    db, _ = split
+    papers = search(db, query).papers
+    assert papers[0]["title"] == title and papers[1]["title"] in {t for t, _ in RIVALS}
+
+
+def test_paging_across_shards_shows_every_match_once_in_rank_order(split):
+    db, _ = split
+    whole = search(db, "attention", limit=40)
+    pages = [search(db, "attention", limit=7, offset=o).papers for o in range(0, 40, 7)]
+    shown = [p["id"] for page in pages for p in page][:40]
+    assert shown == [p["id"] for p in whole.papers]
+    assert len(set(shown)) == len(shown) == 40
+
+
+def test_snippets_mark_words_of_papers_in_either_shard(split):
+    db, one = split
+    papers = search(db, "sampler", limit=20).papers
+    assert {p["id"] % 2 for p in papers} == {0, 1}  # papers from both shards
+    assert all(p["snippet"] == one["snippets"][p["id"]] for p in papers)
+    assert all(f"{HIGHLIGHT[0]}sampler{HIGHLIGHT[1]}" in p["snippet"] for p in papers[:5])
+
+
+def test_reindex_joins_the_shards_again_when_the_store_is_small(tmp_path, monkeypatch):
+    db = connect(tmp_path / "papers.db")
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 2)
+    store(db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(5)], "a")
+    search_index.reindex(db)
+    assert shards_of(db) == 2 and search(db, "kelp").total == 5
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 100)
+    search_index.reindex(db)
+    assert shards_of(db) == 1 and not (search_index.index_dir(db) / "shard1").exists()
+    # This process's reader was on two shards: it follows the rebuild to one.
+    assert search(db, "kelp").total == 5
+    assert indexed_ids(db) == [1, 2, 3, 4, 5]
+
+
+def test_a_reader_never_sees_one_shards_commit_without_the_others(tmp_path, monkeypatch):
+    db = connect(tmp_path / "papers.db")
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 0)  # even a new store: two shards
+    monkeypatch.setattr(search_index, "COMMIT_SECONDS", 3600)  # commits only when asked
+    store(db, [Entry("Otters use tools to open shells.", "Otter Tools")], "a")
+    assert shards_of(db) == 2 and search(db, "otter").total == 1
+    writer = Writer(db)
+    try:
+        # The index is held by this writer: the papers are stored in SQLite only.
+        pups = [Entry(f"Otter pups number {i} float.", f"Otter Pup {i}") for i in range(4)]
+        store(db, pups, "b")
+        assert indexed_ids(db) == [1]
+        writer.sync()  # the four new papers, not committed yet
+        path = search_index.index_dir(db)
+        with open(path.with_name(path.name + ".commit"), "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the writer, midway through its commit:
+            writer.writers[0].commit()  # one shard committed, the other not yet
+            assert search(db, "otter").total == 1  # the last whole view
+        writer.commit()
+        assert search(db, "otter").total == 5
+        assert watermark(db)[0] == 5
+    finally:
+        writer.close()
+
+
+def test_papers_stored_while_two_shards_were_held_are_indexed_by_the_next_writer(
+    tmp_path, monkeypatch, caplog
+):
+    db = connect(tmp_path / "papers.db")
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 0)
+    store(db, [Entry("Kelp forests under warming oceans.", "Kelp One")], "first")
+    held = Writer(db)
+    with caplog.at_level(logging.WARNING):
+        store(db, [Entry("Kelp growth rates measured by drones.", "Kelp Two")], "second")
+        store(db, [Entry("Kelp canopies seen from orbit.", "Kelp Three")], "third")
+    assert indexed_ids(db) == [1]
+    held.close()
+    assert search_index.ensure(db)
+    assert indexed_ids(db) == [1, 2, 3] and search(db, "kelp").total == 3
+
+
+def test_a_store_grown_past_the_split_size_is_told_to_reindex(tmp_path, monkeypatch):
+    db = connect(tmp_path / "papers.db")
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 3)
+    store(db, [Entry("Kelp forests under warming oceans.", "Kelp One")], "a")
+    assert shards_of(db) == 1 and search_index.unsplit(db) is None  # small: one shard
+    store(db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(4)], "b")
+    assert search_index.unsplit(db) == 5  # grown: the worker says to run `papers reindex`
+    search_index.reindex(db)
+    assert shards_of(db) == 2 and search_index.unsplit(db) is None
