@@ -216,7 +216,7 @@ def _subscribe(
     )
     sub = saved.subscription
     # The next digest's date, so that a change that waits (a week already delivered) says so.
-    due = views.next_delivery(sub)
+    due = views.next_delivery(sub, now)
     due = f"\n{due}" if due else ""
     if saved.created:
         return views.text_message(f"Subscribed: {views.describe(sub)}{due}")

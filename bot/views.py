@@ -279,10 +279,13 @@ def _due(sub: Subscription) -> str:
     return f"{due:%a, %b %-d at %H:%M} {sub.tz}"
 
 
-def next_delivery(sub: Subscription) -> str:
-    """When a digest subscription's next digest is due, in its own timezone, or ""."""
+def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
+    """When a digest subscription's next digest is due, in its own timezone, or "";
+    one already due at `now` (today's, owed after a change of time) comes right away."""
     if sub.is_instant or not sub.next_due_at or sub.status == "paused":
         return ""
+    if now is not None and datetime.fromisoformat(sub.next_due_at) <= now:
+        return "Next digest: today's, right away."
     return f"Next digest: {_due(sub)}."
 
 
