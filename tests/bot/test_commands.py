@@ -270,3 +270,34 @@ def test_list_with_many_long_subscriptions_shows_them_all(config, reply, count, 
     for n in range(1, count + 1):
         assert f"*#{n}* `k{n - 1}w0 " in text
     assert "Remove one with" in text
+
+
+@pytest.mark.parametrize("pages", [0, 1], ids=["first-page", "after-next"])
+def test_sharing_the_same_results_twice_posts_them_once(slack, reply, pages):
+    """A double click (or a second press) on Share posted the page twice in the channel; the
+    second press now gets a short private note instead."""
+    message = reply("language")
+    for _ in range(pages):
+        clicked = slack.click(message, "search_next")
+        message = wait_for(lambda c=clicked: slack.responses(c["response_id"]))[0]
+    first = slack.click(message, "search_share")
+    second = slack.click(message, "search_share")
+    posts = [wait_for(lambda c=c: slack.responses(c["response_id"]))[0] for c in (first, second)]
+    shared = [p for p in posts if p.get("response_type") == "in_channel"]
+    notes = [p for p in posts if p.get("response_type") != "in_channel"]
+    assert len(shared) == 1 and len(notes) == 1
+    assert "already shared" in notes[0]["text"] and notes[0]["replace_original"] is False
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
+def test_sharing_another_page_or_another_search_is_not_a_repeat(slack, reply):
+    message = reply("language")
+    shared = slack.click(message, "search_share")
+    wait_for(lambda: slack.responses(shared["response_id"]))
+    clicked = slack.click(message, "search_next")
+    page_two = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    again = slack.click(page_two, "search_share")
+    wait_for(lambda: slack.responses(again["response_id"]))
+    other = slack.click(reply("language"), "search_share")  # a new search, a new message
+    wait_for(lambda: slack.responses(other["response_id"]))
+    assert len(slack.messages("C0GENERAL")) == 3
