@@ -196,6 +196,12 @@ def _active_where(extra: str) -> str:
     )
 
 
+def is_active(db: Database, subscription_id: int) -> bool:
+    """Whether a subscription still exists, is active and its team is served."""
+    query = _active_where("s.id = ?") + " LIMIT 1"
+    return next(db.query(query, [subscription_id]), None) is not None
+
+
 def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
     """Active digest subscriptions of active teams whose time has come, oldest due first."""
     rows = db.query(

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from jobs import worker
-from jobs.delivery import deliver_due
+from jobs.delivery import Outcome, deliver_digest, deliver_due
 from jobs.slack import client_factory, open_channel, post
 from storage import connect
 from storage import deliveries as ledger
@@ -258,3 +258,24 @@ def test_weekly_to_daily_in_new_york_sends_one_digest_per_local_day(worker_confi
     ]
     assert days == ["2026-03-17", "2026-03-18"]
     assert len(stub.messages("DU0LOCAL")) == 2
+
+
+@pytest.mark.parametrize("change", ["pause", "unsubscribe"])
+def test_a_digest_paused_or_removed_while_it_waits_its_turn_is_not_sent(
+    worker_config, subscribe, stub, caplog, change
+):
+    """A run reads the due digests, then paces them per channel: one paused or removed in the
+    App Home meanwhile was still posted (paused) or failed with a traceback (removed)."""
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)
+    sub = subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")
+    db = connect(worker_config.db_path)
+    now = start.replace(hour=9)
+    [waiting] = subs.due(db, now)
+    if change == "pause":
+        subs.set_status(db, sub.team_id, sub.id, subs.Status.PAUSED)
+    else:
+        subs.remove(db, sub.team_id, sub.user_id, str(sub.id))
+    outcome = deliver_digest(db, worker_config, client_factory(worker_config), waiting, now)
+    assert outcome == Outcome.DROPPED
+    assert stub.messages("C0GENERAL") == []
+    assert "Traceback" not in caplog.text and ledger.ledger(db, sub.id) == []
