@@ -216,7 +216,7 @@ def _subscribe(
     )
     sub = saved.subscription
     # The next digest's date, so that a change that waits (a week already delivered) says so.
-    due = views.next_delivery(sub)
+    due = views.next_delivery(sub, now)
     due = f"\n{due}" if due else ""
     if saved.created:
         return views.text_message(f"Subscribed: {views.describe(sub)}{due}")
@@ -306,15 +306,12 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
-        query, offset = views.page_from_value(value)
-        result = search(
-            db, query, limit=views.PAGE_SIZE, offset=offset, max_chars=config.max_query_chars
-        )
+        query, offset, newest = views.page_from_value(value)
+        limit, chars = views.PAGE_SIZE, config.max_query_chars
+        result = search(db, query, limit=limit, offset=offset, max_chars=chars, newest=newest)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
-            result = search(
-                db, query, limit=views.PAGE_SIZE, offset=last, max_chars=config.max_query_chars
-            )
+            result = search(db, query, limit=limit, offset=last, max_chars=chars, newest=newest)
         return result
     except (PapersError, ValueError, KeyError):
         return None

@@ -159,7 +159,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         ButtonElement(
             text="Share in channel",
             action_id="search_share",
-            value=_page_value(result.query, result.offset),
+            value=_page_value(result.query, result.offset, result.newest),
         )
     ]
     if result.offset > 0:
@@ -167,7 +167,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
             ButtonElement(
                 text="Previous",
                 action_id="search_prev",
-                value=_page_value(result.query, max(result.offset - PAGE_SIZE, 0)),
+                value=_page_value(result.query, max(result.offset - PAGE_SIZE, 0), result.newest),
             )
         )
     if last < result.total or result.total_capped:
@@ -175,7 +175,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
             ButtonElement(
                 text="Next",
                 action_id="search_next",
-                value=_page_value(result.query, result.offset + PAGE_SIZE),
+                value=_page_value(result.query, result.offset + PAGE_SIZE, result.newest),
             )
         )
     blocks.append(ActionsBlock(elements=buttons))
@@ -194,22 +194,32 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
     return {"text": message["text"], "blocks": blocks}
 
 
-def _page_value(query: str, offset: int) -> str:
+def _page_value(query: str, offset: int, newest: int | None = None) -> str:
     # Not \u-escaped: a query of astral letters (𝗹𝗼𝗿𝗮) would grow twelvefold past the
-    # 2,000 characters a button's value may hold.
-    return json.dumps({"q": query, "o": offset}, ensure_ascii=False)
+    # 2,000 characters a button's value may hold. `n` pins the pages to the papers the
+    # first page was drawn from.
+    data: dict = {"q": query, "o": offset}
+    if newest is not None:
+        data["n"] = newest
+    return json.dumps(data, ensure_ascii=False)
 
 
-def page_from_value(value: str) -> tuple[str, int]:
-    """The query and offset a Share/Next/Previous button carries; ValueError for a value
-    no page button of ours holds (a list, an infinite or fractional offset)."""
+def page_from_value(value: str) -> tuple[str, int, int | None]:
+    """The query, offset and newest paper id a Share/Next/Previous button carries (None: a
+    button from before pages were pinned); ValueError for a value no page button of ours
+    holds (a list, an infinite or fractional offset or id)."""
     data = json.loads(value)
     if not isinstance(data, dict) or not isinstance(data.get("q"), str):
         raise ValueError("not a page button's value")
     offset = data.get("o")
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise ValueError("not a page button's offset")
-    return data["q"], max(offset, 0)
+    newest = data.get("n")
+    if newest is not None and (isinstance(newest, bool) or not isinstance(newest, int)):
+        raise ValueError("not a page button's paper id")
+    # Clamped to what an index id can be: a forged 2**70 would overflow the engine's range.
+    pinned = min(max(newest, 0), 2**62) if newest is not None else None
+    return data["q"], max(offset, 0), pinned
 
 
 def trending_message(papers: list[dict], window: str) -> dict:
@@ -279,10 +289,13 @@ def _due(sub: Subscription) -> str:
     return f"{due:%a, %b %-d at %H:%M} {sub.tz}"
 
 
-def next_delivery(sub: Subscription) -> str:
-    """When a digest subscription's next digest is due, in its own timezone, or ""."""
+def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
+    """When a digest subscription's next digest is due, in its own timezone, or "";
+    one already due at `now` (today's, owed after a change of time) comes right away."""
     if sub.is_instant or not sub.next_due_at or sub.status == "paused":
         return ""
+    if now is not None and datetime.fromisoformat(sub.next_due_at) <= now:
+        return "Next digest: today's, right away."
     return f"Next digest: {_due(sub)}."
 
 

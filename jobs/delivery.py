@@ -94,6 +94,9 @@ def deliver(
 
     `next_at` is the subscription's next due moment once this period is settled."""
     claim = ledger.claim(db, sub.id, period, now)
+    if claim is None:  # paused or removed while it waited its turn in this run
+        log.info("subscription %s: paused or removed before its delivery; not sent", sub.id)
+        return Outcome.DROPPED
     if not claim.fresh:
         if claim.state != State.CLAIMED:  # delivered before a crash moved the schedule on
             ledger.advance_only(db, sub.id, next_at)

@@ -318,7 +318,13 @@ class SlackStandIn:
             payload["container"] = {"type": "view", "view_id": "V0HOME"}
             payload["view"] = {"id": "V0HOME", "type": "home", **view}
         else:
-            payload["container"] = {"type": "message", "channel_id": channel, "is_ephemeral": True}
+            # As Slack sends it: the message's ts, the same for every click on one message.
+            payload["container"] = {
+                "type": "message",
+                "message_ts": message.get("ts"),
+                "channel_id": channel,
+                "is_ephemeral": True,
+            }
             payload["channel"] = {"id": channel, "name": "x"}
             payload["response_url"] = response_url
         status, body = self.send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
@@ -368,7 +374,9 @@ class SlackStandIn:
             return {}
         if _truthy(body.get("replace_original")) and found is not None:
             found.update(text=body.get("text", ""), blocks=_blocks(body))
-            return {"_ephemeral": found["_ephemeral"]} if "ephemeral" in origin else dict(origin)
+            if "ephemeral" in origin:
+                return {"_ephemeral": found["_ephemeral"], "ts": found["ts"]}
+            return dict(origin)
         if body.get("response_type") == "in_channel":
             message = {
                 "channel": where["channel"],
@@ -390,7 +398,7 @@ class SlackStandIn:
             "blocks": _blocks(body),
         }
         self.state.ephemerals.append(ephemeral)
-        return {"_ephemeral": ephemeral["_ephemeral"]}
+        return {"_ephemeral": ephemeral["_ephemeral"], "ts": ephemeral["ts"]}
 
     def _origin(self, origin: dict) -> dict | None:
         if "ephemeral" in origin:

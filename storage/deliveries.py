@@ -57,9 +57,12 @@ def _claim(row: dict, fresh: bool) -> Claim:
     )
 
 
-def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Claim:
-    """Claim (subscription, period), or return the row that already exists."""
+def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Claim | None:
+    """Claim (subscription, period), or return the row that already exists; None when the
+    subscription was removed or paused (or its team left) since it was found due."""
     with transaction(db):
+        if not subscriptions.is_active(db, subscription_id):
+            return None
         cursor = db.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
             " attempts, not_before) VALUES (?, ?, ?, ?, 0, ?)",

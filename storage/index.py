@@ -839,6 +839,13 @@ def first_by_id(search: Searcher, query: Query, limit: int) -> list[int]:
     return sorted(i for ids in found for i in ids)[:limit]
 
 
+def newest_id(search: tantivy.Searcher) -> int:
+    """The highest paper id in this snapshot of the index (0 when it is empty)."""
+    found = search.search(Query.all_query(), 1, count=False, order_by_field="id", order=Order.Desc)
+    addresses = [address for _, address in found.hits]
+    return int(search.fast_field_values("id", addresses)[0]) if addresses else 0
+
+
 def id_range(low: int, high: int) -> Query:
     """Papers with low < id <= high."""
     return Query.range_query(

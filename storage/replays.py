@@ -27,3 +27,10 @@ def first_time(db: Database, keys: list[str], now: datetime) -> bool:
             [(key, now.isoformat()) for key in keys],
         )
     return True
+
+
+def forget(db: Database, keys: list[str]) -> None:
+    """Drop keys recorded for an action that did not happen after all (it may be tried again)."""
+    with transaction(db):
+        marks = ",".join("?" * len(keys))
+        db.execute(f"DELETE FROM seen_requests WHERE key IN ({marks})", keys)

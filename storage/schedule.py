@@ -184,6 +184,12 @@ class Schedule:
             return f"{year}-W{week:02d}"
         return local.date().isoformat()
 
+    def slot_on(self, day: date) -> datetime | None:
+        """The scheduled moment (UTC) on a local day, or None when it does not run that day."""
+        if self.frequency == Frequency.INSTANT or not self._runs_on(day):
+            return None
+        return self._local(day, zone(self.tz)).astimezone(UTC)
+
     def local(self, moment: datetime) -> datetime:
         """A moment on the subscriber's wall clock."""
         return moment.astimezone(zone(self.tz))

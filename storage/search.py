@@ -50,6 +50,9 @@ class SearchResult:
     limit: int
     suggestions: list[str] = field(default_factory=list)
     total_capped: bool = False  # totals are exact now; kept for the renderers
+    # The newest paper id the results were drawn from: later pages keep to it, so papers
+    # ingested between pages never push a shown paper onto the next page.
+    newest: int | None = None
 
 
 def _quote(text: str) -> str:
@@ -134,15 +137,25 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
 
 
 def search(
-    db: Database, text: str, limit: int = 10, offset: int = 0, max_chars: int = MAX_QUERY_CHARS
+    db: Database,
+    text: str,
+    limit: int = 10,
+    offset: int = 0,
+    max_chars: int = MAX_QUERY_CHARS,
+    newest: int | None = None,
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
 
-    `total` is exact; snippets are cut for the shown papers only."""
+    `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
+    up to that id (a later page of the same results); the result says which id it kept to."""
     query = parse_query(text, max_chars)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
+    if newest is None:
+        newest = search_index.newest_id(searcher)
+    else:
+        tantivy_query = tantivy_query.and_must_match(search_index.id_range(0, max(newest, 0)))
     # The engine reserves room for offset + limit hits up front: a page button's offset
     # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
     # document every offset is the same empty page.
@@ -156,7 +169,7 @@ def search(
         paper["score"] = round(scores[paper["id"]], 3)
         paper["snippet"] = snippets.get(paper["id"], "")
     suggestions = [] if hits.total else suggest(db, query.words, text)
-    return SearchResult(text, papers, hits.total, offset, limit, suggestions)
+    return SearchResult(text, papers, hits.total, offset, limit, suggestions, newest=newest)
 
 
 def _known(db: Database, word: str) -> bool:

@@ -127,8 +127,8 @@ def create(
             before = Subscription.from_row(same)
             if before.schedule == schedule:
                 return Saved(before, created=False, before=before)
-            if not first_due:  # a period already delivered has no second digest
-                due = _first_open(db, before.id, schedule, due)
+            if not first_due:  # a period (or a day) already delivered has no second digest
+                due = _rescheduled(db, before, schedule, now)
                 fields["next_due_at"] = due.isoformat() if due else None
             # Someone changing the demo's time has made it theirs: a restart leaves it alone.
             table.update(before.id, {**fields, "demo": 0})
@@ -196,6 +196,12 @@ def _active_where(extra: str) -> str:
     )
 
 
+def is_active(db: Database, subscription_id: int) -> bool:
+    """Whether a subscription still exists, is active and its team is served."""
+    query = _active_where("s.id = ?") + " LIMIT 1"
+    return next(db.query(query, [subscription_id]), None) is not None
+
+
 def due(db: Database, now: datetime, limit: int = 500) -> list[Subscription]:
     """Active digest subscriptions of active teams whose time has come, oldest due first."""
     rows = db.query(
@@ -216,7 +222,9 @@ def realign(db: Database, now: datetime) -> list[tuple[Subscription, datetime]]:
     )
     moved = []
     for sub in [Subscription.from_row(row) for row in rows]:
-        expected = sub.schedule.next_fire_time(None, now)
+        # The first slot with no digest yet: a change of schedule defers past a period or
+        # a day already delivered (_rescheduled), which is no clock jump to undo.
+        expected = _first_open(db, sub.id, sub.schedule, sub.schedule.next_fire_time(None, now))
         if expected and sub.next_due_at and datetime.fromisoformat(sub.next_due_at) > expected:
             with transaction(db):
                 db["subscriptions"].update(sub.id, {"next_due_at": expected.isoformat()})
@@ -285,18 +293,60 @@ def remove(
     return allowed
 
 
+def _rescheduled(
+    db: Database, before: Subscription, schedule: Schedule, now: datetime
+) -> datetime | None:
+    """The next due moment of a subscription given a new schedule at `now`: right away when
+    today's digest was still to come and the new time has already passed today (moved from
+    09:00 to 08:00 at 08:30), else the first slot whose period and day have no digest yet."""
+    if _owed_today(db, before, schedule, now):
+        return now
+    return _first_open(db, before.id, schedule, schedule.next_fire_time(None, now))
+
+
+def _owed_today(db: Database, before: Subscription, schedule: Schedule, now: datetime) -> bool:
+    """Whether the old schedule still owed a digest today that the new one has already
+    passed: without this, the new schedule's next slot is tomorrow's and today's is lost."""
+    if before.status != Status.ACTIVE or before.is_instant or not before.next_due_at:
+        return False
+    today = schedule.local(now).date()
+    if schedule.local(datetime.fromisoformat(before.next_due_at)).date() != today:
+        return False
+    slot = schedule.slot_on(today)
+    return slot is not None and slot <= now and not _taken(db, before.id, schedule, now)
+
+
 def _first_open(
     db: Database, subscription_id: int, schedule: Schedule, due: datetime | None
 ) -> datetime | None:
-    """The first due moment from `due` on whose period has no delivery yet: moved from Monday
-    to Wednesday after Monday's digest, a weekly subscription's next one is next week's."""
+    """The first due moment from `due` on whose period has no delivery yet and whose local
+    day had no digest: moved from Monday to Wednesday after Monday's digest, a weekly
+    subscription's next one is next week's; moved from weekly to daily after today's weekly
+    digest, the first daily one is tomorrow's."""
     for _ in range(3):  # a period is a day or a week: the next one is always open
-        if due is None or not db["deliveries"].count_where(
-            "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
-        ):
+        if due is None or not _taken(db, subscription_id, schedule, due):
             return due
         due = schedule.next_fire_time(due, due)
     return due
+
+
+def _taken(db: Database, subscription_id: int, schedule: Schedule, due: datetime) -> bool:
+    """Whether a digest due at `due` would be a second one: its period already has a
+    delivery, or a digest (of any schedule the subscription had) was sent that local day."""
+    if db["deliveries"].count_where(
+        "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
+    ):
+        return True
+    day = schedule.local(due).date()
+    # Digest periods are a day or a week (`2026-03-17`, `2026-W12`); alerts' hold a colon.
+    rows = db["deliveries"].rows_where(
+        "subscription_id = ? AND state = 'sent' AND period NOT LIKE '%:%' AND finished_at >= ?",
+        [subscription_id, (due - timedelta(days=2)).isoformat()],
+        select="finished_at",
+    )
+    return any(
+        schedule.local(datetime.fromisoformat(row["finished_at"])).date() == day for row in rows
+    )
 
 
 def _same_keywords(stored: str, typed: str) -> bool:

@@ -68,7 +68,7 @@ def test_search_reply_to_a_pasted_styled_query_fits(seeded, word):
     message = views.search_message(result, typed=query)
     assert validate_blocks(message["blocks"]) == []
     share = message["blocks"][-1]["elements"][0]["value"]
-    assert views.page_from_value(share) == (query, 0)
+    assert views.page_from_value(share)[:2] == (query, 0)
 
 
 def test_search_reply_to_the_longest_query_an_admin_may_allow_fits(seeded):
@@ -80,4 +80,4 @@ def test_search_reply_to_the_longest_query_an_admin_may_allow_fits(seeded):
     message = views.search_message(result, typed=query)
     assert validate_blocks(message["blocks"]) == []
     share = message["blocks"][-1]["elements"][0]["value"]
-    assert views.page_from_value(share) == (query, 0)
+    assert views.page_from_value(share)[:2] == (query, 0)

@@ -85,6 +85,9 @@ def test_a_page_past_the_last_one_shows_the_last_page(slack, reply, action):
         pytest.param('{"q": "lora", "o": 2.5}', id="fractional-offset"),
         pytest.param('{"q": ["lora"], "o": 0}', id="query-not-text"),
         pytest.param('{"q": "lora", "o": "5"}', id="offset-not-a-number"),
+        pytest.param('{"q": "lora", "o": 0, "n": 1e400}', id="infinite-newest-id"),
+        pytest.param('{"q": "lora", "o": 0, "n": "9"}', id="newest-id-not-a-number"),
+        pytest.param('{"q": "lora", "o": 0, "n": true}', id="newest-id-a-boolean"),
     ],
 )
 @pytest.mark.parametrize("action", ["search_next", "search_share"])
@@ -270,3 +273,92 @@ def test_list_with_many_long_subscriptions_shows_them_all(config, reply, count, 
     for n in range(1, count + 1):
         assert f"*#{n}* `k{n - 1}w0 " in text
     assert "Remove one with" in text
+
+
+@pytest.mark.parametrize("pages", [0, 1], ids=["first-page", "after-next"])
+def test_sharing_the_same_results_twice_posts_them_once(slack, reply, pages):
+    """A double click (or a second press) on Share posted the page twice in the channel; the
+    second press now gets a short private note instead."""
+    message = reply("language")
+    for _ in range(pages):
+        clicked = slack.click(message, "search_next")
+        message = wait_for(lambda c=clicked: slack.responses(c["response_id"]))[0]
+    first = slack.click(message, "search_share")
+    second = slack.click(message, "search_share")
+    posts = [wait_for(lambda c=c: slack.responses(c["response_id"]))[0] for c in (first, second)]
+    shared = [p for p in posts if p.get("response_type") == "in_channel"]
+    notes = [p for p in posts if p.get("response_type") != "in_channel"]
+    assert len(shared) == 1 and len(notes) == 1
+    assert "already shared" in notes[0]["text"] and notes[0]["replace_original"] is False
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
+def test_sharing_another_page_or_another_search_is_not_a_repeat(slack, reply):
+    message = reply("language")
+    shared = slack.click(message, "search_share")
+    wait_for(lambda: slack.responses(shared["response_id"]))
+    clicked = slack.click(message, "search_next")
+    page_two = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    again = slack.click(page_two, "search_share")
+    wait_for(lambda: slack.responses(again["response_id"]))
+    other = slack.click(reply("language"), "search_share")  # a new search, a new message
+    wait_for(lambda: slack.responses(other["response_id"]))
+    assert len(slack.messages("C0GENERAL")) == 3
+
+
+def _paper_ids(message: dict) -> list[str]:
+    return [b.removeprefix("save_paper_") for b in buttons(message) if b.startswith("save_paper_")]
+
+
+def _new_language_papers(count: int) -> bytes:
+    """Fresh, much-upvoted papers on `language`: they rank above every seeded match."""
+    items = [
+        {
+            "paper": {
+                "id": f"2603.{90000 + n}",
+                "title": f"Language models that arrived between pages {n}",
+                "summary": "A language model study about language and language models.",
+                "upvotes": 5000 + n,
+                "publishedAt": "2026-03-17T06:00:00.000Z",
+                "authors": [{"name": "Late Arrival"}],
+            },
+            "publishedAt": "2026-03-17T07:00:00.000Z",
+        }
+        for n in range(count)
+    ]
+    return json.dumps(items).encode()
+
+
+def test_next_after_new_papers_arrive_never_repeats_a_paper(slack, reply, config):
+    """Papers ingested between pages ranked first and pushed page 1's papers onto page 2,
+    which showed them again. Pages keep to the papers the first page was drawn from; a new
+    search finds the new ones."""
+    first = reply("language")
+    shown = _paper_ids(first)
+    db = connect(config.db_path)
+    ingest_bytes(db, "late.json", _new_language_papers(7), NOW)
+    db.close()
+    clicked = slack.click(first, "search_next")
+    second = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert "showing 6–10" in all_text(second)
+    assert set(_paper_ids(second)).isdisjoint(shown), "page 2 repeats page 1"
+    back = slack.click(second, "search_prev")
+    again = wait_for(lambda: slack.responses(back["response_id"]))[0]
+    assert _paper_ids(again) == shown
+    fresh = reply("language")
+    assert "Language models that arrived between pages" in all_text(fresh)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param('{"q": "reasoning", "o": 5}', id="unpinned-older-button"),
+        pytest.param('{"q": "reasoning", "o": 5, "n": 1180591620717411303424}', id="huge-id"),
+    ],
+)
+def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
+    """Buttons sent before pages were pinned (no `n`), and an id past any the engine holds."""
+    first = _with_value(reply("reasoning"), "search_next", value)
+    clicked = slack.click(first, "search_next")
+    page = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert page["text"] == "20 papers match `reasoning`" and "showing 6–10" in all_text(page)

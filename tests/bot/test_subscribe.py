@@ -171,3 +171,83 @@ def test_moving_a_weekly_digest_after_this_weeks_says_when_the_next_one_comes(sl
     assert "Next digest: Wed, Mar 25 at 08:00 UTC." in moved
     nxt = next(db.query("SELECT next_due_at FROM subscriptions"))["next_due_at"]
     assert nxt == "2026-03-25T08:00:00+00:00"
+
+
+def test_weekly_to_daily_after_todays_weekly_digest_sends_no_second_one_today(slack, reply, config):
+    """Tuesday's weekly digest went out at 08:00; at 09:00 the channel moves to a daily one at
+    10:00. A daily digest at 10:00 would be the second of the day: the first daily one comes
+    tomorrow, and the reply says so."""
+    tuesday = datetime(2026, 3, 17, 7, 0, tzinfo=UTC)
+    with time_machine.travel(tuesday, tick=True):
+        reply("subscribe channel weekly on tuesday at 08:00 UTC")
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), tuesday.replace(hour=8))
+    assert len(wait_for(lambda: slack.messages("C0GENERAL"))) == 1
+    with time_machine.travel(tuesday.replace(hour=9), tick=True):
+        moved = said(reply("subscribe channel daily at 10:00 UTC"))
+    assert "weekly on Tuesday at 08:00 UTC → daily at 10:00 UTC" in moved
+    assert "Next digest: Wed, Mar 18 at 10:00 UTC." in moved
+    outcomes = deliver_due(db, config, client_factory(config), tuesday.replace(hour=10))
+    assert sum(outcomes.values()) == 0
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
+def test_daily_to_weekly_on_today_after_todays_daily_digest_waits_a_week(slack, reply, config):
+    """The other way round: today's daily digest went out, and a weekly one for today at a
+    later hour would be a second digest today; it comes next week."""
+    tuesday = datetime(2026, 3, 17, 7, 0, tzinfo=UTC)
+    with time_machine.travel(tuesday, tick=True):
+        reply("subscribe channel daily at 08:00 UTC")
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), tuesday.replace(hour=8))
+    assert len(wait_for(lambda: slack.messages("C0GENERAL"))) == 1
+    with time_machine.travel(tuesday.replace(hour=9), tick=True):
+        moved = said(reply("subscribe channel weekly on tuesday at 10:00 UTC"))
+    assert "Next digest: Tue, Mar 24 at 10:00 UTC." in moved
+
+
+@pytest.mark.parametrize(
+    ("typed_at", "new_time", "heading_day"),
+    [
+        pytest.param(8, "08:00", "Tue, Mar 17", id="new-time-passed-within-grace"),
+        pytest.param(8, "01:00", "Tue, Mar 17", id="new-time-passed-beyond-grace"),
+    ],
+)
+def test_moving_a_daily_digest_earlier_before_todays_keeps_todays(
+    slack, reply, config, typed_at, new_time, heading_day
+):
+    """09:00 → an earlier time at 08:30, before today's 09:00 digest: the new time has passed
+    today, yet today's digest is still owed. It comes right away, the reply says so, and
+    tomorrow's comes at the new time. (It used to be skipped: the next one was tomorrow's.)"""
+    day = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
+    with time_machine.travel(day, tick=True):
+        reply("subscribe channel daily at 09:00 UTC")
+    typed = day.replace(hour=typed_at, minute=30)
+    with time_machine.travel(typed, tick=True):
+        moved = said(reply(f"subscribe channel daily at {new_time} UTC"))
+    assert f"daily at 09:00 UTC → daily at {new_time} UTC" in moved
+    assert "Next digest: today's, right away." in moved
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), typed.replace(minute=31))
+    posted = wait_for(lambda: slack.messages("C0GENERAL"))
+    assert len(posted) == 1
+    assert posted[0]["blocks"][0]["text"]["text"] == f"Daily papers · {heading_day}"
+    nxt = next(db.query("SELECT next_due_at FROM subscriptions"))["next_due_at"]
+    assert nxt == f"2026-03-18T{new_time}:00+00:00"
+    # And the 09:00 of the old schedule sends nothing more today.
+    assert sum(deliver_due(db, config, client_factory(config), day.replace(hour=9)).values()) == 0
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
+def test_moving_a_daily_digest_earlier_after_todays_waits_for_tomorrow(slack, reply, config):
+    """Today's 09:00 digest went out; moved to 08:00 at 10:00, the next is tomorrow at 08:00."""
+    day = datetime(2026, 3, 17, 6, 0, tzinfo=UTC)
+    with time_machine.travel(day, tick=True):
+        reply("subscribe channel daily at 09:00 UTC")
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), day.replace(hour=9))
+    assert len(wait_for(lambda: slack.messages("C0GENERAL"))) == 1
+    with time_machine.travel(day.replace(hour=10), tick=True):
+        moved = said(reply("subscribe channel daily at 08:00 UTC"))
+    assert "Next digest: Wed, Mar 18 at 08:00 UTC." in moved
+    assert sum(deliver_due(db, config, client_factory(config), day.replace(hour=10)).values()) == 0

@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from jobs import worker
-from jobs.delivery import deliver_due
+from jobs.delivery import Outcome, deliver_digest, deliver_due
 from jobs.slack import client_factory, open_channel, post
 from storage import connect
 from storage import deliveries as ledger
@@ -236,3 +236,46 @@ def test_worker_down_over_two_days_sends_the_digest_still_within_grace(
     assert len(stub.messages("DU0LOCAL")) == 1
     after = datetime.fromisoformat(subs.by_id(db, sub.id).next_due_at)
     assert sub.schedule.local(after).date() == sub.schedule.local(back).date() + timedelta(days=1)
+
+
+def test_weekly_to_daily_in_new_york_sends_one_digest_per_local_day(worker_config, subscribe, stub):
+    """Tuesday's weekly digest went out at 08:00 in New York; moved at 13:00 to daily at
+    21:00 (01:00 UTC, already Wednesday in UTC), the first daily digest is Wednesday's."""
+    new_york = ZoneInfo("America/New_York")
+    start = datetime(2026, 3, 17, 7, 0, tzinfo=new_york)
+    fields = {"at_time": "08:00", "tz": "America/New_York", "keywords": ""}
+    subscribe(start, frequency="weekly", weekday=1, **fields)
+    run_clock(worker_config, start, start.replace(hour=8), timedelta(hours=1))
+    assert len(sent_rows(worker_config)) == 1
+    moved = subscribe(start.replace(hour=13), frequency="daily", **{**fields, "at_time": "21:00"})
+    assert moved.next_due_at == "2026-03-19T01:00:00+00:00"  # Wed 21:00 EDT
+    run_clock(
+        worker_config, start.replace(hour=13), start + timedelta(days=2), timedelta(minutes=30)
+    )
+    days = [
+        datetime.fromisoformat(r["finished_at"]).astimezone(new_york).date().isoformat()
+        for r in sent_rows(worker_config)
+    ]
+    assert days == ["2026-03-17", "2026-03-18"]
+    assert len(stub.messages("DU0LOCAL")) == 2
+
+
+@pytest.mark.parametrize("change", ["pause", "unsubscribe"])
+def test_a_digest_paused_or_removed_while_it_waits_its_turn_is_not_sent(
+    worker_config, subscribe, stub, caplog, change
+):
+    """A run reads the due digests, then paces them per channel: one paused or removed in the
+    App Home meanwhile was still posted (paused) or failed with a traceback (removed)."""
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)
+    sub = subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")
+    db = connect(worker_config.db_path)
+    now = start.replace(hour=9)
+    [waiting] = subs.due(db, now)
+    if change == "pause":
+        subs.set_status(db, sub.team_id, sub.id, subs.Status.PAUSED)
+    else:
+        subs.remove(db, sub.team_id, sub.user_id, str(sub.id))
+    outcome = deliver_digest(db, worker_config, client_factory(worker_config), waiting, now)
+    assert outcome == Outcome.DROPPED
+    assert stub.messages("C0GENERAL") == []
+    assert "Traceback" not in caplog.text and ledger.ledger(db, sub.id) == []

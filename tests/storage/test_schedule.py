@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -91,3 +91,21 @@ def test_period_is_the_local_day_or_week(schedule, due, period):
 def test_unknown_zone_is_a_subscription_error():
     with pytest.raises(SubscriptionError, match="not a timezone"):
         zone("Mars/Olympus")
+
+
+@pytest.mark.parametrize(
+    ("day", "at", "tz", "expected"),
+    [
+        pytest.param(date(2026, 3, 29), "02:30", "Europe/Berlin", "01:30", id="spring-gap"),
+        pytest.param(date(2026, 10, 25), "02:30", "Europe/Berlin", "00:30", id="fall-first"),
+        pytest.param(date(2026, 3, 17), "09:00", "America/New_York", "13:00", id="edt"),
+    ],
+)
+def test_slot_on_a_local_day_is_dst_correct(day, at, tz, expected):
+    slot = Schedule("daily", at, tz).slot_on(day)
+    assert slot is not None and slot.strftime("%H:%M") == expected and slot.date() == day
+
+
+def test_slot_on_a_day_the_schedule_skips_is_none():
+    assert Schedule("weekly", "09:00", "UTC", weekday=0).slot_on(date(2026, 3, 17)) is None
+    assert Schedule("weekdays", "09:00", "UTC").slot_on(date(2026, 3, 21)) is None

@@ -2,26 +2,56 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import UTC, datetime
+
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
 from bot.commands import search_page
 from bot.context import Deps
+from storage import replays
+
+
+def share_key(body: dict, value: str) -> str:
+    """One share: this page of this results message in this channel. A second press, a
+    double click or a retried request carries the same message ts and button value."""
+    container = body.get("container") or {}
+    message = container.get("message_ts") or body.get("user", {}).get("id", "")
+    channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
+    team = body.get("team", {}).get("id", "")
+    raw = "\x1f".join((team, channel, message, value))
+    return "share:" + hashlib.sha256(raw.encode()).hexdigest()
 
 
 def search_share(
     ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
 ) -> None:
-    """Post the current page in the channel through the response_url (no membership needed)."""
+    """Post the current page in the channel through the response_url (no membership needed),
+    once per page of a results message."""
     ack()
     deps: Deps = context["deps"]
-    result = search_page(deps.db, deps.config, action.get("value", ""))
+    value = action.get("value", "")
+    result = search_page(deps.db, deps.config, value)
     if result is None:
         respond(
             replace_original=False, **views.text_message("Those results are gone; search again.")
         )
         return
+    key = share_key(body, value)
+    if not replays.first_time(deps.db, [key], datetime.now(UTC)):
+        respond(
+            replace_original=False,
+            **views.text_message("You already shared these results in this channel."),
+        )
+        return
     user_id = body.get("user", {}).get("id", "")
-    respond(
-        response_type="in_channel", replace_original=False, **views.shared_message(result, user_id)
-    )
+    try:
+        respond(
+            response_type="in_channel",
+            replace_original=False,
+            **views.shared_message(result, user_id),
+        )
+    except Exception:
+        replays.forget(deps.db, [key])  # not posted: a second press may try again
+        raise
