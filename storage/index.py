@@ -549,8 +549,10 @@ def paper_count(db: Database) -> int:
 class Searcher:
     """One consistent view of every shard: search, count and look up terms across them."""
 
-    def __init__(self, parts: list[tantivy.Searcher]) -> None:
+    def __init__(self, parts: list[tantivy.Searcher], newest: int = 0) -> None:
         self.parts = parts
+        # The watermark's paper id read with this view: every paper up to it is in it.
+        self.newest = newest
 
     @property
     def num_docs(self) -> int:
@@ -635,7 +637,8 @@ def _reload(db: Database, view: _View) -> Searcher:
             raise ValueError(f"index now has {mark.get('shards')} shards")
         for index in view.shards:
             index.reload()
-        view.searcher = Searcher([index.searcher() for index in view.shards])
+        parts = [index.searcher() for index in view.shards]
+        view.searcher = Searcher(parts, mark.get("paper_id", 0))
         return view.searcher
 
 
@@ -837,13 +840,6 @@ def first_by_id(search: Searcher, query: Query, limit: int) -> list[int]:
     """Ids of the matches in id order (oldest first), at most `limit`."""
     found = search.each(lambda part: _by_id(part, query, limit))
     return sorted(i for ids in found for i in ids)[:limit]
-
-
-def newest_id(search: tantivy.Searcher) -> int:
-    """The highest paper id in this snapshot of the index (0 when it is empty)."""
-    found = search.search(Query.all_query(), 1, count=False, order_by_field="id", order=Order.Desc)
-    addresses = [address for _, address in found.hits]
-    return int(search.fast_field_values("id", addresses)[0]) if addresses else 0
 
 
 def id_range(low: int, high: int) -> Query:
