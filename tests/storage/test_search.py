@@ -44,6 +44,38 @@ def test_misspelling_suggests_the_indexed_word(seeded):
 @pytest.mark.parametrize(
     ("query", "meant"),
     [
+        # `langauge` is a typo in one seed abstract, so it is a known word; `modle` is one
+        # slip from `model` and from `module`: the common spellings are meant.
+        pytest.param("langauge modle", "language model", id="known-typo-and-swap"),
+        pytest.param("transfromer modle", "transformer model", id="two-typos"),
+    ],
+)
+def test_did_you_mean_prefers_the_spelling_that_finds_papers(seeded, query, meant):
+    """A word typed as one seed paper misspells it counts as known, but the suggestion
+    is the common spelling, which finds far more papers than the typo."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 10
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("loar speech", id="fix-still-finds-nothing"),
+        pytest.param("lora speech", id="known-words-that-never-meet"),
+        pytest.param("zzyzx", id="nothing-close"),
+    ],
+)
+def test_no_suggestion_that_finds_nothing(seeded, query):
+    """`lora speech` finds no paper, so suggesting it for `loar speech` sends the user to
+    a second empty page."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == []
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
         pytest.param("loar OR transfromer", "lora OR transformer", id="or-kept"),
         pytest.param("loar -diffusion", "lora -diffusion", id="exclusion-kept"),
         pytest.param("loar NOT diffusion", "lora NOT diffusion", id="not-kept"),
