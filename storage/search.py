@@ -23,7 +23,9 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
+# A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
+# one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4

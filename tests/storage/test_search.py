@@ -268,6 +268,7 @@ def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeyp
     queries = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
     queries += ['"language model"', "pre-training", "diffus*", "model -diffusion", "lora OR rl"]
     queries += ["model or", "not model", "lora 2"]  # lower-case operators are plain words
+    queries += ["GPT-3.5", "3.0", "llama-3.1"]  # dotted words are searched whole
     queries.append("-only")  # nothing to look for: matches nothing
     found = match_each(seeded, queries, after, newest)
     assert set(found) == set(queries)
@@ -322,3 +323,37 @@ def test_snippets_bold_the_hyphenated_word_that_matched(seeded, query, word):
             assert re.search(f"\x02{word}\x03", snippet, re.I), snippet
         marked = re.findall("\x02([^\x03]*)\x03", snippet)
         assert all(re.sub(r"\W", "", m.lower()).startswith("pretrain") for m in marked), marked
+
+
+@pytest.mark.parametrize(
+    ("query", "written", "shorter"),
+    [
+        pytest.param("GPT-3.5", r"gpt[- ]?3\.5", "gpt-3", id="gpt-3.5"),
+        pytest.param("3.0", r"\b3\.0\b", "3", id="version"),
+        pytest.param("llama-3.1", r"llama-3\.1", "llama-3", id="name-and-version"),
+    ],
+)
+def test_a_dotted_version_is_searched_whole(seeded, query, written, shorter):
+    """`GPT-3.5` finds the papers that name GPT-3.5, not every paper on GPT-3: the `.5`
+    was dropped, and the GPT-3 paper came first for it."""
+    found = search(seeded, query, limit=100)
+    assert 0 < found.total < search(seeded, shorter).total
+    for paper in found.papers:
+        assert re.search(written, text_of(paper), re.I), paper["title"]
+
+
+@pytest.mark.parametrize(
+    ("query", "word", "never"),
+    [
+        pytest.param("GPT-3.5", "GPT-3.5", {"5", "GPT-3", "3"}, id="gpt-3.5"),
+        pytest.param("3.0", "3.0", {"3", "0"}, id="version"),
+        pytest.param("gpt 3.5", "3.5", {"5", "3"}, id="version-apart"),
+    ],
+)
+def test_snippets_bold_a_dotted_word_whole(seeded, query, word, never):
+    """The snippet bolds `GPT-3.5` as one word, and never each `3` or `5` of the abstract."""
+    papers = search(seeded, query, limit=100).papers
+    assert any(f"\x02{word}\x03".lower() in p["snippet"].lower() for p in papers)
+    for paper in papers:
+        marked = set(re.findall("\x02([^\x03]*)\x03", paper["snippet"]))
+        assert not marked & never, (paper["snippet"], marked)
