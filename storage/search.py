@@ -82,6 +82,12 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
     word = match.group(0)
     if word.endswith("*"):
         stem = word[:-1].replace("-", "")
+        if stem and len(re.split(r"\W", stem)[0]) < search_index.MIN_PREFIX:
+            # `l*` searched the lone letter `l` and found nothing, under a tip to use `diffus*`.
+            raise QueryError(
+                f"`{word}` is too short a prefix: give it at least {search_index.MIN_PREFIX}"
+                " letters, like `diffus*`."
+            )
         return (Term("prefix", stem), _quote(stem) + "*", None) if stem else None
     # "pre-training" also finds "pretraining" (the index holds joined forms too).
     return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()

@@ -116,6 +116,7 @@ def test_a_malformed_page_button_gets_a_clear_reply(slack, reply, action, value)
             "langauge modle", "Did you mean `language model`?", id="did-you-mean-common-spelling"
         ),
         pytest.param("-lora", "only leaves papers out", id="only-exclusion"),
+        pytest.param("l*", "`l*` is too short a prefix", id="one-letter-prefix"),
     ],
 )
 def test_friendly_replies(reply, text, expected):

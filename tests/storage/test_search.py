@@ -210,6 +210,8 @@ def test_hostile_syntax_never_raises_an_engine_error(seeded, query):
         pytest.param("x" * 2000, "2000 characters long", id="2000-chars"),
         pytest.param("-lora", "only leaves papers out", id="only-exclusions"),
         pytest.param("*** ???", "Type a few words", id="only-symbols"),
+        pytest.param("l*", "`l\\*` is too short a prefix", id="one-letter-prefix"),
+        pytest.param("lora a*", "`a\\*` is too short a prefix", id="one-letter-prefix-among-words"),
     ],
 )
 def test_unusable_queries_get_a_clear_message(seeded, query, message):
