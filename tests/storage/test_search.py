@@ -237,6 +237,12 @@ def ids(result) -> list[int]:
         pytest.param("ernie|minigpt", "ernie OR minigpt", id="bar-is-or"),
         pytest.param("ernie | minigpt", "ernie OR minigpt", id="spaced-bar"),
         pytest.param("\ufb01ne-tuning", "fine-tuning", id="ligature"),
+        # Smart punctuation (macOS, phones) types a minus before a word as a dash.
+        pytest.param("ernie \u2014gram", "ernie -gram", id="em-dash-excludes"),
+        pytest.param("ernie \u2013gram", "ernie -gram", id="en-dash-excludes"),
+        pytest.param("ernie \u2212gram", "ernie -gram", id="minus-sign-excludes"),
+        pytest.param("gpt \u2014“large language”", 'gpt -"large language"', id="dash-phrase"),
+        pytest.param("ernie \u2014 gram", "ernie gram", id="spaced-dash-is-no-minus"),
     ],
 )
 def test_queries_mean_what_was_typed(seeded, typed, meant):
