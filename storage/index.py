@@ -877,6 +877,8 @@ def snippets(
 
 
 _COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
+# A word as a snippet marks it: hyphens and dots inside count (`GPT-3.5`, `3.0`).
+_MARKABLE = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
 _WORD_REST = re.compile(rb"(?:[A-Za-z0-9]|[\x80-\xff]|-(?=[A-Za-z0-9\x80-\xff]))*")
 
 
@@ -899,11 +901,17 @@ class _Targets:
                 self.starts += _prefixes(term)
                 continue
             for word in term.text.split():
-                if "-" in word:
-                    self.singles.update(EN_STEM.analyze(word.replace("-", "")))
-                    self.splits.add(tuple(EN_STEM.analyze(word)))
-                else:
+                if "-" not in word and "." not in word:
                     self.singles.update(EN_STEM.analyze(word))
+                    continue
+                # `pre-training` is one word joined; `GPT-3.5` and `3.0` stay several, marked
+                # only together: never each `3` or `5` of the abstract on its own.
+                joined = EN_STEM.analyze(word.replace("-", ""))
+                if len(joined) == 1:
+                    self.singles.update(joined)
+                else:
+                    self.splits.add(tuple(joined))
+                self.splits.add(tuple(EN_STEM.analyze(word)))
 
     def _one(self, word: str) -> bool:
         stems = EN_STEM.analyze(word)
@@ -912,20 +920,39 @@ class _Targets:
         lower = word.lower()
         return any(lower.startswith(s) or stems[:1] == [s] for s in self.starts)
 
+    def _span(self, word: str) -> bool:
+        """Whether consecutive pieces of a word are a hyphenated or dotted word of the
+        query (`pre-trained`, `GPT-3.5`), or, joined, one of its words (`pre-training`)."""
+        if tuple(EN_STEM.analyze(word)) in self.splits:
+            return True
+        return "." not in word and self._one(word.replace("-", ""))
+
     def mark(self, fragment: str, marks: tuple[str, str]) -> str:
-        """The fragment with the matched words between marks."""
+        """The fragment with the matched words between marks: in a word of pieces joined
+        by hyphens or dots (`GPT-3.5-turbo`), the longest runs of pieces the query names,
+        else its pieces that are query words."""
 
         def one(match: re.Match) -> str:
             word = match[0]
-            whole = word.replace("-", "")
-            if self._one(whole) or ("-" in word and tuple(EN_STEM.analyze(word)) in self.splits):
-                return marks[0] + word + marks[1]
-            if "-" not in word:
-                return word
-            parts = word.split("-")
-            return "-".join(marks[0] + p + marks[1] if self._one(p) else p for p in parts)
+            if "-" not in word and "." not in word:
+                return marks[0] + word + marks[1] if self._one(word) else word
+            pieces = re.split(r"([-.])", word)  # piece, separator, piece, ...
+            out, i = [], 0
+            while i < len(pieces):
+                for j in range(len(pieces), i + 2, -2):
+                    if self._span("".join(pieces[i:j])):
+                        out.append(marks[0] + "".join(pieces[i:j]) + marks[1])
+                        break
+                else:
+                    j = i + 1
+                    out.append(
+                        marks[0] + pieces[i] + marks[1] if self._one(pieces[i]) else pieces[i]
+                    )
+                out += pieces[j : j + 1]  # the separator after it
+                i = j + 1
+            return "".join(out)
 
-        return _COMPOUND.sub(one, fragment)
+        return _MARKABLE.sub(one, fragment)
 
 
 def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) -> str:

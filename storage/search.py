@@ -3,11 +3,14 @@ bm25 × a popularity and recency prior over every match; papers come from SQLite
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import process
+from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
 from storage import index as search_index
@@ -20,8 +23,16 @@ MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 _TOKENS = re.compile(r'-?"[^"]*"?|\S+')
-_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*\*?")
-SUGGEST_CUTOFF = 70
+# A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
+# one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
+_WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
+# "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
+# SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
+SHORT_WORD = 4
+SPELLINGS = 3
+TYPO_RATIO = 10
+MAX_COMBINATIONS = 256
+MAX_TRIES = 12
 # Matches returned per keyword for alerts (oldest first).
 ALERT_LIMIT = 200
 ALERT_QUERY_CHARS = 10_000
@@ -74,6 +85,12 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
     word = match.group(0)
     if word.endswith("*"):
         stem = word[:-1].replace("-", "")
+        if stem and len(re.split(r"\W", stem)[0]) < search_index.MIN_PREFIX:
+            # `l*` searched the lone letter `l` and found nothing, under a tip to use `diffus*`.
+            raise QueryError(
+                f"`{word}` is too short a prefix: give it at least {search_index.MIN_PREFIX}"
+                " letters, like `diffus*`."
+            )
         return (Term("prefix", stem), _quote(stem) + "*", None) if stem else None
     # "pre-training" also finds "pretraining" (the index holds joined forms too).
     return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()
@@ -168,7 +185,7 @@ def search(
     for paper in papers:
         paper["score"] = round(scores[paper["id"]], 3)
         paper["snippet"] = snippets.get(paper["id"], "")
-    suggestions = [] if hits.total else suggest(db, query.words, text)
+    suggestions = [] if hits.total else suggest(db, query.words, text, hits.total)
     return SearchResult(text, papers, hits.total, offset, limit, suggestions, newest=newest)
 
 
@@ -176,38 +193,75 @@ def _known(db: Database, word: str) -> bool:
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
-def suggest(db: Database, words: list[str], text: str | None = None) -> list[str]:
-    """ "Did you mean": the query with each unknown word replaced by the closest known word;
-    given the typed `text`, everything else in it (OR, exclusions, phrases, prefixes) is kept."""
+def _spellings(db: Database, searcher, word: str) -> list[str]:
+    """What a typed word may stand for, likeliest first: the word itself when some paper
+    has it, then the close known words (one slip in a short word, two in a long one; a
+    swap of two letters is one) in more papers, each stem once."""
+    if len(word) < 3 or not word.isalpha():
+        return [word]
+    known = _known(db, word)
+    # Candidates share the first letter and a similar length: a bounded set at any size.
+    rows = db.query(
+        "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
+        [word[0], word[0] + "\U0010ffff", len(word) - 2, len(word) + 2],
+    )
+    edits = 1 if len(word) <= SHORT_WORD else 2
+    close = process.extract(
+        word,
+        [row["word"] for row in rows if row["word"] != word],
+        scorer=DamerauLevenshtein.distance,
+        score_cutoff=edits,
+        limit=None,
+    )
+    # A word in a few papers that is one slip from a far commoner one is most likely a typo
+    # in those papers ("langauge" beside "language"): the commoner word is offered too.
+    floor = search_index.doc_freq(searcher, word) * TYPO_RATIO if known else 1
+    found: dict[str, tuple[int, int, str]] = {}
+    for candidate, distance, _ in close:
+        freq = search_index.doc_freq(searcher, candidate)
+        stem = " ".join(search_index.EN_STEM.analyze(candidate))
+        if freq >= floor and (stem not in found or (distance, -freq) < found[stem][:2]):
+            found[stem] = (distance, -freq, candidate)
+    best = [c for _, _, c in sorted(found.values())][:SPELLINGS]
+    return ([word] if known else []) + best or [word]
+
+
+def _choices(options: list[list[str]]) -> list[tuple[int, ...]]:
+    """The respellings to try, the likeliest first (fewest steps down the lists)."""
+    options = [list(o) for o in options]
+    while math.prod(map(len, options)) > MAX_COMBINATIONS:
+        longest = max(options, key=len)
+        longest.pop()
+    picks = itertools.product(*(range(len(o)) for o in options))
+    return sorted(picks, key=sum)[:MAX_TRIES]
+
+
+def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[str]:
+    """ "Did you mean": the typed `text` with its plain words respelled as the respelling
+    that finds the most papers (at least one, and more than `total`, the typed query's);
+    everything else in it (OR, exclusions, phrases, prefixes) is kept."""
     if not words:
         return []
-    replaced, changed = [], False
-    searcher = None
-    for word in words:
-        if len(word) < 3 or not word.isalpha() or _known(db, word):
-            replaced.append(word)
+    searcher = search_index.searcher(db)
+    options = [_spellings(db, searcher, word) for word in words]
+    best, best_key = None, (total, 0)
+    for picks in _choices(options):
+        fixes = {w: o[i] for w, o, i in zip(words, options, picks, strict=True) if o[i] != w}
+        if not fixes:
             continue
-        # Candidates share the first letter and a similar length: a bounded set at any size.
-        rows = db.query(
-            "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
-            [word[0], word[0] + "\U0010ffff", len(word) - 2, len(word) + 2],
+        respelled = _respell(text, fixes)
+        try:
+            query = parse_query(respelled, max_chars=ALERT_QUERY_CHARS)
+        except QueryError:
+            continue
+        found = search_index.top(
+            searcher, search_index.build_query(query.groups, query.excludes), 1
         )
-        candidates = [row["word"] for row in rows]
-        best = process.extract(
-            word, candidates, scorer=fuzz.ratio, score_cutoff=SUGGEST_CUTOFF, limit=10
-        )
-        if best:
-            searcher = searcher or search_index.searcher(db)
-            top = max(best, key=lambda m: (m[1], search_index.doc_freq(searcher, m[0])))[0]
-            replaced.append(top)
-            changed = True
-        else:
-            replaced.append(word)
-    if not changed:
-        return []
-    if text is None:
-        return [" ".join(replaced)]
-    return [_respell(text, dict(zip(words, replaced, strict=True)))]
+        # Most papers; on a tie, the fewer and smaller changes.
+        key = (found.total, -sum(picks))
+        if found.total > total and key > best_key:
+            best, best_key = respelled, key
+    return [best] if best else []
 
 
 def _respell(text: str, fixes: dict[str, str]) -> str:

@@ -115,7 +115,11 @@ def test_a_malformed_page_button_gets_a_clear_reply(slack, reply, action, value)
         pytest.param("x" * 2000, "That query is 2000 characters long", id="2000-char-query"),
         pytest.param("search", "Type a few words to search for", id="search-without-words"),
         pytest.param("loar", "Did you mean `lora`?", id="did-you-mean"),
+        pytest.param(
+            "langauge modle", "Did you mean `language model`?", id="did-you-mean-common-spelling"
+        ),
         pytest.param("-lora", "only leaves papers out", id="only-exclusion"),
+        pytest.param("l*", "`l*` is too short a prefix", id="one-letter-prefix"),
     ],
 )
 def test_friendly_replies(reply, text, expected):

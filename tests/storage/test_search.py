@@ -44,6 +44,38 @@ def test_misspelling_suggests_the_indexed_word(seeded):
 @pytest.mark.parametrize(
     ("query", "meant"),
     [
+        # `langauge` is a typo in one seed abstract, so it is a known word; `modle` is one
+        # slip from `model` and from `module`: the common spellings are meant.
+        pytest.param("langauge modle", "language model", id="known-typo-and-swap"),
+        pytest.param("transfromer modle", "transformer model", id="two-typos"),
+    ],
+)
+def test_did_you_mean_prefers_the_spelling_that_finds_papers(seeded, query, meant):
+    """A word typed as one seed paper misspells it counts as known, but the suggestion
+    is the common spelling, which finds far more papers than the typo."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 10
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param("loar speech", id="fix-still-finds-nothing"),
+        pytest.param("lora speech", id="known-words-that-never-meet"),
+        pytest.param("zzyzx", id="nothing-close"),
+    ],
+)
+def test_no_suggestion_that_finds_nothing(seeded, query):
+    """`lora speech` finds no paper, so suggesting it for `loar speech` sends the user to
+    a second empty page."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == []
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
         pytest.param("loar OR transfromer", "lora OR transformer", id="or-kept"),
         pytest.param("loar -diffusion", "lora -diffusion", id="exclusion-kept"),
         pytest.param("loar NOT diffusion", "lora NOT diffusion", id="not-kept"),
@@ -178,6 +210,8 @@ def test_hostile_syntax_never_raises_an_engine_error(seeded, query):
         pytest.param("x" * 2000, "2000 characters long", id="2000-chars"),
         pytest.param("-lora", "only leaves papers out", id="only-exclusions"),
         pytest.param("*** ???", "Type a few words", id="only-symbols"),
+        pytest.param("l*", "`l\\*` is too short a prefix", id="one-letter-prefix"),
+        pytest.param("lora a*", "`a\\*` is too short a prefix", id="one-letter-prefix-among-words"),
     ],
 )
 def test_unusable_queries_get_a_clear_message(seeded, query, message):
@@ -203,6 +237,12 @@ def ids(result) -> list[int]:
         pytest.param("ernie|minigpt", "ernie OR minigpt", id="bar-is-or"),
         pytest.param("ernie | minigpt", "ernie OR minigpt", id="spaced-bar"),
         pytest.param("\ufb01ne-tuning", "fine-tuning", id="ligature"),
+        # Smart punctuation (macOS, phones) types a minus before a word as a dash.
+        pytest.param("ernie \u2014gram", "ernie -gram", id="em-dash-excludes"),
+        pytest.param("ernie \u2013gram", "ernie -gram", id="en-dash-excludes"),
+        pytest.param("ernie \u2212gram", "ernie -gram", id="minus-sign-excludes"),
+        pytest.param("gpt \u2014“large language”", 'gpt -"large language"', id="dash-phrase"),
+        pytest.param("ernie \u2014 gram", "ernie gram", id="spaced-dash-is-no-minus"),
     ],
 )
 def test_queries_mean_what_was_typed(seeded, typed, meant):
@@ -236,6 +276,7 @@ def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeyp
     queries = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
     queries += ['"language model"', "pre-training", "diffus*", "model -diffusion", "lora OR rl"]
     queries += ["model or", "not model", "lora 2"]  # lower-case operators are plain words
+    queries += ["GPT-3.5", "3.0", "llama-3.1"]  # dotted words are searched whole
     queries.append("-only")  # nothing to look for: matches nothing
     found = match_each(seeded, queries, after, newest)
     assert set(found) == set(queries)
@@ -290,3 +331,37 @@ def test_snippets_bold_the_hyphenated_word_that_matched(seeded, query, word):
             assert re.search(f"\x02{word}\x03", snippet, re.I), snippet
         marked = re.findall("\x02([^\x03]*)\x03", snippet)
         assert all(re.sub(r"\W", "", m.lower()).startswith("pretrain") for m in marked), marked
+
+
+@pytest.mark.parametrize(
+    ("query", "written", "shorter"),
+    [
+        pytest.param("GPT-3.5", r"gpt[- ]?3\.5", "gpt-3", id="gpt-3.5"),
+        pytest.param("3.0", r"\b3\.0\b", "3", id="version"),
+        pytest.param("llama-3.1", r"llama-3\.1", "llama-3", id="name-and-version"),
+    ],
+)
+def test_a_dotted_version_is_searched_whole(seeded, query, written, shorter):
+    """`GPT-3.5` finds the papers that name GPT-3.5, not every paper on GPT-3: the `.5`
+    was dropped, and the GPT-3 paper came first for it."""
+    found = search(seeded, query, limit=100)
+    assert 0 < found.total < search(seeded, shorter).total
+    for paper in found.papers:
+        assert re.search(written, text_of(paper), re.I), paper["title"]
+
+
+@pytest.mark.parametrize(
+    ("query", "word", "never"),
+    [
+        pytest.param("GPT-3.5", "GPT-3.5", {"5", "GPT-3", "3"}, id="gpt-3.5"),
+        pytest.param("3.0", "3.0", {"3", "0"}, id="version"),
+        pytest.param("gpt 3.5", "3.5", {"5", "3"}, id="version-apart"),
+    ],
+)
+def test_snippets_bold_a_dotted_word_whole(seeded, query, word, never):
+    """The snippet bolds `GPT-3.5` as one word, and never each `3` or `5` of the abstract."""
+    papers = search(seeded, query, limit=100).papers
+    assert any(f"\x02{word}\x03".lower() in p["snippet"].lower() for p in papers)
+    for paper in papers:
+        marked = set(re.findall("\x02([^\x03]*)\x03", paper["snippet"]))
+        assert not marked & never, (paper["snippet"], marked)
