@@ -94,13 +94,15 @@ def ingest_stream(
     now: datetime,
     listing: date | None = None,
     batch: int = store.BATCH,
+    repeat_failures: bool = True,
 ) -> IngestReport:
     """Parse and store one input read from a seekable binary stream, never raising for
     what the input holds: an unreadable input is recorded as the source's failure.
 
     A dump's listing date is its page's date line, else `listing` (--date), else a date in
     its name; with none of them its papers are undated (see storage.trending). An empty
-    input is reported as such and nothing of it is recorded."""
+    input is reported as such and nothing of it is recorded. Without `repeat_failures`
+    (the worker's inbox), bytes this source already failed on are not read again."""
     report = IngestReport(source=name)
     if not stream.read(1):  # before the hash: no empty input is ever "already ingested"
         report.empty = True
@@ -109,7 +111,11 @@ def ingest_stream(
     sha = _sha256(stream)
     if store.already_ingested(db, sha):
         report.already_ingested = True
+        # A source that failed before (a broken link, since fixed) is fine again.
+        store.clear_source_error(db, name, now.isoformat())
         return report
+    if not repeat_failures and (known := store.failed_on(db, name, sha)):
+        return IngestReport(source=name, error=known, known_failure=True)
     listing = listing or name_date(name)
     head = stream.read(8192)
     stream.seek(0)
@@ -121,7 +127,7 @@ def ingest_stream(
         log.info("skipped %d parts of %s: %s", parsed.skipped, name, reasons)
     if parsed.unreadable:
         report.error = parsed.unreadable
-        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat())
+        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat(), sha)
         return report
     report.parsed = len(parsed.entries)
     report.undated = parsed.undated
@@ -148,11 +154,16 @@ def not_a_file(path: Path) -> str | None:
 
 
 def ingest_file(
-    db: Database, path: Path, now: datetime, listing: date | None, batch: int = store.BATCH
+    db: Database,
+    path: Path,
+    now: datetime,
+    listing: date | None,
+    batch: int = store.BATCH,
+    repeat_failures: bool = True,
 ) -> IngestReport:
     """Ingest one file, read as a stream (a dump of any size in bounded memory)."""
     with path.open("rb") as stream:
-        return ingest_stream(db, str(path), stream, now, listing, batch)
+        return ingest_stream(db, str(path), stream, now, listing, batch, repeat_failures)
 
 
 def ingest_url(
@@ -216,7 +227,7 @@ def _ingest_entry(
     """Ingest one entry of a folder; one that is no file is recorded as its failure."""
     reason = not_a_file(path)
     if reason is None:
-        work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
+        work = lambda: ingest_file(db, path, now, listing, batch, repeat_failures)  # noqa: E731
         return _guarded(db, str(path), "file", work, now)
     if not repeat_failures and store.last_error(db, str(path)) == reason:
         return IngestReport(source=str(path), error=reason, known_failure=True)
