@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -50,7 +51,30 @@ def parse_bytes(data: bytes, reference: date, dated: bool = True) -> tuple[str, 
     return _parse(io.BytesIO(data), data[:8192], reference, dated)
 
 
+class _FromUtf16:
+    """A UTF-16 input (with its byte order mark) read as UTF-8 bytes, chunk by chunk."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to about `size` bytes' worth of the input, as UTF-8."""
+        while True:
+            raw = self.stream.read(size)
+            text = self.decoder.decode(raw, final=not raw)
+            if text or not raw:
+                return text.encode("utf-8", errors="replace")
+
+
 def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple[str, Parsed]:
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        # A dump or JSON saved as UTF-16 (Notepad's "Unicode", PowerShell's `>`) is text,
+        # not binary data; a UTF-16 feed is left to feedparser, which reads its mark itself.
+        text = head.decode("utf-16", errors="ignore").encode()
+        if sniff(text) == "feed":
+            return "feed", _parse_document(stream, "feed", reference)
+        stream, head = _FromUtf16(stream), text  # type: ignore[assignment]
     kind = sniff(head)
     if kind == "binary":
         return kind, Parsed(unreadable="not a dump, feed or JSON (binary data)")
@@ -60,11 +84,15 @@ def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple
             reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
             parsed.unreadable = f"not a Daily Papers dump: no paper found ({reasons})"
         return kind, parsed
+    return kind, _parse_document(stream, kind, reference)
+
+
+def _parse_document(stream: BinaryIO, kind: str, reference: date) -> Parsed:
+    """A feed or JSON, read whole (up to MAX_DOCUMENT_BYTES)."""
     data = stream.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
-        return kind, Parsed(unreadable=f"{kind} larger than {MAX_DOCUMENT_BYTES:,} bytes")
-    parser = parse_hf_json if kind == "json" else parse_feed
-    return kind, parser(data, reference)
+        return Parsed(unreadable=f"{kind} larger than {MAX_DOCUMENT_BYTES:,} bytes")
+    return (parse_hf_json if kind == "json" else parse_feed)(data, reference)
 
 
 def _sha256(stream: BinaryIO) -> str:
