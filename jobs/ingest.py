@@ -67,8 +67,17 @@ class _FromUtf16:
                 return text.encode("utf-8", errors="replace")
 
 
+def _utf16(head: bytes) -> bool:
+    """UTF-16 text: a byte order mark, then mostly ASCII characters (English papers), as
+    binary data that happens to start with the mark never is."""
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    text = head.decode("utf-16", errors="ignore")
+    return len(text.encode("ascii", errors="ignore")) * 2 >= len(text)
+
+
 def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple[str, Parsed]:
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+    if _utf16(head):
         # A dump or JSON saved as UTF-16 (Notepad's "Unicode", PowerShell's `>`) is text,
         # not binary data; a UTF-16 feed is left to feedparser, which reads its mark itself.
         text = head.decode("utf-16", errors="ignore").encode()
