@@ -30,6 +30,7 @@ _ARXIV_PREFIX = re.compile(
 )
 _VERSION = re.compile(r"\d(?:v(\d{1,4}))$")
 ANNOUNCE_TYPES = {"new", "cross", "replace", "replace-cross"}
+REVISIONS = {"replace", "replace-cross"}  # a new version of an older paper
 # Real daily papers JSON nests 4 levels deep; deeper input is not that format (and would
 # exhaust the parser's stack).
 MAX_JSON_DEPTH = 32
@@ -92,16 +93,19 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
         link = item.get("link") or ""
         ident = arxiv_id(item.get("id")) or arxiv_id(link)
         published = _feed_date(item)
+        announce = _announce_type(item, prefix)
         result.entries.append(
             Entry(
                 abstract=abstract,
                 title=title or None,
                 authors=_authors(item),
-                published=published,
+                # A listing's date is the day arXiv announced this version: for a replacement
+                # that is not the paper's date, which the listing does not give.
+                published=None if announce in REVISIONS else published,
                 arxiv_id=ident,
                 url=f"https://arxiv.org/abs/{ident}" if ident else (link or None),
                 listed_on=published or fetched_on.isoformat(),
-                announce=_announce_type(item, prefix),
+                announce=announce,
                 version=_version(item.get("id"), prefix.group("id") if prefix else None),
             )
         )

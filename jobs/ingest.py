@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import io
 import logging
@@ -50,7 +51,39 @@ def parse_bytes(data: bytes, reference: date, dated: bool = True) -> tuple[str, 
     return _parse(io.BytesIO(data), data[:8192], reference, dated)
 
 
+class _FromUtf16:
+    """A UTF-16 input (with its byte order mark) read as UTF-8 bytes, chunk by chunk."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-16")(errors="replace")
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to about `size` bytes' worth of the input, as UTF-8."""
+        while True:
+            raw = self.stream.read(size)
+            text = self.decoder.decode(raw, final=not raw)
+            if text or not raw:
+                return text.encode("utf-8", errors="replace")
+
+
+def _utf16(head: bytes) -> bool:
+    """UTF-16 text: a byte order mark, then mostly ASCII characters (English papers), as
+    binary data that happens to start with the mark never is."""
+    if head[:2] not in (b"\xff\xfe", b"\xfe\xff"):
+        return False
+    text = head.decode("utf-16", errors="ignore")
+    return len(text.encode("ascii", errors="ignore")) * 2 >= len(text)
+
+
 def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple[str, Parsed]:
+    if _utf16(head):
+        # A dump or JSON saved as UTF-16 (Notepad's "Unicode", PowerShell's `>`) is text,
+        # not binary data; a UTF-16 feed is left to feedparser, which reads its mark itself.
+        text = head.decode("utf-16", errors="ignore").encode()
+        if sniff(text) == "feed":
+            return "feed", _parse_document(stream, "feed", reference)
+        stream, head = _FromUtf16(stream), text  # type: ignore[assignment]
     kind = sniff(head)
     if kind == "binary":
         return kind, Parsed(unreadable="not a dump, feed or JSON (binary data)")
@@ -60,11 +93,15 @@ def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple
             reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
             parsed.unreadable = f"not a Daily Papers dump: no paper found ({reasons})"
         return kind, parsed
+    return kind, _parse_document(stream, kind, reference)
+
+
+def _parse_document(stream: BinaryIO, kind: str, reference: date) -> Parsed:
+    """A feed or JSON, read whole (up to MAX_DOCUMENT_BYTES)."""
     data = stream.read(MAX_DOCUMENT_BYTES + 1)
     if len(data) > MAX_DOCUMENT_BYTES:
-        return kind, Parsed(unreadable=f"{kind} larger than {MAX_DOCUMENT_BYTES:,} bytes")
-    parser = parse_hf_json if kind == "json" else parse_feed
-    return kind, parser(data, reference)
+        return Parsed(unreadable=f"{kind} larger than {MAX_DOCUMENT_BYTES:,} bytes")
+    return (parse_hf_json if kind == "json" else parse_feed)(data, reference)
 
 
 def _sha256(stream: BinaryIO) -> str:
@@ -94,13 +131,15 @@ def ingest_stream(
     now: datetime,
     listing: date | None = None,
     batch: int = store.BATCH,
+    repeat_failures: bool = True,
 ) -> IngestReport:
     """Parse and store one input read from a seekable binary stream, never raising for
     what the input holds: an unreadable input is recorded as the source's failure.
 
     A dump's listing date is its page's date line, else `listing` (--date), else a date in
     its name; with none of them its papers are undated (see storage.trending). An empty
-    input is reported as such and nothing of it is recorded."""
+    input is reported as such and nothing of it is recorded. Without `repeat_failures`
+    (the worker's inbox), bytes this source already failed on are not read again."""
     report = IngestReport(source=name)
     if not stream.read(1):  # before the hash: no empty input is ever "already ingested"
         report.empty = True
@@ -109,7 +148,11 @@ def ingest_stream(
     sha = _sha256(stream)
     if store.already_ingested(db, sha):
         report.already_ingested = True
+        # A source that failed before (a broken link, since fixed) is fine again.
+        store.clear_source_error(db, name, now.isoformat())
         return report
+    if not repeat_failures and (known := store.failed_on(db, name, sha)):
+        return IngestReport(source=name, error=known, known_failure=True)
     listing = listing or name_date(name)
     head = stream.read(8192)
     stream.seek(0)
@@ -121,7 +164,7 @@ def ingest_stream(
         log.info("skipped %d parts of %s: %s", parsed.skipped, name, reasons)
     if parsed.unreadable:
         report.error = parsed.unreadable
-        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat())
+        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat(), sha)
         return report
     report.parsed = len(parsed.entries)
     report.undated = parsed.undated
@@ -148,11 +191,16 @@ def not_a_file(path: Path) -> str | None:
 
 
 def ingest_file(
-    db: Database, path: Path, now: datetime, listing: date | None, batch: int = store.BATCH
+    db: Database,
+    path: Path,
+    now: datetime,
+    listing: date | None,
+    batch: int = store.BATCH,
+    repeat_failures: bool = True,
 ) -> IngestReport:
     """Ingest one file, read as a stream (a dump of any size in bounded memory)."""
     with path.open("rb") as stream:
-        return ingest_stream(db, str(path), stream, now, listing, batch)
+        return ingest_stream(db, str(path), stream, now, listing, batch, repeat_failures)
 
 
 def ingest_url(
@@ -216,7 +264,7 @@ def _ingest_entry(
     """Ingest one entry of a folder; one that is no file is recorded as its failure."""
     reason = not_a_file(path)
     if reason is None:
-        work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
+        work = lambda: ingest_file(db, path, now, listing, batch, repeat_failures)  # noqa: E731
         return _guarded(db, str(path), "file", work, now)
     if not repeat_failures and store.last_error(db, str(path)) == reason:
         return IngestReport(source=str(path), error=reason, known_failure=True)

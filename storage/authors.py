@@ -5,7 +5,8 @@ Two names are the same person when their surnames agree exactly (after folding c
 accents) and their given names agree token by token, an initial standing for any name with
 that letter ("E. Hu" = "Edward J. Hu"). A short form counts only when it is unambiguous:
 "E. Hu" on a paper is not Edward J. Hu when the store also knows an Eric Hu. Two people who
-share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu").
+share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu"). A short
+form followed ("E. Hu") stands for that form only, never for every Edward, Eric or Emma Hu.
 """
 
 from __future__ import annotations
@@ -119,6 +120,20 @@ def matches(author: Name, wanted: Name, known: list[Name]) -> bool:
     return not any(compatible(other, author) and not compatible(other, wanted) for other in known)
 
 
+def is_short(name: Name) -> bool:
+    """Every given name is an initial ("E. Hu", "E. J. Hu"): a form many people share."""
+    return all(len(given) == 1 for given in name.given)
+
+
+def follow_matches(author: Name, wanted: Name, known: list[Name]) -> bool:
+    """Is this paper author the person a follow of `wanted` means? A followed short form
+    ("E. Hu") is that form: it matches a paper that writes the name with initials, never
+    a spelled-out name ("Eric Hu", "Edward J. Hu"), which the follower did not say."""
+    if is_short(wanted):
+        return is_short(author) and compatible(author, wanted)
+    return matches(author, wanted, known)
+
+
 def author_rows(paper_id: int, names: list[str]) -> list[tuple[int, int, str, str]]:
     """A paper's paper_authors rows: (paper_id, position, name, surname) per parsed name."""
     rows = []
@@ -220,7 +235,8 @@ def papers_by(db: Database, raw: str, limit: int = 5) -> AuthorPapers:
 
 def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) -> Subscription:
     """Follow an author: alerts by DM for each new paper of theirs. Refuses an ambiguous
-    short name ("E. Hu" when the store knows Edward and Eric Hu) and a duplicate."""
+    short name ("E. Hu" when the store knows Edward and Eric Hu) and a duplicate; a short
+    name of the one person the store knows follows them by their full name."""
     wanted = require_name(raw)
     people = people_like(db, wanted)
     if len(people) > 1:
@@ -228,6 +244,11 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
         raise SubscriptionError(
             f"`{wanted.display}` could be {listed}; follow one of them by full name."
         )
+    known = parse_name(people[0]) if people else None
+    if is_short(wanted) and known and not is_short(known):
+        # The one person the store knows by that short form is followed by their full name
+        # (the reply shows it): a followed short form matches only papers written so.
+        wanted = known
     table = db["subscriptions"]
     with transaction(db):
         for row in table.rows_where(
@@ -311,7 +332,7 @@ def papers_by_followed(
                     author
                     and name.surname == surname
                     and paper_id not in found[name]
-                    and matches(author, name, known)
+                    and follow_matches(author, name, known)
                 ):
                     found[name].append(paper_id)
     return found

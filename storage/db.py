@@ -478,3 +478,10 @@ def m014_author_letters(db: Database) -> None:
     from storage.authors import refold_surnames  # storage.authors imports this module
 
     refold_surnames(db, "name GLOB '*[^ -~]*'")
+
+
+@migrations()
+def m015_failed_content(db: Database) -> None:
+    """The content hash a source last failed on: an inbox file that failed is read again
+    only when its bytes change, not at every scan."""
+    db["sources"].add_column("last_error_sha256", str)

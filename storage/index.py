@@ -43,7 +43,7 @@ from sqlite_utils import Database
 from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from storage.errors import PapersError
-from storage.text import hyphen_joins
+from storage.text import arxiv_month, hyphen_joins
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,8 @@ def _document(row: dict) -> Document:
     doc = Document(id=row["id"])
     for field, values in _texts(row).items():
         _add(doc, field, values)
-    day = _day(row["published"]) or _day(row["first_seen_at"])
+    # A paper of unknown date (an arXiv replacement) is as recent as its id, not its ingest.
+    day = _day(row["published"]) or arxiv_month(row["arxiv_id"]) or _day(row["first_seen_at"])
     doc.add_float("prior", prior(row["upvotes"] or 0, row["sources"] or 0, day))
     return doc
 
@@ -222,7 +223,8 @@ def _alert_document(row: dict) -> Document:
     return Document(id=row["id"], text=texts)
 
 
-_ROWS = """SELECT p.id, p.title, p.title_derived, p.abstract, p.published, p.first_seen_at,
+_ROWS = """SELECT p.id, p.arxiv_id, p.title, p.title_derived, p.abstract, p.published,
+    p.first_seen_at,
     s.upvotes, s.sources FROM papers p LEFT JOIN (
         SELECT paper_id, MAX(upvotes) AS upvotes, COUNT(DISTINCT source_id) AS sources
         FROM sightings WHERE {where_s} GROUP BY paper_id

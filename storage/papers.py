@@ -661,19 +661,48 @@ def store_entries(
             [report.new_papers, report.merged, input_id],
         )
         db.execute(
-            "UPDATE sources SET last_ok_at = ?, last_error = NULL WHERE id = ?", [now, source_id]
+            "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
+            " WHERE id = ?",
+            [now, source_id],
         )
     return report
 
 
-def record_source_error(db: Database, source: str, kind: str, error: str, now: str) -> None:
-    """Remember that a source failed, so `papers stats` and the worker can report it."""
+def record_source_error(
+    db: Database, source: str, kind: str, error: str, now: str, sha256: str | None = None
+) -> None:
+    """Remember that a source failed (on the content `sha256`, when it was read), so
+    `papers stats` and the worker can report it."""
     with transaction(db):
         source_id = _source_id(db, source, kind)
         db.execute(
-            "UPDATE sources SET last_error = ?, last_error_at = ?, failures = failures + 1"
-            " WHERE id = ?",
-            [error, now, source_id],
+            "UPDATE sources SET last_error = ?, last_error_at = ?, last_error_sha256 = ?,"
+            " failures = failures + 1 WHERE id = ?",
+            [error, now, sha256, source_id],
+        )
+
+
+def failed_on(db: Database, source: str, sha256: str) -> str | None:
+    """The error this source last failed with, if it failed on exactly these bytes."""
+    row = next(
+        db.query(
+            "SELECT last_error FROM sources WHERE name = ? AND last_error_sha256 = ?",
+            [source, sha256],
+        ),
+        None,
+    )
+    return row["last_error"] if row else None
+
+
+def clear_source_error(db: Database, source: str, now: str) -> None:
+    """A failing source now reads as content already ingested: it is fine again."""
+    if last_error(db, source) is None:  # the common case writes nothing
+        return
+    with transaction(db):
+        db.execute(
+            "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
+            " WHERE name = ?",
+            [now, source],
         )
 
 

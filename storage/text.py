@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import date
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
@@ -101,6 +102,18 @@ def arxiv_id(text: str | None) -> str | None:
         return None
     match = _ARXIV_NEW.search(text) or _ARXIV_OLD.search(text)
     return match.group(1) if match else None
+
+
+def arxiv_month(ident: str | None) -> date | None:
+    """The first day of the month an arXiv id was assigned ("2107.02137" → 2021-07-01,
+    "hep-th/9901001" → 1999-01-01): when a paper first appeared, to the month."""
+    digits = ident.rsplit("/", 1)[-1][:4] if ident else ""
+    if len(digits) != 4 or not digits.isdigit():
+        return None
+    year, month = int(digits[:2]), int(digits[2:])
+    if not 1 <= month <= 12:
+        return None
+    return date(1900 + year if year >= 91 else 2000 + year, month, 1)  # arXiv began in 1991
 
 
 def derive_title(abstract: str, limit: int = 80) -> str:

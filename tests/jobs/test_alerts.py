@@ -159,6 +159,11 @@ def test_arxiv_replacements_are_stored_but_never_alerted_nor_listed_today(
     assert ernie["id"] == ernie_before and ernie["arxiv_version"] == 3
     assert ernie["abstract"].startswith("Large pre-trained language models improve with scale")
     assert ernie["id"] in {p["id"] for p in search(db, "knowledge retention").papers}
+    # Each replaced paper keeps (or, unseen, does not get) a date: never the day of its new
+    # version, which would show a 2021 paper as published today.
+    assert ernie["published"] == "2021-07-05"
+    dates = {r["arxiv_id"]: r["published"] for r in db["papers"].rows_where("arxiv_id > '24'")}
+    assert dates == {"2409.01234": None, "2410.04321": None, "2603.05555": "2026-03-18"}
     db.close()
 
 

@@ -169,6 +169,18 @@ def test_arxiv_rss_keeps_announce_type_and_version():
     assert [e.is_revision for e in parsed.entries] == [False, True, True, True]
 
 
+def test_an_arxiv_replacement_is_not_dated_the_day_its_new_version_was_announced():
+    # Every item's pubDate is the announcement day (Mar 18): the new paper's date, but for
+    # a replaced 2024 or 2021 paper only the day its new version came out.
+    parsed = parse_feed((FIXTURES / "arxiv_rss_replace.xml").read_bytes(), DAY)
+    assert [(e.arxiv_id, e.published, e.listed_on) for e in parsed.entries] == [
+        ("2603.05555", "2026-03-18", "2026-03-18"),
+        ("2409.01234", None, "2026-03-18"),
+        ("2410.04321", None, "2026-03-18"),
+        ("2107.02137", None, "2026-03-18"),
+    ]
+
+
 def hf_items(n: int) -> list[dict]:
     return [
         {

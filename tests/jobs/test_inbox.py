@@ -85,3 +85,52 @@ def test_an_empty_file_in_the_inbox_is_logged_as_empty_once(worker_config, caplo
         ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
     said = [r.getMessage() for r in caplog.records if "2026-03-17.txt" in r.getMessage()]
     assert said == [f"{empty}: empty file, nothing ingested"]
+
+
+def source_row(config, path: Path) -> dict:
+    (row,) = [s for s in stats(connect(config.db_path))["sources"] if s["name"] == str(path)]
+    return row
+
+
+def test_a_binary_file_in_the_inbox_is_logged_and_counted_once_until_it_changes(
+    worker_config, caplog
+):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    image = inbox / "figure.txt"
+    image.write_bytes(bytes(range(256)) * 40)  # an image saved under a dump's name
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (0, 30, 60, 90):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [f"ingest {image} failed: not a dump, feed or JSON (binary data)"]
+    row = source_row(worker_config, image)
+    assert (row["failures"], row["last_error_at"]) == (1, NOW.isoformat())
+    # Changed, it is read again: another binary file fails again, once ...
+    image.write_bytes(bytes(range(255, -1, -1)) * 40)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (120, 150):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == warned
+    assert source_row(worker_config, image)["failures"] == 2
+    # ... and a dump in its place is ingested, and the failure cleared.
+    image.write_bytes(DUMP.read_bytes() + b"\n")
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=180))
+    assert source_row(worker_config, image)["last_error"] is None
+
+
+def test_a_broken_link_fixed_to_content_already_ingested_no_longer_fails(worker_config):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    link = inbox / "today.txt"
+    link.symlink_to(inbox.parent / "not-there-yet.txt")
+    ingest_and_alert(worker_config, NOW)
+    assert source_row(worker_config, link)["last_error"].startswith("broken link")
+    # Fixed, to a seed dump the store already holds: nothing new, but nothing wrong either.
+    shutil.copyfile(DUMP, inbox.parent / "not-there-yet.txt")
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+    row = source_row(worker_config, link)
+    assert (
+        row["last_error"] is None and row["last_ok_at"] == (NOW + timedelta(minutes=30)).isoformat()
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from jobs.ingest import ingest_target, name_date
 from storage.papers import stats
-from tests.conftest import NOW, SEEDS
+from tests.conftest import FIXTURES, NOW, SEEDS
 
 ABSTRACT = (
     "We propose a method that adapts large language models with a handful of parameters, "
@@ -111,3 +111,38 @@ def test_skipped_junk_is_one_log_line_per_input(db, tmp_path, caplog):
 def test_seed_inputs_are_not_mistaken_for_binary(db):
     reports = ingest_target(db, str(SEEDS), NOW)
     assert [r.error for r in reports] == [None, None, None]
+
+
+HF_JSON = (
+    '[{"paper": {"id": "2603.01234", "title": "Gauß Adapters", "summary": "We merge '
+    'low-rank adapters without retraining.", "publishedAt": "2026-03-16T10:00:00Z"},'
+    ' "publishedAt": "2026-03-17T02:00:00Z"}]'
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding", "papers"),
+    [
+        pytest.param("seed", "utf-16", 67, id="dump-utf-16-le-bom"),
+        pytest.param("seed", "utf-16-be", 67, id="dump-utf-16-be-bom"),
+        pytest.param(HF_JSON, "utf-16", 1, id="json-utf-16-le-bom"),
+        pytest.param("feed", "utf-16", 2, id="rss-utf-16-le-bom"),
+    ],
+)
+def test_a_utf_16_input_with_a_byte_order_mark_is_read_as_text(
+    db, tmp_path, text, encoding, papers
+):
+    # What Windows Notepad ("Unicode") and PowerShell's `>` save: not binary data.
+    if text == "seed":
+        text = (SEEDS / "001_bd886f24c340b808.txt").read_text("utf-8")
+    elif text == "feed":
+        rss = (FIXTURES / "arxiv_rss.xml").read_text("utf-8")
+        text = rss.replace("encoding='UTF-8'", "encoding='UTF-16'")
+    data = text.encode(encoding)
+    if encoding == "utf-16-be":
+        data = b"\xfe\xff" + data
+    path = tmp_path / "2026-03-17.txt"
+    path.write_bytes(data)
+    (report,) = ingest_target(db, str(path), NOW)
+    assert (report.error, report.new_papers, report.skipped) == (None, papers, 0)
+    assert db["papers"].count_where("title LIKE 'Gauß%'") == (papers == 1)

@@ -168,3 +168,50 @@ def test_following_one_person_twice_is_refused_so_each_paper_alerts_once(db, fir
     authors.follow(db, "T1", "U1", first, NOW)
     with pytest.raises(SubscriptionError, match=f"already follow {first}"):
         authors.follow(db, "T1", "U1", second, NOW)
+
+
+def test_a_short_form_followed_alerts_only_papers_that_write_it_so(db):
+    # Followed before the store knew any Hu: "E. Hu" is whoever signs that way, never every
+    # Hu whose first name starts with an E.
+    sub = authors.follow(db, "T1", "U1", "E. Hu", NOW)
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"]),
+            hf_item("2603.00002", "Sparse video attention", ["Eric Hu"]),
+            hf_item("2603.00003", "Adapter pruning", ["E. Hu", "Ada Lovelace"]),
+            hf_item("2603.00004", "Adapter merging", ["E. J. Hu"]),
+        ],
+    )
+    followed = name(sub.author)
+    assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [3, 4]
+
+
+def test_a_full_name_followed_never_alerts_a_namesake_with_the_same_initial(db):
+    sub = authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"]),
+            hf_item("2603.00002", "Sparse video attention", ["Eric Hu"]),
+            hf_item("2603.00003", "Adapter pruning", ["E. Hu"]),  # Edward or Eric: unsure
+            hf_item("2603.00004", "Adapter merging", ["Edward Hu"]),
+        ],
+    )
+    followed = name(sub.author)
+    assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 4]
+
+
+def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
+    ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
+    sub = authors.follow(db, "T1", "U1", "E. Hu", NOW)
+    assert sub.author == "Edward J. Hu"
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00002", "Sparse video attention", ["Eric Hu"]),
+            hf_item("2603.00003", "Adapter merging", ["Edward Hu"]),
+        ],
+    )
+    followed = name(sub.author)
+    assert authors.papers_by_followed(db, [followed], 1, 10**9)[followed] == [3]

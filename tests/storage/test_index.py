@@ -142,6 +142,20 @@ def test_newer_paper_wins_a_tie(db):
     assert search(db, "tabular").papers[0]["title"] == "Tabular Retrieval Again"
 
 
+@pytest.mark.parametrize("order", [1, -1], ids=["replacement-first", "replacement-last"])
+def test_an_old_arxiv_paper_of_unknown_date_is_not_ranked_as_new(db, order):
+    # An arXiv replacement of a 2021 paper carries no date: it is as old as its id says,
+    # not as new as the day it was ingested.
+    text = "A benchmark for retrieval of tabular data."
+    entries = [
+        Entry(text, "Tabular Retrieval", arxiv_id="2107.02137", version=3, announce="replace"),
+        Entry(text + " Again.", "Tabular Retrieval Again", published="2025-01-01"),
+    ][::order]
+    for n, entry in enumerate(entries):
+        store(db, [entry], f"source-{n}")
+    assert search(db, "tabular").papers[0]["title"] == "Tabular Retrieval Again"
+
+
 def test_untitled_paper_is_found_by_its_title_once_a_source_names_it(db):
     abstract = "We measure how quickly gradient noise shrinks during warmup in transformers."
     store(db, [Entry(abstract)], "untitled")
