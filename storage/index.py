@@ -13,12 +13,15 @@ again what lies past them (delete by id, then add, so nothing is indexed twice):
 between a SQLite commit and the index commit is repaired by the next ingest or start. A
 missing, corrupt or outdated index (see VERSION) is rebuilt from SQLite with a log line.
 
-A large store's index is split in two shards by paper id (the folder itself and `shard1/`
-in it), searched on two threads at once: tantivy releases the interpreter lock while it
-searches, so a query matching most of a million papers takes half the time. The writer
-commits every shard and then the watermark while holding `<db>.index.commit` exclusively;
-a reader reloads its shards only under a shared hold of it (else it keeps its last view),
-so a search never sees one shard's batch without the other's.
+A large store's index is split in two shards by paper id, searched on two threads at once:
+tantivy releases the interpreter lock while it searches, so a query matching most of a
+million papers takes half the time. The watermark names the shards' folders ("" is the
+folder itself). The writer commits every shard and then the watermark while holding
+`<db>.index.commit` exclusively; a reader opens and reloads its shards only under a shared
+hold of it (else it keeps its last view), so a search never sees one shard's commit
+without the other's (unless the writer is killed between them: the next writer's watermark
+repair indexes that batch again). A rebuild into another shard count writes a new generation of folders
+and switches to it with the watermark, removing the old ones under the same hold.
 """
 
 from __future__ import annotations
@@ -275,21 +278,46 @@ def _read_watermark(path: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("version") == VERSION else None
 
 
-def _write_watermark(path: Path, papers: int, sightings: int, shards: int) -> None:
+def _write_watermark(path: Path, papers: int, sightings: int, layout: Layout) -> None:
     tmp = path / (WATERMARK + ".tmp")
-    mark = {"version": VERSION, "paper_id": papers, "sighting_id": sightings, "shards": shards}
+    mark = {
+        "version": VERSION,
+        "paper_id": papers,
+        "sighting_id": sightings,
+        "dirs": layout.dirs,
+        "generation": layout.generation,
+    }
     tmp.write_text(json.dumps(mark))
     os.replace(tmp, path / WATERMARK)
 
 
-def _shard_count(mark: dict) -> int:
-    shards = mark.get("shards", 1)  # written before shards: one
-    return shards if isinstance(shards, int) and 1 <= shards <= SHARDS else 0
+@dataclass(frozen=True)
+class Layout:
+    """Which folders hold the shards: "" is the index folder itself (an index of one shard
+    is laid out as before shards), a rebuild into another shard count writes a new
+    generation of folders (`g1s0`, `g1s1`) and switches to it with the watermark."""
+
+    dirs: list[str]
+    generation: int = 0
+
+    @classmethod
+    def read(cls, mark: dict) -> Layout | None:
+        """The watermark's layout, or None if it names no usable folders."""
+        dirs = mark.get("dirs", [""])
+        generation = mark.get("generation", 0)
+        if not isinstance(dirs, list) or not 1 <= len(dirs) <= SHARDS:
+            return None
+        if not all(isinstance(d, str) and (d == "" or _GEN_DIR.fullmatch(d)) for d in dirs):
+            return None
+        return cls(dirs, generation if isinstance(generation, int) else 0)
+
+    @classmethod
+    def fresh(cls, shards: int, generation: int) -> Layout:
+        """A new generation's folders for `shards` shards."""
+        return cls([f"g{generation}s{i}" for i in range(shards)], generation)
 
 
-def _shard_dir(path: Path, shard: int) -> Path:
-    # Shard 0 is the folder itself: an index of one shard is laid out as before shards.
-    return path / f"shard{shard}" if shard else path
+_GEN_DIR = re.compile(r"g\d+s\d+")
 
 
 def _shard_of(paper_id: int, shards: int) -> int:
@@ -308,19 +336,20 @@ def _open_shard(path: Path) -> tantivy.Index:
     return index
 
 
-def _open(path: Path) -> tuple[list[tantivy.Index] | None, str]:
-    """The index's shards at path, or None and why it cannot be used."""
-    if not path.is_dir() or not tantivy.Index.exists(str(path)):
-        return None, "missing"
+def _open(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
+    """The index's shards at path and their layout, or None and why it cannot be used."""
+    if not path.is_dir() or not any(path.iterdir()):
+        return None, None, "missing"
     mark = _read_watermark(path)
     if mark is None:
-        return None, "from an older version or never completed"
-    if not _shard_count(mark):
-        return None, f"split in {mark.get('shards')!r} shards"
+        return None, None, "from an older version or never completed"
+    layout = Layout.read(mark)
+    if layout is None:
+        return None, None, f"laid out in unknown folders ({mark.get('dirs')!r})"
     try:
-        return [_open_shard(_shard_dir(path, i)) for i in range(_shard_count(mark))], ""
+        return [_open_shard(path / d) for d in layout.dirs], layout, ""
     except (ValueError, OSError) as exc:
-        return None, f"unreadable ({exc})"
+        return None, None, f"unreadable ({exc})"
 
 
 def _target_shards(db: Database) -> int:
@@ -348,7 +377,7 @@ class Writer:
                 " another `papers` ingest or reindex); try again when it finishes."
             ) from None
         try:
-            shards, why = _open(self.path)
+            shards, layout, why = _open(self.path)
             self.fresh = shards is None
             if shards is None:
                 if why != "missing" or self.path.exists():
@@ -362,10 +391,14 @@ class Writer:
                 shutil.rmtree(self.path, ignore_errors=True)
                 self.path.mkdir()
                 # No watermark until the first commit: readers see "being built" till then.
-                shards = [self._create(i) for i in range(_target_shards(db))]
+                # One shard in the folder itself, or a first generation of two.
+                shards_wanted = _target_shards(db)
+                layout = Layout([""]) if shards_wanted == 1 else Layout.fresh(shards_wanted, 1)
+                shards = [self._create(d) for d in layout.dirs]
                 heap = max(heap, REBUILD_HEAP)
-            self.heap = heap
-            self.shards = shards
+            else:
+                self._drop_strays(layout)
+            self.heap, self.layout, self.shards = heap, layout, shards
             mark = _read_watermark(self.path) or {}
             self.papers, self.sightings = mark.get("paper_id", 0), mark.get("sighting_id", 0)
             self.writers = [self._writer(index) for index in shards]
@@ -373,19 +406,26 @@ class Writer:
             self._release()
             raise
         self._pending: tuple[int, int] | None = None
-        self._spare: list[tantivy.IndexWriter] = []
+        self._old: Layout | None = None  # the layout a reshard leaves, removed at its commit
         self._last_commit = time.monotonic()
 
     def _release(self) -> None:
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
 
-    def _create(self, shard: int) -> tantivy.Index:
-        folder = _shard_dir(self.path, shard)
-        if shard:
+    def _create(self, folder_name: str) -> tantivy.Index:
+        folder = self.path / folder_name
+        if folder_name:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
         return tantivy.Index(SCHEMA, path=str(folder))
+
+    def _drop_strays(self, layout: Layout) -> None:
+        # A reshard killed before its watermark leaves a generation nothing names.
+        for folder in self.path.iterdir():
+            stray = _GEN_DIR.fullmatch(folder.name) and folder.name not in layout.dirs
+            if stray and folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
         # One indexing thread per shard; the shards share the heap (at least tantivy's
@@ -435,25 +475,35 @@ class Writer:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for writer in self.writers:
                 writer.commit()
-            _write_watermark(self.path, *self._pending, len(self.writers))
-        if self._spare:
-            self._spare = []  # their writers close here, before their folders go
-            for shard in range(len(self.writers), SHARDS):
-                shutil.rmtree(_shard_dir(self.path, shard), ignore_errors=True)
+            # The switch: from here on readers open the folders this names.
+            _write_watermark(self.path, *self._pending, self.layout)
+            if self._old is not None:
+                self._remove(self._old)
+                self._old = None
         self._pending = None
         self.fresh = False
         self._last_commit = time.monotonic()
 
+    def _remove(self, old: Layout) -> None:
+        """Delete a layout's folders no watermark names any more (under the commit lock, so
+        no reader is opening them): the folder itself holds an index only in layout [""]."""
+        self._old_writers = []  # closed before their files go
+        for name in old.dirs:
+            if name:
+                shutil.rmtree(self.path / name, ignore_errors=True)
+                continue
+            for item in self.path.iterdir():
+                if item.is_file() and not item.name.startswith(WATERMARK):
+                    item.unlink(missing_ok=True)
+
     def _reshard(self, shards: int) -> None:
-        """Empty every shard; the next commit writes `shards` of them."""
-        current = len(self.shards)
-        if shards > current:
-            self.shards += [self._create(i) for i in range(current, shards)]
-            self.writers += [self._writer(index) for index in self.shards[current:]]
-        elif shards < current:
-            # Dropped after the commit, whose watermark no longer names them.
-            self._spare = self.writers[shards:]
-            self.shards, self.writers = self.shards[:shards], self.writers[:shards]
+        """Empty every shard; a new shard count is written into a new generation of folders,
+        while readers (and a crash) keep the old ones until the commit's watermark."""
+        if shards != len(self.shards):
+            self._old, self._old_writers = self.layout, self.writers
+            self.layout = Layout.fresh(shards, self.layout.generation + 1)
+            self.shards = [self._create(d) for d in self.layout.dirs]
+            self.writers = [self._writer(index) for index in self.shards]
         for writer in self.writers:
             writer.delete_all_documents()
 
@@ -527,8 +577,9 @@ def ensure(db: Database) -> bool:
 def unsplit(db: Database) -> int | None:
     """The store's paper count when its index is in fewer shards than a rebuild would
     make (it grew past SHARD_PAPERS since), else None: `papers reindex` splits it."""
-    mark = _read_watermark(index_dir(db)) or {}
-    if not mark or _shard_count(mark) >= SHARDS:
+    mark = _read_watermark(index_dir(db))
+    layout = Layout.read(mark) if mark else None
+    if layout is None or len(layout.dirs) >= SHARDS:
         return None
     papers = paper_count(db)
     return papers if papers >= SHARD_PAPERS else None
@@ -569,7 +620,10 @@ class Searcher:
         """The field's commonest terms that start with prefix, with their counts."""
         counts: dict[str, int] = {}
         for part in self.parts:
-            for word, n in part.terms_with_prefix(field, prefix, limit=limit):
+            # Each shard's commonest few, and more: the store's commonest may be each
+            # shard's limit + 1st.
+            wider = limit * 4 if len(self.parts) > 1 else limit
+            for word, n in part.terms_with_prefix(field, prefix, limit=wider):
                 counts[word] = counts.get(word, 0) + n
         return sorted(counts.items(), key=lambda item: -item[1])[:limit]
 
@@ -585,9 +639,17 @@ class Searcher:
 class _View:
     """A process's handles on one index folder and its last consistent searcher."""
 
-    def __init__(self, shards: list[tantivy.Index]) -> None:
+    def __init__(self, shards: list[tantivy.Index], layout: Layout) -> None:
         self.shards = shards
+        self.layout = layout
         self.searcher: Searcher | None = None
+
+
+def _open_for_reading(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
+    # Under a shared hold: a rebuild removes the folders it replaced at its commit.
+    with _commit_lock(path) as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        return _open(path)
 
 
 _views: dict[str, _View] = {}
@@ -610,7 +672,7 @@ def _view(db: Database, refresh: bool = False) -> _View:
     with _views_lock:
         view = None if refresh else _views.get(key)
         if view is None:
-            shards, why = _open(path)
+            shards, layout, why = _open_for_reading(path)
             if shards is None:
                 # Built here only when no writer holds it (a fresh install, a deleted folder).
                 try:
@@ -619,10 +681,10 @@ def _view(db: Database, refresh: bool = False) -> _View:
                     raise IndexUnavailable(
                         "The search index is being built; try again in a minute."
                     ) from None
-                shards, why = _open(path)
+                shards, layout, why = _open_for_reading(path)
                 if shards is None:
                     raise IndexUnavailable(f"The search index is {why}; run `papers reindex`.")
-            view = _views[key] = _View(shards)
+            view = _views[key] = _View(shards, layout)
         return view
 
 
@@ -634,9 +696,13 @@ def _reload(db: Database, view: _View) -> Searcher:
             fcntl.flock(lock, fcntl.LOCK_SH | (fcntl.LOCK_NB if view.searcher else 0))
         except BlockingIOError:
             return view.searcher
-        mark = _read_watermark(path) or {}
-        if _shard_count(mark) != len(view.shards):  # resharded by a rebuild
-            raise ValueError(f"index now has {mark.get('shards')} shards")
+        mark = _read_watermark(path)
+        if mark is None:  # being rebuilt from scratch: the last view, or "being built"
+            if view.searcher:
+                return view.searcher
+            raise ValueError("the index has no watermark")
+        if Layout.read(mark) != view.layout:  # a rebuild moved it to other folders
+            raise ValueError(f"the index moved to {mark.get('dirs')}")
         for index in view.shards:
             index.reload()
         parts = [index.searcher() for index in view.shards]
@@ -651,7 +717,12 @@ def searcher(db: Database) -> Searcher:
     except (ValueError, OSError) as exc:
         # Rebuilt or replaced under us: open it afresh (rebuilding it if need be).
         log.warning("search index reopened after: %s", exc)
-        return _reload(db, _view(db, refresh=True))
+        try:
+            return _reload(db, _view(db, refresh=True))
+        except (ValueError, OSError):  # replaced again meanwhile: a rebuild under way
+            raise IndexUnavailable(
+                "The search index is being built; try again in a minute."
+            ) from None
 
 
 def indexed_ids(db: Database) -> list[int]:
@@ -818,17 +889,27 @@ def _scored(part: tantivy.Searcher, query: Query, limit: int, offset: int, weigh
     return found.count or 0, [(score, int(i)) for (score, _), i in zip(hits, ids, strict=True)]
 
 
+def _merged(found: list[tuple[int, list[tuple[float, int]]]]) -> list[tuple[float, int]]:
+    """The shards' ranked hits as one ranking: by score, and a tie as each shard broke it
+    (shard by shard, in its own order), so each shard's first hits hold the merged first."""
+    ranked = [
+        (-score, shard, position, paper_id)
+        for shard, (_, hits) in enumerate(found)
+        for position, (score, paper_id) in enumerate(hits)
+    ]
+    return [(-score, paper_id) for score, _, _, paper_id in sorted(ranked)]
+
+
 def top(search: Searcher, query: Query, limit: int, offset: int = 0, prior: bool = True) -> Hits:
     """The best hits by bm25 × prior (or bm25 alone) over all matches, with the exact total."""
     weight = {"weight_by_field": "prior"} if prior else {}
     if len(search.parts) == 1:
         total, hits = _scored(search.parts[0], query, limit, offset, weight)
     else:
-        # Each shard's best offset + limit hold the page; ties go to the newer paper.
+        # Each shard's best offset + limit hold the page.
         found = search.each(lambda part: _scored(part, query, offset + limit, 0, weight))
         total = sum(count for count, _ in found)
-        ranked = sorted((hit for _, hits in found for hit in hits), key=lambda h: (-h[0], -h[1]))
-        hits = ranked[offset : offset + limit]
+        hits = _merged(found)[offset : offset + limit]
     return Hits(total, [i for _, i in hits], [score for score, _ in hits])
 
 

@@ -7,6 +7,11 @@ from __future__ import annotations
 import fcntl
 import json
 import logging
+import random
+import string
+import subprocess
+import sys
+import textwrap
 
 import pytest
 
@@ -15,6 +20,7 @@ from storage import index as search_index
 from storage.index import Writer, indexed_ids, watermark
 from storage.models import Entry
 from storage.search import HIGHLIGHT, search
+from tests.conftest import ROOT
 from tests.storage.test_index import FAMOUS, RIVALS, planted, store
 
 QUERIES = ["lora", "low rank adaptation", "attention", '"diffusion probabilistic"', "mod*"]
@@ -22,7 +28,12 @@ QUERIES = ["lora", "low rank adaptation", "attention", '"diffusion probabilistic
 
 def shards_of(db) -> int:
     folder = search_index.index_dir(db)
-    return json.loads((folder / search_index.WATERMARK).read_text()).get("shards", 1)
+    return len(json.loads((folder / search_index.WATERMARK).read_text()).get("dirs", [""]))
+
+
+def folders(db) -> list[str]:
+    """The index folder's sub-folders (a generation's shards)."""
+    return sorted(p.name for p in search_index.index_dir(db).iterdir() if p.is_dir())
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +66,9 @@ def _query(text: str):
 
 def test_reindex_splits_a_large_store_in_two_shards(split):
     db, _ = split
-    assert shards_of(db) == 2 and (search_index.index_dir(db) / "shard1").is_dir()
+    assert shards_of(db) == 2 and folders(db) == ["g1s0", "g1s1"]
+    # The one shard's files in the folder itself went with the switch.
+    assert not (search_index.index_dir(db) / "meta.json").exists()
     assert indexed_ids(db) == [r["id"] for r in db.query("SELECT id FROM papers ORDER BY id")]
 
 
@@ -103,7 +116,7 @@ def test_reindex_joins_the_shards_again_when_the_store_is_small(tmp_path, monkey
     assert shards_of(db) == 2 and search(db, "kelp").total == 5
     monkeypatch.setattr(search_index, "SHARD_PAPERS", 100)
     search_index.reindex(db)
-    assert shards_of(db) == 1 and not (search_index.index_dir(db) / "shard1").exists()
+    assert shards_of(db) == 1 and folders(db) == ["g2s0"]
     # This process's reader was on two shards: it follows the rebuild to one.
     assert search(db, "kelp").total == 5
     assert indexed_ids(db) == [1, 2, 3, 4, 5]
@@ -159,3 +172,78 @@ def test_a_store_grown_past_the_split_size_is_told_to_reindex(tmp_path, monkeypa
     assert search_index.unsplit(db) == 5  # grown: the worker says to run `papers reindex`
     search_index.reindex(db)
     assert shards_of(db) == 2 and search_index.unsplit(db) is None
+
+
+def _tied(n: int) -> list[Entry]:
+    """n papers whose scores for `kelp` tie exactly: same shape of text, same day."""
+    rng = random.Random(5)
+    word = lambda: "".join(rng.choice(string.ascii_lowercase) for _ in range(9))  # noqa: E731
+    return [
+        Entry(
+            "Kelp " + " ".join(word() for _ in range(12)) + ".",
+            "Kelp " + " ".join(word() for _ in range(4)),
+            published="2025-01-01",
+        )
+        for _ in range(n)
+    ]
+
+
+@pytest.mark.parametrize("split_from", [10**9, 0], ids=["one-shard", "two-shards"])
+def test_paging_through_tied_scores_shows_each_paper_once(tmp_path, monkeypatch, split_from):
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", split_from)
+    db = connect(tmp_path / "papers.db")
+    store(db, _tied(40), "a")
+    whole = [p["id"] for p in search(db, "kelp", limit=40).papers]
+    pages = [search(db, "kelp", limit=5, offset=o).papers for o in range(0, 40, 5)]
+    assert [p["id"] for page in pages for p in page] == whole
+    assert sorted(whole) == list(range(1, 41))
+
+
+# A reindex killed after its shards committed, before the watermark moved (SIGKILL, OOM, a
+# power cut): the watermark still names the old folders, which are whole.
+KILLED_REINDEX = textwrap.dedent(
+    """
+    import os, sys
+    from storage import connect
+    from storage import index as search_index
+    search_index.SHARD_PAPERS = int(sys.argv[2])
+    search_index._write_watermark = lambda *args: os._exit(9)
+    search_index.reindex(connect(sys.argv[1]))
+    """
+)
+COUNT = (
+    "import sys; from storage import connect; from storage import index;"
+    " from storage.search import search; db = connect(sys.argv[1]);"
+    " print(search(db, 'kelp').total, len(index.indexed_ids(db)))"
+)
+
+
+def _fresh_count(db_path) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT, str(db_path)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("before", "after"), [(10**9, 0), (0, 10**9)], ids=["split-1-to-2", "join-2-to-1"]
+)
+def test_a_reindex_killed_before_its_switch_leaves_the_old_index_whole(
+    tmp_path, monkeypatch, before, after
+):
+    db_path = tmp_path / "papers.db"
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", before)
+    db = connect(db_path)
+    store(
+        db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(10)], "a"
+    )
+    layout = folders(db)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_REINDEX, str(db_path), str(after)], cwd=ROOT
+    )
+    assert killed.returncode == 9
+    assert _fresh_count(db_path) == "10 10"  # a new process reads the old, whole index
+    assert search(db, "kelp").total == 10  # and so does this one
+    assert search_index.ensure(db)  # the worker's start clears the half-built generation
+    assert folders(db) == layout and _fresh_count(db_path) == "10 10"
