@@ -20,8 +20,9 @@ folder itself). The writer commits every shard and then the watermark while hold
 `<db>.index.commit` exclusively; a reader opens and reloads its shards only under a shared
 hold of it (else it keeps its last view), so a search never sees one shard's commit
 without the other's (unless the writer is killed between them: the next writer's watermark
-repair indexes that batch again). A rebuild into another shard count writes a new generation of folders
-and switches to it with the watermark, removing the old ones under the same hold.
+repair indexes that batch again). A rebuild into another shard count writes a new
+generation of folders and switches to it with the watermark, removing the old ones under
+the same hold.
 """
 
 from __future__ import annotations
