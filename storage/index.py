@@ -288,7 +288,10 @@ def _write_watermark(path: Path, papers: int, sightings: int, layout: Layout) ->
         "dirs": layout.dirs,
         "generation": layout.generation,
     }
-    tmp.write_text(json.dumps(mark))
+    with open(tmp, "w") as out:
+        out.write(json.dumps(mark))
+        out.flush()
+        os.fsync(out.fileno())  # durable before a reshard deletes the folders it replaced
     os.replace(tmp, path / WATERMARK)
 
 
@@ -304,6 +307,8 @@ class Layout:
     @classmethod
     def read(cls, mark: dict) -> Layout | None:
         """The watermark's layout, or None if it names no usable folders."""
+        if "shards" in mark and "dirs" not in mark:  # a development build's layout
+            return None
         dirs = mark.get("dirs", [""])
         generation = mark.get("generation", 0)
         if not isinstance(dirs, list) or not 1 <= len(dirs) <= SHARDS:
@@ -359,6 +364,14 @@ def _target_shards(db: Database) -> int:
 
 
 # ---------------------------------------------------------------- writing
+
+
+def _remove_own_files(path: Path) -> None:
+    """Delete the index files in the folder itself (not the watermark, not the shards'
+    folders): a layout of generation folders has none there."""
+    for item in path.iterdir():
+        if item.is_file() and not item.name.startswith(WATERMARK):
+            item.unlink(missing_ok=True)
 
 
 class Writer:
@@ -422,11 +435,14 @@ class Writer:
         return tantivy.Index(SCHEMA, path=str(folder))
 
     def _drop_strays(self, layout: Layout) -> None:
-        # A reshard killed before its watermark leaves a generation nothing names.
+        # A reshard killed before its watermark leaves a generation nothing names; one
+        # killed after it, the files of the layout it replaced.
         for folder in self.path.iterdir():
             stray = _GEN_DIR.fullmatch(folder.name) and folder.name not in layout.dirs
             if stray and folder.is_dir():
                 shutil.rmtree(folder, ignore_errors=True)
+        if "" not in layout.dirs:
+            _remove_own_files(self.path)
 
     def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
         # One indexing thread per shard; the shards share the heap (at least tantivy's
@@ -492,10 +508,8 @@ class Writer:
         for name in old.dirs:
             if name:
                 shutil.rmtree(self.path / name, ignore_errors=True)
-                continue
-            for item in self.path.iterdir():
-                if item.is_file() and not item.name.startswith(WATERMARK):
-                    item.unlink(missing_ok=True)
+            else:
+                _remove_own_files(self.path)
 
     def _reshard(self, shards: int) -> None:
         """Empty every shard; a new shard count is written into a new generation of folders,
@@ -656,11 +670,12 @@ def _open_for_reading(path: Path) -> tuple[list[tantivy.Index] | None, Layout | 
 _views: dict[str, _View] = {}
 _views_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()  # not _views_lock: a rebuild in this process holds that
 
 
 def _pool() -> ThreadPoolExecutor:
     global _executor
-    with _views_lock:
+    with _executor_lock:
         if _executor is None:
             # Enough for the bot's reply threads to search at once.
             _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shard")
@@ -698,8 +713,10 @@ def _reload(db: Database, view: _View) -> Searcher:
         except BlockingIOError:
             return view.searcher
         mark = _read_watermark(path)
-        if mark is None:  # being rebuilt from scratch: the last view, or "being built"
-            if view.searcher:
+        if mark is None:
+            # Being rebuilt from scratch: the last view meanwhile. Deleted: opened afresh
+            # (and so rebuilt, or "being built" while a writer is at it).
+            if view.searcher and path.is_dir():
                 return view.searcher
             raise ValueError("the index has no watermark")
         if Layout.read(mark) != view.layout:  # a rebuild moved it to other folders

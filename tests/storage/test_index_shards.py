@@ -8,6 +8,7 @@ import fcntl
 import json
 import logging
 import random
+import shutil
 import string
 import subprocess
 import sys
@@ -247,3 +248,43 @@ def test_a_reindex_killed_before_its_switch_leaves_the_old_index_whole(
     assert search(db, "kelp").total == 10  # and so does this one
     assert search_index.ensure(db)  # the worker's start clears the half-built generation
     assert folders(db) == layout and _fresh_count(db_path) == "10 10"
+
+
+KILLED_AFTER_SWITCH = textwrap.dedent(
+    """
+    import os, sys
+    from storage import connect
+    from storage import index as search_index
+    search_index.SHARD_PAPERS = 0
+    search_index.Writer._remove = lambda self, old: os._exit(9)
+    search_index.reindex(connect(sys.argv[1]))
+    """
+)
+
+
+def test_a_reshard_killed_after_its_switch_leaves_no_old_files_behind(tmp_path, monkeypatch):
+    db_path = tmp_path / "papers.db"
+    db = connect(db_path)
+    store(
+        db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(10)], "a"
+    )
+    killed = subprocess.run([sys.executable, "-c", KILLED_AFTER_SWITCH, str(db_path)], cwd=ROOT)
+    assert killed.returncode == 9 and shards_of(db) == 2
+    folder = search_index.index_dir(db)
+    assert (folder / "meta.json").exists()  # the one shard's files, left by the kill
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 0)
+    assert search_index.ensure(db)  # the worker's next start removes them
+    left = [p.name for p in folder.iterdir() if p.is_file() and p.name != search_index.WATERMARK]
+    assert left == [] and _fresh_count(db_path) == "10 10"
+
+
+def test_a_running_bot_rebuilds_an_index_deleted_under_it(tmp_path, monkeypatch, caplog):
+    db = connect(tmp_path / "papers.db")
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 0)
+    store(db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(6)], "a")
+    assert search(db, "kelp").total == 6  # this process holds a view
+    shutil.rmtree(search_index.index_dir(db))
+    with caplog.at_level(logging.WARNING):
+        assert search(db, "kelp").total == 6
+    assert "is missing: building it from SQLite" in caplog.text
+    assert shards_of(db) == 2
