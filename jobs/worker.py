@@ -212,6 +212,23 @@ def _held_or_logged(hold: Lease) -> bool:
         return False
 
 
+def prepare_index(config: Config) -> None:
+    """Repair (or rebuild) the search index before the jobs start: a crash may have left
+    papers in SQLite past the index's watermark. Only the lease holder writes the index."""
+    db = connect(config.db_path, create=False)
+    try:
+        search_index.ensure(db)
+        papers = search_index.unsplit(db)
+        if papers:
+            log.warning(
+                "the search index holds %d papers in one shard: run `papers reindex` once"
+                " to split it in two, searched on two cores at once",
+                papers,
+            )
+    finally:
+        db.close()
+
+
 def run(config: Config) -> None:
     """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
     scheduler = BlockingScheduler(timezone=UTC)
@@ -232,13 +249,7 @@ def run(config: Config) -> None:
         while not _held_or_logged(hold):
             if stop.wait(config.lease_seconds / 4):
                 return
-        db = connect(config.db_path, create=False)
-        try:
-            # Repair (or rebuild) the search index first: a crash may have left papers in
-            # SQLite past the index's watermark. Only the lease holder writes the index.
-            search_index.ensure(db)
-        finally:
-            db.close()
+        prepare_index(config)
         add_jobs(scheduler, config, hold)
         log.info(
             "worker %s runs the jobs: inbox and feeds every %d min, deliveries every minute",

@@ -12,6 +12,17 @@ SQLite: the highest paper id and the highest sighting id indexed. Every writer f
 again what lies past them (delete by id, then add, so nothing is indexed twice): a crash
 between a SQLite commit and the index commit is repaired by the next ingest or start. A
 missing, corrupt or outdated index (see VERSION) is rebuilt from SQLite with a log line.
+
+A large store's index is split in two shards by paper id, searched on two threads at once:
+tantivy releases the interpreter lock while it searches, so a query matching most of a
+million papers takes half the time. The watermark names the shards' folders ("" is the
+folder itself). The writer commits every shard and then the watermark while holding
+`<db>.index.commit` exclusively; a reader opens and reloads its shards only under a shared
+hold of it (else it keeps its last view), so a search never sees one shard's commit
+without the other's (unless the writer is killed between them: the next writer's watermark
+repair indexes that batch again). A rebuild into another shard count writes a new
+generation of folders and switches to it with the watermark, removing the old ones under
+the same hold.
 """
 
 from __future__ import annotations
@@ -26,6 +37,7 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -61,9 +73,14 @@ UPVOTE_WEIGHT = 0.35
 SOURCE_WEIGHT = 0.5
 RECENCY_HALF_LIFE_YEARS = 10.0  # a paper ten years newer weighs twice as much
 RECENCY_FROM, RECENCY_TO = date(1990, 1, 1), date(2040, 1, 1)
-# Writer memory: tantivy flushes a segment whenever its arena fills.
+# Writer memory, shared by the shards: tantivy flushes a segment whenever its arena fills.
 INGEST_HEAP = 64_000_000
 REBUILD_HEAP = 192_000_000
+# A rebuild splits the index in two shards from this many papers on. Each shard ranks with
+# its own term statistics: over 50k random papers each they differ from the whole store's
+# by well under 1%, while a small store's two halves would rank differently from one index.
+SHARD_PAPERS = 100_000
+SHARDS = 2
 # Ingest commits the index at most this often (and at the end of each input): each commit
 # costs ~0.1 s of fsyncs, and a crash in between is repaired from the watermark.
 COMMIT_SECONDS = 2.0
@@ -262,27 +279,99 @@ def _read_watermark(path: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("version") == VERSION else None
 
 
-def _write_watermark(path: Path, papers: int, sightings: int) -> None:
+def _write_watermark(path: Path, papers: int, sightings: int, layout: Layout) -> None:
     tmp = path / (WATERMARK + ".tmp")
-    tmp.write_text(json.dumps({"version": VERSION, "paper_id": papers, "sighting_id": sightings}))
+    mark = {
+        "version": VERSION,
+        "paper_id": papers,
+        "sighting_id": sightings,
+        "dirs": layout.dirs,
+        "generation": layout.generation,
+    }
+    with open(tmp, "w") as out:
+        out.write(json.dumps(mark))
+        out.flush()
+        os.fsync(out.fileno())  # durable before a reshard deletes the folders it replaced
     os.replace(tmp, path / WATERMARK)
 
 
-def _open(path: Path) -> tuple[tantivy.Index | None, str]:
-    """The index at path, or None and why it cannot be used."""
+@dataclass(frozen=True)
+class Layout:
+    """Which folders hold the shards: "" is the index folder itself (an index of one shard
+    is laid out as before shards), a rebuild into another shard count writes a new
+    generation of folders (`g1s0`, `g1s1`) and switches to it with the watermark."""
+
+    dirs: list[str]
+    generation: int = 0
+
+    @classmethod
+    def read(cls, mark: dict) -> Layout | None:
+        """The watermark's layout, or None if it names no usable folders."""
+        if "shards" in mark and "dirs" not in mark:  # a development build's layout
+            return None
+        dirs = mark.get("dirs", [""])
+        generation = mark.get("generation", 0)
+        if not isinstance(dirs, list) or not 1 <= len(dirs) <= SHARDS:
+            return None
+        if not all(isinstance(d, str) and (d == "" or _GEN_DIR.fullmatch(d)) for d in dirs):
+            return None
+        return cls(dirs, generation if isinstance(generation, int) else 0)
+
+    @classmethod
+    def fresh(cls, shards: int, generation: int) -> Layout:
+        """A new generation's folders for `shards` shards."""
+        return cls([f"g{generation}s{i}" for i in range(shards)], generation)
+
+
+_GEN_DIR = re.compile(r"g\d+s\d+")
+
+
+def _shard_of(paper_id: int, shards: int) -> int:
+    return paper_id % shards
+
+
+def _commit_lock(path: Path):
+    return open(path.with_name(path.name + ".commit"), "a+")  # noqa: SIM115
+
+
+def _open_shard(path: Path) -> tantivy.Index:
     if not path.is_dir() or not tantivy.Index.exists(str(path)):
-        return None, "missing"
-    if _read_watermark(path) is None:
-        return None, "from an older version or never completed"
+        raise FileNotFoundError(f"no index in {path}")
+    index = tantivy.Index.open(str(path))
+    index.searcher().num_docs  # noqa: B018 - opens every segment: corrupt files fail here
+    return index
+
+
+def _open(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
+    """The index's shards at path and their layout, or None and why it cannot be used."""
+    if not path.is_dir() or not any(path.iterdir()):
+        return None, None, "missing"
+    mark = _read_watermark(path)
+    if mark is None:
+        return None, None, "from an older version or never completed"
+    layout = Layout.read(mark)
+    if layout is None:
+        return None, None, f"laid out in unknown folders ({mark.get('dirs')!r})"
     try:
-        index = tantivy.Index.open(str(path))
-        index.searcher().num_docs  # noqa: B018 - opens every segment: corrupt files fail here
+        return [_open_shard(path / d) for d in layout.dirs], layout, ""
     except (ValueError, OSError) as exc:
-        return None, f"unreadable ({exc})"
-    return index, ""
+        return None, None, f"unreadable ({exc})"
+
+
+def _target_shards(db: Database) -> int:
+    """How many shards a rebuild makes for the store's size."""
+    return SHARDS if paper_count(db) >= SHARD_PAPERS else 1
 
 
 # ---------------------------------------------------------------- writing
+
+
+def _remove_own_files(path: Path) -> None:
+    """Delete the index files in the folder itself (not the watermark, not the shards'
+    folders): a layout of generation folders has none there."""
+    for item in path.iterdir():
+        if item.is_file() and not item.name.startswith(WATERMARK):
+            item.unlink(missing_ok=True)
 
 
 class Writer:
@@ -302,9 +391,9 @@ class Writer:
                 " another `papers` ingest or reindex); try again when it finishes."
             ) from None
         try:
-            index, why = _open(self.path)
-            self.fresh = index is None
-            if index is None:
+            shards, layout, why = _open(self.path)
+            self.fresh = shards is None
+            if shards is None:
                 if why != "missing" or self.path.exists():
                     log.warning(
                         "search index at %s is %s: rebuilding it from SQLite", self.path, why
@@ -316,27 +405,56 @@ class Writer:
                 shutil.rmtree(self.path, ignore_errors=True)
                 self.path.mkdir()
                 # No watermark until the first commit: readers see "being built" till then.
-                index = tantivy.Index(SCHEMA, path=str(self.path))
+                # One shard in the folder itself, or a first generation of two.
+                shards_wanted = _target_shards(db)
+                layout = Layout([""]) if shards_wanted == 1 else Layout.fresh(shards_wanted, 1)
+                shards = [self._create(d) for d in layout.dirs]
                 heap = max(heap, REBUILD_HEAP)
-            self.index = index
+            else:
+                self._drop_strays(layout)
+            self.heap, self.layout, self.shards = heap, layout, shards
             mark = _read_watermark(self.path) or {}
             self.papers, self.sightings = mark.get("paper_id", 0), mark.get("sighting_id", 0)
-            self.writer = index.writer(heap_size=heap, num_threads=1)
+            self.writers = [self._writer(index) for index in shards]
         except BaseException:
             self._release()
             raise
         self._pending: tuple[int, int] | None = None
+        self._old: Layout | None = None  # the layout a reshard leaves, removed at its commit
         self._last_commit = time.monotonic()
 
     def _release(self) -> None:
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
 
+    def _create(self, folder_name: str) -> tantivy.Index:
+        folder = self.path / folder_name
+        if folder_name:
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+        return tantivy.Index(SCHEMA, path=str(folder))
+
+    def _drop_strays(self, layout: Layout) -> None:
+        # A reshard killed before its watermark leaves a generation nothing names; one
+        # killed after it, the files of the layout it replaced.
+        for folder in self.path.iterdir():
+            stray = _GEN_DIR.fullmatch(folder.name) and folder.name not in layout.dirs
+            if stray and folder.is_dir():
+                shutil.rmtree(folder, ignore_errors=True)
+        if "" not in layout.dirs:
+            _remove_own_files(self.path)
+
+    def _writer(self, index: tantivy.Index) -> tantivy.IndexWriter:
+        # One indexing thread per shard; the shards share the heap (at least tantivy's
+        # 15 MB floor each).
+        return index.writer(heap_size=max(self.heap // len(self.shards), 16_000_000), num_threads=1)
+
     def _put(self, rows: Iterable[dict]) -> int:
-        n = 0
+        n, shards = 0, len(self.writers)
         for row in rows:
-            self.writer.delete_documents_by_term("id", row["id"])
-            self.writer.add_document(_document(row))
+            writer = self.writers[_shard_of(row["id"], shards)]
+            writer.delete_documents_by_term("id", row["id"])
+            writer.add_document(_document(row))
             n += 1
         return n
 
@@ -369,16 +487,46 @@ class Writer:
         """Make what was added visible to readers at once, then move the watermark."""
         if self._pending is None:
             return
-        self.writer.commit()
-        _write_watermark(self.path, *self._pending)
+        with _commit_lock(self.path) as lock:
+            # Readers reload only under a shared hold: none sees one shard's commit alone.
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for writer in self.writers:
+                writer.commit()
+            # The switch: from here on readers open the folders this names.
+            _write_watermark(self.path, *self._pending, self.layout)
+            if self._old is not None:
+                self._remove(self._old)
+                self._old = None
         self._pending = None
         self.fresh = False
         self._last_commit = time.monotonic()
 
+    def _remove(self, old: Layout) -> None:
+        """Delete a layout's folders no watermark names any more (under the commit lock, so
+        no reader is opening them): the folder itself holds an index only in layout [""]."""
+        self._old_writers = []  # closed before their files go
+        for name in old.dirs:
+            if name:
+                shutil.rmtree(self.path / name, ignore_errors=True)
+            else:
+                _remove_own_files(self.path)
+
+    def _reshard(self, shards: int) -> None:
+        """Empty every shard; a new shard count is written into a new generation of folders,
+        while readers (and a crash) keep the old ones until the commit's watermark."""
+        if shards != len(self.shards):
+            self._old, self._old_writers = self.layout, self.writers
+            self.layout = Layout.fresh(shards, self.layout.generation + 1)
+            self.shards = [self._create(d) for d in self.layout.dirs]
+            self.writers = [self._writer(index) for index in self.shards]
+        for writer in self.writers:
+            writer.delete_all_documents()
+
     def rebuild(self, progress: Callable[[int], None] | None = None) -> int:
-        """Index every paper again; readers see the old index until the single commit."""
+        """Index every paper again, in as many shards as the store's size asks for;
+        readers see the old index until the single commit."""
         papers, sightings = _marks(self.db)
-        self.writer.delete_all_documents()
+        self._reshard(_target_shards(self.db))
         done = 0
         for rows in _rows_in_range(self.db, 0, papers):
             done += self._put(rows)
@@ -393,7 +541,8 @@ class Writer:
         """Commit what is pending and give the lock up."""
         try:
             self.commit()
-            self.writer.wait_merging_threads()
+            for writer in self.writers:
+                writer.wait_merging_threads()
         finally:
             self._release()
 
@@ -440,6 +589,17 @@ def ensure(db: Database) -> bool:
     return True
 
 
+def unsplit(db: Database) -> int | None:
+    """The store's paper count when its index is in fewer shards than a rebuild would
+    make (it grew past SHARD_PAPERS since), else None: `papers reindex` splits it."""
+    mark = _read_watermark(index_dir(db))
+    layout = Layout.read(mark) if mark else None
+    if layout is None or len(layout.dirs) >= SHARDS:
+        return None
+    papers = paper_count(db)
+    return papers if papers >= SHARD_PAPERS else None
+
+
 def reindex(db: Database, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy."""
     with Writer(db, heap=REBUILD_HEAP) as w:
@@ -453,18 +613,83 @@ def paper_count(db: Database) -> int:
 
 # ---------------------------------------------------------------- reading
 
-_readers: dict[str, tantivy.Index] = {}
-_readers_lock = threading.Lock()
+
+class Searcher:
+    """One consistent view of every shard: search, count and look up terms across them."""
+
+    def __init__(self, parts: list[tantivy.Searcher], newest: int = 0) -> None:
+        self.parts = parts
+        # The watermark's paper id read with this view: every paper up to it is in it.
+        self.newest = newest
+
+    @property
+    def num_docs(self) -> int:
+        """Papers in the view."""
+        return sum(part.num_docs for part in self.parts)
+
+    def doc_freq(self, field: str, term: str) -> int:
+        """In how many papers the field holds the (analyzed) term."""
+        return sum(part.doc_freq(field, term) for part in self.parts)
+
+    def terms_with_prefix(self, field: str, prefix: str, limit: int) -> list[tuple[str, int]]:
+        """The field's commonest terms that start with prefix, with their counts."""
+        counts: dict[str, int] = {}
+        for part in self.parts:
+            # Each shard's commonest few, and more: the store's commonest may be each
+            # shard's limit + 1st.
+            wider = limit * 4 if len(self.parts) > 1 else limit
+            for word, n in part.terms_with_prefix(field, prefix, limit=wider):
+                counts[word] = counts.get(word, 0) + n
+        return sorted(counts.items(), key=lambda item: -item[1])[:limit]
+
+    def each(self, work: Callable[[tantivy.Searcher], object]) -> list:
+        """work(part) for every shard, the others on the pool's threads while this one
+        runs the first (tantivy releases the interpreter lock while it searches)."""
+        if len(self.parts) == 1:
+            return [work(self.parts[0])]
+        others = [_pool().submit(work, part) for part in self.parts[1:]]
+        return [work(self.parts[0])] + [future.result() for future in others]
 
 
-def _reader(db: Database, refresh: bool = False) -> tantivy.Index:
+class _View:
+    """A process's handles on one index folder and its last consistent searcher."""
+
+    def __init__(self, shards: list[tantivy.Index], layout: Layout) -> None:
+        self.shards = shards
+        self.layout = layout
+        self.searcher: Searcher | None = None
+
+
+def _open_for_reading(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
+    # Under a shared hold: a rebuild removes the folders it replaced at its commit.
+    with _commit_lock(path) as lock:
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        return _open(path)
+
+
+_views: dict[str, _View] = {}
+_views_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()  # not _views_lock: a rebuild in this process holds that
+
+
+def _pool() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            # Enough for the bot's reply threads to search at once.
+            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="shard")
+        return _executor
+
+
+def _view(db: Database, refresh: bool = False) -> _View:
     path = index_dir(db)
     key = str(path)
-    with _readers_lock:
-        index = None if refresh else _readers.get(key)
-        if index is None:
-            index, why = _open(path)
-            if index is None:
+    with _views_lock:
+        view = None if refresh else _views.get(key)
+        if view is None:
+            shards, layout, why = _open_for_reading(path)
+            if shards is None:
                 # Built here only when no writer holds it (a fresh install, a deleted folder).
                 try:
                     writer(db, REBUILD_HEAP).close()
@@ -472,24 +697,50 @@ def _reader(db: Database, refresh: bool = False) -> tantivy.Index:
                     raise IndexUnavailable(
                         "The search index is being built; try again in a minute."
                     ) from None
-                index, why = _open(path)
-                if index is None:
+                shards, layout, why = _open_for_reading(path)
+                if shards is None:
                     raise IndexUnavailable(f"The search index is {why}; run `papers reindex`.")
-            _readers[key] = index
-        return index
+            view = _views[key] = _View(shards, layout)
+        return view
 
 
-def searcher(db: Database) -> tantivy.Searcher:
-    """A searcher over the newest commit (a snapshot: whole batches only)."""
+def _reload(db: Database, view: _View) -> Searcher:
+    path = index_dir(db)
+    with _commit_lock(path) as lock:
+        try:
+            # While the writer commits its shards, keep the last view (whole batches only).
+            fcntl.flock(lock, fcntl.LOCK_SH | (fcntl.LOCK_NB if view.searcher else 0))
+        except BlockingIOError:
+            return view.searcher
+        mark = _read_watermark(path)
+        if mark is None:
+            # Being rebuilt from scratch: the last view meanwhile. Deleted: opened afresh
+            # (and so rebuilt, or "being built" while a writer is at it).
+            if view.searcher and path.is_dir():
+                return view.searcher
+            raise ValueError("the index has no watermark")
+        if Layout.read(mark) != view.layout:  # a rebuild moved it to other folders
+            raise ValueError(f"the index moved to {mark.get('dirs')}")
+        for index in view.shards:
+            index.reload()
+        parts = [index.searcher() for index in view.shards]
+        view.searcher = Searcher(parts, mark.get("paper_id", 0))
+        return view.searcher
+
+
+def searcher(db: Database) -> Searcher:
+    """A searcher over the newest commit of every shard (a snapshot: whole batches only)."""
     try:
-        index = _reader(db)
-        index.reload()
-        return index.searcher()
+        return _reload(db, _view(db))
     except (ValueError, OSError) as exc:
         # Rebuilt or replaced under us: open it afresh (rebuilding it if need be).
         log.warning("search index reopened after: %s", exc)
-        index = _reader(db, refresh=True)
-        return index.searcher()
+        try:
+            return _reload(db, _view(db, refresh=True))
+        except (ValueError, OSError):  # replaced again meanwhile: a rebuild under way
+            raise IndexUnavailable(
+                "The search index is being built; try again in a minute."
+            ) from None
 
 
 def indexed_ids(db: Database) -> list[int]:
@@ -507,8 +758,8 @@ def watermark(db: Database) -> tuple[int, int] | None:
 
 def forget_readers() -> None:
     """Drop the cached index handles (tests that replace an index under a process)."""
-    with _readers_lock:
-        _readers.clear()
+    with _views_lock:
+        _views.clear()
 
 
 # ---------------------------------------------------------------- queries
@@ -615,7 +866,7 @@ def build_query(
     return clauses[0][1] if len(clauses) == 1 else Query.boolean_query(clauses)
 
 
-def _highlight_query(search: tantivy.Searcher, groups: list[list[Term]]) -> Query | None:
+def _highlight_query(search: Searcher, groups: list[list[Term]]) -> Query | None:
     """The abstract terms to mark in snippets (a regex has no terms of its own: a prefix
     is expanded to the index's commonest terms that start with it)."""
     subs = []
@@ -648,30 +899,48 @@ class Hits:
     scores: list[float]
 
 
-def top(
-    search: tantivy.Searcher, query: Query, limit: int, offset: int = 0, prior: bool = True
-) -> Hits:
-    """The best hits by bm25 × prior (or bm25 alone) over all matches, with the exact total."""
+def _scored(part: tantivy.Searcher, query: Query, limit: int, offset: int, weight: dict):
     # limit=0 is a panic in the bindings, not an error.
+    found = part.search(query, max(limit, 1), count=True, offset=offset, **weight)
+    hits = found.hits[:limit]
+    ids = part.fast_field_values("id", [address for _, address in hits]) if hits else []
+    return found.count or 0, [(score, int(i)) for (score, _), i in zip(hits, ids, strict=True)]
+
+
+def _merged(found: list[tuple[int, list[tuple[float, int]]]]) -> list[tuple[float, int]]:
+    """The shards' ranked hits as one ranking: by score, and a tie as each shard broke it
+    (shard by shard, in its own order), so each shard's first hits hold the merged first."""
+    ranked = [
+        (-score, shard, position, paper_id)
+        for shard, (_, hits) in enumerate(found)
+        for position, (score, paper_id) in enumerate(hits)
+    ]
+    return [(-score, paper_id) for score, _, _, paper_id in sorted(ranked)]
+
+
+def top(search: Searcher, query: Query, limit: int, offset: int = 0, prior: bool = True) -> Hits:
+    """The best hits by bm25 × prior (or bm25 alone) over all matches, with the exact total."""
     weight = {"weight_by_field": "prior"} if prior else {}
-    found = search.search(query, max(limit, 1), count=True, offset=offset, **weight)
-    addresses = [address for _, address in found.hits][:limit]
-    ids = [int(i) for i in search.fast_field_values("id", addresses)] if addresses else []
-    return Hits(found.count or 0, ids, [score for score, _ in found.hits][:limit])
+    if len(search.parts) == 1:
+        total, hits = _scored(search.parts[0], query, limit, offset, weight)
+    else:
+        # Each shard's best offset + limit hold the page.
+        found = search.each(lambda part: _scored(part, query, offset + limit, 0, weight))
+        total = sum(count for count, _ in found)
+        hits = _merged(found)[offset : offset + limit]
+    return Hits(total, [i for _, i in hits], [score for score, _ in hits])
 
 
-def first_by_id(search: tantivy.Searcher, query: Query, limit: int) -> list[int]:
+def _by_id(part: tantivy.Searcher, query: Query, limit: int) -> list[int]:
+    found = part.search(query, max(limit, 1), count=False, order_by_field="id", order=Order.Asc)
+    addresses = [address for _, address in found.hits]
+    return [int(i) for i in part.fast_field_values("id", addresses)] if addresses else []
+
+
+def first_by_id(search: Searcher, query: Query, limit: int) -> list[int]:
     """Ids of the matches in id order (oldest first), at most `limit`."""
-    found = search.search(query, max(limit, 1), count=False, order_by_field="id", order=Order.Asc)
-    addresses = [address for _, address in found.hits]
-    return [int(i) for i in search.fast_field_values("id", addresses)] if addresses else []
-
-
-def newest_id(search: tantivy.Searcher) -> int:
-    """The highest paper id in this snapshot of the index (0 when it is empty)."""
-    found = search.search(Query.all_query(), 1, count=False, order_by_field="id", order=Order.Desc)
-    addresses = [address for _, address in found.hits]
-    return int(search.fast_field_values("id", addresses)[0]) if addresses else 0
+    found = search.each(lambda part: _by_id(part, query, limit))
+    return sorted(i for ids in found for i in ids)[:limit]
 
 
 def id_range(low: int, high: int) -> Query:
@@ -687,16 +956,25 @@ def id_set(ids: list[int]) -> Query:
 
 
 def snippets(
-    search: tantivy.Searcher, groups: list[list[Term]], abstracts: dict[int, str], marks
+    search: Searcher, groups: list[list[Term]], abstracts: dict[int, str], marks
 ) -> dict[int, str]:
     """A snippet of each shown abstract with the matched words between `marks`."""
     query = _highlight_query(search, groups)
-    generator = None
-    if query is not None:
-        generator = tantivy.SnippetGenerator.create(search, query, SCHEMA, "abstract")
-        generator.set_max_num_chars(SNIPPET_CHARS)
+    generators: dict[int, tantivy.SnippetGenerator] = {}
+
+    def generator(paper_id: int) -> tantivy.SnippetGenerator | None:
+        # A generator knows the terms its shard holds: the paper's own shard holds its words.
+        if query is None:
+            return None
+        shard = _shard_of(paper_id, len(search.parts))
+        if shard not in generators:
+            part = search.parts[shard]
+            generators[shard] = tantivy.SnippetGenerator.create(part, query, SCHEMA, "abstract")
+            generators[shard].set_max_num_chars(SNIPPET_CHARS)
+        return generators[shard]
+
     targets = _Targets([t for group in groups for t in group])
-    return {i: _snippet(generator, text, marks, targets) for i, text in abstracts.items()}
+    return {i: _snippet(generator(i), text, marks, targets) for i, text in abstracts.items()}
 
 
 _COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
@@ -800,7 +1078,7 @@ def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) ->
     return before + targets.mark(fragment, marks).strip() + after
 
 
-def doc_freq(search: tantivy.Searcher, word: str) -> int:
+def doc_freq(search: Searcher, word: str) -> int:
     """In how many papers a word occurs (title or abstract), for "did you mean"."""
     stems = EN_STEM.analyze(word)
     if len(stems) != 1:

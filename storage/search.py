@@ -170,8 +170,8 @@ def search(
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
-        newest = search_index.newest_id(searcher)
-    else:
+        newest = searcher.newest
+    elif newest < searcher.newest:  # papers came in since the first page: keep to those
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(0, max(newest, 0)))
     # The engine reserves room for offset + limit hits up front: a page button's offset
     # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
