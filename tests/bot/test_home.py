@@ -176,3 +176,14 @@ def test_a_home_button_with_an_id_past_sqlites_range_changes_nothing(slack, repl
     assert "trending → <#C0GENERAL>, weekly on Monday" in json.dumps(again, ensure_ascii=False)
     rows = list(connect(config.db_path).query("SELECT id, status FROM subscriptions"))
     assert rows == [{"id": 1, "status": "active"}]
+
+
+def test_manage_subscription_in_a_home_preview_answers_on_home(slack, reply):
+    """App Home clicks carry no response_url: Manage under a preview used to answer nothing
+    (a TypeError after the ack). It shows the subscriptions where the preview was."""
+    reply("subscribe channel weekly")
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    slack.state.views.clear()
+    slack.click(shown, "digest_manage", view=shown)
+    managed = json.dumps(home(slack), ensure_ascii=False)
+    assert "*Your subscriptions*" in managed and "`/papers unsubscribe &lt;id&gt;`" in managed
