@@ -85,6 +85,9 @@ class State:
     burst: float = 3.0
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The workspace an OAuth install is for: None, a new one each time; a team id, that
+    # workspace installing again (as after an uninstall).
+    install_team: str | None = None
 
 
 class SlackStandIn:
@@ -488,7 +491,7 @@ class SlackStandIn:
         """Exchange an OAuth code for a new bot token of a new workspace."""
         if not params.get("code"):
             return {"ok": False, "error": "invalid_code"}
-        team_id = "T" + uuid.uuid4().hex[:8].upper()
+        team_id = self.state.install_team or "T" + uuid.uuid4().hex[:8].upper()
         token = "xoxb-" + "-".join(uuid.uuid4().hex[:12] for _ in range(3))
         self.state.tokens[token] = team_id
         return {

@@ -19,7 +19,7 @@ def tokens_revoked(event: dict, context: BoltContext, body: dict) -> None:
         return
     deps: Deps = context["deps"]
     team_id = context.team_id or body.get("team_id", "")
-    teams.deactivate(deps.db, team_id, "tokens revoked", datetime.now(UTC))
+    teams.deactivate(deps.db, team_id, teams.REVOKED, datetime.now(UTC))
     if deps.installation_store is not None:
         deps.installation_store.delete_bot(enterprise_id=context.enterprise_id, team_id=team_id)
     log.info("team %s revoked the bot token; delivery stopped", team_id)
