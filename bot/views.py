@@ -404,6 +404,19 @@ def list_message(subs: list[Subscription]) -> dict:
     return {"text": "\n".join(sections), "blocks": _dump(blocks)}
 
 
+def delivery_status(sub: Subscription, delivered: dict | None) -> str:
+    """The last delivery, when it finished on the subscriber's clock, and why a skipped or
+    failed one was not sent: "last digest skipped (nothing new): Tue, Mar 17 at 09:00 UTC"
+    (the ledger's period, `2026-W12` or `alert:0-57`, means nothing to a reader)."""
+    if not delivered or not delivered.get("finished_at"):
+        return "no delivery yet"
+    kind = "alert" if sub.is_instant else "digest"
+    when = sub.schedule.local(datetime.fromisoformat(delivered["finished_at"]))
+    state = "" if delivered["state"] == "sent" else f" {delivered['state']}"
+    why = f" ({delivered['detail']})" if state and delivered.get("detail") else ""
+    return f"last {kind}{state}{why}: {when:%a, %b %-d at %H:%M} {sub.tz}"
+
+
 def home_view(
     subs: list[Subscription],
     last: dict[int, dict | None],
@@ -430,12 +443,7 @@ def home_view(
     # last one lost its buttons and the reading list its place.
     room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     for sub in shown:
-        delivered = last.get(sub.id)
-        status = (
-            f"last delivery: {delivered['state']} {delivered['period']}"
-            if delivered
-            else "no delivery yet"
-        )
+        status = delivery_status(sub, last.get(sub.id))
         # action_ids must be unique within a view, so each carries the subscription id.
         toggle = ("Resume", "home_resume") if sub.status == "paused" else ("Pause", "home_pause")
         buttons = []

@@ -187,3 +187,50 @@ def test_manage_subscription_in_a_home_preview_answers_on_home(slack, reply):
     slack.click(shown, "digest_manage", view=shown)
     managed = json.dumps(home(slack), ensure_ascii=False)
     assert "*Your subscriptions*" in managed and "`/papers unsubscribe &lt;id&gt;`" in managed
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period", "state", "detail", "shown"),
+    [
+        pytest.param(
+            "instant", "alert:0-57", "sent", None, "last alert: Tue, Mar 17 at 04:00", id="alert"
+        ),
+        pytest.param(
+            "daily", "2026-03-17", "sent", None, "last digest: Tue, Mar 17 at 04:00", id="digest"
+        ),
+        pytest.param(
+            "daily",
+            "2026-03-17",
+            "skipped",
+            "nothing new",
+            "last digest skipped (nothing new): Tue, Mar 17 at 04:00",
+            id="skipped",
+        ),
+    ],
+)
+def test_last_delivery_on_home_is_a_time_on_the_subscribers_clock(
+    slack, config, frequency, period, state, detail, shown
+):
+    """Home showed the ledger's period as it is stored (`sent alert:0-57` for an alert) and
+    never said why a digest was skipped; it shows when, in the subscription's timezone."""
+    from storage import deliveries
+
+    db = connect(config.db_path)
+    sub = add_subscription(
+        db,
+        slack.team_id,
+        "U0LOCAL",
+        "U0LOCAL",
+        "personal",
+        frequency=frequency,
+        tz="America/New_York",
+        keywords="lora",
+    )
+    claim = deliveries.claim(db, sub.id, period, NOW)
+    if state == "sent":
+        deliveries.confirm(db, claim, "1.000001", NOW, None)
+    else:
+        deliveries.finish(db, claim, deliveries.State(state), detail, NOW, None)
+    text = json.dumps(open_home(slack), ensure_ascii=False)
+    assert f"{shown} America/New_York" in text
+    assert period not in text
