@@ -413,7 +413,7 @@ def delivery_status(sub: Subscription, delivered: dict | None) -> str:
     kind = "alert" if sub.is_instant else "digest"
     when = sub.schedule.local(datetime.fromisoformat(delivered["finished_at"]))
     state = "" if delivered["state"] == "sent" else f" {delivered['state']}"
-    why = f" ({delivered['detail']})" if state and delivered.get("detail") else ""
+    why = f" ({truncate(delivered['detail'], 200)})" if state and delivered.get("detail") else ""
     return f"last {kind}{state}{why}: {when:%a, %b %-d at %H:%M} {sub.tz}"
 
 
