@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from slack_sdk import WebClient
 
 from bot import views
 from bot.context import Deps
 from storage import saved
 from storage import subscriptions as subs
+from storage.digests import select_papers
+from storage.errors import NotFound
 
 
 def publish_home(
@@ -25,3 +30,35 @@ def publish_home(
     reading = saved.saved_papers(deps.db, team_id, user_id, limit=views.SAVED_IN_HOME)
     view = views.home_view(mine, last, preview, preview_of, reading)
     client.views_publish(user_id=user_id, view=view)
+
+
+def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int) -> dict | None:
+    """What one of the user's digest subscriptions would get now, or None when it is gone,
+    not theirs, or an alert (which has no digest)."""
+    try:
+        sub = subs.get(deps.db, team_id, subscription_id)
+    except NotFound:
+        return None
+    if sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
+        return None
+    now = datetime.now(UTC)
+    papers = select_papers(deps.db, sub, now, deps.config.digest_size)
+    return views.preview_message(sub, papers, now)
+
+
+def shown_preview(body: dict) -> int | None:
+    """The subscription whose digest preview the clicked Home view showed, if any."""
+    try:
+        meta = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+    except ValueError:
+        return None
+    preview_of = meta.get("preview_of") if isinstance(meta, dict) else None
+    return preview_of if isinstance(preview_of, int) and not isinstance(preview_of, bool) else None
+
+
+def refresh_home(client: WebClient, deps: Deps, team_id: str, user_id: str, body: dict) -> None:
+    """Publish Home after a change made on it, keeping the digest preview it showed (built
+    anew, so it shows the change): a Save on a preview's paper must not take the preview away."""
+    preview_of = shown_preview(body)
+    preview = digest_preview(deps, team_id, user_id, preview_of) if preview_of else None
+    publish_home(client, deps, team_id, user_id, preview, preview_of if preview else None)

@@ -471,7 +471,11 @@ def home_view(
     if preview and preview_of not in {s.id for s in shown}:
         blocks.append(DividerBlock())
         blocks += preview["blocks"][: max(room, 0)]
-    return {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+    view = {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+    if preview and preview_of is not None:
+        # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view.
+        view["private_metadata"] = json.dumps({"preview_of": preview_of})
+    return view
 
 
 # --- issue 15: paper buttons, more like this, reading list, authors, unfurls -----------------

@@ -234,3 +234,14 @@ def test_last_delivery_on_home_is_a_time_on_the_subscribers_clock(
     text = json.dumps(open_home(slack), ensure_ascii=False)
     assert f"{shown} America/New_York" in text
     assert period not in text
+
+
+def test_pausing_the_previewed_subscription_updates_its_preview(slack, reply):
+    """Pause used to take the preview away; it stays, saying no digest comes until Resume.
+    Removing the subscription takes its preview with it."""
+    reply("subscribe channel weekly")
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    paused = preview(slack, shown, "home_pause_1")
+    assert "It is paused: no digest until you Resume it" in json.dumps(paused)
+    removed = preview(slack, paused, "home_remove_1")
+    assert "Preview of" not in json.dumps(removed) and "private_metadata" not in removed

@@ -127,3 +127,41 @@ def test_remove_with_an_id_past_sqlites_range_shows_the_list_unchanged(slack, re
     click(slack, reply("lora"), "save_paper_")
     mine = _set_values(reply("saved"), BEYOND_SQLITE)
     assert click(slack, mine, "saved_remove_")["text"] == "Your reading list: 1 paper"
+
+
+def _home_preview(slack, reply) -> dict:
+    reply("subscribe channel weekly")
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    slack.state.views.clear()
+    slack.click(view, "home_preview_1", view=view)
+    return wait_for(lambda: slack.state.views.get("U0LOCAL"))
+
+
+def _click_home(slack, view: dict, prefix: str, index: int = 0) -> dict:
+    slack.state.views.clear()
+    click(slack, view, prefix, index, view=view)
+    return wait_for(lambda: slack.state.views.get("U0LOCAL"))
+
+
+def test_saving_from_a_home_preview_keeps_the_preview(slack, reply):
+    """Save on a paper of a digest preview re-published Home without the preview, so saving
+    a second paper of it meant pressing Preview again each time."""
+    after = _click_home(slack, _home_preview(slack, reply), "save_paper_")
+    assert "Preview of #1, not sent" in json.dumps(after, ensure_ascii=False)
+    again = _click_home(slack, after, "save_paper_", 1)
+    assert "Preview of #1, not sent" in json.dumps(again, ensure_ascii=False)
+    assert reply("saved")["text"] == "Your reading list: 2 papers"
+    # Removing from the reading list keeps it too.
+    removed = _click_home(slack, again, "saved_remove_")
+    assert "Preview of #1, not sent" in json.dumps(removed, ensure_ascii=False)
+    assert reply("saved")["text"] == "Your reading list: 1 paper"
+
+
+def test_a_save_refused_on_app_home_says_why(slack, reply, config, monkeypatch):
+    """A full reading list (or a paper gone meanwhile) got no word at all on App Home."""
+    monkeypatch.setattr("storage.saved.MAX_SAVED", 1)
+    preview = _home_preview(slack, reply)
+    _click_home(slack, preview, "save_paper_")
+    refused = _click_home(slack, preview, "save_paper_", 1)
+    assert "Your reading list holds 1 papers, the most allowed" in json.dumps(refused)
