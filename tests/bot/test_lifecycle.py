@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -50,7 +51,16 @@ def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
 
 
-def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({"type": "app_uninstalled"}, id="app_uninstalled"),
+        # Only the bot rows went: the installation row kept the revoked bot token, which
+        # Bolt's authorize reads first.
+        pytest.param({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}}, id="tokens_revoked"),
+    ],
+)
+def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event):
     config = Config(
         db_path=str(tmp_path / "p.db"),
         slack_signing_secret=SECRET,
@@ -76,8 +86,14 @@ def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
     try:
-        assert standin.event({"type": "app_uninstalled"})["status"] == 200
+        assert standin.event(event)["status"] == 200
         wait_for(lambda: store.find_bot(enterprise_id=None, team_id=standin.team_id) is None)
+        wait_for(
+            lambda: store.find_installation(enterprise_id=None, team_id=standin.team_id) is None
+        )
+        with sqlite3.connect(config.db_path) as conn:
+            for table in ("slack_installations", "slack_bots"):
+                assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
     finally:
         server.shutdown()
 
