@@ -54,9 +54,14 @@ HELP = [
 ]
 
 
+# A link longer than this is left out (the title shows unlinked): a feed's link may be any
+# length, and a title's section holds 3,000 characters.
+MAX_URL_CHARS = 1000
+
+
 def _safe_url(url: str | None) -> str | None:
     # Only plain http(s) links: anything with Slack's control characters could break out.
-    if not url or not url.startswith(("https://", "http://")):
+    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL_CHARS:
         return None
     if any(ch in url for ch in "<>| \n"):
         return None
