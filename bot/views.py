@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.text import code, escape_mrkdwn, matches, plural, truncate
+from storage.authors import MAX_NAME_CHARS
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
@@ -107,12 +108,18 @@ def _reason(paper: dict) -> str:
     return reason_text(paper["signals"]) if paper.get("signals") else ""
 
 
+def _name(name: str) -> str:
+    # A feed's author name may be any length; three of them share one 3,000-character text.
+    return truncate(name, MAX_NAME_CHARS)
+
+
 def paper_context(paper: dict) -> str:
     """Authors, date, upvotes and sources on one line."""
     parts = []
     if paper.get("authors"):
-        names = paper["authors"]
-        parts.append(", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
+        names = [_name(n) for n in paper["authors"][:3]]
+        more = len(paper["authors"]) - 3
+        parts.append(", ".join(names) + (f" +{more}" if more > 0 else ""))
     elif paper.get("authors_count"):
         parts.append(f"{paper['authors_count']} authors")
     if paper.get("published"):
@@ -508,7 +515,7 @@ def paper_actions(paper: dict) -> ActionsBlock:
 
 def authors_line(names: list[str]) -> str:
     """ "A, B, C et al." for the first three names (escaped)."""
-    shown = ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    shown = ", ".join(_name(n) for n in names[:3]) + (" et al." if len(names) > 3 else "")
     return escape_mrkdwn(shown)
 
 
@@ -556,9 +563,14 @@ def authors_message(paper: dict) -> dict:
     names = paper.get("authors") or []
     title = escape_mrkdwn(truncate(paper["title"], 150))
     lines = [f"*Authors of* _{title}_"]
-    lines += [f'• {escape_mrkdwn(n)}: `/papers author:"{escape_mrkdwn(n)}"`' for n in names[:20]]
-    if len(names) > 20:
-        lines.append(f"…and {len(names) - 20} more")
+    for name in names[:20]:
+        line = f"• {escape_mrkdwn(_name(name))}: {code(f'/papers author:{chr(34)}{name}{chr(34)}')}"
+        # Whole lines only: a cut inside a `code span` would leave it open.
+        if sum(len(x) + 1 for x in lines) + len(line) > 2800:
+            break
+        lines.append(line)
+    if len(names) > len(lines) - 1:
+        lines.append(f"…and {len(names) - (len(lines) - 1)} more")
     buttons = [
         ButtonElement(
             text=truncate(f"Papers by {name}", 75),
