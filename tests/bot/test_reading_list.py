@@ -4,6 +4,7 @@ like this: clicks through the real app, replies through the stand-in."""
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
@@ -165,3 +166,27 @@ def test_a_save_refused_on_app_home_says_why(slack, reply, config, monkeypatch):
     _click_home(slack, preview, "save_paper_")
     refused = _click_home(slack, preview, "save_paper_", 1)
     assert "Your reading list holds 1 papers, the most allowed" in json.dumps(refused)
+
+
+@pytest.mark.parametrize("where", ["results", "home-preview"])
+def test_more_like_this_while_the_index_is_being_built_says_so(slack, reply, config, where):
+    """More like this searches the index: while another process builds it, the click got
+    no answer at all (IndexUnavailable after the ack); it gets the same words as /papers."""
+    from storage import connect
+    from storage import index as search_index
+
+    message = reply("lora") if where == "results" else _home_preview(slack, reply)
+    db = connect(config.db_path)
+    # A bot started while another process builds the index (a fresh install, a deleted one).
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = search_index.Writer(db)
+    try:
+        if where == "results":
+            shown = click(slack, message, "more_like_")["text"]
+        else:
+            shown = json.dumps(_click_home(slack, message, "more_like_"))
+    finally:
+        held.close()
+        search_index.forget_readers()
+    assert ":warning: The search index is being built; try again in a minute." in shown
