@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import views
 from bot.context import Deps
@@ -22,14 +23,41 @@ def publish_home(
     user_id: str,
     preview: dict | None = None,
     preview_of: int | None = None,
+    view_hash: str | None = None,
 ) -> None:
     """Render and publish the Home tab for one user of one team: subscriptions, the reading
-    list, and a digest preview when asked for."""
+    list, and a digest preview when asked for.
+
+    `view_hash` (the clicked view's) makes Slack refuse the publish when another one came
+    first: two quick clicks on Home render concurrently, and the slower render (stale: from
+    before the other click's change) must not replace the newer view. A refused one is
+    rendered again, now after both changes, and published."""
+    try:
+        client.views_publish(
+            user_id=user_id,
+            view=_render(deps, team_id, user_id, preview, preview_of),
+            **({"hash": view_hash} if view_hash else {}),
+        )
+    except SlackApiError as exc:
+        if not view_hash or exc.response.get("error") != "hash_conflict":
+            raise
+        view = _render(deps, team_id, user_id, preview, preview_of)
+        client.views_publish(user_id=user_id, view=view)
+
+
+def _render(
+    deps: Deps, team_id: str, user_id: str, preview: dict | None, preview_of: int | None
+) -> dict:
     mine = subs.visible_to(deps.db, team_id, user_id)
     last = {s.id: subs.last_delivery(deps.db, s.id) for s in mine}
     reading = saved.saved_papers(deps.db, team_id, user_id, limit=views.SAVED_IN_HOME)
-    view = views.home_view(mine, last, preview, preview_of, reading)
-    client.views_publish(user_id=user_id, view=view)
+    return views.home_view(mine, last, preview, preview_of, reading)
+
+
+def view_hash(body: dict) -> str | None:
+    """The hash of the App Home view a click was made on (None for a message's click)."""
+    value = (body.get("view") or {}).get("hash")
+    return value if isinstance(value, str) and value else None
 
 
 def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int) -> dict | None:
@@ -61,4 +89,5 @@ def refresh_home(client: WebClient, deps: Deps, team_id: str, user_id: str, body
     anew, so it shows the change): a Save on a preview's paper must not take the preview away."""
     preview_of = shown_preview(body)
     preview = digest_preview(deps, team_id, user_id, preview_of) if preview_of else None
-    publish_home(client, deps, team_id, user_id, preview, preview_of if preview else None)
+    shown = preview_of if preview else None
+    publish_home(client, deps, team_id, user_id, preview, shown, view_hash(body))

@@ -7,7 +7,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.context import Deps
-from bot.home import publish_home, refresh_home
+from bot.home import publish_home, refresh_home, view_hash
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
 # would make SQLite raise OverflowError instead of finding nothing).
@@ -42,7 +42,7 @@ def answer(
     Home as it was, its digest preview kept)."""
     if on_home(body) or not body.get("response_url"):
         if show_on_home:
-            publish_home(client, deps, team_id, body["user"]["id"], message)
+            publish_home(client, deps, team_id, body["user"]["id"], message, None, view_hash(body))
         else:
             refresh_home(client, deps, team_id, body["user"]["id"], body)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 import pytest
 
@@ -190,3 +191,29 @@ def test_more_like_this_while_the_index_is_being_built_says_so(slack, reply, con
         held.close()
         search_index.forget_readers()
     assert ":warning: The search index is being built; try again in a minute." in shown
+
+
+def test_a_slow_home_publish_never_replaces_a_newer_one(slack, reply):
+    """Two Saves on App Home in quick succession: the first one's view, rendered before the
+    second save and published after it, replaced the newer view, so Home showed one saved
+    paper of two. Each publish names the view it replaces (`hash`); a stale one is re-rendered."""
+    view = _home_preview(slack, reply)
+    publishes = len([c for c in slack.state.calls if c[0] == "views.publish"])
+    gate = threading.Event()
+    slack.state.hold_publish = gate
+    click(slack, view, "save_paper_", 0, view=view)
+    wait_for(lambda: slack.state.publish_held)  # rendered with one paper saved, held
+    click(slack, view, "save_paper_", 1, view=view)
+    wait_for(lambda: len(_saved_on_home(slack)) == 2)  # the second click's view
+    gate.set()
+    # The held publish is refused (its view is not the one shown any more), then Home is
+    # rendered again and published: three publishes for two clicks.
+    wait_for(
+        lambda: len([c for c in slack.state.calls if c[0] == "views.publish"]) == publishes + 3
+    )
+    assert len(_saved_on_home(slack)) == 2
+    assert reply("saved")["text"] == "Your reading list: 2 papers"
+
+
+def _saved_on_home(slack) -> list[str]:
+    return [a for a in action_ids(slack.state.views["U0LOCAL"]) if a.startswith("saved_remove_")]

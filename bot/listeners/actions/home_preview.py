@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot import views
-from bot.home import digest_preview, publish_home
+from bot.home import digest_preview, publish_home, view_hash
 from bot.interaction import button_id
 
 
@@ -19,6 +19,6 @@ def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context:
     preview = digest_preview(deps, team_id, user_id, sub_id)
     if preview is None:
         preview = views.text_message("That subscription is gone; nothing to preview.")
-        publish_home(client, deps, team_id, user_id, preview)
+        publish_home(client, deps, team_id, user_id, preview, None, view_hash(body))
         return
-    publish_home(client, deps, team_id, user_id, preview, preview_of=sub_id)
+    publish_home(client, deps, team_id, user_id, preview, sub_id, view_hash(body))
