@@ -429,6 +429,23 @@ def delivery_status(sub: Subscription, delivered: dict | None) -> str:
     return f"last {kind}{state}{why}: {when:%a, %b %-d at %H:%M} {sub.tz}"
 
 
+def _fit(blocks: list[dict], room: int) -> list[dict]:
+    """A preview in `room` blocks: whole papers (each starts with its section), then a line
+    saying the rest did not fit, rather than a paper without its buttons and no word."""
+    if len(blocks) <= room:
+        return blocks
+    cut = max(room - 1, 0)
+    while cut > 0 and blocks[cut]["type"] != "section":
+        cut -= 1
+    note = (
+        "_…the rest does not fit on App Home beside your subscriptions and reading list "
+        "(it holds 100 blocks)._"
+    )
+    return blocks[:cut] + (
+        [ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()] if room > 0 else []
+    )
+
+
 def home_view(
     subs: list[Subscription],
     last: dict[int, dict | None],
@@ -478,11 +495,11 @@ def home_view(
             ActionsBlock(elements=buttons),
         ]
         if preview and sub.id == preview_of:
-            blocks += preview["blocks"][: max(room, 0)]
+            blocks += _fit(preview["blocks"], room)
     blocks += saved_blocks
     if preview and preview_of not in {s.id for s in shown}:
         blocks.append(DividerBlock())
-        blocks += preview["blocks"][: max(room, 0)]
+        blocks += _fit(preview["blocks"], room)
     view = {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
     if preview and preview_of is not None:
         # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view.

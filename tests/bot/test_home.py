@@ -245,3 +245,25 @@ def test_pausing_the_previewed_subscription_updates_its_preview(slack, reply):
     assert "It is paused: no digest until you Resume it" in json.dumps(paused)
     removed = preview(slack, paused, "home_remove_1")
     assert "Preview of" not in json.dumps(removed) and "private_metadata" not in removed
+
+
+def test_a_preview_too_long_for_a_full_home_shows_whole_papers_and_says_so(slack, config):
+    """At 25 subscriptions and 10 saved papers, 11 blocks are left for a preview: it was
+    cut there without a word, dropping papers and the Manage button unseen."""
+    db = connect(config.db_path)
+    for n in range(subs.MAX_PER_USER - 1):
+        add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", keywords=f"w{n}")
+    trending = add_subscription(db, slack.team_id, "U0LOCAL", "C0GENERAL", frequency="weekly")
+    for paper_id in range(1, 11):
+        saved.save(db, slack.team_id, "U0LOCAL", paper_id, NOW)
+    shown = preview(slack, open_home(slack), f"home_preview_{trending.id}")
+    assert validate_blocks(shown["blocks"], surface="home") == []
+    blocks = shown["blocks"]
+    start = next(i for i, b in enumerate(blocks) if "Preview of" in json.dumps(b))
+    end = blocks.index(next(b for b in blocks[start:] if b["type"] == "divider"))
+    part = blocks[start:end]
+    assert "does not fit on App Home" in json.dumps(part[-1])
+    papers = [i for i, b in enumerate(part) if b["type"] == "section"]
+    assert papers, part
+    for i in papers:  # each paper whole: its facts and its buttons
+        assert [b["type"] for b in part[i : i + 3]] == ["section", "context", "actions"]
