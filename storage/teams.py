@@ -41,3 +41,9 @@ def reactivate(db: Database, team_id: str, now: datetime) -> int:
             f" WHERE team_id = ? AND status = 'paused' AND paused_reason IN ({marks})",
             [team_id, *reasons],
         ).rowcount
+
+
+def status(db: Database, team_id: str) -> str:
+    """The team's status: ACTIVE, or why it is not served (UNINSTALLED, REVOKED)."""
+    row = next(db["teams"].rows_where("team_id = ?", [team_id], select="status"), None)
+    return row["status"] if row else ACTIVE

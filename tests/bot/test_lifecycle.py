@@ -151,3 +151,20 @@ def test_installing_again_after_an_uninstall_resumes_delivery(tmp_path, standin)
         assert subs.by_id(db, mine.id).paused_reason == "paused from App Home"
     finally:
         server.shutdown()
+
+
+def test_a_workspace_that_installs_again_with_a_new_bot_token_is_served_again(slack, config, reply):
+    """One workspace, no OAuth: after an uninstall the team stayed unserved for good, even
+    once reinstalled with a new SLACK_BOT_TOKEN. A command from it (Slack sends commands only
+    to an installed app) serves it again once the token works; a dead token changes nothing."""
+    db = connect(config.db_path)
+    sub = add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START)
+    assert "Your subscriptions" in reply("list")["text"]  # the running app, authorized once
+    slack.event({"type": "app_uninstalled"})
+    wait_for(lambda: subs.by_id(db, sub.id).status == "paused")
+    team = slack.state.tokens.pop(slack.token)  # Slack revokes the token with the uninstall
+    assert "Your subscriptions" in reply("list")["text"]
+    assert subs.due(db, DUE + timedelta(days=1)) == []
+    slack.state.tokens[slack.token] = team  # reinstalled: the app runs with the new token
+    assert "Your subscriptions" in reply("list")["text"]
+    assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]
