@@ -81,7 +81,9 @@ def shown_preview(body: dict) -> int | None:
     except ValueError:
         return None
     preview_of = meta.get("preview_of") if isinstance(meta, dict) else None
-    return preview_of if isinstance(preview_of, int) and not isinstance(preview_of, bool) else None
+    if not isinstance(preview_of, int) or isinstance(preview_of, bool):
+        return None
+    return preview_of if 0 < preview_of < 2**63 else None  # a row id SQLite can hold
 
 
 def refresh_home(client: WebClient, deps: Deps, team_id: str, user_id: str, body: dict) -> None:
