@@ -27,17 +27,22 @@ def on_error(
     kind = body.get("type") or body.get("command") or "request"
     if isinstance(error, PapersError):
         log.error("%s failed: %s", kind, error)
-        if kind == "block_actions" and isinstance(body.get("user"), dict):
-            _tell_clicker(error, body, respond, client, context)
+        words = f":warning: {escape_mrkdwn(str(error))}"
     else:
         log.error("%s failed", kind, exc_info=error)
+        words = SOMETHING_WRONG
+    if kind == "block_actions" and isinstance(body.get("user"), dict):
+        _tell_clicker(views.text_message(words), body, respond, client, context)
     return BoltResponse(status=500, body="")
 
 
+# As /papers answers a failure it did not foresee.
+SOMETHING_WRONG = "Something went wrong on my side; please try again in a minute."
+
+
 def _tell_clicker(
-    error: PapersError, body: dict, respond: Respond, client: WebClient, context: BoltContext
+    message: dict, body: dict, respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
-    message = views.text_message(f":warning: {escape_mrkdwn(str(error))}")
     try:
         answer(body, respond, client, context["deps"], context.team_id or "", message)
     except Exception as exc:  # the database or Slack failing too: the log line above stays

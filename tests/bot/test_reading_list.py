@@ -217,3 +217,15 @@ def test_a_slow_home_publish_never_replaces_a_newer_one(slack, reply):
 
 def _saved_on_home(slack) -> list[str]:
     return [a for a in action_ids(slack.state.views["U0LOCAL"]) if a.startswith("saved_remove_")]
+
+
+def test_a_button_that_fails_unforeseen_says_so(slack, reply, monkeypatch):
+    """A bug behind a button left the click without any answer; like /papers, it says
+    something went wrong (the traceback stays in the log)."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("bot.paper_actions.similar", broken)  # nothing else reaches this branch
+    answer = click(slack, reply("lora"), "more_like_")
+    assert answer["text"] == "Something went wrong on my side; please try again in a minute."
