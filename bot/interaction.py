@@ -36,13 +36,16 @@ def answer(
     team_id: str,
     message: dict,
     show_on_home: bool = True,
+    again: tuple[str, str] | None = None,
 ) -> None:
     """Reply to the clicker: an ephemeral message; on App Home (no response_url) a refreshed
     Home with the message where the digest preview goes (or, when `show_on_home` is off,
-    Home as it was, its digest preview kept)."""
+    Home as it was, its preview kept). `again` (kind, value) lets a later change on Home
+    build this reply anew (bot.home.refresh_home)."""
     if on_home(body) or not body.get("response_url"):
         if show_on_home:
-            publish_home(client, deps, team_id, body["user"]["id"], message, None, view_hash(body))
+            user_id = body["user"]["id"]
+            publish_home(client, deps, team_id, user_id, message, None, view_hash(body), again)
         else:
             refresh_home(client, deps, team_id, body["user"]["id"], body)
     else:

@@ -452,9 +452,10 @@ def home_view(
     preview: dict | None = None,
     preview_of: int | None = None,
     saved: list[dict] | None = None,
+    again: tuple[str, str] | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
-    a preview shows under its subscription."""
+    a preview shows under its subscription (a reply to a button, `again`, at the end)."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text="Your paper subscriptions"))]
     if not subs:
         blocks.append(
@@ -501,9 +502,12 @@ def home_view(
         blocks.append(DividerBlock())
         blocks += _fit(preview["blocks"], room)
     view = {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+    # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view: a
+    # subscription's digest, or a reply to a button (`again`: its kind and value).
     if preview and preview_of is not None:
-        # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view.
         view["private_metadata"] = json.dumps({"preview_of": preview_of})
+    elif preview and again:
+        view["private_metadata"] = json.dumps({"again": list(again)})
     return view
 
 

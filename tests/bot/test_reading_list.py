@@ -229,3 +229,15 @@ def test_a_button_that_fails_unforeseen_says_so(slack, reply, monkeypatch):
     monkeypatch.setattr("bot.paper_actions.similar", broken)  # nothing else reaches this branch
     answer = click(slack, reply("lora"), "more_like_")
     assert answer["text"] == "Something went wrong on my side; please try again in a minute."
+
+
+@pytest.mark.parametrize("change", ["save_paper_", "saved_remove_"])
+def test_a_change_on_home_keeps_a_button_reply_in_view(slack, reply, change):
+    """More like this on App Home shows its reply where the preview goes; a Save on one of
+    its papers, or a Remove in the reading list, then re-published Home without it."""
+    preview = _home_preview(slack, reply)
+    listed = _click_home(slack, _click_home(slack, preview, "save_paper_"), "more_like_")
+    assert "More like" in json.dumps(listed)
+    after = _click_home(slack, listed, change)
+    assert "More like" in json.dumps(after)
+    assert len(_saved_on_home(slack)) == (2 if change == "save_paper_" else 0)
