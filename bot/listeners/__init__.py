@@ -22,8 +22,8 @@ def on_error(
 ) -> BoltResponse:
     """A listener failed after its ack: one clear line for our named errors (a missing or
     read-only database, the search index being built), the traceback only for a bug; never
-    the request body. A button's clicker is told a named error in its words, not left with
-    a click that did nothing."""
+    the request body. A button's clicker is told (a named error in its words, a bug as
+    "something went wrong"), not left with a click that did nothing."""
     kind = body.get("type") or body.get("command") or "request"
     if isinstance(error, PapersError):
         log.error("%s failed: %s", kind, error)
