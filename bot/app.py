@@ -13,8 +13,9 @@ import weakref
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
-from slack_bolt import App
+from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
@@ -27,7 +28,7 @@ from waitress.task import WSGITask
 
 from bot.context import Deps, Lookup, deps_middleware
 from bot.listeners import register
-from storage import connect, replays
+from storage import connect, replays, teams
 from storage.config import Config
 from storage.errors import ConfigError, PapersError
 from storage.installations import EncryptedInstallationStore
@@ -89,6 +90,10 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     # check would log the whole body of a refused request.
     common = {"request_verification_enabled": False, "listener_executor": _executor()}
     if config.slack_client_id and config.slack_client_secret:
+        store = EncryptedInstallationStore(
+            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+        )
+        deps = Deps(config, store, lookup)
         app = App(
             signing_secret=config.slack_signing_secret,
             client=web_client(config),
@@ -96,12 +101,11 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
                 client_id=config.slack_client_id,
                 client_secret=config.slack_client_secret,
                 scopes=SCOPES,
-                installation_store=EncryptedInstallationStore(
-                    database=config.db_path,
-                    client_id=config.slack_client_id,
-                    key=config.token_key,
-                ),
+                installation_store=store,
                 state_store=SQLite3OAuthStateStore(database=config.db_path, expiration_seconds=600),
+                callback_options=CallbackOptions(
+                    success=_on_installed(deps), failure=_on_install_failed
+                ),
             ),
             **common,
         )
@@ -118,11 +122,34 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
             token_verification_enabled=False,
             **common,
         )
-    deps = Deps(config, app.installation_store, lookup)
+        deps = Deps(config, app.installation_store, lookup)
     app.use(deps_middleware(deps))
     register(app)
     _DEPS[app] = deps
     return app
+
+
+def _on_installed(deps: Deps):
+    """After an OAuth install is stored: a workspace that had uninstalled the app (or revoked
+    its token) is served again, and the subscriptions that stopped with it resume; then
+    Bolt's own success page."""
+
+    def success(args: SuccessArgs) -> BoltResponse:
+        team_id = args.installation.team_id
+        if team_id:
+            resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC))
+            if resumed:
+                log.info(
+                    "team %s installed the app again: %d subscriptions resumed", team_id, resumed
+                )
+        return args.default.success(args)
+
+    return success
+
+
+def _on_install_failed(args: FailureArgs) -> BoltResponse:
+    """Bolt's own failure page."""
+    return args.default.failure(args)
 
 
 # The deps of each built app, for the HTTP front (its signing secret and database).

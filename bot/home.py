@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot import views
 from bot.context import Deps
 from storage import saved
 from storage import subscriptions as subs
+from storage.digests import select_papers
+from storage.errors import NotFound, PapersError
 
 
 def publish_home(
@@ -17,11 +23,116 @@ def publish_home(
     user_id: str,
     preview: dict | None = None,
     preview_of: int | None = None,
+    view_hash: str | None = None,
+    again: tuple[str, str] | None = None,
 ) -> None:
     """Render and publish the Home tab for one user of one team: subscriptions, the reading
-    list, and a digest preview when asked for."""
+    list, and a digest preview when asked for.
+
+    `view_hash` (the clicked view's) makes Slack refuse the publish when another one came
+    first: two quick clicks on Home render concurrently, and the slower render (stale: from
+    before the other click's change) must not replace the newer view. A refused one is
+    rendered again, now after both changes, and published. `again` names the button reply
+    shown as the preview (its kind and value), so a later change on Home shows it anew."""
+    try:
+        client.views_publish(
+            user_id=user_id,
+            view=_render(deps, team_id, user_id, preview, preview_of, again),
+            **({"hash": view_hash} if view_hash else {}),
+        )
+    except SlackApiError as exc:
+        if not view_hash or exc.response.get("error") != "hash_conflict":
+            raise
+        view = _render(deps, team_id, user_id, preview, preview_of, again)
+        client.views_publish(user_id=user_id, view=view)
+
+
+def _render(
+    deps: Deps,
+    team_id: str,
+    user_id: str,
+    preview: dict | None,
+    preview_of: int | None,
+    again: tuple[str, str] | None,
+) -> dict:
     mine = subs.visible_to(deps.db, team_id, user_id)
     last = {s.id: subs.last_delivery(deps.db, s.id) for s in mine}
     reading = saved.saved_papers(deps.db, team_id, user_id, limit=views.SAVED_IN_HOME)
-    view = views.home_view(mine, last, preview, preview_of, reading)
-    client.views_publish(user_id=user_id, view=view)
+    return views.home_view(mine, last, preview, preview_of, reading, again)
+
+
+def view_hash(body: dict) -> str | None:
+    """The hash of the App Home view a click was made on (None for a message's click)."""
+    value = (body.get("view") or {}).get("hash")
+    return value if isinstance(value, str) and value else None
+
+
+def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int) -> dict | None:
+    """What one of the user's digest subscriptions would get now, or None when it is gone,
+    not theirs, or an alert (which has no digest)."""
+    try:
+        sub = subs.get(deps.db, team_id, subscription_id)
+    except NotFound:
+        return None
+    if sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
+        return None
+    now = datetime.now(UTC)
+    papers = select_papers(deps.db, sub, now, deps.config.digest_size)
+    return views.preview_message(sub, papers, now)
+
+
+def _metadata(body: dict) -> dict:
+    try:
+        meta = json.loads((body.get("view") or {}).get("private_metadata") or "{}")
+    except ValueError:
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def shown_preview(body: dict) -> int | None:
+    """The subscription whose digest preview the clicked Home view showed, if any."""
+    preview_of = _metadata(body).get("preview_of")
+    if not isinstance(preview_of, int) or isinstance(preview_of, bool):
+        return None
+    return preview_of if 0 < preview_of < 2**63 else None  # a row id SQLite can hold
+
+
+def shown_again(body: dict) -> tuple[str, str] | None:
+    """The button reply the clicked Home view showed as its preview (kind, value), if any."""
+    again = _metadata(body).get("again")
+    if isinstance(again, list) and len(again) == 2 and all(isinstance(a, str) for a in again):
+        return again[0], again[1]
+    return None
+
+
+def _reply_again(deps: Deps, again: tuple[str, str]) -> dict | None:
+    """A button's reply built anew: More like this, Authors, Papers by …"""
+    # Imported here: they import bot.interaction, which imports this module.
+    from bot import more_commands, paper_actions
+
+    kind, value = again
+    try:
+        if kind == "similar":
+            return paper_actions.more_like(deps.db, value)
+        if kind == "authors":
+            return paper_actions.authors_of(deps.db, value)
+        if kind == "author":
+            return more_commands.author_search(deps.db, value)
+    except PapersError:
+        return None
+    return None
+
+
+def refresh_home(client: WebClient, deps: Deps, team_id: str, user_id: str, body: dict) -> None:
+    """Publish Home after a change made on it, keeping the preview it showed (built anew, so
+    it shows the change): a Save on a paper of a digest preview, or of More like this, must
+    not take the list away."""
+    preview_of, again = shown_preview(body), shown_again(body)
+    preview = None
+    if preview_of:
+        preview = digest_preview(deps, team_id, user_id, preview_of)
+    elif again:
+        preview = _reply_again(deps, again)
+    shown = preview_of if preview and preview_of else None
+    kept = again if preview and again else None
+    publish_home(client, deps, team_id, user_id, preview, shown, view_hash(body), kept)

@@ -7,7 +7,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.context import Deps
-from bot.home import publish_home
+from bot.home import publish_home, refresh_home, view_hash
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
 # would make SQLite raise OverflowError instead of finding nothing).
@@ -36,11 +36,17 @@ def answer(
     team_id: str,
     message: dict,
     show_on_home: bool = True,
+    again: tuple[str, str] | None = None,
 ) -> None:
     """Reply to the clicker: an ephemeral message; on App Home (no response_url) a refreshed
-    Home with the message where the digest preview goes (or without it)."""
+    Home with the message where the digest preview goes (or, when `show_on_home` is off,
+    Home as it was, its preview kept). `again` (kind, value) lets a later change on Home
+    build this reply anew (bot.home.refresh_home)."""
     if on_home(body) or not body.get("response_url"):
-        preview = message if show_on_home else None
-        publish_home(client, deps, team_id, body["user"]["id"], preview)
+        if show_on_home:
+            user_id = body["user"]["id"]
+            publish_home(client, deps, team_id, user_id, message, None, view_hash(body), again)
+        else:
+            refresh_home(client, deps, team_id, body["user"]["id"], body)
     else:
         respond(response_type="ephemeral", replace_original=False, **message)

@@ -26,19 +26,21 @@ def _paper(db: Database, value: str) -> dict | None:
 GONE = views.text_message("That paper is no longer in the store.")
 
 
-def save(db: Database, team_id: str, user_id: str, value: str, now: datetime) -> dict:
-    """Save a paper to the user's reading list."""
+def save(db: Database, team_id: str, user_id: str, value: str, now: datetime) -> tuple[dict, bool]:
+    """Save a paper to the user's reading list: the reply, and whether the paper is on the
+    list now (False: the paper is gone or the list is full, and the reply says so)."""
     paper = _paper(db, value)
     if paper is None:
-        return GONE
+        return GONE, False
     try:
         added = saved.save(db, team_id, user_id, paper["id"], now)
     except PapersError as exc:
-        return views.text_message(f":warning: {escape_mrkdwn(str(exc))}")
+        return views.text_message(f":warning: {escape_mrkdwn(str(exc))}"), False
     title = escape_mrkdwn(truncate(paper["title"], 150))
     if not added:
-        return views.text_message(f"_{title}_ is already in your reading list (`/papers saved`).")
-    return views.text_message(f"Saved _{title}_ to your reading list: `/papers saved`.")
+        message = f"_{title}_ is already in your reading list (`/papers saved`)."
+        return views.text_message(message), True
+    return views.text_message(f"Saved _{title}_ to your reading list: `/papers saved`."), True
 
 
 def more_like(db: Database, value: str) -> dict:

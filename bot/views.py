@@ -21,6 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.text import code, escape_mrkdwn, matches, plural, truncate
+from storage.authors import MAX_NAME_CHARS
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
@@ -54,9 +55,14 @@ HELP = [
 ]
 
 
+# A link longer than this is left out (the title shows unlinked): a feed's link may be any
+# length, and a title's section holds 3,000 characters.
+MAX_URL_CHARS = 1000
+
+
 def _safe_url(url: str | None) -> str | None:
     # Only plain http(s) links: anything with Slack's control characters could break out.
-    if not url or not url.startswith(("https://", "http://")):
+    if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL_CHARS:
         return None
     if any(ch in url for ch in "<>| \n"):
         return None
@@ -102,12 +108,18 @@ def _reason(paper: dict) -> str:
     return reason_text(paper["signals"]) if paper.get("signals") else ""
 
 
+def _name(name: str) -> str:
+    # A feed's author name may be any length; three of them share one 3,000-character text.
+    return truncate(name, MAX_NAME_CHARS)
+
+
 def paper_context(paper: dict) -> str:
     """Authors, date, upvotes and sources on one line."""
     parts = []
     if paper.get("authors"):
-        names = paper["authors"]
-        parts.append(", ".join(names[:3]) + (f" +{len(names) - 3}" if len(names) > 3 else ""))
+        names = [_name(n) for n in paper["authors"][:3]]
+        more = len(paper["authors"]) - 3
+        parts.append(", ".join(names) + (f" +{more}" if more > 0 else ""))
     elif paper.get("authors_count"):
         parts.append(f"{paper['authors_count']} authors")
     if paper.get("published"):
@@ -404,15 +416,46 @@ def list_message(subs: list[Subscription]) -> dict:
     return {"text": "\n".join(sections), "blocks": _dump(blocks)}
 
 
+def delivery_status(sub: Subscription, delivered: dict | None) -> str:
+    """The last delivery, when it finished on the subscriber's clock, and why a skipped or
+    failed one was not sent: "last digest skipped (nothing new): Tue, Mar 17 at 09:00 UTC"
+    (the ledger's period, `2026-W12` or `alert:0-57`, means nothing to a reader)."""
+    if not delivered or not delivered.get("finished_at"):
+        return "no delivery yet"
+    kind = "alert" if sub.is_instant else "digest"
+    when = sub.schedule.local(datetime.fromisoformat(delivered["finished_at"]))
+    state = "" if delivered["state"] == "sent" else f" {delivered['state']}"
+    why = f" ({truncate(delivered['detail'], 200)})" if state and delivered.get("detail") else ""
+    return f"last {kind}{state}{why}: {when:%a, %b %-d at %H:%M} {sub.tz}"
+
+
+def _fit(blocks: list[dict], room: int) -> list[dict]:
+    """A preview in `room` blocks: whole papers (each starts with its section), then a line
+    saying the rest did not fit, rather than a paper without its buttons and no word."""
+    if len(blocks) <= room:
+        return blocks
+    cut = max(room - 1, 0)
+    while cut > 0 and blocks[cut]["type"] != "section":
+        cut -= 1
+    note = (
+        "_…the rest does not fit on App Home beside your subscriptions and reading list "
+        "(it holds 100 blocks)._"
+    )
+    return blocks[:cut] + (
+        [ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()] if room > 0 else []
+    )
+
+
 def home_view(
     subs: list[Subscription],
     last: dict[int, dict | None],
     preview: dict | None = None,
     preview_of: int | None = None,
     saved: list[dict] | None = None,
+    again: tuple[str, str] | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
-    a preview shows under its subscription."""
+    a preview shows under its subscription (a reply to a button, `again`, at the end)."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text="Your paper subscriptions"))]
     if not subs:
         blocks.append(
@@ -430,12 +473,7 @@ def home_view(
     # last one lost its buttons and the reading list its place.
     room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     for sub in shown:
-        delivered = last.get(sub.id)
-        status = (
-            f"last delivery: {delivered['state']} {delivered['period']}"
-            if delivered
-            else "no delivery yet"
-        )
+        status = delivery_status(sub, last.get(sub.id))
         # action_ids must be unique within a view, so each carries the subscription id.
         toggle = ("Resume", "home_resume") if sub.status == "paused" else ("Pause", "home_pause")
         buttons = []
@@ -458,12 +496,19 @@ def home_view(
             ActionsBlock(elements=buttons),
         ]
         if preview and sub.id == preview_of:
-            blocks += preview["blocks"][: max(room, 0)]
+            blocks += _fit(preview["blocks"], room)
     blocks += saved_blocks
     if preview and preview_of not in {s.id for s in shown}:
         blocks.append(DividerBlock())
-        blocks += preview["blocks"][: max(room, 0)]
-    return {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+        blocks += _fit(preview["blocks"], room)
+    view = {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
+    # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view: a
+    # subscription's digest, or a reply to a button (`again`: its kind and value).
+    if preview and preview_of is not None:
+        view["private_metadata"] = json.dumps({"preview_of": preview_of})
+    elif preview and again:
+        view["private_metadata"] = json.dumps({"again": list(again)})
+    return view
 
 
 # --- issue 15: paper buttons, more like this, reading list, authors, unfurls -----------------
@@ -491,7 +536,7 @@ def paper_actions(paper: dict) -> ActionsBlock:
 
 def authors_line(names: list[str]) -> str:
     """ "A, B, C et al." for the first three names (escaped)."""
-    shown = ", ".join(names[:3]) + (" et al." if len(names) > 3 else "")
+    shown = ", ".join(_name(n) for n in names[:3]) + (" et al." if len(names) > 3 else "")
     return escape_mrkdwn(shown)
 
 
@@ -539,9 +584,14 @@ def authors_message(paper: dict) -> dict:
     names = paper.get("authors") or []
     title = escape_mrkdwn(truncate(paper["title"], 150))
     lines = [f"*Authors of* _{title}_"]
-    lines += [f'• {escape_mrkdwn(n)}: `/papers author:"{escape_mrkdwn(n)}"`' for n in names[:20]]
-    if len(names) > 20:
-        lines.append(f"…and {len(names) - 20} more")
+    for name in names[:20]:
+        line = f"• {escape_mrkdwn(_name(name))}: {code(f'/papers author:{chr(34)}{name}{chr(34)}')}"
+        # Whole lines only: a cut inside a `code span` would leave it open.
+        if sum(len(x) + 1 for x in lines) + len(line) > 2800:
+            break
+        lines.append(line)
+    if len(names) > len(lines) - 1:
+        lines.append(f"…and {len(names) - (len(lines) - 1)} more")
     buttons = [
         ButtonElement(
             text=truncate(f"Papers by {name}", 75),

@@ -6,6 +6,7 @@ import json
 
 MAX_BLOCKS = {"message": 50, "home": 100, "modal": 100}
 SECTION_TEXT = 3000
+TEXT_OBJECT = 3000  # any text object, e.g. a context element's
 FIELDS = 10
 FIELD_TEXT = 2000
 HEADER_TEXT = 150
@@ -67,8 +68,11 @@ def validate_blocks(blocks: list, surface: str = "message") -> list[str]:
             if len(_text(block.get("text"))) > HEADER_TEXT:
                 errors.append(f"{where}: header over {HEADER_TEXT}")
         elif kind == "context":
-            if len(block.get("elements") or []) > CONTEXT_ELEMENTS:
+            elements = block.get("elements") or []
+            if len(elements) > CONTEXT_ELEMENTS:
                 errors.append(f"{where}: context over {CONTEXT_ELEMENTS} elements")
+            if any(isinstance(e, dict) and len(_text(e)) > TEXT_OBJECT for e in elements):
+                errors.append(f"{where}: context text over {TEXT_OBJECT}")
         elif kind == "actions":
             elements = block.get("elements") or []
             if len(elements) > ACTIONS_ELEMENTS:

@@ -85,6 +85,13 @@ class State:
     burst: float = 3.0
     buckets: dict[str, tuple[float, float]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # The workspace an OAuth install is for: None, a new one each time; a team id, that
+    # workspace installing again (as after an uninstall).
+    install_team: str | None = None
+    # views.publish: the next call waits for this event before it is answered (a slow publish
+    # that a later click's publish overtakes); `publish_held` is set while it waits.
+    hold_publish: threading.Event | None = None
+    publish_held: bool = False
 
 
 class SlackStandIn:
@@ -424,6 +431,12 @@ class SlackStandIn:
 
     def api(self, method: str, params: dict, token: str | None) -> tuple[int, dict, dict]:
         """Answer one Web API call: (HTTP status, body, extra headers)."""
+        if method == "views.publish" and self.state.hold_publish is not None:
+            with self.state.lock:
+                gate, self.state.hold_publish = self.state.hold_publish, None
+                self.state.publish_held = True
+            gate.wait(timeout=30)
+            self.state.publish_held = False
         with self.state.lock:
             self.state.calls.append((method, {k: v for k, v in params.items() if k != "token"}))
             if self.state.force_429 > 0 or not self._take_rate(method, params):
@@ -488,7 +501,7 @@ class SlackStandIn:
         """Exchange an OAuth code for a new bot token of a new workspace."""
         if not params.get("code"):
             return {"ok": False, "error": "invalid_code"}
-        team_id = "T" + uuid.uuid4().hex[:8].upper()
+        team_id = self.state.install_team or "T" + uuid.uuid4().hex[:8].upper()
         token = "xoxb-" + "-".join(uuid.uuid4().hex[:12] for _ in range(3))
         self.state.tokens[token] = team_id
         return {
@@ -610,7 +623,14 @@ class SlackStandIn:
                 "error": "invalid_arguments",
                 "response_metadata": {"messages": errors},
             }
-        self.state.views[str(params.get("user_id"))] = view
+        user = str(params.get("user_id"))
+        # As Slack: a `hash` (the view the app last saw) that is no longer the view's gets
+        # hash_conflict, so a slow publish never replaces a newer view; each publish hashes anew.
+        current = self.state.views.get(user)
+        if params.get("hash") and current is not None and params["hash"] != current.get("hash"):
+            return {"ok": False, "error": "hash_conflict"}
+        view = {**view, "hash": uuid.uuid4().hex}
+        self.state.views[user] = view
         return {"ok": True, "view": {"id": "V0HOME", **view}}
 
     def response_url_post(self, response_id: str, body: dict) -> tuple[int, dict | str]:

@@ -9,6 +9,11 @@ from sqlite_utils import Database
 from storage.db import transaction
 from storage.subscriptions import pause_team
 
+ACTIVE = "active"
+# Why a team is not served; its subscriptions are paused with the same words.
+UNINSTALLED = "app uninstalled"
+REVOKED = "tokens revoked"
+
 
 def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
     """Mark a team gone and pause all its subscriptions; returns how many were paused."""
@@ -17,3 +22,28 @@ def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
             {"team_id": team_id, "status": reason, "changed_at": now.isoformat()}, pk="team_id"
         )
         return pause_team(db, team_id, reason)
+
+
+def reactivate(db: Database, team_id: str, now: datetime) -> int:
+    """Serve a team again after it installed the app anew: the subscriptions `deactivate`
+    paused resume (ones a member paused, or Slack refused, stay paused); returns how many.
+    Slack sends both tokens_revoked and app_uninstalled on an uninstall, so either reason
+    may be on a subscription whatever the team's last status says."""
+    with transaction(db):
+        row = next(db["teams"].rows_where("team_id = ?", [team_id]), None)
+        if row is None or row["status"] == ACTIVE:
+            return 0
+        db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
+        reasons = sorted({UNINSTALLED, REVOKED, row["status"]})
+        marks = ",".join("?" * len(reasons))
+        return db.execute(
+            "UPDATE subscriptions SET status = 'active', paused_reason = NULL"
+            f" WHERE team_id = ? AND status = 'paused' AND paused_reason IN ({marks})",
+            [team_id, *reasons],
+        ).rowcount
+
+
+def status(db: Database, team_id: str) -> str:
+    """The team's status: ACTIVE, or why it is not served (UNINSTALLED, REVOKED)."""
+    row = next(db["teams"].rows_where("team_id = ?", [team_id], select="status"), None)
+    return row["status"] if row else ACTIVE

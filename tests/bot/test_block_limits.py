@@ -3,6 +3,8 @@ largest sizes the app produces (checked by the stand-in's own limit checker)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bot import views
@@ -81,3 +83,32 @@ def test_search_reply_to_the_longest_query_an_admin_may_allow_fits(seeded):
     assert validate_blocks(message["blocks"]) == []
     share = message["blocks"][-1]["elements"][0]["value"]
     assert views.page_from_value(share)[:2] == (query, 0)
+
+
+# A feed entry with no arXiv id keeps the feed's own link, whatever its length (tracking
+# parameters, a session in the query string): 4,000 characters here. A feed's author names
+# are as long as the feed makes them.
+LONG_LINKS = [
+    {**big_paper(n), "url": "https://example.org/paper?" + "utm=x&" * 660} for n in (1, 2, 3)
+]
+LONG_NAMES = [{**big_paper(n), "authors": [c * 3000 for c in "ABCD"]} for n in (1, 2, 3)]
+RENDERS = {
+    "digest": lambda p: views.digest_message(p, "Daily", 1, True),
+    "alert": lambda p: views.alert_message(p, "lora", 1),
+    "saved": lambda p: views.saved_message(p, 3),
+    "unfurl": lambda p: {"blocks": views.unfurl_blocks(p[0])},
+    "trending": lambda p: views.trending_message(p, "day"),
+    "authors": lambda p: views.authors_message(p[0]),
+}
+
+
+@pytest.mark.parametrize("render", list(RENDERS.values()), ids=list(RENDERS))
+@pytest.mark.parametrize("papers", [LONG_LINKS, LONG_NAMES], ids=["long-link", "long-names"])
+def test_a_paper_with_very_long_feed_text_stays_within_block_kit_limits(render, papers):
+    """The link and the author names went into the blocks whole: past 3,000 characters a
+    text refused by Slack (invalid_blocks) or rendering raised, so the digest, the reply or
+    the preview never arrived."""
+    message = render(papers)
+    assert validate_blocks(message["blocks"]) == []
+    texts = json.dumps(message["blocks"])
+    assert "T" * 100 in texts  # the title is still shown

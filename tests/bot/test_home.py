@@ -176,3 +176,94 @@ def test_a_home_button_with_an_id_past_sqlites_range_changes_nothing(slack, repl
     assert "trending → <#C0GENERAL>, weekly on Monday" in json.dumps(again, ensure_ascii=False)
     rows = list(connect(config.db_path).query("SELECT id, status FROM subscriptions"))
     assert rows == [{"id": 1, "status": "active"}]
+
+
+def test_manage_subscription_in_a_home_preview_answers_on_home(slack, reply):
+    """App Home clicks carry no response_url: Manage under a preview used to answer nothing
+    (a TypeError after the ack). It shows the subscriptions where the preview was."""
+    reply("subscribe channel weekly")
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    slack.state.views.clear()
+    slack.click(shown, "digest_manage", view=shown)
+    managed = json.dumps(home(slack), ensure_ascii=False)
+    assert "*Your subscriptions*" in managed and "`/papers unsubscribe &lt;id&gt;`" in managed
+
+
+@pytest.mark.parametrize(
+    ("frequency", "period", "state", "detail", "shown"),
+    [
+        pytest.param(
+            "instant", "alert:0-57", "sent", None, "last alert: Tue, Mar 17 at 04:00", id="alert"
+        ),
+        pytest.param(
+            "daily", "2026-03-17", "sent", None, "last digest: Tue, Mar 17 at 04:00", id="digest"
+        ),
+        pytest.param(
+            "daily",
+            "2026-03-17",
+            "skipped",
+            "nothing new",
+            "last digest skipped (nothing new): Tue, Mar 17 at 04:00",
+            id="skipped",
+        ),
+    ],
+)
+def test_last_delivery_on_home_is_a_time_on_the_subscribers_clock(
+    slack, config, frequency, period, state, detail, shown
+):
+    """Home showed the ledger's period as it is stored (`sent alert:0-57` for an alert) and
+    never said why a digest was skipped; it shows when, in the subscription's timezone."""
+    from storage import deliveries
+
+    db = connect(config.db_path)
+    sub = add_subscription(
+        db,
+        slack.team_id,
+        "U0LOCAL",
+        "U0LOCAL",
+        "personal",
+        frequency=frequency,
+        tz="America/New_York",
+        keywords="lora",
+    )
+    claim = deliveries.claim(db, sub.id, period, NOW)
+    if state == "sent":
+        deliveries.confirm(db, claim, "1.000001", NOW, None)
+    else:
+        deliveries.finish(db, claim, deliveries.State(state), detail, NOW, None)
+    text = json.dumps(open_home(slack), ensure_ascii=False)
+    assert f"{shown} America/New_York" in text
+    assert period not in text
+
+
+def test_pausing_the_previewed_subscription_updates_its_preview(slack, reply):
+    """Pause used to take the preview away; it stays, saying no digest comes until Resume.
+    Removing the subscription takes its preview with it."""
+    reply("subscribe channel weekly")
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    paused = preview(slack, shown, "home_pause_1")
+    assert "It is paused: no digest until you Resume it" in json.dumps(paused)
+    removed = preview(slack, paused, "home_remove_1")
+    assert "Preview of" not in json.dumps(removed) and "private_metadata" not in removed
+
+
+def test_a_preview_too_long_for_a_full_home_shows_whole_papers_and_says_so(slack, config):
+    """At 25 subscriptions and 10 saved papers, 11 blocks are left for a preview: it was
+    cut there without a word, dropping papers and the Manage button unseen."""
+    db = connect(config.db_path)
+    for n in range(subs.MAX_PER_USER - 1):
+        add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", keywords=f"w{n}")
+    trending = add_subscription(db, slack.team_id, "U0LOCAL", "C0GENERAL", frequency="weekly")
+    for paper_id in range(1, 11):
+        saved.save(db, slack.team_id, "U0LOCAL", paper_id, NOW)
+    shown = preview(slack, open_home(slack), f"home_preview_{trending.id}")
+    assert validate_blocks(shown["blocks"], surface="home") == []
+    blocks = shown["blocks"]
+    start = next(i for i, b in enumerate(blocks) if "Preview of" in json.dumps(b))
+    end = blocks.index(next(b for b in blocks[start:] if b["type"] == "divider"))
+    part = blocks[start:end]
+    assert "does not fit on App Home" in json.dumps(part[-1])
+    papers = [i for i, b in enumerate(part) if b["type"] == "section"]
+    assert papers, part
+    for i in papers:  # each paper whole: its facts and its buttons
+        assert [b["type"] for b in part[i : i + 3]] == ["section", "context", "actions"]

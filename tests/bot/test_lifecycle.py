@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
+import urllib.request
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -48,7 +51,16 @@ def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
 
 
-def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param({"type": "app_uninstalled"}, id="app_uninstalled"),
+        # Only the bot rows went: the installation row kept the revoked bot token, which
+        # Bolt's authorize reads first.
+        pytest.param({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}}, id="tokens_revoked"),
+    ],
+)
+def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event):
     config = Config(
         db_path=str(tmp_path / "p.db"),
         slack_signing_secret=SECRET,
@@ -74,7 +86,85 @@ def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin):
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
     try:
-        assert standin.event({"type": "app_uninstalled"})["status"] == 200
+        assert standin.event(event)["status"] == 200
         wait_for(lambda: store.find_bot(enterprise_id=None, team_id=standin.team_id) is None)
+        wait_for(
+            lambda: store.find_installation(enterprise_id=None, team_id=standin.team_id) is None
+        )
+        with sqlite3.connect(config.db_path) as conn:
+            for table in ("slack_installations", "slack_bots"):
+                assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone() == (0,)
     finally:
         server.shutdown()
+
+
+def oauth_install(base: str) -> int:
+    """Go through /slack/install and the redirect as the admin's browser does; the status."""
+    install = urllib.request.urlopen(f"{base}/slack/install", timeout=10)
+    cookie = install.headers["Set-Cookie"].split(";")[0]  # Secure: carried by hand over http
+    state = re.search(r"authorize\?state=([\w-]+)", install.read().decode()).group(1)
+    callback = f"{base}/slack/oauth_redirect?code=c0de&state={state}"
+    done = urllib.request.urlopen(
+        urllib.request.Request(callback, headers={"Cookie": cookie}), timeout=10
+    )
+    return done.status
+
+
+def test_installing_again_after_an_uninstall_resumes_delivery(tmp_path, standin):
+    """A workspace that uninstalled the app and installs it again is served again: the
+    subscriptions the uninstall paused resume (not one its member paused), and one made
+    after the reinstall is delivered. Before, the team stayed "app uninstalled" for good."""
+    config = Config(
+        db_path=str(tmp_path / "p.db"),
+        slack_signing_secret=SECRET,
+        slack_client_id="111.222",
+        slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
+        slack_api_url=standin.api_url,
+    )
+    standin.state.install_team = standin.team_id
+    server = make_http_server(build_app(config), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    standin.app_url = f"{base}/slack/events"
+    db = connect(config.db_path)
+    try:
+        assert oauth_install(base) == 200
+        kept = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
+        mine = add_subscription(db, standin.team_id, "U2", "U2", "personal", START)
+        subs.set_status(db, standin.team_id, mine.id, subs.Status.PAUSED, "paused from App Home")
+        # Slack sends both on an uninstall.
+        standin.event({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}})
+        standin.event({"type": "app_uninstalled"})
+        wait_for(
+            lambda: (
+                subs.due(db, DUE + timedelta(days=1)) == []
+                and subs.by_id(db, kept.id).status == "paused"
+            )
+        )
+        assert oauth_install(base) == 200
+        after = add_subscription(db, standin.team_id, "U3", "U3", "personal", START)
+        assert subs.due(db, DUE + timedelta(days=1)) == [
+            subs.by_id(db, kept.id),
+            subs.by_id(db, after.id),
+        ]
+        assert subs.by_id(db, mine.id).paused_reason == "paused from App Home"
+    finally:
+        server.shutdown()
+
+
+def test_a_workspace_that_installs_again_with_a_new_bot_token_is_served_again(slack, config, reply):
+    """One workspace, no OAuth: after an uninstall the team stayed unserved for good, even
+    once reinstalled with a new SLACK_BOT_TOKEN. A command from it (Slack sends commands only
+    to an installed app) serves it again once the token works; a dead token changes nothing."""
+    db = connect(config.db_path)
+    sub = add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START)
+    assert "Your subscriptions" in reply("list")["text"]  # the running app, authorized once
+    slack.event({"type": "app_uninstalled"})
+    wait_for(lambda: subs.by_id(db, sub.id).status == "paused")
+    team = slack.state.tokens.pop(slack.token)  # Slack revokes the token with the uninstall
+    assert "Your subscriptions" in reply("list")["text"]
+    assert subs.due(db, DUE + timedelta(days=1)) == []
+    slack.state.tokens[slack.token] = team  # reinstalled: the app runs with the new token
+    assert "Your subscriptions" in reply("list")["text"]
+    assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]

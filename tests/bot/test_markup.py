@@ -97,6 +97,9 @@ def paper(title: str, abstract: str, n: int) -> dict:
     }
 
 
+NOW_ISO = datetime(2026, 3, 17, 9, tzinfo=UTC).isoformat()
+
+
 def subscription(keywords: str) -> Subscription:
     return Subscription(
         id=1,
@@ -132,7 +135,9 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
         views.alert_message(papers, query, 1),
         views.list_message([sub]),
         views.home_view(
-            [sub], {1: {"state": query, "period": query}}, views.alert_message(papers, query, 1)
+            [sub],
+            {1: {"state": "failed", "period": query, "finished_at": NOW_ISO, "detail": query}},
+            views.alert_message(papers, query, 1),
         ),
         views.text_message(f"Subscribed: {views.describe(sub)}"),
         views.similar_message(papers[0], papers),

@@ -4,6 +4,8 @@ like this: clicks through the real app, replies through the stand-in."""
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 
 import pytest
 
@@ -127,3 +129,115 @@ def test_remove_with_an_id_past_sqlites_range_shows_the_list_unchanged(slack, re
     click(slack, reply("lora"), "save_paper_")
     mine = _set_values(reply("saved"), BEYOND_SQLITE)
     assert click(slack, mine, "saved_remove_")["text"] == "Your reading list: 1 paper"
+
+
+def _home_preview(slack, reply) -> dict:
+    reply("subscribe channel weekly")
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    slack.state.views.clear()
+    slack.click(view, "home_preview_1", view=view)
+    return wait_for(lambda: slack.state.views.get("U0LOCAL"))
+
+
+def _click_home(slack, view: dict, prefix: str, index: int = 0) -> dict:
+    slack.state.views.clear()
+    click(slack, view, prefix, index, view=view)
+    return wait_for(lambda: slack.state.views.get("U0LOCAL"))
+
+
+def test_saving_from_a_home_preview_keeps_the_preview(slack, reply):
+    """Save on a paper of a digest preview re-published Home without the preview, so saving
+    a second paper of it meant pressing Preview again each time."""
+    after = _click_home(slack, _home_preview(slack, reply), "save_paper_")
+    assert "Preview of #1, not sent" in json.dumps(after, ensure_ascii=False)
+    again = _click_home(slack, after, "save_paper_", 1)
+    assert "Preview of #1, not sent" in json.dumps(again, ensure_ascii=False)
+    assert reply("saved")["text"] == "Your reading list: 2 papers"
+    # Removing from the reading list keeps it too.
+    removed = _click_home(slack, again, "saved_remove_")
+    assert "Preview of #1, not sent" in json.dumps(removed, ensure_ascii=False)
+    assert reply("saved")["text"] == "Your reading list: 1 paper"
+
+
+def test_a_save_refused_on_app_home_says_why(slack, reply, config, monkeypatch):
+    """A full reading list (or a paper gone meanwhile) got no word at all on App Home."""
+    monkeypatch.setattr("storage.saved.MAX_SAVED", 1)
+    preview = _home_preview(slack, reply)
+    _click_home(slack, preview, "save_paper_")
+    refused = _click_home(slack, preview, "save_paper_", 1)
+    assert "Your reading list holds 1 papers, the most allowed" in json.dumps(refused)
+
+
+@pytest.mark.parametrize("where", ["results", "home-preview"])
+def test_more_like_this_while_the_index_is_being_built_says_so(slack, reply, config, where):
+    """More like this searches the index: while another process builds it, the click got
+    no answer at all (IndexUnavailable after the ack); it gets the same words as /papers."""
+    from storage import connect
+    from storage import index as search_index
+
+    message = reply("lora") if where == "results" else _home_preview(slack, reply)
+    db = connect(config.db_path)
+    # A bot started while another process builds the index (a fresh install, a deleted one).
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = search_index.Writer(db)
+    try:
+        if where == "results":
+            shown = click(slack, message, "more_like_")["text"]
+        else:
+            shown = json.dumps(_click_home(slack, message, "more_like_"))
+    finally:
+        held.close()
+        search_index.forget_readers()
+    assert ":warning: The search index is being built; try again in a minute." in shown
+
+
+def test_a_slow_home_publish_never_replaces_a_newer_one(slack, reply):
+    """Two Saves on App Home in quick succession: the first one's view, rendered before the
+    second save and published after it, replaced the newer view, so Home showed one saved
+    paper of two. Each publish names the view it replaces (`hash`); a stale one is re-rendered."""
+    view = _home_preview(slack, reply)
+    publishes = len([c for c in slack.state.calls if c[0] == "views.publish"])
+    gate = threading.Event()
+    slack.state.hold_publish = gate
+    click(slack, view, "save_paper_", 0, view=view)
+    wait_for(lambda: slack.state.publish_held)  # rendered with one paper saved, held
+    click(slack, view, "save_paper_", 1, view=view)
+    wait_for(lambda: len(_saved_on_home(slack)) == 2)  # the second click's view
+    gate.set()
+    # The held publish is refused (its view is not the one shown any more), then Home is
+    # rendered again and published: three publishes for two clicks.
+    wait_for(
+        lambda: len([c for c in slack.state.calls if c[0] == "views.publish"]) == publishes + 3
+    )
+    assert len(_saved_on_home(slack)) == 2
+    assert reply("saved")["text"] == "Your reading list: 2 papers"
+
+
+def _saved_on_home(slack) -> list[str]:
+    return [a for a in action_ids(slack.state.views["U0LOCAL"]) if a.startswith("saved_remove_")]
+
+
+def test_a_button_that_fails_unforeseen_says_so(slack, reply, monkeypatch):
+    """A bug behind a button left the click without any answer; like /papers, it says
+    something went wrong (the traceback stays in the log)."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("bot.paper_actions.similar", broken)  # nothing else reaches this branch
+    answer = click(slack, reply("lora"), "more_like_")
+    assert answer["text"] == "Something went wrong on my side; please try again in a minute."
+
+
+@pytest.mark.parametrize("change", ["save_paper_", "saved_remove_"])
+def test_a_change_on_home_keeps_a_button_reply_in_view(slack, reply, change):
+    """More like this on App Home shows its reply where the preview goes; a Save on one of
+    its papers, or a Remove in the reading list, then re-published Home without it."""
+    preview = _home_preview(slack, reply)
+    listed = _click_home(slack, _click_home(slack, preview, "save_paper_"), "more_like_")
+    assert "More like" in json.dumps(listed)
+    after = _click_home(slack, listed, change)
+    assert "More like" in json.dumps(after)
+    assert len(_saved_on_home(slack)) == (2 if change == "save_paper_" else 0)

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot import views
-from bot.home import publish_home
+from bot.home import digest_preview, publish_home, view_hash
 from bot.interaction import button_id
-from storage import subscriptions as subs
-from storage.digests import select_papers
-from storage.errors import NotFound
 
 
 def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context: BoltContext):
@@ -20,15 +15,10 @@ def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context:
     ack()
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
-    try:
-        sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
-    except NotFound:
-        sub = None
-    if sub is None or sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
+    sub_id = button_id(action.get("value", "")) or 0
+    preview = digest_preview(deps, team_id, user_id, sub_id)
+    if preview is None:
         preview = views.text_message("That subscription is gone; nothing to preview.")
-        publish_home(client, deps, team_id, user_id, preview)
+        publish_home(client, deps, team_id, user_id, preview, None, view_hash(body))
         return
-    now = datetime.now(UTC)
-    papers = select_papers(deps.db, sub, now, deps.config.digest_size)
-    preview = views.preview_message(sub, papers, now)
-    publish_home(client, deps, team_id, user_id, preview, preview_of=sub.id)
+    publish_home(client, deps, team_id, user_id, preview, sub_id, view_hash(body))

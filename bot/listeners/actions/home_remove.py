@@ -8,7 +8,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
-from bot.home import publish_home
+from bot.home import refresh_home
 from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.errors import PapersError
@@ -26,4 +26,4 @@ def home_remove(
         sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
         subs.remove(deps.db, team_id, user_id, str(sub.id), sub.target, admin)
-    publish_home(client, deps, team_id, user_id)
+    refresh_home(client, deps, team_id, user_id, body)

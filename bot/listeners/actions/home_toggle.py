@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
-from bot.home import publish_home
+from bot.home import refresh_home
 from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.errors import PapersError
@@ -29,4 +29,4 @@ def home_toggle(
             subs.set_status(deps.db, team_id, sub.id, status, "paused from App Home")
     except (PapersError, ValueError):
         pass  # a stale button for a removed subscription: re-rendering shows the truth
-    publish_home(client, deps, team_id, user_id)
+    refresh_home(client, deps, team_id, user_id, body)

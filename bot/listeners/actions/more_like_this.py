@@ -15,5 +15,6 @@ def more_like_this(
     """Reply with the papers most like the clicked one."""
     ack()
     deps = context["deps"]
-    message = paper_actions.more_like(deps.db, action.get("value", ""))
-    answer(body, respond, client, deps, context.team_id or "", message)
+    value = action.get("value", "")
+    message = paper_actions.more_like(deps.db, value)
+    answer(body, respond, client, deps, context.team_id or "", message, again=("similar", value))

@@ -18,8 +18,9 @@ def paper_authors(
     """Reply with the paper's authors, each with a Papers by … button."""
     ack()
     deps = context["deps"]
-    message = paper_actions.authors_of(deps.db, action.get("value", ""))
-    answer(body, respond, client, deps, context.team_id or "", message)
+    value = action.get("value", "")
+    message = paper_actions.authors_of(deps.db, value)
+    answer(body, respond, client, deps, context.team_id or "", message, again=("authors", value))
 
 
 def author_search(
@@ -28,8 +29,9 @@ def author_search(
     """Reply with the papers of the clicked author, as `/papers author:"…"` would."""
     ack()
     deps = context["deps"]
+    value = action.get("value", "")
     try:
-        message = more_commands.author_search(deps.db, action.get("value", ""))
+        message = more_commands.author_search(deps.db, value)
     except PapersError as exc:
         message = views.text_message(f":warning: {escape_mrkdwn(str(exc))}")
-    answer(body, respond, client, deps, context.team_id or "", message)
+    answer(body, respond, client, deps, context.team_id or "", message, again=("author", value))

@@ -18,7 +18,8 @@ def save_paper(
     ack()
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
-    message = paper_actions.save(
+    message, on_list = paper_actions.save(
         deps.db, team_id, user_id, action.get("value", ""), datetime.now(UTC)
     )
-    answer(body, respond, client, deps, team_id, message, show_on_home=False)
+    # On App Home the reading list below shows a saved paper; a refusal needs its words.
+    answer(body, respond, client, deps, team_id, message, show_on_home=not on_list)

@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import more_commands, paper_actions
-from bot.home import publish_home
+from bot.home import refresh_home
 from bot.interaction import on_home
 
 
@@ -19,6 +19,6 @@ def saved_remove(
     team_id, user_id = context.team_id or "", body["user"]["id"]
     paper_actions.remove_saved(deps.db, team_id, user_id, action.get("value", ""))
     if on_home(body):
-        publish_home(client, deps, team_id, user_id)
+        refresh_home(client, deps, team_id, user_id, body)
     else:
         respond(replace_original=True, **more_commands.reading_list(deps.db, team_id, user_id))

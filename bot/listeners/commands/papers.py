@@ -15,6 +15,7 @@ from bot import views
 from bot.admins import is_workspace_admin
 from bot.commands import Invocation, Lookups, handle
 from bot.context import Deps
+from bot.installs import serve_again_if_installed
 from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -81,6 +82,7 @@ def papers_command(
 def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient) -> None:
     """Run the command and post its answer through response_url; never raises."""
     try:
+        serve_again_if_installed(deps, client, inv.team_id)
         answer = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
     except DatabaseError as exc:
         log.error("/papers could not use the database: %s", exc)

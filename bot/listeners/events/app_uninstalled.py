@@ -17,7 +17,7 @@ def app_uninstalled(context: BoltContext, body: dict) -> None:
     """Mark the team gone (idempotent: Slack may retry events); OAuth mode deletes its tokens."""
     deps: Deps = context["deps"]
     team_id = context.team_id or body.get("team_id", "")
-    teams.deactivate(deps.db, team_id, "app uninstalled", datetime.now(UTC))
+    teams.deactivate(deps.db, team_id, teams.UNINSTALLED, datetime.now(UTC))
     if deps.installation_store is not None:
         deps.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
     log.info("team %s uninstalled the app; delivery stopped", team_id)

@@ -15,11 +15,14 @@ log = logging.getLogger(__name__)
 
 def tokens_revoked(event: dict, context: BoltContext, body: dict) -> None:
     """Mark the team's tokens revoked when the bot token is among them."""
-    if not event.get("tokens", {}).get("bot"):
+    if not (event.get("tokens") or {}).get("bot"):
         return
     deps: Deps = context["deps"]
     team_id = context.team_id or body.get("team_id", "")
-    teams.deactivate(deps.db, team_id, "tokens revoked", datetime.now(UTC))
+    teams.deactivate(deps.db, team_id, teams.REVOKED, datetime.now(UTC))
     if deps.installation_store is not None:
-        deps.installation_store.delete_bot(enterprise_id=context.enterprise_id, team_id=team_id)
+        # All the team's rows: an installation row holds the bot token too (delete_bot
+        # leaves it, and Bolt's authorize reads it before the bot rows). The app asks for
+        # no user scopes, so no row of the team holds anything else worth keeping.
+        deps.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
     log.info("team %s revoked the bot token; delivery stopped", team_id)
