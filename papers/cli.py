@@ -19,6 +19,8 @@ from storage.config import Config
 from storage.errors import PapersError
 
 log = logging.getLogger("papers")
+# A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
+PORT_RANGE = click.IntRange(1, 65535)
 
 
 def _now() -> datetime:
@@ -247,7 +249,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, help="HTTP port (default PORT or 3000).")
+@click.option("--port", type=PORT_RANGE, help="HTTP port (default PORT or 3000).")
 @click.pass_context
 def serve(ctx: click.Context, port: int | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
@@ -256,7 +258,7 @@ def serve(ctx: click.Context, port: int | None) -> None:
     from papers.local import listening_on
 
     config = ctx.obj["config"]
-    if port:
+    if port is not None:
         config = replace(config, port=port)
     with listening_on(config.port, "--port" if port else "PORT"):
         run_serve(config, lookup=arxiv_lookup(config))
@@ -273,7 +275,11 @@ def worker(ctx: click.Context) -> None:
 
 @main.command("run")
 @click.option(
-    "--standin-port", default=3001, show_default=True, help="Port of the local Slack stand-in."
+    "--standin-port",
+    default=3001,
+    show_default=True,
+    type=PORT_RANGE,
+    help="Port of the local Slack stand-in.",
 )
 @click.pass_context
 def run_all(ctx: click.Context, standin_port: int) -> None:
@@ -333,7 +339,7 @@ def digest(
 
 
 @main.command()
-@click.option("--port", default=3001, show_default=True)
+@click.option("--port", default=3001, show_default=True, type=PORT_RANGE)
 @click.option("--app-url", default="http://127.0.0.1:3000/slack/events", show_default=True)
 @click.option(
     "--signing-secret",

@@ -547,3 +547,32 @@ def test_make_run_with_an_app_token_connects_out_in_socket_mode(tmp_path, busy_p
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        pytest.param(("serve", "--port", "70000"), "--port", id="serve-too-high"),
+        pytest.param(("serve", "--port", "0"), "--port", id="serve-zero"),
+        pytest.param(("standin", "--port", "70000"), "--port", id="standin-too-high"),
+        pytest.param(("run", "--standin-port", "-1"), "--standin-port", id="run-negative"),
+    ],
+)
+def test_a_port_out_of_range_is_a_usage_error_not_another_port(tmp_path, args, option):
+    # `serve --port 70000` listened on 4464 (70000 mod 65536) and `--port 0` on PORT,
+    # both silently; `standin --port 70000` and `run --standin-port -1` printed a traceback.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"})
+    env["PORT"] = str(_free_port())
+    ran = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=20,
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.startswith("Usage: papers")
+    assert f"Invalid value for '{option}'" in ran.stderr
+    assert "is not in the range 1<=x<=65535" in ran.stderr
