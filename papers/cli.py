@@ -316,14 +316,26 @@ def digest(
     db = _db(ctx)
     if subscription_id is not None:
         sub = subs.by_id(db, subscription_id)
-        chosen = [sub] if sub else []
+        if sub is None:
+            _fail("no such subscription")
+            return
+        if sub.is_instant:  # alerts and author follows: nothing is ever sent as a digest
+            what = (
+                f"follows {sub.author}" if sub.author else f"is an instant alert (`{sub.keywords}`)"
+            )
+            _fail(
+                f"subscription #{sub.id} {what}: it gets no digest;"
+                " its alerts go out as papers arrive"
+            )
+            return
+        chosen = [sub]
     elif team and channel:
         chosen = [s for s in subs.visible_to(db, team, channel, channel) if not s.is_instant]
+        if not chosen:
+            _fail(f"no digest subscription for {channel} in {team}")
+            return
     else:
         _fail("give --subscription ID, or --team T and --channel C")
-        return
-    if not chosen:
-        _fail("no such subscription")
         return
     now = _now()
     for sub in chosen:

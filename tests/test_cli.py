@@ -184,6 +184,28 @@ def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_
     assert "since your last digest" not in result.stdout
 
 
+def test_digest_of_a_keyword_alert_says_it_gets_no_digest(seeded_path):
+    # An instant alert never gets a digest: printing "Daily papers on “lora”" for it was a
+    # digest that will never be sent.
+    from datetime import UTC, datetime
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "U1", "personal", keywords="lora", frequency="instant")
+    add_subscription(db, "T1", "U2", "C1", now=datetime.now(UTC))
+    db.close()
+    alert = run(seeded_path, "digest", "--subscription", "1")
+    assert alert.returncode == 2 and alert.stdout == ""
+    assert alert.stderr == (
+        "Error: subscription #1 is an instant alert (`lora`): it gets no digest; "
+        "its alerts go out as papers arrive\n"
+    )
+    only_alerts = run(seeded_path, "digest", "--team", "T1", "--channel", "U1")
+    assert only_alerts.returncode == 2
+    assert only_alerts.stderr == "Error: no digest subscription for U1 in T1\n"
+    channel = run(seeded_path, "digest", "--subscription", "2")
+    assert channel.returncode == 0 and channel.stdout.startswith("# subscription #2 → C1")
+
+
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
     db, binary = tmp_path / "p.db", tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
