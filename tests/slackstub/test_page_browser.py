@@ -96,3 +96,19 @@ def test_a_command_typed_in_the_dm_is_answered_in_the_dm(slack, browser_page):
     expect(reply).to_contain_text("2 papers match lora")
     page.locator("#tab-general").click()
     expect(page.locator("#log .msg")).to_have_count(0)
+
+
+def test_the_code_button_links_to_the_repository(slack, browser_page):
+    # A button with a url opens it in Slack; on the page it only sent the click, so Code
+    # (README: "opens the paper's repository") led nowhere.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers deberta")
+    box.press("Enter")
+    code = page.locator("#log .msg.eph [data-action^=code_link_]")
+    expect(code).to_have_count(1)
+    expect(code).to_have_attribute("href", "https://github.com/microsoft/DeBERTa")
+    expect(code).to_have_attribute("target", "_blank")
