@@ -352,19 +352,27 @@ def digest(
 
 @main.command()
 @click.option("--port", default=3001, show_default=True, type=PORT_RANGE)
-@click.option("--app-url", default="http://127.0.0.1:3000/slack/events", show_default=True)
+@click.option(
+    "--app-url",
+    help="Where the stand-in sends commands and clicks [default: http://127.0.0.1:PORT/slack/events,"
+    " PORT as `papers serve` reads it, 3000 unless set].",
+)
 @click.option(
     "--signing-secret",
     help="Secret to sign requests with (default: a fresh one; never SLACK_SIGNING_SECRET).",
 )
-def standin(port: int, app_url: str, signing_secret: str | None) -> None:
+@click.pass_context
+def standin(ctx: click.Context, port: int, app_url: str | None, signing_secret: str | None) -> None:
     """Run only the local Slack stand-in (Web API, response_url and a page to try commands)."""
     import secrets
+    import shlex
     import time
+    import urllib.parse
 
     from papers.local import listening_on
     from slackstub import SlackStandIn
 
+    app_url = app_url or f"http://127.0.0.1:{ctx.obj['config'].port}/slack/events"
     # Never the real secret from the environment: the stand-in signs whatever its page
     # sends, so with the real secret it would sign requests for anyone who can reach it.
     generated = not signing_secret
@@ -372,8 +380,17 @@ def standin(port: int, app_url: str, signing_secret: str | None) -> None:
     with listening_on(port, "--port"):
         stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
     click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
-    if generated:
-        click.echo(f"Start the bot with SLACK_SIGNING_SECRET={signing_secret} (local only).")
+    # Everything `papers serve` needs to answer it: its secret, the token the stand-in
+    # accepts, its Web API (not Slack's) and the port it sends to.
+    secret = shlex.quote(signing_secret) if generated else "<your --signing-secret>"
+    app_port = urllib.parse.urlsplit(app_url).port
+    serve = "papers serve" + (f" --port {app_port}" if app_port else "")
+    click.echo("Start the bot against it with (local only):")
+    click.echo(
+        f"  SLACK_SIGNING_SECRET={secret} SLACK_BOT_TOKEN={stub.token}"
+        f" SLACK_API_URL={stub.api_url} {serve}",
+        nl=True,
+    )
     while True:
         time.sleep(3600)
 

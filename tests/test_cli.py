@@ -598,3 +598,73 @@ def test_a_port_out_of_range_is_a_usage_error_not_another_port(tmp_path, args, o
     assert ran.stderr.startswith("Usage: papers")
     assert f"Invalid value for '{option}'" in ran.stderr
     assert "is not in the range 1<=x<=65535" in ran.stderr
+
+
+def _lines(stream, n: int, timeout: float = 10.0) -> list[str]:
+    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
+    import queue
+    import threading
+
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
+    lines: list[str] = []
+    try:
+        while len(lines) < n:
+            lines.append(got.get(timeout=timeout))
+    except queue.Empty:
+        pass
+    return lines
+
+
+def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded_path):
+    # README: `papers standin` runs the stand-in alone and prints what `papers serve` needs.
+    # It printed only the signing secret: the bot then stopped at "SLACK_BOT_TOKEN is not
+    # set", and with any token it would have called Slack's real API, not the stand-in.
+    import shlex
+    import urllib.request
+
+    from tests.bot.conftest import wait_for
+
+    port, app_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    standin = subprocess.Popen(
+        [PAPERS, "standin", "--port", str(port)],
+        cwd=tmp_path,
+        env={**env, "PORT": str(app_port)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    bot = None
+    try:
+        lines = _lines(standin.stdout, 3)
+        assert "Slack stand-in at" in lines[0]
+        assert len(lines) == 3 and "Start the bot against it" in lines[1], lines
+        hint = lines[1:]
+        words = shlex.split(hint[1])
+        settings = dict(w.split("=", 1) for w in words if "=" in w and w[0].isupper())
+        command = [w for w in words if w not in {f"{k}={v}" for k, v in settings.items()}]
+        assert command[0] == "papers" and "serve" in command
+        assert settings["SLACK_API_URL"] == f"http://127.0.0.1:{port}/api/"
+        bot = subprocess.Popen(
+            [PAPERS, "--db", str(seeded_path), *command[1:]],
+            cwd=tmp_path,
+            env={**env, "PORT": str(app_port), **settings},
+            stderr=subprocess.DEVNULL,
+        )
+
+        def replied() -> bool:
+            form = b"text=lora"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stub/command", form, timeout=5)
+            except OSError:
+                return False
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stub/state") as answer:
+                state = json.load(answer)
+            return any("2 papers match" in e.get("text", "") for e in state["ephemerals"])
+
+        assert wait_for(replied, timeout=30)
+    finally:
+        for process in (bot, standin):
+            if process:
+                process.terminate()
+                process.wait(timeout=10)
