@@ -107,8 +107,9 @@ class Config:
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
             feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120, 1),
-            lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
-            ingest_batch=max(_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch), 1),
+            # The heartbeat renews the lease every quarter of it: at least a second.
+            lease_seconds=_int(env, "PAPERS_LEASE_SECONDS", 60, 4),
+            ingest_batch=_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch, 1),
         )
 
     def with_db(self, db_path: str | None) -> Config:
