@@ -668,3 +668,24 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
             if process:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, monkeypatch):
+    # README: a store that grows past 100,000 papers keeps its one shard until it is
+    # rebuilt. `papers ingest` (and so `make run`, which ingests seeds/ first) is where it
+    # grows, but only `papers worker` said so.
+    from storage import index as search_index
+
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 100)  # 111 seed papers count as large
+    db = tmp_path / "p.db"
+    small = run(db, "ingest", str(SEEDS / "000_db82ecd9bbfd133f.txt"))
+    assert small.returncode == 0 and "reindex" not in small.stdout + small.stderr
+    grown = run(db, "ingest", str(SEEDS))
+    assert grown.returncode == 0
+    assert grown.stderr == (
+        "The search index holds 111 papers in one shard: run `papers reindex` once to split"
+        " it in two, searched on two cores at once.\n"
+    )
+    assert "Indexed 111 papers" in run(db, "reindex").stdout
+    again = run(db, "ingest", str(SEEDS))
+    assert again.returncode == 0 and again.stderr == ""
