@@ -19,7 +19,10 @@ def _load_dotenv(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip('"').strip("'")
+        key = key.strip()
+        if key.startswith("export ") or key.startswith("export\t"):  # a shell-sourced .env
+            key = key[len("export") :].strip()
+        values[key] = value.strip().strip('"').strip("'")
     return values
 
 

@@ -54,3 +54,21 @@ def test_an_impossible_number_names_its_variable(key, value, message):
 )
 def test_the_smallest_meaningful_values_are_accepted(key, value, field, expected):
     assert getattr(Config.from_env({key: value}), field) == expected
+
+
+def test_dotenv_reads_export_lines_and_the_environment_wins(tmp_path, monkeypatch):
+    # `export KEY=value` is a common .env line (shells source it; python-dotenv reads it):
+    # it was ignored, so `make run` fell back to the stand-in with the token right there.
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# Slack\n"
+        "export SLACK_BOT_TOKEN=xoxb-from-dotenv\n"
+        "export  SLACK_SIGNING_SECRET = 'quoted'\n"
+        "PAPERS_DIGEST_SIZE=7\n"
+        "PORT=4000\n"
+    )
+    monkeypatch.setenv("PORT", "5000")
+    config = Config.from_env(dotenv=dotenv)
+    assert config.slack_bot_token == "xoxb-from-dotenv"
+    assert config.slack_signing_secret == "quoted"
+    assert (config.digest_size, config.port) == (7, 5000)
