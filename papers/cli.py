@@ -21,6 +21,8 @@ from storage.errors import PapersError
 log = logging.getLogger("papers")
 # A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
 PORT_RANGE = click.IntRange(1, 65535)
+# The commands that create a missing database: an ingest, and a fresh install's first start.
+CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
 
 
 def _now() -> datetime:
@@ -61,9 +63,11 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
     config = Config.from_env().with_db(db_path)
     setup_logging(config, verbose)
-    # Only the default data/ folder is made on demand; a path the user typed in a missing
-    # folder is an error (storage.connect), never a new empty database somewhere.
-    if Path(config.db_path).parent == Path(Config.db_path).parent:
+    # Only the default data/ folder is made on demand, and only by the commands that create
+    # a database; a path the user typed in a missing folder is an error (storage.connect),
+    # never a new empty database somewhere.
+    creates = ctx.invoked_subcommand in CREATE_DATABASE
+    if creates and Path(config.db_path).parent == Path(Config.db_path).parent:
         Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
     ctx.obj = {"config": config, "verbose": verbose}
 

@@ -170,6 +170,18 @@ def test_the_default_data_folder_is_created_by_ingest(tmp_path):
     assert "39 new papers" in result.stdout and (tmp_path / "data" / "papers.db").exists()
 
 
+@pytest.mark.parametrize("args", [("search", "lora"), ("stats",), ("trending",)], ids=str)
+def test_a_read_command_without_a_database_leaves_no_data_folder(tmp_path, args):
+    # The error said "run `papers ingest` first", and an empty data/ was left behind.
+    result = subprocess.run([PAPERS, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: There is no database at data/papers.db: the folder 'data' does not exist;"
+        " run `papers ingest` first.\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_path):
     from datetime import UTC, datetime
 
