@@ -151,12 +151,13 @@ class Lease:
     def release(self) -> None:
         """Give the lease up (clean shutdown), so another worker need not wait for expiry."""
         with self._lock:
-            self._released = True
             db = connect(self.config.db_path, create=False)
             try:
                 lease.release(db, LEASE, self.holder)
             finally:
                 db.close()
+            # Only once it is gone: a release that failed leaves the lease to lapse.
+            self._released = True
 
 
 def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Callable[[], None]:
