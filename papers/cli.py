@@ -354,7 +354,11 @@ def digest(
         heading = views.digest_heading(sub, now)
         first = sub.last_delivered_at is None
         message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
-        click.echo(f"# subscription #{sub.id} → {sub.target}")
+        paused = ""
+        if sub.status == "paused":  # nothing goes out: the preview must not read as if it did
+            why = f": {sub.paused_reason}" if sub.paused_reason else ""
+            paused = f" (paused{why}; nothing is sent until it is resumed)"
+        click.echo(f"# subscription #{sub.id} → {sub.target}{paused}")
         click.echo(message["text"])
         for paper in papers:
             click.echo(f"  - {paper['title']}")

@@ -218,6 +218,24 @@ def test_digest_of_a_keyword_alert_says_it_gets_no_digest(seeded_path):
     assert channel.returncode == 0 and channel.stdout.startswith("# subscription #2 → C1")
 
 
+def test_digest_of_a_paused_subscription_says_nothing_is_sent(seeded_path):
+    # A paused subscription (Slack said channel_not_found, say) gets nothing until it is
+    # resumed; the preview read as if this digest were on its way.
+    from datetime import UTC, datetime
+
+    from storage import subscriptions as subs
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", now=datetime.now(UTC))
+    subs.pause(db, 1, "channel_not_found")
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == (
+        "# subscription #1 → C1 (paused: channel_not_found; nothing is sent until it is resumed)"
+    )
+
+
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
     db, binary = tmp_path / "p.db", tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
