@@ -91,11 +91,12 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     # Index what an interrupted ingest left past the index's watermark (or rebuild it).
     search_index.ensure(db)
     day: date | None = listing.date() if listing else None
-    batch = ctx.obj["config"].ingest_batch
+    config = ctx.obj["config"]
+    options = {"batch": config.ingest_batch, "deadline": config.feed_deadline_seconds}
     reports = [
         report
         for target in targets
-        for report in ingest_target(db, target, _now(), day, batch=batch, empty_folder_fails=True)
+        for report in ingest_target(db, target, _now(), day, empty_folder_fails=True, **options)
     ]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))

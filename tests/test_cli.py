@@ -719,3 +719,12 @@ def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, mo
     assert "Indexed 111 papers" in run(db, "reindex").stdout
     again = run(db, "ingest", str(SEEDS))
     assert again.returncode == 0 and again.stderr == ""
+
+
+def test_ingest_of_a_url_keeps_to_papers_feed_deadline(tmp_path, drip_server, monkeypatch):
+    # README: a fetch has a total deadline, PAPERS_FEED_DEADLINE. `papers ingest URL` used
+    # the built-in 120 s whatever the setting said.
+    monkeypatch.setenv("PAPERS_FEED_DEADLINE", "1")
+    result = run(tmp_path / "p.db", "ingest", drip_server.url())
+    assert result.returncode == 1
+    assert result.stdout.endswith(": took longer than 1 s, gave up\n")
