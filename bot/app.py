@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
@@ -62,6 +63,18 @@ SCOPES = [
     "links:read",  # link_shared for arxiv.org and huggingface.co links
     "links:write",  # chat.unfurl
 ]
+
+
+class _TokenFromClient(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN itself and warns that the token of the client we give it
+    wins: at every start, for an admin who set the token exactly as told. It is the same
+    token (Config read it from there), so the warning says nothing."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+logging.getLogger("slack_bolt.App").addFilter(_TokenFromClient())
 
 
 def web_client(config: Config, token: str | None = None) -> WebClient:

@@ -20,7 +20,7 @@ from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zon
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
 from storage.text import straight_quotes
-from storage.trending import trending
+from storage.trending import anchor_day, trending
 
 SUBCOMMANDS = (
     "help",
@@ -293,7 +293,8 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
             f"`{' '.join(words)}` is not a trending window: use "
             "`/papers trending today` or `/papers trending week`."
         )
-    return views.trending_message(trending(db, now, window, limit=5), window)
+    papers = trending(db, now, window, limit=5)
+    return views.trending_message(papers, window, anchor_day(db, now), now.date())
 
 
 def _search(db: Database, config: Config, text: str) -> dict:

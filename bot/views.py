@@ -234,9 +234,21 @@ def page_from_value(value: str) -> tuple[str, int, int | None]:
     return data["q"], max(offset, 0), pinned
 
 
-def trending_message(papers: list[dict], window: str) -> dict:
-    """The trending list with a reason under each paper."""
-    title = "Trending today" if window == "day" else "Trending this week"
+def trending_title(window: str, anchor: date | None, today: date | None) -> str:
+    """ "Trending today", or the newest listing day it is about when that is not today
+    ("Trending on Fri, Mar 13" on a Monday, or over a store fed months ago)."""
+    if anchor is None or anchor == today:
+        return "Trending today" if window == "day" else "Trending this week"
+    day = anchor.strftime("%a, %b %-d")
+    return f"Trending on {day}" if window == "day" else f"Trending in the week to {day}"
+
+
+def trending_message(
+    papers: list[dict], window: str, anchor: date | None = None, today: date | None = None
+) -> dict:
+    """The trending list with a reason under each paper, titled by the day it is about
+    (`anchor`, the newest listing day; "today" when it is `today`)."""
+    title = trending_title(window, anchor, today)
     if not papers:
         return text_message("Nothing is listed yet; papers arrive with the next ingest.")
     blocks: list = [HeaderBlock(text=PlainTextObject(text=title))]

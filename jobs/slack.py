@@ -51,9 +51,13 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
     cache: dict[str, WebClient] = {}
     store = None
     if config.slack_client_id:
-        from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
+        # The bot stores each workspace's token encrypted: read it back through the same
+        # store (slack_sdk's plain one would hand Slack the ciphertext).
+        from storage.installations import EncryptedInstallationStore
 
-        store = SQLite3InstallationStore(database=config.db_path, client_id=config.slack_client_id)
+        store = EncryptedInstallationStore(
+            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+        )
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:

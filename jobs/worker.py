@@ -119,15 +119,21 @@ class Lease:
         self.config = config
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._waiting_for: str | None = None
+        self._released = False
+        self._lock = threading.Lock()
 
     def held(self, now: datetime | None = None) -> bool:
-        """Take or renew the lease; False (logged once per holder) while another has it."""
-        db = connect(self.config.db_path, create=False)
-        try:
-            ttl = timedelta(seconds=self.config.lease_seconds)
-            got = lease.acquire(db, LEASE, self.holder, now or datetime.now(UTC), ttl)
-        finally:
-            db.close()
+        """Take or renew the lease; False (logged once per holder) while another has it,
+        and for good once released (a job still running at shutdown takes it no more)."""
+        with self._lock:  # never renewed between release()'s check and its delete
+            if self._released:
+                return False
+            db = connect(self.config.db_path, create=False)
+            try:
+                ttl = timedelta(seconds=self.config.lease_seconds)
+                got = lease.acquire(db, LEASE, self.holder, now or datetime.now(UTC), ttl)
+            finally:
+                db.close()
         if got.holder == self.holder:
             if self._waiting_for:
                 log.info("took over the worker lease from %s", self._waiting_for)
@@ -144,11 +150,14 @@ class Lease:
 
     def release(self) -> None:
         """Give the lease up (clean shutdown), so another worker need not wait for expiry."""
-        db = connect(self.config.db_path, create=False)
-        try:
-            lease.release(db, LEASE, self.holder)
-        finally:
-            db.close()
+        with self._lock:
+            db = connect(self.config.db_path, create=False)
+            try:
+                lease.release(db, LEASE, self.holder)
+            finally:
+                db.close()
+            # Only once it is gone: a release that failed leaves the lease to lapse.
+            self._released = True
 
 
 def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Callable[[], None]:

@@ -19,6 +19,10 @@ from storage.config import Config
 from storage.errors import PapersError
 
 log = logging.getLogger("papers")
+# A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
+PORT_RANGE = click.IntRange(1, 65535)
+# The commands that create a missing database: an ingest, and a fresh install's first start.
+CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
 
 
 def _now() -> datetime:
@@ -59,9 +63,11 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
     config = Config.from_env().with_db(db_path)
     setup_logging(config, verbose)
-    # Only the default data/ folder is made on demand; a path the user typed in a missing
-    # folder is an error (storage.connect), never a new empty database somewhere.
-    if Path(config.db_path).parent == Path(Config.db_path).parent:
+    # Only the default data/ folder is made on demand, and only by the commands that create
+    # a database; a path the user typed in a missing folder is an error (storage.connect),
+    # never a new empty database somewhere.
+    creates = ctx.invoked_subcommand in CREATE_DATABASE
+    if creates and Path(config.db_path).parent == Path(Config.db_path).parent:
         Path(config.db_path).parent.mkdir(parents=True, exist_ok=True)
     ctx.obj = {"config": config, "verbose": verbose}
 
@@ -85,11 +91,12 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
     # Index what an interrupted ingest left past the index's watermark (or rebuild it).
     search_index.ensure(db)
     day: date | None = listing.date() if listing else None
-    batch = ctx.obj["config"].ingest_batch
+    config = ctx.obj["config"]
+    options = {"batch": config.ingest_batch, "deadline": config.feed_deadline_seconds}
     reports = [
         report
         for target in targets
-        for report in ingest_target(db, target, _now(), day, batch=batch, empty_folder_fails=True)
+        for report in ingest_target(db, target, _now(), day, empty_folder_fails=True, **options)
     ]
     if as_json:
         click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
@@ -110,6 +117,13 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
                 for rule, n in r.merges_by_rule.items():
                     by_rule[rule] = by_rule.get(rule, 0) + n
             click.echo(line + _rules(by_rule))
+    grown = search_index.unsplit(db)
+    if grown:  # on stderr: a hint, never part of the reports (or their JSON)
+        click.echo(
+            f"The search index holds {grown} papers in one shard: run `papers reindex` once"
+            " to split it in two, searched on two cores at once.",
+            err=True,
+        )
     if any(r.error for r in reports):
         sys.exit(1)
 
@@ -247,7 +261,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--port", type=int, help="HTTP port (default PORT or 3000).")
+@click.option("--port", type=PORT_RANGE, help="HTTP port (default PORT or 3000).")
 @click.pass_context
 def serve(ctx: click.Context, port: int | None) -> None:
     """Run the Slack bot: Socket Mode with SLACK_APP_TOKEN, else HTTP at /slack/events."""
@@ -256,7 +270,7 @@ def serve(ctx: click.Context, port: int | None) -> None:
     from papers.local import listening_on
 
     config = ctx.obj["config"]
-    if port:
+    if port is not None:
         config = replace(config, port=port)
     with listening_on(config.port, "--port" if port else "PORT"):
         run_serve(config, lookup=arxiv_lookup(config))
@@ -273,7 +287,11 @@ def worker(ctx: click.Context) -> None:
 
 @main.command("run")
 @click.option(
-    "--standin-port", default=3001, show_default=True, help="Port of the local Slack stand-in."
+    "--standin-port",
+    default=3001,
+    show_default=True,
+    type=PORT_RANGE,
+    help="Port of the local Slack stand-in.",
 )
 @click.pass_context
 def run_all(ctx: click.Context, standin_port: int) -> None:
@@ -310,14 +328,26 @@ def digest(
     db = _db(ctx)
     if subscription_id is not None:
         sub = subs.by_id(db, subscription_id)
-        chosen = [sub] if sub else []
+        if sub is None:
+            _fail("no such subscription")
+            return
+        if sub.is_instant:  # alerts and author follows: nothing is ever sent as a digest
+            what = (
+                f"follows {sub.author}" if sub.author else f"is an instant alert (`{sub.keywords}`)"
+            )
+            _fail(
+                f"subscription #{sub.id} {what}: it gets no digest;"
+                " its alerts go out as papers arrive"
+            )
+            return
+        chosen = [sub]
     elif team and channel:
         chosen = [s for s in subs.visible_to(db, team, channel, channel) if not s.is_instant]
+        if not chosen:
+            _fail(f"no digest subscription for {channel} in {team}")
+            return
     else:
         _fail("give --subscription ID, or --team T and --channel C")
-        return
-    if not chosen:
-        _fail("no such subscription")
         return
     now = _now()
     for sub in chosen:
@@ -325,7 +355,11 @@ def digest(
         heading = views.digest_heading(sub, now)
         first = sub.last_delivered_at is None
         message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
-        click.echo(f"# subscription #{sub.id} → {sub.target}")
+        paused = ""
+        if sub.status == "paused":  # nothing goes out: the preview must not read as if it did
+            why = f": {sub.paused_reason}" if sub.paused_reason else ""
+            paused = f" (paused{why}; nothing is sent until it is resumed)"
+        click.echo(f"# subscription #{sub.id} → {sub.target}{paused}")
         click.echo(message["text"])
         for paper in papers:
             click.echo(f"  - {paper['title']}")
@@ -333,20 +367,28 @@ def digest(
 
 
 @main.command()
-@click.option("--port", default=3001, show_default=True)
-@click.option("--app-url", default="http://127.0.0.1:3000/slack/events", show_default=True)
+@click.option("--port", default=3001, show_default=True, type=PORT_RANGE)
+@click.option(
+    "--app-url",
+    help="Where the stand-in sends commands and clicks [default: http://127.0.0.1:PORT/slack/events,"
+    " PORT as `papers serve` reads it, 3000 unless set].",
+)
 @click.option(
     "--signing-secret",
     help="Secret to sign requests with (default: a fresh one; never SLACK_SIGNING_SECRET).",
 )
-def standin(port: int, app_url: str, signing_secret: str | None) -> None:
+@click.pass_context
+def standin(ctx: click.Context, port: int, app_url: str | None, signing_secret: str | None) -> None:
     """Run only the local Slack stand-in (Web API, response_url and a page to try commands)."""
     import secrets
+    import shlex
     import time
+    import urllib.parse
 
     from papers.local import listening_on
     from slackstub import SlackStandIn
 
+    app_url = app_url or f"http://127.0.0.1:{ctx.obj['config'].port}/slack/events"
     # Never the real secret from the environment: the stand-in signs whatever its page
     # sends, so with the real secret it would sign requests for anyone who can reach it.
     generated = not signing_secret
@@ -354,8 +396,17 @@ def standin(port: int, app_url: str, signing_secret: str | None) -> None:
     with listening_on(port, "--port"):
         stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
     click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
-    if generated:
-        click.echo(f"Start the bot with SLACK_SIGNING_SECRET={signing_secret} (local only).")
+    # Everything `papers serve` needs to answer it: its secret, the token the stand-in
+    # accepts, its Web API (not Slack's) and the port it sends to.
+    secret = shlex.quote(signing_secret) if generated else "<your --signing-secret>"
+    app_port = urllib.parse.urlsplit(app_url).port
+    serve = "papers serve" + (f" --port {app_port}" if app_port else "")
+    click.echo("Start the bot against it with (local only):")
+    click.echo(
+        f"  SLACK_SIGNING_SECRET={secret} SLACK_BOT_TOKEN={stub.token}"
+        f" SLACK_API_URL={stub.api_url} {serve}",
+        nl=True,
+    )
     while True:
         time.sleep(3600)
 

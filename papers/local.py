@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
+import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ from jobs.worker import add_jobs, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
-from storage.errors import ConfigError
+from storage.errors import ConfigError, PapersError
 from storage.schedule import Frequency, Schedule
 from storage.subscriptions import Kind
 
@@ -133,10 +134,20 @@ def run_local(config: Config, standin_port: int) -> None:
     else:
         where = "in Socket Mode" if config.slack_app_token else f"on port {config.port}"
         print(f"papers bot {where}; worker running.", flush=True)
+    # Ctrl-C or SIGTERM: stop, and give the worker lease up as `papers worker` does, so a
+    # `make run` started again runs its jobs at once instead of waiting for it to lapse.
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        threading.Event().wait()
+        stop.wait()
     except KeyboardInterrupt:
+        pass
+    finally:
         scheduler.shutdown(wait=False)
+        try:
+            hold.release()
+        except PapersError as exc:
+            log.error("lease: %s", exc)
         if config.slack_app_token:
             server.close()
         else:

@@ -253,6 +253,11 @@ class SlackStandIn:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
+        except (urllib.error.URLError, OSError) as exc:
+            # The app is not running, or too slow: status 0 and Slack's error name.
+            reason = getattr(exc, "reason", exc)
+            slow = isinstance(exc, TimeoutError) or isinstance(reason, TimeoutError)
+            return 0, "operation_timeout" if slow else "dispatch_failed"
 
     def command(
         self,
@@ -285,6 +290,10 @@ class SlackStandIn:
         status, body = self.send(urllib.parse.urlencode(form))
         if status == 200 and body.strip().startswith("{"):
             self._record_response(response_id, json.loads(body), via="ack")
+        elif status == 0:
+            # As Slack shows it, and where the stand-in sent it (is the bot running there?).
+            text = f'{command} failed with the error "{body}" (sent to {self.app_url})'
+            self._record_response(response_id, {"text": text}, via="error")
         return {"status": status, "body": body, "response_id": response_id}
 
     def click(

@@ -19,7 +19,10 @@ def _load_dotenv(path: Path) -> dict[str, str]:
         if not line or line.startswith("#") or "=" not in line:
             continue
         key, _, value = line.partition("=")
-        values[key.strip()] = value.strip().strip('"').strip("'")
+        key = key.strip()
+        if key.startswith("export ") or key.startswith("export\t"):  # a shell-sourced .env
+            key = key[len("export") :].strip()
+        values[key] = value.strip().strip('"').strip("'")
     return values
 
 
@@ -107,8 +110,9 @@ class Config:
             arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
             feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120, 1),
-            lease_seconds=max(4, _int(env, "PAPERS_LEASE_SECONDS", 60)),
-            ingest_batch=max(_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch), 1),
+            # The heartbeat renews the lease every quarter of it: at least a second.
+            lease_seconds=_int(env, "PAPERS_LEASE_SECONDS", 60, 4),
+            ingest_batch=_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch, 1),
         )
 
     def with_db(self, db_path: str | None) -> Config:

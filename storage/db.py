@@ -66,6 +66,11 @@ def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Data
     if not memory:
         path = Path(path)
         # A mistyped path is an error, never a new empty database in a new folder.
+        if not create and not path.parent.is_dir():
+            raise DatabaseError(
+                f"There is no database at {path}: the folder {str(path.parent)!r} does not"
+                " exist; run `papers ingest` first."
+            )
         if not path.parent.is_dir():
             raise ConfigError(
                 f"The folder {str(path.parent)!r} does not exist; create it first "

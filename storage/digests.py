@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from itertools import islice
 
 from sqlite_utils import Database
 
@@ -12,8 +13,11 @@ from storage.deliveries import sent_paper_ids
 from storage.schedule import Frequency
 from storage.search import filter_matching
 from storage.subscriptions import Subscription
-from storage.trending import trending
+from storage.trending import Ranked, ranked, with_papers
 
+# A keyword digest filters the window's ranked papers in growing slices (200, 400, 800...)
+# until it has enough: a common keyword stops at the first, a rare one still reaches the
+# window's last paper in a few queries.
 CANDIDATES = 200
 
 
@@ -22,15 +26,15 @@ class TrendingCache:
     digests draw on the same day's list, which is computed once instead of per digest."""
 
     def __init__(self) -> None:
-        self._lists: dict[tuple[str, str], list[dict]] = {}
+        self._lists: dict[tuple[str, str], list[Ranked]] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, due: datetime, window: str) -> list[dict]:
-        """The top CANDIDATES papers of the window ending at `due`."""
+    def get(self, db: Database, due: datetime, window: str) -> list[Ranked]:
+        """Every paper of the window ending at `due`, ranked, without its text."""
         key = (window, due.date().isoformat())
         with self._lock:
             if key not in self._lists:
-                self._lists[key] = trending(db, due, window, limit=CANDIDATES)
+                self._lists[key] = ranked(db, due, window)
             return self._lists[key]
 
 
@@ -44,8 +48,15 @@ def select_papers(
     """The papers `sub` gets for the period due at `due`, best first."""
     window = "week" if sub.frequency == Frequency.WEEKLY else "day"
     sent = sent_paper_ids(db, sub.id)
-    candidates = [p for p in (cache or TrendingCache()).get(db, due, window) if p["id"] not in sent]
-    if sub.keywords:
-        matching = filter_matching(db, sub.keywords, [p["id"] for p in candidates])
-        candidates = [p for p in candidates if p["id"] in matching]
-    return candidates[:size]
+    # Lazily: a window may hold tens of thousands of papers, and most digests need a few.
+    ranked_list = (cache or TrendingCache()).get(db, due, window)
+    fresh = (r for r in ranked_list if r.paper_id not in sent)
+    if not sub.keywords:
+        return with_papers(db, list(islice(fresh, size)))
+    chosen: list[Ranked] = []
+    step = CANDIDATES
+    while len(chosen) < size and (part := list(islice(fresh, step))):
+        matching = filter_matching(db, sub.keywords, [r.paper_id for r in part])
+        chosen += [r for r in part if r.paper_id in matching]
+        step *= 2
+    return with_papers(db, chosen[:size])

@@ -73,6 +73,23 @@ def trending(
     Undated sightings count inside the window (by their ingest day) but never move it; arXiv
     replacements are not listings at all. An untitled paper never ranks above a titled one
     with more signal (see _titled_first)."""
+    return with_papers(db, ranked(db, now, window, exclude)[:limit])
+
+
+def with_papers(db: Database, top: list[Ranked]) -> list[dict]:
+    """The papers of ranked items, in their order, each with its score and signals."""
+    papers = get_papers(db, [item.paper_id for item in top])
+    for paper, item in zip(papers, top, strict=True):
+        paper["score"] = round(item.score, 3)
+        paper["signals"] = item.why
+    return papers
+
+
+def ranked(
+    db: Database, now: datetime, window: str = "day", exclude: set[int] | None = None
+) -> list[Ranked]:
+    """Every paper listed in the window, best first, without loading the papers: a keyword
+    digest looks past the top few for its matches."""
     anchor = anchor_day(db, now)
     if anchor is None:
         return []
@@ -115,17 +132,14 @@ def trending(
         value = score(upvotes, growth, row["sources"], row["listings"], age)
         why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])
         evidence = signal(upvotes, growth, row["sources"], row["listings"])
-        scored.append(_Scored(value, row["paper_id"], why, evidence, bool(row["untitled"])))
-    top = _titled_first(scored)[:limit]
-    papers = get_papers(db, [item.paper_id for item in top])
-    for paper, item in zip(papers, top, strict=True):
-        paper["score"] = round(item.score, 3)
-        paper["signals"] = item.why
-    return papers
+        scored.append(Ranked(value, row["paper_id"], why, evidence, bool(row["untitled"])))
+    return _titled_first(scored)
 
 
 @dataclass(frozen=True)
-class _Scored:
+class Ranked:
+    """One paper's place in a trending list: its score and why."""
+
     score: float
     paper_id: int
     why: Signals
@@ -133,7 +147,7 @@ class _Scored:
     untitled: bool
 
 
-def _titled_first(scored: list[_Scored]) -> list[_Scored]:
+def _titled_first(scored: list[Ranked]) -> list[Ranked]:
     """Best first by score, except that an untitled paper (known only by an abstract
     fragment) never takes a place from a titled paper with more signal: it is placed after
     every titled paper whose signal beats its own, however fresh it is."""
@@ -144,7 +158,7 @@ def _titled_first(scored: list[_Scored]) -> list[_Scored]:
     strongest = [0.0] * (len(titled) + 1)
     for n in range(len(titled) - 1, -1, -1):
         strongest[n] = max(titled[n].signal, strongest[n + 1])
-    merged: list[_Scored] = []
+    merged: list[Ranked] = []
     t = 0
     for item in untitled:
         while t < len(titled) and (order(titled[t]) < order(item) or strongest[t] > item.signal):

@@ -170,6 +170,18 @@ def test_the_default_data_folder_is_created_by_ingest(tmp_path):
     assert "39 new papers" in result.stdout and (tmp_path / "data" / "papers.db").exists()
 
 
+@pytest.mark.parametrize("args", [("search", "lora"), ("stats",), ("trending",)], ids=str)
+def test_a_read_command_without_a_database_leaves_no_data_folder(tmp_path, args):
+    # The error said "run `papers ingest` first", and an empty data/ was left behind.
+    result = subprocess.run([PAPERS, *args], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == (
+        "Error: There is no database at data/papers.db: the folder 'data' does not exist;"
+        " run `papers ingest` first.\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_path):
     from datetime import UTC, datetime
 
@@ -182,6 +194,46 @@ def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_
     assert result.returncode == 0, result.stderr
     assert "nothing to show yet" in result.stdout
     assert "since your last digest" not in result.stdout
+
+
+def test_digest_of_a_keyword_alert_says_it_gets_no_digest(seeded_path):
+    # An instant alert never gets a digest: printing "Daily papers on “lora”" for it was a
+    # digest that will never be sent.
+    from datetime import UTC, datetime
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "U1", "personal", keywords="lora", frequency="instant")
+    add_subscription(db, "T1", "U2", "C1", now=datetime.now(UTC))
+    db.close()
+    alert = run(seeded_path, "digest", "--subscription", "1")
+    assert alert.returncode == 2 and alert.stdout == ""
+    assert alert.stderr == (
+        "Error: subscription #1 is an instant alert (`lora`): it gets no digest; "
+        "its alerts go out as papers arrive\n"
+    )
+    only_alerts = run(seeded_path, "digest", "--team", "T1", "--channel", "U1")
+    assert only_alerts.returncode == 2
+    assert only_alerts.stderr == "Error: no digest subscription for U1 in T1\n"
+    channel = run(seeded_path, "digest", "--subscription", "2")
+    assert channel.returncode == 0 and channel.stdout.startswith("# subscription #2 → C1")
+
+
+def test_digest_of_a_paused_subscription_says_nothing_is_sent(seeded_path):
+    # A paused subscription (Slack said channel_not_found, say) gets nothing until it is
+    # resumed; the preview read as if this digest were on its way.
+    from datetime import UTC, datetime
+
+    from storage import subscriptions as subs
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", now=datetime.now(UTC))
+    subs.pause(db, 1, "channel_not_found")
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[0] == (
+        "# subscription #1 → C1 (paused: channel_not_found; nothing is sent until it is resumed)"
+    )
 
 
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
@@ -547,3 +599,132 @@ def test_make_run_with_an_app_token_connects_out_in_socket_mode(tmp_path, busy_p
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        pytest.param(("serve", "--port", "70000"), "--port", id="serve-too-high"),
+        pytest.param(("serve", "--port", "0"), "--port", id="serve-zero"),
+        pytest.param(("standin", "--port", "70000"), "--port", id="standin-too-high"),
+        pytest.param(("run", "--standin-port", "-1"), "--standin-port", id="run-negative"),
+    ],
+)
+def test_a_port_out_of_range_is_a_usage_error_not_another_port(tmp_path, args, option):
+    # `serve --port 70000` listened on 4464 (70000 mod 65536) and `--port 0` on PORT,
+    # both silently; `standin --port 70000` and `run --standin-port -1` printed a traceback.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update({"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "secret"})
+    env["PORT"] = str(_free_port())
+    ran = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=20,
+    )
+    assert ran.returncode == 2 and "Traceback" not in ran.stderr
+    assert ran.stderr.startswith("Usage: papers")
+    assert f"Invalid value for '{option}'" in ran.stderr
+    assert "is not in the range 1<=x<=65535" in ran.stderr
+
+
+def _lines(stream, n: int, timeout: float = 10.0) -> list[str]:
+    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
+    import queue
+    import threading
+
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
+    lines: list[str] = []
+    try:
+        while len(lines) < n:
+            lines.append(got.get(timeout=timeout))
+    except queue.Empty:
+        pass
+    return lines
+
+
+def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded_path):
+    # README: `papers standin` runs the stand-in alone and prints what `papers serve` needs.
+    # It printed only the signing secret: the bot then stopped at "SLACK_BOT_TOKEN is not
+    # set", and with any token it would have called Slack's real API, not the stand-in.
+    import shlex
+    import urllib.request
+
+    from tests.bot.conftest import wait_for
+
+    port, app_port = _free_port(), _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    standin = subprocess.Popen(
+        [PAPERS, "standin", "--port", str(port)],
+        cwd=tmp_path,
+        env={**env, "PORT": str(app_port)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    bot = None
+    try:
+        lines = _lines(standin.stdout, 3)
+        assert "Slack stand-in at" in lines[0]
+        assert len(lines) == 3 and "Start the bot against it" in lines[1], lines
+        hint = lines[1:]
+        words = shlex.split(hint[1])
+        settings = dict(w.split("=", 1) for w in words if "=" in w and w[0].isupper())
+        command = [w for w in words if w not in {f"{k}={v}" for k, v in settings.items()}]
+        assert command[0] == "papers" and "serve" in command
+        assert settings["SLACK_API_URL"] == f"http://127.0.0.1:{port}/api/"
+        bot = subprocess.Popen(
+            [PAPERS, "--db", str(seeded_path), *command[1:]],
+            cwd=tmp_path,
+            env={**env, "PORT": str(app_port), **settings},
+            stderr=subprocess.DEVNULL,
+        )
+
+        def replied() -> bool:
+            form = b"text=lora"
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/_stub/command", form, timeout=5)
+            except OSError:
+                return False
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stub/state") as answer:
+                state = json.load(answer)
+            return any("2 papers match" in e.get("text", "") for e in state["ephemerals"])
+
+        assert wait_for(replied, timeout=30)
+    finally:
+        for process in (bot, standin):
+            if process:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, monkeypatch):
+    # README: a store that grows past 100,000 papers keeps its one shard until it is
+    # rebuilt. `papers ingest` (and so `make run`, which ingests seeds/ first) is where it
+    # grows, but only `papers worker` said so.
+    from storage import index as search_index
+
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", 100)  # 111 seed papers count as large
+    db = tmp_path / "p.db"
+    small = run(db, "ingest", str(SEEDS / "000_db82ecd9bbfd133f.txt"))
+    assert small.returncode == 0 and "reindex" not in small.stdout + small.stderr
+    grown = run(db, "ingest", str(SEEDS))
+    assert grown.returncode == 0
+    assert grown.stderr == (
+        "The search index holds 111 papers in one shard: run `papers reindex` once to split"
+        " it in two, searched on two cores at once.\n"
+    )
+    assert "Indexed 111 papers" in run(db, "reindex").stdout
+    again = run(db, "ingest", str(SEEDS))
+    assert again.returncode == 0 and again.stderr == ""
+
+
+def test_ingest_of_a_url_keeps_to_papers_feed_deadline(tmp_path, drip_server, monkeypatch):
+    # README: a fetch has a total deadline, PAPERS_FEED_DEADLINE. `papers ingest URL` used
+    # the built-in 120 s whatever the setting said.
+    monkeypatch.setenv("PAPERS_FEED_DEADLINE", "1")
+    result = run(tmp_path / "p.db", "ingest", drip_server.url())
+    assert result.returncode == 1
+    assert result.stdout.endswith(": took longer than 1 s, gave up\n")

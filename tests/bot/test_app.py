@@ -146,9 +146,22 @@ def test_standin_never_takes_the_real_signing_secret_from_the_environment(tmp_pa
         text=True,
     )
     try:
-        lines = [process.stdout.readline(), process.stdout.readline()]
+        lines = [process.stdout.readline() for _ in range(3)]
     finally:
         process.terminate()
         process.wait(timeout=10)
     assert "Slack stand-in at" in lines[0]
-    assert "SLACK_SIGNING_SECRET=" in lines[1] and "the-real-secret" not in "".join(lines)
+    assert "SLACK_SIGNING_SECRET=" in lines[2] and "the-real-secret" not in "".join(lines)
+
+
+def test_a_bot_token_in_the_environment_logs_no_warning_at_start(tmp_path, monkeypatch, caplog):
+    # Bolt reads SLACK_BOT_TOKEN itself and, as we hand it a client, warned "As you gave
+    # `client` as well, `token` will be unused." at every start: a warning an admin who
+    # set the token exactly as told would take for a mistake.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-env")
+    config = Config(
+        db_path=str(tmp_path / "p.db"), slack_bot_token="xoxb-env", slack_signing_secret="s"
+    )
+    with caplog.at_level(logging.WARNING):
+        build_app(config)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []

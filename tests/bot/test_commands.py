@@ -128,7 +128,7 @@ def test_friendly_replies(reply, text, expected):
 
 def test_trending(reply):
     message = reply("trending week")
-    assert message["blocks"][0]["text"]["text"] == "Trending this week"
+    assert message["blocks"][0]["text"]["text"] == "Trending in the week to Tue, Mar 17"
     assert "listed Mar" in all_text(message)
 
 

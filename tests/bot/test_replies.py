@@ -48,11 +48,36 @@ def test_trending_with_a_bad_window_names_the_valid_ones(reply, window):
 
 @pytest.mark.parametrize(
     ("window", "title"),
-    [("", "Trending today"), ("today", "Trending today"), ("week", "Trending this week")],
+    [
+        ("", "Trending on Tue, Mar 17"),
+        ("today", "Trending on Tue, Mar 17"),
+        ("week", "Trending in the week to Tue, Mar 17"),
+    ],
     ids=["none", "today", "week"],
 )
 def test_trending_windows_that_work(reply, window, title):
-    assert reply(f"trending {window}")["blocks"][0]["text"]["text"] == title
+    # The seeds' newest listing day (Mar 17 here) is long before today: the title names it
+    # (it said "Trending today" over papers listed months ago, or on Friday on a Monday).
+    message = reply(f"trending {window}")
+    assert message["blocks"][0]["text"]["text"] == title
+    assert message["text"].startswith(title + ": ")
+
+
+@pytest.mark.parametrize(
+    ("window", "title"),
+    [("day", "Trending today"), ("week", "Trending this week")],
+    ids=["day", "week"],
+)
+def test_trending_of_papers_listed_today_says_today(seeded, window, title):
+    from datetime import UTC, datetime
+
+    from bot.views import trending_message
+    from storage.trending import anchor_day, trending
+
+    now = datetime(2026, 3, 16, 18, 0, tzinfo=UTC)  # the day of the seeds' newest listing
+    papers = trending(seeded, now, window, limit=5)
+    message = trending_message(papers, window, anchor_day(seeded, now), now.date())
+    assert message["blocks"][0]["text"]["text"] == title
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,10 @@ def test_alert_to_a_deactivated_user_pauses_with_the_reason(worker_config, subsc
 
 def test_alert_for_a_team_without_a_bot_token_pauses(worker_config, subscribe, stub):
     # OAuth mode with no installation for the team: no token to send with.
-    config = replace(worker_config, slack_bot_token="", slack_client_id="C0APP")
+    from cryptography.fernet import Fernet
+
+    key = Fernet.generate_key().decode()  # required in OAuth mode
+    config = replace(worker_config, slack_bot_token="", slack_client_id="C0APP", token_key=key)
     run_job(config, NOW)
     sub = subscribe(NOW, frequency="instant", keywords="lora")
     drop_lora_dump(config)

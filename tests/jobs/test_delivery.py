@@ -279,3 +279,44 @@ def test_a_digest_paused_or_removed_while_it_waits_its_turn_is_not_sent(
     assert outcome == Outcome.DROPPED
     assert stub.messages("C0GENERAL") == []
     assert "Traceback" not in caplog.text and ledger.ledger(db, sub.id) == []
+
+
+def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
+    worker_config, subscribe, stub
+):
+    # OAuth mode: the bot keeps each workspace's token encrypted (PAPERS_TOKEN_KEY); the
+    # worker read the table with slack_sdk's plain store, posted with the ciphertext as
+    # its token, got invalid_auth and paused every subscription of every workspace.
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store.models.installation import Installation
+
+    from storage.installations import EncryptedInstallationStore
+
+    config = replace(
+        worker_config,
+        slack_bot_token="",
+        slack_client_id="111.222",
+        slack_client_secret="unused",
+        token_key=Fernet.generate_key().decode(),
+    )
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id="111.222", key=config.token_key
+    )
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            team_id=stub.team_id,
+            user_id="U0LOCAL",
+            bot_token=stub.token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+        )
+    )
+    due = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+    sub = subscribe(due - timedelta(hours=1), at_time="09:00", tz="Europe/Berlin")
+    with time_machine.travel(due, tick=False):
+        worker.deliver(config)
+    assert subs.by_id(connect(config.db_path), sub.id).status == "active"
+    assert len(stub.messages("DU0LOCAL")) == 1

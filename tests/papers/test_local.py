@@ -144,3 +144,49 @@ def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_
     ingest[-1] = str(SEEDS)
     subprocess.run(ingest, cwd=tmp_path, env=env, check=True, capture_output=True, timeout=120)
     assert connect(tmp_path / expected, create=False)["papers"].count == 111
+
+
+@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "sigterm"])
+def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
+    # `papers worker` releases its lease when stopped; `make run` did not, so a `make run`
+    # started again within PAPERS_LEASE_SECONDS logged that a dead worker held the lease
+    # and ran no job (no inbox, no digest) until it lapsed.
+    import os
+    import signal
+    import socket
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.bot.conftest import wait_for
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    path = tmp_path / "papers.db"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update(PORT=str(free_port()), PAPERS_INBOX=str(tmp_path / "inbox"))
+    papers = str(Path(sys.executable).with_name("papers"))
+    command = [papers, "--db", str(path), "run", "--standin-port", str(free_port())]
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    try:
+
+        def holders() -> list[str]:
+            # Read only: the app is creating and migrating this file meanwhile.
+            try:
+                with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5) as conn:
+                    return [row[0] for row in conn.execute("SELECT holder FROM leases")]
+            except sqlite3.OperationalError:  # not there yet, or its table not yet made
+                return []
+
+        assert wait_for(holders, timeout=30)
+        process.send_signal(getattr(signal, stop))
+        assert process.wait(timeout=20) in (0, -signal.SIGINT, 130)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+    assert holders() == []

@@ -78,3 +78,37 @@ def test_a_person_searches_pages_shares_subscribes_and_previews(slack, browser_p
     messages.first.locator("button[data-action=home_preview_1]").click()
     expect(messages.first).to_contain_text("Preview of #1, not sent")
     shoot("home")
+
+
+def test_a_command_typed_in_the_dm_is_answered_in_the_dm(slack, browser_page):
+    # As in Slack, a command's reply shows where it was typed: typed in the DM with papers,
+    # it used to go to #general, and the DM the person was looking at showed nothing.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    page.locator("#tab-dm").click()
+    box = page.locator("#cmd")
+    box.fill("/papers lora")
+    box.press("Enter")
+    reply = page.locator("#log .msg.eph")
+    expect(reply).to_have_count(1)
+    expect(reply).to_contain_text("2 papers match lora")
+    page.locator("#tab-general").click()
+    expect(page.locator("#log .msg")).to_have_count(0)
+
+
+def test_the_code_button_links_to_the_repository(slack, browser_page):
+    # A button with a url opens it in Slack; on the page it only sent the click, so Code
+    # (README: "opens the paper's repository") led nowhere.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers deberta")
+    box.press("Enter")
+    code = page.locator("#log .msg.eph [data-action^=code_link_]")
+    expect(code).to_have_count(1)
+    expect(code).to_have_attribute("href", "https://github.com/microsoft/DeBERTa")
+    expect(code).to_have_attribute("target", "_blank")

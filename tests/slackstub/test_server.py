@@ -72,3 +72,17 @@ def test_a_client_hanging_up_prints_no_traceback(standin, capfd):
     sock.close()  # a reset, as a closed tab sends
     wait_for(lambda: standin.httpd.disconnects == 1)
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_command_while_the_app_is_down_says_so_on_the_page(standin, capfd):
+    # `papers standin` before `papers serve` is up: the page showed nothing and the
+    # terminal a traceback. Slack shows "/papers failed with the error "dispatch_failed"".
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]  # nothing listens here once the block ends
+    standin.app_url = f"http://127.0.0.1:{closed}/slack/events"
+    assert post(f"{standin.url}/_stub/command", {"text": "lora"}) == 200
+    (said,) = texts(standin)
+    assert said.startswith('/papers failed with the error "dispatch_failed"')
+    assert f"http://127.0.0.1:{closed}/slack/events" in said  # where the stand-in sent it
+    assert "Traceback" not in capfd.readouterr().err

@@ -28,6 +28,11 @@ from storage.errors import ConfigError
         # 20 papers overflow a Slack message; a longer query overflows its buttons' value.
         pytest.param("PAPERS_DIGEST_SIZE", "20", "between 1 and 15", id="digest-too-big"),
         pytest.param("PAPERS_MAX_QUERY", "5000", "between 1 and 900", id="query-too-long"),
+        # Both were clamped in silence: 1 s became 4 s, a batch of 0 or -5 became 1 entry.
+        pytest.param("PAPERS_LEASE_SECONDS", "1", "at least 4", id="lease-1s"),
+        pytest.param("PAPERS_LEASE_SECONDS", "-60", "at least 4", id="lease-negative"),
+        pytest.param("PAPERS_INGEST_BATCH", "0", "at least 1", id="batch-0"),
+        pytest.param("PAPERS_INGEST_BATCH", "-5", "at least 1", id="batch-negative"),
     ],
 )
 def test_an_impossible_number_names_its_variable(key, value, message):
@@ -43,7 +48,27 @@ def test_an_impossible_number_names_its_variable(key, value, message):
         pytest.param("PAPERS_COMMANDS_PER_MINUTE", "0", "commands_per_minute", 0, id="no-limit"),
         pytest.param("PORT", "65535", "port", 65535, id="highest-port"),
         pytest.param("PAPERS_INGEST_MINUTES", "1", "ingest_interval_minutes", 1, id="every-min"),
+        pytest.param("PAPERS_LEASE_SECONDS", "4", "lease_seconds", 4, id="shortest-lease"),
+        pytest.param("PAPERS_INGEST_BATCH", "1", "ingest_batch", 1, id="one-entry-batches"),
     ],
 )
 def test_the_smallest_meaningful_values_are_accepted(key, value, field, expected):
     assert getattr(Config.from_env({key: value}), field) == expected
+
+
+def test_dotenv_reads_export_lines_and_the_environment_wins(tmp_path, monkeypatch):
+    # `export KEY=value` is a common .env line (shells source it; python-dotenv reads it):
+    # it was ignored, so `make run` fell back to the stand-in with the token right there.
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# Slack\n"
+        "export SLACK_BOT_TOKEN=xoxb-from-dotenv\n"
+        "export  SLACK_SIGNING_SECRET = 'quoted'\n"
+        "PAPERS_DIGEST_SIZE=7\n"
+        "PORT=4000\n"
+    )
+    monkeypatch.setenv("PORT", "5000")
+    config = Config.from_env(dotenv=dotenv)
+    assert config.slack_bot_token == "xoxb-from-dotenv"
+    assert config.slack_signing_secret == "quoted"
+    assert (config.digest_size, config.port) == (7, 5000)
