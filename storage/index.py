@@ -421,6 +421,7 @@ class Writer:
             raise
         self._pending: tuple[int, int] | None = None
         self._old: Layout | None = None  # the layout a reshard leaves, removed at its commit
+        self._old_writers: list[tantivy.IndexWriter] = []  # its writers, closed before that
         self._last_commit = time.monotonic()
 
     def _release(self) -> None:
@@ -509,7 +510,7 @@ class Writer:
     def _remove(self, old: Layout) -> None:
         """Delete a layout's folders no watermark names any more (under the commit lock, so
         no reader is opening them): the folder itself holds an index only in layout [""]."""
-        self._old_writers = []  # closed before their files go
+        self._old_writers = []
         for name in old.dirs:
             if name:
                 shutil.rmtree(self.path / name, ignore_errors=True)
