@@ -62,13 +62,13 @@ def test_dotenv_reads_export_lines_and_the_environment_wins(tmp_path, monkeypatc
     dotenv = tmp_path / ".env"
     dotenv.write_text(
         "# Slack\n"
-        "export SLACK_BOT_TOKEN=xoxb-from-dotenv\n"
+        "export SLACK_BOT_TOKEN=bot-token-from-dotenv\n"
         "export  SLACK_SIGNING_SECRET = 'quoted'\n"
         "PAPERS_DIGEST_SIZE=7\n"
         "PORT=4000\n"
     )
     monkeypatch.setenv("PORT", "5000")
     config = Config.from_env(dotenv=dotenv)
-    assert config.slack_bot_token == "xoxb-from-dotenv"
+    assert config.slack_bot_token == "bot-token-from-dotenv"
     assert config.slack_signing_secret == "quoted"
     assert (config.digest_size, config.port) == (7, 5000)
