@@ -227,13 +227,9 @@ def prepare_index(config: Config) -> None:
     db = connect(config.db_path, create=False)
     try:
         search_index.ensure(db)
-        papers = search_index.unsplit(db)
-        if papers:
-            log.warning(
-                "the search index holds %d papers in one shard: run `papers reindex` once"
-                " to split it in two, searched on two cores at once",
-                papers,
-            )
+        hint = search_index.split_hint(db)
+        if hint:
+            log.warning("%s", hint)
     finally:
         db.close()
 

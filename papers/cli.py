@@ -117,13 +117,9 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
                 for rule, n in r.merges_by_rule.items():
                     by_rule[rule] = by_rule.get(rule, 0) + n
             click.echo(line + _rules(by_rule))
-    grown = search_index.unsplit(db)
-    if grown:  # on stderr: a hint, never part of the reports (or their JSON)
-        click.echo(
-            f"The search index holds {grown} papers in one shard: run `papers reindex` once"
-            " to split it in two, searched on two cores at once.",
-            err=True,
-        )
+    hint = search_index.split_hint(db)
+    if hint:  # on stderr: a hint, never part of the reports (or their JSON)
+        click.echo(hint, err=True)
     if any(r.error for r in reports):
         sys.exit(1)
 

@@ -606,6 +606,17 @@ def unsplit(db: Database) -> int | None:
     return papers if papers >= SHARD_PAPERS else None
 
 
+def split_hint(db: Database) -> str | None:
+    """What to tell an admin whose store grew past one shard (`unsplit`), or None."""
+    papers = unsplit(db)
+    if not papers:
+        return None
+    return (
+        f"The search index holds {papers} papers in one shard: run `papers reindex` once"
+        " to split it in two, searched on two cores at once."
+    )
+
+
 def reindex(db: Database, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy."""
     with Writer(db, heap=REBUILD_HEAP) as w:
