@@ -307,10 +307,15 @@ def digest_message(
     return {"text": text, "blocks": _dump(blocks)}
 
 
+def _on_clock(sub: Subscription, moment: str) -> str:
+    """A stored moment on the subscriber's clock: "Wed, Mar 25 at 08:00 UTC"."""
+    local = sub.schedule.local(datetime.fromisoformat(moment))
+    return f"{local:%a, %b %-d at %H:%M} {sub.tz}"
+
+
 def _due(sub: Subscription) -> str:
-    """The next due moment on the subscriber's clock: "Wed, Mar 25 at 08:00 UTC"."""
-    due = sub.schedule.local(datetime.fromisoformat(sub.next_due_at or ""))
-    return f"{due:%a, %b %-d at %H:%M} {sub.tz}"
+    """The next due moment on the subscriber's clock."""
+    return _on_clock(sub, sub.next_due_at or "")
 
 
 def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
@@ -435,10 +440,9 @@ def delivery_status(sub: Subscription, delivered: dict | None) -> str:
     if not delivered or not delivered.get("finished_at"):
         return "no delivery yet"
     kind = "alert" if sub.is_instant else "digest"
-    when = sub.schedule.local(datetime.fromisoformat(delivered["finished_at"]))
     state = "" if delivered["state"] == "sent" else f" {delivered['state']}"
     why = f" ({truncate(delivered['detail'], 200)})" if state and delivered.get("detail") else ""
-    return f"last {kind}{state}{why}: {when:%a, %b %-d at %H:%M} {sub.tz}"
+    return f"last {kind}{state}{why}: {_on_clock(sub, delivered['finished_at'])}"
 
 
 def _fit(blocks: list[dict], room: int) -> list[dict]:
