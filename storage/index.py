@@ -723,6 +723,8 @@ def _view(db: Database, refresh: bool = False) -> _View:
 
 def _reload(db: Database, view: _View) -> Searcher:
     path = index_dir(db)
+    # A descriptor per call, not one per view: flock belongs to the open file, so threads
+    # sharing one would release each other's holds.
     with _commit_lock(path) as lock:
         try:
             # While the writer commits its shards, keep the last view (whole batches only).
