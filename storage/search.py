@@ -254,9 +254,9 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
             query = parse_query(respelled, max_chars=ALERT_QUERY_CHARS)
         except QueryError:
             continue
-        found = search_index.top(
-            searcher, search_index.build_query(query.groups, query.excludes), 1
-        )
+        # Only the count is used: no prior to weigh (half the work at a million papers).
+        respelled_query = search_index.build_query(query.groups, query.excludes)
+        found = search_index.top(searcher, respelled_query, 1, prior=False)
         # Most papers; on a tie, the fewer and smaller changes.
         key = (found.total, -sum(picks))
         if found.total > total and key > best_key:
