@@ -288,3 +288,40 @@ def test_a_running_bot_rebuilds_an_index_deleted_under_it(tmp_path, monkeypatch,
         assert search(db, "kelp").total == 6
     assert "is missing: building it from SQLite" in caplog.text
     assert shards_of(db) == 2
+
+
+# An ingest killed after the index committed its batch, before the watermark moved: the
+# batch's papers are in the index and past the watermark, so the next writer indexes them
+# again.
+KILLED_INGEST = textwrap.dedent(
+    """
+    import os, sys
+    from storage import connect
+    from storage import index as search_index
+    from storage.models import Entry, IngestReport
+    from storage.papers import store_entries
+    search_index._write_watermark = lambda *args: os._exit(9)
+    entries = [Entry(f"Kelp forest number {i} after the storm.", f"Kelp {i}")
+               for i in range(10, 20)]
+    store_entries(connect(sys.argv[1]), "b", "dump", "b", entries, "2026-03-16T09:00:00Z",
+                  IngestReport("b"))
+    """
+)
+
+
+@pytest.mark.parametrize("split_from", [10**9, 0], ids=["one-shard", "two-shards"])
+def test_papers_indexed_before_a_crash_are_not_indexed_twice(tmp_path, monkeypatch, split_from):
+    monkeypatch.setattr(search_index, "SHARD_PAPERS", split_from)
+    db_path = tmp_path / "papers.db"
+    db = connect(db_path)
+    store(
+        db, [Entry(f"Kelp forest number {i} under warming.", f"Kelp {i}") for i in range(10)], "a"
+    )
+    search_index.reindex(db)
+    killed = subprocess.run([sys.executable, "-c", KILLED_INGEST, str(db_path)], cwd=ROOT)
+    assert killed.returncode == 9
+    assert watermark(db)[0] == 10  # the batch of ten is committed in SQLite and the index
+    assert search_index.ensure(db)  # the worker's start indexes the ten again
+    assert indexed_ids(db) == list(range(1, 21))
+    assert search(db, "kelp", limit=50).total == 20
+    assert _fresh_count(db_path) == "20 20"
