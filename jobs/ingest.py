@@ -265,13 +265,13 @@ def _ingest_entry(
     reason = not_a_file(path)
     if reason is None:
         work = lambda: ingest_file(db, path, now, listing, batch, repeat_failures)  # noqa: E731
-        return _guarded(db, str(path), "file", work, now)
-    if not repeat_failures and store.last_error(db, str(path)) == reason:
-        return IngestReport(source=str(path), error=reason, known_failure=True)
-    return _failed(db, str(path), "file", reason, now)
+        return _guarded(db, str(path), "file", work, now, repeat_failures)
+    return _failed(db, str(path), "file", reason, now, repeat_failures)
 
 
-def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestReport:
+def _guarded(
+    db: Database, name: str, kind: str, work, now: datetime, repeat_failures: bool = True
+) -> IngestReport:
     """Run one source's ingest; a failure is recorded and reported, never raised."""
     try:
         return work()
@@ -282,11 +282,17 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
-    return _failed(db, name, kind, message, now)
+    return _failed(db, name, kind, message, now, repeat_failures)
 
 
-def _failed(db: Database, name: str, kind: str, message: str, now: datetime) -> IngestReport:
-    """Record a source's failure and report it (the CLI prints it, the worker logs it)."""
+def _failed(
+    db: Database, name: str, kind: str, message: str, now: datetime, repeat_failures: bool = True
+) -> IngestReport:
+    """Record a source's failure and report it (the CLI prints it, the worker logs it).
+    Without `repeat_failures` (the worker's inbox) a failure the source is already recorded with
+    (a broken link, a file it may not read) is reported as known, not recorded again."""
+    if not repeat_failures and store.last_error(db, name) == message:
+        return IngestReport(source=name, error=message, known_failure=True)
     log.info("source %s failed: %s", name, message)
     try:
         store.record_source_error(db, name, kind, message, now.isoformat())

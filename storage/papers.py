@@ -709,6 +709,30 @@ def clear_source_error(db: Database, source: str, now: str) -> None:
         _mark_source_ok(db, row["id"], now)
 
 
+def failing_sources(db: Database) -> list[str]:
+    """The names of the sources whose last read failed."""
+    rows = db.query("SELECT name FROM sources WHERE last_error IS NOT NULL")
+    return [row["name"] for row in rows]
+
+
+def forget_failure(db: Database, source: str) -> None:
+    """A failing source that is gone (a deleted inbox file) fails no more: its row goes,
+    or, when papers came from it before, only its error (its history stays)."""
+    with transaction(db):
+        row = next(db.query("SELECT id FROM sources WHERE name = ?", [source]), None)
+        if row is None:
+            return
+        used = "SELECT 1 FROM inputs WHERE source_id = ? UNION ALL SELECT 1 FROM sightings"
+        used += " WHERE source_id = ? LIMIT 1"
+        if next(db.query(used, [row["id"], row["id"]]), None) is None:
+            db.execute("DELETE FROM sources WHERE id = ?", [row["id"]])
+        else:
+            db.execute(
+                "UPDATE sources SET last_error = NULL, last_error_sha256 = NULL WHERE id = ?",
+                [row["id"]],
+            )
+
+
 def last_error(db: Database, source: str) -> str | None:
     """The error a source failed with last, or None when it is fine or unknown."""
     row = next(db.query("SELECT last_error FROM sources WHERE name = ?", [source]), None)
