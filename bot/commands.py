@@ -307,12 +307,13 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
-        query, offset, newest = views.page_from_value(value)
+        query, offset, newest, after = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
-        result = search(db, query, limit=limit, offset=offset, max_chars=chars, newest=newest)
+        kept = {"max_chars": chars, "newest": newest, "after": after}
+        result = search(db, query, limit=limit, offset=offset, **kept)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
-            result = search(db, query, limit=limit, offset=last, max_chars=chars, newest=newest)
+            result = search(db, query, limit=limit, offset=last, **kept)
         return result
     except (PapersError, ValueError, KeyError):
         return None

@@ -88,6 +88,8 @@ def test_a_page_past_the_last_one_shows_the_last_page(slack, reply, action):
         pytest.param('{"q": "lora", "o": 0, "n": 1e400}', id="infinite-newest-id"),
         pytest.param('{"q": "lora", "o": 0, "n": "9"}', id="newest-id-not-a-number"),
         pytest.param('{"q": "lora", "o": 0, "n": true}', id="newest-id-a-boolean"),
+        pytest.param('{"q": "lora", "o": 0, "n": 9, "a": "3"}', id="after-id-not-a-number"),
+        pytest.param('{"q": "lora", "o": 0, "n": 9, "a": 1e400}', id="infinite-after-id"),
     ],
 )
 @pytest.mark.parametrize("action", ["search_next", "search_share"])
