@@ -34,9 +34,7 @@ def titles_in(message: dict) -> list[str]:
     return [t for t in OLD_TITLES + NEW_TITLES if t in text]
 
 
-def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(
-    slack, config, tmp_path
-):
+def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(slack, config):
     slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
@@ -57,6 +55,7 @@ def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(
     worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
     # The plain search ranks the famous old papers first: it is not what the alert is about.
     best = [p["title"] for p in search(db, "lora", limit=5).papers]
+    db.close()
     assert set(best) <= set(OLD_TITLES), best
     (alert,) = slack.messages("DU0LOCAL")
     assert alert["text"] == "12 new papers on lora"
