@@ -161,9 +161,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
                 tz = find_zone(rest[index + 1]) or zone(rest[index + 1]).key
                 index += 1
-        elif lower == "on" and following and following.lower().rstrip("s") in WEEKDAYS:
-            weekday = WEEKDAYS.index(following.lower().rstrip("s"))
-            frequency = Frequency.WEEKLY
+        elif lower == "on" and following and (day := weekday_of(following)) is not None:
+            weekday, frequency = day, Frequency.WEEKLY
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
             tz = find_zone(word)
@@ -171,6 +170,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:
             _ask_instead(word, at_time_given(rest, index))
+            if lower == "on" and following:
+                _ask_weekday(following)
             keywords.append(word)
         index += 1
     text = " ".join(keywords)
@@ -183,6 +184,34 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     if len(text) > 200:
         raise SubscriptionError("Keep the keywords to 200 characters or fewer.")
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
+
+
+# Fewer letters than this are no weekday (`on mo` is a keyword); `tue`, `fri` are.
+DAY_PREFIX = 3
+
+
+def weekday_of(word: str) -> int | None:
+    """The weekday a word names (`friday`, `Fridays`, `fri`, `thurs`, `sun.`), or None."""
+    lower = word.lower().rstrip(".")
+    lower = lower if lower in WEEKDAYS else lower.removesuffix("s") or lower
+    if len(lower) < DAY_PREFIX:
+        return None
+    days = [i for i, day in enumerate(WEEKDAYS) if day.startswith(lower)]
+    return days[0] if len(days) == 1 else None
+
+
+def _ask_weekday(word: str) -> None:
+    """Refuse to make a misspelled weekday after `on` a keyword: ask which day was meant."""
+    lower = word.lower()
+    if not lower.isalpha() or len(lower) < 5:
+        return
+    best = min(WEEKDAYS, key=lambda day: DamerauLevenshtein.distance(lower, day))
+    # One slip, or two in a word that ends like a day (`wendsday`), never `on sundial`.
+    slips = 2 if lower.endswith("day") else 1
+    if DamerauLevenshtein.distance(lower, best) <= slips:
+        raise SubscriptionError(
+            f'Did you mean `on {best}`? To follow the words as keywords, quote them: `"on {word}"`.'
+        )
 
 
 def at_time_given(words: list[str], index: int) -> bool:
