@@ -13,9 +13,11 @@ from sqlite_utils import Database
 
 from bot import more_commands, views
 from bot.text import code, escape_entities, plural
+from bot.unfurl import paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
+from storage.papers import by_arxiv_id
 from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
@@ -326,7 +328,29 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
     return views.trending_message(papers, window, anchor_day(db, now), now.date())
 
 
+# A bare arXiv id as typed or copied: `2106.09685`, `2106.09685v2`, `arXiv:2106.09685`.
+_BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
+
+
+def arxiv_ref(text: str) -> str | None:
+    """The arXiv id a query that is only a paper link or an arXiv id names, else None.
+    Slack may send a pasted link wrapped as `<url>` or `<url|label>`."""
+    if len(text.split()) != 1:
+        return None
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].split("|", 1)[0]
+    bare = _BARE_ID.match(text)
+    return bare.group(1) if bare else paper_ref(text)
+
+
 def _search(db: Database, config: Config, text: str) -> dict:
+    if ref := arxiv_ref(text):
+        # A link searched for its words finds every abstract naming `https`; the id is
+        # no word of the index: the paper is looked up by its id, else the id searched.
+        paper = by_arxiv_id(db, ref)
+        if paper is not None:
+            return views.paper_message(paper)
+        text = ref
     result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
     return views.search_message(result, typed=text)
 

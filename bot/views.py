@@ -715,6 +715,12 @@ def author_alert_message(papers: list[dict], author: str, subscription_id: int) 
     return _alert(papers, heading, more, subscription_id, escape_mrkdwn(truncate(heading, 150)))
 
 
+def paper_message(paper: dict) -> dict:
+    """One paper, as `/papers` shows a pasted link or arXiv id it has."""
+    text = escape_mrkdwn(truncate(paper["title"], 150))
+    return {"text": text, "blocks": unfurl_blocks(paper)}
+
+
 def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
     """A pasted paper link's preview: title, authors, date, upvotes and why it trends, with
     Code, More like this and Save."""
