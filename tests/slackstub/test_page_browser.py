@@ -112,3 +112,29 @@ def test_the_code_button_links_to_the_repository(slack, browser_page):
     expect(code).to_have_count(1)
     expect(code).to_have_attribute("href", "https://github.com/microsoft/DeBERTa")
     expect(code).to_have_attribute("target", "_blank")
+
+
+def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
+    # A section's button (its accessory) was not drawn: /papers saved and the App Home
+    # reading list showed no Remove, though the README promises one on each paper.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers deberta")
+    box.press("Enter")
+    page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    box.fill("/papers saved")
+    box.press("Enter")
+    listed = page.locator("#log .msg.eph").last
+    expect(listed).to_contain_text("Your reading list (1)")
+    listed.locator("[data-action^=saved_remove_]").click()
+    expect(listed).to_contain_text("Your reading list is empty")
+    # App Home's reading list has them too.
+    page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    page.locator("#tab-home").click()
+    home = page.locator("#log .msg")
+    expect(home).to_contain_text("DeBERTa")
+    home.locator("[data-action^=saved_remove_]").click()
+    expect(home).not_to_contain_text("DeBERTa")
