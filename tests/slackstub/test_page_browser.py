@@ -133,8 +133,9 @@ def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
     expect(listed).to_contain_text("Your reading list is empty")
     # App Home's reading list has them too.
     page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    expect(page.locator("#log .msg.eph", has_text="to your reading list")).to_have_count(2)
     page.locator("#tab-home").click()
-    home = page.locator("#log .msg")
+    home = page.locator("#log .msg.home")
     expect(home).to_contain_text("DeBERTa")
     home.locator("[data-action^=saved_remove_]").click()
     expect(home).not_to_contain_text("DeBERTa")
