@@ -166,6 +166,14 @@ def test_an_unreadable_file_in_the_inbox_is_warned_about_once(worker_config, cap
     assert warned == [f"ingest {locked} failed: [Errno 13] Permission denied: '{locked}'"]
     row = source_row(worker_config, locked)
     assert (row["failures"], row["last_error_at"]) == (1, NOW.isoformat())
+    # Changed (written again, still unreadable), it is tried and told of again, once.
+    os.utime(locked, ((NOW + timedelta(hours=1)).timestamp(),) * 2)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (100, 110):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == warned
+    assert source_row(worker_config, locked)["failures"] == 2
     # The admin fixes the permissions: it is read, and the failure cleared.
     locked.chmod(0o644)
     ingest_and_alert(worker_config, NOW + timedelta(minutes=120))
