@@ -347,10 +347,17 @@ def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
     return f"Next digest: {_due(sub)}."
 
 
+def next_heading(sub: Subscription, now: datetime) -> str:
+    """The heading of `sub`'s next digest, dated as it will be (its due day, not today's)."""
+    due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None
+    live = sub.status != "paused" and due is not None and due > now
+    return digest_heading(sub, due if live and due else now)
+
+
 def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
     """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
     first = sub.last_delivered_at is None
-    message = digest_message(papers, digest_heading(sub, now), sub.id, True, first=first)
+    message = digest_message(papers, next_heading(sub, now), sub.id, True, first=first)
     assert message is not None  # note_if_empty
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
