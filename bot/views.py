@@ -349,9 +349,9 @@ def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
 
 def next_heading(sub: Subscription, now: datetime) -> str:
     """The heading of `sub`'s next digest, dated as it will be (its due day, not today's)."""
-    due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None
-    live = sub.status != "paused" and due is not None and due > now
-    return digest_heading(sub, due if live and due else now)
+    if sub.next_due_at and sub.status != "paused":  # the worker heads it with its due time
+        return digest_heading(sub, datetime.fromisoformat(sub.next_due_at))
+    return digest_heading(sub, now)
 
 
 def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
