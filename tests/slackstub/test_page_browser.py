@@ -139,3 +139,35 @@ def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
     expect(home).to_contain_text("DeBERTa")
     home.locator("[data-action^=saved_remove_]").click()
     expect(home).not_to_contain_text("DeBERTa")
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>blog</title>
+<item><title>Quoted Link Paper</title>
+<link>https://example.org/p"onmouseover="document.title='pwned'"x="</link>
+<description>We show that a quote in a link is only a character of the link and nothing
+more, on three benchmarks of link rendering and two of attribute parsing.</description>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate></item></channel></rss>"""
+
+
+def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page):
+    # The page put a paper's link into href="…" as it was: a feed's link with a quote in it
+    # ended the attribute and added its own (onmouseover) to the page.
+    from playwright.sync_api import expect
+
+    from jobs.ingest import ingest_bytes
+    from storage import connect
+    from tests.conftest import NOW
+
+    db = connect(config.db_path)
+    ingest_bytes(db, "blog", FEED.encode(), NOW)
+    db.close()
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers quoted link paper")
+    box.press("Enter")
+    link = page.locator("#log .msg.eph a", has_text="Quoted Link Paper")
+    expect(link).to_have_count(1)
+    assert link.get_attribute("onmouseover") is None
+    assert link.get_attribute("href").startswith("https://example.org/p")
+    assert '"' in link.get_attribute("href") or "%22" in link.get_attribute("href")
