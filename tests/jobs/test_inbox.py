@@ -202,3 +202,18 @@ def test_a_failing_inbox_file_that_is_deleted_stops_showing_as_failing(worker_co
         s["name"] for s in stats(connect(worker_config.db_path))["sources"] if s["last_error"]
     ]
     assert failing == []
+
+
+def test_a_deleted_inbox_file_that_brought_papers_keeps_its_history(worker_config):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    fresh = inbox / "fresh.txt"
+    fresh.write_bytes(DUMP.read_bytes() + b"\n")
+    ingest_and_alert(worker_config, NOW)
+    fresh.write_bytes(bytes(range(256)) * 40)  # overwritten with something unreadable
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+    assert source_row(worker_config, fresh)["last_error"]
+    fresh.unlink()
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
+    row = source_row(worker_config, fresh)  # its papers came from it: it stays listed
+    assert row["last_error"] is None and row["failures"] == 1
