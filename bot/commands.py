@@ -196,8 +196,8 @@ def weekday_of(word: str) -> int | None:
     """The weekday a word names (`friday`, `Fridays`, `fri`, `thurs`, `sun.`), or None."""
     lower = word.lower().rstrip(".")
     lower = lower if lower in WEEKDAYS else lower.removesuffix("s") or lower
-    if len(lower) < DAY_PREFIX:
-        return None
+    if len(lower) < DAY_PREFIX or (word.isupper() and lower not in WEEKDAYS):
+        return None  # `on SAT`, `on SUN` in capitals are keywords (SAT solvers), not days
     days = [i for i, day in enumerate(WEEKDAYS) if day.startswith(lower)]
     return days[0] if len(days) == 1 else None
 

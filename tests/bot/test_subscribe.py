@@ -290,6 +290,7 @@ def test_a_misspelled_weekday_is_asked_about_not_made_a_keyword(text, expected):
         pytest.param("attention on graphs weekly", id="on-a-word"),
         pytest.param("learning on sundial images", id="on-a-longer-word"),
         pytest.param('lora "on friday"', id="quoted"),
+        pytest.param("neural solvers on SAT", id="capitals-are-a-keyword"),
     ],
 )
 def test_on_before_other_words_stays_a_keyword(text):
