@@ -13,9 +13,11 @@ from sqlite_utils import Database
 
 from bot import more_commands, views
 from bot.text import code, escape_entities, plural
+from bot.unfurl import paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
+from storage.papers import by_arxiv_id
 from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
@@ -161,9 +163,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
                 tz = find_zone(rest[index + 1]) or zone(rest[index + 1]).key
                 index += 1
-        elif lower == "on" and following and following.lower().rstrip("s") in WEEKDAYS:
-            weekday = WEEKDAYS.index(following.lower().rstrip("s"))
-            frequency = Frequency.WEEKLY
+        elif lower == "on" and following and (day := weekday_of(following)) is not None:
+            weekday, frequency = day, Frequency.WEEKLY
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
             tz = find_zone(word)
@@ -171,6 +172,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:
             _ask_instead(word, at_time_given(rest, index))
+            if lower == "on" and following:
+                _ask_weekday(following)
             keywords.append(word)
         index += 1
     text = " ".join(keywords)
@@ -183,6 +186,34 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
     if len(text) > 200:
         raise SubscriptionError("Keep the keywords to 200 characters or fewer.")
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
+
+
+# Fewer letters than this are no weekday (`on mo` is a keyword); `tue`, `fri` are.
+DAY_PREFIX = 3
+
+
+def weekday_of(word: str) -> int | None:
+    """The weekday a word names (`friday`, `Fridays`, `fri`, `thurs`, `sun.`), or None."""
+    lower = word.lower().rstrip(".")
+    lower = lower if lower in WEEKDAYS else lower.removesuffix("s") or lower
+    if len(lower) < DAY_PREFIX or (word.isupper() and lower not in WEEKDAYS):
+        return None  # `on SAT`, `on SUN` in capitals are keywords (SAT solvers), not days
+    days = [i for i, day in enumerate(WEEKDAYS) if day.startswith(lower)]
+    return days[0] if len(days) == 1 else None
+
+
+def _ask_weekday(word: str) -> None:
+    """Refuse to make a misspelled weekday after `on` a keyword: ask which day was meant."""
+    lower = word.lower()
+    if not lower.isalpha() or len(lower) < 5:
+        return
+    best = min(WEEKDAYS, key=lambda day: DamerauLevenshtein.distance(lower, day))
+    # One slip, or two in a word that ends like a day (`wendsday`), never `on sundial`.
+    slips = 2 if lower.endswith("day") else 1
+    if DamerauLevenshtein.distance(lower, best) <= slips:
+        raise SubscriptionError(
+            f'Did you mean `on {best}`? To follow the words as keywords, quote them: `"on {word}"`.'
+        )
 
 
 def at_time_given(words: list[str], index: int) -> bool:
@@ -297,7 +328,29 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
     return views.trending_message(papers, window, anchor_day(db, now), now.date())
 
 
+# A bare arXiv id as typed or copied: `2106.09685`, `2106.09685v2`, `arXiv:2106.09685`.
+_BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
+
+
+def arxiv_ref(text: str) -> str | None:
+    """The arXiv id a query that is only a paper link or an arXiv id names, else None.
+    Slack may send a pasted link wrapped as `<url>` or `<url|label>`."""
+    if len(text.split()) != 1:
+        return None
+    if text.startswith("<") and text.endswith(">"):
+        text = text[1:-1].split("|", 1)[0]
+    bare = _BARE_ID.match(text)
+    return bare.group(1) if bare else paper_ref(text)
+
+
 def _search(db: Database, config: Config, text: str) -> dict:
+    if ref := arxiv_ref(text):
+        # A link searched for its words finds every abstract naming `https`; the id is
+        # no word of the index: the paper is looked up by its id, else the id searched.
+        paper = by_arxiv_id(db, ref)
+        if paper is not None:
+            return views.paper_message(paper)
+        text = ref
     result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
     return views.search_message(result, typed=text)
 
@@ -307,12 +360,13 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
-        query, offset, newest = views.page_from_value(value)
+        query, offset, newest, after = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
-        result = search(db, query, limit=limit, offset=offset, max_chars=chars, newest=newest)
+        kept = {"max_chars": chars, "newest": newest, "after": after}
+        result = search(db, query, limit=limit, offset=offset, **kept)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
-            result = search(db, query, limit=limit, offset=last, max_chars=chars, newest=newest)
+            result = search(db, query, limit=limit, offset=last, **kept)
         return result
     except (PapersError, ValueError, KeyError):
         return None

@@ -46,6 +46,6 @@ def plural(count: int | str, noun: str, nouns: str | None = None, bold: bool = F
     return f"{number} {noun if one else (nouns or noun + 's')}"
 
 
-def matches(count: int | str, bold: bool = False) -> str:
-    """ "1 paper matches", "2 papers match"."""
-    return plural(count, "paper", bold=bold) + (" matches" if str(count) == "1" else " match")
+def matches(count: int | str, bold: bool = False, noun: str = "paper") -> str:
+    """ "1 paper matches", "2 papers match" ("2 new papers match" with `noun` "new paper")."""
+    return plural(count, noun, bold=bold) + (" matches" if str(count) == "1" else " match")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
+from typing import NamedTuple
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -163,7 +164,8 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
     total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
-    header = f"{matches(total, bold=True)} {query} · showing {first}–{last}"
+    noun = "paper" if result.after is None else "new paper"  # an alert's rest
+    header = f"{matches(total, bold=True, noun=noun)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))
@@ -171,7 +173,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         ButtonElement(
             text="Share in channel",
             action_id="search_share",
-            value=_page_value(result.query, result.offset, result.newest),
+            value=_page_value(result.query, result.offset, result.newest, result.after),
         )
     ]
     if result.offset > 0:
@@ -179,7 +181,9 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
             ButtonElement(
                 text="Previous",
                 action_id="search_prev",
-                value=_page_value(result.query, max(result.offset - PAGE_SIZE, 0), result.newest),
+                value=_page_value(
+                    result.query, max(result.offset - PAGE_SIZE, 0), result.newest, result.after
+                ),
             )
         )
     if last < result.total or result.total_capped:
@@ -187,11 +191,13 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
             ButtonElement(
                 text="Next",
                 action_id="search_next",
-                value=_page_value(result.query, result.offset + PAGE_SIZE, result.newest),
+                value=_page_value(
+                    result.query, result.offset + PAGE_SIZE, result.newest, result.after
+                ),
             )
         )
     blocks.append(ActionsBlock(elements=buttons))
-    return {"text": f"{matches(total)} {query}", "blocks": _dump(blocks)}
+    return {"text": f"{matches(total, noun=noun)} {query}", "blocks": _dump(blocks)}
 
 
 def shared_message(result: SearchResult, user_id: str) -> dict:
@@ -206,32 +212,48 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
     return {"text": message["text"], "blocks": blocks}
 
 
-def _page_value(query: str, offset: int, newest: int | None = None) -> str:
+def _page_value(
+    query: str, offset: int, newest: int | None = None, after: int | None = None
+) -> str:
     # Not \u-escaped: a query of astral letters (𝗹𝗼𝗿𝗮) would grow twelvefold past the
     # 2,000 characters a button's value may hold. `n` pins the pages to the papers the
-    # first page was drawn from.
+    # first page was drawn from; `a` keeps them to an alert's new papers.
     data: dict = {"q": query, "o": offset}
     if newest is not None:
         data["n"] = newest
+    if after is not None:
+        data["a"] = after
     return json.dumps(data, ensure_ascii=False)
 
 
-def page_from_value(value: str) -> tuple[str, int, int | None]:
-    """The query, offset and newest paper id a Share/Next/Previous button carries (None: a
-    button from before pages were pinned); ValueError for a value no page button of ours
-    holds (a list, an infinite or fractional offset or id)."""
+class PageValue(NamedTuple):
+    """What a page button stands for: the query, offset, and the paper ids it keeps to."""
+
+    query: str
+    offset: int
+    newest: int | None
+    after: int | None = None
+
+
+def _paper_id(data: dict, key: str) -> int | None:
+    number = data.get(key)
+    if number is not None and (isinstance(number, bool) or not isinstance(number, int)):
+        raise ValueError("not a page button's paper id")
+    # Clamped to what an index id can be: a forged 2**70 would overflow the engine's range.
+    return min(max(number, 0), 2**62) if number is not None else None
+
+
+def page_from_value(value: str) -> PageValue:
+    """The query, offset, newest paper id (None: a button from before pages were pinned) and
+    lower bound (an alert's rest) a page button carries; ValueError for a value no page
+    button of ours holds (a list, an infinite or fractional offset or id)."""
     data = json.loads(value)
     if not isinstance(data, dict) or not isinstance(data.get("q"), str):
         raise ValueError("not a page button's value")
     offset = data.get("o")
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise ValueError("not a page button's offset")
-    newest = data.get("n")
-    if newest is not None and (isinstance(newest, bool) or not isinstance(newest, int)):
-        raise ValueError("not a page button's paper id")
-    # Clamped to what an index id can be: a forged 2**70 would overflow the engine's range.
-    pinned = min(max(newest, 0), 2**62) if newest is not None else None
-    return data["q"], max(offset, 0), pinned
+    return PageValue(data["q"], max(offset, 0), _paper_id(data, "n"), _paper_id(data, "a"))
 
 
 def trending_title(window: str, anchor: date | None, today: date | None) -> str:
@@ -258,15 +280,12 @@ def trending_message(
     return {"text": f"{title}: {plural(len(papers), 'paper')}", "blocks": _dump(blocks)}
 
 
-def _manage(subscription_id: int) -> ActionsBlock:
-    """The Manage button under every digest and alert."""
-    return ActionsBlock(
-        elements=[
-            ButtonElement(
-                text="Manage subscription", action_id="digest_manage", value=str(subscription_id)
-            )
-        ]
+def _manage(subscription_id: int, first: ButtonElement | None = None) -> ActionsBlock:
+    """The Manage button under every digest and alert (after `first`, when given)."""
+    manage = ButtonElement(
+        text="Manage subscription", action_id="digest_manage", value=str(subscription_id)
     )
+    return ActionsBlock(elements=[first, manage] if first else [manage])
 
 
 def digest_heading(sub: Subscription, due: datetime) -> str:
@@ -328,10 +347,17 @@ def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
     return f"Next digest: {_due(sub)}."
 
 
+def next_heading(sub: Subscription, now: datetime) -> str:
+    """The heading of `sub`'s next digest, dated as it will be (its due day, not today's)."""
+    if sub.next_due_at and sub.status != "paused":  # the worker heads it with its due time
+        return digest_heading(sub, datetime.fromisoformat(sub.next_due_at))
+    return digest_heading(sub, now)
+
+
 def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
     """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
     first = sub.last_delivered_at is None
-    message = digest_message(papers, digest_heading(sub, now), sub.id, True, first=first)
+    message = digest_message(papers, next_heading(sub, now), sub.id, True, first=first)
     assert message is not None  # note_if_empty
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
@@ -342,24 +368,42 @@ def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dic
     return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 
 
-def _alert(papers: list[dict], heading: str, more: str, subscription_id: int, text: str) -> dict:
-    """An alert: the first ALERT_PAPERS papers, the command that shows the rest, Manage."""
+def _alert(
+    papers: list[dict],
+    heading: str,
+    more: str | None,
+    subscription_id: int,
+    text: str,
+    show_all: ButtonElement | None = None,
+) -> dict:
+    """An alert: the first ALERT_PAPERS papers; past them, the command (`more`) or the
+    button (`show_all`) that shows the rest; Manage."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers[:ALERT_PAPERS]:
         blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
-    if len(papers) > ALERT_PAPERS:
+    overflow = len(papers) > ALERT_PAPERS
+    if overflow:
         rest = len(papers) - ALERT_PAPERS
-        line = f"…and {rest} more: {code(more)}"
+        line = f"…and {rest} more: {code(more)}" if more else f"…and {rest} more."
         blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-    blocks.append(_manage(subscription_id))
+    blocks.append(_manage(subscription_id, show_all if overflow else None))
     return {"text": text, "blocks": _dump(blocks)}
 
 
 def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
-    """A keyword alert for papers that just arrived."""
+    """A keyword alert for papers that just arrived. Past the first ALERT_PAPERS, Show all
+    searches only the alert's new papers: `/papers keywords` ranks the best matches of all
+    time first, and those are the old, famous papers."""
     heading = f"New on “{truncate(keywords, 100)}”"
     text = f"{plural(len(papers), 'new paper')} on {escape_mrkdwn(keywords)}"
-    return _alert(papers, heading, "/papers " + keywords, subscription_id, text)
+    ids = [paper["id"] for paper in papers]
+    show_all = None
+    if ids:
+        value = _page_value(keywords, 0, max(ids), min(ids) - 1)
+        show_all = ButtonElement(
+            text=f"Show all {len(papers)}", action_id="alert_show_all", value=value
+        )
+    return _alert(papers, heading, None, subscription_id, text, show_all)
 
 
 def text_message(text: str) -> dict:
@@ -676,6 +720,12 @@ def author_alert_message(papers: list[dict], author: str, subscription_id: int) 
     heading = f"New paper{'s' if len(papers) != 1 else ''} by {author}"
     more = f'/papers author:"{author}"'
     return _alert(papers, heading, more, subscription_id, escape_mrkdwn(truncate(heading, 150)))
+
+
+def paper_message(paper: dict) -> dict:
+    """One paper, as `/papers` shows a pasted link or arXiv id it has."""
+    text = escape_mrkdwn(truncate(paper["title"], 150))
+    return {"text": text, "blocks": unfurl_blocks(paper)}
 
 
 def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from sqlite_utils import Database
 from jobs.ingest import ingest_target
 from storage import index as search_index
 from storage import meta
+from storage import papers as store
 from storage.config import Config
 from storage.models import IngestReport
 
@@ -49,8 +51,19 @@ def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestRepo
                 "%s: already ingested (same content as an earlier input), nothing changed",
                 report.source,
             )
+    _forget_deleted(db, inbox)
     meta.put(db, SCANNED_KEY, str(now.timestamp()))
     return _logged(reports)
+
+
+def _forget_deleted(db: Database, inbox: Path) -> None:
+    """A failing file the admin deleted from the inbox fails no more (`papers stats`)."""
+    for name in store.failing_sources(db):
+        path = Path(name)
+        # lexists: a broken link still in the folder is still failing.
+        if path.parent == inbox and not os.path.lexists(path):
+            store.forget_failure(db, name)
+            log.info("%s: deleted from the inbox, no longer failing", name)
 
 
 def ingest_feeds(db: Database, config: Config, now: datetime) -> list[IngestReport]:

@@ -265,13 +265,30 @@ def _ingest_entry(
     reason = not_a_file(path)
     if reason is None:
         work = lambda: ingest_file(db, path, now, listing, batch, repeat_failures)  # noqa: E731
-        return _guarded(db, str(path), "file", work, now)
-    if not repeat_failures and store.last_error(db, str(path)) == reason:
-        return IngestReport(source=str(path), error=reason, known_failure=True)
-    return _failed(db, str(path), "file", reason, now)
+        return _guarded(db, str(path), "file", work, now, repeat_failures, _version(path))
+    return _failed(db, str(path), "file", reason, now, repeat_failures)
 
 
-def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestReport:
+def _version(path: Path) -> str | None:
+    """Which version of a file a failure to read it was on: its modification time and size
+    (a file that cannot be read cannot be hashed), so a changed file is tried and told of
+    again."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return f"stat:{info.st_mtime_ns}:{info.st_size}"
+
+
+def _guarded(
+    db: Database,
+    name: str,
+    kind: str,
+    work,
+    now: datetime,
+    repeat_failures: bool = True,
+    version: str | None = None,
+) -> IngestReport:
     """Run one source's ingest; a failure is recorded and reported, never raised."""
     try:
         return work()
@@ -282,14 +299,29 @@ def _guarded(db: Database, name: str, kind: str, work, now: datetime) -> IngestR
     except Exception as exc:  # one broken source must never stop the others
         log.exception("ingest of %s failed", name)
         message = f"unexpected {type(exc).__name__}"
-    return _failed(db, name, kind, message, now)
+    return _failed(db, name, kind, message, now, repeat_failures, version)
 
 
-def _failed(db: Database, name: str, kind: str, message: str, now: datetime) -> IngestReport:
-    """Record a source's failure and report it (the CLI prints it, the worker logs it)."""
+def _failed(
+    db: Database,
+    name: str,
+    kind: str,
+    message: str,
+    now: datetime,
+    repeat_failures: bool = True,
+    version: str | None = None,
+) -> IngestReport:
+    """Record a source's failure and report it (the CLI prints it, the worker logs it).
+    Without `repeat_failures` (the worker's inbox) a failure the source is already recorded
+    with (a broken link; a file it may not read, while the file is the same `version`) is
+    reported as known, not recorded again."""
+    if not repeat_failures:
+        known = store.failed_on(db, name, version) if version else store.last_error(db, name)
+        if known == message:
+            return IngestReport(source=name, error=message, known_failure=True)
     log.info("source %s failed: %s", name, message)
     try:
-        store.record_source_error(db, name, kind, message, now.isoformat())
+        store.record_source_error(db, name, kind, message, now.isoformat(), version)
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(f"The database failed recording an error of {name}: {exc}") from exc
     return IngestReport(source=name, error=message)

@@ -348,7 +348,7 @@ def digest(
     now = _now()
     for sub in chosen:
         papers = select_papers(db, sub, now, config.digest_size)
-        heading = views.digest_heading(sub, now)
+        heading = views.next_heading(sub, now)
         first = sub.last_delivered_at is None
         message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
         paused = ""

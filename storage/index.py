@@ -52,7 +52,7 @@ from storage.text import arxiv_month, hyphen_joins
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
-VERSION = 3
+VERSION = 4
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
@@ -88,20 +88,30 @@ CHUNK = 500  # papers per SQLite read
 SNIPPET_CHARS = 200
 MIN_PREFIX = 2  # `a*` would expand to every term starting with a
 
-# The same analysis as tantivy's built-in "en_stem" tokenizer, to build queries from.
-EN_STEM = (
-    TextAnalyzerBuilder(Tokenizer.simple())
-    .filter(Filter.remove_long(40))
-    .filter(Filter.lowercase())
-    .filter(Filter.stemmer("english"))
-    .build()
-)
-LOWER = (
-    TextAnalyzerBuilder(Tokenizer.simple())
-    .filter(Filter.remove_long(40))
-    .filter(Filter.lowercase())
-    .build()
-)
+# The text fields' analysis: tantivy's built-in "en_stem" with accents folded to ASCII, so
+# `naive` finds "Naïve Bayes" and `café` a cafe. The index analyzes documents with it (each
+# Index registers it as TOKENIZER); queries, pairs and snippets are built from EN_STEM.
+TOKENIZER = "en_fold"
+
+
+def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
+    builder = (
+        TextAnalyzerBuilder(Tokenizer.simple())
+        .filter(Filter.remove_long(40))
+        .filter(Filter.lowercase())
+        .filter(Filter.ascii_fold())
+    )
+    return (builder.filter(Filter.stemmer("english")) if stem else builder).build()
+
+
+EN_STEM = _analyzer(stem=True)
+LOWER = _analyzer(stem=False)
+
+
+def _registered(index: tantivy.Index) -> tantivy.Index:
+    """The index, able to analyze its text fields (each Index object needs it told)."""
+    index.register_tokenizer(TOKENIZER, EN_STEM)
+    return index
 
 
 class IndexBusy(PapersError):
@@ -116,7 +126,7 @@ def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
     for name in FIELDS:
-        builder.add_text_field(name, tokenizer_name="en_stem", index_option="freq")
+        builder.add_text_field(name, tokenizer_name=TOKENIZER, index_option="freq")
         if name in PAIRED:
             builder.add_text_field(name + PAIRS, tokenizer_name="whitespace")
     builder.add_float_field("prior", fast=True)
@@ -126,7 +136,7 @@ def _schema() -> tantivy.Schema:
 def _alert_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
-    builder.add_text_field("text", tokenizer_name="en_stem")
+    builder.add_text_field("text", tokenizer_name=TOKENIZER)
     return builder.build()
 
 
@@ -337,7 +347,7 @@ def _commit_lock(path: Path):
 def _open_shard(path: Path) -> tantivy.Index:
     if not path.is_dir() or not tantivy.Index.exists(str(path)):
         raise FileNotFoundError(f"no index in {path}")
-    index = tantivy.Index.open(str(path))
+    index = _registered(tantivy.Index.open(str(path)))
     index.searcher().num_docs  # noqa: B018 - opens every segment: corrupt files fail here
     return index
 
@@ -433,7 +443,7 @@ class Writer:
         if folder_name:
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-        return tantivy.Index(SCHEMA, path=str(folder))
+        return _registered(tantivy.Index(SCHEMA, path=str(folder)))
 
     def _drop_strays(self, layout: Layout) -> None:
         # A reshard killed before its watermark leaves a generation nothing names; one
@@ -1128,7 +1138,7 @@ def match_new(
     """For each (key, groups, excludes), ids in (after, newest] it matches (oldest first, at
     most limit), from a temporary in-memory index of only those papers: thousands of queries
     each search a few thousand fresh papers instead of the whole store's index."""
-    index = tantivy.Index(ALERT_SCHEMA)
+    index = _registered(tantivy.Index(ALERT_SCHEMA))
     writer = index.writer(heap_size=ALERT_HEAP, num_threads=ALERT_INDEX_THREADS)
     rows = db.query(
         "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",

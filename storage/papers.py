@@ -660,12 +660,17 @@ def store_entries(
             " WHERE id = ?",
             [report.new_papers, report.merged, input_id],
         )
-        db.execute(
-            "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
-            " WHERE id = ?",
-            [now, source_id],
-        )
+        _mark_source_ok(db, source_id, now)
     return report
+
+
+def _mark_source_ok(db: Database, source_id: int, now: str) -> None:
+    # Inside the caller's transaction: a source read fine forgets its last failure.
+    db.execute(
+        "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
+        " WHERE id = ?",
+        [now, source_id],
+    )
 
 
 def record_source_error(
@@ -696,14 +701,37 @@ def failed_on(db: Database, source: str, sha256: str) -> str | None:
 
 def clear_source_error(db: Database, source: str, now: str) -> None:
     """A failing source now reads as content already ingested: it is fine again."""
-    if last_error(db, source) is None:  # the common case writes nothing
+    failing = "SELECT id FROM sources WHERE name = ? AND last_error IS NOT NULL"
+    row = next(db.query(failing, [source]), None)
+    if row is None:  # the common case writes nothing
         return
     with transaction(db):
-        db.execute(
-            "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
-            " WHERE name = ?",
-            [now, source],
-        )
+        _mark_source_ok(db, row["id"], now)
+
+
+def failing_sources(db: Database) -> list[str]:
+    """The names of the sources whose last read failed."""
+    rows = db.query("SELECT name FROM sources WHERE last_error IS NOT NULL")
+    return [row["name"] for row in rows]
+
+
+def forget_failure(db: Database, source: str) -> None:
+    """A failing source that is gone (a deleted inbox file) fails no more: its row goes,
+    or, when papers came from it before, only its error (its history stays)."""
+    with transaction(db):
+        row = next(db.query("SELECT id FROM sources WHERE name = ?", [source]), None)
+        if row is None:
+            return
+        # Every sighting comes with an input of its source: inputs (one a file read, a small
+        # table) say whether papers came from it, without scanning the sightings.
+        used = "SELECT 1 FROM inputs WHERE source_id = ? LIMIT 1"
+        if next(db.query(used, [row["id"]]), None) is None:
+            db.execute("DELETE FROM sources WHERE id = ?", [row["id"]])
+        else:
+            db.execute(
+                "UPDATE sources SET last_error = NULL, last_error_sha256 = NULL WHERE id = ?",
+                [row["id"]],
+            )
 
 
 def last_error(db: Database, source: str) -> str | None:

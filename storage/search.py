@@ -64,6 +64,8 @@ class SearchResult:
     # The newest paper id the results were drawn from: later pages keep to it, so papers
     # ingested between pages never push a shown paper onto the next page.
     newest: int | None = None
+    # Only papers with a higher id (the new papers of a keyword alert), or None for all.
+    after: int | None = None
 
 
 def _quote(text: str) -> str:
@@ -160,12 +162,14 @@ def search(
     offset: int = 0,
     max_chars: int = MAX_QUERY_CHARS,
     newest: int | None = None,
+    after: int | None = None,
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
 
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
-    up to that id (a later page of the same results); the result says which id it kept to."""
+    up to that id (a later page of the same results); the result says which id it kept to.
+    `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
     query = parse_query(text, max_chars)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
@@ -173,6 +177,8 @@ def search(
         newest = searcher.newest
     elif newest < searcher.newest:  # papers came in since the first page: keep to those
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(0, max(newest, 0)))
+    if after is not None:
+        tantivy_query = tantivy_query.and_must_match(search_index.id_range(after, newest))
     # The engine reserves room for offset + limit hits up front: a page button's offset
     # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
     # document every offset is the same empty page.
@@ -185,8 +191,12 @@ def search(
     for paper in papers:
         paper["score"] = round(scores[paper["id"]], 3)
         paper["snippet"] = snippets.get(paper["id"], "")
-    suggestions = [] if hits.total else suggest(db, query.words, text, hits.total)
-    return SearchResult(text, papers, hits.total, offset, limit, suggestions, newest=newest)
+    # An alert's new papers all matched: no respelling of them to offer.
+    found = hits.total or after is not None
+    suggestions = [] if found else suggest(db, query.words, text, hits.total)
+    return SearchResult(
+        text, papers, hits.total, offset, limit, suggestions, newest=newest, after=after
+    )
 
 
 def _known(db: Database, word: str) -> bool:

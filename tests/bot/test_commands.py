@@ -88,6 +88,8 @@ def test_a_page_past_the_last_one_shows_the_last_page(slack, reply, action):
         pytest.param('{"q": "lora", "o": 0, "n": 1e400}', id="infinite-newest-id"),
         pytest.param('{"q": "lora", "o": 0, "n": "9"}', id="newest-id-not-a-number"),
         pytest.param('{"q": "lora", "o": 0, "n": true}', id="newest-id-a-boolean"),
+        pytest.param('{"q": "lora", "o": 0, "n": 9, "a": "3"}', id="after-id-not-a-number"),
+        pytest.param('{"q": "lora", "o": 0, "n": 9, "a": 1e400}', id="infinite-after-id"),
     ],
 )
 @pytest.mark.parametrize("action", ["search_next", "search_share"])
@@ -366,3 +368,29 @@ def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
     clicked = slack.click(first, "search_next")
     page = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
     assert page["text"] == "20 papers match `reasoning`" and "showing 6–10" in all_text(page)
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("https://arxiv.org/abs/2603.01234", id="abs-link"),
+        pytest.param("https://arxiv.org/pdf/2603.01234v2.pdf", id="pdf-link"),
+        pytest.param("<https://huggingface.co/papers/2603.01234>", id="hf-link-as-slack-wraps"),
+        pytest.param("2603.01234", id="bare-id"),
+        pytest.param("arXiv:2603.01234v1", id="arxiv-prefix"),
+        pytest.param("search https://arxiv.org/abs/2603.01234", id="search-link"),
+    ],
+)
+def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
+    """A link searched for the word `https` (every abstract that names a code URL)."""
+    db = connect(config.db_path)
+    ingest_bytes(db, "rss", (FIXTURES / "arxiv_rss.xml").read_bytes(), NOW)
+    db.close()
+    message = reply(typed)
+    assert "LoRA Soup: Merging Low-Rank Adapters" in all_text(message)
+    assert "ERNIE" not in all_text(message) and "https" not in message["text"]
+
+
+def test_a_link_to_a_paper_not_stored_says_so(reply):
+    message = reply("https://arxiv.org/abs/2106.09685")
+    assert message["text"] == "No papers match `2106.09685`."

@@ -267,3 +267,18 @@ def test_a_preview_too_long_for_a_full_home_shows_whole_papers_and_says_so(slack
     assert papers, part
     for i in papers:  # each paper whole: its facts and its buttons
         assert [b["type"] for b in part[i : i + 3]] == ["section", "context", "actions"]
+
+
+def test_a_preview_is_dated_as_the_digest_it_previews(slack, reply):
+    """A weekly digest previewed on another day was headed with today's date, a date the
+    digest it previews never carries (the note below said when it comes)."""
+    from datetime import UTC, datetime
+
+    from storage.schedule import WEEKDAYS
+
+    day = WEEKDAYS[(datetime.now(UTC).weekday() + 3) % 7]
+    reply(f"subscribe channel weekly on {day} at 09:00 UTC")
+    shown = json.dumps(preview(slack, open_home(slack), "home_preview_1"), ensure_ascii=False)
+    note = shown[shown.index("Its first digest: ") :]
+    due = note.removeprefix("Its first digest: ").split(" at ")[0]  # "Fri, Nov 27"
+    assert f"Weekly papers · {due}" in shown, (due, shown)

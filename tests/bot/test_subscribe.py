@@ -251,3 +251,53 @@ def test_moving_a_daily_digest_earlier_after_todays_waits_for_tomorrow(slack, re
         moved = said(reply("subscribe channel daily at 08:00 UTC"))
     assert "Next digest: Wed, Mar 18 at 08:00 UTC." in moved
     assert sum(deliver_due(db, config, client_factory(config), day.replace(hour=10)).values()) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "weekday"),
+    [
+        pytest.param("lora weekly on fri", 4, id="fri"),
+        pytest.param("lora on Tue at 8", 1, id="tue-capital"),
+        pytest.param("lora weekly on thurs", 3, id="thurs"),
+        pytest.param("lora on sun.", 6, id="sun-dot"),
+        pytest.param("lora on mondays", 0, id="plural"),
+    ],
+)
+def test_a_weekday_may_be_abbreviated(text, weekday):
+    """`on fri` was kept as the keywords `lora on fri` (matching almost nothing) on Mondays."""
+    request = parse_subscribe(text.split())
+    assert (request.keywords, request.frequency, request.weekday) == ("lora", "weekly", weekday)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("lora weekly on funday", "Did you mean `on sunday`?", id="funday"),
+        pytest.param("lora on wedensday", "Did you mean `on wednesday`?", id="swapped-letters"),
+        pytest.param("lora on fryday at 9", "Did you mean `on friday`?", id="fryday"),
+        pytest.param("lora on wendsday", "Did you mean `on wednesday`?", id="two-slips"),
+    ],
+)
+def test_a_misspelled_weekday_is_asked_about_not_made_a_keyword(text, expected):
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("attention on graphs weekly", id="on-a-word"),
+        pytest.param("learning on sundial images", id="on-a-longer-word"),
+        pytest.param('lora "on friday"', id="quoted"),
+        pytest.param("neural solvers on SAT", id="capitals-are-a-keyword"),
+    ],
+)
+def test_on_before_other_words_stays_a_keyword(text):
+    request = parse_subscribe(text.split())
+    assert request.keywords == text.removesuffix(" weekly")
+
+
+def test_subscribe_weekly_on_fri_through_the_app(reply):
+    answer = said(reply("subscribe lora weekly on fri at 16:30"))
+    assert "`lora` → DM, weekly on Friday at 16:30" in answer

@@ -88,8 +88,8 @@ def test_alert_keywords_keep_their_operators(worker_config, subscribe, stub, key
 
 
 def test_alert_keywords_fold_case_as_search_does(worker_config, subscribe, stub):
-    """`Gauß` finds a Gauß-Newton paper in /papers (the index lower-cases, it does not
-    case-fold ß to ss), so the alert on `Gauß` fires for it too."""
+    """`Gauß` finds a Gauß-Newton paper in /papers (the index lower-cases and folds ß to ss,
+    on both sides), so the alert on `Gauß` fires for it too."""
     run_job(worker_config, NOW)
     subscribe(NOW, frequency="instant", keywords="Gauß")
     with open(f"{worker_config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:

@@ -9,6 +9,8 @@ import shutil
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from jobs.worker import InboxWatch, ingest_and_alert
 from storage import connect
 from storage.papers import stats
@@ -134,3 +136,84 @@ def test_a_broken_link_fixed_to_content_already_ingested_no_longer_fails(worker_
     assert (
         row["last_error"] is None and row["last_ok_at"] == (NOW + timedelta(minutes=30)).isoformat()
     )
+
+
+def unreadable(path: Path, monkeypatch) -> None:
+    """Make `path` unreadable: mode 000, and as root (who reads through modes) opening it
+    raises what the kernel raises for anyone else."""
+    path.chmod(0)
+    if os.geteuid() != 0:
+        return
+    real_open = Path.open
+
+    def deny(self, *args, **kwargs):
+        if self == path and path.stat().st_mode & 0o444 == 0:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+
+
+def test_an_unreadable_file_in_the_inbox_is_warned_about_once(worker_config, caplog, monkeypatch):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    locked = drop(worker_config, "locked.txt", NOW)
+    unreadable(locked, monkeypatch)
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (0, 30, 60, 90):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    warned = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert warned == [f"ingest {locked} failed: [Errno 13] Permission denied: '{locked}'"]
+    row = source_row(worker_config, locked)
+    assert (row["failures"], row["last_error_at"]) == (1, NOW.isoformat())
+    # Changed (written again, still unreadable), it is tried and told of again, once.
+    os.utime(locked, ((NOW + timedelta(hours=1)).timestamp(),) * 2)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (100, 110):
+            ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == warned
+    assert source_row(worker_config, locked)["failures"] == 2
+    # The admin fixes the permissions: it is read, and the failure cleared.
+    locked.chmod(0o644)
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=120))
+    assert source_row(worker_config, locked)["last_error"] is None
+    assert papers(worker_config) > 0
+
+
+@pytest.mark.parametrize(
+    "make_failing",
+    [
+        pytest.param(lambda p: p.write_bytes(bytes(range(256)) * 40), id="binary-file"),
+        pytest.param(lambda p: p.symlink_to(p.parent / "nowhere.txt"), id="broken-link"),
+        pytest.param(lambda p: p.mkdir(), id="folder"),
+    ],
+)
+def test_a_failing_inbox_file_that_is_deleted_stops_showing_as_failing(worker_config, make_failing):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    bad = inbox / "bad.txt"
+    make_failing(bad)
+    ingest_and_alert(worker_config, NOW)
+    assert source_row(worker_config, bad)["last_error"]
+    bad.rmdir() if bad.is_dir() and not bad.is_symlink() else bad.unlink()
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+    failing = [
+        s["name"] for s in stats(connect(worker_config.db_path))["sources"] if s["last_error"]
+    ]
+    assert failing == []
+
+
+def test_a_deleted_inbox_file_that_brought_papers_keeps_its_history(worker_config):
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    fresh = inbox / "fresh.txt"
+    fresh.write_bytes(DUMP.read_bytes() + b"\n")
+    ingest_and_alert(worker_config, NOW)
+    fresh.write_bytes(bytes(range(256)) * 40)  # overwritten with something unreadable
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=30))
+    assert source_row(worker_config, fresh)["last_error"]
+    fresh.unlink()
+    ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
+    row = source_row(worker_config, fresh)  # its papers came from it: it stays listed
+    assert row["last_error"] is None and row["failures"] == 1

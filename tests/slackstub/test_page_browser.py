@@ -112,3 +112,62 @@ def test_the_code_button_links_to_the_repository(slack, browser_page):
     expect(code).to_have_count(1)
     expect(code).to_have_attribute("href", "https://github.com/microsoft/DeBERTa")
     expect(code).to_have_attribute("target", "_blank")
+
+
+def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
+    # A section's button (its accessory) was not drawn: /papers saved and the App Home
+    # reading list showed no Remove, though the README promises one on each paper.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers deberta")
+    box.press("Enter")
+    page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    box.fill("/papers saved")
+    box.press("Enter")
+    listed = page.locator("#log .msg.eph").last
+    expect(listed).to_contain_text("Your reading list (1)")
+    listed.locator("[data-action^=saved_remove_]").click()
+    expect(listed).to_contain_text("Your reading list is empty")
+    # App Home's reading list has them too.
+    page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    expect(page.locator("#log .msg.eph", has_text="to your reading list")).to_have_count(2)
+    page.locator("#tab-home").click()
+    home = page.locator("#log .msg.home")
+    expect(home).to_contain_text("DeBERTa")
+    home.locator("[data-action^=saved_remove_]").click()
+    expect(home).not_to_contain_text("DeBERTa")
+
+
+FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>blog</title>
+<item><title>Quoted Link Paper</title>
+<link>https://example.org/p"onmouseover="document.title='pwned'"x="</link>
+<description>We show that a quote in a link is only a character of the link and nothing
+more, on three benchmarks of link rendering and two of attribute parsing.</description>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate></item></channel></rss>"""
+
+
+def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page):
+    # The page put a paper's link into href="…" as it was: a feed's link with a quote in it
+    # ended the attribute and added its own (onmouseover) to the page.
+    from playwright.sync_api import expect
+
+    from jobs.ingest import ingest_bytes
+    from storage import connect
+    from tests.conftest import NOW
+
+    db = connect(config.db_path)
+    ingest_bytes(db, "blog", FEED.encode(), NOW)
+    db.close()
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers quoted link paper")
+    box.press("Enter")
+    link = page.locator("#log .msg.eph a", has_text="Quoted Link Paper")
+    expect(link).to_have_count(1)
+    assert link.get_attribute("onmouseover") is None
+    assert link.get_attribute("href").startswith("https://example.org/p")
+    assert '"' in link.get_attribute("href") or "%22" in link.get_attribute("href")

@@ -365,3 +365,40 @@ def test_snippets_bold_a_dotted_word_whole(seeded, query, word, never):
     for paper in papers:
         marked = set(re.findall("\x02([^\x03]*)\x03", paper["snippet"]))
         assert not marked & never, (paper["snippet"], marked)
+
+
+ACCENTED = (
+    "Mar 16\nNaïve Bayes Strikes Back: Tiny Text Classifiers\n"
+    "We revisit naïve Bayes for text classification and find it within two points of a fine "
+    "tuned transformer on six benchmarks, at a thousandth of the compute and memory.\n\n"
+    "Cafe Attention: Sparse Heads for Menus\n"
+    "We study a cafe of attention heads and prune the naive ones without any loss of quality "
+    "on long documents, as measured on three standard retrieval benchmarks.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("naive bayes", "Naïve Bayes Strikes Back", id="plain-finds-accented"),
+        pytest.param('"naive bayes"', "Naïve Bayes Strikes Back", id="phrase-finds-accented"),
+        pytest.param("naïv*", "Cafe Attention, Naïve Bayes Strikes Back", id="prefix-finds-both"),
+        pytest.param("café heads", "Cafe Attention", id="accented-finds-plain"),
+        pytest.param("NAÏVE -bayes", "Cafe Attention", id="accented-exclude-finds-plain"),
+    ],
+)
+def test_accents_are_optional_in_queries_and_papers(db, query, found):
+    """`/papers naive` finds "Naïve Bayes ..." and `/papers café` a paper on a cafe, and the
+    snippet marks the word as the paper spells it."""
+    from jobs.ingest import ingest_bytes
+    from storage.search import HIGHLIGHT
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "accents.txt", ACCENTED.encode(), NOW)
+    result = search(db, query)
+    assert sorted(t.split(":")[0] for t in titles(result)) == found.split(", ")
+    if query == "naive bayes":
+        assert f"{HIGHLIGHT[0]}naïve{HIGHLIGHT[1]}" in result.papers[0]["snippet"]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    alerted = match_each(db, [query], 0, newest)[query]
+    assert sorted(alerted) == sorted(p["id"] for p in result.papers)  # alerts alike

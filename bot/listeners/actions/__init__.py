@@ -6,6 +6,7 @@ import re
 
 from slack_bolt import App
 
+from bot.listeners.actions.alert_show_all import alert_show_all
 from bot.listeners.actions.code_link import code_link
 from bot.listeners.actions.digest_manage import digest_manage
 from bot.listeners.actions.home_preview import home_preview
@@ -28,6 +29,7 @@ def register(app: App) -> None:
     app.action(re.compile(r"^home_remove_\d+$"))(home_remove)
     app.action(re.compile(r"^home_preview_\d+$"))(home_preview)
     app.action("digest_manage")(digest_manage)
+    app.action("alert_show_all")(alert_show_all)
     # Per-paper buttons carry the paper id (unique within a message of several papers).
     app.action(re.compile(r"^save_paper_\d+$"))(save_paper)
     app.action(re.compile(r"^more_like_\d+$"))(more_like_this)

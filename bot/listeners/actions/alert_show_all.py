@@ -1,0 +1,24 @@
+"""Show all on a keyword alert of more papers than it shows: its new papers, a page at a time."""
+
+from __future__ import annotations
+
+from slack_bolt import Ack, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot import views
+from bot.commands import search_page
+from bot.interaction import answer
+
+
+def alert_show_all(
+    ack: Ack, action: dict, body: dict, respond: Respond, client: WebClient, context: BoltContext
+) -> None:
+    """Reply to the clicker with the first page of the alert's new papers (the alert stays)."""
+    ack()
+    deps = context["deps"]
+    result = search_page(deps.db, deps.config, action.get("value", ""))
+    if result is None:
+        message = views.text_message("Those papers are no longer available; search again.")
+    else:
+        message = views.search_message(result)
+    answer(body, respond, client, deps, context.team_id or "", message)

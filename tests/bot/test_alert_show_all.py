@@ -1,0 +1,79 @@
+"""A keyword alert for more papers than it shows: the rest are the new papers the alert is
+about, not the best matches of all time (which the plain search ranks first)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from jobs import worker
+from storage import connect
+from storage.search import search
+from tests.bot.conftest import wait_for
+from tests.conftest import NOW, add_subscription
+
+OLD_TITLES = [f"LoRA Variant {n}: Low-Rank Adapters Revisited" for n in range(6)]
+NEW_TITLES = [f"Routing Study {n}: Mixing Experts per Token" for n in range(12)]
+
+
+def dump(day: str, titles: list[str], published: str, upvotes: int) -> str:
+    """A daily-papers page with one paper a title, each mentioning LoRA in its abstract."""
+    parts = [f"{day}\n"]
+    for n, title in enumerate(titles):
+        parts.append(
+            f"{title}\n\nWe study LoRA adapters in setting number {n} of {title.split(':')[0]} "
+            "and report how a learned router compares with static merging at equal budget.\n\n"
+            f"  • 4 authors\n·\n{published} {upvotes}\n"
+        )
+    return "\n".join(parts)
+
+
+def titles_in(message: dict) -> list[str]:
+    text = json.dumps(message.get("blocks", []), ensure_ascii=False)
+    return [t for t in OLD_TITLES + NEW_TITLES if t in text]
+
+
+def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(slack, config):
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    # The back catalogue: famous LoRA papers, named so in their titles, heavily upvoted.
+    (inbox / "old.txt").write_text(dump("Mar 16", OLD_TITLES, "Jun 17, 2021", 900))
+    worker.ingest_and_alert(config, NOW)  # first run: what is stored is not news
+    db = connect(config.db_path)
+    add_subscription(
+        db,
+        slack.team_id,
+        "U0LOCAL",
+        "U0LOCAL",
+        kind="personal",
+        frequency="instant",
+        keywords="lora",
+    )
+    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    # The plain search ranks the famous old papers first: it is not what the alert is about.
+    best = [p["title"] for p in search(db, "lora", limit=5).papers]
+    db.close()
+    assert set(best) <= set(OLD_TITLES), best
+    (alert,) = slack.messages("DU0LOCAL")
+    assert alert["text"] == "12 new papers on lora"
+    shown = titles_in(alert)
+    assert len(shown) == 10 and set(shown) <= set(NEW_TITLES)
+    assert "/papers lora" not in json.dumps(alert["blocks"])  # it would show the old ones
+
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    assert clicked["status"] == 200
+    (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    seen = titles_in(page)
+    assert "12 new papers match" in page["text"]
+    while any(b.get("action_id") == "search_next" for b in _buttons(page)):
+        clicked = slack.click(page, "search_next", channel="DU0LOCAL")
+        (page,) = wait_for(lambda c=clicked: slack.responses(c["response_id"]))
+        seen += titles_in(page)
+    assert sorted(seen) == sorted(NEW_TITLES)
+
+
+def _buttons(message: dict) -> list[dict]:
+    return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
