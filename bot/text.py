@@ -23,6 +23,14 @@ def escape_entities(text: str) -> str:
     return text.translate(_ENTITIES)
 
 
+def as_typed(text: str) -> str:
+    """A slash command's text as the user typed it: Slack sends its &, < and > as
+    &amp;, &lt; and &gt; (so `Q&A` would search the word `amp`)."""
+    if "&" not in text:
+        return text
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def truncate(text: str, limit: int) -> str:
     """Cut text to at most limit characters, at a word when possible."""
     if len(text) <= limit:

@@ -282,7 +282,8 @@ class SlackStandIn:
             "user_id": user,
             "user_name": self.state.users.get(user, {}).get("name", user),
             "command": command,
-            "text": text,
+            # Slack sends a command's &, < and > as entities, whatever the user typed.
+            "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
             "api_app_id": "A0LOCAL",
             "response_url": response_url,
             "trigger_id": uuid.uuid4().hex,

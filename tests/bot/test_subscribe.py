@@ -301,3 +301,12 @@ def test_on_before_other_words_stays_a_keyword(text):
 def test_subscribe_weekly_on_fri_through_the_app(reply):
     answer = said(reply("subscribe lora weekly on fri at 16:30"))
     assert "`lora` → DM, weekly on Friday at 16:30" in answer
+
+
+def test_keywords_with_control_characters_are_kept_as_typed(reply, config):
+    """Slack sends `&`, `<` and `>` of a command as entities: the subscription holds what
+    the user typed, and the list shows it so."""
+    reply("subscribe Q&A <retrieval> daily")
+    rows = list(connect(config.db_path).query("SELECT keywords FROM subscriptions"))
+    assert [r["keywords"] for r in rows] == ["Q&A <retrieval>"]
+    assert "`Q&amp;A &lt;retrieval&gt;`" in said(reply("list"))

@@ -16,6 +16,7 @@ from bot.admins import is_workspace_admin
 from bot.commands import Invocation, Lookups, handle
 from bot.context import Deps
 from bot.installs import serve_again_if_installed
+from bot.text import as_typed
 from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def papers_command(
         user_id=command.get("user_id", ""),
         channel_id=command.get("channel_id", ""),
         channel_name=command.get("channel_name", ""),
-        text=command.get("text", ""),
+        text=as_typed(command.get("text", "")),
     )
     wait = deps.limiter.wait_time(f"{inv.team_id}:{inv.user_id}", time.monotonic())
     if wait > 0:
