@@ -86,7 +86,8 @@ def run_local(config: Config, standin_port: int) -> None:
         from slackstub import SlackStandIn
 
         secret = secrets.token_hex(16)
-        with listening_on(standin_port, "--standin-port"):
+        # `make run` takes no option: name its variable too.
+        with listening_on(standin_port, "--standin-port (`make run STANDIN_PORT=N`)"):
             stub = SlackStandIn(
                 signing_secret=secret,
                 port=standin_port,
@@ -111,7 +112,7 @@ def run_local(config: Config, standin_port: int) -> None:
         server = SocketModeHandler(app, config.slack_app_token)
         server.connect()
     else:
-        with listening_on(config.port, "PORT"):
+        with listening_on(config.port, "PORT (`PORT=N make run`)"):
             server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
