@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
 from jobs.arxiv_lookup import arxiv_lookup
-from jobs.worker import add_jobs, watch_inbox
+from jobs.worker import add_jobs, stop_on_sigterm, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
@@ -137,10 +136,9 @@ def run_local(config: Config, standin_port: int) -> None:
         print(f"papers bot {where}; worker running.", flush=True)
     # Ctrl-C or SIGTERM: stop, and give the worker lease up as `papers worker` does, so a
     # `make run` started again runs its jobs at once instead of waiting for it to lapse.
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        stop_on_sigterm()
+        threading.Event().wait()  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
     except KeyboardInterrupt:
         pass
     finally:
