@@ -525,7 +525,7 @@ def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, whi
 def test_make_run_takes_the_stand_in_port_the_busy_port_error_names(variables, expected):
     # What `make run` would run (make -n prints it): the advice above must be one it can take.
     ran = subprocess.run(
-        ["make", "-n", "run", "DB=", *variables],
+        ["make", "-s", "-n", "-o", ".venv/.installed", "run", "DB=", *variables],
         capture_output=True,
         text=True,
         cwd=ROOT,
