@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # Empty: the database is PAPERS_DB (environment or .env), else data/papers.db.
 DB ?=
 DB_OPTION := $(if $(DB),--db $(DB))
+# Empty: the stand-in listens on 3001 (`make run STANDIN_PORT=3101` when that port is taken).
+STANDIN_PORT ?=
+STANDIN_OPTION := $(if $(STANDIN_PORT),--standin-port $(STANDIN_PORT))
 
 .PHONY: run test lint format bench fuzz clean browser-deps screenshots
 
@@ -17,7 +20,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/papers $(DB_OPTION) ingest seeds/
-	$(BIN)/papers $(DB_OPTION) run
+	$(BIN)/papers $(DB_OPTION) run $(STANDIN_OPTION)
 
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .

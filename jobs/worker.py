@@ -234,26 +234,38 @@ def prepare_index(config: Config) -> None:
         db.close()
 
 
+def stop_on_sigterm() -> None:
+    """Make SIGTERM stop the main thread as Ctrl-C does (KeyboardInterrupt), once.
+
+    The handler takes no lock: Python runs it in the main thread between any two bytecodes,
+    so one that set an Event (or woke a scheduler) could run while the main thread held that
+    very lock, inside Event.wait or a first handler's Event.set, and hang for good. A second
+    SIGTERM, as `make` forwards its group's to `papers run`, is ignored: it must not cut the
+    shutdown short (the lease release)."""
+    stopping = False
+
+    def on_term(*_) -> None:
+        nonlocal stopping
+        if not stopping:
+            stopping = True
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
 def run(config: Config) -> None:
     """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
     scheduler = BlockingScheduler(timezone=UTC)
     hold = Lease(config)
-    stop = threading.Event()
-
-    def on_term(*_) -> None:
-        stop.set()
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, on_term)
+    idle = threading.Event()  # never set: a wait that SIGTERM or Ctrl-C ends
     connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
     log.info("worker %s started", hold.holder)
     try:
+        stop_on_sigterm()
         # Jobs start once this worker holds the lease, so taking over from a dead worker
         # runs them at once instead of an ingest interval later.
         while not _held_or_logged(hold):
-            if stop.wait(config.lease_seconds / 4):
-                return
+            idle.wait(config.lease_seconds / 4)
         prepare_index(config)
         add_jobs(scheduler, config, hold)
         log.info(
@@ -265,6 +277,8 @@ def run(config: Config) -> None:
     except KeyboardInterrupt:
         pass
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         try:
             hold.release()
         except PapersError as exc:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
-import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
 from jobs.arxiv_lookup import arxiv_lookup
-from jobs.worker import add_jobs, watch_inbox
+from jobs.worker import add_jobs, stop_on_sigterm, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
@@ -86,7 +85,8 @@ def run_local(config: Config, standin_port: int) -> None:
         from slackstub import SlackStandIn
 
         secret = secrets.token_hex(16)
-        with listening_on(standin_port, "--standin-port"):
+        # `make run` takes no option: name its variable too.
+        with listening_on(standin_port, "--standin-port (`make run STANDIN_PORT=N`)"):
             stub = SlackStandIn(
                 signing_secret=secret,
                 port=standin_port,
@@ -111,7 +111,7 @@ def run_local(config: Config, standin_port: int) -> None:
         server = SocketModeHandler(app, config.slack_app_token)
         server.connect()
     else:
-        with listening_on(config.port, "PORT"):
+        with listening_on(config.port, "PORT (`PORT=N make run`)"):
             server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
         threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
@@ -136,10 +136,9 @@ def run_local(config: Config, standin_port: int) -> None:
         print(f"papers bot {where}; worker running.", flush=True)
     # Ctrl-C or SIGTERM: stop, and give the worker lease up as `papers worker` does, so a
     # `make run` started again runs its jobs at once instead of waiting for it to lapse.
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        stop.wait()
+        stop_on_sigterm()
+        threading.Event().wait()  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
     except KeyboardInterrupt:
         pass
     finally:

@@ -491,8 +491,9 @@ def _free_port() -> int:
 @pytest.mark.parametrize(
     ("which", "advice"),
     [
-        pytest.param("standin", "--standin-port", id="stand-in-port"),
-        pytest.param("app", "PORT", id="app-port"),
+        # `make run` passes no option: the advice names its variable too.
+        pytest.param("standin", "--standin-port (`make run STANDIN_PORT=N`)", id="stand-in-port"),
+        pytest.param("app", "PORT (`PORT=N make run`)", id="app-port"),
     ],
 )
 def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, which, advice):
@@ -512,6 +513,27 @@ def test_make_run_twice_is_one_line_about_the_busy_port(tmp_path, busy_port, whi
         f"Error: port {busy_port} is already in use (is papers already running?); "
         f"stop that process or choose another port with {advice}."
     )
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        pytest.param(["STANDIN_PORT="], "papers run", id="default-ports"),
+        pytest.param(["STANDIN_PORT=3999"], "papers run --standin-port 3999", id="standin-port"),
+    ],
+)
+def test_make_run_takes_the_stand_in_port_the_busy_port_error_names(variables, expected):
+    # What `make run` would run (make -n prints it): the advice above must be one it can take.
+    ran = subprocess.run(
+        ["make", "-s", "-n", "-o", ".venv/.installed", "run", "DB=", *variables],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    last = ran.stdout.strip().splitlines()[-1]
+    assert " ".join(last.split()).endswith(expected), last
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,12 @@ def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_
     assert connect(tmp_path / expected, create=False)["papers"].count == 111
 
 
-@pytest.mark.parametrize("stop", ["SIGINT", "SIGTERM"], ids=["ctrl-c", "sigterm"])
+@pytest.mark.parametrize(
+    "stop",
+    ["SIGINT", "SIGTERM", "SIGTERM SIGTERM"],
+    # Twice: `kill -- -PGID` on `make run` reaches papers run and make, which forwards it.
+    ids=["ctrl-c", "sigterm", "sigterm-twice"],
+)
 def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     # `papers worker` releases its lease when stopped; `make run` did not, so a `make run`
     # started again within PAPERS_LEASE_SECONDS logged that a dead worker held the lease
@@ -183,7 +188,8 @@ def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
                 return []
 
         assert wait_for(holders, timeout=30)
-        process.send_signal(getattr(signal, stop))
+        for name in stop.split():
+            process.send_signal(getattr(signal, name))
         assert process.wait(timeout=20) in (0, -signal.SIGINT, 130)
     finally:
         if process.poll() is None:
