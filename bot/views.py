@@ -41,7 +41,10 @@ HELP = [
         "/papers subscribe lora [daily|weekdays|weekly|instant] [at 09:00] [on monday]",
         "a personal digest or alert by DM",
     ),
-    ("/papers subscribe channel [daily|weekly] [at 09:00] [keywords]", "a digest for this channel"),
+    (
+        "/papers subscribe channel [daily|weekdays|weekly] [at 09:00] [on monday] [keywords]",
+        "a digest for this channel",
+    ),
     ("/papers list", "subscriptions you and this channel have"),
     ("/papers unsubscribe 3 | lora | all", "stop a subscription"),
     ('/papers author:"Edward J. Hu"', "papers by an author (initials and accents are fine)"),

@@ -4,6 +4,7 @@ signed subscribe that really delivers at the time it names."""
 from __future__ import annotations
 
 import json
+import re
 import zoneinfo
 from datetime import UTC, datetime
 
@@ -310,3 +311,14 @@ def test_keywords_with_control_characters_are_kept_as_typed(reply, config):
     rows = list(connect(config.db_path).query("SELECT keywords FROM subscriptions"))
     assert [r["keywords"] for r in rows] == ["Q&A <retrieval>"]
     assert "`Q&amp;A &lt;retrieval&gt;`" in said(reply("list"))
+
+
+def test_every_channel_schedule_the_help_names_is_accepted(reply):
+    """The help's channel line lists the schedules a channel digest takes: each one works."""
+    text = reply("help")["blocks"][0]["text"]["text"]
+    line = next(x for x in text.splitlines() if "subscribe channel" in x)
+    schedules = re.search(r"\[([a-z|]+)\]", line).group(1).split("|")
+    assert "weekdays" in schedules
+    for n, schedule in enumerate(schedules):
+        answer = said(reply(f"subscribe channel {schedule} at 08:00 UTC topic{n}"))
+        assert f"#{n + 1}" in answer and schedule in answer, answer
