@@ -22,7 +22,10 @@ from storage.text import normalize_query
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
-_TOKENS = re.compile(r'-?"[^"]*"?|\S+')
+# Commas and semicolons separate words as spaces do (`lora,qlora` is two words).
+_TOKENS = re.compile(r'-?"[^"]*"?|[^\s,;]+')
+# A possessive `'s` is no part of the word: `BERT's` searches `BERT`.
+_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
@@ -81,6 +84,11 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
         phrase = " ".join(words)
         shown = _quote(phrase.replace("-", " "))
         return (Term("phrase", phrase), shown, None) if phrase else None
+    raw = _POSSESSIVE.sub("", raw)
+    if len(_WORD.findall(raw)) > 1:
+        # `Q&A`, `encoder/decoder`, `f(x)`: the index holds their words side by side, so
+        # they are searched as the phrase they are, not as their first word alone.
+        return _term('"' + raw.replace('"', " ") + '"')
     match = _WORD.search(raw)
     if not match:
         return None

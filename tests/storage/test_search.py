@@ -402,3 +402,59 @@ def test_accents_are_optional_in_queries_and_papers(db, query, found):
     newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     alerted = match_each(db, [query], 0, newest)[query]
     assert sorted(alerted) == sorted(p["id"] for p in result.papers)  # alerts alike
+
+
+JOINED = (
+    "Mar 16\nOpen-Domain Q&A over Tables and Text\n"
+    "We build a question answering (Q&A) system that retrieves tables and passages and reads "
+    "them jointly, setting a new state of the art on two open benchmarks.\n\n"
+    "Q-Learning with Sparse Rewards\n"
+    "We revisit Q-learning for sparse rewards and show that a simple count bonus recovers most "
+    "of the gap to a tuned exploration method on twelve Atari games.\n\n"
+    "Encoder/Decoder Trade-offs for Speech Recognition\n"
+    "We compare encoder/decoder models with transducers for automatic speech recognition on "
+    "twelve languages and several model sizes, at equal compute.\n\n"
+    "Encoder-Only Retrieval Without a Decoder\n"
+    "An encoder alone, trained contrastively, retrieves passages as well as models that pair it "
+    "with a decoder, at a fifth of the cost per query on four benchmarks.\n\n"
+    "Fixed Points of f(x) Iterations in Deep Equilibrium Models\n"
+    "We study when the iteration of a learned map f(x) converges in deep equilibrium models and "
+    "give a cheap test for it that holds on language and vision tasks.\n\n"
+    "BERT's Attention Heads Revisited\n"
+    "We probe which attention heads of BERT carry syntax and find that a handful of heads hold "
+    "most of it, on three parsing benchmarks and two languages.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("Q&A", "Open-Domain Q&A over Tables and Text", id="ampersand"),
+        pytest.param(
+            "encoder/decoder", "Encoder/Decoder Trade-offs for Speech Recognition", id="slash"
+        ),
+        pytest.param(
+            "f(x)", "Fixed Points of f(x) Iterations in Deep Equilibrium Models", id="f-x"
+        ),
+        pytest.param("BERT's heads", "BERT's Attention Heads Revisited", id="possessive"),
+        pytest.param("BERT’s syntax", "BERT's Attention Heads Revisited", id="curly-possessive"),
+    ],
+)
+def test_a_word_joined_by_punctuation_is_searched_whole(db, query, found):
+    """`/papers Q&A` finds the paper on Q&A, not every paper naming a `Q`; `encoder/decoder`
+    the encoder/decoder paper, not every paper on an encoder. `BERT's` is BERT."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "joined.txt", JOINED.encode(), NOW)
+    result = search(db, query)
+    assert titles(result) == [found]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
+
+
+def test_comma_separated_words_are_words(seeded):
+    """`lora,adapters` searches the two words `lora adapters` does, not a phrase of them."""
+    expected = search(seeded, "pre-training,language", limit=50)
+    assert expected.total == search(seeded, "pre-training language", limit=50).total > 0
+    assert ids(expected) == ids(search(seeded, "pre-training language", limit=50))
