@@ -29,6 +29,7 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
+_LETTERS = re.compile(r"[^\W_]+")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4
@@ -148,8 +149,8 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         else:
             groups.append([term])
             term_groups.append([parsed])
-        if word and not negate:
-            words.append(word)
+        if not negate and parsed.kind != "prefix":
+            words += _respellable(parsed)
         join_next = False
     if not groups:
         if excludes:
@@ -160,7 +161,17 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
         expression += f" NOT {term}"
-    return Query(expression, words, term_groups, term_excludes)
+    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes)
+
+
+def _respellable(term: Term) -> list[str]:
+    """The lower-case words of a term that "did you mean" may respell: a word whole
+    (hyphens dropped), and each word of a phrase or part of a hyphenated word."""
+    parts = [part.lower() for part in _LETTERS.findall(term.text)]
+    if term.kind == "phrase":
+        return parts
+    whole = term.text.replace("-", "").lower()
+    return [whole, *parts] if len(parts) > 1 else [whole]
 
 
 def search(
@@ -294,13 +305,21 @@ def _respell(text: str, fixes: dict[str, str]) -> str:
             continue
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         negate_next = False
-        match = None if negate or raw.startswith('"') else _WORD.search(raw)
-        if match and not match.group(0).endswith("*"):
-            fix = fixes.get(match.group(0).replace("-", "").lower())
-            if fix:
-                raw = raw[: match.start()] + fix + raw[match.end() :]
-        out.append(raw)
+        out.append(raw if negate else _respell_token(raw, fixes))
     return " ".join(out)
+
+
+def _respell_token(raw: str, fixes: dict[str, str]) -> str:
+    """One searched token respelled: a word whole, else each word of a phrase or part of
+    a hyphenated word (`"difusion models"`, `transfromer-based`); quotes and hyphens kept."""
+    if not raw.startswith('"'):
+        match = _WORD.search(raw)
+        if match is None or match.group(0).endswith("*"):
+            return raw
+        fix = fixes.get(match.group(0).replace("-", "").lower())
+        if fix:
+            return raw[: match.start()] + fix + raw[match.end() :]
+    return _LETTERS.sub(lambda part: fixes.get(part.group(0).lower(), part.group(0)), raw)
 
 
 def _parsed_query(text: str):

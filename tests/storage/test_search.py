@@ -458,3 +458,24 @@ def test_comma_separated_words_are_words(seeded):
     expected = search(seeded, "pre-training,language", limit=50)
     assert expected.total == search(seeded, "pre-training language", limit=50).total > 0
     assert ids(expected) == ids(search(seeded, "pre-training language", limit=50))
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param('"langauge modle"', '"language model"', id="phrase"),
+        pytest.param("transfromer-based", "transformer-based", id="hyphenated-word"),
+        pytest.param('loar "pre-trainde"', 'lora "pre-trained"', id="word-and-phrase"),
+        pytest.param(
+            '"transfromer" -"language modle"',
+            '"transformer" -"language modle"',
+            id="kept-exclusion",
+        ),
+    ],
+)
+def test_did_you_mean_respells_phrases_and_hyphenated_words(seeded, query, meant):
+    """`/papers "difusion models"` is as likely a typo as `difusion models`: the quotes and
+    hyphens stay as typed, the misspelled words inside them are respelled."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
