@@ -21,6 +21,9 @@ from storage.text import normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
+# Words a query may hold, its operators (OR, -word) counted: a search refuses more, as
+# leaving the rest out would show papers that a late `-survey` or `OR name` is about.
+MAX_WORDS = MAX_TERMS * 2
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 # Commas and semicolons separate words as spaces do (`lora,qlora` is two words).
 _TOKENS = re.compile(r'-?"[^"]*"?|[^\s,;]+')
@@ -107,9 +110,10 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
     return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()
 
 
-def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
+def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | None = None) -> Query:
     """Parse a user query into terms (never a syntax error); raises QueryError with a friendly
-    message when nothing is left to search for."""
+    message when nothing is left to search for, or past `max_words` (else the words past
+    MAX_WORDS are left out, as an alert's stored keywords always were)."""
     text = normalize_query(text)
     if not text:
         raise QueryError(
@@ -125,7 +129,13 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     term_excludes: list[Term] = []
     words: list[str] = []
     join_next = negate_next = False
-    for raw in _TOKENS.findall(text)[: MAX_TERMS * 2]:
+    tokens = _TOKENS.findall(text)
+    if max_words is not None and len(tokens) > max_words:
+        raise QueryError(
+            f"That query has {len(tokens)} words (an `OR` or a `-word` counts as one);"
+            f" keep it to {max_words} or fewer."
+        )
+    for raw in tokens[:MAX_WORDS]:
         if raw in ("OR", "|"):
             join_next = bool(groups)
             continue
@@ -189,7 +199,7 @@ def search(
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
     up to that id (a later page of the same results); the result says which id it kept to.
     `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
-    query = parse_query(text, max_chars)
+    query = parse_query(text, max_chars, MAX_WORDS)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
@@ -348,7 +358,7 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
         return None
     groups = []
     # Lower-case "or" and "not" are words, not operators; the same term cap as parse_query.
-    for word in text.split(" ")[: MAX_TERMS * 2]:
+    for word in text.split(" ")[:MAX_WORDS]:
         term = words.get(word)
         if term is None:
             term = words[word] = Term("word", word)

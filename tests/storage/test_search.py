@@ -479,3 +479,26 @@ def test_did_you_mean_respells_phrases_and_hyphenated_words(seeded, query, meant
     result = search(seeded, query)
     assert result.total == 0 and result.suggestions == [meant]
     assert search(seeded, meant).total > 0
+
+
+MODELS = "llama mistral qwen gemma phi falcon mpt bloom opt pythia gpt bert t5 bart electra ernie"
+
+
+@pytest.mark.parametrize(
+    ("query", "refused"),
+    [
+        pytest.param(" OR ".join(MODELS.split()) + " -survey", False, id="32-words"),
+        pytest.param(
+            " OR ".join(MODELS.split()) + " -survey -review", True, id="exclusion-past-the-cap"
+        ),
+        pytest.param(" OR ".join([*MODELS.split(), "deberta"]), True, id="17th-name"),
+    ],
+)
+def test_words_past_the_cap_are_refused_not_dropped(seeded, query, refused):
+    """A long `a OR b OR …` list whose last names (or `-survey`) would be silently left out
+    says how long a query may be, instead of showing papers the query excludes."""
+    if not refused:
+        assert search(seeded, query).total > 0
+        return
+    with pytest.raises(QueryError, match=r"keep it to 32 or fewer"):
+        search(seeded, query)
