@@ -355,6 +355,14 @@ def _search(db: Database, config: Config, text: str) -> dict:
     return views.search_message(result, typed=text)
 
 
+def _finds_papers(db: Database, config: Config, text: str) -> bool:
+    """Whether the text, searched, finds a paper (a query refused finds none)."""
+    try:
+        return search(db, text, limit=1, max_chars=config.max_query_chars).total > 0
+    except PapersError:
+        return False
+
+
 def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
     """The page a Share/Next/Previous button stands for, or None for a stale or bad button.
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
@@ -392,7 +400,9 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "search":
             return _search(db, config, inv.text.strip()[len(words[0]) :].strip())
         meant = near_subcommand(head)
-        if meant:
+        # `/papers remote sensing` is a search one slip from `remove`: asked about only
+        # when its words find nothing.
+        if meant and not _finds_papers(db, config, inv.text.strip()):
             return _did_you_mean(words, meant)
         return _search(db, config, inv.text.strip())
     except PapersError as exc:

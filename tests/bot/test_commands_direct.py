@@ -164,3 +164,19 @@ def test_list_shows_the_keywords_as_typed_so_they_can_be_unsubscribed(seeded, ke
 def test_unsubscribe_by_phrase_in_either_kind_of_quotes(seeded, subscribed, unsubscribed):
     ask(seeded, f"subscribe {subscribed} weekly")
     assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {unsubscribed}")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        pytest.param("remote", "remove", id="remote-sensing"),
+        pytest.param("last", "list", id="last"),
+        pytest.param("saves", "saved", id="saves"),
+    ],
+)
+def test_a_search_word_one_slip_from_a_subcommand_searches_when_papers_match(seeded, text, command):
+    """`/papers remote sensing` is a search, not a misspelled `/papers remove`: when the
+    words find papers they are shown; the command is asked about only when nothing matches."""
+    answer = ask(seeded, text)
+    assert "match" in answer and "is not a command" not in answer
+    assert f"/papers {command}" not in answer
