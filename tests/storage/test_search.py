@@ -502,3 +502,10 @@ def test_words_past_the_cap_are_refused_not_dropped(seeded, query, refused):
         return
     with pytest.raises(QueryError, match=r"keep it to 32 or fewer"):
         search(seeded, query)
+
+
+def test_a_pasted_code_link_finds_the_paper_that_gives_it(seeded):
+    """A repository link is the words of its path side by side: the paper whose abstract
+    gives it, not every abstract with an `https` link."""
+    result = search(seeded, "https://github.com/microsoft/DeBERTa")
+    assert [t.split(":")[0] for t in titles(result)] == ["DeBERTaV3"]
