@@ -243,6 +243,9 @@ def ids(result) -> list[int]:
         pytest.param("ernie \u2212gram", "ernie -gram", id="minus-sign-excludes"),
         pytest.param("gpt \u2014“large language”", 'gpt -"large language"', id="dash-phrase"),
         pytest.param("ernie \u2014 gram", "ernie gram", id="spaced-dash-is-no-minus"),
+        # A title copied from a PDF or arXiv's HTML spells its hyphens U+2010 or U+2011.
+        pytest.param("pre\u2010training", "pre-training", id="unicode-hyphen"),
+        pytest.param("pre\u2011trained", "pre-trained", id="non-breaking-hyphen"),
     ],
 )
 def test_queries_mean_what_was_typed(seeded, typed, meant):
