@@ -17,7 +17,7 @@ from storage import index as search_index
 from storage.errors import QueryError
 from storage.index import Term
 from storage.papers import get_papers
-from storage.text import normalize_query
+from storage.text import OPERATORS, normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -289,18 +289,45 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
         if not fixes:
             continue
         respelled = _respell(text, fixes)
-        try:
-            query = parse_query(respelled, max_chars=ALERT_QUERY_CHARS)
-        except QueryError:
-            continue
-        # Only the count is used: no prior to weigh (half the work at a million papers).
-        respelled_query = search_index.build_query(query.groups, query.excludes)
-        found = search_index.top(searcher, respelled_query, 1, prior=False)
+        found = _count(searcher, respelled)
         # Most papers; on a tie, the fewer and smaller changes.
-        key = (found.total, -sum(picks))
-        if found.total > total and key > best_key:
+        key = (found, -sum(picks))
+        if found > total and key > best_key:
             best, best_key = respelled, key
+    if best is None:
+        best = _best_join(searcher, text, total)
     return [best] if best else []
+
+
+def _count(searcher, text: str) -> int:
+    """How many papers a query finds (0 for one that cannot be parsed)."""
+    try:
+        query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
+    except QueryError:
+        return 0
+    built = search_index.build_query(query.groups, query.excludes)
+    # Only the count is used: no prior to weigh (half the work at a million papers).
+    return search_index.top(searcher, built, 1, prior=False).total
+
+
+def _best_join(searcher, text: str, total: int) -> str | None:
+    """The typed query with two neighbouring words written as one, the join that finds
+    the most papers (more than `total`): `DeBERTa V3` → `DeBERTaV3`, `Lang Cell` →
+    `LangCell`, as the papers write the name."""
+    tokens = _TOKENS.findall(normalize_query(text))
+    # Words searched for: no operator, prefix, phrase or excluded word (`NOT lora x`).
+    plain = [
+        bool(_WORD.fullmatch(t)) and t not in OPERATORS and not t.endswith("*") for t in tokens
+    ]
+    plain = [ok and (i == 0 or tokens[i - 1] != "NOT") for i, ok in enumerate(plain)]
+    best, most = None, total
+    pairs = [i for i in range(len(tokens) - 1) if plain[i] and plain[i + 1]]
+    for i in pairs[:MAX_TRIES]:
+        joined = " ".join([*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2 :]])
+        found = _count(searcher, joined)
+        if found > most:
+            best, most = joined, found
+    return best
 
 
 def _respell(text: str, fixes: dict[str, str]) -> str:

@@ -512,3 +512,20 @@ def test_a_pasted_code_link_finds_the_paper_that_gives_it(seeded):
     gives it, not every abstract with an `https` link."""
     result = search(seeded, "https://github.com/microsoft/DeBERTa")
     assert [t.split(":")[0] for t in titles(result)] == ["DeBERTaV3"]
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("DeBERTa V3", "DeBERTaV3", id="version-apart"),
+        pytest.param("Mini GPT-4 vision", "MiniGPT-4 vision", id="name-apart"),
+        pytest.param("Lang Cell", "LangCell", id="two-words"),
+        pytest.param("Lang Cell NOT lang cell", "LangCell NOT lang cell", id="excluded-kept"),
+    ],
+)
+def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
+    """`DeBERTa V3` finds nothing (the papers write `DeBERTaV3`): the suggestion is the
+    name written as one word, not an empty reply."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
