@@ -370,7 +370,9 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     try:
         query, offset, newest, after = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
-        kept = {"max_chars": chars, "newest": newest, "after": after}
+        # A button pages what was shown: an alert's stored keywords as the alert matched
+        # them, even past the words a typed search takes.
+        kept = {"max_chars": chars, "newest": newest, "after": after, "max_words": None}
         result = search(db, query, limit=limit, offset=offset, **kept)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE

@@ -192,14 +192,17 @@ def search(
     max_chars: int = MAX_QUERY_CHARS,
     newest: int | None = None,
     after: int | None = None,
+    max_words: int | None = MAX_WORDS,
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
+    A query past `max_words` is refused (None: its first MAX_WORDS are searched, as an
+    alert matched a stored keyword).
 
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
     up to that id (a later page of the same results); the result says which id it kept to.
     `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
-    query = parse_query(text, max_chars, MAX_WORDS)
+    query = parse_query(text, max_chars, max_words)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
