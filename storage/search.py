@@ -79,15 +79,15 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _term(raw: str) -> tuple[Term, str, str | None] | None:
-    """One token as a term, its readable form, and the plain word it stands for (if any)."""
+def _term(raw: str) -> tuple[Term, str] | None:
+    """One token as a term and its readable form."""
     if raw.startswith('"'):
         words = _WORD.findall(raw.replace("*", " "))
         # Hyphens kept: the index matches the phrase split and joined (`"pre-training"`
         # also finds "pretraining", as the unquoted word does).
         phrase = " ".join(words)
         shown = _quote(phrase.replace("-", " "))
-        return (Term("phrase", phrase), shown, None) if phrase else None
+        return (Term("phrase", phrase), shown) if phrase else None
     raw = _POSSESSIVE.sub("", raw)
     if len(_WORD.findall(raw)) > 1:
         # `Q&A`, `encoder/decoder`, `f(x)`: the index holds their words side by side, so
@@ -105,9 +105,9 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
                 f"`{word}` is too short a prefix: give it at least {search_index.MIN_PREFIX}"
                 " letters, like `diffus*`."
             )
-        return (Term("prefix", stem), _quote(stem) + "*", None) if stem else None
+        return (Term("prefix", stem), _quote(stem) + "*") if stem else None
     # "pre-training" also finds "pretraining" (the index holds joined forms too).
-    return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()
+    return Term("word", word), _quote(word.replace("-", ""))
 
 
 def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | None = None) -> Query:
@@ -149,7 +149,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         negate_next = False
         if made is None:
             continue
-        parsed, term, word = made
+        parsed, term = made
         if negate:
             excludes.append(term)
             term_excludes.append(parsed)
