@@ -529,3 +529,16 @@ def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
     result = search(seeded, query)
     assert result.total == 0 and result.suggestions == [meant]
     assert search(seeded, meant).total > 0
+
+
+@pytest.mark.parametrize(("query", "marked"), [("Q&A", "Q"), ('"a question"', "question")])
+def test_snippets_never_bold_a_lone_letter_of_a_phrase(db, query, marked):
+    """`/papers Q&A` bolds the Q&A it found, never every `a` of the abstract."""
+    from jobs.ingest import ingest_bytes
+    from storage.search import HIGHLIGHT
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "joined.txt", JOINED.encode(), NOW)
+    snippet = search(db, query).papers[0]["snippet"]
+    found = re.findall(f"{HIGHLIGHT[0]}([^{HIGHLIGHT[1]}]*){HIGHLIGHT[1]}", snippet)
+    assert marked in found and "a" not in found, snippet
