@@ -21,8 +21,9 @@ from storage.text import OPERATORS, normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
-# Words a query may hold, its operators (OR, -word) counted: a search refuses more, as
-# leaving the rest out would show papers that a late `-survey` or `OR name` is about.
+# Different words and phrases a typed query may search (a repeated one counts once, an
+# operator not at all): a search refuses more with a message. Every one is searched: the
+# words past the 32nd token were left out, and with them a late `-survey` or `OR name`.
 MAX_WORDS = MAX_TERMS * 2
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 # Commas and semicolons separate words as spaces do (`lora,qlora` is two words).
@@ -112,8 +113,7 @@ def _term(raw: str) -> tuple[Term, str] | None:
 
 def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | None = None) -> Query:
     """Parse a user query into terms (never a syntax error); raises QueryError with a friendly
-    message when nothing is left to search for, or past `max_words` (else the words past
-    MAX_WORDS are left out, as an alert's stored keywords always were)."""
+    message when nothing is left to search for, or past `max_words` different terms."""
     text = normalize_query(text)
     if not text:
         raise QueryError(
@@ -129,13 +129,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
     term_excludes: list[Term] = []
     words: list[str] = []
     join_next = negate_next = False
-    tokens = _TOKENS.findall(text)
-    if max_words is not None and len(tokens) > max_words:
-        raise QueryError(
-            f"That query has {len(tokens)} words (an `OR` or a `-word` counts as one);"
-            f" keep it to {max_words} or fewer."
-        )
-    for raw in tokens[:MAX_WORDS]:
+    for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
             join_next = bool(groups)
             continue
@@ -167,6 +161,19 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
             raise QueryError("Add a word to look for: `-word` only leaves papers out.")
         raise QueryError(
             'Type a few words to search for, for example `lora` or `"diffusion model"`.'
+        )
+    # A repeated group or exclusion means nothing more (a AND a is a): each is searched once.
+    firsts: dict[tuple[Term, ...], int] = {}
+    for i, group in enumerate(term_groups):
+        firsts.setdefault(tuple(group), i)
+    kept = sorted(firsts.values())
+    groups, term_groups = [groups[i] for i in kept], [term_groups[i] for i in kept]
+    excludes, term_excludes = list(dict.fromkeys(excludes)), list(dict.fromkeys(term_excludes))
+    distinct = {t for g in term_groups for t in g} | set(term_excludes)
+    if max_words is not None and len(distinct) > max_words:
+        raise QueryError(
+            f"That query searches {len(distinct)} different words and phrases;"
+            f" keep it to {max_words} or fewer."
         )
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
@@ -404,8 +411,9 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text):
         return None
     groups = []
-    # Lower-case "or" and "not" are words, not operators; the same term cap as parse_query.
-    for word in text.split(" ")[:MAX_WORDS]:
+    # Lower-case "or" and "not" are words, not operators; a repeated word is one group, as
+    # parse_query makes it.
+    for word in dict.fromkeys(text.split(" ")):
         term = words.get(word)
         if term is None:
             term = words[word] = Term("word", word)
