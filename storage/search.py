@@ -34,6 +34,8 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
+# Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
+_VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4
@@ -338,22 +340,32 @@ def _count(searcher, text: str) -> int:
 
 
 def _best_join(searcher, text: str, total: int) -> str | None:
-    """The typed query with two neighbouring words written as one, the join that finds
-    the most papers (more than `total`): `DeBERTa V3` → `DeBERTaV3`, `Lang Cell` →
-    `LangCell`, as the papers write the name."""
+    """The typed query with two neighbouring words written as one, or a word split before
+    its version number, whichever finds the most papers (more than `total`): `DeBERTa V3`
+    → `DeBERTaV3`, `Lang Cell` → `LangCell`, `ERNIE3` → `ERNIE-3`, as papers write them."""
     tokens = _TOKENS.findall(normalize_query(text))
     # Words searched for: no operator, prefix, phrase or excluded word (`NOT lora x`).
     plain = [
         bool(_WORD.fullmatch(t)) and t not in OPERATORS and not t.endswith("*") for t in tokens
     ]
     plain = [ok and (i == 0 or tokens[i - 1] != "NOT") for i, ok in enumerate(plain)]
+    tries = [
+        [*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2 :]]
+        for i in range(len(tokens) - 1)
+        if plain[i] and plain[i + 1]
+    ]
+    # And a name typed with its version (`ERNIE3`, `llama2`) as the papers write it apart
+    # (hyphened: the name next to the number, never `gpt` and a `5` anywhere).
+    tries += [
+        [*tokens[:i], _VERSION.sub("-", tokens[i], count=1), *tokens[i + 1 :]]
+        for i in range(len(tokens))
+        if plain[i] and _VERSION.search(tokens[i])
+    ]
     best, most = None, total
-    pairs = [i for i in range(len(tokens) - 1) if plain[i] and plain[i + 1]]
-    for i in pairs[:MAX_TRIES]:
-        joined = " ".join([*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2 :]])
-        found = _count(searcher, joined)
+    for regrouped in tries[:MAX_TRIES]:
+        found = _count(searcher, " ".join(regrouped))
         if found > most:
-            best, most = joined, found
+            best, most = " ".join(regrouped), found
     return best
 
 

@@ -522,11 +522,14 @@ def test_a_pasted_code_link_finds_the_paper_that_gives_it(seeded):
         pytest.param("Mini GPT-4 vision", "MiniGPT-4 vision", id="name-apart"),
         pytest.param("Lang Cell", "LangCell", id="two-words"),
         pytest.param("Lang Cell NOT lang cell", "LangCell NOT lang cell", id="excluded-kept"),
+        pytest.param("ERNIE3", "ERNIE-3", id="version-together"),
+        pytest.param("ernie3.0 knowledge", "ernie-3.0 knowledge", id="dotted-version-together"),
     ],
 )
 def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
     """`DeBERTa V3` finds nothing (the papers write `DeBERTaV3`): the suggestion is the
-    name written as one word, not an empty reply."""
+    name written as one word, not an empty reply; `ERNIE3` is offered as `ERNIE-3`, as
+    the papers write ERNIE 3.0."""
     result = search(seeded, query)
     assert result.total == 0 and result.suggestions == [meant]
     assert search(seeded, meant).total > 0
