@@ -355,6 +355,14 @@ def _search(db: Database, config: Config, text: str) -> dict:
     return views.search_message(result, typed=text)
 
 
+def _finds_papers(db: Database, config: Config, text: str) -> bool:
+    """Whether the text, searched, finds a paper (a query refused finds none)."""
+    try:
+        return search(db, text, limit=1, max_chars=config.max_query_chars).total > 0
+    except PapersError:
+        return False
+
+
 def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
     """The page a Share/Next/Previous button stands for, or None for a stale or bad button.
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
@@ -362,7 +370,9 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     try:
         query, offset, newest, after = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
-        kept = {"max_chars": chars, "newest": newest, "after": after}
+        # A button pages what was shown: an alert's stored keywords as the alert matched
+        # them, even past the words a typed search takes.
+        kept = {"max_chars": chars, "newest": newest, "after": after, "max_words": None}
         result = search(db, query, limit=limit, offset=offset, **kept)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
@@ -392,7 +402,9 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "search":
             return _search(db, config, inv.text.strip()[len(words[0]) :].strip())
         meant = near_subcommand(head)
-        if meant:
+        # `/papers remote sensing` is a search one slip from `remove`: asked about only
+        # when its words find nothing.
+        if meant and not _finds_papers(db, config, inv.text.strip()):
             return _did_you_mean(words, meant)
         return _search(db, config, inv.text.strip())
     except PapersError as exc:

@@ -17,15 +17,25 @@ from storage import index as search_index
 from storage.errors import QueryError
 from storage.index import Term
 from storage.papers import get_papers
-from storage.text import normalize_query
+from storage.text import OPERATORS, normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
+# Different words and phrases a typed query may search (a repeated one counts once, an
+# operator not at all): a search refuses more with a message. Every one is searched: the
+# words past the 32nd token were left out, and with them a late `-survey` or `OR name`.
+MAX_WORDS = MAX_TERMS * 2
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
-_TOKENS = re.compile(r'-?"[^"]*"?|\S+')
+# Commas and semicolons separate words as spaces do (`lora,qlora` is two words).
+_TOKENS = re.compile(r'-?"[^"]*"?|[^\s,;]+')
+# A possessive `'s` is no part of the word: `BERT's` searches `BERT`.
+_POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
+_LETTERS = re.compile(r"[^\W_]+")
+# Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
+_VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4
@@ -72,15 +82,20 @@ def _quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def _term(raw: str) -> tuple[Term, str, str | None] | None:
-    """One token as a term, its readable form, and the plain word it stands for (if any)."""
+def _term(raw: str) -> tuple[Term, str] | None:
+    """One token as a term and its readable form."""
     if raw.startswith('"'):
         words = _WORD.findall(raw.replace("*", " "))
         # Hyphens kept: the index matches the phrase split and joined (`"pre-training"`
         # also finds "pretraining", as the unquoted word does).
         phrase = " ".join(words)
         shown = _quote(phrase.replace("-", " "))
-        return (Term("phrase", phrase), shown, None) if phrase else None
+        return (Term("phrase", phrase), shown) if phrase else None
+    raw = _POSSESSIVE.sub("", raw)
+    if len(_WORD.findall(raw)) > 1:
+        # `Q&A`, `encoder/decoder`, `f(x)`: the index holds their words side by side, so
+        # they are searched as the phrase they are, not as their first word alone.
+        return _term('"' + raw.replace('"', " ") + '"')
     match = _WORD.search(raw)
     if not match:
         return None
@@ -93,14 +108,14 @@ def _term(raw: str) -> tuple[Term, str, str | None] | None:
                 f"`{word}` is too short a prefix: give it at least {search_index.MIN_PREFIX}"
                 " letters, like `diffus*`."
             )
-        return (Term("prefix", stem), _quote(stem) + "*", None) if stem else None
+        return (Term("prefix", stem), _quote(stem) + "*") if stem else None
     # "pre-training" also finds "pretraining" (the index holds joined forms too).
-    return Term("word", word), _quote(word.replace("-", "")), word.replace("-", "").lower()
+    return Term("word", word), _quote(word.replace("-", ""))
 
 
-def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
+def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | None = None) -> Query:
     """Parse a user query into terms (never a syntax error); raises QueryError with a friendly
-    message when nothing is left to search for."""
+    message when nothing is left to search for, or past `max_words` different terms."""
     text = normalize_query(text)
     if not text:
         raise QueryError(
@@ -116,7 +131,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
     term_excludes: list[Term] = []
     words: list[str] = []
     join_next = negate_next = False
-    for raw in _TOKENS.findall(text)[: MAX_TERMS * 2]:
+    for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
             join_next = bool(groups)
             continue
@@ -130,7 +145,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         negate_next = False
         if made is None:
             continue
-        parsed, term, word = made
+        parsed, term = made
         if negate:
             excludes.append(term)
             term_excludes.append(parsed)
@@ -140,8 +155,8 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         else:
             groups.append([term])
             term_groups.append([parsed])
-        if word and not negate:
-            words.append(word)
+        if not negate and parsed.kind != "prefix":
+            words += _respellable(parsed)
         join_next = False
     if not groups:
         if excludes:
@@ -149,10 +164,33 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS) -> Query:
         raise QueryError(
             'Type a few words to search for, for example `lora` or `"diffusion model"`.'
         )
+    # A repeated group or exclusion means nothing more (a AND a is a): each is searched once.
+    firsts: dict[tuple[Term, ...], int] = {}
+    for i, group in enumerate(term_groups):
+        firsts.setdefault(tuple(group), i)
+    kept = sorted(firsts.values())
+    groups, term_groups = [groups[i] for i in kept], [term_groups[i] for i in kept]
+    excludes, term_excludes = list(dict.fromkeys(excludes)), list(dict.fromkeys(term_excludes))
+    distinct = {t for g in term_groups for t in g} | set(term_excludes)
+    if max_words is not None and len(distinct) > max_words:
+        raise QueryError(
+            f"That query searches {len(distinct)} different words and phrases;"
+            f" keep it to {max_words} or fewer."
+        )
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
         expression += f" NOT {term}"
-    return Query(expression, words, term_groups, term_excludes)
+    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes)
+
+
+def _respellable(term: Term) -> list[str]:
+    """The lower-case words of a term that "did you mean" may respell: a word whole
+    (hyphens dropped), and each word of a phrase or part of a hyphenated word."""
+    parts = [part.lower() for part in _LETTERS.findall(term.text)]
+    if term.kind == "phrase":
+        return parts
+    whole = term.text.replace("-", "").lower()
+    return [whole, *parts] if len(parts) > 1 else [whole]
 
 
 def search(
@@ -163,14 +201,17 @@ def search(
     max_chars: int = MAX_QUERY_CHARS,
     newest: int | None = None,
     after: int | None = None,
+    max_words: int | None = MAX_WORDS,
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
+    A query past `max_words` is refused (None: its first MAX_WORDS are searched, as an
+    alert matched a stored keyword).
 
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
     up to that id (a later page of the same results); the result says which id it kept to.
     `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
-    query = parse_query(text, max_chars)
+    query = parse_query(text, max_chars, max_words)
     searcher = search_index.searcher(db)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
@@ -185,7 +226,7 @@ def search(
     hits = search_index.top(searcher, tantivy_query, limit, min(offset, searcher.num_docs))
     papers = get_papers(db, hits.ids)
     snippets = search_index.snippets(
-        searcher, query.groups, {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
+        searcher, _marked(query.groups), {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
     )
     scores = dict(zip(hits.ids, hits.scores, strict=True))
     for paper in papers:
@@ -197,6 +238,23 @@ def search(
     return SearchResult(
         text, papers, hits.total, offset, limit, suggestions, newest=newest, after=after
     )
+
+
+def _marked(groups: list[list[Term]]) -> list[list[Term]]:
+    """The terms a snippet bolds: a snippet bolds a phrase's words wherever they stand, so
+    its one-letter words (the `a` of `Q&A` or `"a survey"`) are left out, not bolded
+    at every `a` of the abstract."""
+    marked = []
+    for group in groups:
+        terms = []
+        for term in group:
+            if term.kind == "phrase":
+                words = term.text.split()
+                # All one-letter (`Q&A`): the first still shows where the phrase stands.
+                term = Term("phrase", " ".join([w for w in words if len(w) > 1] or words[:1]))
+            terms.append(term)
+        marked.append(terms)
+    return marked
 
 
 def _known(db: Database, word: str) -> bool:
@@ -260,18 +318,55 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
         if not fixes:
             continue
         respelled = _respell(text, fixes)
-        try:
-            query = parse_query(respelled, max_chars=ALERT_QUERY_CHARS)
-        except QueryError:
-            continue
-        # Only the count is used: no prior to weigh (half the work at a million papers).
-        respelled_query = search_index.build_query(query.groups, query.excludes)
-        found = search_index.top(searcher, respelled_query, 1, prior=False)
+        found = _count(searcher, respelled)
         # Most papers; on a tie, the fewer and smaller changes.
-        key = (found.total, -sum(picks))
-        if found.total > total and key > best_key:
+        key = (found, -sum(picks))
+        if found > total and key > best_key:
             best, best_key = respelled, key
+    if best is None:
+        best = _best_join(searcher, text, total)
     return [best] if best else []
+
+
+def _count(searcher, text: str) -> int:
+    """How many papers a query finds (0 for one that cannot be parsed)."""
+    try:
+        query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
+    except QueryError:
+        return 0
+    built = search_index.build_query(query.groups, query.excludes)
+    # Only the count is used: no prior to weigh (half the work at a million papers).
+    return search_index.top(searcher, built, 1, prior=False).total
+
+
+def _best_join(searcher, text: str, total: int) -> str | None:
+    """The typed query with two neighbouring words written as one, or a word split before
+    its version number, whichever finds the most papers (more than `total`): `DeBERTa V3`
+    → `DeBERTaV3`, `Lang Cell` → `LangCell`, `ERNIE3` → `ERNIE-3`, as papers write them."""
+    tokens = _TOKENS.findall(normalize_query(text))
+    # Words searched for: no operator, prefix, phrase or excluded word (`NOT lora x`).
+    plain = [
+        bool(_WORD.fullmatch(t)) and t not in OPERATORS and not t.endswith("*") for t in tokens
+    ]
+    plain = [ok and (i == 0 or tokens[i - 1] != "NOT") for i, ok in enumerate(plain)]
+    tries = [
+        [*tokens[:i], tokens[i] + tokens[i + 1], *tokens[i + 2 :]]
+        for i in range(len(tokens) - 1)
+        if plain[i] and plain[i + 1]
+    ]
+    # And a name typed with its version (`ERNIE3`, `llama2`) as the papers write it apart
+    # (hyphened: the name next to the number, never `gpt` and a `5` anywhere).
+    tries += [
+        [*tokens[:i], _VERSION.sub("-", tokens[i], count=1), *tokens[i + 1 :]]
+        for i in range(len(tokens))
+        if plain[i] and _VERSION.search(tokens[i])
+    ]
+    best, most = None, total
+    for regrouped in tries[:MAX_TRIES]:
+        found = _count(searcher, " ".join(regrouped))
+        if found > most:
+            best, most = " ".join(regrouped), found
+    return best
 
 
 def _respell(text: str, fixes: dict[str, str]) -> str:
@@ -286,13 +381,21 @@ def _respell(text: str, fixes: dict[str, str]) -> str:
             continue
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         negate_next = False
-        match = None if negate or raw.startswith('"') else _WORD.search(raw)
-        if match and not match.group(0).endswith("*"):
-            fix = fixes.get(match.group(0).replace("-", "").lower())
-            if fix:
-                raw = raw[: match.start()] + fix + raw[match.end() :]
-        out.append(raw)
+        out.append(raw if negate else _respell_token(raw, fixes))
     return " ".join(out)
+
+
+def _respell_token(raw: str, fixes: dict[str, str]) -> str:
+    """One searched token respelled: a word whole, else each word of a phrase or part of
+    a hyphenated word (`"difusion models"`, `transfromer-based`); quotes and hyphens kept."""
+    if not raw.startswith('"'):
+        match = _WORD.search(raw)
+        if match is None or match.group(0).endswith("*"):
+            return raw
+        fix = fixes.get(match.group(0).replace("-", "").lower())
+        if fix:
+            return raw[: match.start()] + fix + raw[match.end() :]
+    return _LETTERS.sub(lambda part: fixes.get(part.group(0).lower(), part.group(0)), raw)
 
 
 def _parsed_query(text: str):
@@ -320,8 +423,9 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text):
         return None
     groups = []
-    # Lower-case "or" and "not" are words, not operators; the same term cap as parse_query.
-    for word in text.split(" ")[: MAX_TERMS * 2]:
+    # Lower-case "or" and "not" are words, not operators; a repeated word is one group, as
+    # parse_query makes it.
+    for word in dict.fromkeys(text.split(" ")):
         term = words.get(word)
         if term is None:
             term = words[word] = Term("word", word)

@@ -19,6 +19,9 @@ _BAR = re.compile(r"\s*\|+\s*")
 # A dash or minus sign that starts a word, as smart punctuation types `-survey` ("—survey",
 # "–survey", "−survey"), is the exclusion's minus.
 _DASH_MINUS = re.compile(r'(?:^|(?<=\s))[\u2010-\u2015\u2212\ufe63\uff0d]+(?=[^\W_]|")')
+# A hyphen character inside a word (U+2010, and U+2011 non-breaking, as PDFs and arXiv's
+# HTML titles spell them) is the hyphen `-`: `pre‐training` finds what `pre-training` finds.
+_INNER_HYPHEN = re.compile(r"(?<=[^\W_])[\u2010\u2011](?=[^\W_])")
 # The query syntax's operators (storage.search.parse_query): upper case only, so comparing
 # or grouping keywords case-insensitively must keep them (`lora OR qlora` is not the three
 # words `lora or qlora`).
@@ -54,11 +57,11 @@ def normalize_query(text: str) -> str:
     """A typed query in the form stored text has (see clean), with `*` and `|` made
     predictable: `*` is a prefix mark only at the end of a word, so one inside a word is
     dropped (`lo*ra` searches `lora`), `a|b` means `a OR b`, curly quotes (“…”, „…“,
-    «…») quote a phrase as "…" does, and a dash before a word (`—survey`) excludes it as
-    `-survey` does."""
+    «…») quote a phrase as "…" does, a dash before a word (`—survey`) excludes it as
+    `-survey` does, and a Unicode hyphen inside a word is `-`."""
     text = _INNER_STAR.sub("", straight_quotes(clean(text)))
     if not text.isascii():
-        text = _DASH_MINUS.sub("-", text)
+        text = _DASH_MINUS.sub("-", _INNER_HYPHEN.sub("-", text))
     return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
 
 

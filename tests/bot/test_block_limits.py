@@ -76,7 +76,9 @@ def test_search_reply_to_a_pasted_styled_query_fits(seeded, word):
 def test_search_reply_to_the_longest_query_an_admin_may_allow_fits(seeded):
     """PAPERS_MAX_QUERY's upper bound: a query of that many characters, quotes included
     (each takes two in the buttons' JSON value), still gets a valid reply with its buttons."""
-    query = ('"lora" ' * MAX_QUERY_LIMIT)[: MAX_QUERY_LIMIT - 1] + '"'
+    # Every word of it is searched: it ends on a whole word, not a cut `"lo"`.
+    query = '"lora" ' * ((MAX_QUERY_LIMIT - 11) // 7) + '"lora" lora'
+    assert len(query) == MAX_QUERY_LIMIT
     result = search(seeded, query, limit=views.PAGE_SIZE, max_chars=MAX_QUERY_LIMIT)
     assert result.total == 2
     message = views.search_message(result, typed=query)

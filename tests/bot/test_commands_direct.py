@@ -164,3 +164,31 @@ def test_list_shows_the_keywords_as_typed_so_they_can_be_unsubscribed(seeded, ke
 def test_unsubscribe_by_phrase_in_either_kind_of_quotes(seeded, subscribed, unsubscribed):
     ask(seeded, f"subscribe {subscribed} weekly")
     assert "Removed 1 subscription" in ask(seeded, f"unsubscribe {unsubscribed}")
+
+
+@pytest.mark.parametrize(
+    ("text", "command"),
+    [
+        pytest.param("remote", "remove", id="remote-sensing"),
+        pytest.param("last", "list", id="last"),
+        pytest.param("saves", "saved", id="saves"),
+    ],
+)
+def test_a_search_word_one_slip_from_a_subcommand_searches_when_papers_match(seeded, text, command):
+    """`/papers remote sensing` is a search, not a misspelled `/papers remove`: when the
+    words find papers they are shown; the command is asked about only when nothing matches."""
+    answer = ask(seeded, text)
+    assert "match" in answer and "is not a command" not in answer
+    assert f"/papers {command}" not in answer
+
+
+def test_a_button_pages_a_stored_keyword_past_the_typed_word_cap(seeded):
+    """An alert's keywords saved before searches were capped at 32 different words still
+    match: its Show all button shows those papers, not "no longer available"."""
+    from bot import views
+    from bot.commands import search_page
+
+    keywords = " OR ".join(["bert"] + [f"w{i}" for i in range(32)])
+    newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    result = search_page(seeded, Config(), views._page_value(keywords, 0, newest, 0))
+    assert result is not None and result.total > 0

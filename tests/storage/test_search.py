@@ -243,6 +243,9 @@ def ids(result) -> list[int]:
         pytest.param("ernie \u2212gram", "ernie -gram", id="minus-sign-excludes"),
         pytest.param("gpt \u2014“large language”", 'gpt -"large language"', id="dash-phrase"),
         pytest.param("ernie \u2014 gram", "ernie gram", id="spaced-dash-is-no-minus"),
+        # A title copied from a PDF or arXiv's HTML spells its hyphens U+2010 or U+2011.
+        pytest.param("pre\u2010training", "pre-training", id="unicode-hyphen"),
+        pytest.param("pre\u2011trained", "pre-trained", id="non-breaking-hyphen"),
     ],
 )
 def test_queries_mean_what_was_typed(seeded, typed, meant):
@@ -402,3 +405,144 @@ def test_accents_are_optional_in_queries_and_papers(db, query, found):
     newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     alerted = match_each(db, [query], 0, newest)[query]
     assert sorted(alerted) == sorted(p["id"] for p in result.papers)  # alerts alike
+
+
+JOINED = (
+    "Mar 16\nOpen-Domain Q&A over Tables and Text\n"
+    "We build a question answering (Q&A) system that retrieves tables and passages and reads "
+    "them jointly, setting a new state of the art on two open benchmarks.\n\n"
+    "Q-Learning with Sparse Rewards\n"
+    "We revisit Q-learning for sparse rewards and show that a simple count bonus recovers most "
+    "of the gap to a tuned exploration method on twelve Atari games.\n\n"
+    "Encoder/Decoder Trade-offs for Speech Recognition\n"
+    "We compare encoder/decoder models with transducers for automatic speech recognition on "
+    "twelve languages and several model sizes, at equal compute.\n\n"
+    "Encoder-Only Retrieval Without a Decoder\n"
+    "An encoder alone, trained contrastively, retrieves passages as well as models that pair it "
+    "with a decoder, at a fifth of the cost per query on four benchmarks.\n\n"
+    "Fixed Points of f(x) Iterations in Deep Equilibrium Models\n"
+    "We study when the iteration of a learned map f(x) converges in deep equilibrium models and "
+    "give a cheap test for it that holds on language and vision tasks.\n\n"
+    "BERT's Attention Heads Revisited\n"
+    "We probe which attention heads of BERT carry syntax and find that a handful of heads hold "
+    "most of it, on three parsing benchmarks and two languages.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("Q&A", "Open-Domain Q&A over Tables and Text", id="ampersand"),
+        pytest.param(
+            "encoder/decoder", "Encoder/Decoder Trade-offs for Speech Recognition", id="slash"
+        ),
+        pytest.param(
+            "f(x)", "Fixed Points of f(x) Iterations in Deep Equilibrium Models", id="f-x"
+        ),
+        pytest.param("BERT's heads", "BERT's Attention Heads Revisited", id="possessive"),
+        pytest.param("BERT’s syntax", "BERT's Attention Heads Revisited", id="curly-possessive"),
+    ],
+)
+def test_a_word_joined_by_punctuation_is_searched_whole(db, query, found):
+    """`/papers Q&A` finds the paper on Q&A, not every paper naming a `Q`; `encoder/decoder`
+    the encoder/decoder paper, not every paper on an encoder. `BERT's` is BERT."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "joined.txt", JOINED.encode(), NOW)
+    result = search(db, query)
+    assert titles(result) == [found]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
+
+
+def test_comma_separated_words_are_words(seeded):
+    """`lora,adapters` searches the two words `lora adapters` does, not a phrase of them."""
+    expected = search(seeded, "pre-training,language", limit=50)
+    assert expected.total == search(seeded, "pre-training language", limit=50).total > 0
+    assert ids(expected) == ids(search(seeded, "pre-training language", limit=50))
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param('"langauge modle"', '"language model"', id="phrase"),
+        pytest.param("transfromer-based", "transformer-based", id="hyphenated-word"),
+        pytest.param('loar "pre-trainde"', 'lora "pre-trained"', id="word-and-phrase"),
+        pytest.param(
+            '"transfromer" -"language modle"',
+            '"transformer" -"language modle"',
+            id="kept-exclusion",
+        ),
+    ],
+)
+def test_did_you_mean_respells_phrases_and_hyphenated_words(seeded, query, meant):
+    """`/papers "difusion models"` is as likely a typo as `difusion models`: the quotes and
+    hyphens stay as typed, the misspelled words inside them are respelled."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
+
+
+MODELS = "llama mistral qwen gemma phi falcon mpt bloom opt pythia gpt bert t5 bart electra ernie"
+
+
+def test_every_word_of_a_long_query_is_searched(seeded):
+    """A long `a OR b OR …` list keeps its late `-review` (past the 32nd word it was left
+    out, and papers the query excludes were shown)."""
+    names = " OR ".join(MODELS.split())
+    result = search(seeded, names + " -survey -review", limit=100)
+    assert result.total > 0
+    assert not [p["title"] for p in result.papers if re.search(r"\breview", text_of(p), re.I)]
+    assert result.total < search(seeded, names + " -survey").total  # some were reviews
+
+
+def test_a_repeated_word_counts_once(seeded):
+    """`lora` pasted 40 times is the query `lora`, not 40 terms (nor a refusal)."""
+    assert ids(search(seeded, " ".join(["lora"] * 40))) == ids(search(seeded, "lora"))
+
+
+def test_more_different_words_than_a_search_takes_are_refused_with_a_message(seeded):
+    words = " ".join(f"w{i}" for i in range(33))
+    with pytest.raises(QueryError, match="33 different words and phrases; keep it to 32"):
+        search(seeded, words)
+
+
+def test_a_pasted_code_link_finds_the_paper_that_gives_it(seeded):
+    """A repository link is the words of its path side by side: the paper whose abstract
+    gives it, not every abstract with an `https` link."""
+    result = search(seeded, "https://github.com/microsoft/DeBERTa")
+    assert [t.split(":")[0] for t in titles(result)] == ["DeBERTaV3"]
+
+
+@pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("DeBERTa V3", "DeBERTaV3", id="version-apart"),
+        pytest.param("Mini GPT-4 vision", "MiniGPT-4 vision", id="name-apart"),
+        pytest.param("Lang Cell", "LangCell", id="two-words"),
+        pytest.param("Lang Cell NOT lang cell", "LangCell NOT lang cell", id="excluded-kept"),
+        pytest.param("ERNIE3", "ERNIE-3", id="version-together"),
+        pytest.param("ernie3.0 knowledge", "ernie-3.0 knowledge", id="dotted-version-together"),
+    ],
+)
+def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
+    """`DeBERTa V3` finds nothing (the papers write `DeBERTaV3`): the suggestion is the
+    name written as one word, not an empty reply; `ERNIE3` is offered as `ERNIE-3`, as
+    the papers write ERNIE 3.0."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+    assert search(seeded, meant).total > 0
+
+
+@pytest.mark.parametrize(("query", "marked"), [("Q&A", "Q"), ('"a question"', "question")])
+def test_snippets_never_bold_a_lone_letter_of_a_phrase(db, query, marked):
+    """`/papers Q&A` bolds the Q&A it found, never every `a` of the abstract."""
+    from jobs.ingest import ingest_bytes
+    from storage.search import HIGHLIGHT
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "joined.txt", JOINED.encode(), NOW)
+    snippet = search(db, query).papers[0]["snippet"]
+    found = re.findall(f"{HIGHLIGHT[0]}([^{HIGHLIGHT[1]}]*){HIGHLIGHT[1]}", snippet)
+    assert marked in found and "a" not in found, snippet
