@@ -205,8 +205,8 @@ def search(
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
-    A query past `max_words` is refused (None: its first MAX_WORDS are searched, as an
-    alert matched a stored keyword).
+    A query past `max_words` different terms is refused (None: every word is searched, as
+    an alert matched a stored keyword).
 
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
     up to that id (a later page of the same results); the result says which id it kept to.
