@@ -7,6 +7,7 @@ import errno
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -138,7 +139,11 @@ def run_local(config: Config, standin_port: int) -> None:
     # `make run` started again runs its jobs at once instead of waiting for it to lapse.
     try:
         stop_on_sigterm()
-        threading.Event().wait()  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
+        while True:  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
+            # A wait with a timeout: the kernel may hand the signal to another thread, and
+            # Python runs its handler only once this thread wakes (a wait without one hung
+            # about one stop in six, measured).
+            time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
