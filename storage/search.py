@@ -331,10 +331,9 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
 def _count(searcher, text: str) -> int:
     """How many papers a query finds (0 for one that cannot be parsed)."""
     try:
-        query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
+        built = _parsed_query(text)
     except QueryError:
         return 0
-    built = search_index.build_query(query.groups, query.excludes)
     # Only the count is used: no prior to weigh (half the work at a million papers).
     return search_index.top(searcher, built, 1, prior=False).total
 
