@@ -355,12 +355,19 @@ def _search(db: Database, config: Config, text: str) -> dict:
     return views.search_message(result, typed=text)
 
 
-def _finds_papers(db: Database, config: Config, text: str) -> bool:
-    """Whether the text, searched, finds a paper (a query refused finds none)."""
+def _search_or_ask(db: Database, config: Config, text: str, words: list[str], meant: str) -> dict:
+    """A query one slip from a subcommand (`/papers remote sensing`, near `remove`): its
+    results when its words find papers, else which subcommand was meant (a query refused
+    finds none). Searched once, the page it shows being the search that decided."""
+    if arxiv_ref(text):  # a link or an id: never a slip of a subcommand's name
+        return _search(db, config, text)
     try:
-        return search(db, text, limit=1, max_chars=config.max_query_chars).total > 0
+        result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
     except PapersError:
-        return False
+        return _did_you_mean(words, meant)
+    if not result.total:
+        return _did_you_mean(words, meant)
+    return views.search_message(result, typed=text)
 
 
 def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
@@ -401,11 +408,8 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
             return extra
         if head == "search":
             return _search(db, config, inv.text.strip()[len(words[0]) :].strip())
-        meant = near_subcommand(head)
-        # `/papers remote sensing` is a search one slip from `remove`: asked about only
-        # when its words find nothing.
-        if meant and not _finds_papers(db, config, inv.text.strip()):
-            return _did_you_mean(words, meant)
+        if meant := near_subcommand(head):
+            return _search_or_ask(db, config, inv.text.strip(), words, meant)
         return _search(db, config, inv.text.strip())
     except PapersError as exc:
         return views.text_message(f":warning: {escape_entities(str(exc))}")
