@@ -51,6 +51,18 @@ def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, 4)]
 
 
+def _oauth_config(tmp_path, standin) -> Config:
+    """An OAuth-mode app (client id and secret, encrypted tokens) against the stand-in."""
+    return Config(
+        db_path=str(tmp_path / "p.db"),
+        slack_signing_secret=SECRET,
+        slack_client_id="111.222",
+        slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
+        slack_api_url=standin.api_url,
+    )
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -61,14 +73,7 @@ def test_uninstall_stops_all_delivery_to_the_team(slack, config, event, reason):
     ],
 )
 def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event):
-    config = Config(
-        db_path=str(tmp_path / "p.db"),
-        slack_signing_secret=SECRET,
-        slack_client_id="111.222",
-        slack_client_secret="not-a-real-secret",
-        token_key=Fernet.generate_key().decode(),
-        slack_api_url=standin.api_url,
-    )
+    config = _oauth_config(tmp_path, standin)
     store = SQLite3InstallationStore(database=config.db_path, client_id="111.222")
     store.save(
         Installation(
@@ -114,14 +119,7 @@ def test_installing_again_after_an_uninstall_resumes_delivery(tmp_path, standin)
     """A workspace that uninstalled the app and installs it again is served again: the
     subscriptions the uninstall paused resume (not one its member paused), and one made
     after the reinstall is delivered. Before, the team stayed "app uninstalled" for good."""
-    config = Config(
-        db_path=str(tmp_path / "p.db"),
-        slack_signing_secret=SECRET,
-        slack_client_id="111.222",
-        slack_client_secret="not-a-real-secret",
-        token_key=Fernet.generate_key().decode(),
-        slack_api_url=standin.api_url,
-    )
+    config = _oauth_config(tmp_path, standin)
     standin.state.install_team = standin.team_id
     server = make_http_server(build_app(config), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
