@@ -982,16 +982,22 @@ def first_by_id(search: Searcher, query: Query, limit: int) -> list[int]:
     return sorted(i for ids in found for i in ids)[:limit]
 
 
+def _unscored(query: Query) -> Query:
+    # A filter that adds nothing to a score: a range or term set scores 1 for each paper it
+    # matches, which a must clause adds to the text score before the prior multiplies it.
+    return Query.const_score_query(query, 0.0)
+
+
 def id_range(low: int, high: int) -> Query:
-    """Papers with low < id <= high."""
-    return Query.range_query(
-        SCHEMA, "id", tantivy.FieldType.Integer, low, high, include_lower=False
+    """Papers with low < id <= high (a filter: it adds nothing to their scores)."""
+    return _unscored(
+        Query.range_query(SCHEMA, "id", tantivy.FieldType.Integer, low, high, include_lower=False)
     )
 
 
 def id_set(ids: list[int]) -> Query:
-    """Papers with one of these ids."""
-    return Query.term_set_query(SCHEMA, "id", ids)
+    """Papers with one of these ids (a filter: it adds nothing to their scores)."""
+    return _unscored(Query.term_set_query(SCHEMA, "id", ids))
 
 
 def snippets(

@@ -168,6 +168,27 @@ def test_pages_do_not_overlap(seeded):
     assert not {p["id"] for p in first.papers} & {p["id"] for p in second.papers}
 
 
+def _ranking(result) -> list[tuple[int, float]]:
+    return [(p["id"], p["score"]) for p in result.papers]
+
+
+@pytest.mark.parametrize("window", ["later-page", "alert"])
+def test_a_window_of_ids_ranks_as_the_plain_search(seeded, window):
+    """A later page kept to the first page's papers, and an alert's "Show all", rank and
+    score the papers as the plain search does: the id window itself adds nothing (it added
+    1 to every score, so a page and its Back page could order the same papers differently)."""
+    plain = search(seeded, "language", limit=20)
+    newest = max(paper_id for paper_id, _ in _ranking(plain))
+    if window == "later-page":
+        windowed = search(seeded, "language", limit=20, newest=newest - 1)
+        expected = [(i, s) for i, s in _ranking(plain) if i != newest]
+    else:
+        windowed = search(seeded, "language", limit=20, after=0)
+        expected = _ranking(plain)
+    assert len(expected) > 10
+    assert _ranking(windowed)[: len(expected) - 1] == expected[: len(expected) - 1]
+
+
 @pytest.mark.parametrize(
     "query",
     [
