@@ -56,8 +56,10 @@ VERSION = 4
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
+# A word's fields' scores add up (a should-query of boosted terms): at 1M papers this was
+# 5-17% faster than a dis-max with tie-breaker 0.2 (common word, two words, prefix), with
+# the same famous papers first.
 FIELDS = {"name": 20.0, "title": 10.0, "abstract": 1.0}
-TIE_BREAKER = 0.2  # a word in several fields adds 20% of its other fields' scores
 # Each text field has a twin holding its consecutive word pairs ("languag_model"), analyzed
 # here and split on spaces by the index: a two-word phrase is one term there, and a longer
 # one a phrase of pairs, so "language models" reads the postings of the pair, not the
@@ -869,7 +871,7 @@ def _term_query(schema: tantivy.Schema, fields: dict[str, float], term: Term) ->
         if query is not None:
             subs.append(query if boost == 1.0 else Query.boost_query(query, boost))
     if len(subs) > 1:
-        return Query.disjunction_max_query(subs, tie_breaker=TIE_BREAKER)
+        return Query.boolean_query([(Occur.Should, q) for q in subs])
     return subs[0] if subs else None
 
 
