@@ -18,6 +18,9 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     assert ingested["entries"] == 1500 + copies
     # The child's own peak, not this (bigger) process's: a small ingest stays small.
     assert 10 < ingested["peak_rss_mb"] < 400 and ingested["written_mb"] > 0
+    # Its split, sampled: the heap is most of a small ingest's peak and never above it.
+    assert 10 < ingested["peak_anon_mb"] <= ingested["peak_rss_mb"]
+    assert 0 < ingested["file_mb_at_peak"] < ingested["peak_rss_mb"]
     # The floor stores the same entries, with nothing else to do.
     floor = run.bulk_floor(groups, tmp_path)
     assert floor["entries"] == ingested["entries"]
@@ -74,4 +77,4 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
         ]
     )
     # A row per figure; the floor was not given, so its row says so.
-    assert table.count("\n") == 21 and "| bulk-insert floor" in table and "| – |" in table
+    assert table.count("\n") == 22 and "| bulk-insert floor" in table and "| – |" in table
