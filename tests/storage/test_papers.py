@@ -6,6 +6,7 @@ from __future__ import annotations
 from storage import connect, papers
 from storage.index import indexed_ids
 from storage.models import Entry, IngestReport
+from storage.search import search
 from tests.conftest import NOW
 
 ABSTRACT = (
@@ -54,3 +55,16 @@ def test_a_paper_stored_by_another_process_while_a_batch_matches_is_merged(
     ]
     assert db["sightings"].count == 3
     assert indexed_ids(db) == [1, 2]  # the ingest indexed the bot's paper too, each once
+
+
+def test_did_you_mean_knows_the_words_of_every_paper_of_a_large_input(db):
+    """A batch's words are collected a few hundred papers at a time (at once, they held
+    ~200 MB): a word only the last paper of a 1,200-paper input holds is still offered."""
+    entries = [
+        Entry(title=f"Study number {n} of adapters", abstract=f"{ABSTRACT} Run {n}.")
+        for n in range(1199)
+    ]
+    entries.append(Entry(title="Quokkaformer vision study", abstract=OTHER))
+    report = store(db, "big.txt", *entries)
+    assert report.new_papers == 1200
+    assert search(db, "quokaformer").suggestions == ["quokkaformer"]
