@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -35,9 +35,8 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
     after = int(mark)
     if newest > after:
         subscriptions = subs.instant(db)
-        norms: dict[str, str] = {}  # filled as the matching consumes the keys
-        keys = _distinct_keys({s.keywords for s in subscriptions}, norms)
-        matches = _match_queries(db, keys, after, newest)
+        norms = {k: query_key(k) for k in {s.keywords for s in subscriptions}}
+        matches = _match_queries(db, set(norms.values()), after, newest)
         pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
         outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
         meta.put(db, BOOKMARK, str(newest))
@@ -51,26 +50,15 @@ def match_new_papers(
 ) -> dict[str, list[int]]:
     """Papers with ids in (after, newest] matching each distinct keyword query, queried once
     per distinct query (subscriptions share keywords) against only the new papers."""
-    return _match_queries(db, _distinct_keys(set(keywords), {}), after, newest)
-
-
-def _distinct_keys(keywords: Iterable[str], norms: dict[str, str]) -> Iterator[str]:
-    """Each distinct query_key of the keywords once (many subscriptions share keywords),
-    recording each keyword's key in norms. Lazy: the keys are computed while the new papers
-    are being indexed for matching, not before."""
-    seen: set[str] = set()
-    for text in keywords:
-        norm = norms[text] = query_key(text)
-        if norm not in seen:
-            seen.add(norm)
-            yield norm
+    # Each distinct text normalised once: many subscriptions share their keywords.
+    return _match_queries(db, {query_key(k) for k in set(keywords)}, after, newest)
 
 
 def _match_queries(
-    db: Database, queries: Iterable[str], after: int, newest: int
+    db: Database, queries: set[str], after: int, newest: int
 ) -> dict[str, list[int]]:
     # Queries already in their query_key form, each matched once.
-    matches = match_each(db, queries, after, newest)
+    matches = match_each(db, sorted(queries), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from rapidfuzz import process
@@ -432,22 +432,15 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     return groups
 
 
-def match_each(
-    db: Database, queries: Iterable[str], after: int, newest: int
-) -> dict[str, list[int]]:
+def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
     """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
-    oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing.
-    `queries` may be lazy: it is read while the new papers are being indexed."""
+    oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
-    queries = iter(queries)
-    first = next(queries, None)
-    if first is None:
-        return matches
 
     def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
         # Lazy: match_new parses while its index of the new papers is being built.
-        for text in itertools.chain([first], queries):
+        for text in queries:
             groups = _plain_groups(text, words)
             if groups is not None:
                 yield text, groups, []
@@ -459,5 +452,6 @@ def match_each(
                 continue
             yield text, query.groups, query.excludes
 
-    matches.update(search_index.match_new(db, parsed(), after, newest, ALERT_LIMIT))
+    if queries:
+        matches.update(search_index.match_new(db, parsed(), after, newest, ALERT_LIMIT))
     return matches
