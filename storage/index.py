@@ -28,6 +28,7 @@ the same hold.
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import logging
 import math
@@ -87,6 +88,14 @@ COMMIT_SECONDS = 2.0
 CHUNK = 500  # papers per SQLite read
 SNIPPET_CHARS = 200
 MIN_PREFIX = 2  # `a*` would expand to every term starting with a
+# A phrase's hyphenated words are each matched joined or apart, up to this many (2**n
+# spellings of the phrase, each a query of pair terms); more are all joined or all apart.
+MAX_HYPHENATED = 3
+# A joined word of a phrase is also matched apart ("pretrained": "pre-trained") when the
+# index holds the pair in at least 1/APART_RATIO as many papers as the word, parts of at
+# least MIN_PART letters.
+APART_RATIO = 10
+MIN_PART = 2
 
 # The text fields' analysis: tantivy's built-in "en_stem" with accents folded to ASCII, so
 # `naive` finds "Naïve Bayes" and `café` a cafe. The index analyzes documents with it (each
@@ -838,6 +847,21 @@ def _prefixes(term: Term) -> list[str]:
     return sorted({raw[0], *stem})
 
 
+def _spellings(text: str) -> list[list[str]]:
+    """The analyzed words a word or phrase may be written as: each hyphenated word joined
+    or apart, on its own (`"large-scale pre-trained"` is also "large-scale pretrained")."""
+    options = []
+    for word in text.split():
+        apart = EN_STEM.analyze(word)
+        joined = EN_STEM.analyze(word.replace("-", "")) if "-" in word else apart
+        options.append([joined, apart] if joined != apart else [apart])
+    if sum(len(o) > 1 for o in options) > MAX_HYPHENATED:
+        # Too many spellings to try each: all joined, or all apart.
+        options = [[[w for o in options for w in o[0]]], [[w for o in options for w in o[-1]]]]
+    spelled = [[w for words in combo for w in words] for combo in itertools.product(*options)]
+    return [list(words) for words in dict.fromkeys(map(tuple, spelled)) if words]
+
+
 def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None:
     if term.kind == "prefix":
         starts = _prefixes(term)
@@ -845,21 +869,64 @@ def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None
             return _single(schema, field, EN_STEM.analyze(term.text.replace("-", "")))
         # Analyzer output is lowercase letters and digits only: safe inside a regex.
         return Query.regex_query(schema, field, "(" + "|".join(starts) + ").*")
-    if "-" in term.text:
-        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`
-        # (a word or a phrase alike).
-        subs = [
-            q
-            for q in (
-                _single(schema, field, EN_STEM.analyze(term.text.replace("-", ""))),
-                _single(schema, field, EN_STEM.analyze(term.text)),
-            )
-            if q is not None
-        ]
-        if len(subs) > 1:
-            return Query.boolean_query([(Occur.Should, q) for q in subs])
-        return subs[0] if subs else None
-    return _single(schema, field, EN_STEM.analyze(term.text))
+    # A hyphenated word is indexed with its joined form too: "pre-training" is `pretrain`
+    # or `pre train` (a word or in a phrase alike).
+    subs = [q for q in (_single(schema, field, w) for w in _spellings(term.text)) if q]
+    if len(subs) > 1:
+        return Query.boolean_query([(Occur.Should, q) for q in subs])
+    return subs[0] if subs else None
+
+
+def apart(search: Searcher, term: Term) -> Term:
+    """A phrase with its words the papers also write otherwise hyphenated as typed, so it
+    matches both spellings: `"pretrained models"` → `"pre-trained models"` when some paper
+    has "pre trained" (a word pair of the index), `"pre trained models"` → the same when
+    some has "pretrained"; never to a spelling far rarer than the typed one (`within` is
+    not `with in`)."""
+    if term.kind != "phrase":
+        return term
+    words = term.text.split()
+    if len(words) < 2:
+        return term
+    words = [_apart(search, w) for w in words]
+    joined = [words[0]]
+    for word in words[1:]:
+        if _together(search, joined[-1], word):
+            joined[-1] += "-" + word
+        else:
+            joined.append(word)
+    return Term("phrase", " ".join(joined))
+
+
+def _together(search: Searcher, first: str, second: str) -> bool:
+    """Whether two typed words of a phrase are also written as one (`pre trained`)."""
+    if not (first.isalpha() and second.isalpha()):
+        return False
+    pair, joined = EN_STEM.analyze(f"{first} {second}"), EN_STEM.analyze(first + second)
+    if len(pair) != 2 or len(joined) != 1:
+        return False
+    found = max(search.doc_freq(f, joined[0]) for f in PAIRED)
+    return found > 0 and found * APART_RATIO >= max(
+        search.doc_freq(f + PAIRS, "_".join(pair)) for f in PAIRED
+    )
+
+
+def _apart(search: Searcher, word: str) -> str:
+    if len(word) < 2 * MIN_PART or not word.isalpha():
+        return word
+    joined = EN_STEM.analyze(word)
+    if len(joined) != 1:
+        return word
+    floor = max(search.doc_freq(f, joined[0]) for f in PAIRED) / APART_RATIO
+    best, most = word, 0
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        pair = EN_STEM.analyze(word[:cut]) + EN_STEM.analyze(word[cut:])
+        if len(pair) != 2:
+            continue
+        found = max(search.doc_freq(f + PAIRS, "_".join(pair)) for f in PAIRED)
+        if found > most and found >= floor:
+            best, most = word[:cut] + "-" + word[cut:], found
+    return best
 
 
 def _term_query(schema: tantivy.Schema, fields: dict[str, float], term: Term) -> Query | None:

@@ -213,6 +213,7 @@ def search(
     `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
     query = parse_query(text, max_chars, max_words)
     searcher = search_index.searcher(db)
+    query = _apart(searcher, query)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
         newest = searcher.newest
@@ -238,6 +239,21 @@ def search(
     return SearchResult(
         text, papers, hits.total, offset, limit, suggestions, newest=newest, after=after
     )
+
+
+def _apart(searcher, query: Query) -> Query:
+    """The query with its phrases' joined words also matched apart where papers write them
+    so (`"pretrained models"` finds "pre-trained models"; see search_index.apart)."""
+    if not _phrases(query):
+        return query
+    groups = [[search_index.apart(searcher, t) for t in g] for g in query.groups]
+    excludes = [search_index.apart(searcher, t) for t in query.excludes]
+    return Query(query.expression, query.words, groups, excludes)
+
+
+def _phrases(query: Query) -> bool:
+    terms = [*(t for g in query.groups for t in g), *query.excludes]
+    return any(t.kind == "phrase" for t in terms)
 
 
 def _marked(groups: list[list[Term]]) -> list[list[Term]]:
@@ -331,7 +347,7 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
 def _count(searcher, text: str) -> int:
     """How many papers a query finds (0 for one that cannot be parsed)."""
     try:
-        built = _parsed_query(text)
+        built = _parsed_query(searcher, text)
     except QueryError:
         return 0
     # Only the count is used: no prior to weigh (half the work at a million papers).
@@ -397,23 +413,25 @@ def _respell_token(raw: str, fixes: dict[str, str]) -> str:
     return _LETTERS.sub(lambda part: fixes.get(part.group(0).lower(), part.group(0)), raw)
 
 
-def _parsed_query(text: str):
-    query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
+def _parsed_query(searcher, text: str):
+    query = _apart(searcher, parse_query(text, max_chars=ALERT_QUERY_CHARS))
     return search_index.build_query(query.groups, query.excludes)
 
 
 def matching_since(db: Database, text: str, after_id: int, limit: int = ALERT_LIMIT) -> list[int]:
     """Ids of papers newer than after_id that match a query, oldest first (keyword alerts)."""
-    query = _parsed_query(text).and_must_match(search_index.id_range(after_id, 2**62))
-    return search_index.first_by_id(search_index.searcher(db), query, limit)
+    searcher = search_index.searcher(db)
+    query = _parsed_query(searcher, text).and_must_match(search_index.id_range(after_id, 2**62))
+    return search_index.first_by_id(searcher, query, limit)
 
 
 def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
     """The subset of ids whose papers match a query (keyword digests)."""
     if not ids:
         return set()
-    query = _parsed_query(text).and_must_match(search_index.id_set(ids))
-    return set(search_index.first_by_id(search_index.searcher(db), query, len(ids)))
+    searcher = search_index.searcher(db)
+    query = _parsed_query(searcher, text).and_must_match(search_index.id_set(ids))
+    return set(search_index.first_by_id(searcher, query, len(ids)))
 
 
 def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
@@ -437,6 +455,14 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
     oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
+    opened: list = []
+
+    def searcher():
+        # The store's index knows which joined words papers also write apart; opened only
+        # for a query with a phrase.
+        if not opened:
+            opened.append(search_index.searcher(db))
+        return opened[0]
 
     def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
         # Lazy: match_new parses while its index of the new papers is being built.
@@ -450,6 +476,8 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
             except QueryError:
                 matches[text] = []
                 continue
+            if _phrases(query):
+                query = _apart(searcher(), query)
             yield text, query.groups, query.excludes
 
     if queries:

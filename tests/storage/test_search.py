@@ -546,3 +546,82 @@ def test_snippets_never_bold_a_lone_letter_of_a_phrase(db, query, marked):
     snippet = search(db, query).papers[0]["snippet"]
     found = re.findall(f"{HIGHLIGHT[0]}([^{HIGHLIGHT[1]}]*){HIGHLIGHT[1]}", snippet)
     assert marked in found and "a" not in found, snippet
+
+
+FILLER = (
+    " We describe the setup in detail, release the code and the data, and discuss the limits"
+    " of the method and the directions that future work on this question could take."
+)
+SPELLINGS = "".join(
+    f"{title}\n{abstract}{FILLER}\n\n"
+    for title, abstract in [
+        (
+            "Probing Pre-Trained Language Models for Syntax",
+            "We probe pre-trained language models for syntax and find that models of every"
+            " size encode it, with models trained longer holding more.",
+        ),
+        (
+            "Distilling Pretrained Language Models",
+            "We distil pretrained language models into small students and keep most of the"
+            " accuracy on eight benchmarks.",
+        ),
+        (
+            "Large-Scale Pre-Trained Vision Models",
+            "We study large-scale pre-trained vision models and how they transfer to detection"
+            " when fine-tuned on small labelled sets.",
+        ),
+        (
+            "Real-Time Detection with YOLOv8 on Drones",
+            "We tune YOLOv8 for small objects seen from drones and report gains on two aerial"
+            " benchmarks.",
+        ),
+        (
+            "Comparing YOLO v8 and RT-DETR",
+            "We compare YOLO v8 with RT-DETR on traffic scenes under rain and fog.",
+        ),
+        (
+            "Fast Kernels in C++ for Sparse Attention",
+            "We write sparse attention kernels in C++ and CUDA and release a C# binding for"
+            " game engines.",
+        ),
+        (
+            "Sparse Outputs with α-entmax",
+            "We use α-entmax attention to get sparse outputs and compare it with softmax.",
+        ),
+    ]
+)
+
+
+@pytest.fixture
+def spelled(db):
+    """Papers that write the same words joined, hyphenated or apart."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "spellings.txt", ("Mar 16\n" + SPELLINGS).encode(), NOW)
+    return db
+
+
+def short_titles(result) -> list[str]:
+    return sorted(t.split(" ")[0] for t in titles(result))
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param('"pretrained language models"', ["Distilling", "Probing"], id="joined"),
+        pytest.param('"pre-trained language models"', ["Distilling", "Probing"], id="hyphened"),
+        pytest.param('"pre trained language models"', ["Distilling", "Probing"], id="apart"),
+        pytest.param('"large-scale pretrained vision"', ["Large-Scale"], id="one-of-two-joined"),
+        pytest.param('"large scale pretrained"', ["Large-Scale"], id="both-differ"),
+        pytest.param('models -"pretrained language"', ["Large-Scale"], id="excluded"),
+    ],
+)
+def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found):
+    """`/papers "pretrained language models"` finds the paper on "pre-trained language
+    models" too, as the single word `pretrained` does (and alerts alike)."""
+    result = search(spelled, query)
+    assert short_titles(result) == found
+    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(matching_since(spelled, query, 0)) == sorted(ids(result))
