@@ -96,6 +96,10 @@ MAX_HYPHENATED = 3
 # least MIN_PART letters.
 APART_RATIO = 10
 MIN_PART = 2
+# A name and its version number, written together (`yolov8`, `llama2`, `ernie3.0`) or as
+# a word of its own (`v8`, `2`, `3.0`): papers write both.
+_NAME_VERSION = re.compile(r"([^\W\d_]{2,})(\d+(?:\.\d+)*)")
+_VERSION_WORD = re.compile(r"[vV]?\d+(?:\.\d+)*")
 
 # The text fields' analysis: tantivy's built-in "en_stem" with accents folded to ASCII, so
 # `naive` finds "Naïve Bayes" and `café` a cafe. The index analyzes documents with it (each
@@ -883,6 +887,8 @@ def apart(search: Searcher, term: Term) -> Term:
     has "pre trained" (a word pair of the index), `"pre trained models"` → the same when
     some has "pretrained"; never to a spelling far rarer than the typed one (`within` is
     not `with in`)."""
+    if term.kind == "word" and "-" not in term.text:
+        return Term("word", _versioned(search, term.text))
     if term.kind != "phrase":
         return term
     words = term.text.split()
@@ -896,6 +902,36 @@ def apart(search: Searcher, term: Term) -> Term:
         else:
             joined.append(word)
     return Term("phrase", " ".join(joined))
+
+
+def _versioned(search: Searcher, word: str) -> str:
+    """A name typed with its version (`yolov8`, `llama2`) hyphenated before the version
+    where papers write the two apart ("YOLO v8", "Llama 2"), so it matches both."""
+    match = _NAME_VERSION.fullmatch(word)
+    if match is None:
+        return word
+    name, version = match.groups()
+    cuts = [(name, version)]
+    if name[-1] in "vV" and len(name) > 2:
+        cuts.append((name[:-1], name[-1] + version))  # "YOLO v8", not "YOLOv 8"
+    best, most = word, 0
+    for head, tail in cuts:
+        pair = _pair_terms(EN_STEM.analyze(f"{head} {tail}"))[:1]
+        found = max(search.doc_freq(f + PAIRS, pair[0]) for f in PAIRED) if pair else 0
+        if found > most:
+            best, most = f"{head}-{tail}", found
+    return best
+
+
+def version_join(search: Searcher, name: str, version: str) -> Term | None:
+    """A name and its version typed as two words (`YOLO v8`, `DeBERTa V3`) as the one word
+    papers write (`YOLOv8`), hyphenated so it finds both spellings; None if no paper has it."""
+    if not (name.isalpha() and len(name) > 1 and _VERSION_WORD.fullmatch(version)):
+        return None
+    joined = EN_STEM.analyze(name + version)
+    if not joined or max(search.doc_freq(f, joined[0]) for f in PAIRED) == 0:
+        return None
+    return Term("word", f"{name}-{version}")
 
 
 def _together(search: Searcher, first: str, second: str) -> bool:

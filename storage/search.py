@@ -46,6 +46,7 @@ MAX_TRIES = 12
 # Matches returned per keyword for alerts (oldest first).
 ALERT_LIMIT = 200
 ALERT_QUERY_CHARS = 10_000
+_DIGIT = re.compile(r"\d")
 _PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
@@ -242,18 +243,28 @@ def search(
 
 
 def _apart(searcher, query: Query) -> Query:
-    """The query with its phrases' joined words also matched apart where papers write them
-    so (`"pretrained models"` finds "pre-trained models"; see search_index.apart)."""
-    if not _phrases(query):
+    """The query with the words papers also write otherwise matched in both spellings: a
+    phrase's joined or split words (`"pretrained models"` finds "pre-trained models"), a
+    name and its version together or apart (`yolov8` finds "YOLO v8" and `YOLO v8` finds
+    "YOLOv8"); see search_index.apart and version_join."""
+    if not _respellable_terms(query):
         return query
     groups = [[search_index.apart(searcher, t) for t in g] for g in query.groups]
     excludes = [search_index.apart(searcher, t) for t in query.excludes]
+    # `YOLO v8` is (YOLO AND v8) OR YOLOv8: the joined word joins both words' groups.
+    for i, (first, second) in enumerate(itertools.pairwise(query.groups)):
+        if len(first) == len(second) == 1 and first[0].kind == second[0].kind == "word":
+            joined = search_index.version_join(searcher, first[0].text, second[0].text)
+            if joined:
+                groups[i] = [*groups[i], joined]
+                groups[i + 1] = [*groups[i + 1], joined]
     return Query(query.expression, query.words, groups, excludes)
 
 
-def _phrases(query: Query) -> bool:
+def _respellable_terms(query: Query) -> bool:
+    """Whether a query holds a phrase or a word with a digit: only those are respelled."""
     terms = [*(t for g in query.groups for t in g), *query.excludes]
-    return any(t.kind == "phrase" for t in terms)
+    return any(t.kind == "phrase" or (t.kind == "word" and _DIGIT.search(t.text)) for t in terms)
 
 
 def _marked(groups: list[list[Term]]) -> list[list[Term]]:
@@ -437,7 +448,8 @@ def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
 def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     """parse_query's groups for a query of plain lower-case ASCII words (most alert
     keywords), without its general parsing; None for any other query."""
-    if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text):
+    if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text) or _DIGIT.search(text):
+        # A digit may be a version, respelled by _apart (`yolov8` is also "YOLO v8").
         return None
     groups = []
     # Lower-case "or" and "not" are words, not operators; a repeated word is one group, as
@@ -476,7 +488,7 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
             except QueryError:
                 matches[text] = []
                 continue
-            if _phrases(query):
+            if _respellable_terms(query):
                 query = _apart(searcher(), query)
             yield text, query.groups, query.excludes
 

@@ -358,7 +358,8 @@ def test_a_dotted_version_is_searched_whole(seeded, query, written, shorter):
     [
         pytest.param("GPT-3.5", "GPT-3.5", {"5", "GPT-3", "3"}, id="gpt-3.5"),
         pytest.param("3.0", "3.0", {"3", "0"}, id="version"),
-        pytest.param("gpt 3.5", "3.5", {"5", "3"}, id="version-apart"),
+        # Typed apart, found (and bolded) as the papers write it.
+        pytest.param("gpt 3.5", "GPT-3.5", {"5", "3"}, id="version-apart"),
     ],
 )
 def test_snippets_bold_a_dotted_word_whole(seeded, query, word, never):
@@ -518,18 +519,14 @@ def test_a_pasted_code_link_finds_the_paper_that_gives_it(seeded):
 @pytest.mark.parametrize(
     ("query", "meant"),
     [
-        pytest.param("DeBERTa V3", "DeBERTaV3", id="version-apart"),
         pytest.param("Mini GPT-4 vision", "MiniGPT-4 vision", id="name-apart"),
         pytest.param("Lang Cell", "LangCell", id="two-words"),
         pytest.param("Lang Cell NOT lang cell", "LangCell NOT lang cell", id="excluded-kept"),
-        pytest.param("ERNIE3", "ERNIE-3", id="version-together"),
-        pytest.param("ernie3.0 knowledge", "ernie-3.0 knowledge", id="dotted-version-together"),
     ],
 )
 def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
-    """`DeBERTa V3` finds nothing (the papers write `DeBERTaV3`): the suggestion is the
-    name written as one word, not an empty reply; `ERNIE3` is offered as `ERNIE-3`, as
-    the papers write ERNIE 3.0."""
+    """`Lang Cell` finds nothing (the papers write `LangCell`): the suggestion is the
+    name written as one word, not an empty reply."""
     result = search(seeded, query)
     assert result.total == 0 and result.suggestions == [meant]
     assert search(seeded, meant).total > 0
@@ -625,3 +622,41 @@ def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found
     newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
     assert sorted(matching_since(spelled, query, 0)) == sorted(ids(result))
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("yolov8", ["Comparing", "Real-Time"], id="together-finds-apart"),
+        pytest.param("YOLO v8", ["Comparing", "Real-Time"], id="apart-finds-together"),
+        pytest.param("yolo-v8", ["Comparing", "Real-Time"], id="hyphenated"),
+        pytest.param("YOLO v8 drones", ["Real-Time"], id="with-another-word"),
+        pytest.param(
+            "we -yolov8",
+            ["Distilling", "Fast", "Large-Scale", "Probing", "Sparse"],
+            id="excluded-both-ways",
+        ),
+    ],
+)
+def test_a_name_and_its_version_find_each_other_together_or_apart(spelled, query, found):
+    """`/papers yolov8` finds the paper on "YOLO v8" too, and `YOLO v8` the one on
+    "YOLOv8" (and alerts alike)."""
+    result = search(spelled, query)
+    assert short_titles(result) == found
+    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+
+
+@pytest.mark.parametrize(
+    ("query", "title"),
+    [
+        pytest.param("DeBERTa V3", "DeBERTaV3", id="version-apart"),
+        pytest.param("ERNIE3", "ERNIE 3.0", id="version-together"),
+        pytest.param("ernie3.0 knowledge", "ERNIE 3.0", id="dotted-version-together"),
+    ],
+)
+def test_a_versioned_name_is_found_as_the_seeds_write_it(seeded, query, title):
+    """`DeBERTa V3` found nothing (the paper writes `DeBERTaV3`) but a did-you-mean, and
+    `ERNIE3` nothing (the paper writes ERNIE 3.0): now each finds the paper at once."""
+    result = search(seeded, query)
+    assert [t.split(":")[0] for t in titles(result)] == [title]
