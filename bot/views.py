@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.text import code, escape_mrkdwn, matches, plural, truncate
+from bot.text import code, escape_entities, escape_mrkdwn, matches, plural, truncate
 from storage.authors import MAX_NAME_CHARS
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
@@ -161,6 +161,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         if result.suggestions:
             lines.append(f"Did you mean {code(result.suggestions[0])}?")
         lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
+        lines += [escape_entities(note) for note in result.notes]
         return {
             "text": lines[0],
             "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
@@ -170,6 +171,9 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
     noun = "paper" if result.after is None else "new paper"  # an alert's rest
     header = f"{matches(total, bold=True, noun=noun)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
+    if result.notes:
+        notes = "\n".join(escape_entities(note) for note in result.notes)
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(notes, 2900))]))
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))
     buttons = [

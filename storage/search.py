@@ -17,7 +17,7 @@ from storage import index as search_index
 from storage.errors import QueryError
 from storage.index import Term
 from storage.papers import get_papers
-from storage.text import OPERATORS, normalize_query
+from storage.text import OPERATORS, greek_spelled, normalize_query
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -34,6 +34,8 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
+# A word with symbols after it that the index cannot hold: `C++`, `C#`, `F#`.
+_SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
 _VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
@@ -59,6 +61,8 @@ class Query:
     words: list[str] = field(default_factory=list)
     groups: list[list[Term]] = field(default_factory=list)
     excludes: list[Term] = field(default_factory=list)
+    # What the search could not take as typed (`C++` is searched as `C`), for the reply.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -77,6 +81,7 @@ class SearchResult:
     newest: int | None = None
     # Only papers with a higher id (the new papers of a keyword alert), or None for all.
     after: int | None = None
+    notes: list[str] = field(default_factory=list)  # see Query.notes
 
 
 def _quote(text: str) -> str:
@@ -131,6 +136,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
     term_groups: list[list[Term]] = []
     term_excludes: list[Term] = []
     words: list[str] = []
+    notes: list[str] = []
     join_next = negate_next = False
     for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
@@ -144,6 +150,11 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         made = _term(raw[1:] if raw.startswith("-") else raw)
         negate_next = False
+        if symboled := _SYMBOLED.fullmatch(raw.lstrip("-")):
+            notes.append(
+                f"`{symboled[0]}` is searched as the word `{symboled[1]}`: the index keeps"
+                " letters and digits only (+ and # are dropped)."
+            )
         if made is None:
             continue
         parsed, term = made
@@ -181,7 +192,8 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
         expression += f" NOT {term}"
-    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes)
+    notes = list(dict.fromkeys(notes))
+    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes, notes)
 
 
 def _respellable(term: Term) -> list[str]:
@@ -238,7 +250,15 @@ def search(
     found = hits.total or after is not None
     suggestions = [] if found else suggest(db, query.words, text, hits.total)
     return SearchResult(
-        text, papers, hits.total, offset, limit, suggestions, newest=newest, after=after
+        text,
+        papers,
+        hits.total,
+        offset,
+        limit,
+        suggestions,
+        newest=newest,
+        after=after,
+        notes=query.notes,
     )
 
 
@@ -249,8 +269,8 @@ def _apart(searcher, query: Query) -> Query:
     "YOLOv8"); see search_index.apart and version_join."""
     if not _respellable_terms(query):
         return query
-    groups = [[search_index.apart(searcher, t) for t in g] for g in query.groups]
-    excludes = [search_index.apart(searcher, t) for t in query.excludes]
+    groups = [[search_index.apart(searcher, t) for t in _greek(g)] for g in query.groups]
+    excludes = [search_index.apart(searcher, t) for t in _greek(query.excludes)]
     # `YOLO v8` is (YOLO AND v8) OR YOLOv8: the joined word joins both words' groups.
     for i, (first, second) in enumerate(itertools.pairwise(query.groups)):
         if len(first) == len(second) == 1 and first[0].kind == second[0].kind == "word":
@@ -258,13 +278,30 @@ def _apart(searcher, query: Query) -> Query:
             if joined:
                 groups[i] = [*groups[i], joined]
                 groups[i + 1] = [*groups[i + 1], joined]
-    return Query(query.expression, query.words, groups, excludes)
+    return Query(query.expression, query.words, groups, excludes, query.notes)
+
+
+def _greek(terms: list[Term]) -> list[Term]:
+    """The terms, each with a Greek letter in it also spelled out as LaTeX (and so arXiv
+    abstracts) write it, and back: `α-entmax` also searches `alpha-entmax`."""
+    out = []
+    for term in terms:
+        out.append(term)
+        spelled = term.kind != "prefix" and greek_spelled(term.text)
+        if spelled:
+            out.append(Term(term.kind, spelled))
+    return out
 
 
 def _respellable_terms(query: Query) -> bool:
-    """Whether a query holds a phrase or a word with a digit: only those are respelled."""
+    """Whether a query holds a phrase, a word with a digit or a Greek letter or its
+    name: only those are respelled."""
     terms = [*(t for g in query.groups for t in g), *query.excludes]
-    return any(t.kind == "phrase" or (t.kind == "word" and _DIGIT.search(t.text)) for t in terms)
+    return any(
+        t.kind == "phrase"
+        or (t.kind == "word" and (_DIGIT.search(t.text) or greek_spelled(t.text)))
+        for t in terms
+    )
 
 
 def _marked(groups: list[list[Term]]) -> list[list[Term]]:

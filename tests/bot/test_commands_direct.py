@@ -192,3 +192,22 @@ def test_a_button_pages_a_stored_keyword_past_the_typed_word_cap(seeded):
     newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     result = search_page(seeded, Config(), views._page_value(keywords, 0, newest, 0))
     assert result is not None and result.total > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        pytest.param("C++", "`C++` is searched as the word `C`", id="cpp-found"),
+        pytest.param("C# zzyzx", "`C#` is searched as the word `C`", id="csharp-none"),
+    ],
+)
+def test_a_language_name_with_symbols_says_how_it_was_searched(seeded, text, note):
+    """`/papers C++` finds papers on the letter C (the index keeps no `+`): the reply says
+    so, rather than "N papers match `C++`" over a paper on C_Phi alone."""
+    reply = ask(seeded, text)
+    assert note in reply
+    assert "letters and digits only" in reply
+
+
+def test_a_plain_search_has_no_note(seeded):
+    assert "is searched as" not in ask(seeded, "lora")

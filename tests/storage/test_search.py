@@ -585,6 +585,11 @@ SPELLINGS = "".join(
             "Sparse Outputs with α-entmax",
             "We use α-entmax attention to get sparse outputs and compare it with softmax.",
         ),
+        (
+            "Learning the Shape of Entmax per Head",
+            r"We learn the $\alpha$ of $\alpha$-entmax attention for each head of a translation"
+            " model.",
+        ),
     ]
 )
 
@@ -611,7 +616,7 @@ def short_titles(result) -> list[str]:
         pytest.param('"pre trained language models"', ["Distilling", "Probing"], id="apart"),
         pytest.param('"large-scale pretrained vision"', ["Large-Scale"], id="one-of-two-joined"),
         pytest.param('"large scale pretrained"', ["Large-Scale"], id="both-differ"),
-        pytest.param('models -"pretrained language"', ["Large-Scale"], id="excluded"),
+        pytest.param('models -"pretrained language"', ["Large-Scale", "Learning"], id="excluded"),
     ],
 )
 def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found):
@@ -633,7 +638,7 @@ def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found
         pytest.param("YOLO v8 drones", ["Real-Time"], id="with-another-word"),
         pytest.param(
             "we -yolov8",
-            ["Distilling", "Fast", "Large-Scale", "Probing", "Sparse"],
+            ["Distilling", "Fast", "Large-Scale", "Learning", "Probing", "Sparse"],
             id="excluded-both-ways",
         ),
     ],
@@ -660,3 +665,21 @@ def test_a_versioned_name_is_found_as_the_seeds_write_it(seeded, query, title):
     `ERNIE3` nothing (the paper writes ERNIE 3.0): now each finds the paper at once."""
     result = search(seeded, query)
     assert [t.split(":")[0] for t in titles(result)] == [title]
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("α-entmax", ["Learning", "Sparse"], id="letter-finds-latex"),
+        pytest.param("alpha-entmax", ["Learning", "Sparse"], id="name-finds-letter"),
+        pytest.param('"α-entmax attention"', ["Learning", "Sparse"], id="in-a-phrase"),
+        pytest.param("entmax -α", [], id="excluded-both-ways"),
+    ],
+)
+def test_a_greek_letter_finds_its_latex_name(spelled, query, found):
+    """`/papers α-entmax` finds the abstract that writes `$\\alpha$-entmax` (LaTeX, as
+    arXiv abstracts do) and `alpha-entmax` the one that writes "α-entmax"."""
+    result = search(spelled, query)
+    assert short_titles(result) == found
+    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
