@@ -1020,9 +1020,10 @@ def _highlight_query(search: Searcher, groups: list[list[Term]]) -> Query | None
                     for word, _ in search.terms_with_prefix("abstract", start, limit=20)
                 ]
         else:
-            # Snippets mark each word of a phrase or hyphenated word, in either spelling.
-            text = f"{term.text} {term.text.replace('-', '')}"
-            words = sorted(set(EN_STEM.analyze(text)))
+            # The fragment is chosen for each word of a phrase or hyphenated word, in either
+            # spelling.
+            long = _long_words(term)
+            words = sorted(set(EN_STEM.analyze(f"{long} {long.replace('-', '')}")))
             subs += [Query.term_query(SCHEMA, "abstract", w) for w in words]
     if not subs:
         return None
@@ -1131,18 +1132,38 @@ def _joined_padded(text: str) -> str:
     return _COMPOUND.sub(lambda m: m[0].replace("-", "") + " " * m[0].count("-"), text)
 
 
+def _long_words(term: Term) -> str:
+    """A phrase's words of more than one letter (the `a` of `Q&A` or `"a survey"` is no
+    word to choose a fragment by or to bold alone at every `a`); all one-letter: the first."""
+    if term.kind != "phrase":
+        return term.text
+    words = term.text.split()
+    return " ".join([w for w in words if len(w) > 1] or words[:1])
+
+
 class _Targets:
-    """What a snippet marks, word by word: a hyphenated word of the query only whole (in
+    """What a snippet marks: a phrase where its words stand together (in any spelling of
+    its hyphenated words), else its words; a hyphenated word of the query only whole (in
     either spelling), never its parts alone elsewhere; a prefix on the joined form."""
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], phrases: bool = True) -> None:
         self.singles: set[str] = set()
         self.splits: set[tuple[str, ...]] = set()
         self.starts: list[str] = []
+        # Each phrase's spellings (analyzed words), and its words to mark when the fragment
+        # holds none of them together.
+        self.phrases: list[tuple[list[list[str]], Term | None]] = []
         for term in terms:
             if term.kind == "prefix":
                 self.starts += _prefixes(term)
                 continue
+            if phrases and term.kind == "phrase" and len(term.text.split()) > 1:
+                self.phrases.append((_spellings(term.text), term))
+                continue
+            if phrases and "-" in term.text:
+                # Also marked whole where the text writes it apart (`yolo-v8`: "YOLO v8").
+                self.phrases.append((_spellings(term.text), None))
+            term = Term(term.kind, _long_words(term))
             for word in term.text.split():
                 if "-" not in word and "." not in word:
                     self.singles.update(EN_STEM.analyze(word))
@@ -1171,6 +1192,37 @@ class _Targets:
         return "." not in word and self._one(word.replace("-", ""))
 
     def mark(self, fragment: str, marks: tuple[str, str]) -> str:
+        """The fragment with each phrase of the query marked whole where its words stand
+        together (`"language models"` never marks a lone "models"), and the other matched
+        words (see _mark_words); a phrase not together in it has its words marked."""
+        if not self.phrases:
+            return self._mark_words(fragment, marks)
+        words = list(_MARKABLE.finditer(fragment))
+        spans: list[tuple[int, int]] = []
+        apart: list[Term] = []
+        for spellings, term in self.phrases:
+            found = [span for i in range(len(words)) if (span := _spelled_at(words, i, spellings))]
+            spans += found
+            if not found and term is not None:
+                apart.append(term)
+        targets = self
+        if apart:
+            terms = [Term("phrase", " ".join(t.text for t in apart))]
+            targets = _Targets(terms, phrases=False)
+            targets.singles |= self.singles
+            targets.splits |= self.splits
+            targets.starts = self.starts
+        out, at = [], 0
+        for start, end in sorted(spans):
+            if start < at:  # overlaps a phrase already marked
+                continue
+            out.append(targets._mark_words(fragment[at:start], marks))
+            out.append(marks[0] + fragment[start:end] + marks[1])
+            at = end
+        out.append(targets._mark_words(fragment[at:], marks))
+        return "".join(out)
+
+    def _mark_words(self, fragment: str, marks: tuple[str, str]) -> str:
         """The fragment with the matched words between marks: in a word of pieces joined
         by hyphens or dots (`GPT-3.5-turbo`), the longest runs of pieces the query names,
         else its pieces that are query words."""
@@ -1196,6 +1248,26 @@ class _Targets:
             return "".join(out)
 
         return _MARKABLE.sub(one, fragment)
+
+
+def _spelled_at(words: list[re.Match], first: int, spellings: list[list[str]]) -> tuple | None:
+    """The span of the fragment's words from `first` on that spell the phrase, or None: a
+    word of the text counts in either spelling ("pre-trained" is `pre train` or `pretrain`)."""
+    for spelled in spellings:
+        at, i = 0, first
+        while at < len(spelled) and i < len(words):
+            word = words[i][0]
+            for form in {word, word.replace("-", "")}:
+                stems = EN_STEM.analyze(form)
+                if stems and stems == spelled[at : at + len(stems)]:
+                    at += len(stems)
+                    break
+            else:
+                break
+            i += 1
+        if at == len(spelled):
+            return words[first].start(), words[i - 1].end()
+    return None
 
 
 def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) -> str:

@@ -240,7 +240,7 @@ def search(
     hits = search_index.top(searcher, tantivy_query, limit, min(offset, searcher.num_docs))
     papers = get_papers(db, hits.ids)
     snippets = search_index.snippets(
-        searcher, _marked(query.groups), {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
+        searcher, query.groups, {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
     )
     scores = dict(zip(hits.ids, hits.scores, strict=True))
     for paper in papers:
@@ -302,23 +302,6 @@ def _respellable_terms(query: Query) -> bool:
         or (t.kind == "word" and (_DIGIT.search(t.text) or greek_spelled(t.text)))
         for t in terms
     )
-
-
-def _marked(groups: list[list[Term]]) -> list[list[Term]]:
-    """The terms a snippet bolds: a snippet bolds a phrase's words wherever they stand, so
-    its one-letter words (the `a` of `Q&A` or `"a survey"`) are left out, not bolded
-    at every `a` of the abstract."""
-    marked = []
-    for group in groups:
-        terms = []
-        for term in group:
-            if term.kind == "phrase":
-                words = term.text.split()
-                # All one-letter (`Q&A`): the first still shows where the phrase stands.
-                term = Term("phrase", " ".join([w for w in words if len(w) > 1] or words[:1]))
-            terms.append(term)
-        marked.append(terms)
-    return marked
 
 
 def _known(db: Database, word: str) -> bool:

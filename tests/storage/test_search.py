@@ -532,9 +532,9 @@ def test_did_you_mean_joins_a_name_typed_in_two_words(seeded, query, meant):
     assert search(seeded, meant).total > 0
 
 
-@pytest.mark.parametrize(("query", "marked"), [("Q&A", "Q"), ('"a question"', "question")])
+@pytest.mark.parametrize(("query", "marked"), [("Q&A", "Q&A"), ('"a question"', "a question")])
 def test_snippets_never_bold_a_lone_letter_of_a_phrase(db, query, marked):
-    """`/papers Q&A` bolds the Q&A it found, never every `a` of the abstract."""
+    """`/papers Q&A` bolds the Q&A it found (whole), never every `a` of the abstract."""
     from jobs.ingest import ingest_bytes
     from storage.search import HIGHLIGHT
     from tests.conftest import NOW
@@ -683,3 +683,31 @@ def test_a_greek_letter_finds_its_latex_name(spelled, query, found):
     assert short_titles(result) == found
     newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+
+
+def marked_in(snippet: str) -> list[str]:
+    return re.findall("\x02([^\x03]*)\x03", snippet)
+
+
+@pytest.mark.parametrize(
+    ("query", "title", "marked"),
+    [
+        pytest.param('"language models"', "Probing", ["language models"], id="phrase"),
+        pytest.param(
+            '"pretrained language models"',
+            "Probing",
+            ["pre-trained language models"],
+            id="phrase-respelled",
+        ),
+        pytest.param(
+            '"language models" syntax', "Probing", ["language models", "syntax"], id="and-word"
+        ),
+        pytest.param("yolov8", "Comparing", ["YOLO v8"], id="version-apart"),
+    ],
+)
+def test_snippets_bold_a_phrase_where_its_words_stand_together(spelled, query, title, marked):
+    """`/papers "language models"` bolds "language models", never each lone "models" of
+    the abstract ("models of every size", "models trained longer")."""
+    result = search(spelled, query)
+    paper = next(p for p in result.papers if p["title"].startswith(title))
+    assert marked_in(paper["snippet"]) == marked, paper["snippet"]
