@@ -630,20 +630,45 @@ def similar_message(paper: dict, similar: list[dict]) -> dict:
     )
 
 
-def author_message(name: str, papers: list[dict], total: int, people: list[str]) -> dict:
-    """Papers by one author, newest first."""
+class AuthorPage(NamedTuple):
+    """Which page of an author's papers a message shows: the name as typed (what its
+    buttons search again), where the page starts, the newest paper id the pages keep to."""
+
+    typed: str
+    offset: int = 0
+    newest: int | None = None
+
+
+def author_message(
+    name: str, papers: list[dict], total: int, people: list[str], page: AuthorPage | None = None
+) -> dict:
+    """Papers by one author, newest first, a page at a time with Previous and Next."""
     shown = escape_mrkdwn(name)
     plural = "s" if total != 1 else ""
     note = ""
     if len(people) > 1:
         listed = ", ".join(f"`{escape_mrkdwn(p)}`" for p in people[:5])
         note = f"`{shown}` could be {listed}: showing all; a full name narrows it."
-    return papers_list_message(
-        f"*{total}* paper{plural} by *{shown}* · newest first",
+    heading = f"*{total}* paper{plural} by *{shown}* · newest first"
+    offset = page.offset if page else 0
+    if papers and (offset or len(papers) < total):
+        heading += f" · showing {offset + 1}–{offset + len(papers)}"
+    message = papers_list_message(
+        heading,
         papers,
         f"No papers by {shown} yet. Follow them with `/papers follow {shown}`.",
         note,
     )
+    buttons = []
+    if page and papers and offset > 0:
+        value = _page_value(page.typed, max(offset - PAGE_SIZE, 0), page.newest)
+        buttons.append(ButtonElement(text="Previous", action_id="author_prev", value=value))
+    if page and papers and offset + len(papers) < total:
+        value = _page_value(page.typed, offset + PAGE_SIZE, page.newest)
+        buttons.append(ButtonElement(text="Next", action_id="author_next", value=value))
+    if buttons:
+        message["blocks"].append(ActionsBlock(elements=buttons).to_dict())
+    return message
 
 
 def authors_message(paper: dict) -> dict:
