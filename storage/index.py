@@ -107,10 +107,14 @@ _VERSION_WORD = re.compile(r"[vV]?\d+(?:\.\d+)*")
 TOKENIZER = "en_fold"
 
 
+# A word of this many bytes (UTF-8) or more is dropped from papers and queries alike.
+LONG_WORD_BYTES = 40
+
+
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
     builder = (
         TextAnalyzerBuilder(Tokenizer.simple())
-        .filter(Filter.remove_long(40))
+        .filter(Filter.remove_long(LONG_WORD_BYTES))
         .filter(Filter.lowercase())
         .filter(Filter.ascii_fold())
     )

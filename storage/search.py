@@ -150,6 +150,12 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         made = _term(raw[1:] if raw.startswith("-") else raw)
         negate_next = False
+        if long := [w for w in _LETTERS.findall(raw) if _too_long(w)]:
+            shown = long[0][:20] + "…"
+            notes.append(
+                f"`{shown}` was left out: the index keeps no word of"
+                f" {search_index.LONG_WORD_BYTES} or more letters."
+            )
         if symboled := _SYMBOLED.fullmatch(raw.lstrip("-")):
             notes.append(
                 f"`{symboled[0]}` is searched as the word `{symboled[1]}`: the index keeps"
@@ -194,6 +200,11 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         expression += f" NOT {term}"
     notes = list(dict.fromkeys(notes))
     return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes, notes)
+
+
+def _too_long(word: str) -> bool:
+    """Whether the index drops this word (from papers and queries alike): too long."""
+    return len(word.encode()) >= search_index.LONG_WORD_BYTES
 
 
 def _respellable(term: Term) -> list[str]:

@@ -211,3 +211,18 @@ def test_a_language_name_with_symbols_says_how_it_was_searched(seeded, text, not
 
 def test_a_plain_search_has_no_note(seeded):
     assert "is searched as" not in ask(seeded, "lora")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        pytest.param("lora " + "b" * 45, "*2* papers match", id="beside-a-word"),
+        pytest.param("x" * 45, "No papers match", id="alone"),
+    ],
+)
+def test_a_word_too_long_to_index_is_named_as_left_out(seeded, text, found):
+    """`/papers lora <45 letters>` answered "2 papers match" with no word that the long
+    word was never searched (the index keeps no word of 40 letters or more)."""
+    reply = ask(seeded, text)
+    assert found in reply
+    assert f"`{text.split()[-1][:20]}…` was left out" in reply
