@@ -28,6 +28,7 @@ the same hold.
 from __future__ import annotations
 
 import fcntl
+import functools
 import itertools
 import json
 import logging
@@ -1182,16 +1183,16 @@ class _Targets:
                 self.splits.add(tuple(EN_STEM.analyze(word)))
 
     def _one(self, word: str) -> bool:
-        stems = EN_STEM.analyze(word)
+        stems = _stems(word)
         if len(stems) == 1 and stems[0] in self.singles:
             return True
         lower = word.lower()
-        return any(lower.startswith(s) or stems[:1] == [s] for s in self.starts)
+        return any(lower.startswith(s) or stems[:1] == (s,) for s in self.starts)
 
     def _span(self, word: str) -> bool:
         """Whether consecutive pieces of a word are a hyphenated or dotted word of the
         query (`pre-trained`, `GPT-3.5`), or, joined, one of its words (`pre-training`)."""
-        if tuple(EN_STEM.analyze(word)) in self.splits:
+        if _stems(word) in self.splits:
             return True
         return "." not in word and self._one(word.replace("-", ""))
 
@@ -1202,10 +1203,15 @@ class _Targets:
         if not self.phrases:
             return self._mark_words(fragment, marks)
         words = list(_MARKABLE.finditer(fragment))
+        forms = [_forms(word[0]) for word in words]  # each word analyzed once
         spans: list[tuple[int, int]] = []
         apart: list[Term] = []
         for spellings, term in self.phrases:
-            found = [span for i in range(len(words)) if (span := _spelled_at(words, i, spellings))]
+            found = [
+                (words[i].start(), words[i + n - 1].end())
+                for i in range(len(words))
+                if (n := _spelled_at(forms, i, spellings))
+            ]
             spans += found
             if not found and term is not None:
                 apart.append(term)
@@ -1254,24 +1260,34 @@ class _Targets:
         return _MARKABLE.sub(one, fragment)
 
 
-def _spelled_at(words: list[re.Match], first: int, spellings: list[list[str]]) -> tuple | None:
-    """The span of the fragment's words from `first` on that spell the phrase, or None: a
-    word of the text counts in either spelling ("pre-trained" is `pre train` or `pretrain`)."""
+@functools.lru_cache(maxsize=16_384)
+def _stems(word: str) -> tuple[str, ...]:
+    """A snippet word's analysis: abstracts repeat their words, snippets analyze each."""
+    return tuple(EN_STEM.analyze(word))
+
+
+def _forms(word: str) -> list[list[str]]:
+    """A text word's analyzed spellings: as written, and joined ("pre-trained": `pre train`,
+    `pretrain`)."""
+    forms = [_stems(word)]
+    if "-" in word:
+        forms.append(_stems(word.replace("-", "")))
+    return [list(f) for f in forms if f]
+
+
+def _spelled_at(forms: list[list[list[str]]], first: int, spellings: list[list[str]]) -> int:
+    """How many of the fragment's words from `first` on spell the phrase (0: none do); a
+    word of the text counts in either of its `forms`."""
     for spelled in spellings:
         at, i = 0, first
-        while at < len(spelled) and i < len(words):
-            word = words[i][0]
-            for form in {word, word.replace("-", "")}:
-                stems = EN_STEM.analyze(form)
-                if stems and stems == spelled[at : at + len(stems)]:
-                    at += len(stems)
-                    break
-            else:
+        while at < len(spelled) and i < len(forms):
+            stems = next((f for f in forms[i] if f == spelled[at : at + len(f)]), None)
+            if stems is None:
                 break
-            i += 1
+            at, i = at + len(stems), i + 1
         if at == len(spelled):
-            return words[first].start(), words[i - 1].end()
-    return None
+            return i - first
+    return 0
 
 
 def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) -> str:

@@ -4,6 +4,7 @@ bm25 × a popularity and recency prior over every match; papers come from SQLite
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -14,10 +15,12 @@ from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
 from storage import index as search_index
-from storage.errors import QueryError
+from storage.errors import PapersError, QueryError
 from storage.index import Term
 from storage.papers import get_papers
 from storage.text import OPERATORS, greek_spelled, normalize_query
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -501,10 +504,15 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
     opened: list = []
 
     def searcher():
-        # The store's index knows which joined words papers also write apart; opened only
-        # for a query with a phrase.
+        # The store's index knows which words papers also write otherwise; opened only for
+        # a query that may be respelled. Unavailable (a rebuild under way): each query is
+        # matched as typed, as before respellings, rather than no alert at all.
         if not opened:
-            opened.append(search_index.searcher(db))
+            try:
+                opened.append(search_index.searcher(db))
+            except PapersError as exc:
+                log.warning("alerts match queries as typed: %s", exc)
+                opened.append(None)
         return opened[0]
 
     def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
@@ -519,7 +527,7 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
             except QueryError:
                 matches[text] = []
                 continue
-            if _respellable_terms(query):
+            if _respellable_terms(query) and searcher() is not None:
                 query = _apart(searcher(), query)
             yield text, query.groups, query.excludes
 

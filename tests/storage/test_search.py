@@ -711,3 +711,18 @@ def test_snippets_bold_a_phrase_where_its_words_stand_together(spelled, query, t
     result = search(spelled, query)
     paper = next(p for p in result.papers if p["title"].startswith(title))
     assert marked_in(paper["snippet"]) == marked, paper["snippet"]
+
+
+def test_alerts_match_as_typed_when_the_store_index_cannot_be_opened(spelled, monkeypatch):
+    """An alert's phrase is respelled from the store's index; while it is being rebuilt
+    the alert still matches the phrase as typed (never no alert, never a failed run)."""
+    from storage import index as search_index
+
+    query = '"pre-trained language models"'
+    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+
+    def unavailable(db):
+        raise search_index.IndexUnavailable("being built")
+
+    monkeypatch.setattr(search_index, "searcher", unavailable)  # no real way to time a rebuild
+    assert len(match_each(spelled, [query], 0, newest)[query]) == 2
