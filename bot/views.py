@@ -29,6 +29,9 @@ from storage.subscriptions import Subscription
 from storage.trending import Signals
 
 PAGE_SIZE = 5
+# What a search could not take as typed (`C++`, a 45-letter word): the first few, so a
+# query of many still fits a block.
+MAX_NOTES = 3
 TITLE_CHARS = 250
 SNIPPET_CHARS = 600
 # Papers shown in one alert: each takes three blocks (text, context, buttons), and a
@@ -161,7 +164,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         if result.suggestions:
             lines.append(f"Did you mean {code(result.suggestions[0])}?")
         lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
-        lines += [escape_entities(note) for note in result.notes]
+        lines += [escape_entities(note) for note in result.notes[:MAX_NOTES]]
         return {
             "text": lines[0],
             "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
@@ -172,7 +175,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
     header = f"{matches(total, bold=True, noun=noun)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
     if result.notes:
-        notes = "\n".join(escape_entities(note) for note in result.notes)
+        notes = "\n".join(escape_entities(note) for note in result.notes[:MAX_NOTES])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(notes, 2900))]))
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))

@@ -226,3 +226,14 @@ def test_a_word_too_long_to_index_is_named_as_left_out(seeded, text, found):
     reply = ask(seeded, text)
     assert found in reply
     assert f"`{text.split()[-1][:20]}…` was left out" in reply
+
+
+def test_a_query_of_many_symbol_words_still_gets_a_valid_reply(seeded):
+    """32 words like `a++` each get a note: the reply names a few, within Slack's limits."""
+    from slackstub.limits import validate_blocks
+
+    text = " ".join(f"{chr(97 + i // 26)}{chr(97 + i % 26)}++" for i in range(32))
+    lookups = Lookups(user_tz=lambda _user: "Asia/Tokyo", bot_in_channel=lambda _c: True)
+    message = handle(seeded, Config(), Invocation("T1", "U1", "C1", "g", text), lookups, NOW)
+    assert validate_blocks(message["blocks"]) == []
+    assert text_of(message).count("is searched as the word") == 3
