@@ -196,3 +196,21 @@ def test_a_short_author_list_has_no_page_buttons(slack, reply, config):
     found = reply('author:"Grace Hopper"')
     assert found["text"] == "2 papers by Grace Hopper · newest first"
     assert not {"author_next", "author_prev"} & set(_buttons(found))
+
+
+def test_author_pages_on_app_home_publish_home_with_that_page(slack, reply, config):
+    """On App Home a click has no response_url to update: Next publishes Home with the
+    next page where the reply was shown (as Papers by … shows its first page there)."""
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hopper.json").write_bytes(_hopper_papers(0, 7))
+    worker.ingest_and_alert(config, NOW)
+    first = reply('author:"Grace Hopper"')
+    slack.state.views.clear()
+    # The reply's blocks as Home shows them where a button's reply goes.
+    clicked = slack.click(first, "author_next", view={"blocks": first["blocks"]})
+    assert clicked["status"] == 200
+    home = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    shown = json.dumps(home, ensure_ascii=False)
+    assert "showing 6–7" in shown and "author_prev" in shown
+    assert not set(_titles(home)) & set(_titles(first))
