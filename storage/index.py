@@ -899,7 +899,7 @@ def apart(search: Searcher, term: Term) -> Term:
     words = term.text.split()
     if len(words) < 2:
         return term
-    words = [_apart(search, w) for w in words]
+    words = [_versioned(search, w) if w[-1].isdigit() else _apart(search, w) for w in words]
     joined = [words[0]]
     for word in words[1:]:
         if _together(search, joined[-1], word):
@@ -940,8 +940,9 @@ def version_join(search: Searcher, name: str, version: str) -> Term | None:
 
 
 def _together(search: Searcher, first: str, second: str) -> bool:
-    """Whether two typed words of a phrase are also written as one (`pre trained`)."""
-    if not (first.isalpha() and second.isalpha()):
+    """Whether two typed words of a phrase are also written as one (`pre trained`, `YOLO
+    v8`)."""
+    if not (first.isalpha() and (second.isalpha() or _VERSION_WORD.fullmatch(second))):
         return False
     pair, joined = EN_STEM.analyze(f"{first} {second}"), EN_STEM.analyze(first + second)
     if len(pair) != 2 or len(joined) != 1:

@@ -636,6 +636,8 @@ def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found
         pytest.param("YOLO v8", ["Comparing", "Real-Time"], id="apart-finds-together"),
         pytest.param("yolo-v8", ["Comparing", "Real-Time"], id="hyphenated"),
         pytest.param("YOLO v8 drones", ["Real-Time"], id="with-another-word"),
+        pytest.param('"yolov8 with rt-detr"', ["Comparing"], id="in-a-phrase-together"),
+        pytest.param('"YOLO v8 for small"', ["Real-Time"], id="in-a-phrase-apart"),
         pytest.param(
             "we -yolov8",
             ["Distilling", "Fast", "Large-Scale", "Learning", "Probing", "Sparse"],
