@@ -887,11 +887,11 @@ def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None
 
 
 def apart(search: Searcher, term: Term) -> Term:
-    """A phrase with its words the papers also write otherwise hyphenated as typed, so it
+    """The term with its words the papers also write otherwise hyphenated as typed, so it
     matches both spellings: `"pretrained models"` → `"pre-trained models"` when some paper
     has "pre trained" (a word pair of the index), `"pre trained models"` → the same when
-    some has "pretrained"; never to a spelling far rarer than the typed one (`within` is
-    not `with in`)."""
+    some has "pretrained", `yolov8` → `yolo-v8` when some has "YOLO v8"; never to a
+    spelling far rarer than the typed one (`within` is not `with in`)."""
     if term.kind == "word" and "-" not in term.text:
         return Term("word", _versioned(search, term.text))
     if term.kind != "phrase":
@@ -954,6 +954,7 @@ def _together(search: Searcher, first: str, second: str) -> bool:
 
 
 def _apart(search: Searcher, word: str) -> str:
+    """A joined word hyphenated where papers write it apart often enough (see apart)."""
     if len(word) < 2 * MIN_PART or not word.isalpha():
         return word
     joined = EN_STEM.analyze(word)
