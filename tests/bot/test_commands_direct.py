@@ -237,3 +237,14 @@ def test_a_query_of_many_symbol_words_still_gets_a_valid_reply(seeded):
     message = handle(seeded, Config(), Invocation("T1", "U1", "C1", "g", text), lookups, NOW)
     assert validate_blocks(message["blocks"]) == []
     assert text_of(message).count("is searched as the word") == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param("lora author:hu", id="after"), pytest.param('author: "E. Hu" lora', id="first")],
+)
+def test_author_among_keywords_says_it_works_alone(seeded, text):
+    """`/papers lora author:hu` answered only "No papers match": the reply says that
+    `author:` takes a name on its own."""
+    reply = ask(seeded, text)
+    assert "No papers match" in reply and "`author:` works on its own" in reply
