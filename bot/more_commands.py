@@ -30,7 +30,8 @@ def author_search(db: Database, name: str, offset: int = 0, newest: int | None =
         last = (found.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
         found = authors.papers_by(db, name, views.PAGE_SIZE, last, newest)
     papers = get_papers(db, found.paper_ids)
-    page = views.AuthorPage(name, found.offset, found.newest)
+    # The name as parsed (at most MAX_NAME_CHARS): a button value holds 2,000 characters.
+    page = views.AuthorPage(found.name.display, found.offset, found.newest)
     return views.author_message(found.name.display, papers, found.total, found.people, page)
 
 
