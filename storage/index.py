@@ -1234,6 +1234,18 @@ class _Targets:
         out.append(targets._mark_words(fragment[at:], marks))
         return "".join(out)
 
+    def phrase_at(self, text: str) -> tuple[int, int] | None:
+        """Where a phrase of the query first stands together in `text`, else None."""
+        words = list(_MARKABLE.finditer(text))
+        forms = [_forms(word[0]) for word in words]
+        for spellings, term in self.phrases:
+            if term is None:
+                continue
+            for i in range(len(words)):
+                if n := _spelled_at(forms, i, spellings):
+                    return words[i].start(), words[i + n - 1].end()
+        return None
+
     def _mark_words(self, fragment: str, marks: tuple[str, str]) -> str:
         """The fragment with the matched words between marks: in a word of pieces joined
         by hyphens or dots (`GPT-3.5-turbo`), the longest runs of pieces the query names,
@@ -1309,9 +1321,31 @@ def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) ->
     # A fragment chosen on the padded text may end inside a joined word's padding.
     end = where.end + (len(_WORD_REST.match(raw, where.end)[0]) if padded else 0)
     fragment = raw[where.start : end].decode()
+    if any(term for _, term in targets.phrases) and targets.phrase_at(fragment) is None:
+        # The fragment was chosen for the phrase's words one by one (a run of "models"):
+        # the snippet shows where the phrase itself stands, if the abstract holds it.
+        span = targets.phrase_at(text)
+        if span is not None:
+            return _around(text, span, marks, targets)
     before = "…" if where.start > 0 else ""
     after = "…" if end < len(raw) else ""
     return before + targets.mark(fragment, marks).strip() + after
+
+
+def _around(text: str, span: tuple[int, int], marks: tuple[str, str], targets: _Targets) -> str:
+    """A snippet of whole words around `span` of the text, marked."""
+    start, end = span
+    room = max(SNIPPET_CHARS - (end - start), 0)
+    low = max(0, start - room // 2)
+    high = min(len(text), end + room - (start - low))
+    if low > 0:
+        low = text.find(" ", low, start) + 1 or start
+    if high < len(text):
+        cut = text.rfind(" ", end, high)
+        high = cut if cut != -1 else end
+    before = "…" if low > 0 else ""
+    after = "…" if high < len(text) else ""
+    return before + targets.mark(text[low:high], marks).strip() + after
 
 
 def doc_freq(search: Searcher, word: str) -> int:

@@ -728,3 +728,26 @@ def test_alerts_match_as_typed_when_the_store_index_cannot_be_opened(spelled, mo
 
     monkeypatch.setattr(search_index, "searcher", unavailable)  # no real way to time a rebuild
     assert len(match_each(spelled, [query], 0, newest)[query]) == 2
+
+
+MODELS_RUN = (
+    "Mar 16\nPruning Many Models\n"
+    "Models of vision, models of speech and models of control: we compare models, train models"
+    " and prune models across twelve benchmarks and report what the models keep when they are"
+    " small. We then describe the training setup in detail, release the code and the data, and"
+    " discuss limits of the method and the directions that future work could take on this"
+    " question, and finally we turn to language models and show that the same pruning rule"
+    " holds for them as well.\n"
+)
+
+
+def test_a_phrase_snippet_shows_where_the_phrase_stands(db):
+    """`/papers "language models"` on an abstract that opens with a run of "models" showed
+    that run, each lone "models" in bold: the snippet is cut around "language models"."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "run.txt", MODELS_RUN.encode(), NOW)
+    snippet = search(db, '"language models"').papers[0]["snippet"]
+    assert marked_in(snippet) == ["language models"], snippet
+    assert snippet.startswith("…") and snippet.endswith("as well.")
