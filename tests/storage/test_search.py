@@ -751,3 +751,26 @@ def test_a_phrase_snippet_shows_where_the_phrase_stands(db):
     snippet = search(db, '"language models"').papers[0]["snippet"]
     assert marked_in(snippet) == ["language models"], snippet
     assert snippet.startswith("…") and snippet.endswith("as well.")
+
+
+def test_a_phrase_word_is_never_split_into_a_far_rarer_spelling(db):
+    """`"within the"` finds the papers on "within the", not the one paper that tunes a
+    model "with in the loop" feedback: a split is searched only where papers write it about as
+    often as the word (pretrained / pre-trained), not where it is a far rarer accident."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    papers = [
+        (
+            f"Fast Solver Number {n}",
+            f"Our solver {n} converges within the hour on graphs of size {n}.",
+        )
+        for n in range(12)
+    ] + [
+        ("Domain Shift Study", "We compare a model tuned with in the loop feedback to a baseline.")
+    ]
+    text = "".join(f"{title}\n{abstract}{FILLER}\n\n" for title, abstract in papers)
+    ingest_bytes(db, "within.txt", ("Mar 16\n" + text).encode(), NOW)
+    found = titles(search(db, '"within the"', limit=20))
+    assert len(found) == 12 and "Domain Shift Study" not in found
+    assert "Domain Shift Study" in titles(search(db, '"with in"', limit=20))
