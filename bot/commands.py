@@ -329,6 +329,12 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
 
 
 # A bare arXiv id as typed or copied: `2106.09685`, `2106.09685v2`, `arXiv:2106.09685`.
+# `author:` inside a keyword search (`lora author:hu`): the author command takes a name alone.
+_AUTHOR_IN_WORDS = re.compile(r"(?:^|\s)-?author:", re.IGNORECASE)
+AUTHOR_ALONE = (
+    '`author:` works on its own: `/papers author:"Edward J. Hu"` lists one author\'s papers;'
+    " here it was searched as a word."
+)
 _BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
 
 
@@ -352,6 +358,8 @@ def _search(db: Database, config: Config, text: str) -> dict:
             return views.paper_message(paper)
         text = ref
     result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
+    if _AUTHOR_IN_WORDS.search(text):
+        result.notes.insert(0, AUTHOR_ALONE)
     return views.search_message(result, typed=text)
 
 

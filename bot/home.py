@@ -118,6 +118,8 @@ def _reply_again(deps: Deps, again: tuple[str, str]) -> dict | None:
             return paper_actions.authors_of(deps.db, value)
         if kind == "author":
             return more_commands.author_search(deps.db, value)
+        if kind == "author_page":
+            return more_commands.author_page(deps.db, value)
     except PapersError:
         return None
     return None

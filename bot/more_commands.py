@@ -21,11 +21,28 @@ def author_name(text: str) -> str | None:
     return match.group("name").strip() if match else None
 
 
-def author_search(db: Database, name: str) -> dict:
-    """Papers by one author, newest first."""
-    found = authors.papers_by(db, name, limit=views.PAGE_SIZE)
+def author_search(db: Database, name: str, offset: int = 0, newest: int | None = None) -> dict:
+    """Papers by one author, newest first: the page from `offset` on, keeping to papers up
+    to `newest` (a Next/Previous button's page), else the first page."""
+    found = authors.papers_by(db, name, views.PAGE_SIZE, offset, newest)
+    if not found.paper_ids and found.total and found.offset > 0:
+        # Past the last page (an offset changed by hand): the last page, never "No papers".
+        last = (found.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
+        found = authors.papers_by(db, name, views.PAGE_SIZE, last, newest)
     papers = get_papers(db, found.paper_ids)
-    return views.author_message(found.name.display, papers, found.total, found.people)
+    # The name as parsed (at most MAX_NAME_CHARS): a button value holds 2,000 characters.
+    page = views.AuthorPage(found.name.display, found.offset, found.newest)
+    return views.author_message(found.name.display, papers, found.total, found.people, page)
+
+
+def author_page(db: Database, value: str) -> dict | None:
+    """The author page a Next/Previous button stands for, or None for a value no button of
+    ours holds."""
+    try:
+        name, offset, newest, _ = views.page_from_value(value)
+    except (ValueError, KeyError):
+        return None
+    return author_search(db, name, offset, newest)
 
 
 def follow(db: Database, team_id: str, user_id: str, name: str, now: datetime) -> dict:

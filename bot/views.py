@@ -21,7 +21,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.text import code, escape_mrkdwn, matches, plural, truncate
+from bot.text import code, escape_entities, escape_mrkdwn, matches, plural, truncate
 from storage.authors import MAX_NAME_CHARS
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
@@ -29,6 +29,9 @@ from storage.subscriptions import Subscription
 from storage.trending import Signals
 
 PAGE_SIZE = 5
+# What a search could not take as typed (`C++`, a 45-letter word): the first few, so a
+# query of many still fits a block.
+MAX_NOTES = 3
 TITLE_CHARS = 250
 SNIPPET_CHARS = 600
 # Papers shown in one alert: each takes three blocks (text, context, buttons), and a
@@ -161,6 +164,7 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         if result.suggestions:
             lines.append(f"Did you mean {code(result.suggestions[0])}?")
         lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
+        lines += [escape_entities(note) for note in result.notes[:MAX_NOTES]]
         return {
             "text": lines[0],
             "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
@@ -170,6 +174,9 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
     noun = "paper" if result.after is None else "new paper"  # an alert's rest
     header = f"{matches(total, bold=True, noun=noun)} {query} · showing {first}–{last}"
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
+    if result.notes:
+        notes = "\n".join(escape_entities(note) for note in result.notes[:MAX_NOTES])
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(notes, 2900))]))
     for paper in result.papers:
         blocks += paper_blocks(paper, _snippet(paper))
     buttons = [
@@ -626,20 +633,45 @@ def similar_message(paper: dict, similar: list[dict]) -> dict:
     )
 
 
-def author_message(name: str, papers: list[dict], total: int, people: list[str]) -> dict:
-    """Papers by one author, newest first."""
+class AuthorPage(NamedTuple):
+    """Which page of an author's papers a message shows: the name as typed (what its
+    buttons search again), where the page starts, the newest paper id the pages keep to."""
+
+    typed: str
+    offset: int = 0
+    newest: int | None = None
+
+
+def author_message(
+    name: str, papers: list[dict], total: int, people: list[str], page: AuthorPage | None = None
+) -> dict:
+    """Papers by one author, newest first, a page at a time with Previous and Next."""
     shown = escape_mrkdwn(name)
     plural = "s" if total != 1 else ""
     note = ""
     if len(people) > 1:
         listed = ", ".join(f"`{escape_mrkdwn(p)}`" for p in people[:5])
         note = f"`{shown}` could be {listed}: showing all; a full name narrows it."
-    return papers_list_message(
-        f"*{total}* paper{plural} by *{shown}* · newest first",
+    heading = f"*{total}* paper{plural} by *{shown}* · newest first"
+    offset = page.offset if page else 0
+    if papers and (offset or len(papers) < total):
+        heading += f" · showing {offset + 1}–{offset + len(papers)}"
+    message = papers_list_message(
+        heading,
         papers,
         f"No papers by {shown} yet. Follow them with `/papers follow {shown}`.",
         note,
     )
+    buttons = []
+    if page and papers and offset > 0:
+        value = _page_value(page.typed, max(offset - PAGE_SIZE, 0), page.newest)
+        buttons.append(ButtonElement(text="Previous", action_id="author_prev", value=value))
+    if page and papers and offset + len(papers) < total:
+        value = _page_value(page.typed, offset + PAGE_SIZE, page.newest)
+        buttons.append(ButtonElement(text="Next", action_id="author_next", value=value))
+    if buttons:
+        message["blocks"].append(ActionsBlock(elements=buttons).to_dict())
+    return message
 
 
 def authors_message(paper: dict) -> dict:

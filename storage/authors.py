@@ -211,26 +211,37 @@ class AuthorPapers:
     paper_ids: list[int]
     total: int
     people: list[str]
+    # The newest paper id the pages keep to (a paper that comes in between pages never
+    # pushes a shown one onto the next page), and where this page starts.
+    newest: int | None = None
+    offset: int = 0
 
 
-def papers_by(db: Database, raw: str, limit: int = 5) -> AuthorPapers:
-    """The newest papers whose author is `raw` (by the matching rules above)."""
+def papers_by(
+    db: Database, raw: str, limit: int = 5, offset: int = 0, newest: int | None = None
+) -> AuthorPapers:
+    """The newest papers whose author is `raw` (by the matching rules above), `offset` of
+    them skipped; `newest` keeps to papers up to that id (a later page of the same list)."""
     wanted = require_name(raw)
     known = known_names(db, wanted.surname)
     names = sorted({n.display for n in known if matches(n, wanted, known)})
     if not names:
         return AuthorPapers(wanted, [], 0, [])
     marks = ",".join("?" * len(names))
-    where = f"surname = ? AND name IN ({marks})"
-    total = db.execute(
-        f"SELECT COUNT(DISTINCT paper_id) FROM paper_authors WHERE {where}",
-        [wanted.surname, *names],
-    ).fetchone()[0]
+    where = f"surname = ? AND name IN ({marks}) AND paper_id <= ?"
+    newest = min(newest, 2**62) if newest is not None else 2**62
+    args = [wanted.surname, *names, newest]
+    total, newest = db.execute(
+        f"SELECT COUNT(DISTINCT paper_id), MAX(paper_id) FROM paper_authors WHERE {where}", args
+    ).fetchone()
+    offset = min(max(offset, 0), total)  # a forged 2**70 would overflow SQLite
     rows = db.execute(
-        f"SELECT DISTINCT paper_id FROM paper_authors WHERE {where} ORDER BY paper_id DESC LIMIT ?",
-        [wanted.surname, *names, limit],
+        f"SELECT DISTINCT paper_id FROM paper_authors WHERE {where} ORDER BY paper_id DESC"
+        " LIMIT ? OFFSET ?",
+        [*args, limit, offset],
     ).fetchall()
-    return AuthorPapers(wanted, [row[0] for row in rows], total, people_like(db, wanted))
+    people = people_like(db, wanted)
+    return AuthorPapers(wanted, [row[0] for row in rows], total, people, newest, offset)
 
 
 def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) -> Subscription:

@@ -28,6 +28,8 @@ the same hold.
 from __future__ import annotations
 
 import fcntl
+import functools
+import itertools
 import json
 import logging
 import math
@@ -89,6 +91,18 @@ COMMIT_SECONDS = 2.0
 CHUNK = 500  # papers per SQLite read
 SNIPPET_CHARS = 200
 MIN_PREFIX = 2  # `a*` would expand to every term starting with a
+# A phrase's hyphenated words are each matched joined or apart, up to this many (2**n
+# spellings of the phrase, each a query of pair terms); more are all joined or all apart.
+MAX_HYPHENATED = 3
+# A joined word of a phrase is also matched apart ("pretrained": "pre-trained") when the
+# index holds the pair in at least 1/APART_RATIO as many papers as the word, parts of at
+# least MIN_PART letters.
+APART_RATIO = 10
+MIN_PART = 2
+# A name and its version number, written together (`yolov8`, `llama2`, `ernie3.0`) or as
+# a word of its own (`v8`, `2`, `3.0`): papers write both.
+_NAME_VERSION = re.compile(r"([^\W\d_]{2,})(\d+(?:\.\d+)*)")
+_VERSION_WORD = re.compile(r"[vV]?\d+(?:\.\d+)*")
 
 # The text fields' analysis: tantivy's built-in "en_stem" with accents folded to ASCII, so
 # `naive` finds "Naïve Bayes" and `café` a cafe. The index analyzes documents with it (each
@@ -96,10 +110,14 @@ MIN_PREFIX = 2  # `a*` would expand to every term starting with a
 TOKENIZER = "en_fold"
 
 
+# A word of this many bytes (UTF-8) or more is dropped from papers and queries alike.
+LONG_WORD_BYTES = 40
+
+
 def _analyzer(stem: bool) -> tantivy.TextAnalyzer:
     builder = (
         TextAnalyzerBuilder(Tokenizer.simple())
-        .filter(Filter.remove_long(40))
+        .filter(Filter.remove_long(LONG_WORD_BYTES))
         .filter(Filter.lowercase())
         .filter(Filter.ascii_fold())
     )
@@ -840,6 +858,21 @@ def _prefixes(term: Term) -> list[str]:
     return sorted({raw[0], *stem})
 
 
+def _spellings(text: str) -> list[list[str]]:
+    """The analyzed words a word or phrase may be written as: each hyphenated word joined
+    or apart, on its own (`"large-scale pre-trained"` is also "large-scale pretrained")."""
+    options = []
+    for word in text.split():
+        apart = EN_STEM.analyze(word)
+        joined = EN_STEM.analyze(word.replace("-", "")) if "-" in word else apart
+        options.append([joined, apart] if joined != apart else [apart])
+    if sum(len(o) > 1 for o in options) > MAX_HYPHENATED:
+        # Too many spellings to try each: all joined, or all apart.
+        options = [[[w for o in options for w in o[0]]], [[w for o in options for w in o[-1]]]]
+    spelled = [[w for words in combo for w in words] for combo in itertools.product(*options)]
+    return [list(words) for words in dict.fromkeys(map(tuple, spelled)) if words]
+
+
 def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None:
     if term.kind == "prefix":
         starts = _prefixes(term)
@@ -847,21 +880,98 @@ def _field_query(schema: tantivy.Schema, field: str, term: Term) -> Query | None
             return _single(schema, field, EN_STEM.analyze(term.text.replace("-", "")))
         # Analyzer output is lowercase letters and digits only: safe inside a regex.
         return Query.regex_query(schema, field, "(" + "|".join(starts) + ").*")
-    if "-" in term.text:
-        # Indexed with its joined form too: "pre-training" is `pretrain` or `pre train`
-        # (a word or a phrase alike).
-        subs = [
-            q
-            for q in (
-                _single(schema, field, EN_STEM.analyze(term.text.replace("-", ""))),
-                _single(schema, field, EN_STEM.analyze(term.text)),
-            )
-            if q is not None
-        ]
-        if len(subs) > 1:
-            return Query.boolean_query([(Occur.Should, q) for q in subs])
-        return subs[0] if subs else None
-    return _single(schema, field, EN_STEM.analyze(term.text))
+    # A hyphenated word is indexed with its joined form too: "pre-training" is `pretrain`
+    # or `pre train` (a word or in a phrase alike).
+    subs = [q for q in (_single(schema, field, w) for w in _spellings(term.text)) if q]
+    if len(subs) > 1:
+        return Query.boolean_query([(Occur.Should, q) for q in subs])
+    return subs[0] if subs else None
+
+
+def apart(search: Searcher, term: Term) -> Term:
+    """The term with its words the papers also write otherwise hyphenated as typed, so it
+    matches both spellings: `"pretrained models"` → `"pre-trained models"` when some paper
+    has "pre trained" (a word pair of the index), `"pre trained models"` → the same when
+    some has "pretrained", `yolov8` → `yolo-v8` when some has "YOLO v8"; never to a
+    spelling far rarer than the typed one (`within` is not `with in`)."""
+    if term.kind == "word" and "-" not in term.text:
+        return Term("word", _versioned(search, term.text))
+    if term.kind != "phrase":
+        return term
+    words = term.text.split()
+    if len(words) < 2:
+        return term
+    words = [_versioned(search, w) if w[-1].isdigit() else _apart(search, w) for w in words]
+    joined = [words[0]]
+    for word in words[1:]:
+        if _together(search, joined[-1], word):
+            joined[-1] += "-" + word
+        else:
+            joined.append(word)
+    return Term("phrase", " ".join(joined))
+
+
+def _versioned(search: Searcher, word: str) -> str:
+    """A name typed with its version (`yolov8`, `llama2`) hyphenated before the version
+    where papers write the two apart ("YOLO v8", "Llama 2"), so it matches both."""
+    match = _NAME_VERSION.fullmatch(word)
+    if match is None:
+        return word
+    name, version = match.groups()
+    cuts = [(name, version)]
+    if name[-1] in "vV" and len(name) > 2:
+        cuts.append((name[:-1], name[-1] + version))  # "YOLO v8", not "YOLOv 8"
+    best, most = word, 0
+    for head, tail in cuts:
+        pair = _pair_terms(EN_STEM.analyze(f"{head} {tail}"))[:1]
+        found = max(search.doc_freq(f + PAIRS, pair[0]) for f in PAIRED) if pair else 0
+        if found > most:
+            best, most = f"{head}-{tail}", found
+    return best
+
+
+def version_join(search: Searcher, name: str, version: str) -> Term | None:
+    """A name and its version typed as two words (`YOLO v8`, `DeBERTa V3`) as the one word
+    papers write (`YOLOv8`), hyphenated so it finds both spellings; None if no paper has it."""
+    if not (name.isalpha() and len(name) > 1 and _VERSION_WORD.fullmatch(version)):
+        return None
+    joined = EN_STEM.analyze(name + version)
+    if not joined or max(search.doc_freq(f, joined[0]) for f in PAIRED) == 0:
+        return None
+    return Term("word", f"{name}-{version}")
+
+
+def _together(search: Searcher, first: str, second: str) -> bool:
+    """Whether two typed words of a phrase are also written as one (`pre trained`, `YOLO
+    v8`)."""
+    if not (first.isalpha() and (second.isalpha() or _VERSION_WORD.fullmatch(second))):
+        return False
+    pair, joined = EN_STEM.analyze(f"{first} {second}"), EN_STEM.analyze(first + second)
+    if len(pair) != 2 or len(joined) != 1:
+        return False
+    found = max(search.doc_freq(f, joined[0]) for f in PAIRED)
+    return found > 0 and found * APART_RATIO >= max(
+        search.doc_freq(f + PAIRS, "_".join(pair)) for f in PAIRED
+    )
+
+
+def _apart(search: Searcher, word: str) -> str:
+    """A joined word hyphenated where papers write it apart often enough (see apart)."""
+    if len(word) < 2 * MIN_PART or not word.isalpha():
+        return word
+    joined = EN_STEM.analyze(word)
+    if len(joined) != 1:
+        return word
+    floor = max(search.doc_freq(f, joined[0]) for f in PAIRED) / APART_RATIO
+    best, most = word, 0
+    for cut in range(MIN_PART, len(word) - MIN_PART + 1):
+        pair = EN_STEM.analyze(word[:cut]) + EN_STEM.analyze(word[cut:])
+        if len(pair) != 2:
+            continue
+        found = max(search.doc_freq(f + PAIRS, "_".join(pair)) for f in PAIRED)
+        if found > most and found >= floor:
+            best, most = word[:cut] + "-" + word[cut:], found
+    return best
 
 
 def _term_query(schema: tantivy.Schema, fields: dict[str, float], term: Term) -> Query | None:
@@ -919,9 +1029,10 @@ def _highlight_query(search: Searcher, groups: list[list[Term]]) -> Query | None
                     for word, _ in search.terms_with_prefix("abstract", start, limit=20)
                 ]
         else:
-            # Snippets mark each word of a phrase or hyphenated word, in either spelling.
-            text = f"{term.text} {term.text.replace('-', '')}"
-            words = sorted(set(EN_STEM.analyze(text)))
+            # The fragment is chosen for each word of a phrase or hyphenated word, in either
+            # spelling.
+            long = _long_words(term)
+            words = sorted(set(EN_STEM.analyze(f"{long} {long.replace('-', '')}")))
             subs += [Query.term_query(SCHEMA, "abstract", w) for w in words]
     if not subs:
         return None
@@ -1036,18 +1147,38 @@ def _joined_padded(text: str) -> str:
     return _COMPOUND.sub(lambda m: m[0].replace("-", "") + " " * m[0].count("-"), text)
 
 
+def _long_words(term: Term) -> str:
+    """A phrase's words of more than one letter (the `a` of `Q&A` or `"a survey"` is no
+    word to choose a fragment by or to bold alone at every `a`); all one-letter: the first."""
+    if term.kind != "phrase":
+        return term.text
+    words = term.text.split()
+    return " ".join([w for w in words if len(w) > 1] or words[:1])
+
+
 class _Targets:
-    """What a snippet marks, word by word: a hyphenated word of the query only whole (in
+    """What a snippet marks: a phrase where its words stand together (in any spelling of
+    its hyphenated words), else its words; a hyphenated word of the query only whole (in
     either spelling), never its parts alone elsewhere; a prefix on the joined form."""
 
-    def __init__(self, terms: list[Term]) -> None:
+    def __init__(self, terms: list[Term], phrases: bool = True) -> None:
         self.singles: set[str] = set()
         self.splits: set[tuple[str, ...]] = set()
         self.starts: list[str] = []
+        # Each phrase's spellings (analyzed words), and its words to mark when the fragment
+        # holds none of them together.
+        self.phrases: list[tuple[list[list[str]], Term | None]] = []
         for term in terms:
             if term.kind == "prefix":
                 self.starts += _prefixes(term)
                 continue
+            if phrases and term.kind == "phrase" and len(term.text.split()) > 1:
+                self.phrases.append((_spellings(term.text), term))
+                continue
+            if phrases and "-" in term.text:
+                # Also marked whole where the text writes it apart (`yolo-v8`: "YOLO v8").
+                self.phrases.append((_spellings(term.text), None))
+            term = Term(term.kind, _long_words(term))
             for word in term.text.split():
                 if "-" not in word and "." not in word:
                     self.singles.update(EN_STEM.analyze(word))
@@ -1062,20 +1193,68 @@ class _Targets:
                 self.splits.add(tuple(EN_STEM.analyze(word)))
 
     def _one(self, word: str) -> bool:
-        stems = EN_STEM.analyze(word)
+        stems = _stems(word)
         if len(stems) == 1 and stems[0] in self.singles:
             return True
         lower = word.lower()
-        return any(lower.startswith(s) or stems[:1] == [s] for s in self.starts)
+        return any(lower.startswith(s) or stems[:1] == (s,) for s in self.starts)
 
     def _span(self, word: str) -> bool:
         """Whether consecutive pieces of a word are a hyphenated or dotted word of the
         query (`pre-trained`, `GPT-3.5`), or, joined, one of its words (`pre-training`)."""
-        if tuple(EN_STEM.analyze(word)) in self.splits:
+        if _stems(word) in self.splits:
             return True
         return "." not in word and self._one(word.replace("-", ""))
 
     def mark(self, fragment: str, marks: tuple[str, str]) -> str:
+        """The fragment with each phrase of the query marked whole where its words stand
+        together (`"language models"` never marks a lone "models"), and the other matched
+        words (see _mark_words); a phrase not together in it has its words marked."""
+        if not self.phrases:
+            return self._mark_words(fragment, marks)
+        words = list(_MARKABLE.finditer(fragment))
+        forms = [_forms(word[0]) for word in words]  # each word analyzed once
+        spans: list[tuple[int, int]] = []
+        apart: list[Term] = []
+        for spellings, term in self.phrases:
+            found = [
+                (words[i].start(), words[i + n - 1].end())
+                for i in range(len(words))
+                if (n := _spelled_at(forms, i, spellings))
+            ]
+            spans += found
+            if not found and term is not None:
+                apart.append(term)
+        targets = self
+        if apart:
+            terms = [Term("phrase", " ".join(t.text for t in apart))]
+            targets = _Targets(terms, phrases=False)
+            targets.singles |= self.singles
+            targets.splits |= self.splits
+            targets.starts = self.starts
+        out, at = [], 0
+        for start, end in sorted(spans):
+            if start < at:  # overlaps a phrase already marked
+                continue
+            out.append(targets._mark_words(fragment[at:start], marks))
+            out.append(marks[0] + fragment[start:end] + marks[1])
+            at = end
+        out.append(targets._mark_words(fragment[at:], marks))
+        return "".join(out)
+
+    def phrase_at(self, text: str) -> tuple[int, int] | None:
+        """Where a phrase of the query first stands together in `text`, else None."""
+        words = list(_MARKABLE.finditer(text))
+        forms = [_forms(word[0]) for word in words]
+        for spellings, term in self.phrases:
+            if term is None:
+                continue
+            for i in range(len(words)):
+                if n := _spelled_at(forms, i, spellings):
+                    return words[i].start(), words[i + n - 1].end()
+        return None
+
+    def _mark_words(self, fragment: str, marks: tuple[str, str]) -> str:
         """The fragment with the matched words between marks: in a word of pieces joined
         by hyphens or dots (`GPT-3.5-turbo`), the longest runs of pieces the query names,
         else its pieces that are query words."""
@@ -1103,6 +1282,36 @@ class _Targets:
         return _MARKABLE.sub(one, fragment)
 
 
+@functools.lru_cache(maxsize=16_384)
+def _stems(word: str) -> tuple[str, ...]:
+    """A snippet word's analysis: abstracts repeat their words, snippets analyze each."""
+    return tuple(EN_STEM.analyze(word))
+
+
+def _forms(word: str) -> list[list[str]]:
+    """A text word's analyzed spellings: as written, and joined ("pre-trained": `pre train`,
+    `pretrain`)."""
+    forms = [_stems(word)]
+    if "-" in word:
+        forms.append(_stems(word.replace("-", "")))
+    return [list(f) for f in forms if f]
+
+
+def _spelled_at(forms: list[list[list[str]]], first: int, spellings: list[list[str]]) -> int:
+    """How many of the fragment's words from `first` on spell the phrase (0: none do); a
+    word of the text counts in either of its `forms`."""
+    for spelled in spellings:
+        at, i = 0, first
+        while at < len(spelled) and i < len(forms):
+            stems = next((f for f in forms[i] if f == spelled[at : at + len(f)]), None)
+            if stems is None:
+                break
+            at, i = at + len(stems), i + 1
+        if at == len(spelled):
+            return i - first
+    return 0
+
+
 def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) -> str:
     snippet, padded = None, False
     if generator:
@@ -1120,9 +1329,31 @@ def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) ->
     # A fragment chosen on the padded text may end inside a joined word's padding.
     end = where.end + (len(_WORD_REST.match(raw, where.end)[0]) if padded else 0)
     fragment = raw[where.start : end].decode()
+    if any(term for _, term in targets.phrases) and targets.phrase_at(fragment) is None:
+        # The fragment was chosen for the phrase's words one by one (a run of "models"):
+        # the snippet shows where the phrase itself stands, if the abstract holds it.
+        span = targets.phrase_at(text)
+        if span is not None:
+            return _around(text, span, marks, targets)
     before = "…" if where.start > 0 else ""
     after = "…" if end < len(raw) else ""
     return before + targets.mark(fragment, marks).strip() + after
+
+
+def _around(text: str, span: tuple[int, int], marks: tuple[str, str], targets: _Targets) -> str:
+    """A snippet of whole words around `span` of the text, marked."""
+    start, end = span
+    room = max(SNIPPET_CHARS - (end - start), 0)
+    low = max(0, start - room // 2)
+    high = min(len(text), end + room - (start - low))
+    if low > 0:
+        low = text.find(" ", low, start) + 1 or start
+    if high < len(text):
+        cut = text.rfind(" ", end, high)
+        high = cut if cut != -1 else end
+    before = "…" if low > 0 else ""
+    after = "…" if high < len(text) else ""
+    return before + targets.mark(text[low:high], marks).strip() + after
 
 
 def doc_freq(search: Searcher, word: str) -> int:

@@ -4,6 +4,7 @@ bm25 × a popularity and recency prior over every match; papers come from SQLite
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import re
 from collections.abc import Iterator
@@ -14,10 +15,12 @@ from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
 from storage import index as search_index
-from storage.errors import QueryError
+from storage.errors import PapersError, QueryError
 from storage.index import Term
 from storage.papers import get_papers
-from storage.text import OPERATORS, normalize_query
+from storage.text import OPERATORS, greek_spelled, normalize_query
+
+log = logging.getLogger(__name__)
 
 MAX_QUERY_CHARS = 256
 MAX_TERMS = 16
@@ -34,6 +37,8 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
+# A word with symbols after it that the index cannot hold: `C++`, `C#`, `F#`.
+_SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
 _VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
 # "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
@@ -46,6 +51,7 @@ MAX_TRIES = 12
 # Matches returned per keyword for alerts (oldest first).
 ALERT_LIMIT = 200
 ALERT_QUERY_CHARS = 10_000
+_DIGIT = re.compile(r"\d")
 _PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
@@ -58,6 +64,8 @@ class Query:
     words: list[str] = field(default_factory=list)
     groups: list[list[Term]] = field(default_factory=list)
     excludes: list[Term] = field(default_factory=list)
+    # What the search could not take as typed (`C++` is searched as `C`), for the reply.
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -76,6 +84,7 @@ class SearchResult:
     newest: int | None = None
     # Only papers with a higher id (the new papers of a keyword alert), or None for all.
     after: int | None = None
+    notes: list[str] = field(default_factory=list)  # see Query.notes
 
 
 def _quote(text: str) -> str:
@@ -130,6 +139,7 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
     term_groups: list[list[Term]] = []
     term_excludes: list[Term] = []
     words: list[str] = []
+    notes: list[str] = []
     join_next = negate_next = False
     for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
@@ -143,6 +153,17 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         made = _term(raw[1:] if raw.startswith("-") else raw)
         negate_next = False
+        if long := [w for w in _LETTERS.findall(raw) if _too_long(w)]:
+            shown = long[0][:20] + "…"
+            notes.append(
+                f"`{shown}` was left out: the index keeps no word of"
+                f" {search_index.LONG_WORD_BYTES} or more letters."
+            )
+        if symboled := _SYMBOLED.fullmatch(raw.lstrip("-")):
+            notes.append(
+                f"`{symboled[0]}` is searched as the word `{symboled[1]}`: the index keeps"
+                " letters and digits only (+ and # are dropped)."
+            )
         if made is None:
             continue
         parsed, term = made
@@ -180,7 +201,13 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
     expression = " AND ".join("(" + " OR ".join(group) + ")" for group in groups)
     for term in excludes:
         expression += f" NOT {term}"
-    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes)
+    notes = list(dict.fromkeys(notes))
+    return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes, notes)
+
+
+def _too_long(word: str) -> bool:
+    """Whether the index drops this word (from papers and queries alike): too long."""
+    return len(word.encode()) >= search_index.LONG_WORD_BYTES
 
 
 def _respellable(term: Term) -> list[str]:
@@ -213,6 +240,7 @@ def search(
     `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
     query = parse_query(text, max_chars, max_words)
     searcher = search_index.searcher(db)
+    query = _apart(searcher, query)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
     if newest is None:
         newest = searcher.newest
@@ -226,7 +254,7 @@ def search(
     hits = search_index.top(searcher, tantivy_query, limit, min(offset, searcher.num_docs))
     papers = get_papers(db, hits.ids)
     snippets = search_index.snippets(
-        searcher, _marked(query.groups), {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
+        searcher, query.groups, {p["id"]: p["abstract"] for p in papers}, HIGHLIGHT
     )
     scores = dict(zip(hits.ids, hits.scores, strict=True))
     for paper in papers:
@@ -236,25 +264,58 @@ def search(
     found = hits.total or after is not None
     suggestions = [] if found else suggest(db, query.words, text, hits.total)
     return SearchResult(
-        text, papers, hits.total, offset, limit, suggestions, newest=newest, after=after
+        text,
+        papers,
+        hits.total,
+        offset,
+        limit,
+        suggestions,
+        newest=newest,
+        after=after,
+        notes=query.notes,
     )
 
 
-def _marked(groups: list[list[Term]]) -> list[list[Term]]:
-    """The terms a snippet bolds: a snippet bolds a phrase's words wherever they stand, so
-    its one-letter words (the `a` of `Q&A` or `"a survey"`) are left out, not bolded
-    at every `a` of the abstract."""
-    marked = []
-    for group in groups:
-        terms = []
-        for term in group:
-            if term.kind == "phrase":
-                words = term.text.split()
-                # All one-letter (`Q&A`): the first still shows where the phrase stands.
-                term = Term("phrase", " ".join([w for w in words if len(w) > 1] or words[:1]))
-            terms.append(term)
-        marked.append(terms)
-    return marked
+def _apart(searcher, query: Query) -> Query:
+    """The query with the words papers also write otherwise matched in both spellings: a
+    phrase's joined or split words (`"pretrained models"` finds "pre-trained models"), a
+    name and its version together or apart (`yolov8` finds "YOLO v8" and `YOLO v8` finds
+    "YOLOv8"); see search_index.apart and version_join."""
+    if not _respellable_terms(query):
+        return query
+    groups = [[search_index.apart(searcher, t) for t in _greek(g)] for g in query.groups]
+    excludes = [search_index.apart(searcher, t) for t in _greek(query.excludes)]
+    # `YOLO v8` is (YOLO AND v8) OR YOLOv8: the joined word joins both words' groups.
+    for i, (first, second) in enumerate(itertools.pairwise(query.groups)):
+        if len(first) == len(second) == 1 and first[0].kind == second[0].kind == "word":
+            joined = search_index.version_join(searcher, first[0].text, second[0].text)
+            if joined:
+                groups[i] = [*groups[i], joined]
+                groups[i + 1] = [*groups[i + 1], joined]
+    return Query(query.expression, query.words, groups, excludes, query.notes)
+
+
+def _greek(terms: list[Term]) -> list[Term]:
+    """The terms, each with a Greek letter in it also spelled out as LaTeX (and so arXiv
+    abstracts) write it, and back: `α-entmax` also searches `alpha-entmax`."""
+    out = []
+    for term in terms:
+        out.append(term)
+        spelled = term.kind != "prefix" and greek_spelled(term.text)
+        if spelled:
+            out.append(Term(term.kind, spelled))
+    return out
+
+
+def _respellable_terms(query: Query) -> bool:
+    """Whether a query holds a phrase, a word with a digit or a Greek letter or its
+    name: only those are respelled."""
+    terms = [*(t for g in query.groups for t in g), *query.excludes]
+    return any(
+        t.kind == "phrase"
+        or (t.kind == "word" and (_DIGIT.search(t.text) or greek_spelled(t.text)))
+        for t in terms
+    )
 
 
 def _known(db: Database, word: str) -> bool:
@@ -331,7 +392,7 @@ def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[s
 def _count(searcher, text: str) -> int:
     """How many papers a query finds (0 for one that cannot be parsed)."""
     try:
-        built = _parsed_query(text)
+        built = _parsed_query(searcher, text)
     except QueryError:
         return 0
     # Only the count is used: no prior to weigh (half the work at a million papers).
@@ -397,29 +458,32 @@ def _respell_token(raw: str, fixes: dict[str, str]) -> str:
     return _LETTERS.sub(lambda part: fixes.get(part.group(0).lower(), part.group(0)), raw)
 
 
-def _parsed_query(text: str):
-    query = parse_query(text, max_chars=ALERT_QUERY_CHARS)
+def _parsed_query(searcher, text: str):
+    query = _apart(searcher, parse_query(text, max_chars=ALERT_QUERY_CHARS))
     return search_index.build_query(query.groups, query.excludes)
 
 
 def matching_since(db: Database, text: str, after_id: int, limit: int = ALERT_LIMIT) -> list[int]:
     """Ids of papers newer than after_id that match a query, oldest first (keyword alerts)."""
-    query = _parsed_query(text).and_must_match(search_index.id_range(after_id, 2**62))
-    return search_index.first_by_id(search_index.searcher(db), query, limit)
+    searcher = search_index.searcher(db)
+    query = _parsed_query(searcher, text).and_must_match(search_index.id_range(after_id, 2**62))
+    return search_index.first_by_id(searcher, query, limit)
 
 
 def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
     """The subset of ids whose papers match a query (keyword digests)."""
     if not ids:
         return set()
-    query = _parsed_query(text).and_must_match(search_index.id_set(ids))
-    return set(search_index.first_by_id(search_index.searcher(db), query, len(ids)))
+    searcher = search_index.searcher(db)
+    query = _parsed_query(searcher, text).and_must_match(search_index.id_set(ids))
+    return set(search_index.first_by_id(searcher, query, len(ids)))
 
 
 def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     """parse_query's groups for a query of plain lower-case ASCII words (most alert
     keywords), without its general parsing; None for any other query."""
-    if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text):
+    if len(text) > ALERT_QUERY_CHARS or not _PLAIN.fullmatch(text) or _DIGIT.search(text):
+        # A digit may be a version, respelled by _apart (`yolov8` is also "YOLO v8").
         return None
     groups = []
     # Lower-case "or" and "not" are words, not operators; a repeated word is one group, as
@@ -437,6 +501,19 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
     oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
+    opened: list = []
+
+    def searcher():
+        # The store's index knows which words papers also write otherwise; opened only for
+        # a query that may be respelled. Unavailable (a rebuild under way): each query is
+        # matched as typed, as before respellings, rather than no alert at all.
+        if not opened:
+            try:
+                opened.append(search_index.searcher(db))
+            except PapersError as exc:
+                log.warning("alerts match queries as typed: %s", exc)
+                opened.append(None)
+        return opened[0]
 
     def parsed() -> Iterator[tuple[str, list[list[Term]], list[Term]]]:
         # Lazy: match_new parses while its index of the new papers is being built.
@@ -450,6 +527,8 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
             except QueryError:
                 matches[text] = []
                 continue
+            if _respellable_terms(query) and searcher() is not None:
+                query = _apart(searcher(), query)
             yield text, query.groups, query.excludes
 
     if queries:

@@ -65,6 +65,52 @@ def normalize_query(text: str) -> str:
     return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
 
 
+# Greek letters as LaTeX spells them, as arXiv abstracts write them (`$\\alpha$-entmax`).
+GREEK = {
+    "α": "alpha",
+    "β": "beta",
+    "γ": "gamma",
+    "δ": "delta",
+    "ε": "epsilon",
+    "ζ": "zeta",
+    "η": "eta",
+    "θ": "theta",
+    "ι": "iota",
+    "κ": "kappa",
+    "λ": "lambda",
+    "μ": "mu",
+    "ν": "nu",
+    "ξ": "xi",
+    "ο": "omicron",
+    "π": "pi",
+    "ρ": "rho",
+    "σ": "sigma",
+    "τ": "tau",
+    "υ": "upsilon",
+    "φ": "phi",
+    "χ": "chi",
+    "ψ": "psi",
+    "ω": "omega",
+}
+_GREEK_LETTER = re.compile(r"(?<![^\W\d_])[\u0391-\u03a9\u03b1-\u03c9](?![^\W\d_])")
+_GREEK_NAME = re.compile(
+    r"(?<![^\W_])(" + "|".join(sorted(GREEK.values(), key=len, reverse=True)) + r")(?=-[^\W_])",
+    re.IGNORECASE,
+)
+_GREEK_OF_NAME = {name: letter for letter, name in GREEK.items()}
+
+
+def greek_spelled(text: str) -> str | None:
+    """The text with each Greek letter standing alone spelled out (`α-entmax` →
+    `alpha-entmax`), or a letter's name before a hyphen written as the letter
+    (`beta-VAE` → `β-VAE`); None when it has neither."""
+    if text.isascii():
+        spelled = _GREEK_NAME.sub(lambda m: _GREEK_OF_NAME[m[1].lower()], text)
+    else:
+        spelled = _GREEK_LETTER.sub(lambda m: GREEK.get(m[0].lower(), m[0]), text)
+    return spelled if spelled != text else None
+
+
 def query_key(text: str) -> str:
     """One spelling per query, for grouping and comparing keywords: normalised as a search
     normalises it, lower-cased as the index lower-cases, its operators kept."""

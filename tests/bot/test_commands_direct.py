@@ -192,3 +192,59 @@ def test_a_button_pages_a_stored_keyword_past_the_typed_word_cap(seeded):
     newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     result = search_page(seeded, Config(), views._page_value(keywords, 0, newest, 0))
     assert result is not None and result.total > 0
+
+
+@pytest.mark.parametrize(
+    ("text", "note"),
+    [
+        pytest.param("C++", "`C++` is searched as the word `C`", id="cpp-found"),
+        pytest.param("C# zzyzx", "`C#` is searched as the word `C`", id="csharp-none"),
+    ],
+)
+def test_a_language_name_with_symbols_says_how_it_was_searched(seeded, text, note):
+    """`/papers C++` finds papers on the letter C (the index keeps no `+`): the reply says
+    so, rather than "N papers match `C++`" over a paper on C_Phi alone."""
+    reply = ask(seeded, text)
+    assert note in reply
+    assert "letters and digits only" in reply
+
+
+def test_a_plain_search_has_no_note(seeded):
+    assert "is searched as" not in ask(seeded, "lora")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        pytest.param("lora " + "b" * 45, "*2* papers match", id="beside-a-word"),
+        pytest.param("x" * 45, "No papers match", id="alone"),
+    ],
+)
+def test_a_word_too_long_to_index_is_named_as_left_out(seeded, text, found):
+    """`/papers lora <45 letters>` answered "2 papers match" with no word that the long
+    word was never searched (the index keeps no word of 40 letters or more)."""
+    reply = ask(seeded, text)
+    assert found in reply
+    assert f"`{text.split()[-1][:20]}…` was left out" in reply
+
+
+def test_a_query_of_many_symbol_words_still_gets_a_valid_reply(seeded):
+    """32 words like `a++` each get a note: the reply names a few, within Slack's limits."""
+    from slackstub.limits import validate_blocks
+
+    text = " ".join(f"{chr(97 + i // 26)}{chr(97 + i % 26)}++" for i in range(32))
+    lookups = Lookups(user_tz=lambda _user: "Asia/Tokyo", bot_in_channel=lambda _c: True)
+    message = handle(seeded, Config(), Invocation("T1", "U1", "C1", "g", text), lookups, NOW)
+    assert validate_blocks(message["blocks"]) == []
+    assert text_of(message).count("is searched as the word") == 3
+
+
+@pytest.mark.parametrize(
+    "text",
+    [pytest.param("lora author:hu", id="after"), pytest.param('author: "E. Hu" lora', id="first")],
+)
+def test_author_among_keywords_says_it_works_alone(seeded, text):
+    """`/papers lora author:hu` answered only "No papers match": the reply says that
+    `author:` takes a name on its own."""
+    reply = ask(seeded, text)
+    assert "No papers match" in reply and "`author:` works on its own" in reply

@@ -4,6 +4,7 @@ new papers by that author from an arXiv feed and from HF JSON, once, never for a
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -139,3 +140,77 @@ def _buttons(message: dict) -> list[str]:
     return [
         e["action_id"] for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
+
+
+def _hopper_papers(first: int, count: int) -> bytes:
+    """HF JSON of `count` papers by Grace Hopper, arXiv ids from 2603.07000 + first."""
+    return json.dumps(
+        [
+            {
+                "paper": {
+                    "id": f"2603.{7000 + n}",
+                    "title": f"Compiler Study Number {n}",
+                    "summary": f"We study compilers, part {n}, and report what we measured.",
+                    "upvotes": 1,
+                    "authors": [{"name": "Grace Hopper"}],
+                }
+            }
+            for n in range(first, first + count)
+        ]
+    ).encode()
+
+
+def _titles(message: dict) -> list[str]:
+    return re.findall(r"Compiler Study Number \d+", json.dumps(message["blocks"]))
+
+
+def test_author_search_pages_with_next_and_previous(slack, reply, config):
+    """`/papers author:"Grace Hopper"` with 7 papers shows 5 and a Next button (there was
+    no way to see the other 2); Next shows them in place, Previous the first 5 again, and
+    a paper that came in between never pushes one onto another page."""
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hopper.json").write_bytes(_hopper_papers(0, 7))
+    worker.ingest_and_alert(config, NOW)
+    first = reply('author:"Grace Hopper"')
+    assert first["text"] == "7 papers by Grace Hopper · newest first · showing 1–5"
+    assert "author_next" in _buttons(first) and "author_prev" not in _buttons(first)
+    shown = _titles(first)
+    (inbox / "hopper2.json").write_bytes(_hopper_papers(7, 1))  # a new paper between pages
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    clicked = slack.click(first, "author_next")
+    second = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
+    assert second["replace_original"] is True
+    assert "showing 6–7" in second["text"] and "author_next" not in _buttons(second)
+    assert len(_titles(second)) == 2 and not set(_titles(second)) & set(shown)
+    assert "Compiler Study Number 7" not in _titles(first) + _titles(second)
+    back = slack.click(second, "author_prev")
+    again = wait_for(lambda: slack.responses(back["response_id"]))[0]
+    assert _titles(again) == shown
+
+
+def test_a_short_author_list_has_no_page_buttons(slack, reply, config):
+    Path(config.inbox_dir).mkdir(parents=True, exist_ok=True)
+    (Path(config.inbox_dir) / "hopper.json").write_bytes(_hopper_papers(0, 2))
+    worker.ingest_and_alert(config, NOW)
+    found = reply('author:"Grace Hopper"')
+    assert found["text"] == "2 papers by Grace Hopper · newest first"
+    assert not {"author_next", "author_prev"} & set(_buttons(found))
+
+
+def test_author_pages_on_app_home_publish_home_with_that_page(slack, reply, config):
+    """On App Home a click has no response_url to update: Next publishes Home with the
+    next page where the reply was shown (as Papers by … shows its first page there)."""
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hopper.json").write_bytes(_hopper_papers(0, 7))
+    worker.ingest_and_alert(config, NOW)
+    first = reply('author:"Grace Hopper"')
+    slack.state.views.clear()
+    # The reply's blocks as Home shows them where a button's reply goes.
+    clicked = slack.click(first, "author_next", view={"blocks": first["blocks"]})
+    assert clicked["status"] == 200
+    home = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    shown = json.dumps(home, ensure_ascii=False)
+    assert "showing 6–7" in shown and "author_prev" in shown
+    assert not set(_titles(home)) & set(_titles(first))

@@ -208,7 +208,7 @@ def test_phrases_match_adjacent_words_in_order_only(db, query, found):
     [
         ("naïve", "naïve"),
         ("diffus*", "diffusion"),
-        ('"score matching"', "score"),
+        ('"score matching"', "score matching"),  # the phrase whole
         ("pre-training", "pre-training"),
     ],
     ids=["non-ascii", "prefix", "phrase", "hyphen"],

@@ -7,6 +7,7 @@ import re
 from slack_bolt import App
 
 from bot.listeners.actions.alert_show_all import alert_show_all
+from bot.listeners.actions.author_pages import author_pages
 from bot.listeners.actions.code_link import code_link
 from bot.listeners.actions.digest_manage import digest_manage
 from bot.listeners.actions.home_preview import home_preview
@@ -35,5 +36,6 @@ def register(app: App) -> None:
     app.action(re.compile(r"^more_like_\d+$"))(more_like_this)
     app.action(re.compile(r"^paper_authors_\d+$"))(paper_authors)
     app.action(re.compile(r"^author_search_\d+$"))(author_search)
+    app.action(re.compile(r"^author_(next|prev)$"))(author_pages)
     app.action(re.compile(r"^saved_remove_\d+$"))(saved_remove)
     app.action(re.compile(r"^code_link_\d+$"))(code_link)
