@@ -167,6 +167,19 @@ def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
     return {row["paper_id"] for row in rows}
 
 
+def delivered_papers(db: Database, key: str) -> list[int] | None:
+    """The papers of the delivery with this key ("subscription id:period"), or None when
+    there is no such delivery (removed with its subscription, or a forged key)."""
+    subscription_id, _, period = key.partition(":")
+    if not subscription_id.isdigit() or not period:
+        return None
+    rows = db["deliveries"].rows_where(
+        "subscription_id = ? AND period = ?", [int(subscription_id), period], select="paper_ids"
+    )
+    row = next(rows, None)
+    return json.loads(row["paper_ids"]) if row and row["paper_ids"] else None
+
+
 def ledger(db: Database, subscription_id: int | None = None) -> list[dict]:
     """Ledger rows (for tests, stats and the README's figures)."""
     if subscription_id is None:
