@@ -162,9 +162,19 @@ def advance_only(db: Database, subscription_id: int, next_due_at: datetime | Non
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
-    """Every paper this subscription was ever sent."""
+    """Every paper this subscription was ever sent, or is being sent: a prepared claim not
+    yet confirmed (a worker killed after posting it, a post being retried) is settled by
+    recover_unfinished, so its papers must not go out again in another message meanwhile."""
     rows = db["sent_papers"].rows_where("subscription_id = ?", [subscription_id])
-    return {row["paper_id"] for row in rows}
+    sent = {row["paper_id"] for row in rows}
+    unconfirmed = db["deliveries"].rows_where(
+        "subscription_id = ? AND state = ? AND message IS NOT NULL",
+        [subscription_id, State.CLAIMED],
+        select="paper_ids",
+    )
+    for row in unconfirmed:
+        sent.update(json.loads(row["paper_ids"] or "[]"))
+    return sent
 
 
 def delivered_papers(db: Database, key: str) -> list[int] | None:

@@ -237,3 +237,47 @@ def test_a_dripping_feed_never_holds_up_inbox_alerts(worker_config, subscribe, s
         drip_server.close()  # the drip ends: the feed job fails and finishes
         feeds.join(timeout=30)
     assert not feeds.is_alive()
+
+
+SECOND_LORA_DUMP = (
+    "Mar 19\n\nQLoRA on a Phone: Four-Bit Adapters at the Edge\n\n"
+    "We fine-tune LoRA adapters over four-bit weights on a phone and match server-side "
+    "accuracy on six instruction benchmarks while using a tenth of the memory.\n\n"
+    "  • 3 authors\n·\nMar 18, 2026 4\n"
+)
+
+
+def test_a_worker_killed_after_posting_an_alert_never_alerts_its_papers_again(
+    worker_config, subscribe, stub
+):
+    from jobs.alerts import BOOKMARK
+    from jobs.inbox import ingest_inbox
+    from jobs.slack import client_factory, open_channel, post
+    from storage import meta
+    from storage.papers import newest_paper_id
+
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    db = connect(worker_config.db_path)
+    ingest_inbox(db, worker_config, NOW.replace(minute=30))
+    # What a worker killed right after Slack took the alert leaves: a prepared, posted,
+    # unconfirmed claim, and the alert bookmark not yet moved past the new papers.
+    after, newest = meta.get(db, BOOKMARK), newest_paper_id(db)
+    (routing,) = [p["id"] for p in search(db, "lora routing").papers]
+    claim = ledger.claim(db, sub.id, f"alert:{after}-{newest}", NOW.replace(minute=30))
+    message = {"text": "1 new paper on lora", "blocks": []}
+    ledger.prepare(db, claim, message, [routing])
+    client = client_factory(worker_config)(stub.team_id)
+    ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
+    post(client, str(claim.channel), message, claim.key)
+    # Restarted, the worker ingests another dump before the delivery job recovers the claim.
+    with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
+        handle.write(SECOND_LORA_DUMP)
+    run_job(worker_config, NOW.replace(hour=7))
+    with time_machine.travel(NOW.replace(hour=7, minute=5), tick=False):
+        worker.deliver(worker_config)
+    texts = [json.dumps(m, ensure_ascii=False) for m in stub.messages("DU0LOCAL")]
+    assert len(texts) == 2 and json.loads(texts[1])["text"] == "1 new paper on lora"
+    assert "QLoRA on a Phone" in texts[1] and "LoRA Routing" not in texts[1]
+    assert ledger.sent_paper_ids(db, sub.id) == {routing, newest_paper_id(db)}
