@@ -128,9 +128,11 @@ def confirm(
                 "message": None,
             },
         )
-        db["sent_papers"].insert_all(
-            ({"subscription_id": claim.subscription_id, "paper_id": p} for p in claim.paper_ids),
-            ignore=True,
+        # Plain SQL: sqlite-utils' insert_all(ignore=True) of one row that is already there
+        # looks up its rowid, which this WITHOUT ROWID table has not, and raised.
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO sent_papers (subscription_id, paper_id) VALUES (?, ?)",
+            [(claim.subscription_id, p) for p in claim.paper_ids],
         )
         subscriptions.move_schedule(db, claim.subscription_id, now, next_due_at)
 
