@@ -36,6 +36,7 @@ class Claim:
     channel: str | None = None
     message: dict | None = None
     paper_ids: list[int] = field(default_factory=list)
+    claimed_at: str | None = None  # ISO time: a message posted for it is no older
 
     @property
     def key(self) -> str:
@@ -54,6 +55,7 @@ def _claim(row: dict, fresh: bool) -> Claim:
         channel=row["channel"],
         message=json.loads(row["message"]) if row["message"] else None,
         paper_ids=json.loads(row["paper_ids"]) if row["paper_ids"] else [],
+        claimed_at=row["claimed_at"],
     )
 
 

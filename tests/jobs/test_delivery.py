@@ -372,3 +372,36 @@ def test_a_digest_at_0230_berlin_comes_once_a_period_across_dst(
     assert len(stub.messages("DU0LOCAL")) == len(periods)
     due = subs.by_id(connect(worker_config.db_path), sub.id).next_due_at
     assert datetime.fromisoformat(due).astimezone(BERLIN).isoformat() == then
+
+
+@pytest.mark.parametrize(
+    ("chatter", "down"),
+    [
+        pytest.param(250, timedelta(minutes=30), id="busy-channel"),
+        pytest.param(0, timedelta(days=3), id="worker-down-three-days"),
+    ],
+)
+def test_a_digest_posted_before_a_crash_is_found_however_busy_or_late_the_recovery(
+    worker_config, subscribe, stub, chatter, down
+):
+    # The worker was killed right after Slack took the digest. Meanwhile the channel got
+    # `chatter` other messages, or the worker stayed down for `down`: recovery must still
+    # find the posted digest (history is paged, newest first) instead of posting it again.
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), target="C0GENERAL", kind="channel")
+    db = connect(worker_config.db_path)
+    due = datetime.fromisoformat(sub.next_due_at)
+    client = client_factory(worker_config)(stub.team_id)
+    with time_machine.travel(due, tick=False):
+        claim = ledger.claim(db, sub.id, sub.schedule.period(due), due)
+        ledger.prepare(db, claim, {"text": "digest", "blocks": []}, [1, 2])
+        ledger.set_channel(db, claim, "C0GENERAL")
+        post(client, "C0GENERAL", {"text": "digest", "blocks": []}, claim.key)
+    with time_machine.travel(due + timedelta(minutes=5), tick=False):
+        for n in range(chatter):
+            client.chat_postMessage(channel="C0GENERAL", text=f"chatter {n}")
+    later = due + down
+    with time_machine.travel(later, tick=False):
+        outcomes = deliver_due(db, worker_config, client_factory(worker_config), later)
+    assert outcomes[Outcome.RECOVERED] == 1 and outcomes[Outcome.SENT] <= 1, outcomes
+    digests = [m for m in stub.messages("C0GENERAL") if m["text"] == "digest"]
+    assert len(digests) == 1
