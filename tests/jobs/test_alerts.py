@@ -281,3 +281,28 @@ def test_a_worker_killed_after_posting_an_alert_never_alerts_its_papers_again(
     assert len(texts) == 2 and json.loads(texts[1])["text"] == "1 new paper on lora"
     assert "QLoRA on a Phone" in texts[1] and "LoRA Routing" not in texts[1]
     assert ledger.sent_paper_ids(db, sub.id) == {routing, newest_paper_id(db)}
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
+    worker_config, subscribe, stub, error
+):
+    stub.add_channel("C0GONE", "gone", error=error)
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora", target="C0GONE", kind="channel")
+    other = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    run_job(worker_config, NOW.replace(minute=30))
+    db = connect(worker_config.db_path)
+    paused = subs.by_id(db, sub.id)
+    assert (paused.status, paused.paused_reason) == ("paused", f"Slack said {error}")
+    assert len(stub.messages("DU0LOCAL")) == 1  # the other subscriber still got theirs
+    assert subs.by_id(db, other.id).status == "active"
+    calls = len(stub.state.calls)
+    with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
+        handle.write(SECOND_LORA_DUMP)
+    run_job(worker_config, NOW.replace(hour=7))
+    with time_machine.travel(NOW.replace(hour=7, minute=30), tick=False):
+        worker.deliver(worker_config)
+    assert not [c for c in stub.state.calls[calls:] if c[1].get("channel") == "C0GONE"]
+    assert len(stub.messages("DU0LOCAL")) == 2
