@@ -306,3 +306,26 @@ def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
         worker.deliver(worker_config)
     assert not [c for c in stub.state.calls[calls:] if c[1].get("channel") == "C0GONE"]
     assert len(stub.messages("DU0LOCAL")) == 2
+
+
+def test_rate_limited_mid_fan_out_every_alert_goes_out_once(worker_config, subscribe, stub):
+    stub.add_user("U0OTHER", "other")
+    run_job(worker_config, NOW)
+    first = subscribe(NOW, frequency="instant", keywords="lora")
+    subscribe(NOW, frequency="instant", keywords="lora", target="C0GENERAL", kind="channel")
+    subscribe(NOW, frequency="instant", keywords="lora", user_id="U0OTHER", target="U0OTHER")
+    drop_lora_dump(worker_config)
+    # More 429s (Retry-After: 0) than one call retries: the first alert waits for the
+    # delivery job, the ones after it go out now.
+    stub.state.force_429, stub.state.retry_after = 7, 0
+    run_job(worker_config, NOW.replace(minute=30))
+    assert stub.state.force_429 == 0
+    assert [len(stub.messages(c)) for c in ("DU0LOCAL", "C0GENERAL", "DU0OTHER")] == [0, 1, 1]
+    db = connect(worker_config.db_path)
+    assert [r["state"] for r in ledger.ledger(db, first.id)] == ["claimed"]
+    for minutes in (31, 35, 40):
+        with time_machine.travel(NOW.replace(minute=minutes), tick=False):
+            worker.deliver(worker_config)
+        run_job(worker_config, NOW.replace(minute=minutes))
+    assert [len(stub.messages(c)) for c in ("DU0LOCAL", "C0GENERAL", "DU0OTHER")] == [1, 1, 1]
+    assert [r["state"] for r in ledger.ledger(db, first.id)] == ["sent"]
