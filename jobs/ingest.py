@@ -227,6 +227,10 @@ def ingest_url(
     got = fetch(url, validators["etag"], validators["last_modified"], deadline=deadline)
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
+    if not got.body:
+        # An empty file in the inbox may be filled later; a URL answering nothing is an
+        # outage, and its validators must not turn the next fetches into 304s.
+        raise SourceError(f"{url}: empty response (0 bytes)")
     report = ingest_bytes(db, url, got.body, now, listing, batch)
     kind = sniff(got.body)
     store.save_validators(db, url, kind, got.etag, got.last_modified)

@@ -354,3 +354,17 @@ def test_a_feed_with_items_but_no_paper_is_a_counted_failure(db, file_server, bo
     assert report.error is None and report.new_papers == 2
     (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
     assert row == {"last_error": None, "last_ok_at": NOW.isoformat()}
+
+
+def test_a_feed_url_answering_an_empty_body_is_a_failure_not_silence(db, file_server):
+    # An upstream outage can answer 200 with nothing in it: for a URL that is a failed
+    # fetch (logged, counted, shown in papers stats), not an empty inbox file to wait on.
+    file_server.routes["/rss/cs.CL"] = (200, b"", {"ETag": '"outage"'})
+    url = file_server.url("/rss/cs.CL")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == f"{url}: empty response (0 bytes)"
+    (row,) = db.query("SELECT last_error, failures, etag FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": report.error, "failures": 1, "etag": None}
+    file_server.routes["/rss/cs.CL"] = (200, RSS, {"ETag": '"v1"'})
+    (report,) = ingest_target(db, url, NOW)  # fetched whole, not answered 304
+    assert report.error is None and report.new_papers == 2
