@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
-from tests.conftest import NOW, ROOT, SEEDS, add_subscription
+from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -750,3 +750,14 @@ def test_ingest_of_a_url_keeps_to_papers_feed_deadline(tmp_path, drip_server, mo
     result = run(tmp_path / "p.db", "ingest", drip_server.url())
     assert result.returncode == 1
     assert result.stdout.endswith(": took longer than 1 s, gave up\n")
+
+
+def test_a_feed_cut_inside_its_first_item_fails_and_shows_failing_in_stats(tmp_path):
+    db, feed = tmp_path / "p.db", tmp_path / "cs.CL.xml"
+    rss = (FIXTURES / "arxiv_rss.xml").read_bytes()
+    feed.write_bytes(rss[: rss.index(b"<description>arXiv:2603.01234")])
+    result = run(db, "ingest", str(feed))
+    assert result.returncode == 1
+    error = "not a readable RSS/Atom feed: no paper found (1× no abstract; 1× broken XML"
+    assert f"{feed}: FAILED: {error}" in result.stdout + result.stderr
+    assert f"- {feed} (feed): failing: {error}" in run(db, "stats").stdout
