@@ -761,3 +761,26 @@ def test_a_feed_cut_inside_its_first_item_fails_and_shows_failing_in_stats(tmp_p
     error = "not a readable RSS/Atom feed: no paper found (1× no abstract; 1× broken XML"
     assert f"{feed}: FAILED: {error}" in result.stdout + result.stderr
     assert f"- {feed} (feed): failing: {error}" in run(db, "stats").stdout
+
+
+def test_the_worker_without_a_bot_token_refuses_to_start_and_pauses_nothing(
+    seeded_path, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    from storage import subscriptions as subs
+
+    # A deployment that forgot its .env: the worker must say so, not pause every due
+    # subscription with "no bot token for this team" (they would stay paused after).
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    db = connect(seeded_path)
+    sub = add_subscription(db, "T1", "U1", "C1", due=datetime.now(UTC) - timedelta(minutes=1))
+    db.close()
+    result = run(seeded_path, "worker")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Error: SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)"
+    )
+    db = connect(seeded_path)
+    assert subs.by_id(db, sub.id).status == "active"
