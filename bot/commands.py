@@ -16,6 +16,7 @@ from bot.text import code, escape_entities, plural
 from bot.unfurl import paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
+from storage.deliveries import delivered_papers
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
 from storage.papers import by_arxiv_id
 from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
@@ -383,15 +384,21 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
-        query, offset, newest, after = views.page_from_value(value)
+        query, offset, newest, after, delivery = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
+        # An alert's Show all lists the papers that alert announced, nothing else in its range.
+        only = delivered_papers(db, delivery) if delivery is not None else None
+        if delivery is not None and only is None:
+            return None
         # A button pages what was shown: an alert's stored keywords as the alert matched
         # them, even past the words a typed search takes.
         kept = {"max_chars": chars, "newest": newest, "after": after, "max_words": None}
+        kept["only"] = only
         result = search(db, query, limit=limit, offset=offset, **kept)
         if not result.papers and result.total and offset > 0:
             last = (result.total - 1) // views.PAGE_SIZE * views.PAGE_SIZE
             result = search(db, query, limit=limit, offset=last, **kept)
+        result.delivery = delivery
         return result
     except (PapersError, ValueError, KeyError):
         return None

@@ -183,7 +183,9 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         ButtonElement(
             text="Share in channel",
             action_id="search_share",
-            value=_page_value(result.query, result.offset, result.newest, result.after),
+            value=_page_value(
+                result.query, result.offset, result.newest, result.after, result.delivery
+            ),
         )
     ]
     if result.offset > 0:
@@ -192,7 +194,11 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
                 text="Previous",
                 action_id="search_prev",
                 value=_page_value(
-                    result.query, max(result.offset - PAGE_SIZE, 0), result.newest, result.after
+                    result.query,
+                    max(result.offset - PAGE_SIZE, 0),
+                    result.newest,
+                    result.after,
+                    result.delivery,
                 ),
             )
         )
@@ -202,7 +208,11 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
                 text="Next",
                 action_id="search_next",
                 value=_page_value(
-                    result.query, result.offset + PAGE_SIZE, result.newest, result.after
+                    result.query,
+                    result.offset + PAGE_SIZE,
+                    result.newest,
+                    result.after,
+                    result.delivery,
                 ),
             )
         )
@@ -223,16 +233,23 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
 
 
 def _page_value(
-    query: str, offset: int, newest: int | None = None, after: int | None = None
+    query: str,
+    offset: int,
+    newest: int | None = None,
+    after: int | None = None,
+    delivery: str | None = None,
 ) -> str:
     # Not \u-escaped: a query of astral letters (𝗹𝗼𝗿𝗮) would grow twelvefold past the
     # 2,000 characters a button's value may hold. `n` pins the pages to the papers the
-    # first page was drawn from; `a` keeps them to an alert's new papers.
+    # first page was drawn from; `a` keeps them to an alert's new papers, `d` to the papers
+    # of that one alert delivery (the range also holds replacements and papers sent before).
     data: dict = {"q": query, "o": offset}
     if newest is not None:
         data["n"] = newest
     if after is not None:
         data["a"] = after
+    if delivery is not None:
+        data["d"] = delivery
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -243,6 +260,7 @@ class PageValue(NamedTuple):
     offset: int
     newest: int | None
     after: int | None = None
+    delivery: str | None = None
 
 
 def _paper_id(data: dict, key: str) -> int | None:
@@ -263,7 +281,12 @@ def page_from_value(value: str) -> PageValue:
     offset = data.get("o")
     if isinstance(offset, bool) or not isinstance(offset, int):
         raise ValueError("not a page button's offset")
-    return PageValue(data["q"], max(offset, 0), _paper_id(data, "n"), _paper_id(data, "a"))
+    delivery = data.get("d")
+    if delivery is not None and not isinstance(delivery, str):
+        raise ValueError("not a page button's delivery")
+    return PageValue(
+        data["q"], max(offset, 0), _paper_id(data, "n"), _paper_id(data, "a"), delivery
+    )
 
 
 def trending_title(window: str, anchor: date | None, today: date | None) -> str:
@@ -400,16 +423,18 @@ def _alert(
     return {"text": text, "blocks": _dump(blocks)}
 
 
-def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> dict:
+def alert_message(
+    papers: list[dict], keywords: str, subscription_id: int, delivery: str | None = None
+) -> dict:
     """A keyword alert for papers that just arrived. Past the first ALERT_PAPERS, Show all
-    searches only the alert's new papers: `/papers keywords` ranks the best matches of all
-    time first, and those are the old, famous papers."""
+    searches only the alert's new papers (those of the delivery keyed `delivery`):
+    `/papers keywords` ranks the best matches of all time first, the old, famous papers."""
     heading = f"New on “{truncate(keywords, 100)}”"
     text = f"{plural(len(papers), 'new paper')} on {escape_mrkdwn(keywords)}"
     ids = [paper["id"] for paper in papers]
     show_all = None
     if ids:
-        value = _page_value(keywords, 0, max(ids), min(ids) - 1)
+        value = _page_value(keywords, 0, max(ids), min(ids) - 1, delivery)
         show_all = ButtonElement(
             text=f"Show all {len(papers)}", action_id="alert_show_all", value=value
         )

@@ -63,11 +63,12 @@ def _match_queries(
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
 
-Render = Callable[[list[dict], Subscription], dict]
+# The papers, the subscription and the delivery's key (its Show all lists that delivery's papers).
+Render = Callable[[list[dict], Subscription, str], dict]
 
 
-def _keyword_alert(papers: list[dict], sub: Subscription) -> dict:
-    return views.alert_message(papers, sub.keywords, sub.id)
+def _keyword_alert(papers: list[dict], sub: Subscription, key: str) -> dict:
+    return views.alert_message(papers, sub.keywords, sub.id, key)
 
 
 def send_alerts(
@@ -107,6 +108,6 @@ def _alert_one(
         return None
 
     def build() -> Message | Skip:
-        return Message(render(get_papers(db, fresh), sub), fresh)
+        return Message(render(get_papers(db, fresh), sub, f"{sub.id}:{period}"), fresh)
 
     return deliver(db, client_for, sub, period, build, now)

@@ -48,5 +48,5 @@ def run_author_alerts(db: Database, client_for: ClientFor, now: datetime) -> Cou
     return outcomes
 
 
-def _render(papers: list[dict], sub: Subscription) -> dict:
+def _render(papers: list[dict], sub: Subscription, key: str) -> dict:
     return views.author_alert_message(papers, sub.author or "", sub.id)

@@ -132,7 +132,10 @@ def send(
         if claim.channel is None:  # never posted: the channel (or DM) is opened first
             ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
         elif not claim.fresh:
-            ts = find_delivered(client, claim.channel, claim.key, now - timedelta(days=2))
+            # Searched from the claim on: however long ago that was, and however busy the
+            # channel has been since, a message posted for it is found, never posted twice.
+            since = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
+            ts = find_delivered(client, claim.channel, claim.key, since)
         outcome = Outcome.RECOVERED if ts else Outcome.SENT
         ts = ts or post(client, str(claim.channel), claim.message, claim.key)
     except SlackApiError as exc:

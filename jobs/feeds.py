@@ -109,6 +109,9 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
                 version=_version(item.get("id"), prefix.group("id") if prefix else None),
             )
         )
+    if feed.bozo and not result.entries:
+        # Cut off (or broken) after its first items began: say why besides the skips.
+        result.skip("end of feed", f"broken XML ({type(feed.get('bozo_exception')).__name__})")
     return result
 
 

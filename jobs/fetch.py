@@ -102,6 +102,11 @@ def _get(
                 size += len(chunk)
                 if size > max_bytes:
                     raise SourceError(f"{url}: larger than {max_bytes:,} bytes")
+            # http.client's read1 ends quietly at a connection closed early: a cut feed
+            # would parse as a shorter one, its ETag kept and the rest never fetched.
+            if not stop.is_set() and response.length:
+                total = size + response.length
+                raise SourceError(f"{url}: connection closed after {size:,} of {total:,} bytes")
             return Fetched(
                 b"".join(chunks),
                 response.headers.get("ETag"),

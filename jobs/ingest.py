@@ -89,11 +89,22 @@ def _parse(stream: BinaryIO, head: bytes, reference: date, dated: bool) -> tuple
         return kind, Parsed(unreadable="not a dump, feed or JSON (binary data)")
     if kind == "dump":
         parsed = parse_dump(stream, reference, dated)
-        if not parsed.entries and parsed.skipped:
-            reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
-            parsed.unreadable = f"not a Daily Papers dump: no paper found ({reasons})"
-        return kind, parsed
-    return kind, _parse_document(stream, kind, reference)
+    else:
+        parsed = _parse_document(stream, kind, reference)
+    if not parsed.entries and parsed.skipped and not parsed.unreadable:
+        # Items, but not one paper among them (a feed cut off inside its first item, JSON
+        # whose items lost their fields): a failure to see, not "0 parsed" with the source
+        # ok. An input with no item at all (a weekend's empty feed) is no failure.
+        reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
+        parsed.unreadable = f"{_NOT_A[kind]}: no paper found ({reasons})"
+    return kind, parsed
+
+
+_NOT_A = {
+    "dump": "not a Daily Papers dump",
+    "feed": "not a readable RSS/Atom feed",
+    "json": "not daily papers JSON",
+}
 
 
 def _parse_document(stream: BinaryIO, kind: str, reference: date) -> Parsed:
@@ -216,6 +227,10 @@ def ingest_url(
     got = fetch(url, validators["etag"], validators["last_modified"], deadline=deadline)
     if got.not_modified:
         return IngestReport(source=url, not_modified=True)
+    if not got.body:
+        # An empty file in the inbox may be filled later; a URL answering nothing is an
+        # outage, and its validators must not turn the next fetches into 304s.
+        raise SourceError(f"{url}: empty response (0 bytes)")
     report = ingest_bytes(db, url, got.body, now, listing, batch)
     kind = sniff(got.body)
     store.save_validators(db, url, kind, got.etag, got.last_modified)

@@ -39,6 +39,10 @@ PAUSE_ERRORS = {
     "user_not_visible",
 }
 EVENT_TYPE = "papers_delivery"
+# conversations.history pages (Slack recommends at most 200 messages a page) searched for a
+# delivery key before a crashed delivery is posted again.
+HISTORY_PAGE = 200
+HISTORY_PAGES = 25
 RETRY_HANDLERS = [
     RateLimitErrorRetryHandler(max_retry_count=5),
     ServerErrorRetryHandler(max_retry_count=2),
@@ -105,20 +109,32 @@ def post(client: WebClient, channel: str, message: dict, key: str) -> str:
 
 
 def find_delivered(client: WebClient, channel: str, key: str, since: datetime) -> str | None:
-    """The ts of a message already posted with this delivery key, if any."""
+    """The ts of a message already posted with this delivery key since `since`, if any:
+    the channel's history is read page by page (newest first) back to `since`."""
     oldest = (since - timedelta(minutes=10)).timestamp()
-    try:
-        response = client.conversations_history(
-            channel=channel, oldest=f"{oldest:.6f}", include_all_metadata=True, limit=200
-        )
-    except SlackApiError as exc:
-        log.warning("could not check history of %s: %s", channel, error_of(exc))
-        raise
-    for message in response.get("messages", []):
-        metadata = message.get("metadata") or {}
-        if (
-            metadata.get("event_type") == EVENT_TYPE
-            and metadata.get("event_payload", {}).get("key") == key
-        ):
-            return str(message["ts"])
+    cursor = None
+    for _ in range(HISTORY_PAGES):
+        try:
+            response = client.conversations_history(
+                channel=channel,
+                oldest=f"{oldest:.6f}",
+                include_all_metadata=True,
+                limit=HISTORY_PAGE,
+                cursor=cursor,
+            )
+        except SlackApiError as exc:
+            log.warning("could not check history of %s: %s", channel, error_of(exc))
+            raise
+        for message in response.get("messages", []):
+            metadata = message.get("metadata") or {}
+            if (
+                metadata.get("event_type") == EVENT_TYPE
+                and metadata.get("event_payload", {}).get("key") == key
+            ):
+                return str(message["ts"])
+        cursor = (response.get("response_metadata") or {}).get("next_cursor")
+        if not response.get("has_more") or not cursor:
+            return None
+    # Not found in HISTORY_PAGES pages: posting again is the lesser harm than never.
+    log.warning("history of %s since %s too long to search; key %s not found", channel, since, key)
     return None

@@ -595,7 +595,16 @@ class SlackStandIn:
             for m in reversed(self.state.messages)
             if m["channel"] == channel and m["team"] == team and float(m["ts"]) >= oldest
         ]
-        return {"ok": True, "messages": found[: int(params.get("limit") or 100)], "has_more": False}
+        # Paged as Slack pages it: `limit` (default 100, at most 999) newest first, with
+        # has_more and response_metadata.next_cursor for the next page.
+        limit = min(max(int(params.get("limit") or 100), 1), 999)
+        cursor = str(params.get("cursor") or "")
+        start = int(cursor[5:]) if cursor.startswith("next:") and cursor[5:].isdigit() else 0
+        page, more = found[start : start + limit], start + limit < len(found)
+        answer: dict = {"ok": True, "messages": page, "has_more": more}
+        if more:
+            answer["response_metadata"] = {"next_cursor": f"next:{start + limit}"}
+        return answer
 
     def _m_users_info(self, params: dict, team: str) -> dict:
         user = self.state.users.get(str(params.get("user", "")))

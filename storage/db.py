@@ -490,3 +490,11 @@ def m015_failed_content(db: Database) -> None:
     """The content hash a source last failed on: an inbox file that failed is read again
     only when its bytes change, not at every scan."""
     db["sources"].add_column("last_error_sha256", str)
+
+
+@migrations()
+def m016_failed_version(db: Database) -> None:
+    """last_error_sha256 held a content hash or, for a file that could not be read (so not
+    hashed), "stat:<mtime_ns>:<size>": it is renamed last_error_version, keeping its values,
+    so no code takes it for a hash."""
+    db.execute("ALTER TABLE sources RENAME COLUMN last_error_sha256 TO last_error_version")

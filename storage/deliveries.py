@@ -36,6 +36,7 @@ class Claim:
     channel: str | None = None
     message: dict | None = None
     paper_ids: list[int] = field(default_factory=list)
+    claimed_at: str | None = None  # ISO time: a message posted for it is no older
 
     @property
     def key(self) -> str:
@@ -54,6 +55,7 @@ def _claim(row: dict, fresh: bool) -> Claim:
         channel=row["channel"],
         message=json.loads(row["message"]) if row["message"] else None,
         paper_ids=json.loads(row["paper_ids"]) if row["paper_ids"] else [],
+        claimed_at=row["claimed_at"],
     )
 
 
@@ -128,9 +130,11 @@ def confirm(
                 "message": None,
             },
         )
-        db["sent_papers"].insert_all(
-            ({"subscription_id": claim.subscription_id, "paper_id": p} for p in claim.paper_ids),
-            ignore=True,
+        # Plain SQL: sqlite-utils' insert_all(ignore=True) of one row that is already there
+        # looks up its rowid, which this WITHOUT ROWID table has not, and raised.
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO sent_papers (subscription_id, paper_id) VALUES (?, ?)",
+            [(claim.subscription_id, p) for p in claim.paper_ids],
         )
         subscriptions.move_schedule(db, claim.subscription_id, now, next_due_at)
 
@@ -162,9 +166,32 @@ def advance_only(db: Database, subscription_id: int, next_due_at: datetime | Non
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
-    """Every paper this subscription was ever sent."""
+    """Every paper this subscription was ever sent, or is being sent: a prepared claim not
+    yet confirmed (a worker killed after posting it, a post being retried) is settled by
+    recover_unfinished, so its papers must not go out again in another message meanwhile."""
     rows = db["sent_papers"].rows_where("subscription_id = ?", [subscription_id])
-    return {row["paper_id"] for row in rows}
+    sent = {row["paper_id"] for row in rows}
+    unconfirmed = db["deliveries"].rows_where(
+        "subscription_id = ? AND state = ? AND message IS NOT NULL",
+        [subscription_id, State.CLAIMED],
+        select="paper_ids",
+    )
+    for row in unconfirmed:
+        sent.update(json.loads(row["paper_ids"] or "[]"))
+    return sent
+
+
+def delivered_papers(db: Database, key: str) -> list[int] | None:
+    """The papers of the delivery with this key ("subscription id:period"), or None when
+    there is no such delivery (removed with its subscription, or a forged key)."""
+    subscription_id, _, period = key.partition(":")
+    if not subscription_id.isdigit() or not period:
+        return None
+    rows = db["deliveries"].rows_where(
+        "subscription_id = ? AND period = ?", [int(subscription_id), period], select="paper_ids"
+    )
+    row = next(rows, None)
+    return json.loads(row["paper_ids"]) if row and row["paper_ids"] else None
 
 
 def ledger(db: Database, subscription_id: int | None = None) -> list[dict]:

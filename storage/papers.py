@@ -677,32 +677,34 @@ def store_entries(
 def _mark_source_ok(db: Database, source_id: int, now: str) -> None:
     # Inside the caller's transaction: a source read fine forgets its last failure.
     db.execute(
-        "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_sha256 = NULL"
+        "UPDATE sources SET last_ok_at = ?, last_error = NULL, last_error_version = NULL"
         " WHERE id = ?",
         [now, source_id],
     )
 
 
 def record_source_error(
-    db: Database, source: str, kind: str, error: str, now: str, sha256: str | None = None
+    db: Database, source: str, kind: str, error: str, now: str, version: str | None = None
 ) -> None:
-    """Remember that a source failed (on the content `sha256`, when it was read), so
-    `papers stats` and the worker can report it."""
+    """Remember that a source failed (on a `version` of it: the content's sha256 when it
+    was read, "stat:<mtime_ns>:<size>" when it could not be), so `papers stats` and the
+    worker can report it."""
     with transaction(db):
         source_id = _source_id(db, source, kind)
         db.execute(
-            "UPDATE sources SET last_error = ?, last_error_at = ?, last_error_sha256 = ?,"
+            "UPDATE sources SET last_error = ?, last_error_at = ?, last_error_version = ?,"
             " failures = failures + 1 WHERE id = ?",
-            [error, now, sha256, source_id],
+            [error, now, version, source_id],
         )
 
 
-def failed_on(db: Database, source: str, sha256: str) -> str | None:
-    """The error this source last failed with, if it failed on exactly these bytes."""
+def failed_on(db: Database, source: str, version: str) -> str | None:
+    """The error this source last failed with, if it failed on this version of it (the
+    sha256 of exactly these bytes, or the "stat:..." of a file that could not be read)."""
     row = next(
         db.query(
-            "SELECT last_error FROM sources WHERE name = ? AND last_error_sha256 = ?",
-            [source, sha256],
+            "SELECT last_error FROM sources WHERE name = ? AND last_error_version = ?",
+            [source, version],
         ),
         None,
     )
@@ -739,7 +741,7 @@ def forget_failure(db: Database, source: str) -> None:
             db.execute("DELETE FROM sources WHERE id = ?", [row["id"]])
         else:
             db.execute(
-                "UPDATE sources SET last_error = NULL, last_error_sha256 = NULL WHERE id = ?",
+                "UPDATE sources SET last_error = NULL, last_error_version = NULL WHERE id = ?",
                 [row["id"]],
             )
 

@@ -85,6 +85,9 @@ class SearchResult:
     # Only papers with a higher id (the new papers of a keyword alert), or None for all.
     after: int | None = None
     notes: list[str] = field(default_factory=list)  # see Query.notes
+    # The key of the alert delivery whose papers alone are shown (its Show all), for the
+    # later pages: the id range alone also holds replacements and papers sent before.
+    delivery: str | None = None
 
 
 def _quote(text: str) -> str:
@@ -229,6 +232,7 @@ def search(
     newest: int | None = None,
     after: int | None = None,
     max_words: int | None = MAX_WORDS,
+    only: list[int] | None = None,
 ) -> SearchResult:
     """The best matches for a query, best first: all words must match; the paper's name and
     title weigh most, then popularity and recency (README, "How search ranks").
@@ -237,7 +241,8 @@ def search(
 
     `total` is exact; snippets are cut for the shown papers only. `newest` keeps to papers
     up to that id (a later page of the same results); the result says which id it kept to.
-    `after` keeps to papers with a higher id (an alert's new papers, ranked the same way)."""
+    `after` keeps to papers with a higher id (an alert's new papers, ranked the same way);
+    `only`, when given, to those papers (the ones an alert announced)."""
     query = parse_query(text, max_chars, max_words)
     searcher = search_index.searcher(db)
     query = _apart(searcher, query)
@@ -248,6 +253,8 @@ def search(
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(0, max(newest, 0)))
     if after is not None:
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(after, newest))
+    if only is not None:
+        tantivy_query = tantivy_query.and_must_match(search_index.id_set(only))
     # The engine reserves room for offset + limit hits up front: a page button's offset
     # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
     # document every offset is the same empty page.

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
-from tests.conftest import NOW, ROOT, SEEDS, add_subscription
+from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -750,3 +750,37 @@ def test_ingest_of_a_url_keeps_to_papers_feed_deadline(tmp_path, drip_server, mo
     result = run(tmp_path / "p.db", "ingest", drip_server.url())
     assert result.returncode == 1
     assert result.stdout.endswith(": took longer than 1 s, gave up\n")
+
+
+def test_a_feed_cut_inside_its_first_item_fails_and_shows_failing_in_stats(tmp_path):
+    db, feed = tmp_path / "p.db", tmp_path / "cs.CL.xml"
+    rss = (FIXTURES / "arxiv_rss.xml").read_bytes()
+    feed.write_bytes(rss[: rss.index(b"<description>arXiv:2603.01234")])
+    result = run(db, "ingest", str(feed))
+    assert result.returncode == 1
+    error = "not a readable RSS/Atom feed: no paper found (1× no abstract; 1× broken XML"
+    assert f"{feed}: FAILED: {error}" in result.stdout + result.stderr
+    assert f"- {feed} (feed): failing: {error}" in run(db, "stats").stdout
+
+
+def test_the_worker_without_a_bot_token_refuses_to_start_and_pauses_nothing(
+    seeded_path, monkeypatch
+):
+    from datetime import UTC, datetime, timedelta
+
+    from storage import subscriptions as subs
+
+    # A deployment that forgot its .env: the worker must say so, not pause every due
+    # subscription with "no bot token for this team" (they would stay paused after).
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    db = connect(seeded_path)
+    sub = add_subscription(db, "T1", "U1", "C1", due=datetime.now(UTC) - timedelta(minutes=1))
+    db.close()
+    result = run(seeded_path, "worker")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "Error: SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)"
+    )
+    db = connect(seeded_path)
+    assert subs.by_id(db, sub.id).status == "active"

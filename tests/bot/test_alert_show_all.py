@@ -77,3 +77,69 @@ def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(s
 
 def _buttons(message: dict) -> list[dict]:
     return [e for b in message.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+
+
+WORDS = ["Alpha", "Bravo", "Charlie", "Delta", "Echo", "Foxtrot"]
+WORDS += ["Golf", "Hotel", "India", "Juliett", "Kilo", "Lima"]
+
+
+def rss(items: list[tuple[str, str, str]]) -> str:
+    """An arXiv RSS listing of (arXiv id, announce type, title) items about LoRA."""
+    parts = []
+    for ident, announce, title in items:
+        parts.append(
+            f"<item><title>{title}</title><link>https://arxiv.org/abs/{ident}</link>"
+            f"<description>arXiv:{ident}v2 Announce Type: {announce} \nAbstract: We study LoRA"
+            f" adapters in {title}, with a learned router against static merging.</description>"
+            f'<guid isPermaLink="false">oai:arXiv.org:{ident}v2</guid>'
+            f"<pubDate>Wed, 18 Mar 2026 00:00:00 -0400</pubDate>"
+            f"<arxiv:announce_type>{announce}</arxiv:announce_type>"
+            f"<dc:creator>Ada Lovelace</dc:creator></item>"
+        )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"'
+        ' xmlns:arxiv="http://arxiv.org/schemas/atom"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>cs.CL updates</title>'
+        "<link>http://rss.arxiv.org/rss/cs.CL</link><description>cs.CL</description>"
+        + "".join(parts)
+        + "</channel></rss>"
+    )
+
+
+def _all_pages(slack, alert: dict, titles: list[str]) -> list[str]:
+    """The titles Show all lists, page after page."""
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    text = json.dumps(page["blocks"], ensure_ascii=False)
+    seen = [t for t in titles if t in text]
+    while any(b.get("action_id") == "search_next" for b in _buttons(page)):
+        clicked = slack.click(page, "search_next", channel="DU0LOCAL")
+        (page,) = wait_for(lambda c=clicked: slack.responses(c["response_id"]))
+        text = json.dumps(page["blocks"], ensure_ascii=False)
+        seen += [t for t in titles if t in text]
+    return seen
+
+
+def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(slack, config):
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)  # first run: the bookmark is set
+    db = connect(config.db_path)
+    add_subscription(
+        db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", frequency="instant",
+        keywords="lora",
+    )  # fmt: skip
+    db.close()
+    # arXiv lists replacements of older papers among the new ones: they get ids between the
+    # alert's new papers, but a replacement is never news, so the alert leaves them out.
+    new = [(f"2603.{9100 + n}", "new", f"Adapter Study {w}") for n, w in enumerate(WORDS[:12])]
+    old = [(f"2401.{9200 + n}", "replace", f"Revised Work {w}") for n, w in enumerate(WORDS[:4])]
+    items = new[:3] + old[:2] + new[3:8] + old[2:] + new[8:]
+    (inbox / "cs.CL.xml").write_text(rss(items))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("DU0LOCAL")
+    assert alert["text"] == "12 new papers on lora"
+    titles = [title for _, _, title in items]
+    seen = _all_pages(slack, alert, titles)
+    assert sorted(seen) == sorted(title for _, _, title in new)

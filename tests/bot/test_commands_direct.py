@@ -248,3 +248,30 @@ def test_author_among_keywords_says_it_works_alone(seeded, text):
     `author:` takes a name on its own."""
     reply = ask(seeded, text)
     assert "No papers match" in reply and "`author:` works on its own" in reply
+
+
+def test_show_all_pages_only_the_alerts_own_papers_not_others_in_its_id_range(seeded):
+    """A paper between an alert's papers (sent in an earlier alert, or a replacement) is in
+    the alert's id range but not in the alert: Show all and its pages leave it out, and a
+    button whose delivery is gone says so instead of showing the range."""
+    from bot import views
+    from bot.commands import search_page
+    from storage import deliveries
+    from storage.search import search
+    from tests.conftest import add_subscription
+
+    ids = sorted(p["id"] for p in search(seeded, "bert", limit=50).papers)
+    assert len(ids) >= 3
+    sub = add_subscription(seeded, "T1", "U1", "U1", kind="personal", frequency="instant")
+    announced = [ids[0], ids[-1]]  # everything between was sent before or never news
+    claim = deliveries.claim(seeded, sub.id, "alert:0-9", NOW)
+    deliveries.prepare(seeded, claim, {"text": "", "blocks": []}, announced)
+    value = views._page_value("bert", 0, ids[-1], ids[0] - 1, claim.key)
+    result = search_page(seeded, Config(), value)
+    assert result is not None and sorted(p["id"] for p in result.papers) == announced
+    assert result.total == 2
+    # The page's buttons keep to the delivery too.
+    share = views.search_message(result)["blocks"][-1]["elements"][0]["value"]
+    assert views.page_from_value(share).delivery == claim.key
+    gone = views._page_value("bert", 0, ids[-1], ids[0] - 1, f"{sub.id}:alert:9-10")
+    assert search_page(seeded, Config(), gone) is None

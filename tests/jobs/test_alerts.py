@@ -237,3 +237,95 @@ def test_a_dripping_feed_never_holds_up_inbox_alerts(worker_config, subscribe, s
         drip_server.close()  # the drip ends: the feed job fails and finishes
         feeds.join(timeout=30)
     assert not feeds.is_alive()
+
+
+SECOND_LORA_DUMP = (
+    "Mar 19\n\nQLoRA on a Phone: Four-Bit Adapters at the Edge\n\n"
+    "We fine-tune LoRA adapters over four-bit weights on a phone and match server-side "
+    "accuracy on six instruction benchmarks while using a tenth of the memory.\n\n"
+    "  • 3 authors\n·\nMar 18, 2026 4\n"
+)
+
+
+def test_a_worker_killed_after_posting_an_alert_never_alerts_its_papers_again(
+    worker_config, subscribe, stub
+):
+    from jobs.alerts import BOOKMARK
+    from jobs.inbox import ingest_inbox
+    from jobs.slack import client_factory, open_channel, post
+    from storage import meta
+    from storage.papers import newest_paper_id
+
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    db = connect(worker_config.db_path)
+    ingest_inbox(db, worker_config, NOW.replace(minute=30))
+    # What a worker killed right after Slack took the alert leaves: a prepared, posted,
+    # unconfirmed claim, and the alert bookmark not yet moved past the new papers.
+    after, newest = meta.get(db, BOOKMARK), newest_paper_id(db)
+    (routing,) = [p["id"] for p in search(db, "lora routing").papers]
+    claim = ledger.claim(db, sub.id, f"alert:{after}-{newest}", NOW.replace(minute=30))
+    message = {"text": "1 new paper on lora", "blocks": []}
+    ledger.prepare(db, claim, message, [routing])
+    client = client_factory(worker_config)(stub.team_id)
+    ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
+    post(client, str(claim.channel), message, claim.key)
+    # Restarted, the worker ingests another dump before the delivery job recovers the claim.
+    with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
+        handle.write(SECOND_LORA_DUMP)
+    run_job(worker_config, NOW.replace(hour=7))
+    with time_machine.travel(NOW.replace(hour=7, minute=5), tick=False):
+        worker.deliver(worker_config)
+    texts = [json.dumps(m, ensure_ascii=False) for m in stub.messages("DU0LOCAL")]
+    assert len(texts) == 2 and json.loads(texts[1])["text"] == "1 new paper on lora"
+    assert "QLoRA on a Phone" in texts[1] and "LoRA Routing" not in texts[1]
+    assert ledger.sent_paper_ids(db, sub.id) == {routing, newest_paper_id(db)}
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
+    worker_config, subscribe, stub, error
+):
+    stub.add_channel("C0GONE", "gone", error=error)
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora", target="C0GONE", kind="channel")
+    other = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    run_job(worker_config, NOW.replace(minute=30))
+    db = connect(worker_config.db_path)
+    paused = subs.by_id(db, sub.id)
+    assert (paused.status, paused.paused_reason) == ("paused", f"Slack said {error}")
+    assert len(stub.messages("DU0LOCAL")) == 1  # the other subscriber still got theirs
+    assert subs.by_id(db, other.id).status == "active"
+    calls = len(stub.state.calls)
+    with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
+        handle.write(SECOND_LORA_DUMP)
+    run_job(worker_config, NOW.replace(hour=7))
+    with time_machine.travel(NOW.replace(hour=7, minute=30), tick=False):
+        worker.deliver(worker_config)
+    assert not [c for c in stub.state.calls[calls:] if c[1].get("channel") == "C0GONE"]
+    assert len(stub.messages("DU0LOCAL")) == 2
+
+
+def test_rate_limited_mid_fan_out_every_alert_goes_out_once(worker_config, subscribe, stub):
+    stub.add_user("U0OTHER", "other")
+    run_job(worker_config, NOW)
+    first = subscribe(NOW, frequency="instant", keywords="lora")
+    subscribe(NOW, frequency="instant", keywords="lora", target="C0GENERAL", kind="channel")
+    subscribe(NOW, frequency="instant", keywords="lora", user_id="U0OTHER", target="U0OTHER")
+    drop_lora_dump(worker_config)
+    # More 429s (Retry-After: 0) than one call retries: the first alert waits for the
+    # delivery job, the ones after it go out now.
+    stub.state.force_429, stub.state.retry_after = 7, 0
+    run_job(worker_config, NOW.replace(minute=30))
+    assert stub.state.force_429 == 0
+    assert [len(stub.messages(c)) for c in ("DU0LOCAL", "C0GENERAL", "DU0OTHER")] == [0, 1, 1]
+    db = connect(worker_config.db_path)
+    assert [r["state"] for r in ledger.ledger(db, first.id)] == ["claimed"]
+    for minutes in (31, 35, 40):
+        with time_machine.travel(NOW.replace(minute=minutes), tick=False):
+            worker.deliver(worker_config)
+        run_job(worker_config, NOW.replace(minute=minutes))
+    assert [len(stub.messages(c)) for c in ("DU0LOCAL", "C0GENERAL", "DU0OTHER")] == [1, 1, 1]
+    assert [r["state"] for r in ledger.ledger(db, first.id)] == ["sent"]

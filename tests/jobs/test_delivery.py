@@ -320,3 +320,88 @@ def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
         worker.deliver(config)
     assert subs.by_id(connect(config.db_path), sub.id).status == "active"
     assert len(stub.messages("DU0LOCAL")) == 1
+
+
+@pytest.mark.parametrize(
+    ("frequency", "start", "periods", "then"),
+    [
+        pytest.param(
+            "daily",
+            datetime(2026, 3, 28, tzinfo=UTC),
+            ["2026-03-28", "2026-03-29", "2026-03-30"],
+            "2026-03-31T02:30:00+02:00",
+            id="daily-spring-forward",
+        ),
+        pytest.param(
+            "daily",
+            datetime(2026, 10, 24, tzinfo=UTC),
+            ["2026-10-24", "2026-10-25", "2026-10-26"],
+            "2026-10-27T02:30:00+01:00",
+            id="daily-fall-back",
+        ),
+        pytest.param(
+            "weekly",
+            datetime(2026, 3, 27, tzinfo=UTC),
+            ["2026-W13"],
+            "2026-04-05T02:30:00+02:00",
+            id="weekly-sunday-spring-forward",
+        ),
+        pytest.param(
+            "weekly",
+            datetime(2026, 10, 23, tzinfo=UTC),
+            ["2026-W43"],
+            "2026-11-01T02:30:00+01:00",
+            id="weekly-sunday-fall-back",
+        ),
+    ],
+)
+def test_a_digest_at_0230_berlin_comes_once_a_period_across_dst(
+    worker_config, subscribe, stub, frequency, start, periods, then
+):
+    # 02:30 does not exist on the spring-forward Sunday (it is sent at 03:30, the moment
+    # the gap ends) and exists twice on the fall-back Sunday (sent at the first only).
+    sub = subscribe(start, frequency=frequency, weekday=6, at_time="02:30", tz="Europe/Berlin")
+    run_clock(worker_config, start, start + timedelta(days=3), timedelta(minutes=30))
+    rows = sent_rows(worker_config)
+    assert [r["period"] for r in rows] == periods
+    for row in rows:
+        local = datetime.fromisoformat(row["claimed_at"]).astimezone(BERLIN)
+        gap = local.date().isoformat() == "2026-03-29"
+        assert (local.hour, local.minute) == ((3, 30) if gap else (2, 30)), row
+        assert frequency == "daily" or local.weekday() == 6
+    assert len(stub.messages("DU0LOCAL")) == len(periods)
+    due = subs.by_id(connect(worker_config.db_path), sub.id).next_due_at
+    assert datetime.fromisoformat(due).astimezone(BERLIN).isoformat() == then
+
+
+@pytest.mark.parametrize(
+    ("chatter", "down"),
+    [
+        pytest.param(250, timedelta(minutes=30), id="busy-channel"),
+        pytest.param(0, timedelta(days=3), id="worker-down-three-days"),
+    ],
+)
+def test_a_digest_posted_before_a_crash_is_found_however_busy_or_late_the_recovery(
+    worker_config, subscribe, stub, chatter, down
+):
+    # The worker was killed right after Slack took the digest. Meanwhile the channel got
+    # `chatter` other messages, or the worker stayed down for `down`: recovery must still
+    # find the posted digest (history is paged, newest first) instead of posting it again.
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), target="C0GENERAL", kind="channel")
+    db = connect(worker_config.db_path)
+    due = datetime.fromisoformat(sub.next_due_at)
+    client = client_factory(worker_config)(stub.team_id)
+    with time_machine.travel(due, tick=False):
+        claim = ledger.claim(db, sub.id, sub.schedule.period(due), due)
+        ledger.prepare(db, claim, {"text": "digest", "blocks": []}, [1, 2])
+        ledger.set_channel(db, claim, "C0GENERAL")
+        post(client, "C0GENERAL", {"text": "digest", "blocks": []}, claim.key)
+    with time_machine.travel(due + timedelta(minutes=5), tick=False):
+        for n in range(chatter):
+            client.chat_postMessage(channel="C0GENERAL", text=f"chatter {n}")
+    later = due + down
+    with time_machine.travel(later, tick=False):
+        outcomes = deliver_due(db, worker_config, client_factory(worker_config), later)
+    assert outcomes[Outcome.RECOVERED] == 1 and outcomes[Outcome.SENT] <= 1, outcomes
+    digests = [m for m in stub.messages("C0GENERAL") if m["text"] == "digest"]
+    assert len(digests) == 1

@@ -317,3 +317,54 @@ Abstract: We study massive MIMO at scale.</description>
 <dc:creator>{creator}</dc:creator></item></channel></rss>"""
     (entry,) = parse_feed(rss.encode(), date(2026, 3, 17)).entries
     assert entry.authors == names
+
+
+RSS = (FIXTURES / "arxiv_rss.xml").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        pytest.param(
+            RSS[: RSS.index(b"<description>arXiv:2603.01234")],
+            "not a readable RSS/Atom feed: no paper found (1× no abstract; 1× broken XML"
+            " (SAXParseException))",
+            id="feed-cut-inside-its-first-item",
+        ),
+        pytest.param(
+            b'[{"title": "LoRA Soup", "upvotes": 3}, {"paper": {"id": "2603.01234"}}]',
+            "not daily papers JSON: no paper found (1× item has no paper object;"
+            " 1× paper has no summary)",
+            id="json-items-missing-their-fields",
+        ),
+    ],
+)
+def test_a_feed_with_items_but_no_paper_is_a_counted_failure(db, file_server, body, error):
+    # A download cut off inside the first item, or JSON whose items lost their fields,
+    # parses to 0 papers: the admin must see the source failing in `papers stats`.
+    file_server.routes["/feed"] = (200, body, {})
+    url = file_server.url("/feed")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == error and report.parsed == 0
+    (row,) = db.query("SELECT last_error, last_ok_at, failures FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": error, "last_ok_at": None, "failures": 1}
+    # The whole feed, once it comes, is read and the source is ok again.
+    file_server.routes["/feed"] = (200, RSS, {})
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error is None and report.new_papers == 2
+    (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": None, "last_ok_at": NOW.isoformat()}
+
+
+def test_a_feed_url_answering_an_empty_body_is_a_failure_not_silence(db, file_server):
+    # An upstream outage can answer 200 with nothing in it: for a URL that is a failed
+    # fetch (logged, counted, shown in papers stats), not an empty inbox file to wait on.
+    file_server.routes["/rss/cs.CL"] = (200, b"", {"ETag": '"outage"'})
+    url = file_server.url("/rss/cs.CL")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == f"{url}: empty response (0 bytes)"
+    (row,) = db.query("SELECT last_error, failures, etag FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": report.error, "failures": 1, "etag": None}
+    file_server.routes["/rss/cs.CL"] = (200, RSS, {"ETag": '"v1"'})
+    (report,) = ingest_target(db, url, NOW)  # fetched whole, not answered 304
+    assert report.error is None and report.new_papers == 2

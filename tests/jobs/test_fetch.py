@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
 import pytest
 
 from jobs.fetch import fetch
+from jobs.ingest import ingest_target
 from storage.errors import SourceError
+from storage.papers import source_validators
+from tests.conftest import FIXTURES, NOW
 
 
 def test_body_over_the_cap_is_refused(file_server):
@@ -74,3 +80,47 @@ def test_only_http_sources_are_fetched(url):
 def test_a_mistyped_url_is_a_source_error(url, reason):
     with pytest.raises(SourceError, match=reason):
         fetch(url)
+
+
+class CutServer:
+    """A feed whose connection drops partway through its body (Content-Length says more),
+    with an ETag: what a proxy restart or a flaky link does to a download."""
+
+    def __init__(self, body: bytes, sent: int) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(200)
+                self.send_header("ETag", '"v1"')
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body[:sent])
+                self.wfile.flush()
+                self.close_connection = True
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/rss/cs.CL"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def test_a_download_cut_short_is_a_source_error_not_a_shorter_feed(db):
+    # Cut after the first whole item: parsed as it came, the feed would store one paper,
+    # keep the ETag and, answered 304 from then on, never fetch the second one that day.
+    body = (FIXTURES / "arxiv_rss.xml").read_bytes()
+    server = CutServer(body, body.index(b"<item>", body.index(b"</item>")))
+    try:
+        with pytest.raises(SourceError, match=r"connection closed after [\d,]+ of 2,355 bytes"):
+            fetch(server.url())
+        (report,) = ingest_target(db, server.url(), NOW)
+    finally:
+        server.close()
+    assert report.error and "connection closed" in report.error and report.parsed == 0
+    assert source_validators(db, server.url()) == {"etag": None, "last_modified": None}

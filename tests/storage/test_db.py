@@ -117,3 +117,28 @@ def test_an_author_stored_by_an_older_version_is_found_after_the_upgrade(
     old.close()
     db = connect(path)
     assert authors.papers_by(db, typed).paper_ids == [1]
+
+
+def test_a_failed_files_recorded_version_survives_the_column_rename(tmp_path):
+    # m016 renames last_error_sha256 (which also held "stat:..." values) to
+    # last_error_version: a failure recorded before the upgrade is still known after it,
+    # so the worker does not report an unchanged broken inbox file again.
+    from storage.papers import failed_on
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m016_failed_version")
+    old["sources"].insert_all(
+        [
+            {"name": "inbox/a.txt", "kind": "file", "last_error": "unreadable",
+             "last_error_sha256": "stat:1774000000000000000:42"},
+            {"name": "inbox/b.txt", "kind": "file", "last_error": "no paper",
+             "last_error_sha256": "ab" * 32},
+        ]
+    )  # fmt: skip
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    assert "last_error_sha256" not in db["sources"].columns_dict
+    assert failed_on(db, "inbox/a.txt", "stat:1774000000000000000:42") == "unreadable"
+    assert failed_on(db, "inbox/b.txt", "ab" * 32) == "no paper"
