@@ -18,7 +18,15 @@ from storage import subscriptions as subs
 from storage.config import Config
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
 from storage.papers import by_arxiv_id
-from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
+from storage.schedule import (
+    WEEKDAYS,
+    Frequency,
+    Schedule,
+    city_zones,
+    find_zone,
+    zone,
+    zone_problem,
+)
 from storage.search import SearchResult, search
 from storage.subscriptions import Kind
 from storage.text import straight_quotes
@@ -142,6 +150,38 @@ def _join_quotes(words: list[str]) -> list[str]:
     return joined
 
 
+# `9:30 pm`, `9 p.m.`: the half of the day typed as a word of its own after the time.
+_HALF_DAY = re.compile(r"^([ap])\.?m\.?$", re.IGNORECASE)
+
+
+def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
+    """The time typed after `at` ("HH:MM") and how many words it took (`9:30 pm` takes
+    two). A word that is no time at all is asked about: `attention at scale` meant a phrase."""
+    if not after_at:
+        raise SubscriptionError("Say the time after `at`, like `at 09:00` or `at 9am`.")
+    typed = after_at[0]
+    if not typed[:1].isdigit():
+        phrase = " ".join([*keywords[-1:], "at", typed])
+        raise SubscriptionError(
+            f"`{typed}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
+            f'To follow the words as a phrase, quote them: `"{phrase}"`.'
+        )
+    half = _HALF_DAY.match(after_at[1]) if len(after_at) > 1 else None
+    if half and not typed.lower().endswith(("am", "pm")):
+        return parse_time(f"{typed}{half.group(1)}m"), 2
+    return parse_time(typed), 1
+
+
+def _ask_city(word: str, at_time: str, cities: tuple[str, ...]) -> None:
+    """Refuse a city name after the time (`at 9 london`): neither drop it as a keyword nor
+    guess; name the IANA zone to type."""
+    names = ", ".join(f"`{name}`" for name in cities)
+    raise SubscriptionError(
+        f"Did you mean the timezone {names}? Write it in full, like "
+        f'`at {at_time} {cities[0]}`; to follow the word as a keyword, quote it: `"{word}"`.'
+    )
+
+
 def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
     timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
@@ -156,14 +196,19 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
         following = rest[index + 1] if index + 1 < len(rest) else None
         if lower in FREQUENCY_WORDS:
             frequency = FREQUENCY_WORDS[lower]
-        elif lower == "at" and following:
-            at_time = parse_time(following)
-            index += 1
-            if index + 1 < len(rest) and "/" in rest[index + 1]:
+        elif lower == "at":
+            at_time, used = _time_at(rest[index + 1 :], keywords)
+            index += used
+            after = rest[index + 1] if index + 1 < len(rest) else ""
+            if "/" in after:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
-                tz = find_zone(rest[index + 1]) or zone(rest[index + 1]).key
+                tz = find_zone(after) or zone(after).key
                 index += 1
-        elif lower == "on" and following and (day := weekday_of(following)) is not None:
+            elif not find_zone(after) and (cities := city_zones(after)):
+                _ask_city(after, at_time, cities)
+        elif lower == "on" and not following:
+            raise SubscriptionError("Say the day after `on`, like `on friday`.")
+        elif lower == "on" and (day := weekday_of(following)) is not None:
             weekday, frequency = day, Frequency.WEEKLY
             index += 1
         elif at_time_given(rest, index) and find_zone(word):

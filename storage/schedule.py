@@ -99,6 +99,23 @@ def find_zone(word: str) -> str | None:
     return name if "/" in name or name in PLAIN_ZONES else None
 
 
+@functools.cache
+def _cities() -> dict[str, tuple[str, ...]]:
+    """Every geographic IANA zone, by its lower-cased city (`london` → Europe/London)."""
+    cities: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        area, _, city = name.rpartition("/")
+        region = area.split("/")[0].lower()
+        if region in _AREAS and region != "etc":  # Etc/GMT-2 is no city
+            cities.setdefault(city.lower(), []).append(name)
+    return {city: tuple(names) for city, names in cities.items()}
+
+
+def city_zones(word: str) -> tuple[str, ...]:
+    """The IANA zones a bare city name stands for (`london`, `New_York`), or ()."""
+    return _cities().get(word.lower(), ())
+
+
 def zone_problem(word: str) -> str | None:
     """Why a word that looks like a timezone is not one we take, with the zone to use; None
     when it does not look like a timezone at all (or is one)."""

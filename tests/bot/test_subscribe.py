@@ -74,6 +74,47 @@ def test_zone_like_words_get_a_helpful_question(text, expected):
     assert expected in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "at", "tz"),
+    [
+        pytest.param("lora daily at 9:30 pm", "21:30", None, id="pm-word"),
+        pytest.param("lora at 9 PM", "21:00", None, id="pm-capitals"),
+        pytest.param("lora at 9:30 p.m. Europe/London", "21:30", "Europe/London", id="p.m."),
+        pytest.param("lora at 12 am UTC", "00:00", "UTC", id="midnight"),
+    ],
+)
+def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, tz):
+    """`at 9:30 pm` is 21:30: the `pm` was read as a keyword, so the digest came at 09:30
+    and matched only papers naming "pm"."""
+    request = parse_subscribe(text.split())
+    assert (request.keywords, request.at_time, request.tz) == ("lora", at, tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("lora at 9 london", "the timezone `Europe/London`", id="city-lower"),
+        pytest.param("lora at 21:00 London", "`at 21:00 Europe/London`", id="city"),
+        pytest.param("lora at 9am new_york", "`America/New_York`", id="city-underscore"),
+        pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
+        pytest.param("lora on", "Say the day after `on`", id="on-without-day"),
+        pytest.param("attention at scale", '`"attention at scale"`', id="at-a-word"),
+    ],
+)
+def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
+    """A city instead of its IANA zone, or `at`/`on` with nothing after, became keywords
+    (`lora london` in your own timezone, `lora at`): now the reply says what to type."""
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
+def test_pm_after_the_time_through_slack_lists_the_evening_digest(reply):
+    answer = said(reply("subscribe lora daily at 9:30 pm Europe/London"))
+    assert "`lora` → DM, daily at 21:30 Europe/London" in answer
+    assert "at 21:30 Europe/London" in said(reply("list")) and "pm" not in said(reply("list"))
+
+
 @pytest.fixture(params=["system", "tzdata"])
 def tz_source(request):
     """Zones from the OS files, or from the tzdata wheel only (as on a slim image)."""
