@@ -322,7 +322,7 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
         for s in subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
         if s.user_id != inv.user_id
     ]
-    admin = bool(others) and selector != "all" and lookups.is_admin(inv.user_id)
+    admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
     try:
         removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
     except NotFound as exc:

@@ -46,7 +46,7 @@ HELP = [
         "a digest for this channel",
     ),
     ("/papers list", "subscriptions you and this channel have"),
-    ("/papers unsubscribe 3 | lora | all", "stop a subscription"),
+    ("/papers unsubscribe 3 | lora | channel | all", "stop a subscription"),
     ('/papers author:"Edward J. Hu"', "papers by an author (initials and accents are fine)"),
     ("/papers follow Edward J. Hu", "a DM alert for each new paper by that author"),
     ("/papers unfollow Edward J. Hu", "stop following an author"),

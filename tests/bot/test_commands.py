@@ -160,6 +160,54 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
 
 
 @pytest.mark.parametrize(
+    ("made", "removal", "removed", "kept"),
+    [
+        pytest.param(
+            ["channel daily"], "unsubscribe channel", ["trending → <#C0GENERAL>"], [], id="channel"
+        ),
+        pytest.param(
+            ["channel weekly rlhf", "channel daily"],
+            "unsubscribe channel rlhf",
+            ["`rlhf` → <#C0GENERAL>"],
+            ["trending → <#C0GENERAL>"],
+            id="channel-keywords",
+        ),
+        pytest.param(
+            ["channel daily", "lora"],
+            "unsubscribe trending",
+            ["trending → <#C0GENERAL>"],
+            ["`lora`"],
+            id="trending",
+        ),
+        pytest.param(
+            ["lora", "gan"], "unsubscribe All", ["`lora`", "`gan`"], [], id="all-capitalised"
+        ),
+        pytest.param(
+            ["lora", "gan", "vit"], "unsubscribe 1 3", ["`lora`", "`vit`"], ["`gan`"], id="two-ids"
+        ),
+        pytest.param(
+            ["lora", "gan", "vit"],
+            "unsubscribe #2, #3",
+            ["`gan`", "`vit`"],
+            ["`lora`"],
+            id="ids-with-commas",
+        ),
+    ],
+)
+def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, removed, kept):
+    """`/papers subscribe channel` is undone by `/papers unsubscribe channel`, a digest that
+    `/papers list` calls "trending" by `unsubscribe trending`, and `All`, `1 3` or `#2, #3`
+    mean what they say: each of these answered "No subscription of yours matches"."""
+    for words in made:
+        assert "Subscribed" in all_text(reply(f"subscribe {words}"))
+    answer = all_text(reply(removal))
+    assert f"Removed {len(removed)} subscription" in answer
+    assert all(line in answer for line in removed), answer
+    listed = all_text(reply("list"))
+    assert all(line not in listed for line in removed) and all(line in listed for line in kept)
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param("subscribe lora at 25:00", "is not a time of day", id="bad-hour"),
