@@ -166,3 +166,19 @@ def test_a_workspace_that_installs_again_with_a_new_bot_token_is_served_again(sl
     slack.state.tokens[slack.token] = team  # reinstalled: the app runs with the new token
     assert "Your subscriptions" in reply("list")["text"]
     assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]
+
+
+def test_opening_app_home_after_a_reinstall_serves_the_team_again(slack, config):
+    """One workspace, reinstalled with a new SLACK_BOT_TOKEN: App Home showed every
+    subscription "paused: app uninstalled", and Resume there made it look active while the
+    team stayed unserved (nothing was delivered) until someone typed a /papers command.
+    Slack shows Home only for an installed app: opening it serves the team again."""
+    db = connect(config.db_path)
+    sub = add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START)
+    slack.event({"type": "app_uninstalled"})
+    wait_for(lambda: subs.by_id(db, sub.id).status == "paused")
+    slack.state.views.clear()
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    assert "paused" not in str(view["blocks"]) and "Pause" in str(view["blocks"])
+    assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]
