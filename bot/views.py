@@ -409,9 +409,30 @@ def alert_message(papers: list[dict], keywords: str, subscription_id: int) -> di
     return _alert(papers, heading, None, subscription_id, text, show_all)
 
 
+# A reply's sections hold 3,000 characters each; past three of them (a command thousands of
+# characters long, echoed back) the rest is cut, well short of the ~12k a message may total.
+SECTION_CHARS = 3000
+TEXT_SECTIONS = 3
+
+
+def _sections(text: str) -> list[str]:
+    """Text in as many sections as it needs, split at line ends; a line longer than a
+    section (a long command quoted back in an error) is shortened."""
+    parts: list[str] = []
+    for line in text.split("\n"):
+        line = truncate(line, SECTION_CHARS)
+        if parts and len(parts[-1]) + 1 + len(line) <= SECTION_CHARS:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line)
+    return parts[:TEXT_SECTIONS]
+
+
 def text_message(text: str) -> dict:
-    """A plain one-section reply."""
-    return {"text": text, "blocks": _dump([SectionBlock(text=MarkdownTextObject(text=text))])}
+    """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
+    and the user got "Something went wrong" instead of the reply)."""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in _sections(text)]
+    return {"text": text, "blocks": _dump(blocks)}
 
 
 def help_message(note: str | None = None) -> dict:
@@ -452,7 +473,6 @@ def describe(sub: Subscription) -> str:
 
 LIST_MAX = 40  # subscriptions in one /papers list reply
 LIST_CHARS = 10_000
-SECTION_CHARS = 3000
 
 
 def list_message(subs: list[Subscription]) -> dict:
