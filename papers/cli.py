@@ -56,7 +56,12 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--db", "db_path", envvar="PAPERS_DB", help="SQLite file (default data/papers.db).")
+@click.option(
+    "--db",
+    "db_path",
+    envvar="PAPERS_DB",
+    help="SQLite file (default: PAPERS_DB, else data/papers.db); before the command.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.pass_context
 def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
@@ -317,6 +322,7 @@ def digest(
 ) -> None:
     """Print a subscription's next digest as text and as Block Kit JSON, without sending."""
     from bot import views
+    from bot.text import escape_mrkdwn
     from storage import subscriptions as subs
     from storage.digests import select_papers
 
@@ -356,7 +362,8 @@ def digest(
             why = f": {sub.paused_reason}" if sub.paused_reason else ""
             paused = f" (paused{why}; nothing is sent until it is resumed)"
         click.echo(f"# subscription #{sub.id} → {sub.target}{paused}")
-        click.echo(message["text"])
+        # The heading as typed: `Q&A` and `lora*`, not Slack's `Q&amp;A` and look-alike `lora∗`.
+        click.echo(message["text"].replace(escape_mrkdwn(heading), heading, 1))
         for paper in papers:
             click.echo(f"  - {paper['title']}")
         click.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))

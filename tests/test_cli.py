@@ -236,6 +236,33 @@ def test_digest_of_a_paused_subscription_says_nothing_is_sent(seeded_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("keywords", "heading"),
+    [
+        pytest.param("Q&A", "Daily papers on “Q&A” · ", id="ampersand"),
+        pytest.param("diffus* -survey", "Daily papers on “diffus* -survey” · ", id="prefix"),
+    ],
+)
+def test_digest_prints_its_heading_as_typed_not_as_slack_markup(seeded_path, keywords, heading):
+    """`papers digest` printed `Daily papers on “Q&amp;A”` and `“diffus∗ -survey”`: the
+    Slack-escaped fallback text, in a terminal that shows no mrkdwn."""
+    from datetime import UTC, datetime
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", keywords=keywords, now=datetime.now(UTC))
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith(heading)
+    assert "&amp;" not in result.stdout.splitlines()[1]
+
+
+def test_help_names_the_database_variable():
+    """`--db` said only "default data/papers.db", though PAPERS_DB is read first."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert "PAPERS_DB" in result.output and "data/papers.db" in result.output
+
+
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
     db, binary = tmp_path / "p.db", tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)
