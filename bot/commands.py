@@ -125,6 +125,13 @@ def _ask_instead(word: str, after_time: bool) -> None:
             f"Did you mean `at {word}`? Write the time after `at`, like "
             f"`/papers subscribe lora daily at {word}`."
         )
+    day = word.lower().rstrip(".").removesuffix("s")
+    if day in WEEKDAYS:  # `weekly friday`, `on monday and friday`: no paper says "friday"
+        raise SubscriptionError(
+            f"Did you mean `on {day}`? A weekly digest comes on one day, like "
+            f"`/papers subscribe lora weekly on {day}`; to follow the word as a keyword, "
+            f'quote it: `"{word}"`.'
+        )
 
 
 def _quoted(word: str) -> bool:

@@ -99,11 +99,14 @@ def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, t
         pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
         pytest.param("lora on", "Say the day after `on`", id="on-without-day"),
         pytest.param("attention at scale", '`"attention at scale"`', id="at-a-word"),
+        pytest.param("lora weekly friday at 9", "Did you mean `on friday`?", id="day-without-on"),
+        pytest.param("lora on monday and Fridays", "`on friday`", id="second-day"),
     ],
 )
 def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
-    """A city instead of its IANA zone, or `at`/`on` with nothing after, became keywords
-    (`lora london` in your own timezone, `lora at`): now the reply says what to type."""
+    """A city instead of its IANA zone, `at`/`on` with nothing after, or a weekday without
+    `on`, became keywords (`lora london` in your own timezone, `lora at`, `lora friday`
+    weekly on Monday): now the reply says what to type."""
     with pytest.raises(SubscriptionError) as raised:
         parse_subscribe(text.split())
     assert expected in str(raised.value)
