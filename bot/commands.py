@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from bot import more_commands, views
 from bot.text import code, escape_entities, plural
-from bot.unfurl import paper_ref
+from bot.unfurl import ARXIV_HOSTS, HF_HOSTS, paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
@@ -384,6 +384,9 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
 _BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
 
 
+_SCHEMELESS = tuple(f"{host}/" for host in (*ARXIV_HOSTS, *HF_HOSTS))
+
+
 def arxiv_ref(text: str) -> str | None:
     """The arXiv id a query that is only a paper link or an arXiv id names, else None.
     Slack may send a pasted link wrapped as `<url>` or `<url|label>`."""
@@ -391,6 +394,8 @@ def arxiv_ref(text: str) -> str | None:
         return None
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].split("|", 1)[0]
+    if text.lower().startswith(_SCHEMELESS):  # `arxiv.org/abs/…` typed without https://
+        text = "https://" + text
     bare = _BARE_ID.match(text)
     return bare.group(1) if bare else paper_ref(text)
 

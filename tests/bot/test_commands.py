@@ -427,10 +427,13 @@ def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
         pytest.param("2603.01234", id="bare-id"),
         pytest.param("arXiv:2603.01234v1", id="arxiv-prefix"),
         pytest.param("search https://arxiv.org/abs/2603.01234", id="search-link"),
+        pytest.param("arxiv.org/abs/2603.01234", id="link-without-https"),
+        pytest.param("huggingface.co/papers/2603.01234", id="hf-link-without-https"),
     ],
 )
 def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
-    """A link searched for the word `https` (every abstract that names a code URL)."""
+    """A link searched for the word `https` (every abstract that names a code URL); one
+    typed without `https://` searched the words `arxiv org abs` and found nothing."""
     db = connect(config.db_path)
     ingest_bytes(db, "rss", (FIXTURES / "arxiv_rss.xml").read_bytes(), NOW)
     db.close()
