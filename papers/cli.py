@@ -309,7 +309,10 @@ def run_all(ctx: click.Context, standin_port: int) -> None:
     hidden=True,
     help="Accepted for old scripts: printing is all it does.",
 )
-@click.option("--subscription", "subscription_id", type=int, help="Subscription id.")
+# A subscription id is a SQLite rowid: a bigger number is a usage error, not a traceback.
+@click.option(
+    "--subscription", "subscription_id", type=click.IntRange(1, 2**63 - 1), help="Subscription id."
+)
 @click.option("--team", help="Team id (with --channel).")
 @click.option("--channel", help="Channel or user id (with --team).")
 @click.pass_context

@@ -257,6 +257,14 @@ def test_digest_prints_its_heading_as_typed_not_as_slack_markup(seeded_path, key
     assert "&amp;" not in result.stdout.splitlines()[1]
 
 
+@pytest.mark.parametrize("number", ["99999999999999999999999", "0"], ids=["past-sqlite", "zero"])
+def test_digest_of_an_impossible_subscription_id_is_a_usage_error(seeded_path, number):
+    """A number past SQLite's integers traced back with OverflowError."""
+    result = run(seeded_path, "digest", "--subscription", number)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Invalid value for '--subscription'" in result.stderr
+
+
 def test_help_names_the_database_variable():
     """`--db` said only "default data/papers.db", though PAPERS_DB is read first."""
     result = CliRunner().invoke(main, ["--help"])
