@@ -50,6 +50,9 @@ FREQUENCY_WORDS = {
     "now": Frequency.INSTANT,
     "alert": Frequency.INSTANT,
 }
+# Schedules people type that we do not keep: asked about, never made keywords.
+OTHER_FREQUENCIES = ("hourly", "monthly", "biweekly", "fortnightly", "yearly", "quarterly")
+_EVERY = {"day": Frequency.DAILY, "week": Frequency.WEEKLY, "weekday": Frequency.WEEKDAYS}
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 
 
@@ -124,6 +127,11 @@ def _ask_instead(word: str, after_time: bool) -> None:
         raise SubscriptionError(
             f"Did you mean `at {word}`? Write the time after `at`, like "
             f"`/papers subscribe lora daily at {word}`."
+        )
+    if word.lower() in OTHER_FREQUENCIES:
+        raise SubscriptionError(
+            f"`{word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` (on a "
+            f'day) or `instant`; to follow the word as a keyword, quote it: `"{word}"`.'
         )
     day = word.lower().rstrip(".").removesuffix("s")
     if day in WEEKDAYS:  # `weekly friday`, `on monday and friday`: no paper says "friday"
@@ -213,6 +221,9 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 index += 1
             elif not find_zone(after) and (cities := city_zones(after)):
                 _ask_city(after, at_time, cities)
+        elif lower == "every" and following and (every := _every(following)) is not None:
+            frequency, weekday = every[0], every[1] if every[1] is not None else weekday
+            index += 1
         elif lower == "on" and not following:
             raise SubscriptionError("Say the day after `on`, like `on friday`.")
         elif lower == "on" and (day := weekday_of(following)) is not None:
@@ -252,6 +263,16 @@ def weekday_of(word: str) -> int | None:
         return None  # `on SAT`, `on SUN` in capitals are keywords (SAT solvers), not days
     days = [i for i, day in enumerate(WEEKDAYS) if day.startswith(lower)]
     return days[0] if len(days) == 1 else None
+
+
+def _every(word: str) -> tuple[str, int | None] | None:
+    """What `every day`, `every week`, `every weekday` or `every friday` means (a frequency
+    and, for a day, the weekday), or None."""
+    lower = word.lower().removesuffix("s")
+    if lower in _EVERY:
+        return _EVERY[lower], None
+    day = weekday_of(word)
+    return (Frequency.WEEKLY, day) if day is not None else None
 
 
 def _ask_weekday(word: str) -> None:

@@ -91,6 +91,26 @@ def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, t
 
 
 @pytest.mark.parametrize(
+    ("text", "frequency", "weekday", "at"),
+    [
+        pytest.param("lora every day at 8", "daily", 0, "08:00", id="every-day"),
+        pytest.param("lora every week", "weekly", 0, "09:00", id="every-week"),
+        pytest.param("lora every weekday", "weekdays", 0, "09:00", id="every-weekday"),
+        pytest.param("lora every Friday at 16:00", "weekly", 4, "16:00", id="every-friday"),
+    ],
+)
+def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
+    """`every day` was the keywords `every day`: a daily digest of papers saying "every"."""
+    request = parse_subscribe(text.split())
+    assert (request.keywords, str(request.frequency), request.weekday, request.at_time) == (
+        "lora",
+        frequency,
+        weekday,
+        at,
+    )
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param("lora at 9 london", "the timezone `Europe/London`", id="city-lower"),
@@ -101,6 +121,8 @@ def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, t
         pytest.param("attention at scale", '`"attention at scale"`', id="at-a-word"),
         pytest.param("lora weekly friday at 9", "Did you mean `on friday`?", id="day-without-on"),
         pytest.param("lora on monday and Fridays", "`on friday`", id="second-day"),
+        pytest.param("lora monthly", "`monthly` is not a schedule I keep", id="monthly"),
+        pytest.param("lora Hourly", "choose `daily`, `weekdays`, `weekly`", id="hourly"),
     ],
 )
 def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
