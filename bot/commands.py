@@ -176,7 +176,7 @@ def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
         raise SubscriptionError("Say the time after `at`, like `at 09:00` or `at 9am`.")
     typed = after_at[0]
     if not typed[:1].isdigit():
-        phrase = " ".join([*keywords[-1:], "at", typed])
+        phrase = " ".join([*(k.strip('"') for k in keywords[-1:]), "at", typed.strip('"')])
         raise SubscriptionError(
             f"`{typed}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
             f'To follow the words as a phrase, quote them: `"{phrase}"`.'

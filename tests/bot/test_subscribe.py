@@ -119,6 +119,7 @@ def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
         pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
         pytest.param("lora on", "Say the day after `on`", id="on-without-day"),
         pytest.param("attention at scale", '`"attention at scale"`', id="at-a-word"),
+        pytest.param('"attention at scale', '`"attention at scale"`', id="unclosed-quote"),
         pytest.param("lora weekly friday at 9", "Did you mean `on friday`?", id="day-without-on"),
         pytest.param("lora on monday and Fridays", "`on friday`", id="second-day"),
         pytest.param("lora monthly", "`monthly` is not a schedule I keep", id="monthly"),
