@@ -60,6 +60,7 @@ class _Group(click.Group):
     "--db",
     "db_path",
     envvar="PAPERS_DB",
+    metavar="PATH",
     help="SQLite file (default: PAPERS_DB, else data/papers.db); before the command.",
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
@@ -80,7 +81,11 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option(
-    "--date", "listing", type=click.DateTime(["%Y-%m-%d"]), help="Listing date of the dumps."
+    "--date",
+    "listing",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Listing date of dumps that have no date line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_context

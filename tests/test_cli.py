@@ -265,10 +265,13 @@ def test_digest_of_an_impossible_subscription_id_is_a_usage_error(seeded_path, n
     assert "Invalid value for '--subscription'" in result.stderr
 
 
-def test_help_names_the_database_variable():
-    """`--db` said only "default data/papers.db", though PAPERS_DB is read first."""
+def test_help_names_the_database_variable_and_the_date_format():
+    """`--db` said only "default data/papers.db", though PAPERS_DB is read first, and
+    `--date` showed click's `[%Y-%m-%d]` where the README says `YYYY-MM-DD`."""
     result = CliRunner().invoke(main, ["--help"])
-    assert "PAPERS_DB" in result.output and "data/papers.db" in result.output
+    assert "--db PATH" in result.output and "PAPERS_DB" in result.output
+    assert "data/papers.db" in result.output
+    assert "--date YYYY-MM-DD" in CliRunner().invoke(main, ["ingest", "--help"]).output
 
 
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
