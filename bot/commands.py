@@ -28,7 +28,7 @@ from storage.schedule import (
     zone_problem,
 )
 from storage.search import SearchResult, search
-from storage.subscriptions import Kind
+from storage.subscriptions import Kind, Subscription
 from storage.text import straight_quotes
 from storage.trending import anchor_day, trending
 
@@ -318,19 +318,42 @@ def _subscribe(
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
-    sub = saved.subscription
+    sub, resumed = _resume_if_slack_refused(db, saved.subscription)
     # The next digest's date, so that a change that waits (a week already delivered) says so.
     due = views.next_delivery(sub, now)
     due = f"\n{due}" if due else ""
     if saved.created:
         return views.text_message(f"Subscribed: {views.describe(sub)}{due}")
+    if resumed and not saved.changed:
+        return views.text_message(
+            f"Resumed (paused when {escape_entities(resumed)}): {views.describe(sub)}{due}"
+        )
     if not saved.changed:
-        return views.text_message(f"You already have this subscription: {views.describe(sub)}")
+        paused = "\nIt is paused: press *Resume* on App Home." if sub.status == "paused" else ""
+        return views.text_message(
+            f"You already have this subscription: {views.describe(sub)}{paused}"
+        )
+    again = f"Resumed (paused when {escape_entities(resumed)}). " if resumed else ""
     return views.text_message(
-        f"Updated the schedule of #{sub.id}: "
+        f"{again}Updated the schedule of #{sub.id}: "
         f"{views.describe_when(saved.before)} → {views.describe_when(sub)}.\n"
         f"{views.describe(sub)}{due}"
     )
+
+
+# How delivery pauses a subscription Slack refused (jobs.delivery): `Slack said not_in_channel`.
+SLACK_REFUSED = "Slack said "
+
+
+def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscription, str]:
+    """Asking for a subscription again resumes it when Slack's refusal paused it (the bot was
+    removed from the channel; the subscribe just checked it is back): it said "You already
+    have this subscription", paused, and only its creator could resume it, on App Home.
+    Returns the subscription and the reason it had been paused ("" when not resumed)."""
+    reason = sub.paused_reason or ""
+    if sub.status != "paused" or not reason.startswith(SLACK_REFUSED):
+        return sub, ""
+    return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
 
 
 def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:

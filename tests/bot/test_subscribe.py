@@ -15,6 +15,7 @@ from bot.commands import parse_subscribe
 from jobs.delivery import deliver_due
 from jobs.slack import client_factory
 from storage import connect
+from storage import subscriptions as subs
 from storage.errors import SubscriptionError
 from tests.bot.conftest import wait_for
 
@@ -389,3 +390,35 @@ def test_every_channel_schedule_the_help_names_is_accepted(reply):
     for n, schedule in enumerate(schedules):
         answer = said(reply(f"subscribe channel {schedule} at 08:00 UTC topic{n}"))
         assert f"#{n + 1}" in answer and schedule in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("again", "expected"),
+    [
+        pytest.param("subscribe channel daily at 09:00 UTC", "Resumed (paused when", id="same"),
+        pytest.param(
+            "subscribe channel daily at 10:00 UTC",
+            "Resumed (paused when Slack said not_in_channel). Updated the schedule",
+            id="new-time",
+        ),
+    ],
+)
+def test_subscribing_again_resumes_a_subscription_slack_refused(reply, config, again, expected):
+    """The bot was removed from #general, so delivery paused the channel's digest ("Slack
+    said not_in_channel"). Invited back, a member typing the subscribe again got "You already
+    have this subscription", still paused: only its creator could resume it, on App Home."""
+    reply("subscribe channel daily at 09:00 UTC")
+    db = connect(config.db_path)
+    subs.pause(db, 1, "Slack said not_in_channel")
+    answer = said(reply(again, user="U0OTHER"))
+    assert expected in answer and "_paused" not in answer
+    assert subs.by_id(db, 1).status == "active" and subs.by_id(db, 1).paused_reason is None
+
+
+def test_subscribing_again_to_one_paused_on_app_home_says_how_to_resume(reply, config):
+    reply("subscribe lora daily")
+    db = connect(config.db_path)
+    subs.set_status(db, "T0LOCAL", 1, subs.Status.PAUSED, "paused from App Home")
+    answer = said(reply("subscribe lora daily"))
+    assert "You already have this subscription" in answer and "*Resume* on App Home" in answer
+    assert subs.by_id(db, 1).status == "paused"
