@@ -52,6 +52,9 @@ FREQUENCY_WORDS = {
 }
 # Schedules people type that we do not keep: asked about, never made keywords.
 OTHER_FREQUENCIES = ("hourly", "monthly", "biweekly", "fortnightly", "yearly", "quarterly")
+# A channel or a person named where keywords go: `#general`, `@bob`, or as Slack escapes them.
+_CHANNEL_REF = re.compile(r"^(?:#[^\W\d_]|<#[CG][A-Z0-9]+)")
+_USER_REF = re.compile(r"^(?:@[^\W\d_]|<@[UW][A-Z0-9]+)")
 _EVERY = {"day": Frequency.DAILY, "week": Frequency.WEEKLY, "weekday": Frequency.WEEKDAYS}
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 
@@ -127,6 +130,18 @@ def _ask_instead(word: str, after_time: bool) -> None:
         raise SubscriptionError(
             f"Did you mean `at {word}`? Write the time after `at`, like "
             f"`/papers subscribe lora daily at {word}`."
+        )
+    if _CHANNEL_REF.match(word):  # `#ml-papers` typed, or Slack's `<#C123|ml-papers>`
+        raise SubscriptionError(
+            f"`{word}` names a channel: a channel's digest is set up in the channel itself. "
+            "Type `/papers subscribe channel daily` there (after `/invite @papers`); to follow "
+            f'the word as a keyword, quote it: `"{word}"`.'
+        )
+    if _USER_REF.match(word):
+        raise SubscriptionError(
+            f"`{word}` names a person: subscriptions are each member's own, so they can "
+            "type `/papers subscribe ...` themselves; to follow the word as a keyword, quote "
+            f'it: `"{word}"`.'
         )
     if word.lower() in OTHER_FREQUENCIES:
         raise SubscriptionError(

@@ -142,6 +142,23 @@ def test_pm_after_the_time_through_slack_lists_the_evening_digest(reply):
     assert "at 21:30 Europe/London" in said(reply("list")) and "pm" not in said(reply("list"))
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("#ml-papers daily", "`#ml-papers` names a channel", id="channel-name"),
+        pytest.param("channel #general weekly", "set up in the channel itself", id="other-channel"),
+        pytest.param("<#C0GENERAL|general> daily", "names a channel", id="escaped-channel"),
+        pytest.param("@bob lora", "`@bob` names a person", id="person"),
+    ],
+)
+def test_a_channel_or_person_named_in_subscribe_is_asked_about(text, expected):
+    """`/papers subscribe #ml-papers daily` made a DM digest of papers matching the word
+    `ml-papers` (and `channel #general` a digest of the word here, not in #general)."""
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
 @pytest.fixture(params=["system", "tzdata"])
 def tz_source(request):
     """Zones from the OS files, or from the tzdata wheel only (as on a slim image)."""
