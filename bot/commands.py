@@ -131,6 +131,12 @@ def _ask_instead(word: str, after_time: bool) -> None:
             f"Did you mean `at {word}`? Write the time after `at`, like "
             f"`/papers subscribe lora daily at {word}`."
         )
+    _ask_about_word(word)
+
+
+def _ask_about_word(word: str) -> None:
+    """Refuse a word that names a channel, a person, a schedule we do not keep or a weekday
+    without `on`: as a keyword it would quietly match papers that say it."""
     if _CHANNEL_REF.match(word):  # `#ml-papers` typed, or Slack's `<#C123|ml-papers>`
         raise SubscriptionError(
             f"`{word}` names a channel: a channel's digest is set up in the channel itself. "
