@@ -13,6 +13,7 @@ from typing import NamedTuple
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -529,6 +530,18 @@ def _fit(blocks: list[dict], room: int) -> list[dict]:
     )
 
 
+def _confirm_remove(sub: Subscription) -> ConfirmObject:
+    """Slack's are-you-sure for Remove: a slip of the mouse next to Pause took a
+    subscription away for good, and its deliveries' history with it."""
+    return ConfirmObject(
+        title=f"Remove #{sub.id}?",
+        text=f"#{sub.id}, {describe_when(sub)}, stops for good. *Pause* keeps it for later.",
+        confirm="Remove",
+        deny="Keep it",
+        style="danger",
+    )
+
+
 def home_view(
     subs: list[Subscription],
     last: dict[int, dict | None],
@@ -571,6 +584,7 @@ def home_view(
                 action_id=f"home_remove_{sub.id}",
                 value=str(sub.id),
                 style="danger",
+                confirm=_confirm_remove(sub),
             ),
         ]
         blocks += [
