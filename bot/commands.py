@@ -59,8 +59,14 @@ _EVERY = {"day": Frequency.DAILY, "week": Frequency.WEEKLY, "weekday": Frequency
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 
 
+NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
+
+
 def parse_time(text: str) -> str:
-    """ "9", "9:30", "09:30", "9am", "5:15pm" → "HH:MM"; raises SubscriptionError otherwise."""
+    """ "9", "9:30", "09:30", "9am", "5:15pm", "noon" → "HH:MM"; raises SubscriptionError
+    otherwise."""
+    if text.strip().lower() in NAMED_TIMES:
+        return NAMED_TIMES[text.strip().lower()]
     match = _TIME.match(text.strip())
     if not match:
         raise SubscriptionError(f"`{text}` is not a time; use 24-hour `HH:MM`, like `09:00`.")
@@ -196,7 +202,7 @@ def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
     if not after_at:
         raise SubscriptionError("Say the time after `at`, like `at 09:00` or `at 9am`.")
     typed = after_at[0]
-    if not typed[:1].isdigit():
+    if not typed[:1].isdigit() and typed.lower() not in NAMED_TIMES:
         phrase = " ".join([*(k.strip('"') for k in keywords[-1:]), "at", typed.strip('"')])
         raise SubscriptionError(
             f"`{typed}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "

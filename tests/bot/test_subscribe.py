@@ -82,6 +82,8 @@ def test_zone_like_words_get_a_helpful_question(text, expected):
         pytest.param("lora at 9 PM", "21:00", None, id="pm-capitals"),
         pytest.param("lora at 9:30 p.m. Europe/London", "21:30", "Europe/London", id="p.m."),
         pytest.param("lora at 12 am UTC", "00:00", "UTC", id="midnight"),
+        pytest.param("lora at noon", "12:00", None, id="noon"),
+        pytest.param("lora at Midnight UTC", "00:00", "UTC", id="midnight-word"),
     ],
 )
 def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, tz):
