@@ -23,6 +23,8 @@ log = logging.getLogger("papers")
 PORT_RANGE = click.IntRange(1, 65535)
 # The commands that create a missing database: an ingest, and a fresh install's first start.
 CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
+# The options of `papers` itself, which come before the command.
+GROUP_OPTIONS = {"--db": "--db PATH", "-v": "-v", "--verbose": "--verbose"}
 
 
 def _now() -> datetime:
@@ -47,6 +49,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            if exc.option_name in GROUP_OPTIONS:  # `papers search lora --db x.db`
+                exc.message += (
+                    f" {exc.option_name} goes before the command: "
+                    f"papers {GROUP_OPTIONS[exc.option_name]} {ctx.invoked_subcommand} ..."
+                )
+            raise
         except PapersError as exc:
             _fail(str(exc))
         except sqlite3.DatabaseError as exc:  # corrupt pages past the header, a full disk

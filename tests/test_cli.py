@@ -265,6 +265,20 @@ def test_digest_of_an_impossible_subscription_id_is_a_usage_error(seeded_path, n
     assert "Invalid value for '--subscription'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        pytest.param(("search", "lora", "--db", "x.db"), "papers --db PATH search ...", id="db"),
+        pytest.param(("stats", "-v"), "papers -v stats ...", id="verbose"),
+    ],
+)
+def test_an_option_of_papers_after_the_command_says_where_it_goes(args, hint):
+    """`papers search lora --db x.db` said only "No such option '--db'", though --db is
+    an option of papers: one it takes before the command."""
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 2 and hint in result.output
+
+
 def test_help_names_the_database_variable_and_the_date_format():
     """`--db` said only "default data/papers.db", though PAPERS_DB is read first, and
     `--date` showed click's `[%Y-%m-%d]` where the README says `YYYY-MM-DD`."""
