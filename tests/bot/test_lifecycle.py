@@ -14,7 +14,7 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.app import build_app, make_http_server
-from storage import connect
+from storage import connect, teams
 from storage import subscriptions as subs
 from storage.config import Config
 from tests.bot.conftest import SECRET, wait_for
@@ -131,15 +131,14 @@ def test_installing_again_after_an_uninstall_resumes_delivery(tmp_path, standin)
         kept = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
         mine = add_subscription(db, standin.team_id, "U2", "U2", "personal", START)
         subs.set_status(db, standin.team_id, mine.id, subs.Status.PAUSED, "paused from App Home")
-        # Slack sends both on an uninstall.
+        # Slack sends both on an uninstall. Each is handled after its ack: wait for each, or
+        # a late app_uninstalled (on a busy machine) undid the reinstall below.
         standin.event({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}})
+        wait_for(lambda: teams.status(db, standin.team_id) == teams.REVOKED)
         standin.event({"type": "app_uninstalled"})
-        wait_for(
-            lambda: (
-                subs.due(db, DUE + timedelta(days=1)) == []
-                and subs.by_id(db, kept.id).status == "paused"
-            )
-        )
+        wait_for(lambda: teams.status(db, standin.team_id) == teams.UNINSTALLED)
+        assert subs.due(db, DUE + timedelta(days=1)) == []
+        assert subs.by_id(db, kept.id).status == "paused"
         assert oauth_install(base) == 200
         after = add_subscription(db, standin.team_id, "U3", "U3", "personal", START)
         assert subs.due(db, DUE + timedelta(days=1)) == [
