@@ -80,7 +80,9 @@ _AREAS = (
     "pacific",
     "etc",
 )
-_OFFSET = re.compile(r"^(?:UTC|GMT)([+-])(\d{1,2})(?::?00)?$", re.IGNORECASE)
+_OFFSET = re.compile(r"^(?:UTC|GMT)([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+# `+02:00`, `-05:30`, as ISO 8601 writes an offset (a bare `-3` may be an exclusion).
+_BARE_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
 @functools.cache
@@ -127,7 +129,12 @@ def zone_problem(word: str) -> str | None:
             f"Use the IANA zone of a city: {_codes(ABBREVIATIONS[upper])}, "
             f"like `at 09:00 {first}`."
         )
-    offset = _OFFSET.match(word)
+    offset = _OFFSET.match(word) or _BARE_OFFSET.match(word)
+    if offset and int(offset.group(3) or 0):  # India's +5:30, Nepal's +5:45: no Etc/ zone
+        return (
+            f"`{word}` is a fixed offset: use the IANA zone of a city, like `Asia/Kolkata` "
+            "(+5:30), `Asia/Kathmandu` (+5:45) or `America/St_Johns` (-3:30, with summer time)."
+        )
     if offset:
         sign = "-" if offset.group(1) == "+" else "+"
         etc = f"Etc/GMT{sign}{int(offset.group(2))}" if int(offset.group(2)) else "UTC"

@@ -54,6 +54,9 @@ def test_timezone_anywhere_after_the_time(text, keywords, at, tz):
         pytest.param("lora at 9 PST", "`America/Los_Angeles`", id="pst"),
         pytest.param("lora at 9 est", "`America/New_York`", id="est-lower"),
         pytest.param("lora at 9 UTC+2", "`Etc/GMT-2`", id="offset"),
+        pytest.param("lora at 9 GMT+5:30", "`Asia/Kolkata`", id="half-hour-offset"),
+        pytest.param("lora at 9 UTC+0545", "`Asia/Kathmandu`", id="offset-digits"),
+        pytest.param("lora at 9 +02:00", "`Etc/GMT-2`", id="iso-offset"),
         pytest.param("channel daily UTC", "Did you mean the timezone UTC?", id="utc-as-keyword"),
         pytest.param(
             "lora Europe/Berlin at 9", "Did you mean the timezone Europe/Berlin?", id="iana"
