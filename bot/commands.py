@@ -383,6 +383,20 @@ def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscript
     return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
 
 
+def _as_subscribed(words: list[str]) -> str:
+    """What to remove when the words are a subscribe command's (`lora weekly on friday at
+    16:30`, `channel weekly rlhf`): its keywords, as `channel …` for a channel's; a
+    subscription is its place and keywords, whatever its schedule. Other words as they are."""
+    typed = " ".join(words)
+    try:
+        request = parse_subscribe(words)
+    except PapersError:
+        return typed
+    if request.channel:
+        return f"channel {request.keywords}".strip()
+    return request.keywords or typed
+
+
 def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:
     if not words:
         raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
@@ -401,6 +415,7 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
         if s.user_id != inv.user_id
     ]
     admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
+    selector = _as_subscribed(words)
     try:
         removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
     except NotFound as exc:

@@ -192,12 +192,27 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
             ["`lora`"],
             id="ids-with-commas",
         ),
+        pytest.param(
+            ["lora weekly on friday at 16:30", "gan"],
+            "unsubscribe lora weekly on friday at 16:30",
+            ["`lora`"],
+            ["`gan`"],
+            id="the-subscribe-words",
+        ),
+        pytest.param(
+            ["channel weekly rlhf", "rlhf"],
+            "unsubscribe channel weekly rlhf",
+            ["`rlhf` → <#C0GENERAL>"],
+            ["`rlhf` → DM"],
+            id="the-channel-subscribe-words",
+        ),
     ],
 )
 def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, removed, kept):
     """`/papers subscribe channel` is undone by `/papers unsubscribe channel`, a digest that
-    `/papers list` calls "trending" by `unsubscribe trending`, and `All`, `1 3` or `#2, #3`
-    mean what they say: each of these answered "No subscription of yours matches"."""
+    `/papers list` calls "trending" by `unsubscribe trending`, `All`, `1 3` or `#2, #3`
+    mean what they say, and the subscribe's own words (schedule and all) undo it: each of
+    these answered "No subscription of yours matches"."""
     for words in made:
         assert "Subscribed" in all_text(reply(f"subscribe {words}"))
     answer = all_text(reply(removal))
