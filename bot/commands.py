@@ -248,8 +248,9 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 index += 1
             elif not find_zone(after) and (cities := city_zones(after)):
                 _ask_city(after, at_time, cities)
-        elif lower == "every" and following and (every := _every(following)) is not None:
-            frequency, weekday = every[0], every[1] if every[1] is not None else weekday
+        elif lower == "every":
+            frequency, day = _every(following or "")
+            weekday = weekday if day is None else day
             index += 1
         elif lower == "on" and not following:
             raise SubscriptionError("Say the day after `on`, like `on friday`.")
@@ -292,14 +293,24 @@ def weekday_of(word: str) -> int | None:
     return days[0] if len(days) == 1 else None
 
 
-def _every(word: str) -> tuple[str, int | None] | None:
-    """What `every day`, `every week`, `every weekday` or `every friday` means (a frequency
-    and, for a day, the weekday), or None."""
+def _every(word: str) -> tuple[str, int | None]:
+    """What `every day`, `every week`, `every weekday` or `every friday` means: a frequency
+    and, for a day, the weekday. Anything else (`every 2 days`, `every month`) is asked about."""
     lower = word.lower().removesuffix("s")
     if lower in _EVERY:
         return _EVERY[lower], None
-    day = weekday_of(word)
-    return (Frequency.WEEKLY, day) if day is not None else None
+    day = weekday_of(word) if word else None
+    if not word:
+        raise SubscriptionError(
+            "Say how often after `every`: `every day`, `every week`, `every weekday` or "
+            "`every friday`."
+        )
+    if day is None:
+        raise SubscriptionError(
+            f"`every {word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` "
+            "(on a day, like `every friday`) or `instant`."
+        )
+    return Frequency.WEEKLY, day
 
 
 def _ask_weekday(word: str) -> None:

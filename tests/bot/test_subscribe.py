@@ -130,6 +130,8 @@ def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
         pytest.param("lora on monday and Fridays", "`on friday`", id="second-day"),
         pytest.param("lora monthly", "`monthly` is not a schedule I keep", id="monthly"),
         pytest.param("lora Hourly", "choose `daily`, `weekdays`, `weekly`", id="hourly"),
+        pytest.param("lora every 2 days", "`every 2` is not a schedule I keep", id="every-2"),
+        pytest.param("lora every", "Say how often after `every`", id="every-alone"),
     ],
 )
 def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
