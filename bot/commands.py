@@ -435,6 +435,10 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
     return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
 
 
+# `/papers --help` and `/papers ?` as a command line or a chat user types them: no search
+# (a query of only `-help` excludes everything, and `?` is no word).
+HELP_WORDS = ("help", "?", "--help", "-help", "-h")
+
 # What a misspelled first word most likely meant; `search` and the aliases count too.
 COMMAND_WORDS = (*SUBCOMMANDS, "search", "remove")
 
@@ -548,7 +552,7 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
     words = inv.text.split()
     head = words[0].lower() if words else "help"
     try:
-        if head == "help":
+        if head in HELP_WORDS:
             return views.help_message()
         if head == "trending":
             return _trending(db, words[1:], now)

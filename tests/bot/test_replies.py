@@ -111,3 +111,12 @@ def test_the_query_is_echoed_as_typed(reply, typed, echo):
 
 def test_code_span_escapes_only_control_characters():
     assert code("diffus* <x> & `y`") == "`diffus* &lt;x&gt; &amp; ˋyˋ`"
+
+
+@pytest.mark.parametrize("text", ["?", "--help", "-h", "HELP", "help subscribe"], ids=str)
+def test_the_usual_ways_of_asking_for_help_get_the_help(reply, text):
+    """`/papers --help` answered "Add a word to look for: -word only leaves papers out" and
+    `/papers ?` "Type a few words to search for"."""
+    answer = said(reply(text))
+    assert "*papers* keeps you on top of new ML papers." in answer
+    assert ":warning:" not in answer
