@@ -443,9 +443,25 @@ HELP_WORDS = ("help", "?", "--help", "-help", "-h")
 COMMAND_WORDS = (*SUBCOMMANDS, "search", "remove")
 
 
+# Short forms and synonyms people type for a subcommand: like a slip, their words are
+# searched first and the subcommand offered only when they find nothing.
+OTHER_NAMES = {
+    "sub": "subscribe",
+    "unsub": "unsubscribe",
+    "subs": "list",
+    "subscriptions": "list",
+    "find": "search",
+    "delete": "remove",
+    "rm": "remove",
+}
+
+
 def near_subcommand(word: str) -> str | None:
-    """The subcommand a misspelled first word stands for (`lsit` → `list`), or None."""
+    """The subcommand a misspelled first word (`lsit` → `list`) or another name for one
+    (`unsub` → `unsubscribe`) stands for, or None."""
     lower = word.lower()
+    if lower in OTHER_NAMES:
+        return OTHER_NAMES[lower]
     if len(lower) < 4 or lower in COMMAND_WORDS or lower == "ls":
         return None
     best = min(COMMAND_WORDS, key=lambda c: DamerauLevenshtein.distance(lower, c))

@@ -23,6 +23,10 @@ def said(message: dict) -> str:
         pytest.param("unsubscrbe 3", "Did you mean `/papers unsubscribe 3`?", id="unsubscrbe"),
         pytest.param("trnding week", "Did you mean `/papers trending week`?", id="trnding"),
         pytest.param("hlep", "Did you mean `/papers help`?", id="hlep"),
+        pytest.param("unsub 1", "Did you mean `/papers unsubscribe 1`?", id="unsub"),
+        pytest.param("sub lora daily", "Did you mean `/papers subscribe lora daily`?", id="sub"),
+        pytest.param("subscriptions", "Did you mean `/papers list`?", id="subscriptions"),
+        pytest.param("find lora", "Did you mean `/papers search lora`?", id="find"),
     ],
 )
 def test_misspelled_subcommand_asks_instead_of_searching(reply, text, expected):
