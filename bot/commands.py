@@ -41,6 +41,8 @@ SUBCOMMANDS = (
     "follow",
     "unfollow",
     "saved",
+    "pause",
+    "resume",
 )
 FREQUENCY_WORDS = {
     "daily": Frequency.DAILY,
@@ -409,15 +411,46 @@ def _as_subscribed(words: list[str]) -> str:
 
 
 def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:
+    selector, admin = _selector(db, inv, words, lookups, "unsubscribe")
+    try:
+        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
+    except NotFound as exc:
+        raise NotFound(f"{exc} See `/papers list`.") from exc
+    lines = "\n".join(views.describe(s) for s in removed)
+    return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
+
+
+def _pause_or_resume(
+    db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
+) -> dict:
+    """`/papers pause 3` and `/papers resume lora`: what App Home's buttons do, by command."""
+    selector, admin = _selector(db, inv, words, lookups, verb)
+    status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
+    try:
+        changed = subs.pause_or_resume(
+            db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin
+        )
+    except NotFound as exc:
+        raise NotFound(f"{exc} See `/papers list`.") from exc
+    lines = "\n".join(views.describe(s) for s in changed)
+    done = "Paused" if verb == "pause" else "Resumed"
+    return views.text_message(f"{done} {plural(len(changed), 'subscription')}:\n{lines}")
+
+
+def _selector(
+    db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
+) -> tuple[str, bool]:
+    """What an unsubscribe, pause or resume names, and whether the user may change another
+    member's channel subscription (a workspace admin)."""
     if not words:
-        raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
+        raise SubscriptionError(f"Say which: `/papers {verb} 3`, `... lora` or `... all`.")
     selector = " ".join(words)
     number = selector.lstrip("#")
     # "²" and "٣" are digits to str.isdigit but not subscription numbers.
     if number and not number.isascii() and any(ch.isdigit() for ch in number):
         raise SubscriptionError(
             f"`{selector}` is not a subscription number; use the number "
-            "`/papers list` shows, like `/papers unsubscribe 3`."
+            f"`/papers list` shows, like `/papers {verb} 3`."
         )
     # Asking Slack only when it matters: someone else's channel subscription is named.
     others = [
@@ -426,13 +459,7 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
         if s.user_id != inv.user_id
     ]
     admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
-    selector = _as_subscribed(words)
-    try:
-        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
-    except NotFound as exc:
-        raise NotFound(f"{exc} See `/papers list`.") from exc
-    lines = "\n".join(views.describe(s) for s in removed)
-    return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
+    return _as_subscribed(words), admin
 
 
 # `/papers --help` and `/papers ?` as a command line or a chat user types them: no search
@@ -578,6 +605,8 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:], lookups)
+        if head in ("pause", "resume"):
+            return _pause_or_resume(db, inv, words[1:], lookups, head)
         if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
             return extra
         if head == "search":

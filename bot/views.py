@@ -48,6 +48,7 @@ HELP = [
     ),
     ("/papers list", "subscriptions you and this channel have"),
     ("/papers unsubscribe 3 | lora | channel | all", "stop a subscription"),
+    ("/papers pause 3 | resume 3", "hold a subscription, and take it up again"),
     ('/papers author:"Edward J. Hu"', "papers by an author (initials and accents are fine)"),
     ("/papers follow Edward J. Hu", "a DM alert for each new paper by that author"),
     ("/papers unfollow Edward J. Hu", "stop following an author"),

@@ -271,22 +271,59 @@ def remove(
     `channel rlhf`), or `all` (the user's own); returns what was removed.
 
     Only what `may_change` allows: another member's channel subscription needs an admin."""
+    with transaction(db):
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, "remove")
+        _delete(db, [s.id for s in allowed])
+    return allowed
+
+
+# Why a subscription paused with `/papers pause` is paused (as App Home says its own).
+PAUSED_BY_COMMAND = "paused with /papers pause"
+
+
+def pause_or_resume(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    status: Status,
+    channel_id: str | None = None,
+    is_admin: bool = False,
+) -> list[Subscription]:
+    """Pause or resume what a selector names (as `remove` reads it, with the same rule);
+    returns those subscriptions as they are now."""
+    verb = "pause" if status == Status.PAUSED else "resume"
+    reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
+    with transaction(db):
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb)
+        for sub in allowed:
+            db["subscriptions"].update(sub.id, {"status": str(status), "paused_reason": reason})
+        return [get(db, team_id, sub.id) for sub in allowed]
+
+
+def _allowed(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    channel_id: str | None,
+    is_admin: bool,
+    verb: str,
+) -> list[Subscription]:
+    """The subscriptions `selector` names that the user may `verb` (in the caller's
+    transaction); NotFound when it names none, SubscriptionError when none is theirs."""
     selector = selector.strip()
     if not selector:
-        raise SubscriptionError("Say which subscription to remove.")
-    with transaction(db):
-        chosen = _chosen(
-            visible_to(db, team_id, user_id, channel_id), user_id, selector, channel_id
+        raise SubscriptionError(f"Say which subscription to {verb}.")
+    chosen = _chosen(visible_to(db, team_id, user_id, channel_id), user_id, selector, channel_id)
+    if not chosen:
+        raise NotFound(f"No subscription of yours matches `{selector}`.")
+    allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
+    if not allowed:
+        raise SubscriptionError(
+            f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
+            f" can {verb} it."
         )
-        if not chosen:
-            raise NotFound(f"No subscription of yours matches `{selector}`.")
-        allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
-        if not allowed:
-            raise SubscriptionError(
-                f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
-                " can remove it."
-            )
-        _delete(db, [s.id for s in allowed])
     return allowed
 
 

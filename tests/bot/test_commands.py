@@ -10,6 +10,7 @@ import pytest
 
 from jobs.ingest import ingest_bytes, ingest_target
 from storage import connect
+from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
 from tests.conftest import FIXTURES, NOW
 
@@ -220,6 +221,23 @@ def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, re
     assert all(line in answer for line in removed), answer
     listed = all_text(reply("list"))
     assert all(line not in listed for line in removed) and all(line in listed for line in kept)
+
+
+def test_pause_and_resume_by_command(reply, config):
+    """`/papers list` says a subscription is paused, but only App Home could pause or resume
+    one: `/papers pause 1` searched papers for the words "pause 1"."""
+    reply("subscribe lora daily")
+    reply("subscribe channel weekly")
+    paused = all_text(reply("pause 1"))
+    assert "Paused 1 subscription" in paused and "_paused: paused with /papers pause_" in paused
+    assert subs.by_id(connect(config.db_path), 1).status == "paused"
+    assert "Paused 1 subscription" in all_text(reply("pause channel"))
+    resumed = all_text(reply("resume all"))
+    assert "Resumed 2 subscriptions" in resumed and "paused" not in resumed
+    assert "_paused" not in all_text(reply("list"))
+    refused = all_text(reply("pause channel", user="U0OTHER"))
+    assert "set up by another member: only they or a workspace admin can pause it" in refused
+    assert "Say which: `/papers resume 3`" in all_text(reply("resume"))
 
 
 @pytest.mark.parametrize(
