@@ -490,7 +490,8 @@ def list_message(subs: list[Subscription]) -> dict:
     lines = [
         "*Your subscriptions*",
         *lines,
-        more + "Remove one with `/papers unsubscribe &lt;id&gt;`.",
+        more
+        + "Remove one with `/papers unsubscribe &lt;id&gt;`, or hold it with `/papers pause &lt;id&gt;`.",
     ]
     sections = [lines[0]]
     for line in lines[1:]:
