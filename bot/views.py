@@ -474,6 +474,9 @@ def describe(sub: Subscription) -> str:
 
 
 LIST_MAX = 40  # subscriptions in one /papers list reply
+LIST_FOOTER = (
+    "Remove one with `/papers unsubscribe &lt;id&gt;`, or hold it with `/papers pause &lt;id&gt;`."
+)
 LIST_CHARS = 10_000
 
 
@@ -490,8 +493,7 @@ def list_message(subs: list[Subscription]) -> dict:
     lines = [
         "*Your subscriptions*",
         *lines,
-        more
-        + "Remove one with `/papers unsubscribe &lt;id&gt;`, or hold it with `/papers pause &lt;id&gt;`.",
+        more + LIST_FOOTER,
     ]
     sections = [lines[0]]
     for line in lines[1:]:
