@@ -342,6 +342,11 @@ def _subscribe(
         search(db, request.keywords, limit=1)  # refuse keywords that are not a valid query
     is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
     if request.channel and not is_dm and not lookups.bot_in_channel(inv.channel_id):
+        if inv.channel_name.startswith("mpdm-"):  # a group DM: `/invite` does not work there
+            return views.text_message(
+                "I cannot post a digest in a group DM. Set up a channel's digest in the "
+                "channel, or leave out `channel` for a digest of your own by DM."
+            )
         return views.text_message(
             "I am not in this channel yet, so I cannot post the digest here. "
             "Invite me with `/invite @papers`, then run the command again."
