@@ -330,13 +330,14 @@ def _allowed(
 def _chosen(
     mine: list[Subscription], user_id: str, selector: str, channel_id: str | None
 ) -> list[Subscription]:
-    """The subscriptions an unsubscribe selector names, among those the user sees."""
+    """The subscriptions a selector (of unsubscribe, pause, resume) names, among those the
+    user sees."""
     words = selector.split()
     numbers = [w.lstrip("#") for w in selector.replace(",", " ").split()]
     keywords = [s for s in mine if not s.author]
     if selector.lower() == "all":
         return [s for s in mine if s.user_id == user_id]
-    if numbers and all(n.isdigit() for n in numbers):
+    if numbers and all(n.isascii() and n.isdigit() for n in numbers):  # not `²`
         return [s for s in mine if str(s.id) in {str(int(n)) for n in numbers}]
     if words[0].lower() == "channel":  # the mirror of `/papers subscribe channel ...`
         rest = " ".join(words[1:])
