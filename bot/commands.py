@@ -47,6 +47,8 @@ SUBCOMMANDS = (
 FREQUENCY_WORDS = {
     "daily": Frequency.DAILY,
     "weekdays": Frequency.WEEKDAYS,
+    "weekday": Frequency.WEEKDAYS,
+    "workdays": Frequency.WEEKDAYS,
     "weekly": Frequency.WEEKLY,
     "instant": Frequency.INSTANT,
     "now": Frequency.INSTANT,

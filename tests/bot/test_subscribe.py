@@ -102,6 +102,8 @@ def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, t
         pytest.param("lora every day at 8", "daily", 0, "08:00", id="every-day"),
         pytest.param("lora every week", "weekly", 0, "09:00", id="every-week"),
         pytest.param("lora every weekday", "weekdays", 0, "09:00", id="every-weekday"),
+        pytest.param("lora weekday at 9", "weekdays", 0, "09:00", id="weekday"),
+        pytest.param("lora workdays", "weekdays", 0, "09:00", id="workdays"),
         pytest.param("lora every Friday at 16:00", "weekly", 4, "16:00", id="every-friday"),
     ],
 )
