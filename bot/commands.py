@@ -60,15 +60,16 @@ OTHER_FREQUENCIES = ("hourly", "monthly", "biweekly", "fortnightly", "yearly", "
 _CHANNEL_REF = re.compile(r"^(?:#[^\W\d_]|<#[CG][A-Z0-9]+)")
 _USER_REF = re.compile(r"^(?:@[^\W\d_]|<@[UW][A-Z0-9]+)")
 _EVERY = {"day": Frequency.DAILY, "week": Frequency.WEEKLY, "weekday": Frequency.WEEKDAYS}
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+# `9`, `9:30`, `0930` (as a 24-hour clock is often written), `9am`, `5:15pm`.
+_TIME = re.compile(r"^(\d{1,2})(?::?(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
 
 
 NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
 
 
 def parse_time(text: str) -> str:
-    """ "9", "9:30", "09:30", "9am", "5:15pm", "noon" → "HH:MM"; raises SubscriptionError
-    otherwise."""
+    """ "9", "9:30", "09:30", "0930", "9am", "5:15pm", "noon" → "HH:MM"; raises
+    SubscriptionError otherwise."""
     if text.strip().lower() in NAMED_TIMES:
         return NAMED_TIMES[text.strip().lower()]
     match = _TIME.match(text.strip())

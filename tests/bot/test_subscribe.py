@@ -86,6 +86,8 @@ def test_zone_like_words_get_a_helpful_question(text, expected):
         pytest.param("lora at 9:30 p.m. Europe/London", "21:30", "Europe/London", id="p.m."),
         pytest.param("lora at 12 am UTC", "00:00", "UTC", id="midnight"),
         pytest.param("lora at noon", "12:00", None, id="noon"),
+        pytest.param("lora at 0930", "09:30", None, id="four-digits"),
+        pytest.param("lora at 2115 UTC", "21:15", "UTC", id="four-digits-evening"),
         pytest.param("lora at Midnight UTC", "00:00", "UTC", id="midnight-word"),
     ],
 )
