@@ -13,15 +13,23 @@ from sqlite_utils import Database
 
 from bot import more_commands, views
 from bot.text import code, escape_entities, plural
-from bot.unfurl import paper_ref
+from bot.unfurl import ARXIV_HOSTS, HF_HOSTS, paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.deliveries import delivered_papers
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
 from storage.papers import by_arxiv_id
-from storage.schedule import WEEKDAYS, Frequency, Schedule, find_zone, zone, zone_problem
+from storage.schedule import (
+    WEEKDAYS,
+    Frequency,
+    Schedule,
+    city_zones,
+    find_zone,
+    zone,
+    zone_problem,
+)
 from storage.search import SearchResult, search
-from storage.subscriptions import Kind
+from storage.subscriptions import Kind, Subscription
 from storage.text import straight_quotes
 from storage.trending import anchor_day, trending
 
@@ -34,20 +42,37 @@ SUBCOMMANDS = (
     "follow",
     "unfollow",
     "saved",
+    "pause",
+    "resume",
 )
 FREQUENCY_WORDS = {
     "daily": Frequency.DAILY,
     "weekdays": Frequency.WEEKDAYS,
+    "weekday": Frequency.WEEKDAYS,
+    "workdays": Frequency.WEEKDAYS,
     "weekly": Frequency.WEEKLY,
     "instant": Frequency.INSTANT,
     "now": Frequency.INSTANT,
     "alert": Frequency.INSTANT,
 }
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+# Schedules people type that we do not keep: asked about, never made keywords.
+OTHER_FREQUENCIES = ("hourly", "monthly", "biweekly", "fortnightly", "yearly", "quarterly")
+# A channel or a person named where keywords go: `#general`, `@bob`, or as Slack escapes them.
+_CHANNEL_REF = re.compile(r"^(?:#[^\W\d_]|<#[CG][A-Z0-9]+)")
+_USER_REF = re.compile(r"^(?:@[^\W\d_]|<@[UW][A-Z0-9]+)")
+_EVERY = {"day": Frequency.DAILY, "week": Frequency.WEEKLY, "weekday": Frequency.WEEKDAYS}
+# `9`, `9:30`, `0930` (as a 24-hour clock is often written), `9am`, `5:15pm`.
+_TIME = re.compile(r"^(\d{1,2})(?::?(\d{2}))?\s*(am|pm)?$", re.IGNORECASE)
+
+
+NAMED_TIMES = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
 
 
 def parse_time(text: str) -> str:
-    """ "9", "9:30", "09:30", "9am", "5:15pm" → "HH:MM"; raises SubscriptionError otherwise."""
+    """ "9", "9:30", "09:30", "0930", "9am", "5:15pm", "noon" → "HH:MM"; raises
+    SubscriptionError otherwise."""
+    if text.strip().lower() in NAMED_TIMES:
+        return NAMED_TIMES[text.strip().lower()]
     match = _TIME.match(text.strip())
     if not match:
         raise SubscriptionError(f"`{text}` is not a time; use 24-hour `HH:MM`, like `09:00`.")
@@ -118,6 +143,36 @@ def _ask_instead(word: str, after_time: bool) -> None:
             f"Did you mean `at {word}`? Write the time after `at`, like "
             f"`/papers subscribe lora daily at {word}`."
         )
+    _ask_about_word(word)
+
+
+def _ask_about_word(word: str) -> None:
+    """Refuse a word that names a channel, a person, a schedule we do not keep or a weekday
+    without `on`: as a keyword it would quietly match papers that say it."""
+    if _CHANNEL_REF.match(word):  # `#ml-papers` typed, or Slack's `<#C123|ml-papers>`
+        raise SubscriptionError(
+            f"`{word}` names a channel: a channel's digest is set up in the channel itself. "
+            "Type `/papers subscribe channel daily` there (after `/invite @papers`); to follow "
+            f'the word as a keyword, quote it: `"{word}"`.'
+        )
+    if _USER_REF.match(word):
+        raise SubscriptionError(
+            f"`{word}` names a person: subscriptions are each member's own, so they can "
+            "type `/papers subscribe ...` themselves; to follow the word as a keyword, quote "
+            f'it: `"{word}"`.'
+        )
+    if word.lower() in OTHER_FREQUENCIES:
+        raise SubscriptionError(
+            f"`{word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` (on a "
+            f'day) or `instant`; to follow the word as a keyword, quote it: `"{word}"`.'
+        )
+    day = word.lower().rstrip(".").removesuffix("s")
+    if day in WEEKDAYS:  # `weekly friday`, `on monday and friday`: no paper says "friday"
+        raise SubscriptionError(
+            f"Did you mean `on {day}`? A weekly digest comes on one day, like "
+            f"`/papers subscribe lora weekly on {day}`; to follow the word as a keyword, "
+            f'quote it: `"{word}"`.'
+        )
 
 
 def _quoted(word: str) -> bool:
@@ -143,6 +198,38 @@ def _join_quotes(words: list[str]) -> list[str]:
     return joined
 
 
+# `9:30 pm`, `9 p.m.`: the half of the day typed as a word of its own after the time.
+_HALF_DAY = re.compile(r"^([ap])\.?m\.?$", re.IGNORECASE)
+
+
+def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
+    """The time typed after `at` ("HH:MM") and how many words it took (`9:30 pm` takes
+    two). A word that is no time at all is asked about: `attention at scale` meant a phrase."""
+    if not after_at:
+        raise SubscriptionError("Say the time after `at`, like `at 09:00` or `at 9am`.")
+    typed = after_at[0]
+    if not typed[:1].isdigit() and typed.lower() not in NAMED_TIMES:
+        phrase = " ".join([*(k.strip('"') for k in keywords[-1:]), "at", typed.strip('"')])
+        raise SubscriptionError(
+            f"`{typed}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
+            f'To follow the words as a phrase, quote them: `"{phrase}"`.'
+        )
+    half = _HALF_DAY.match(after_at[1]) if len(after_at) > 1 else None
+    if half and not typed.lower().endswith(("am", "pm")):
+        return parse_time(f"{typed}{half.group(1)}m"), 2
+    return parse_time(typed), 1
+
+
+def _ask_city(word: str, at_time: str, cities: tuple[str, ...]) -> None:
+    """Refuse a city name after the time (`at 9 london`): neither drop it as a keyword nor
+    guess; name the IANA zone to type."""
+    names = ", ".join(f"`{name}`" for name in cities)
+    raise SubscriptionError(
+        f"Did you mean the timezone {names}? Write it in full, like "
+        f'`at {at_time} {cities[0]}`; to follow the word as a keyword, quote it: `"{word}"`.'
+    )
+
+
 def parse_subscribe(words: list[str]) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
     timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
@@ -157,14 +244,23 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
         following = rest[index + 1] if index + 1 < len(rest) else None
         if lower in FREQUENCY_WORDS:
             frequency = FREQUENCY_WORDS[lower]
-        elif lower == "at" and following:
-            at_time = parse_time(following)
-            index += 1
-            if index + 1 < len(rest) and "/" in rest[index + 1]:
+        elif lower == "at":
+            at_time, used = _time_at(rest[index + 1 :], keywords)
+            index += used
+            after = rest[index + 1] if index + 1 < len(rest) else ""
+            if "/" in after:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
-                tz = find_zone(rest[index + 1]) or zone(rest[index + 1]).key
+                tz = find_zone(after) or zone(after).key
                 index += 1
-        elif lower == "on" and following and (day := weekday_of(following)) is not None:
+            elif not find_zone(after) and (cities := city_zones(after)):
+                _ask_city(after, at_time, cities)
+        elif lower == "every":
+            frequency, day = _every(following or "")
+            weekday = weekday if day is None else day
+            index += 1
+        elif lower == "on" and not following:
+            raise SubscriptionError("Say the day after `on`, like `on friday`.")
+        elif lower == "on" and (day := weekday_of(following)) is not None:
             weekday, frequency = day, Frequency.WEEKLY
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
@@ -203,6 +299,26 @@ def weekday_of(word: str) -> int | None:
     return days[0] if len(days) == 1 else None
 
 
+def _every(word: str) -> tuple[str, int | None]:
+    """What `every day`, `every week`, `every weekday` or `every friday` means: a frequency
+    and, for a day, the weekday. Anything else (`every 2 days`, `every month`) is asked about."""
+    lower = word.lower().removesuffix("s")
+    if lower in _EVERY:
+        return _EVERY[lower], None
+    day = weekday_of(word) if word else None
+    if not word:
+        raise SubscriptionError(
+            "Say how often after `every`: `every day`, `every week`, `every weekday` or "
+            "`every friday`."
+        )
+    if day is None:
+        raise SubscriptionError(
+            f"`every {word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` "
+            "(on a day, like `every friday`) or `instant`."
+        )
+    return Frequency.WEEKLY, day
+
+
 def _ask_weekday(word: str) -> None:
     """Refuse to make a misspelled weekday after `on` a keyword: ask which day was meant."""
     lower = word.lower()
@@ -230,6 +346,11 @@ def _subscribe(
         search(db, request.keywords, limit=1)  # refuse keywords that are not a valid query
     is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
     if request.channel and not is_dm and not lookups.bot_in_channel(inv.channel_id):
+        if inv.channel_name.startswith("mpdm-"):  # a group DM: `/invite` does not work there
+            return views.text_message(
+                "I cannot post a digest in a group DM. Set up a channel's digest in the "
+                "channel, or leave out `channel` for a digest of your own by DM."
+            )
         return views.text_message(
             "I am not in this channel yet, so I cannot post the digest here. "
             "Invite me with `/invite @papers`, then run the command again."
@@ -246,39 +367,60 @@ def _subscribe(
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
-    sub = saved.subscription
+    sub, resumed = _resume_if_slack_refused(db, saved.subscription)
     # The next digest's date, so that a change that waits (a week already delivered) says so.
     due = views.next_delivery(sub, now)
     due = f"\n{due}" if due else ""
     if saved.created:
         return views.text_message(f"Subscribed: {views.describe(sub)}{due}")
+    if resumed and not saved.changed:
+        return views.text_message(
+            f"Resumed (paused when {escape_entities(resumed)}): {views.describe(sub)}{due}"
+        )
     if not saved.changed:
-        return views.text_message(f"You already have this subscription: {views.describe(sub)}")
+        paused = "\nIt is paused: press *Resume* on App Home." if sub.status == "paused" else ""
+        return views.text_message(
+            f"You already have this subscription: {views.describe(sub)}{paused}"
+        )
+    again = f"Resumed (paused when {escape_entities(resumed)}). " if resumed else ""
     return views.text_message(
-        f"Updated the schedule of #{sub.id}: "
+        f"{again}Updated the schedule of #{sub.id}: "
         f"{views.describe_when(saved.before)} → {views.describe_when(sub)}.\n"
         f"{views.describe(sub)}{due}"
     )
 
 
+# How delivery pauses a subscription Slack refused (jobs.delivery): `Slack said not_in_channel`.
+SLACK_REFUSED = "Slack said "
+
+
+def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscription, str]:
+    """Asking for a subscription again resumes it when Slack's refusal paused it (the bot was
+    removed from the channel; the subscribe just checked it is back): it said "You already
+    have this subscription", paused, and only its creator could resume it, on App Home.
+    Returns the subscription and the reason it had been paused ("" when not resumed)."""
+    reason = sub.paused_reason or ""
+    if sub.status != "paused" or not reason.startswith(SLACK_REFUSED):
+        return sub, ""
+    return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
+
+
+def _as_subscribed(words: list[str]) -> str:
+    """What to remove when the words are a subscribe command's (`lora weekly on friday at
+    16:30`, `channel weekly rlhf`): its keywords, as `channel …` for a channel's; a
+    subscription is its place and keywords, whatever its schedule. Other words as they are."""
+    typed = " ".join(words)
+    try:
+        request = parse_subscribe(words)
+    except PapersError:
+        return typed
+    if request.channel:
+        return f"channel {request.keywords}".strip()
+    return request.keywords or typed
+
+
 def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:
-    if not words:
-        raise SubscriptionError("Say which: `/papers unsubscribe 3`, `... lora` or `... all`.")
-    selector = " ".join(words)
-    number = selector.lstrip("#")
-    # "²" and "٣" are digits to str.isdigit but not subscription numbers.
-    if number and not number.isascii() and any(ch.isdigit() for ch in number):
-        raise SubscriptionError(
-            f"`{selector}` is not a subscription number; use the number "
-            "`/papers list` shows, like `/papers unsubscribe 3`."
-        )
-    # Asking Slack only when it matters: someone else's channel subscription is named.
-    others = [
-        s
-        for s in subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
-        if s.user_id != inv.user_id
-    ]
-    admin = bool(others) and selector != "all" and lookups.is_admin(inv.user_id)
+    selector, admin = _selector(db, inv, words, lookups, "unsubscribe")
     try:
         removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
     except NotFound as exc:
@@ -287,13 +429,75 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
     return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
 
 
+def _pause_or_resume(
+    db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
+) -> dict:
+    """`/papers pause 3` and `/papers resume lora`: what App Home's buttons do, by command."""
+    selector, admin = _selector(db, inv, words, lookups, verb)
+    status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
+    try:
+        changed = subs.pause_or_resume(
+            db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin
+        )
+    except NotFound as exc:
+        raise NotFound(f"{exc} See `/papers list`.") from exc
+    lines = "\n".join(views.describe(s) for s in changed)
+    done = "Paused" if verb == "pause" else "Resumed"
+    return views.text_message(f"{done} {plural(len(changed), 'subscription')}:\n{lines}")
+
+
+def _selector(
+    db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
+) -> tuple[str, bool]:
+    """What an unsubscribe, pause or resume names, and whether the user may change another
+    member's channel subscription (a workspace admin)."""
+    if not words:
+        raise SubscriptionError(f"Say which: `/papers {verb} 3`, `... lora` or `... all`.")
+    selector = " ".join(words)
+    number = selector.lstrip("#")
+    # "²" and "٣" are digits to str.isdigit but not subscription numbers.
+    if number and not number.isascii() and any(ch.isdigit() for ch in number):
+        raise SubscriptionError(
+            f"`{selector}` is not a subscription number; use the number "
+            f"`/papers list` shows, like `/papers {verb} 3`."
+        )
+    # Asking Slack only when it matters: someone else's channel subscription is named.
+    others = [
+        s
+        for s in subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
+        if s.user_id != inv.user_id
+    ]
+    admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
+    return _as_subscribed(words), admin
+
+
+# `/papers --help` and `/papers ?` as a command line or a chat user types them: no search
+# (a query of only `-help` excludes everything, and `?` is no word).
+HELP_WORDS = ("help", "?", "--help", "-help", "-h")
+
 # What a misspelled first word most likely meant; `search` and the aliases count too.
 COMMAND_WORDS = (*SUBCOMMANDS, "search", "remove")
 
 
+# Short forms and synonyms people type for a subcommand: like a slip, their words are
+# searched first and the subcommand offered only when they find nothing.
+OTHER_NAMES = {
+    "sub": "subscribe",
+    "unsub": "unsubscribe",
+    "subs": "list",
+    "subscriptions": "list",
+    "find": "search",
+    "delete": "remove",
+    "rm": "remove",
+}
+
+
 def near_subcommand(word: str) -> str | None:
-    """The subcommand a misspelled first word stands for (`lsit` → `list`), or None."""
+    """The subcommand a misspelled first word (`lsit` → `list`) or another name for one
+    (`unsub` → `unsubscribe`) stands for, or None."""
     lower = word.lower()
+    if lower in OTHER_NAMES:
+        return OTHER_NAMES[lower]
     if len(lower) < 4 or lower in COMMAND_WORDS or lower == "ls":
         return None
     best = min(COMMAND_WORDS, key=lambda c: DamerauLevenshtein.distance(lower, c))
@@ -339,6 +543,9 @@ AUTHOR_ALONE = (
 _BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
 
 
+_SCHEMELESS = tuple(f"{host}/" for host in (*ARXIV_HOSTS, *HF_HOSTS))
+
+
 def arxiv_ref(text: str) -> str | None:
     """The arXiv id a query that is only a paper link or an arXiv id names, else None.
     Slack may send a pasted link wrapped as `<url>` or `<url|label>`."""
@@ -346,6 +553,8 @@ def arxiv_ref(text: str) -> str | None:
         return None
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].split("|", 1)[0]
+    if text.lower().startswith(_SCHEMELESS):  # `arxiv.org/abs/…` typed without https://
+        text = "https://" + text
     bare = _BARE_ID.match(text)
     return bare.group(1) if bare else paper_ref(text)
 
@@ -409,7 +618,7 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
     words = inv.text.split()
     head = words[0].lower() if words else "help"
     try:
-        if head == "help":
+        if head in HELP_WORDS:
             return views.help_message()
         if head == "trending":
             return _trending(db, words[1:], now)
@@ -419,6 +628,8 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:], lookups)
+        if head in ("pause", "resume"):
+            return _pause_or_resume(db, inv, words[1:], lookups, head)
         if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
             return extra
         if head == "search":

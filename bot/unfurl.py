@@ -16,8 +16,9 @@ from storage.trending import trending
 
 log = logging.getLogger(__name__)
 _ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})"
-# arxiv.org/abs/ID, arxiv.org/pdf/ID, each with an optional vN and (pdf) an optional .pdf.
-_ARXIV_PATH = re.compile(rf"^/(?:abs|pdf)/{_ID}(?:v\d+)?(?:\.pdf)?/?$")
+# arxiv.org/abs/ID, /pdf/ID and /html/ID (the paper's HTML version), each with an optional
+# vN and (pdf) an optional .pdf.
+_ARXIV_PATH = re.compile(rf"^/(?:abs|pdf|html)/{_ID}(?:v\d+)?(?:\.pdf)?/?$")
 _HF_PATH = re.compile(r"^/papers/(\d{4}\.\d{4,5})(?:v\d+)?/?$")
 ARXIV_HOSTS = {"arxiv.org", "www.arxiv.org", "export.arxiv.org"}
 HF_HOSTS = {"huggingface.co", "www.huggingface.co"}

@@ -13,6 +13,7 @@ from typing import NamedTuple
 from slack_sdk.models.blocks import (
     ActionsBlock,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -49,7 +50,8 @@ HELP = [
         "a digest for this channel",
     ),
     ("/papers list", "subscriptions you and this channel have"),
-    ("/papers unsubscribe 3 | lora | all", "stop a subscription"),
+    ("/papers unsubscribe 3 | lora | channel | all", "stop a subscription"),
+    ("/papers pause 3 | resume 3", "hold a subscription, and take it up again"),
     ('/papers author:"Edward J. Hu"', "papers by an author (initials and accents are fine)"),
     ("/papers follow Edward J. Hu", "a DM alert for each new paper by that author"),
     ("/papers unfollow Edward J. Hu", "stop following an author"),
@@ -441,9 +443,30 @@ def alert_message(
     return _alert(papers, heading, None, subscription_id, text, show_all)
 
 
+# A reply's sections hold 3,000 characters each; past three of them (a command thousands of
+# characters long, echoed back) the rest is cut, well short of the ~12k a message may total.
+SECTION_CHARS = 3000
+TEXT_SECTIONS = 3
+
+
+def _sections(text: str) -> list[str]:
+    """Text in as many sections as it needs, split at line ends; a line longer than a
+    section (a long command quoted back in an error) is shortened."""
+    parts: list[str] = []
+    for line in text.split("\n"):
+        line = truncate(line, SECTION_CHARS)
+        if parts and len(parts[-1]) + 1 + len(line) <= SECTION_CHARS:
+            parts[-1] += "\n" + line
+        else:
+            parts.append(line)
+    return parts[:TEXT_SECTIONS]
+
+
 def text_message(text: str) -> dict:
-    """A plain one-section reply."""
-    return {"text": text, "blocks": _dump([SectionBlock(text=MarkdownTextObject(text=text))])}
+    """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
+    and the user got "Something went wrong" instead of the reply)."""
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in _sections(text)]
+    return {"text": text, "blocks": _dump(blocks)}
 
 
 def help_message(note: str | None = None) -> dict:
@@ -483,8 +506,10 @@ def describe(sub: Subscription) -> str:
 
 
 LIST_MAX = 40  # subscriptions in one /papers list reply
+LIST_FOOTER = (
+    "Remove one with `/papers unsubscribe &lt;id&gt;`, or hold it with `/papers pause &lt;id&gt;`."
+)
 LIST_CHARS = 10_000
-SECTION_CHARS = 3000
 
 
 def list_message(subs: list[Subscription]) -> dict:
@@ -500,7 +525,7 @@ def list_message(subs: list[Subscription]) -> dict:
     lines = [
         "*Your subscriptions*",
         *lines,
-        more + "Remove one with `/papers unsubscribe &lt;id&gt;`.",
+        more + LIST_FOOTER,
     ]
     sections = [lines[0]]
     for line in lines[1:]:
@@ -538,6 +563,18 @@ def _fit(blocks: list[dict], room: int) -> list[dict]:
     )
     return blocks[:cut] + (
         [ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()] if room > 0 else []
+    )
+
+
+def _confirm_remove(sub: Subscription) -> ConfirmObject:
+    """Slack's are-you-sure for Remove: a slip of the mouse next to Pause took a
+    subscription away for good, and its deliveries' history with it."""
+    return ConfirmObject(
+        title=f"Remove #{sub.id}?",
+        text=f"#{sub.id}, {describe_when(sub)}, stops for good. *Pause* keeps it for later.",
+        confirm="Remove",
+        deny="Keep it",
+        style="danger",
     )
 
 
@@ -583,6 +620,7 @@ def home_view(
                 action_id=f"home_remove_{sub.id}",
                 value=str(sub.id),
                 style="danger",
+                confirm=_confirm_remove(sub),
             ),
         ]
         blocks += [

@@ -23,6 +23,8 @@ log = logging.getLogger("papers")
 PORT_RANGE = click.IntRange(1, 65535)
 # The commands that create a missing database: an ingest, and a fresh install's first start.
 CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
+# The options of `papers` itself, which come before the command.
+GROUP_OPTIONS = {"--db": "--db PATH", "-v": "-v", "--verbose": "--verbose"}
 
 
 def _now() -> datetime:
@@ -47,6 +49,13 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except click.NoSuchOption as exc:
+            if exc.option_name in GROUP_OPTIONS:  # `papers search lora --db x.db`
+                exc.message += (
+                    f" {exc.option_name} goes before the command: "
+                    f"papers {GROUP_OPTIONS[exc.option_name]} {ctx.invoked_subcommand} ..."
+                )
+            raise
         except PapersError as exc:
             _fail(str(exc))
         except sqlite3.DatabaseError as exc:  # corrupt pages past the header, a full disk
@@ -56,7 +65,13 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--db", "db_path", envvar="PAPERS_DB", help="SQLite file (default data/papers.db).")
+@click.option(
+    "--db",
+    "db_path",
+    envvar="PAPERS_DB",
+    metavar="PATH",
+    help="SQLite file (default: PAPERS_DB, else data/papers.db); before the command.",
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log at DEBUG level.")
 @click.pass_context
 def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
@@ -75,7 +90,11 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
 @main.command()
 @click.argument("targets", nargs=-1, required=True)
 @click.option(
-    "--date", "listing", type=click.DateTime(["%Y-%m-%d"]), help="Listing date of the dumps."
+    "--date",
+    "listing",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Listing date of dumps that have no date line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the reports as JSON.")
 @click.pass_context
@@ -304,7 +323,10 @@ def run_all(ctx: click.Context, standin_port: int) -> None:
     hidden=True,
     help="Accepted for old scripts: printing is all it does.",
 )
-@click.option("--subscription", "subscription_id", type=int, help="Subscription id.")
+# A subscription id is a SQLite rowid: a bigger number is a usage error, not a traceback.
+@click.option(
+    "--subscription", "subscription_id", type=click.IntRange(1, 2**63 - 1), help="Subscription id."
+)
 @click.option("--team", help="Team id (with --channel).")
 @click.option("--channel", help="Channel or user id (with --team).")
 @click.pass_context
@@ -317,6 +339,7 @@ def digest(
 ) -> None:
     """Print a subscription's next digest as text and as Block Kit JSON, without sending."""
     from bot import views
+    from bot.text import escape_mrkdwn
     from storage import subscriptions as subs
     from storage.digests import select_papers
 
@@ -356,7 +379,8 @@ def digest(
             why = f": {sub.paused_reason}" if sub.paused_reason else ""
             paused = f" (paused{why}; nothing is sent until it is resumed)"
         click.echo(f"# subscription #{sub.id} → {sub.target}{paused}")
-        click.echo(message["text"])
+        # The heading as typed: `Q&A` and `lora*`, not Slack's `Q&amp;A` and look-alike `lora∗`.
+        click.echo(message["text"].replace(escape_mrkdwn(heading), heading, 1))
         for paper in papers:
             click.echo(f"  - {paper['title']}")
         click.echo(json.dumps(message["blocks"], indent=2, ensure_ascii=False))

@@ -80,7 +80,9 @@ _AREAS = (
     "pacific",
     "etc",
 )
-_OFFSET = re.compile(r"^(?:UTC|GMT)([+-])(\d{1,2})(?::?00)?$", re.IGNORECASE)
+_OFFSET = re.compile(r"^(?:UTC|GMT)([+-])(\d{1,2})(?::?(\d{2}))?$", re.IGNORECASE)
+# `+02:00`, `-05:30`, as ISO 8601 writes an offset (a bare `-3` may be an exclusion).
+_BARE_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 
 
 @functools.cache
@@ -99,6 +101,23 @@ def find_zone(word: str) -> str | None:
     return name if "/" in name or name in PLAIN_ZONES else None
 
 
+@functools.cache
+def _cities() -> dict[str, tuple[str, ...]]:
+    """Every geographic IANA zone, by its lower-cased city (`london` → Europe/London)."""
+    cities: dict[str, list[str]] = {}
+    for name in sorted(available_timezones()):
+        area, _, city = name.rpartition("/")
+        region = area.split("/")[0].lower()
+        if region in _AREAS and region != "etc":  # Etc/GMT-2 is no city
+            cities.setdefault(city.lower(), []).append(name)
+    return {city: tuple(names) for city, names in cities.items()}
+
+
+def city_zones(word: str) -> tuple[str, ...]:
+    """The IANA zones a bare city name stands for (`london`, `New_York`), or ()."""
+    return _cities().get(word.lower(), ())
+
+
 def zone_problem(word: str) -> str | None:
     """Why a word that looks like a timezone is not one we take, with the zone to use; None
     when it does not look like a timezone at all (or is one)."""
@@ -110,7 +129,12 @@ def zone_problem(word: str) -> str | None:
             f"Use the IANA zone of a city: {_codes(ABBREVIATIONS[upper])}, "
             f"like `at 09:00 {first}`."
         )
-    offset = _OFFSET.match(word)
+    offset = _OFFSET.match(word) or _BARE_OFFSET.match(word)
+    if offset and int(offset.group(3) or 0):  # India's +5:30, Nepal's +5:45: no Etc/ zone
+        return (
+            f"`{word}` is a fixed offset: use the IANA zone of a city, like `Asia/Kolkata` "
+            "(+5:30), `Asia/Kathmandu` (+5:45) or `America/St_Johns` (-3:30, with summer time)."
+        )
     if offset:
         sign = "-" if offset.group(1) == "+" else "+"
         etc = f"Etc/GMT{sign}{int(offset.group(2))}" if int(offset.group(2)) else "UTC"

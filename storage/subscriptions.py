@@ -266,31 +266,92 @@ def remove(
     channel_id: str | None = None,
     is_admin: bool = False,
 ) -> list[Subscription]:
-    """Remove by `#id`/id, by keywords, or `all` (the user's own); returns what was removed.
+    """Remove by `#id`/id (or several: `3 4`, `#3, #4`), by keywords (`trending` for the
+    digests without any), this channel's as `subscribe channel` named it (`channel`,
+    `channel rlhf`), or `all` (the user's own); returns what was removed.
 
     Only what `may_change` allows: another member's channel subscription needs an admin."""
-    selector = selector.strip()
-    if not selector:
-        raise SubscriptionError("Say which subscription to remove.")
     with transaction(db):
-        mine = visible_to(db, team_id, user_id, channel_id)
-        number = selector.lstrip("#")
-        if selector == "all":
-            chosen = [s for s in mine if s.user_id == user_id]
-        elif number.isdigit():
-            chosen = [s for s in mine if s.id == int(number)]
-        else:
-            chosen = [s for s in mine if _same_keywords(s.keywords, selector)]
-        if not chosen:
-            raise NotFound(f"No subscription of yours matches `{selector}`.")
-        allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
-        if not allowed:
-            raise SubscriptionError(
-                f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
-                " can remove it."
-            )
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, "remove")
         _delete(db, [s.id for s in allowed])
     return allowed
+
+
+# Why a subscription paused with `/papers pause` is paused (as App Home says its own).
+PAUSED_BY_COMMAND = "paused with /papers pause"
+
+
+def pause_or_resume(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    status: Status,
+    channel_id: str | None = None,
+    is_admin: bool = False,
+) -> list[Subscription]:
+    """Pause or resume what a selector names (as `remove` reads it, with the same rule);
+    returns those subscriptions as they are now."""
+    verb = "pause" if status == Status.PAUSED else "resume"
+    reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
+    with transaction(db):
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb)
+        for sub in allowed:
+            db["subscriptions"].update(sub.id, {"status": str(status), "paused_reason": reason})
+        return [get(db, team_id, sub.id) for sub in allowed]
+
+
+def _allowed(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    channel_id: str | None,
+    is_admin: bool,
+    verb: str,
+) -> list[Subscription]:
+    """The subscriptions `selector` names that the user may `verb` (in the caller's
+    transaction); NotFound when it names none, SubscriptionError when none is theirs."""
+    selector = selector.strip()
+    if not selector:
+        raise SubscriptionError(f"Say which subscription to {verb}.")
+    chosen = _chosen(visible_to(db, team_id, user_id, channel_id), user_id, selector, channel_id)
+    if not chosen:
+        raise NotFound(f"No subscription of yours matches `{selector}`.")
+    allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
+    if not allowed:
+        raise SubscriptionError(
+            f"#{chosen[0].id} was set up by another member: only they or a workspace admin"
+            f" can {verb} it."
+        )
+    return allowed
+
+
+def _chosen(
+    mine: list[Subscription], user_id: str, selector: str, channel_id: str | None
+) -> list[Subscription]:
+    """The subscriptions a selector (of unsubscribe, pause, resume) names, among those the
+    user sees."""
+    words = selector.split()
+    numbers = [w.lstrip("#") for w in selector.replace(",", " ").split()]
+    keywords = [s for s in mine if not s.author]
+    if selector.lower() == "all":
+        return [s for s in mine if s.user_id == user_id]
+    if numbers and all(n.isascii() and n.isdigit() for n in numbers):  # not `²`
+        return [s for s in mine if str(s.id) in {str(int(n)) for n in numbers}]
+    if words[0].lower() == "channel":  # the mirror of `/papers subscribe channel ...`
+        rest = " ".join(words[1:])
+        return [
+            s
+            for s in keywords
+            if s.kind == Kind.CHANNEL
+            and s.target == channel_id
+            and _same_keywords(s.keywords, rest)
+        ]
+    same = [s for s in keywords if _same_keywords(s.keywords, selector)]
+    if not same and selector.lower() == "trending":  # as `/papers list` names them
+        return [s for s in keywords if not s.keywords]
+    return same
 
 
 def _rescheduled(

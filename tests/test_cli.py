@@ -236,6 +236,58 @@ def test_digest_of_a_paused_subscription_says_nothing_is_sent(seeded_path):
     )
 
 
+@pytest.mark.parametrize(
+    ("keywords", "heading"),
+    [
+        pytest.param("Q&A", "Daily papers on “Q&A” · ", id="ampersand"),
+        pytest.param("diffus* -survey", "Daily papers on “diffus* -survey” · ", id="prefix"),
+    ],
+)
+def test_digest_prints_its_heading_as_typed_not_as_slack_markup(seeded_path, keywords, heading):
+    """`papers digest` printed `Daily papers on “Q&amp;A”` and `“diffus∗ -survey”`: the
+    Slack-escaped fallback text, in a terminal that shows no mrkdwn."""
+    from datetime import UTC, datetime
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", keywords=keywords, now=datetime.now(UTC))
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[1].startswith(heading)
+    assert "&amp;" not in result.stdout.splitlines()[1]
+
+
+@pytest.mark.parametrize("number", ["99999999999999999999999", "0"], ids=["past-sqlite", "zero"])
+def test_digest_of_an_impossible_subscription_id_is_a_usage_error(seeded_path, number):
+    """A number past SQLite's integers traced back with OverflowError."""
+    result = run(seeded_path, "digest", "--subscription", number)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "Invalid value for '--subscription'" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        pytest.param(("search", "lora", "--db", "x.db"), "papers --db PATH search ...", id="db"),
+        pytest.param(("stats", "-v"), "papers -v stats ...", id="verbose"),
+    ],
+)
+def test_an_option_of_papers_after_the_command_says_where_it_goes(args, hint):
+    """`papers search lora --db x.db` said only "No such option '--db'", though --db is
+    an option of papers: one it takes before the command."""
+    result = CliRunner().invoke(main, list(args))
+    assert result.exit_code == 2 and hint in result.output
+
+
+def test_help_names_the_database_variable_and_the_date_format():
+    """`--db` said only "default data/papers.db", though PAPERS_DB is read first, and
+    `--date` showed click's `[%Y-%m-%d]` where the README says `YYYY-MM-DD`."""
+    result = CliRunner().invoke(main, ["--help"])
+    assert "--db PATH" in result.output and "PAPERS_DB" in result.output
+    assert "data/papers.db" in result.output
+    assert "--date YYYY-MM-DD" in CliRunner().invoke(main, ["ingest", "--help"]).output
+
+
 def test_binary_file_exits_1_with_one_line_and_a_failure_row(tmp_path):
     db, binary = tmp_path / "p.db", tmp_path / "photo.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 64)

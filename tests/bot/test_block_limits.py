@@ -114,3 +114,26 @@ def test_a_paper_with_very_long_feed_text_stays_within_block_kit_limits(render, 
     assert validate_blocks(message["blocks"]) == []
     texts = json.dumps(message["blocks"])
     assert "T" * 100 in texts  # the title is still shown
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("lsit " + "word " * 700, id="misspelled-subcommand"),
+        pytest.param("serch " + "lora " * 700, id="misspelled-search"),
+        pytest.param("unsubscribe " + "y" * 3500, id="unsubscribe"),
+        pytest.param("trending " + "z" * 3500, id="trending-window"),
+        pytest.param("subscribe lora at " + "9" * 3100, id="time"),
+        pytest.param("subscribe lora at 9 Europe/" + "x" * 3100, id="zone"),
+        pytest.param("unsubscribe " + "²" * 3100, id="non-ascii-number"),
+    ],
+)
+def test_a_very_long_command_gets_its_reply_not_something_went_wrong(reply, text):
+    """A reply quoting a command thousands of characters long was one section over Slack's
+    3,000 characters: slack_sdk refused to build it and the user read "Something went wrong
+    on my side; please try again in a minute" (and trying again did the same)."""
+    answer = reply(text)
+    assert "Something went wrong" not in answer["text"]
+    assert validate_blocks(answer["blocks"]) == []
+    first = answer["blocks"][0]["text"]["text"]
+    assert first.startswith((":warning:", "`"))  # the reply to what was typed

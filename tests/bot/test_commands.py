@@ -10,6 +10,7 @@ import pytest
 
 from jobs.ingest import ingest_bytes, ingest_target
 from storage import connect
+from storage import subscriptions as subs
 from tests.bot.conftest import wait_for
 from tests.conftest import FIXTURES, NOW
 
@@ -157,6 +158,86 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
     assert "Removed 1 subscription" in all_text(reply("unsubscribe #2"))
     assert "No subscriptions yet" in all_text(reply("list"))
     assert "No subscription of yours matches" in all_text(reply("unsubscribe 1"))
+
+
+@pytest.mark.parametrize(
+    ("made", "removal", "removed", "kept"),
+    [
+        pytest.param(
+            ["channel daily"], "unsubscribe channel", ["trending → <#C0GENERAL>"], [], id="channel"
+        ),
+        pytest.param(
+            ["channel weekly rlhf", "channel daily"],
+            "unsubscribe channel rlhf",
+            ["`rlhf` → <#C0GENERAL>"],
+            ["trending → <#C0GENERAL>"],
+            id="channel-keywords",
+        ),
+        pytest.param(
+            ["channel daily", "lora"],
+            "unsubscribe trending",
+            ["trending → <#C0GENERAL>"],
+            ["`lora`"],
+            id="trending",
+        ),
+        pytest.param(
+            ["lora", "gan"], "unsubscribe All", ["`lora`", "`gan`"], [], id="all-capitalised"
+        ),
+        pytest.param(
+            ["lora", "gan", "vit"], "unsubscribe 1 3", ["`lora`", "`vit`"], ["`gan`"], id="two-ids"
+        ),
+        pytest.param(
+            ["lora", "gan", "vit"],
+            "unsubscribe #2, #3",
+            ["`gan`", "`vit`"],
+            ["`lora`"],
+            id="ids-with-commas",
+        ),
+        pytest.param(
+            ["lora weekly on friday at 16:30", "gan"],
+            "unsubscribe lora weekly on friday at 16:30",
+            ["`lora`"],
+            ["`gan`"],
+            id="the-subscribe-words",
+        ),
+        pytest.param(
+            ["channel weekly rlhf", "rlhf"],
+            "unsubscribe channel weekly rlhf",
+            ["`rlhf` → <#C0GENERAL>"],
+            ["`rlhf` → DM"],
+            id="the-channel-subscribe-words",
+        ),
+    ],
+)
+def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, removed, kept):
+    """`/papers subscribe channel` is undone by `/papers unsubscribe channel`, a digest that
+    `/papers list` calls "trending" by `unsubscribe trending`, `All`, `1 3` or `#2, #3`
+    mean what they say, and the subscribe's own words (schedule and all) undo it: each of
+    these answered "No subscription of yours matches"."""
+    for words in made:
+        assert "Subscribed" in all_text(reply(f"subscribe {words}"))
+    answer = all_text(reply(removal))
+    assert f"Removed {len(removed)} subscription" in answer
+    assert all(line in answer for line in removed), answer
+    listed = all_text(reply("list"))
+    assert all(line not in listed for line in removed) and all(line in listed for line in kept)
+
+
+def test_pause_and_resume_by_command(reply, config):
+    """`/papers list` says a subscription is paused, but only App Home could pause or resume
+    one: `/papers pause 1` searched papers for the words "pause 1"."""
+    reply("subscribe lora daily")
+    reply("subscribe channel weekly")
+    paused = all_text(reply("pause 1"))
+    assert "Paused 1 subscription" in paused and "_paused: paused with /papers pause_" in paused
+    assert subs.by_id(connect(config.db_path), 1).status == "paused"
+    assert "Paused 1 subscription" in all_text(reply("pause channel"))
+    resumed = all_text(reply("resume all"))
+    assert "Resumed 2 subscriptions" in resumed and "paused" not in resumed
+    assert "_paused" not in all_text(reply("list"))
+    refused = all_text(reply("pause channel", user="U0OTHER"))
+    assert "set up by another member: only they or a workspace admin can pause it" in refused
+    assert "Say which: `/papers resume 3`" in all_text(reply("resume"))
 
 
 @pytest.mark.parametrize(
@@ -379,10 +460,13 @@ def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
         pytest.param("2603.01234", id="bare-id"),
         pytest.param("arXiv:2603.01234v1", id="arxiv-prefix"),
         pytest.param("search https://arxiv.org/abs/2603.01234", id="search-link"),
+        pytest.param("arxiv.org/abs/2603.01234", id="link-without-https"),
+        pytest.param("huggingface.co/papers/2603.01234", id="hf-link-without-https"),
     ],
 )
 def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
-    """A link searched for the word `https` (every abstract that names a code URL)."""
+    """A link searched for the word `https` (every abstract that names a code URL); one
+    typed without `https://` searched the words `arxiv org abs` and found nothing."""
     db = connect(config.db_path)
     ingest_bytes(db, "rss", (FIXTURES / "arxiv_rss.xml").read_bytes(), NOW)
     db.close()

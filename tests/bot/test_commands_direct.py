@@ -71,6 +71,15 @@ def test_channel_subscription_without_the_bot_says_how_to_invite(seeded):
     assert "No subscriptions yet" in ask(seeded, "list")
 
 
+def test_channel_subscription_in_a_group_dm_says_what_to_do_instead(seeded):
+    """A group DM (Slack's channel name `mpdm-…`) was told to `/invite @papers`, which a
+    group DM does not take: a dead end."""
+    lookups = Lookups(user_tz=lambda _user: "UTC", bot_in_channel=lambda _c: False)
+    invocation = Invocation("T1", "U1", "G0GROUP", "mpdm-ann--bob--cy-1", "subscribe channel")
+    answer = text_of(handle(seeded, Config(), invocation, lookups, NOW))
+    assert "cannot post a digest in a group DM" in answer and "/invite" not in answer
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

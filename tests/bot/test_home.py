@@ -282,3 +282,22 @@ def test_a_preview_is_dated_as_the_digest_it_previews(slack, reply):
     note = shown[shown.index("Its first digest: ") :]
     due = note.removeprefix("Its first digest: ").split(" at ")[0]  # "Fri, Nov 27"
     assert f"Weekly papers · {due}" in shown, (due, shown)
+
+
+def test_remove_on_app_home_asks_before_it_takes_a_subscription_away(slack, reply):
+    """Remove sat next to Pause and removed at the first click, deliveries' history and all;
+    Slack shows a button's `confirm` dialog before it sends the click."""
+    reply("subscribe lora weekly on friday at 16:30")
+    view = open_home(slack)
+    button = next(
+        e
+        for b in view["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"] == "home_remove_1"
+    )
+    confirm = button["confirm"]
+    assert confirm["title"]["text"] == "Remove #1?"
+    assert "weekly on Friday at 16:30" in confirm["text"]["text"]
+    assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Remove", "Keep it")
+    assert validate_blocks(view["blocks"], surface="home") == []

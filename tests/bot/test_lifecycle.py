@@ -14,7 +14,7 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.app import build_app, make_http_server
-from storage import connect
+from storage import connect, teams
 from storage import subscriptions as subs
 from storage.config import Config
 from tests.bot.conftest import SECRET, wait_for
@@ -131,15 +131,14 @@ def test_installing_again_after_an_uninstall_resumes_delivery(tmp_path, standin)
         kept = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
         mine = add_subscription(db, standin.team_id, "U2", "U2", "personal", START)
         subs.set_status(db, standin.team_id, mine.id, subs.Status.PAUSED, "paused from App Home")
-        # Slack sends both on an uninstall.
+        # Slack sends both on an uninstall. Each is handled after its ack: wait for each, or
+        # a late app_uninstalled (on a busy machine) undid the reinstall below.
         standin.event({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}})
+        wait_for(lambda: teams.status(db, standin.team_id) == teams.REVOKED)
         standin.event({"type": "app_uninstalled"})
-        wait_for(
-            lambda: (
-                subs.due(db, DUE + timedelta(days=1)) == []
-                and subs.by_id(db, kept.id).status == "paused"
-            )
-        )
+        wait_for(lambda: teams.status(db, standin.team_id) == teams.UNINSTALLED)
+        assert subs.due(db, DUE + timedelta(days=1)) == []
+        assert subs.by_id(db, kept.id).status == "paused"
         assert oauth_install(base) == 200
         after = add_subscription(db, standin.team_id, "U3", "U3", "personal", START)
         assert subs.due(db, DUE + timedelta(days=1)) == [
@@ -165,4 +164,20 @@ def test_a_workspace_that_installs_again_with_a_new_bot_token_is_served_again(sl
     assert subs.due(db, DUE + timedelta(days=1)) == []
     slack.state.tokens[slack.token] = team  # reinstalled: the app runs with the new token
     assert "Your subscriptions" in reply("list")["text"]
+    assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]
+
+
+def test_opening_app_home_after_a_reinstall_serves_the_team_again(slack, config):
+    """One workspace, reinstalled with a new SLACK_BOT_TOKEN: App Home showed every
+    subscription "paused: app uninstalled", and Resume there made it look active while the
+    team stayed unserved (nothing was delivered) until someone typed a /papers command.
+    Slack shows Home only for an installed app: opening it serves the team again."""
+    db = connect(config.db_path)
+    sub = add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START)
+    slack.event({"type": "app_uninstalled"})
+    wait_for(lambda: subs.by_id(db, sub.id).status == "paused")
+    slack.state.views.clear()
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    assert "paused" not in str(view["blocks"]) and "Pause" in str(view["blocks"])
     assert subs.due(db, DUE + timedelta(days=1)) == [subs.by_id(db, sub.id)]

@@ -23,6 +23,10 @@ def said(message: dict) -> str:
         pytest.param("unsubscrbe 3", "Did you mean `/papers unsubscribe 3`?", id="unsubscrbe"),
         pytest.param("trnding week", "Did you mean `/papers trending week`?", id="trnding"),
         pytest.param("hlep", "Did you mean `/papers help`?", id="hlep"),
+        pytest.param("unsub 1", "Did you mean `/papers unsubscribe 1`?", id="unsub"),
+        pytest.param("sub lora daily", "Did you mean `/papers subscribe lora daily`?", id="sub"),
+        pytest.param("subscriptions", "Did you mean `/papers list`?", id="subscriptions"),
+        pytest.param("find lora", "Did you mean `/papers search lora`?", id="find"),
     ],
 )
 def test_misspelled_subcommand_asks_instead_of_searching(reply, text, expected):
@@ -111,3 +115,12 @@ def test_the_query_is_echoed_as_typed(reply, typed, echo):
 
 def test_code_span_escapes_only_control_characters():
     assert code("diffus* <x> & `y`") == "`diffus* &lt;x&gt; &amp; ˋyˋ`"
+
+
+@pytest.mark.parametrize("text", ["?", "--help", "-h", "HELP", "help subscribe"], ids=str)
+def test_the_usual_ways_of_asking_for_help_get_the_help(reply, text):
+    """`/papers --help` answered "Add a word to look for: -word only leaves papers out" and
+    `/papers ?` "Type a few words to search for"."""
+    answer = said(reply(text))
+    assert "*papers* keeps you on top of new ML papers." in answer
+    assert ":warning:" not in answer

@@ -15,6 +15,7 @@ from bot.commands import parse_subscribe
 from jobs.delivery import deliver_due
 from jobs.slack import client_factory
 from storage import connect
+from storage import subscriptions as subs
 from storage.errors import SubscriptionError
 from tests.bot.conftest import wait_for
 
@@ -53,6 +54,9 @@ def test_timezone_anywhere_after_the_time(text, keywords, at, tz):
         pytest.param("lora at 9 PST", "`America/Los_Angeles`", id="pst"),
         pytest.param("lora at 9 est", "`America/New_York`", id="est-lower"),
         pytest.param("lora at 9 UTC+2", "`Etc/GMT-2`", id="offset"),
+        pytest.param("lora at 9 GMT+5:30", "`Asia/Kolkata`", id="half-hour-offset"),
+        pytest.param("lora at 9 UTC+0545", "`Asia/Kathmandu`", id="offset-digits"),
+        pytest.param("lora at 9 +02:00", "`Etc/GMT-2`", id="iso-offset"),
         pytest.param("channel daily UTC", "Did you mean the timezone UTC?", id="utc-as-keyword"),
         pytest.param(
             "lora Europe/Berlin at 9", "Did you mean the timezone Europe/Berlin?", id="iana"
@@ -69,6 +73,98 @@ def test_timezone_anywhere_after_the_time(text, keywords, at, tz):
     ],
 )
 def test_zone_like_words_get_a_helpful_question(text, expected):
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "tz"),
+    [
+        pytest.param("lora daily at 9:30 pm", "21:30", None, id="pm-word"),
+        pytest.param("lora at 9 PM", "21:00", None, id="pm-capitals"),
+        pytest.param("lora at 9:30 p.m. Europe/London", "21:30", "Europe/London", id="p.m."),
+        pytest.param("lora at 12 am UTC", "00:00", "UTC", id="midnight"),
+        pytest.param("lora at noon", "12:00", None, id="noon"),
+        pytest.param("lora at 0930", "09:30", None, id="four-digits"),
+        pytest.param("lora at 2115 UTC", "21:15", "UTC", id="four-digits-evening"),
+        pytest.param("lora at Midnight UTC", "00:00", "UTC", id="midnight-word"),
+    ],
+)
+def test_am_or_pm_typed_apart_from_the_time_sets_the_half_of_the_day(text, at, tz):
+    """`at 9:30 pm` is 21:30: the `pm` was read as a keyword, so the digest came at 09:30
+    and matched only papers naming "pm"."""
+    request = parse_subscribe(text.split())
+    assert (request.keywords, request.at_time, request.tz) == ("lora", at, tz)
+
+
+@pytest.mark.parametrize(
+    ("text", "frequency", "weekday", "at"),
+    [
+        pytest.param("lora every day at 8", "daily", 0, "08:00", id="every-day"),
+        pytest.param("lora every week", "weekly", 0, "09:00", id="every-week"),
+        pytest.param("lora every weekday", "weekdays", 0, "09:00", id="every-weekday"),
+        pytest.param("lora weekday at 9", "weekdays", 0, "09:00", id="weekday"),
+        pytest.param("lora workdays", "weekdays", 0, "09:00", id="workdays"),
+        pytest.param("lora every Friday at 16:00", "weekly", 4, "16:00", id="every-friday"),
+    ],
+)
+def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
+    """`every day` was the keywords `every day`: a daily digest of papers saying "every"."""
+    request = parse_subscribe(text.split())
+    assert (request.keywords, str(request.frequency), request.weekday, request.at_time) == (
+        "lora",
+        frequency,
+        weekday,
+        at,
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("lora at 9 london", "the timezone `Europe/London`", id="city-lower"),
+        pytest.param("lora at 21:00 London", "`at 21:00 Europe/London`", id="city"),
+        pytest.param("lora at 9am new_york", "`America/New_York`", id="city-underscore"),
+        pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
+        pytest.param("lora on", "Say the day after `on`", id="on-without-day"),
+        pytest.param("attention at scale", '`"attention at scale"`', id="at-a-word"),
+        pytest.param('"attention at scale', '`"attention at scale"`', id="unclosed-quote"),
+        pytest.param("lora weekly friday at 9", "Did you mean `on friday`?", id="day-without-on"),
+        pytest.param("lora on monday and Fridays", "`on friday`", id="second-day"),
+        pytest.param("lora monthly", "`monthly` is not a schedule I keep", id="monthly"),
+        pytest.param("lora Hourly", "choose `daily`, `weekdays`, `weekly`", id="hourly"),
+        pytest.param("lora every 2 days", "`every 2` is not a schedule I keep", id="every-2"),
+        pytest.param("lora every", "Say how often after `every`", id="every-alone"),
+    ],
+)
+def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
+    """A city instead of its IANA zone, `at`/`on` with nothing after, or a weekday without
+    `on`, became keywords (`lora london` in your own timezone, `lora at`, `lora friday`
+    weekly on Monday): now the reply says what to type."""
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    assert expected in str(raised.value)
+
+
+def test_pm_after_the_time_through_slack_lists_the_evening_digest(reply):
+    answer = said(reply("subscribe lora daily at 9:30 pm Europe/London"))
+    assert "`lora` → DM, daily at 21:30 Europe/London" in answer
+    assert "at 21:30 Europe/London" in said(reply("list")) and "pm" not in said(reply("list"))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param("#ml-papers daily", "`#ml-papers` names a channel", id="channel-name"),
+        pytest.param("channel #general weekly", "set up in the channel itself", id="other-channel"),
+        pytest.param("<#C0GENERAL|general> daily", "names a channel", id="escaped-channel"),
+        pytest.param("@bob lora", "`@bob` names a person", id="person"),
+    ],
+)
+def test_a_channel_or_person_named_in_subscribe_is_asked_about(text, expected):
+    """`/papers subscribe #ml-papers daily` made a DM digest of papers matching the word
+    `ml-papers` (and `channel #general` a digest of the word here, not in #general)."""
     with pytest.raises(SubscriptionError) as raised:
         parse_subscribe(text.split())
     assert expected in str(raised.value)
@@ -322,3 +418,35 @@ def test_every_channel_schedule_the_help_names_is_accepted(reply):
     for n, schedule in enumerate(schedules):
         answer = said(reply(f"subscribe channel {schedule} at 08:00 UTC topic{n}"))
         assert f"#{n + 1}" in answer and schedule in answer, answer
+
+
+@pytest.mark.parametrize(
+    ("again", "expected"),
+    [
+        pytest.param("subscribe channel daily at 09:00 UTC", "Resumed (paused when", id="same"),
+        pytest.param(
+            "subscribe channel daily at 10:00 UTC",
+            "Resumed (paused when Slack said not_in_channel). Updated the schedule",
+            id="new-time",
+        ),
+    ],
+)
+def test_subscribing_again_resumes_a_subscription_slack_refused(reply, config, again, expected):
+    """The bot was removed from #general, so delivery paused the channel's digest ("Slack
+    said not_in_channel"). Invited back, a member typing the subscribe again got "You already
+    have this subscription", still paused: only its creator could resume it, on App Home."""
+    reply("subscribe channel daily at 09:00 UTC")
+    db = connect(config.db_path)
+    subs.pause(db, 1, "Slack said not_in_channel")
+    answer = said(reply(again, user="U0OTHER"))
+    assert expected in answer and "_paused" not in answer
+    assert subs.by_id(db, 1).status == "active" and subs.by_id(db, 1).paused_reason is None
+
+
+def test_subscribing_again_to_one_paused_on_app_home_says_how_to_resume(reply, config):
+    reply("subscribe lora daily")
+    db = connect(config.db_path)
+    subs.set_status(db, "T0LOCAL", 1, subs.Status.PAUSED, "paused from App Home")
+    answer = said(reply("subscribe lora daily"))
+    assert "You already have this subscription" in answer and "*Resume* on App Home" in answer
+    assert subs.by_id(db, 1).status == "paused"

@@ -141,6 +141,36 @@ def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
     expect(home).not_to_contain_text("DeBERTa")
 
 
+def test_remove_on_app_home_asks_first_and_keep_it_keeps_it(slack, browser_page):
+    """App Home's Remove carries Slack's confirm dialog; the page showed none and removed
+    at once, so the demo could not show what Slack asks."""
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers subscribe lora weekly on friday")
+    box.press("Enter")
+    expect(page.locator("#log .msg.eph")).to_contain_text("Subscribed")
+    page.locator("#tab-home").click()
+    home = page.locator("#log .msg.home")
+    expect(home).to_contain_text("lora")
+    asked: list[str] = []
+
+    def answer(dialog, accept: bool) -> None:
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", lambda dialog: answer(dialog, accept=False))
+    home.locator("[data-action=home_remove_1]").click()
+    expect(home).to_contain_text("weekly on Friday")  # Keep it: nothing sent
+    assert asked and asked[0].startswith("Remove #1?")
+    page.once("dialog", lambda dialog: answer(dialog, accept=True))
+    home.locator("[data-action=home_remove_1]").click()
+    expect(home).not_to_contain_text("weekly on Friday")
+    assert len(asked) == 2
+
+
 FEED = """<?xml version="1.0"?><rss version="2.0"><channel><title>blog</title>
 <item><title>Quoted Link Paper</title>
 <link>https://example.org/p"onmouseover="document.title='pwned'"x="</link>

@@ -7,6 +7,7 @@ from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
 from bot.home import refresh_home
+from bot.installs import serve_again_if_installed
 from bot.interaction import button_id
 from storage import subscriptions as subs
 from storage.errors import PapersError
@@ -22,6 +23,9 @@ def home_toggle(
     team_id, user_id = context.team_id or "", body["user"]["id"]
     pausing = action["action_id"].startswith("home_pause")
     status = Status.PAUSED if pausing else Status.ACTIVE
+    # A Resume that makes a subscription active must mean delivery: a team still marked
+    # uninstalled (a click comes only from an installed app) is served again first.
+    serve_again_if_installed(deps, client, team_id)
     try:
         sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
