@@ -39,10 +39,10 @@ def author_page(db: Database, value: str) -> dict | None:
     """The author page a Next/Previous button stands for, or None for a value no button of
     ours holds."""
     try:
-        name, offset, newest, _ = views.page_from_value(value)
+        page = views.page_from_value(value)
     except (ValueError, KeyError):
         return None
-    return author_search(db, name, offset, newest)
+    return author_search(db, page.query, page.offset, page.newest)
 
 
 def follow(db: Database, team_id: str, user_id: str, name: str, now: datetime) -> dict:
