@@ -90,6 +90,7 @@ SHARDS = 2
 COMMIT_SECONDS = 2.0
 CHUNK = 500  # papers per SQLite read
 SNIPPET_CHARS = 200
+MAX_REMEMBERED_COUNTS = 100_000  # term counts a view keeps (see Searcher.doc_freq)
 MIN_PREFIX = 2  # `a*` would expand to every term starting with a
 # A phrase's hyphenated words are each matched joined or apart, up to this many (2**n
 # spellings of the phrase, each a query of pair terms); more are all joined or all apart.
@@ -678,6 +679,9 @@ class Searcher:
         self.parts = parts
         # The watermark's paper id read with this view: every paper up to it is in it.
         self.newest = newest
+        # Term counts of this fixed view, remembered: respelling a phrase looks up dozens,
+        # and alert runs and busy bots look up the same words again and again.
+        self._counts: dict[tuple[str, str], int] = {}
 
     @property
     def num_docs(self) -> int:
@@ -686,7 +690,13 @@ class Searcher:
 
     def doc_freq(self, field: str, term: str) -> int:
         """In how many papers the field holds the (analyzed) term."""
-        return sum(part.doc_freq(field, term) for part in self.parts)
+        key = (field, term)
+        count = self._counts.get(key)
+        if count is None:
+            if len(self._counts) >= MAX_REMEMBERED_COUNTS:
+                self._counts.clear()
+            count = self._counts[key] = sum(part.doc_freq(field, term) for part in self.parts)
+        return count
 
     def terms_with_prefix(self, field: str, prefix: str, limit: int) -> list[tuple[str, int]]:
         """The field's commonest terms that start with prefix, with their counts."""
@@ -867,8 +877,8 @@ def _spellings(text: str) -> list[list[str]]:
         joined = EN_STEM.analyze(word.replace("-", "")) if "-" in word else apart
         options.append([joined, apart] if joined != apart else [apart])
     if sum(len(o) > 1 for o in options) > MAX_HYPHENATED:
-        # Too many spellings to try each: all joined, or all apart.
-        options = [[[w for o in options for w in o[0]]], [[w for o in options for w in o[-1]]]]
+        # Too many spellings to try each: all joined, or all apart (one slot, two choices).
+        options = [[[w for o in options for w in o[0]], [w for o in options for w in o[-1]]]]
     spelled = [[w for words in combo for w in words] for combo in itertools.product(*options)]
     return [list(words) for words in dict.fromkeys(map(tuple, spelled)) if words]
 

@@ -650,6 +650,35 @@ def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found
     assert sorted(matching_since(spelled, query, 0)) == sorted(ids(result))
 
 
+MANY_HYPHENS = (
+    "Self-Supervised Multi-Modal Pre-Trained Vision-Language Models\n"
+    "Self-supervised multi-modal pre-trained vision-language models are probed for"
+    f" grounding on three benchmarks.{FILLER}\n\n"
+    "Supervised Vision Models\n"
+    f"Supervised vision models are compared on detection and on segmentation.{FILLER}\n\n"
+)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param('"self-supervised multi-modal pre-trained vision-language"', id="hyphened"),
+        pytest.param('"self supervised multi modal pre trained vision language"', id="apart"),
+    ],
+)
+def test_a_phrase_of_many_hyphenated_words_is_found(db, query):
+    """Past three hyphenated words a phrase is matched all joined or all apart: it was
+    matched as both spellings one after the other, which no paper holds."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "hyphens.txt", ("Mar 16\n" + MANY_HYPHENS).encode(), NOW)
+    result = search(db, query)
+    assert titles(result) == ["Self-Supervised Multi-Modal Pre-Trained Vision-Language Models"]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert match_each(db, [query], 0, newest)[query] == ids(result)
+
+
 @pytest.mark.parametrize(
     ("query", "found"),
     [
