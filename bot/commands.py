@@ -396,33 +396,38 @@ SLACK_REFUSED = "Slack said "
 
 def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscription, str]:
     """Asking for a subscription again resumes it when Slack's refusal paused it (the bot was
-    removed from the channel; the subscribe just checked it is back): it said "You already
-    have this subscription", paused, and only its creator could resume it, on App Home.
+    removed from the channel; the subscribe just checked it is back), or a missing token
+    did (the bot that answers has one now): it said "You already have this subscription",
+    paused, and only its creator could resume it, on App Home.
     Returns the subscription and the reason it had been paused ("" when not resumed)."""
     reason = sub.paused_reason or ""
-    if sub.status != "paused" or not reason.startswith(SLACK_REFUSED):
+    refused = reason.startswith(SLACK_REFUSED) or reason == subs.NO_TOKEN
+    if sub.status != "paused" or not refused:
         return sub, ""
     return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
 
 
-def _as_subscribed(words: list[str]) -> str:
+def _as_subscribed(words: list[str]) -> tuple[str, subs.Kind | None]:
     """What to remove when the words are a subscribe command's (`lora weekly on friday at
-    16:30`, `channel weekly rlhf`): its keywords, as `channel …` for a channel's; a
+    16:30`, `channel weekly rlhf`): its keywords, as `channel …` for a channel's, and the
+    kind it names (`lora instant` is a personal subscribe: never the channel's `lora`); a
     subscription is its place and keywords, whatever its schedule. Other words as they are."""
     typed = " ".join(words)
     try:
         request = parse_subscribe(words)
     except PapersError:
-        return typed
+        return typed, None
     if request.channel:
-        return f"channel {request.keywords}".strip()
-    return request.keywords or typed
+        return f"channel {request.keywords}".strip(), None
+    if not request.keywords or request.keywords.split() == words:
+        return typed, None  # plain keywords: whatever the user sees with them
+    return request.keywords, subs.Kind.PERSONAL
 
 
 def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Lookups) -> dict:
-    selector, admin = _selector(db, inv, words, lookups, "unsubscribe")
+    (selector, kind), admin = _selector(db, inv, words, lookups, "unsubscribe")
     try:
-        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin)
+        removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin, kind)
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
     lines = "\n".join(views.describe(s) for s in removed)
@@ -433,11 +438,11 @@ def _pause_or_resume(
     db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
 ) -> dict:
     """`/papers pause 3` and `/papers resume lora`: what App Home's buttons do, by command."""
-    selector, admin = _selector(db, inv, words, lookups, verb)
+    (selector, kind), admin = _selector(db, inv, words, lookups, verb)
     status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
     try:
         changed = subs.pause_or_resume(
-            db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin
+            db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin, kind
         )
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
@@ -448,9 +453,9 @@ def _pause_or_resume(
 
 def _selector(
     db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
-) -> tuple[str, bool]:
-    """What an unsubscribe, pause or resume names, and whether the user may change another
-    member's channel subscription (a workspace admin)."""
+) -> tuple[tuple[str, subs.Kind | None], bool]:
+    """What an unsubscribe, pause or resume names (see _as_subscribed), and whether the user
+    may change another member's channel subscription (a workspace admin)."""
     if not words:
         raise SubscriptionError(f"Say which: `/papers {verb} 3`, `... lora` or `... all`.")
     selector = " ".join(words)

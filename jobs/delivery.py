@@ -105,7 +105,7 @@ def deliver(
             return Outcome.PENDING  # an unfinished claim: recover_unfinished owns it
     client = client_for(sub.team_id)
     if client is None:
-        return _failed(db, sub, claim, "no bot token for this team", now, next_at, pause=True)
+        return _failed(db, sub, claim, subs.NO_TOKEN, now, next_at, pause=True)
     built = build()
     if isinstance(built, Skip):
         ledger.finish(db, claim, State.SKIPPED, built.reason, now, next_at)

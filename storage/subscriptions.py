@@ -265,20 +265,24 @@ def remove(
     selector: str,
     channel_id: str | None = None,
     is_admin: bool = False,
+    kind: Kind | None = None,
 ) -> list[Subscription]:
     """Remove by `#id`/id (or several: `3 4`, `#3, #4`), by keywords (`trending` for the
     digests without any), this channel's as `subscribe channel` named it (`channel`,
-    `channel rlhf`), or `all` (the user's own); returns what was removed.
+    `channel rlhf`), or `all` (the user's own); returns what was removed. `kind` keeps to
+    subscriptions of that kind (the words of a personal subscribe name no channel's).
 
     Only what `may_change` allows: another member's channel subscription needs an admin."""
     with transaction(db):
-        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, "remove")
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, "remove", kind)
         _delete(db, [s.id for s in allowed])
     return allowed
 
 
 # Why a subscription paused with `/papers pause` is paused (as App Home says its own).
 PAUSED_BY_COMMAND = "paused with /papers pause"
+# Why a delivery with no token for its team paused its subscription.
+NO_TOKEN = "no bot token for this team"
 
 
 def pause_or_resume(
@@ -289,14 +293,17 @@ def pause_or_resume(
     status: Status,
     channel_id: str | None = None,
     is_admin: bool = False,
+    kind: Kind | None = None,
 ) -> list[Subscription]:
     """Pause or resume what a selector names (as `remove` reads it, with the same rule);
     returns those subscriptions as they are now."""
     verb = "pause" if status == Status.PAUSED else "resume"
     reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
     with transaction(db):
-        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb)
+        allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb, kind)
         for sub in allowed:
+            if status == Status.PAUSED and sub.status == Status.PAUSED:
+                continue  # already paused: keep why (Slack's refusal, an uninstall)
             db["subscriptions"].update(sub.id, {"status": str(status), "paused_reason": reason})
         return [get(db, team_id, sub.id) for sub in allowed]
 
@@ -309,6 +316,7 @@ def _allowed(
     channel_id: str | None,
     is_admin: bool,
     verb: str,
+    kind: Kind | None = None,
 ) -> list[Subscription]:
     """The subscriptions `selector` names that the user may `verb` (in the caller's
     transaction); NotFound when it names none, SubscriptionError when none is theirs."""
@@ -316,6 +324,7 @@ def _allowed(
     if not selector:
         raise SubscriptionError(f"Say which subscription to {verb}.")
     chosen = _chosen(visible_to(db, team_id, user_id, channel_id), user_id, selector, channel_id)
+    chosen = [s for s in chosen if kind is None or s.kind == kind]
     if not chosen:
         raise NotFound(f"No subscription of yours matches `{selector}`.")
     allowed = [s for s in chosen if may_change(s, user_id, is_admin)]

@@ -207,6 +207,13 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
             ["`rlhf` → DM"],
             id="the-channel-subscribe-words",
         ),
+        pytest.param(
+            ["channel weekly lora", "lora instant"],
+            "unsubscribe lora instant",
+            ["`lora` → DM"],
+            ["`lora` → <#C0GENERAL>"],
+            id="a-personal-subscribe-words-leave-the-channels",
+        ),
     ],
 )
 def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, removed, kept):
@@ -235,6 +242,13 @@ def test_pause_and_resume_by_command(reply, config):
     resumed = all_text(reply("resume all"))
     assert "Resumed 2 subscriptions" in resumed and "paused" not in resumed
     assert "_paused" not in all_text(reply("list"))
+    # A subscription Slack paused keeps why when it is paused again.
+    db = connect(config.db_path)
+    subs.set_status(
+        db, subs.by_id(db, 1).team_id, 1, subs.Status.PAUSED, "Slack said not_in_channel"
+    )
+    db.close()
+    assert "_paused: Slack said not_in_channel_" in all_text(reply("pause all"))
     refused = all_text(reply("pause channel", user="U0OTHER"))
     assert "set up by another member: only they or a workspace admin can pause it" in refused
     assert "Say which: `/papers resume 3`" in all_text(reply("resume"))

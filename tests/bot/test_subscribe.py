@@ -443,6 +443,17 @@ def test_subscribing_again_resumes_a_subscription_slack_refused(reply, config, a
     assert subs.by_id(db, 1).status == "active" and subs.by_id(db, 1).paused_reason is None
 
 
+def test_subscribing_again_resumes_one_a_missing_token_paused(reply, config):
+    """A worker started without a token paused every due subscription ("no bot token for
+    this team"): the bot answering the subscribe has one, so asking again resumes it."""
+    reply("subscribe lora daily")
+    db = connect(config.db_path)
+    subs.pause(db, 1, subs.NO_TOKEN)
+    answer = said(reply("subscribe lora daily"))
+    assert "Resumed (paused when no bot token for this team)" in answer
+    assert subs.by_id(db, 1).status == "active"
+
+
 def test_subscribing_again_to_one_paused_on_app_home_says_how_to_resume(reply, config):
     reply("subscribe lora daily")
     db = connect(config.db_path)
