@@ -102,6 +102,8 @@ def _alert_one(
     now: datetime,
     render: Render,
 ) -> Outcome | None:
+    if not ids:  # most subscriptions, most runs: no ledger reads for them
+        return None
     sent = sent_paper_ids(db, sub.id)
     fresh = [i for i in ids if i not in sent]
     if not fresh:
