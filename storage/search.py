@@ -160,7 +160,8 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
             shown = long[0][:20] + "…"
             notes.append(
                 f"`{shown}` was left out: the index keeps no word of"
-                f" {search_index.LONG_WORD_BYTES} or more letters."
+                f" {search_index.LONG_WORD_BYTES} bytes or more"
+                f" ({search_index.LONG_WORD_BYTES} Latin letters, fewer in other scripts)."
             )
         if symboled := _SYMBOLED.fullmatch(raw.lstrip("-")):
             notes.append(
