@@ -117,28 +117,29 @@ def run_local(config: Config, standin_port: int) -> None:
         threading.Thread(target=server.serve_forever, daemon=True).start()
     scheduler = BackgroundScheduler(timezone=UTC)
     hold = add_jobs(scheduler, config)
-    if stub:
-        watch_inbox(scheduler, config, hold, INBOX_POLL_SECONDS)
-    scheduler.start()
-    if stub:
-        print(
-            f"\n  papers is running against a local Slack stand-in.\n"
-            f"  Open {stub.url} to type /papers commands; the demo's first digest for #general"
-            f" arrives within a minute\n  (only on the first run: restarts keep your"
-            f" subscriptions as they are).\n"
-            f"  Drop dumps into {config.inbox_dir}/: they are ingested within"
-            f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n"
-            f"  `papers worker` alone checks every"
-            f" {config.ingest_interval_minutes} minutes).\n",
-            flush=True,
-        )
-    else:
-        where = "in Socket Mode" if config.slack_app_token else f"on port {config.port}"
-        print(f"papers bot {where}; worker running.", flush=True)
     # Ctrl-C or SIGTERM: stop, and give the worker lease up as `papers worker` does, so a
     # `make run` started again runs its jobs at once instead of waiting for it to lapse.
+    # From the lease on: a Ctrl-C while the scheduler starts must release it too.
     try:
         stop_on_sigterm()
+        if stub:
+            watch_inbox(scheduler, config, hold, INBOX_POLL_SECONDS)
+        scheduler.start()
+        if stub:
+            print(
+                f"\n  papers is running against a local Slack stand-in.\n"
+                f"  Open {stub.url} to type /papers commands; the demo's first digest for #general"
+                f" arrives within a minute\n  (only on the first run: restarts keep your"
+                f" subscriptions as they are).\n"
+                f"  Drop dumps into {config.inbox_dir}/: they are ingested within"
+                f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n"
+                f"  `papers worker` alone checks every"
+                f" {config.ingest_interval_minutes} minutes).\n",
+                flush=True,
+            )
+        else:
+            where = "in Socket Mode" if config.slack_app_token else f"on port {config.port}"
+            print(f"papers bot {where}; worker running.", flush=True)
         while True:  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
             # A wait with a timeout: the kernel may hand the signal to another thread, and
             # Python runs its handler only once this thread wakes (a wait without one hung
@@ -147,7 +148,8 @@ def run_local(config: Config, standin_port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        scheduler.shutdown(wait=False)
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         try:
             hold.release()
         except PapersError as exc:
