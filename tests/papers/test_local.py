@@ -176,7 +176,13 @@ def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     env.update(PORT=str(free_port()), PAPERS_INBOX=str(tmp_path / "inbox"))
     papers = str(Path(sys.executable).with_name("papers"))
     command = [papers, "--db", str(path), "run", "--standin-port", str(free_port())]
-    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    # Ctrl-C reaches a `make run` in a terminal: a run started in the background (`cmd &`)
+    # inherits an ignored SIGINT across exec, and a handler set here is reset to the default.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     try:
 
         def holders() -> list[str]:
