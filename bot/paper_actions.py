@@ -35,7 +35,7 @@ def save(db: Database, team_id: str, user_id: str, value: str, now: datetime) ->
     try:
         added = saved.save(db, team_id, user_id, paper["id"], now)
     except PapersError as exc:
-        return views.text_message(f":warning: {escape_mrkdwn(str(exc))}"), False
+        return views.warning_message(exc), False
     title = escape_mrkdwn(truncate(paper["title"], 150))
     if not added:
         message = f"_{title}_ is already in your reading list (`/papers saved`)."

@@ -462,6 +462,11 @@ def _sections(text: str) -> list[str]:
     return parts[:TEXT_SECTIONS]
 
 
+def warning_message(error: Exception) -> dict:
+    """A named error of ours as a reply: a warning sign and its message, escaped."""
+    return text_message(f":warning: {escape_mrkdwn(str(error))}")
+
+
 def text_message(text: str) -> dict:
     """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
     and the user got "Something went wrong" instead of the reply)."""

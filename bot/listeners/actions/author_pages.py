@@ -8,7 +8,6 @@ from slack_sdk import WebClient
 
 from bot import more_commands, views
 from bot.interaction import answer, on_home
-from bot.text import escape_mrkdwn
 from storage.errors import PapersError
 
 
@@ -22,7 +21,7 @@ def author_pages(
     try:
         message = more_commands.author_page(deps.db, value)
     except PapersError as exc:
-        message = views.text_message(f":warning: {escape_mrkdwn(str(exc))}")
+        message = views.warning_message(exc)
     if message is None:
         stale = views.text_message("That page is no longer available; search again.")
         answer(body, respond, client, deps, context.team_id or "", stale, show_on_home=False)

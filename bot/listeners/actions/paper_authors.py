@@ -8,7 +8,6 @@ from slack_sdk import WebClient
 
 from bot import more_commands, paper_actions, views
 from bot.interaction import answer
-from bot.text import escape_mrkdwn
 from storage.errors import PapersError
 
 
@@ -33,5 +32,5 @@ def author_search(
     try:
         message = more_commands.author_search(deps.db, value)
     except PapersError as exc:
-        message = views.text_message(f":warning: {escape_mrkdwn(str(exc))}")
+        message = views.warning_message(exc)
     answer(body, respond, client, deps, context.team_id or "", message, again=("author", value))
