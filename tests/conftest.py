@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import threading
@@ -14,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from jobs.ingest import ingest_target
+from papers.logsafe import RedactingFilter
 from storage import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +35,20 @@ def hermetic_cwd(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
 
 
+@pytest.fixture(autouse=True)
+def restore_logging():
+    """Undo the CLI's logging setup after each test that ran it in-process: an INFO root
+    level left behind made a later test's caplog see slack_sdk's retry lines."""
+    levels = {name: logging.getLogger(name).level for name in ("", "apscheduler", "jobs")}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    root = logging.getLogger()
+    for handler in root.handlers[:]:
+        if any(isinstance(f, RedactingFilter) for f in handler.filters):
+            root.removeHandler(handler)
+
+
 # `make test` runs a CI-sized sample of every property; `make fuzz` the long version.
 settings.register_profile(
     "ci", max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow]
@@ -49,6 +65,19 @@ FIGURES: Counter[str] = Counter()
 def count(what: str, n: int = 1) -> None:
     """Count generated cases, fired requests and injected faults."""
     FIGURES[what] += n
+
+
+def pytest_sessionfinish(session) -> None:
+    # Under pytest-xdist each worker counts its own tests: it hands them to the controller.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """The controller adds up what each xdist worker counted."""
+    FIGURES.update(getattr(node, "workeroutput", {}).get("figures", {}))
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
