@@ -25,7 +25,7 @@ run: $(STAMP)
 test: $(STAMP) browser-deps
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --numprocesses=auto --maxprocesses=4
 
 # Debian's Chromium for the browser test, only if it is missing and we are root with
 # apt-get (as on CI). Never fatal: without Chromium the browser test is skipped, saying why.
