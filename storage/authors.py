@@ -273,6 +273,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
         subs.check_room(db, team_id, user_id)
         table.insert(
             {
+                "id": subs.next_id(db),
                 "team_id": team_id,
                 "user_id": user_id,
                 "target": user_id,

@@ -301,3 +301,30 @@ def test_remove_on_app_home_asks_before_it_takes_a_subscription_away(slack, repl
     assert "weekly on Friday at 16:30" in confirm["text"]["text"]
     assert (confirm["confirm"]["text"], confirm["deny"]["text"]) == ("Remove", "Keep it")
     assert validate_blocks(view["blocks"], surface="home") == []
+
+
+@pytest.mark.parametrize(
+    ("second", "removal"),
+    [
+        pytest.param("subscribe diffusion daily", "unsubscribe 2", id="keyword-subscription"),
+        pytest.param("follow Edward J. Hu", "unfollow Edward J. Hu", id="author-follow"),
+    ],
+)
+def test_a_removed_subscriptions_number_is_never_given_again(slack, reply, config, second, removal):
+    """SQLite gives the highest id again once its row is deleted: a Home view still showing
+    the removed #2 removed the next subscription made instead, and `#2` in old replies
+    named it."""
+    reply("subscribe lora daily")
+    reply(second)
+    stale = open_home(slack)
+    reply(removal)
+    assert connect(config.db_path)["subscriptions"].count == 1
+    made = reply("subscribe rlhf daily")["text"]
+    assert "#3" in made
+    slack.state.views.clear()
+    slack.click(stale, "home_remove_2", view=stale)
+    home(slack)
+    keywords = [
+        r["keywords"] for r in connect(config.db_path).query("SELECT keywords FROM subscriptions")
+    ]
+    assert keywords == ["lora", "rlhf"]
