@@ -253,6 +253,17 @@ def stop_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, on_term)
 
 
+def stop(scheduler: BaseScheduler, hold: Lease) -> None:
+    """Shut the scheduler down and give the worker lease up (a failure is logged: the lease
+    expires on its own)."""
+    if scheduler.running:
+        scheduler.shutdown(wait=False)
+    try:
+        hold.release()
+    except PapersError as exc:
+        log.error("lease: %s", exc)
+
+
 def run(config: Config) -> None:
     """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
     if not config.slack_bot_token and not config.slack_client_id:
@@ -281,9 +292,4 @@ def run(config: Config) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        try:
-            hold.release()
-        except PapersError as exc:
-            log.error("lease: %s", exc)
+        stop(scheduler, hold)

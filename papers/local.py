@@ -18,11 +18,11 @@ from sqlite_utils import Database
 
 from bot.app import build_app, make_http_server
 from jobs.arxiv_lookup import arxiv_lookup
-from jobs.worker import add_jobs, stop_on_sigterm, watch_inbox
+from jobs.worker import add_jobs, stop, stop_on_sigterm, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
 from storage.config import Config
-from storage.errors import ConfigError, PapersError
+from storage.errors import ConfigError
 from storage.schedule import Frequency, Schedule
 from storage.subscriptions import Kind
 
@@ -148,12 +148,7 @@ def run_local(config: Config, standin_port: int) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=False)
-        try:
-            hold.release()
-        except PapersError as exc:
-            log.error("lease: %s", exc)
+        stop(scheduler, hold)
         if config.slack_app_token:
             server.close()
         else:
