@@ -218,17 +218,43 @@ def test_resubscribing_with_a_new_time_changes_the_time(reply, config):
             "“scaling laws” daily", '"scaling laws" weekly', 1, id="quotes-aside-the-same"
         ),
         pytest.param("lora or qlora daily", "lora OR qlora daily", 2, id="or-word-is-not-or"),
+        # `AND` is the conjunction the words have anyway, as on arXiv or Google Scholar.
+        pytest.param("lora qlora daily", "lora AND qlora weekly", 1, id="and-is-no-word"),
+        pytest.param("lora AND qlora daily", "lora qlora AND weekly", 1, id="and-at-the-end"),
+        pytest.param("lora -survey daily", "lora NOT survey weekly", 1, id="not-is-minus"),
+        pytest.param(
+            '"lora AND qlora" daily', '"lora and qlora" weekly', 1, id="and-in-a-phrase-any-case"
+        ),
+        pytest.param("lora qlora daily", '"lora AND qlora" daily', 2, id="quoted-and-is-a-phrase"),
+        pytest.param("lora qlora daily", "lora and qlora daily", 2, id="and-word-is-not-and"),
     ],
 )
 def test_resubscribing_to_the_same_keywords_but_not_another_query(
     reply, config, first, second, count
 ):
-    """`LoRA` and `lora` are one subscription (the second changes its schedule), but
+    """`LoRA` and `lora` are one subscription (the second changes its schedule), and so are
+    `lora AND qlora` and `lora qlora` (a second one sent every digest twice), but
     `lora OR qlora` is another search than the three words `lora or qlora`."""
     reply(f"subscribe {first}")
     reply(f"subscribe {second}")
     rows = list(connect(config.db_path).query("SELECT keywords FROM subscriptions"))
     assert len(rows) == count, rows
+
+
+@pytest.mark.parametrize(
+    ("made", "removal"),
+    [
+        pytest.param("lora qlora", "lora AND qlora", id="and-typed-to-remove"),
+        pytest.param("lora AND qlora", "lora qlora", id="and-typed-to-subscribe"),
+        pytest.param("lora -survey", "lora NOT survey", id="not-typed-to-remove"),
+    ],
+)
+def test_unsubscribe_with_and_or_not_removes_the_same_search(reply, made, removal):
+    """`AND` and `NOT` are operators: `unsubscribe lora AND qlora` removes `lora qlora`
+    (it said "No subscription of yours matches")."""
+    reply(f"subscribe {made}")
+    answer = said(reply(f"unsubscribe {removal}"))
+    assert "Removed 1 subscription" in answer and "No subscriptions yet" in said(reply("list"))
 
 
 def test_signed_subscribe_at_utc_time_delivers_a_digest_at_that_time(slack, reply, config):
