@@ -328,7 +328,8 @@ def _respellable_terms(query: Query) -> bool:
     )
 
 
-def _known(db: Database, word: str) -> bool:
+def known_word(db: Database, word: str) -> bool:
+    """Whether some paper has this word (lower case, as typed: no stemming)."""
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
@@ -338,7 +339,7 @@ def _spellings(db: Database, searcher, word: str) -> list[str]:
     swap of two letters is one) in more papers, each stem once."""
     if len(word) < 3 or not word.isalpha():
         return [word]
-    known = _known(db, word)
+    known = known_word(db, word)
     # Candidates share the first letter and a similar length: a bounded set at any size.
     rows = db.query(
         "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",

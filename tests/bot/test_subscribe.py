@@ -147,6 +147,52 @@ def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
     assert expected in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "zones"),
+    [
+        pytest.param("lora daily at 9 londn", "`Europe/London`", id="daily"),
+        pytest.param("lora at 9:30 berln", "`Europe/Berlin`", id="hh-mm"),
+        pytest.param("lora at 9am Tokio", "`Asia/Tokyo`", id="9am-capitalised"),
+        pytest.param("lora at 9 pm sydeny", "`Australia/Sydney`", id="pm-word-swap"),
+        pytest.param("lora at 9 newyork", "`America/New_York`", id="city-without-underscore"),
+        pytest.param("lora weekly on monday at 9 londn", "`Europe/London`", id="weekly"),
+        pytest.param("channel daily at 9 londn", "`Europe/London`", id="channel"),
+    ],
+)
+def test_a_misspelled_timezone_after_the_time_is_asked_about(text, zones):
+    """`at 9 londn` made the keywords `lora londn`, delivered at 9 in the user's own zone;
+    now the reply names the zone meant, and nothing is made."""
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    word = text.split()[-1]
+    assert f"I don't know the timezone `{word}`. Did you mean {zones}?" in str(raised.value)
+    assert f'quote it: `"{word}"`' in str(raised.value)
+
+
+def test_a_misspelled_timezone_through_slack_creates_nothing(reply):
+    answer = said(reply("subscribe lora daily at 9 londn"))
+    assert "I don't know the timezone `londn`. Did you mean `Europe/London`?" in answer
+    assert "No subscriptions yet" in said(reply("list"))
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        # One slip from a city (Recife, Rome, Paris, Chita), but words papers use.
+        pytest.param("lora at 9 recipe", "`lora recipe`", id="recipe-near-recife"),
+        pytest.param("lora at 9 role", "`lora role`", id="role-near-rome"),
+        pytest.param("lora at 9 pairs", "`lora pairs`", id="pairs-near-paris"),
+        pytest.param("lora daily at 9 china", "`lora china`", id="china-near-chita"),
+        pytest.param('lora at 9 "londn"', '`lora "londn"`', id="quoted-is-a-keyword"),
+    ],
+)
+def test_words_papers_use_after_the_time_stay_keywords(reply, text, described):
+    """A keyword may follow the time (`lora at 8 diffusion`): one that papers use is no
+    misspelled city, however close to one it is spelled."""
+    answer = reply(f"subscribe {text}")["blocks"][0]["text"]["text"]
+    assert answer.startswith(f"Subscribed: *#1* {described} → DM, daily at 09:00"), answer
+
+
 def test_pm_after_the_time_through_slack_lists_the_evening_digest(reply):
     answer = said(reply("subscribe lora daily at 9:30 pm Europe/London"))
     assert "`lora` → DM, daily at 21:30 Europe/London" in answer
