@@ -24,11 +24,12 @@ from storage.schedule import (
     Frequency,
     Schedule,
     city_zones,
+    close_zones,
     find_zone,
     zone,
     zone_problem,
 )
-from storage.search import SearchResult, search
+from storage.search import SearchResult, known_word, search
 from storage.subscriptions import Kind, Subscription
 from storage.text import straight_quotes
 from storage.trending import anchor_day, trending
@@ -230,9 +231,34 @@ def _ask_city(word: str, at_time: str, cities: tuple[str, ...]) -> None:
     )
 
 
-def parse_subscribe(words: list[str]) -> SubscribeRequest:
+def _ask_zone_typo(word: str, at_time: str, zones: tuple[str, ...]) -> None:
+    """Refuse a misspelled city after the time (`at 9 londn`): it became a keyword and the
+    digest came at 9 in the user's own zone; name the zone meant."""
+    names = " or ".join(f"`{name}`" for name in zones)
+    raise SubscriptionError(
+        f"I don't know the timezone `{word}`. Did you mean {names}? Write it in full, like "
+        f'`at {at_time} {zones[0]}`; to follow the word as a keyword, quote it: `"{word}"`.'
+    )
+
+
+def _misspelled_zone(word: str, known: Callable[[str], bool] | None) -> tuple[str, ...]:
+    """The zones a word right after the time misspells, unless it is a schedule word, a
+    quoted keyword or a word papers use (`at 9 recipe` is a keyword, though Recife is a
+    city); () for none."""
+    lower = word.lower()
+    if lower in FREQUENCY_WORDS or lower in ("on", "every") or _quoted(word):
+        return ()
+    zones = close_zones(word)
+    return () if not zones or (known is not None and known(lower)) else zones
+
+
+def parse_subscribe(
+    words: list[str], known: Callable[[str], bool] | None = None
+) -> SubscribeRequest:
     """`[channel] [keywords...] [daily|weekdays|weekly|instant] [at HH:MM] [on DAY]`, with a
-    timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time."""
+    timezone (`UTC`, `Europe/Berlin`, `Etc/GMT-2`) anywhere after the time. `known` says
+    whether papers use a word (a keyword then, not a misspelled city after the time);
+    without it, every word is taken as unknown."""
     channel = bool(words) and words[0].lower() == "channel"
     # Curly quotes are phrase quotes, as in the search (stored straight, meaning the same).
     rest = _join_quotes([straight_quotes(w) for w in (words[1:] if channel else words)])
@@ -254,6 +280,8 @@ def parse_subscribe(words: list[str]) -> SubscribeRequest:
                 index += 1
             elif not find_zone(after) and (cities := city_zones(after)):
                 _ask_city(after, at_time, cities)
+            elif zones := _misspelled_zone(after, known):
+                _ask_zone_typo(after, at_time, zones)
         elif lower == "every":
             frequency, day = _every(following or "")
             weekday = weekday if day is None else day
@@ -341,7 +369,7 @@ def at_time_given(words: list[str], index: int) -> bool:
 def _subscribe(
     db: Database, inv: Invocation, words: list[str], lookups: Lookups, now: datetime
 ) -> dict:
-    request = parse_subscribe(words)
+    request = parse_subscribe(words, known=lambda word: known_word(db, word))
     if request.keywords:
         search(db, request.keywords, limit=1)  # refuse keywords that are not a valid query
     is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
@@ -407,14 +435,16 @@ def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscript
     return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
 
 
-def _as_subscribed(words: list[str]) -> tuple[str, subs.Kind | None]:
+def _as_subscribed(
+    words: list[str], known: Callable[[str], bool] | None = None
+) -> tuple[str, subs.Kind | None]:
     """What to remove when the words are a subscribe command's (`lora weekly on friday at
     16:30`, `channel weekly rlhf`): its keywords, as `channel …` for a channel's, and the
     kind it names (`lora instant` is a personal subscribe: never the channel's `lora`); a
     subscription is its place and keywords, whatever its schedule. Other words as they are."""
     typed = " ".join(words)
     try:
-        request = parse_subscribe(words)
+        request = parse_subscribe(words, known)
     except PapersError:
         return typed, None
     if request.channel:
@@ -473,7 +503,7 @@ def _selector(
         if s.user_id != inv.user_id
     ]
     admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
-    return _as_subscribed(words), admin
+    return _as_subscribed(words, lambda word: known_word(db, word)), admin
 
 
 # `/papers --help` and `/papers ?` as a command line or a chat user types them: no search

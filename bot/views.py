@@ -39,7 +39,10 @@ SNIPPET_CHARS = 600
 # message holds 50 blocks and, in practice, ~12k characters.
 ALERT_PAPERS = 10
 HELP = [
-    ("/papers lora adapters", 'search (words, "a phrase", a OR b, -exclude, prefix*)'),
+    (
+        "/papers lora adapters",
+        'search (words, "a phrase", a OR b, a AND b, -exclude or NOT word, prefix*)',
+    ),
     ("/papers trending [today|week]", "what is trending, and why"),
     (
         "/papers subscribe lora [daily|weekdays|weekly|instant] [at 09:00] [on monday]",

@@ -10,6 +10,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein
 
 from storage.errors import SubscriptionError
 
@@ -116,6 +117,43 @@ def _cities() -> dict[str, tuple[str, ...]]:
 def city_zones(word: str) -> tuple[str, ...]:
     """The IANA zones a bare city name stands for (`london`, `New_York`), or ()."""
     return _cities().get(word.lower(), ())
+
+
+# A misspelled city: at least this many letters, one slip in a name of up to SHORT_CITY
+# letters and two in a longer one (a swap of two letters is one), the first letter right.
+MIN_CITY_TYPO = 4
+SHORT_CITY = 5
+MAX_CLOSE_ZONES = 3
+
+
+@functools.cache
+def _city_spellings() -> dict[str, tuple[str, ...]]:
+    """The geographic zones by city spelled as people type it: lower case, no `_`
+    (`newyork` → America/New_York)."""
+    spellings: dict[str, tuple[str, ...]] = {}
+    for city, names in _cities().items():
+        key = city.replace("_", "")
+        spellings[key] = spellings.get(key, ()) + names
+    return spellings
+
+
+def close_zones(word: str) -> tuple[str, ...]:
+    """The zones of the city a word misspells (`londn` → Europe/London, `tokio` →
+    Asia/Tokyo, `newyork` → America/New_York), closest first; () when no city is a slip
+    away, or when the word is a zone or a city already."""
+    key = word.lower().replace("_", "").replace("-", "")
+    if len(key) < MIN_CITY_TYPO or not key.isalpha() or find_zone(word) or city_zones(word):
+        return ()
+    edits = 1 if len(key) <= SHORT_CITY else 2
+    cities = [city for city in _city_spellings() if city[0] == key[0]]
+    close = process.extract(
+        key, cities, scorer=DamerauLevenshtein.distance, score_cutoff=edits, limit=None
+    )
+    if not close:
+        return ()
+    nearest = min(distance for _, distance, _ in close)
+    zones = [z for city, d, _ in close if d == nearest for z in _city_spellings()[city]]
+    return tuple(dict.fromkeys(zones))[:MAX_CLOSE_ZONES]
 
 
 def zone_problem(word: str) -> str | None:

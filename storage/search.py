@@ -18,7 +18,7 @@ from storage import index as search_index
 from storage.errors import PapersError, QueryError
 from storage.index import Term
 from storage.papers import get_papers
-from storage.text import OPERATORS, greek_spelled, normalize_query
+from storage.text import OPERATORS, QUERY_TOKENS, greek_spelled, normalize_query
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +30,7 @@ MAX_TERMS = 16
 MAX_WORDS = MAX_TERMS * 2
 HIGHLIGHT = ("\x02", "\x03")  # snippet markers, turned into bold by the renderers
 # Commas and semicolons separate words as spaces do (`lora,qlora` is two words).
-_TOKENS = re.compile(r'-?"[^"]*"?|[^\s,;]+')
+_TOKENS = QUERY_TOKENS
 # A possessive `'s` is no part of the word: `BERT's` searches `BERT`.
 _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # A word may hold hyphens and dots between its letters or digits: `GPT-3.5` and `3.0` are
@@ -185,7 +185,9 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         join_next = False
     if not groups:
         if excludes:
-            raise QueryError("Add a word to look for: `-word` only leaves papers out.")
+            raise QueryError(
+                "Add a word to look for: `-word` (or `NOT word`) only leaves papers out."
+            )
         raise QueryError(
             'Type a few words to search for, for example `lora` or `"diffusion model"`.'
         )
@@ -326,7 +328,8 @@ def _respellable_terms(query: Query) -> bool:
     )
 
 
-def _known(db: Database, word: str) -> bool:
+def known_word(db: Database, word: str) -> bool:
+    """Whether some paper has this word (lower case, as typed: no stemming)."""
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
@@ -336,7 +339,7 @@ def _spellings(db: Database, searcher, word: str) -> list[str]:
     swap of two letters is one) in more papers, each stem once."""
     if len(word) < 3 or not word.isalpha():
         return [word]
-    known = _known(db, word)
+    known = known_word(db, word)
     # Candidates share the first letter and a similar length: a bounded set at any size.
     rows = db.query(
         "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",

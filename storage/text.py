@@ -26,6 +26,13 @@ _INNER_HYPHEN = re.compile(r"(?<=[^\W_])[\u2010\u2011](?=[^\W_])")
 # or grouping keywords case-insensitively must keep them (`lora OR qlora` is not the three
 # words `lora or qlora`).
 OPERATORS = frozenset({"OR", "AND", "NOT"})
+# A query's tokens as storage.search.parse_query reads them: a quoted phrase (`-"a b"` too,
+# an unclosed one to the end) is one; commas and semicolons separate words as spaces do.
+QUERY_TOKENS = re.compile(r'-?"[^"]*"?|[^\s,;]+')
+# Tokens that only say what the words say together (`lora AND qlora` is `lora qlora`).
+_CONJUNCTIONS = frozenset({"AND", "+"})
+# An operator token anywhere (`lora,OR,qlora` holds one too).
+_OPERATOR_TOKEN = re.compile(r"(?<![^\s,;])(?:AND|OR|NOT|\+|\|)(?![^\s,;])")
 # Typographic double quotes, as Slack's clients and keyboards type them, are phrase quotes.
 _QUOTES = str.maketrans(dict.fromkeys("“”„‟«»″", '"'))
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
@@ -113,11 +120,29 @@ def greek_spelled(text: str) -> str | None:
 
 def query_key(text: str) -> str:
     """One spelling per query, for grouping and comparing keywords: normalised as a search
-    normalises it, lower-cased as the index lower-cases, its operators kept."""
-    words = normalize_query(text).split()
-    if not OPERATORS.intersection(words):  # nearly all keywords: lower them whole
-        return " ".join(words).lower()
-    return " ".join(w if w in OPERATORS else w.lower() for w in words)
+    normalises it, lower-cased as the index lower-cases, `OR` (and `|`) kept between words,
+    `AND` (and `+`) dropped and `NOT word` spelled `-word`, as parse_query reads them."""
+    text = normalize_query(text)
+    if not _OPERATOR_TOKEN.search(text):
+        return " ".join(text.split()).lower()  # nearly all keywords: lower them whole
+    out: list[str] = []
+    negate = False
+    for token in QUERY_TOKENS.findall(text):
+        if token in _CONJUNCTIONS:
+            continue
+        if token == "NOT":
+            negate = True
+            continue
+        if token in ("OR", "|"):
+            # Between words only (`OR lora` is `lora`); a NOT before it still excludes the
+            # word after it.
+            if out and out[-1] != "OR":
+                out.append("OR")
+            continue
+        token = token.lower()
+        out.append("-" + token if negate and not token.startswith("-") else token)
+        negate = False
+    return " ".join(out[:-1] if out[-1:] == ["OR"] else out)
 
 
 def straight_quotes(text: str) -> str:

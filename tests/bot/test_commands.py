@@ -214,6 +214,13 @@ def test_subscribe_list_unsubscribe_round_trip(reply):
             ["`lora` → <#C0GENERAL>"],
             id="a-personal-subscribe-words-leave-the-channels",
         ),
+        pytest.param(
+            ["lora at 9 role", "gan"],
+            "unsubscribe lora at 9 role",
+            ["`lora role`"],
+            ["`gan`"],
+            id="a-word-near-a-city-after-the-time",  # Rome: but papers say "role"
+        ),
     ],
 )
 def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, removed, kept):

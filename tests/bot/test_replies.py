@@ -124,3 +124,17 @@ def test_the_usual_ways_of_asking_for_help_get_the_help(reply, text):
     answer = said(reply(text))
     assert "*papers* keeps you on top of new ML papers." in answer
     assert ":warning:" not in answer
+
+
+@pytest.mark.parametrize(
+    ("asked", "operator"),
+    [
+        pytest.param("help", "a OR b", id="or"),
+        pytest.param("help", "a AND b", id="and"),
+        pytest.param("help", "NOT word", id="not"),
+    ],
+)
+def test_help_names_the_search_operators(reply, asked, operator):
+    """The operators the search takes are in the help, `AND` and `NOT` too (people type
+    them as on arXiv; the help named only `OR` and `-exclude`)."""
+    assert operator in said(reply(asked))

@@ -147,6 +147,52 @@ def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
     assert expected in str(raised.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "zones"),
+    [
+        pytest.param("lora daily at 9 londn", "`Europe/London`", id="daily"),
+        pytest.param("lora at 9:30 berln", "`Europe/Berlin`", id="hh-mm"),
+        pytest.param("lora at 9am Tokio", "`Asia/Tokyo`", id="9am-capitalised"),
+        pytest.param("lora at 9 pm sydeny", "`Australia/Sydney`", id="pm-word-swap"),
+        pytest.param("lora at 9 newyork", "`America/New_York`", id="city-without-underscore"),
+        pytest.param("lora weekly on monday at 9 londn", "`Europe/London`", id="weekly"),
+        pytest.param("channel daily at 9 londn", "`Europe/London`", id="channel"),
+    ],
+)
+def test_a_misspelled_timezone_after_the_time_is_asked_about(text, zones):
+    """`at 9 londn` made the keywords `lora londn`, delivered at 9 in the user's own zone;
+    now the reply names the zone meant, and nothing is made."""
+    with pytest.raises(SubscriptionError) as raised:
+        parse_subscribe(text.split())
+    word = text.split()[-1]
+    assert f"I don't know the timezone `{word}`. Did you mean {zones}?" in str(raised.value)
+    assert f'quote it: `"{word}"`' in str(raised.value)
+
+
+def test_a_misspelled_timezone_through_slack_creates_nothing(reply):
+    answer = said(reply("subscribe lora daily at 9 londn"))
+    assert "I don't know the timezone `londn`. Did you mean `Europe/London`?" in answer
+    assert "No subscriptions yet" in said(reply("list"))
+
+
+@pytest.mark.parametrize(
+    ("text", "described"),
+    [
+        # One slip from a city (Recife, Rome, Paris, Chita), but words papers use.
+        pytest.param("lora at 9 recipe", "`lora recipe`", id="recipe-near-recife"),
+        pytest.param("lora at 9 role", "`lora role`", id="role-near-rome"),
+        pytest.param("lora at 9 pairs", "`lora pairs`", id="pairs-near-paris"),
+        pytest.param("lora daily at 9 china", "`lora china`", id="china-near-chita"),
+        pytest.param('lora at 9 "londn"', '`lora "londn"`', id="quoted-is-a-keyword"),
+    ],
+)
+def test_words_papers_use_after_the_time_stay_keywords(reply, text, described):
+    """A keyword may follow the time (`lora at 8 diffusion`): one that papers use is no
+    misspelled city, however close to one it is spelled."""
+    answer = reply(f"subscribe {text}")["blocks"][0]["text"]["text"]
+    assert answer.startswith(f"Subscribed: *#1* {described} → DM, daily at 09:00"), answer
+
+
 def test_pm_after_the_time_through_slack_lists_the_evening_digest(reply):
     answer = said(reply("subscribe lora daily at 9:30 pm Europe/London"))
     assert "`lora` → DM, daily at 21:30 Europe/London" in answer
@@ -218,17 +264,43 @@ def test_resubscribing_with_a_new_time_changes_the_time(reply, config):
             "“scaling laws” daily", '"scaling laws" weekly', 1, id="quotes-aside-the-same"
         ),
         pytest.param("lora or qlora daily", "lora OR qlora daily", 2, id="or-word-is-not-or"),
+        # `AND` is the conjunction the words have anyway, as on arXiv or Google Scholar.
+        pytest.param("lora qlora daily", "lora AND qlora weekly", 1, id="and-is-no-word"),
+        pytest.param("lora AND qlora daily", "lora qlora AND weekly", 1, id="and-at-the-end"),
+        pytest.param("lora -survey daily", "lora NOT survey weekly", 1, id="not-is-minus"),
+        pytest.param(
+            '"lora AND qlora" daily', '"lora and qlora" weekly', 1, id="and-in-a-phrase-any-case"
+        ),
+        pytest.param("lora qlora daily", '"lora AND qlora" daily', 2, id="quoted-and-is-a-phrase"),
+        pytest.param("lora qlora daily", "lora and qlora daily", 2, id="and-word-is-not-and"),
     ],
 )
 def test_resubscribing_to_the_same_keywords_but_not_another_query(
     reply, config, first, second, count
 ):
-    """`LoRA` and `lora` are one subscription (the second changes its schedule), but
+    """`LoRA` and `lora` are one subscription (the second changes its schedule), and so are
+    `lora AND qlora` and `lora qlora` (a second one sent every digest twice), but
     `lora OR qlora` is another search than the three words `lora or qlora`."""
     reply(f"subscribe {first}")
     reply(f"subscribe {second}")
     rows = list(connect(config.db_path).query("SELECT keywords FROM subscriptions"))
     assert len(rows) == count, rows
+
+
+@pytest.mark.parametrize(
+    ("made", "removal"),
+    [
+        pytest.param("lora qlora", "lora AND qlora", id="and-typed-to-remove"),
+        pytest.param("lora AND qlora", "lora qlora", id="and-typed-to-subscribe"),
+        pytest.param("lora -survey", "lora NOT survey", id="not-typed-to-remove"),
+    ],
+)
+def test_unsubscribe_with_and_or_not_removes_the_same_search(reply, made, removal):
+    """`AND` and `NOT` are operators: `unsubscribe lora AND qlora` removes `lora qlora`
+    (it said "No subscription of yours matches")."""
+    reply(f"subscribe {made}")
+    answer = said(reply(f"unsubscribe {removal}"))
+    assert "Removed 1 subscription" in answer and "No subscriptions yet" in said(reply("list"))
 
 
 def test_signed_subscribe_at_utc_time_delivers_a_digest_at_that_time(slack, reply, config):

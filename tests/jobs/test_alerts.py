@@ -67,6 +67,8 @@ def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub
         pytest.param("QLoRA | Routing", True, id="bar-mixed-case"),
         pytest.param("routing NOT adapters", False, id="not-excludes"),
         pytest.param("Routing -Adapters", False, id="minus-excludes"),
+        pytest.param("LoRA AND routing", True, id="and-upper"),
+        pytest.param("routing AND video", False, id="and-needs-both"),
         pytest.param("LORA ROUTING", True, id="case-ignored"),
         # Full-width letters are the same query to /papers (NFKC): ＯＲ is OR there.
         pytest.param("qlora ＯＲ routing", True, id="or-full-width"),
@@ -75,7 +77,7 @@ def test_inbox_dump_alerts_a_lora_subscriber_once(worker_config, subscribe, stub
 )
 def test_alert_keywords_keep_their_operators(worker_config, subscribe, stub, keywords, alerted):
     """`a OR b` alerts on either word, as /papers finds it: alert keywords are grouped
-    case-insensitively, but OR and NOT are operators only in upper case."""
+    case-insensitively, but OR, AND and NOT are operators only in upper case."""
     run_job(worker_config, NOW)
     subscribe(NOW, frequency="instant", keywords=keywords)
     with open(f"{worker_config.inbox_dir}/2026-03-18.txt", "w", encoding="utf-8") as handle:

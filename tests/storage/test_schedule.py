@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from storage.errors import SubscriptionError
-from storage.schedule import Schedule, zone
+from storage.schedule import Schedule, close_zones, zone
 
 
 def utc(text: str) -> datetime:
@@ -109,3 +109,24 @@ def test_slot_on_a_local_day_is_dst_correct(day, at, tz, expected):
 def test_slot_on_a_day_the_schedule_skips_is_none():
     assert Schedule("weekly", "09:00", "UTC", weekday=0).slot_on(date(2026, 3, 17)) is None
     assert Schedule("weekdays", "09:00", "UTC").slot_on(date(2026, 3, 21)) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "zones"),
+    [
+        pytest.param("londn", ("Europe/London",), id="letter-missing"),
+        pytest.param("Tokio", ("Asia/Tokyo",), id="letter-wrong"),
+        pytest.param("sydeny", ("Australia/Sydney",), id="letters-swapped"),
+        pytest.param("kolkatta", ("Asia/Kolkata",), id="letter-doubled"),
+        pytest.param("newyork", ("America/New_York",), id="no-underscore"),
+        pytest.param("new-york", ("America/New_York",), id="hyphen-for-underscore"),
+        pytest.param("london", (), id="a-city-already"),
+        pytest.param("Europe/London", (), id="a-zone-already"),
+        pytest.param("diffusion", (), id="no-city-near"),
+        pytest.param("noise", (), id="another-first-letter"),  # Boise
+        pytest.param("rom", (), id="too-short"),
+        pytest.param("lond0n", (), id="not-letters"),
+    ],
+)
+def test_close_zones_names_the_city_a_word_misspells(typed, zones):
+    assert close_zones(typed) == zones

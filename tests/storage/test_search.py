@@ -230,6 +230,9 @@ def test_hostile_syntax_never_raises_an_engine_error(seeded, query):
         pytest.param("   ", "Type a few words", id="blank"),
         pytest.param("x" * 2000, "2000 characters long", id="2000-chars"),
         pytest.param("-lora", "only leaves papers out", id="only-exclusions"),
+        pytest.param("NOT lora", r"\(or `NOT word`\) only leaves papers out", id="only-not"),
+        pytest.param("AND", "Type a few words", id="only-and"),
+        pytest.param("AND NOT", "Type a few words", id="only-operators"),
         pytest.param("*** ???", "Type a few words", id="only-symbols"),
         pytest.param("l*", "`l\\*` is too short a prefix", id="one-letter-prefix"),
         pytest.param("lora a*", "`a\\*` is too short a prefix", id="one-letter-prefix-among-words"),
@@ -242,6 +245,18 @@ def test_unusable_queries_get_a_clear_message(seeded, query, message):
 
 def test_or_groups_bind_tighter_than_and():
     assert parse_query("a b OR c").expression == '("a") AND ("b" OR "c")'
+
+
+@pytest.mark.parametrize(
+    ("typed", "expression"),
+    [
+        pytest.param('"lora AND qlora"', '("lora AND qlora")', id="quoted-and-is-the-phrase"),
+        pytest.param("lora and qlora", '("lora") AND ("and") AND ("qlora")', id="lower-and-word"),
+        pytest.param("a AND b OR c", '("a") AND ("b" OR "c")', id="and-with-or"),
+    ],
+)
+def test_and_is_an_operator_only_in_capitals_and_outside_quotes(typed, expression):
+    assert parse_query(typed).expression == expression
 
 
 def ids(result) -> list[int]:
@@ -267,6 +282,15 @@ def ids(result) -> list[int]:
         # A title copied from a PDF or arXiv's HTML spells its hyphens U+2010 or U+2011.
         pytest.param("pre\u2010training", "pre-training", id="unicode-hyphen"),
         pytest.param("pre\u2011trained", "pre-trained", id="non-breaking-hyphen"),
+        # `AND` in capitals is the operator people type on arXiv or Google Scholar: the
+        # words are all required anyway, so it searches no word `and`; `NOT` is `-`.
+        pytest.param("language AND model", "language model", id="and-between"),
+        pytest.param("language AND", "language", id="and-at-the-end"),
+        pytest.param("AND language", "language", id="and-at-the-start"),
+        pytest.param("language AND AND model", "language model", id="and-doubled"),
+        pytest.param("language,AND,model", "language model", id="and-between-commas"),
+        pytest.param("ernie NOT gram", "ernie -gram", id="not-is-minus"),
+        pytest.param('gpt NOT "large language"', 'gpt -"large language"', id="not-a-phrase"),
     ],
 )
 def test_queries_mean_what_was_typed(seeded, typed, meant):
