@@ -124,3 +124,29 @@ def test_the_usual_ways_of_asking_for_help_get_the_help(reply, text):
     answer = said(reply(text))
     assert "*papers* keeps you on top of new ML papers." in answer
     assert ":warning:" not in answer
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/papers lora adapters",
+        "/papers 2106.09685",
+        "/papers trending",
+        "/papers subscribe lora",
+        "/papers subscribe channel",
+        "/papers list",
+        "/papers unsubscribe",
+        "/papers pause",
+        "resume",
+        '/papers author:"Edward J. Hu"',
+        "/papers follow",
+        "/papers unfollow",
+        "/papers saved",
+        "/papers help",
+    ],
+    ids=str,
+)
+def test_help_names_every_command_of_the_readme_table(reply, command):
+    """The README's table and `/papers help` list the same commands: looking a paper up by
+    its arXiv id or link was in the README only."""
+    assert command in reply("help")["text"]
