@@ -471,14 +471,23 @@ def _pause_or_resume(
     (selector, kind), admin = _selector(db, inv, words, lookups, verb)
     status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
     try:
-        changed = subs.pause_or_resume(
+        changed, already = subs.pause_or_resume(
             db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin, kind
         )
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
-    lines = "\n".join(views.describe(s) for s in changed)
-    done = "Paused" if verb == "pause" else "Resumed"
-    return views.text_message(f"{done} {plural(len(changed), 'subscription')}:\n{lines}")
+    parts = []
+    if changed:
+        done = "Paused" if verb == "pause" else "Resumed"
+        parts.append(f"{done} {plural(len(changed), 'subscription')}:\n" + _described(changed))
+    if already:  # "Resumed 1 subscription" for an active one read as if it had been paused
+        state = "Already paused" if verb == "pause" else "Not paused (nothing to resume)"
+        parts.append(f"{state}:\n" + _described(already))
+    return views.text_message("\n".join(parts))
+
+
+def _described(subscriptions: list[Subscription]) -> str:
+    return "\n".join(views.describe(s) for s in subscriptions)
 
 
 def _selector(

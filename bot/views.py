@@ -43,6 +43,10 @@ HELP = [
         "/papers lora adapters",
         'search (words, "a phrase", a OR b, a AND b, -exclude or NOT word, prefix*)',
     ),
+    (
+        "/papers 2106.09685",
+        "that paper, by arXiv id or by arxiv.org or huggingface.co/papers link",
+    ),
     ("/papers trending [today|week]", "what is trending, and why"),
     (
         "/papers subscribe lora [daily|weekdays|weekly|instant] [at 09:00] [on monday]",

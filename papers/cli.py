@@ -195,6 +195,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
                     "total": result.total,
                     "total_capped": result.total_capped,
                     "suggestions": result.suggestions,
+                    "notes": result.notes,
                     "papers": [_plain_snippet(p) for p in result.papers],
                 },
                 indent=2,
@@ -205,11 +206,19 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     if not result.papers:
         hint = f" Did you mean: {result.suggestions[0]}?" if result.suggestions else ""
         click.echo(f"No papers match {result.query!r}.{hint}")
+        _echo_notes(result.notes)
         return
     total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
     click.echo(f"{matches(total)}; best {len(result.papers)}:")
+    _echo_notes(result.notes)
     for paper in result.papers:
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
+
+
+def _echo_notes(notes: list[str]) -> None:
+    """What the query could not search as typed (a word left out, `C++` searched as `C`)."""
+    for note in notes:
+        click.echo(f"Note: {note}")
 
 
 def _plain_snippet(paper: dict) -> dict:

@@ -310,18 +310,19 @@ def pause_or_resume(
     channel_id: str | None = None,
     is_admin: bool = False,
     kind: Kind | None = None,
-) -> list[Subscription]:
+) -> tuple[list[Subscription], list[Subscription]]:
     """Pause or resume what a selector names (as `remove` reads it, with the same rule);
-    returns those subscriptions as they are now."""
+    returns those it changed and those that were so already, as they are now."""
     verb = "pause" if status == Status.PAUSED else "resume"
     reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
     with transaction(db):
         allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb, kind)
-        for sub in allowed:
-            if status == Status.PAUSED and sub.status == Status.PAUSED:
-                continue  # already paused: keep why (Slack's refusal, an uninstall)
+        # One already paused keeps why (Slack's refusal, an uninstall).
+        changed = [sub for sub in allowed if sub.status != status]
+        for sub in changed:
             db["subscriptions"].update(sub.id, {"status": str(status), "paused_reason": reason})
-        return [get(db, team_id, sub.id) for sub in allowed]
+        already = [sub for sub in allowed if sub.status == status]
+        return [get(db, team_id, s.id) for s in changed], [get(db, team_id, s.id) for s in already]
 
 
 def _allowed(

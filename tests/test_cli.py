@@ -101,6 +101,27 @@ def test_search_suggests_and_handles_unbalanced_quote(seeded_path):
 
 
 @pytest.mark.parametrize(
+    ("query", "note"),
+    [
+        pytest.param("C++", "`C++` is searched as the word `C`", id="symbol-dropped"),
+        pytest.param(
+            "lora " + "x" * 45, "`xxxxxxxxxxxxxxxxxxxx…` was left out", id="word-too-long"
+        ),
+    ],
+)
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_search_says_what_it_could_not_search_as_typed(seeded_path, query, note, as_json):
+    """The README promises a query that leaves a word out says so; `/papers` did, but
+    `papers search` showed the results as if every word had been searched."""
+    result = run(seeded_path, "search", query, *(["--json"] if as_json else []))
+    assert result.returncode == 0
+    if as_json:
+        assert any(n.startswith(note) for n in json.loads(result.stdout)["notes"])
+    else:
+        assert f"Note: {note}" in result.stdout
+
+
+@pytest.mark.parametrize(
     ("args", "message"),
     [
         pytest.param(["search", ""], "Type a few words", id="empty-query"),

@@ -262,6 +262,43 @@ def test_pause_and_resume_by_command(reply, config):
 
 
 @pytest.mark.parametrize(
+    ("first", "again", "said", "not_said"),
+    [
+        pytest.param(
+            None,
+            "resume lora",
+            "Not paused (nothing to resume):\\n*#1* `lora`",
+            "Resumed",
+            id="resume-active",
+        ),
+        pytest.param(
+            "pause lora",
+            "pause lora",
+            "Already paused:\\n*#1* `lora`",
+            "Paused 1",
+            id="pause-paused",
+        ),
+        pytest.param(
+            "pause 1",
+            "resume all",
+            "Resumed 1 subscription",
+            "Resumed 2",
+            id="resume-all-one-paused",
+        ),
+    ],
+)
+def test_pause_or_resume_says_what_it_changed(reply, first, again, said, not_said):
+    """`/papers resume lora` on an active subscription answered "Resumed 1 subscription", as
+    if it had been paused."""
+    reply("subscribe lora daily")
+    reply("subscribe gan daily")
+    if first:
+        reply(first)
+    answer = all_text(reply(again))
+    assert said in answer and not_said not in answer
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         pytest.param("subscribe lora at 25:00", "is not a time of day", id="bad-hour"),

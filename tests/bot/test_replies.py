@@ -138,3 +138,29 @@ def test_help_names_the_search_operators(reply, asked, operator):
     """The operators the search takes are in the help, `AND` and `NOT` too (people type
     them as on arXiv; the help named only `OR` and `-exclude`)."""
     assert operator in said(reply(asked))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "/papers lora adapters",
+        "/papers 2106.09685",
+        "/papers trending",
+        "/papers subscribe lora",
+        "/papers subscribe channel",
+        "/papers list",
+        "/papers unsubscribe",
+        "/papers pause",
+        "resume",
+        '/papers author:"Edward J. Hu"',
+        "/papers follow",
+        "/papers unfollow",
+        "/papers saved",
+        "/papers help",
+    ],
+    ids=str,
+)
+def test_help_names_every_command_of_the_readme_table(reply, command):
+    """The README's table and `/papers help` list the same commands: looking a paper up by
+    its arXiv id or link was in the README only."""
+    assert command in reply("help")["text"]
