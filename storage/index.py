@@ -682,6 +682,9 @@ class Searcher:
         # Term counts of this fixed view, remembered: respelling a phrase looks up dozens,
         # and alert runs and busy bots look up the same words again and again.
         self._counts: dict[tuple[str, str], int] = {}
+        # Each word's spelling with the hyphen papers also write (see _apart), for the same
+        # reason: a run of phrase alerts respells the same words thousands of times.
+        self.spelled: dict[str, str] = {}
 
     @property
     def num_docs(self) -> int:
@@ -969,6 +972,15 @@ def _apart(search: Searcher, word: str) -> str:
     """A joined word hyphenated where papers write it apart often enough (see apart)."""
     if len(word) < 2 * MIN_PART or not word.isalpha():
         return word
+    spelled = search.spelled.get(word)
+    if spelled is None:
+        if len(search.spelled) >= MAX_REMEMBERED_COUNTS:
+            search.spelled.clear()
+        spelled = search.spelled[word] = _cut_where_apart(search, word)
+    return spelled
+
+
+def _cut_where_apart(search: Searcher, word: str) -> str:
     joined = EN_STEM.analyze(word)
     if len(joined) != 1:
         return word

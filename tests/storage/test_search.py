@@ -848,3 +848,24 @@ def test_a_phrase_word_is_never_split_into_a_far_rarer_spelling(db):
     found = titles(search(db, '"within the"', limit=20))
     assert len(found) == 12 and "Domain Shift Study" not in found
     assert "Domain Shift Study" in titles(search(db, '"with in"', limit=20))
+
+
+def test_a_phrase_is_respelled_anew_once_papers_write_it_otherwise(db):
+    """Respellings are remembered per view of the index (a run of phrase alerts respells
+    the same words thousands of times): a paper that writes the word apart, ingested while
+    the process runs, is found by the next search, not hidden by an old answer."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    joined = "Distilling Pretrained Transformers\nWe distil pretrained transformers well."
+    apart = "Probing Pre Trained Transformers\nWe probe pre trained transformers for syntax."
+    query = '"pretrained transformers"'
+    ingest_bytes(db, "joined.txt", f"Mar 16\n{joined}{FILLER}\n".encode(), NOW)
+    assert titles(search(db, query)) == ["Distilling Pretrained Transformers"]
+    ingest_bytes(db, "apart.txt", f"Mar 17\n{apart}{FILLER}\n".encode(), NOW)
+    assert sorted(titles(search(db, query))) == [
+        "Distilling Pretrained Transformers",
+        "Probing Pre Trained Transformers",
+    ]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert len(match_each(db, [query], 0, newest)[query]) == 2
