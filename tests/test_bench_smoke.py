@@ -44,6 +44,9 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     alerts = run.alert_matching(db_path, subscriptions=300, new=500)
     assert alerts["new_papers"] == 500 and alerts["distinct_queries"] <= 300
     assert alerts["mismatches_with_baseline"] == 0  # grouping changes speed, not results
+    phrased = run.alert_matching(db_path, subscriptions=300, new=500, phrases=0.5)
+    assert phrased["mismatches_with_baseline"] == 0  # respelled phrases match as searched
+    assert phrased["distinct_queries"] != alerts["distinct_queries"]  # other keywords
     fanned = run.fanout(db_path, subscriptions=40, channels=20)
     assert fanned["delivered"] == 40 and fanned["outcomes"] == {"sent": 40}
     acked = run.ack_latency(db_path, concurrency=5, rounds=1)
@@ -65,6 +68,7 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
                     "dedup": quality,
                     "dedup_baseline": run.baseline_dedup(groups),
                     "alerts": alerts,
+                    "alerts-phrases": phrased,
                     "fanout": fanned,
                     "ack": acked,
                     "similar": alike,
@@ -77,4 +81,4 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
         ]
     )
     # A row per figure; the floor was not given, so its row says so.
-    assert table.count("\n") == 22 and "| bulk-insert floor" in table and "| – |" in table
+    assert table.count("\n") == 23 and "| bulk-insert floor" in table and "| – |" in table
