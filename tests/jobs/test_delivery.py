@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -13,9 +14,11 @@ from bot import views
 from jobs import worker
 from jobs.delivery import Outcome, deliver_digest, deliver_due
 from jobs.slack import client_factory, open_channel, post
+from slackstub.limits import validate_blocks
 from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
+from storage.trending import trending
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -480,3 +483,46 @@ def test_a_digest_resumed_after_days_paused_comes_at_its_next_slot(
     assert [r["state"] for r in ledger.ledger(db, sub.id)] == ["sent"] * len(headings)
     status = views.delivery_status(subs.by_id(db, sub.id), subs.last_delivery(db, sub.id))
     assert status == "last digest: Sat, Mar 21 at 09:01 UTC"
+
+
+# Titles a feed may carry (up to the 300 characters a title keeps) and abstracts as long as
+# the 4,000 an abstract keeps: each & is five characters once escaped for Slack (&amp;), and
+# each emoji or Hebrew letter a \u escape in the JSON Slack receives.
+HOSTILE = {
+    "ampersands": ("&" * 300, "&" * 4000),
+    "broadcasts": ("<!channel> <https://x|y> " * 12, "<!here> " * 500),
+    "emoji": ("🧠🔥" * 150, "🚀" * 4000),
+    "rtl": ("\u202eשלום עולם " * 30, "مرحبا بالعالم " * 280),
+    "bold": ("*bold* _it_ ~s~ `c` " * 15, "*x* " * 1000),
+}
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_a_digest_of_hostile_papers_is_delivered_within_slack_limits(
+    worker_config, subscribe, stub, text
+):
+    """Five trending papers with titles and abstracts a hostile (or just unusual) feed gave
+    them: the digest was over Slack's limit for a message (msg_blocks_too_long), retried
+    five times with the same message and given up, so every trending subscriber got
+    nothing that day. Now it is posted with the papers that fit; the others are not marked
+    sent and come in the next digest."""
+    title, abstract = text
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")
+    db = connect(worker_config.db_path)
+    due = datetime(2026, 3, 17, 9, 1, tzinfo=UTC)
+    top = [p["id"] for p in trending(db, due, "day", limit=5)]
+    for n, paper_id in enumerate(top):
+        db["papers"].update(paper_id, {"title": f"{n} {title}"[:300], "abstract": abstract})
+    clients = client_factory(worker_config)
+    assert deliver_due(db, worker_config, clients, due) == Counter(sent=1)
+    [message] = stub.messages("C0GENERAL")
+    assert validate_blocks(message["blocks"]) == []
+    actions = [b for b in message["blocks"][1:-1] if b["type"] == "actions"]
+    shown = [int(b["elements"][0]["value"]) for b in actions]
+    [row] = ledger.ledger(db)
+    assert json.loads(row["paper_ids"]) == shown == top[: len(shown)]
+    # What did not fit is not marked sent: it leads the next digest.
+    deliver_due(db, worker_config, clients, due + timedelta(days=1))
+    later = json.loads(ledger.ledger(db)[-1]["paper_ids"])
+    assert len(shown) == 5 or later[0] == top[len(shown)]
