@@ -150,7 +150,7 @@ def _on_installed(deps: Deps):
     def success(args: SuccessArgs) -> BoltResponse:
         team_id = args.installation.team_id
         if team_id:
-            resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC))
+            resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC), deps.config.grace)
             if resumed:
                 log.info(
                     "team %s installed the app again: %d subscriptions resumed", team_id, resumed

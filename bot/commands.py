@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
@@ -367,7 +367,12 @@ def at_time_given(words: list[str], index: int) -> bool:
 
 
 def _subscribe(
-    db: Database, inv: Invocation, words: list[str], lookups: Lookups, now: datetime
+    db: Database,
+    inv: Invocation,
+    words: list[str],
+    lookups: Lookups,
+    now: datetime,
+    grace: timedelta,
 ) -> dict:
     request = parse_subscribe(words, known=lambda word: known_word(db, word))
     if request.keywords:
@@ -395,7 +400,7 @@ def _subscribe(
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
     )
-    sub, resumed = _resume_if_slack_refused(db, saved.subscription)
+    sub, resumed = _resume_if_slack_refused(db, saved.subscription, now, grace)
     # The next digest's date, so that a change that waits (a week already delivered) says so.
     due = views.next_delivery(sub, now)
     due = f"\n{due}" if due else ""
@@ -422,7 +427,9 @@ def _subscribe(
 SLACK_REFUSED = "Slack said "
 
 
-def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscription, str]:
+def _resume_if_slack_refused(
+    db: Database, sub: Subscription, now: datetime, grace: timedelta
+) -> tuple[Subscription, str]:
     """Asking for a subscription again resumes it when Slack's refusal paused it (the bot was
     removed from the channel; the subscribe just checked it is back), or a missing token
     did (the bot that answers has one now): it said "You already have this subscription",
@@ -432,7 +439,8 @@ def _resume_if_slack_refused(db: Database, sub: Subscription) -> tuple[Subscript
     refused = reason.startswith(SLACK_REFUSED) or reason == subs.NO_TOKEN
     if sub.status != "paused" or not refused:
         return sub, ""
-    return subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE), reason
+    resumed = subs.set_status(db, sub.team_id, sub.id, subs.Status.ACTIVE, now=now, grace=grace)
+    return resumed, reason
 
 
 def _as_subscribed(
@@ -465,29 +473,51 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
 
 
 def _pause_or_resume(
-    db: Database, inv: Invocation, words: list[str], lookups: Lookups, verb: str
+    db: Database,
+    inv: Invocation,
+    words: list[str],
+    lookups: Lookups,
+    verb: str,
+    now: datetime,
+    grace: timedelta,
 ) -> dict:
     """`/papers pause 3` and `/papers resume lora`: what App Home's buttons do, by command."""
     (selector, kind), admin = _selector(db, inv, words, lookups, verb)
     status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
     try:
         changed, already = subs.pause_or_resume(
-            db, inv.team_id, inv.user_id, selector, status, inv.channel_id, admin, kind
+            db,
+            inv.team_id,
+            inv.user_id,
+            selector,
+            status,
+            inv.channel_id,
+            admin,
+            kind,
+            now=now,
+            grace=grace,
         )
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.") from exc
     parts = []
     if changed:
         done = "Paused" if verb == "pause" else "Resumed"
-        parts.append(f"{done} {plural(len(changed), 'subscription')}:\n" + _described(changed))
+        # A resumed digest says when it comes: its next slot, not the ones missed while paused.
+        lines = _described(changed, now if verb == "resume" else None)
+        parts.append(f"{done} {plural(len(changed), 'subscription')}:\n{lines}")
     if already:  # "Resumed 1 subscription" for an active one read as if it had been paused
         state = "Already paused" if verb == "pause" else "Not paused (nothing to resume)"
         parts.append(f"{state}:\n" + _described(already))
     return views.text_message("\n".join(parts))
 
 
-def _described(subscriptions: list[Subscription]) -> str:
-    return "\n".join(views.describe(s) for s in subscriptions)
+def _described(subscriptions: list[Subscription], due_after: datetime | None = None) -> str:
+    """One line per subscription; with `due_after`, each followed by its next delivery."""
+    lines = []
+    for sub in subscriptions:
+        when = views.next_delivery(sub, due_after) if due_after else ""
+        lines.append(views.describe(sub) + (f" {when}" if when else ""))
+    return "\n".join(lines)
 
 
 def _selector(
@@ -667,13 +697,13 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "trending":
             return _trending(db, words[1:], now)
         if head == "subscribe":
-            return _subscribe(db, inv, words[1:], lookups, now)
+            return _subscribe(db, inv, words[1:], lookups, now, config.grace)
         if head in ("list", "ls"):
             return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:], lookups)
         if head in ("pause", "resume"):
-            return _pause_or_resume(db, inv, words[1:], lookups, head)
+            return _pause_or_resume(db, inv, words[1:], lookups, head, now, config.grace)
         if (extra := more_commands.reply(db, inv.team_id, inv.user_id, inv.text, now)) is not None:
             return extra
         if head == "search":

@@ -28,6 +28,6 @@ def serve_again_if_installed(deps: Deps, client: WebClient, team_id: str) -> int
         return 0
     if not works:
         return 0
-    resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC))
+    resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC), deps.config.grace)
     log.info("team %s has the app installed again: %d subscriptions resumed", team_id, resumed)
     return resumed

@@ -7,6 +7,7 @@ like `<!channel> hi` pings nobody and `<http://x|click>` never becomes a link.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import NamedTuple
 
@@ -338,6 +339,45 @@ def digest_heading(sub: Subscription, due: datetime) -> str:
     return f"{kind} papers{topic} · {local.strftime('%a, %b %-d')}"
 
 
+# Slack refuses a message whose blocks are too long in total (msg_blocks_too_long) however
+# valid each block is: reported at ~13k characters of text; the stand-in also counts the
+# JSON Slack receives, where an emoji is a 12-character \u escape. Escaping for mrkdwn
+# makes a title of 300 `&` 1,500 characters, so papers are added only while the message
+# stays under both.
+MESSAGE_TEXT_CHARS = 11_500
+MESSAGE_JSON_CHARS = 19_000
+
+
+def _too_long(blocks: list[dict]) -> bool:
+    """Whether Slack would refuse these blocks as one message for their total length."""
+    text = sum(len((b.get("text") or {}).get("text", "")) for b in blocks)
+    return text > MESSAGE_TEXT_CHARS or len(json.dumps(blocks)) > MESSAGE_JSON_CHARS
+
+
+def _fitting(render: Callable[[int], list[dict]], count: int) -> int:
+    """The most of `count` papers (at least one) whose rendering fits one message."""
+    while count > 1 and _too_long(render(count)):
+        count -= 1
+    return count
+
+
+def digest_papers(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
+    """The papers of a digest that fit one Slack message, best first: the rest are not
+    sent (nor marked sent) and lead the next digest."""
+    fits = _fitting(lambda n: _digest_blocks(papers[:n], heading, subscription_id), len(papers))
+    return papers[:fits]
+
+
+def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
+    blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
+    for paper in papers:
+        why = escape_mrkdwn(_reason(paper))
+        body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
+        blocks += paper_blocks(paper, body, actions=len(papers) <= ALERT_PAPERS)
+    blocks.append(_manage(subscription_id))
+    return _dump(blocks)
+
+
 def digest_message(
     papers: list[dict],
     heading: str,
@@ -345,7 +385,8 @@ def digest_message(
     note_if_empty: bool,
     first: bool = False,
 ) -> dict | None:
-    """A digest: header with the date, each paper with its reason, and a Manage button.
+    """A digest: header with the date, each paper with its reason, and a Manage button;
+    only the papers that fit one message (digest_papers).
 
     `first`: the subscription never had a digest, so an empty one says so (not "since
     your last digest")."""
@@ -358,14 +399,9 @@ def digest_message(
                 "far; your first digest will bring the ones that arrive."
             )
         return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
-    for paper in papers:
-        why = escape_mrkdwn(_reason(paper))
-        body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
-        blocks += paper_blocks(paper, body, actions=len(papers) <= ALERT_PAPERS)
-    blocks.append(_manage(subscription_id))
+    papers = digest_papers(papers, heading, subscription_id)
     text = f"{escape_mrkdwn(heading)}: {plural(len(papers), 'paper')}"
-    return {"text": text, "blocks": _dump(blocks)}
+    return {"text": text, "blocks": _digest_blocks(papers, heading, subscription_id)}
 
 
 def _on_clock(sub: Subscription, moment: str) -> str:
@@ -420,16 +456,21 @@ def _alert(
 ) -> dict:
     """An alert: the first ALERT_PAPERS papers; past them, the command (`more`) or the
     button (`show_all`) that shows the rest; Manage."""
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
-    for paper in papers[:ALERT_PAPERS]:
-        blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
-    overflow = len(papers) > ALERT_PAPERS
-    if overflow:
-        rest = len(papers) - ALERT_PAPERS
-        line = f"…and {rest} more: {code(more)}" if more else f"…and {rest} more."
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
-    blocks.append(_manage(subscription_id, show_all if overflow else None))
-    return {"text": text, "blocks": _dump(blocks)}
+
+    def render(count: int) -> list[dict]:
+        blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
+        for paper in papers[:count]:
+            blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
+        overflow = len(papers) > count
+        if overflow:
+            rest = len(papers) - count
+            line = f"…and {rest} more: {code(more)}" if more else f"…and {rest} more."
+            blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+        blocks.append(_manage(subscription_id, show_all if overflow else None))
+        return _dump(blocks)
+
+    # Papers that do not fit one message go to the rest, which the button or command shows.
+    return {"text": text, "blocks": render(_fitting(render, min(len(papers), ALERT_PAPERS)))}
 
 
 def alert_message(

@@ -381,6 +381,7 @@ def digest(
     for sub in chosen:
         papers = select_papers(db, sub, now, config.digest_size)
         heading = views.next_heading(sub, now)
+        papers = views.digest_papers(papers, heading, sub.id)  # what one message holds
         first = sub.last_delivered_at is None
         message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
         paused = ""

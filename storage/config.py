@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 
 from storage.errors import ConfigError
@@ -114,6 +115,11 @@ class Config:
             lease_seconds=_int(env, "PAPERS_LEASE_SECONDS", 60, 4),
             ingest_batch=_int(env, "PAPERS_INGEST_BATCH", cls.ingest_batch, 1),
         )
+
+    @property
+    def grace(self) -> timedelta:
+        """How late a missed digest may still be sent (PAPERS_GRACE_MINUTES)."""
+        return timedelta(minutes=self.grace_minutes)
 
     def with_db(self, db_path: str | None) -> Config:
         """Return a copy pointing at another database file."""

@@ -310,9 +310,14 @@ def pause_or_resume(
     channel_id: str | None = None,
     is_admin: bool = False,
     kind: Kind | None = None,
+    *,
+    now: datetime,
+    grace: timedelta,
 ) -> tuple[list[Subscription], list[Subscription]]:
     """Pause or resume what a selector names (as `remove` reads it, with the same rule);
-    returns those it changed and those that were so already, as they are now."""
+    returns those it changed and those that were so already, as they are now. A resumed
+    one is due at its next slot after `now` (see _resumed); `grace` is the worker's
+    PAPERS_GRACE_MINUTES."""
     verb = "pause" if status == Status.PAUSED else "resume"
     reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
     with transaction(db):
@@ -320,9 +325,43 @@ def pause_or_resume(
         # One already paused keeps why (Slack's refusal, an uninstall).
         changed = [sub for sub in allowed if sub.status != status]
         for sub in changed:
-            db["subscriptions"].update(sub.id, {"status": str(status), "paused_reason": reason})
+            changes = {"status": str(status), "paused_reason": reason}
+            db["subscriptions"].update(sub.id, changes | _resumed(db, sub, status, now, grace))
         already = [sub for sub in allowed if sub.status == status]
         return [get(db, team_id, s.id) for s in changed], [get(db, team_id, s.id) for s in already]
+
+
+def _resumed(
+    db: Database, sub: Subscription, status: Status, now: datetime, grace: timedelta
+) -> dict:
+    """The schedule change of a paused subscription taken up again at `now`: the slots that
+    passed while it was paused are not owed, so its next digest is the first slot after
+    `now - grace` (today's right away when it is late by no more than the worker's grace,
+    as for a worker that was down) whose period has no digest yet. Without this a long
+    pause left next_due_at days behind: "Next digest: today's, right away", a preview
+    dated then, and the worker settled it as "missed by 7200 min" and sent nothing."""
+    if status != Status.ACTIVE or sub.status != Status.PAUSED or sub.is_instant:
+        return {}
+    if not sub.next_due_at or datetime.fromisoformat(sub.next_due_at) >= now - grace:
+        return {}  # still to come, or late within grace: the worker sends it as it is
+    due = _first_open(db, sub.id, sub.schedule, sub.schedule.next_fire_time(None, now - grace))
+    return {"next_due_at": due.isoformat()} if due else {}
+
+
+def resume_team(
+    db: Database, team_id: str, reasons: list[str], now: datetime, grace: timedelta
+) -> int:
+    """Resume a team's subscriptions paused for one of `reasons` (inside the caller's
+    transaction), rescheduled as a resume does; returns how many."""
+    marks = ",".join("?" * len(reasons))
+    rows = db["subscriptions"].rows_where(
+        f"team_id = ? AND status = 'paused' AND paused_reason IN ({marks})", [team_id, *reasons]
+    )
+    paused = [Subscription.from_row(row) for row in rows]
+    for sub in paused:
+        changes = {"status": str(Status.ACTIVE), "paused_reason": None}
+        db["subscriptions"].update(sub.id, changes | _resumed(db, sub, Status.ACTIVE, now, grace))
+    return len(paused)
 
 
 def _allowed(
@@ -442,15 +481,24 @@ def _same_keywords(stored: str, typed: str) -> bool:
 
 
 def set_status(
-    db: Database, team_id: str, subscription_id: int, status: Status, reason: str | None = None
+    db: Database,
+    team_id: str,
+    subscription_id: int,
+    status: Status,
+    reason: str | None = None,
+    *,
+    now: datetime,
+    grace: timedelta,
 ) -> Subscription:
-    """Pause or resume one of this team's subscriptions."""
+    """Pause or resume one of this team's subscriptions (a resumed one is due at its next
+    slot after `now`, see _resumed; `grace` is the worker's PAPERS_GRACE_MINUTES)."""
     with transaction(db):
-        get(db, team_id, subscription_id)
-        db["subscriptions"].update(
-            subscription_id,
-            {"status": str(status), "paused_reason": reason if status == Status.PAUSED else None},
-        )
+        sub = get(db, team_id, subscription_id)
+        changes = {
+            "status": str(status),
+            "paused_reason": reason if status == Status.PAUSED else None,
+        }
+        db["subscriptions"].update(subscription_id, changes | _resumed(db, sub, status, now, grace))
     return get(db, team_id, subscription_id)
 
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
 from storage.db import transaction
-from storage.subscriptions import pause_team
+from storage.subscriptions import pause_team, resume_team
 
 ACTIVE = "active"
 # Why a team is not served; its subscriptions are paused with the same words.
@@ -24,7 +24,7 @@ def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
         return pause_team(db, team_id, reason)
 
 
-def reactivate(db: Database, team_id: str, now: datetime) -> int:
+def reactivate(db: Database, team_id: str, now: datetime, grace: timedelta) -> int:
     """Serve a team again after it installed the app anew: the subscriptions `deactivate`
     paused resume (ones a member paused, or Slack refused, stay paused); returns how many.
     Slack sends both tokens_revoked and app_uninstalled on an uninstall, so either reason
@@ -35,12 +35,8 @@ def reactivate(db: Database, team_id: str, now: datetime) -> int:
             return 0
         db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
         reasons = sorted({UNINSTALLED, REVOKED, row["status"]})
-        marks = ",".join("?" * len(reasons))
-        return db.execute(
-            "UPDATE subscriptions SET status = 'active', paused_reason = NULL"
-            f" WHERE team_id = ? AND status = 'paused' AND paused_reason IN ({marks})",
-            [team_id, *reasons],
-        ).rowcount
+        # Due at their next slot, as any resume (`grace`: the worker's PAPERS_GRACE_MINUTES).
+        return resume_team(db, team_id, reasons, now, grace)
 
 
 def status(db: Database, team_id: str) -> str:

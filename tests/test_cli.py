@@ -857,3 +857,27 @@ def test_the_worker_without_a_bot_token_refuses_to_start_and_pauses_nothing(
     )
     db = connect(seeded_path)
     assert subs.by_id(db, sub.id).status == "active"
+
+
+@pytest.mark.parametrize(
+    "title", [pytest.param("&" * 300, id="ampersands"), pytest.param("🧠" * 300, id="emoji")]
+)
+def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):
+    """A digest holds the papers that fit one Slack message; the preview listed every paper
+    selected, five titles above Block Kit that held fewer."""
+    from datetime import UTC, datetime
+
+    from storage.trending import trending
+
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", now=datetime.now(UTC))
+    for paper in trending(db, datetime.now(UTC), "day", limit=5):
+        db["papers"].update(paper["id"], {"title": title, "abstract": title * 10})
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0, result.stderr
+    listed = [line for line in result.stdout.splitlines() if line.startswith("  - ")]
+    blocks = json.loads(result.stdout[result.stdout.index("\n[") :])
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert 1 <= len(listed) == len(sections) < 5
+    assert result.stdout.splitlines()[1].endswith(f": {len(listed)} papers")

@@ -137,3 +137,33 @@ def test_a_very_long_command_gets_its_reply_not_something_went_wrong(reply, text
     assert validate_blocks(answer["blocks"]) == []
     first = answer["blocks"][0]["text"]["text"]
     assert first.startswith((":warning:", "`"))  # the reply to what was typed
+
+
+# Paper text that grows when made safe for Slack: `&` is five characters as `&amp;`, and an
+# emoji or a Hebrew letter a \u escape in the JSON Slack receives.
+GROWING = {
+    "ampersands": ("&" * 300, "&" * 4000),
+    "emoji": ("🧠🔥" * 150, "🚀" * 4000),
+    "rtl": ("\u202eשלום עולם " * 30, "مرحبا بالعالم " * 280),
+}
+SHOWN = {
+    "digest": lambda p: views.digest_message(p, "Daily", 1, True),
+    "alert": lambda p: views.alert_message(p, "lora", 1),
+    "author-alert": lambda p: views.author_alert_message(p, "Edward J. Hu", 1),
+}
+
+
+@pytest.mark.parametrize("render", list(SHOWN.values()), ids=list(SHOWN))
+@pytest.mark.parametrize("text", list(GROWING.values()), ids=list(GROWING))
+def test_a_digest_or_alert_of_text_that_grows_when_escaped_fits_one_message(render, text):
+    """The largest digest (PAPERS_DIGEST_SIZE 15) or alert of such papers was refused by
+    Slack as a whole (msg_blocks_too_long): nobody got it. It now holds the papers that fit
+    (at least one), and an alert counts the others in its "…and N more"."""
+    papers = [{**big_paper(n), "title": text[0], "abstract": text[1]} for n in range(40)]
+    message = render(papers[:MAX_DIGEST_SIZE])
+    assert validate_blocks(message["blocks"]) == []
+    shown = [b for b in message["blocks"] if b["type"] == "actions"][:-1]
+    assert shown, "at least one paper"
+    if "…and" in json.dumps(message["blocks"], ensure_ascii=False):
+        more = message["blocks"][-2]["text"]["text"]
+        assert more.startswith(f"…and {MAX_DIGEST_SIZE - len(shown)} more")

@@ -251,9 +251,7 @@ def test_pause_and_resume_by_command(reply, config):
     assert "_paused" not in all_text(reply("list"))
     # A subscription Slack paused keeps why when it is paused again.
     db = connect(config.db_path)
-    subs.set_status(
-        db, subs.by_id(db, 1).team_id, 1, subs.Status.PAUSED, "Slack said not_in_channel"
-    )
+    subs.pause(db, 1, "Slack said not_in_channel")
     db.close()
     assert "_paused: Slack said not_in_channel_" in all_text(reply("pause all"))
     refused = all_text(reply("pause channel", user="U0OTHER"))

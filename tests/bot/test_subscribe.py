@@ -529,7 +529,7 @@ def test_subscribing_again_resumes_one_a_missing_token_paused(reply, config):
 def test_subscribing_again_to_one_paused_on_app_home_says_how_to_resume(reply, config):
     reply("subscribe lora daily")
     db = connect(config.db_path)
-    subs.set_status(db, "T0LOCAL", 1, subs.Status.PAUSED, "paused from App Home")
+    subs.pause(db, 1, "paused from App Home")
     answer = said(reply("subscribe lora daily"))
     assert "You already have this subscription" in answer and "*Resume* on App Home" in answer
     assert subs.by_id(db, 1).status == "paused"

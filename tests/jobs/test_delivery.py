@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -9,12 +10,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+from bot import views
 from jobs import worker
 from jobs.delivery import Outcome, deliver_digest, deliver_due
 from jobs.slack import client_factory, open_channel, post
-from storage import connect
+from slackstub.limits import validate_blocks
+from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
+from storage.trending import trending
 
 BERLIN = ZoneInfo("Europe/Berlin")
 
@@ -272,7 +276,7 @@ def test_a_digest_paused_or_removed_while_it_waits_its_turn_is_not_sent(
     now = start.replace(hour=9)
     [waiting] = subs.due(db, now)
     if change == "pause":
-        subs.set_status(db, sub.team_id, sub.id, subs.Status.PAUSED)
+        subs.set_status(db, sub.team_id, sub.id, subs.Status.PAUSED, now=now, grace=timedelta(0))
     else:
         subs.remove(db, sub.team_id, sub.user_id, str(sub.id))
     outcome = deliver_digest(db, worker_config, client_factory(worker_config), waiting, now)
@@ -405,3 +409,120 @@ def test_a_digest_posted_before_a_crash_is_found_however_busy_or_late_the_recove
     assert outcomes[Outcome.RECOVERED] == 1 and outcomes[Outcome.SENT] <= 1, outcomes
     digests = [m for m in stub.messages("C0GENERAL") if m["text"] == "digest"]
     assert len(digests) == 1
+
+
+def _pause(db, sub, now):
+    subs.pause_or_resume(
+        db, sub.team_id, sub.user_id, str(sub.id), subs.Status.PAUSED, now=now, grace=GRACE
+    )
+
+
+def _uninstall(db, sub, now):
+    teams.deactivate(db, sub.team_id, teams.UNINSTALLED, now)
+
+
+GRACE = timedelta(minutes=180)
+# Each way a paused digest is taken up again: `/papers resume 1`, App Home's Resume, and a
+# workspace installing the app again after an uninstall.
+RESUMES = {
+    "command": (
+        _pause,
+        lambda db, sub, now: subs.pause_or_resume(
+            db, sub.team_id, sub.user_id, "1", subs.Status.ACTIVE, now=now, grace=GRACE
+        ),
+    ),
+    "app-home": (
+        _pause,
+        lambda db, sub, now: subs.set_status(
+            db, sub.team_id, sub.id, subs.Status.ACTIVE, now=now, grace=GRACE
+        ),
+    ),
+    "reinstall": (_uninstall, lambda db, sub, now: teams.reactivate(db, sub.team_id, now, GRACE)),
+}
+
+
+@pytest.mark.parametrize("how", list(RESUMES.values()), ids=list(RESUMES))
+@pytest.mark.parametrize(
+    ("back", "next_digest", "headings"),
+    [
+        pytest.param(
+            datetime(2026, 3, 20, 14, tzinfo=UTC),
+            "Next digest: Sat, Mar 21 at 09:00 UTC.",
+            ["Daily papers · Sat, Mar 21"],
+            id="days-later",
+        ),
+        pytest.param(
+            datetime(2026, 3, 20, 10, tzinfo=UTC),
+            "Next digest: today's, right away.",
+            ["Daily papers · Fri, Mar 20", "Daily papers · Sat, Mar 21"],
+            id="within-grace-of-today",
+        ),
+    ],
+)
+def test_a_digest_resumed_after_days_paused_comes_at_its_next_slot(
+    worker_config, subscribe, stub, how, back, next_digest, headings
+):
+    """A daily 09:00 digest paused on Monday and resumed on Friday afternoon kept its
+    Tuesday due time: Resume said "Next digest: today's, right away" (and a preview was
+    dated Tuesday), nothing came, and the list then said "last digest skipped (missed by
+    4621 min)", as if the worker had been down. It now comes at its next slot (today's,
+    right away, when that was less than PAPERS_GRACE_MINUTES ago)."""
+    pause, resume = how
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    sub = subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")  # due Mar 17 09:00
+    db = connect(worker_config.db_path)
+    pause(db, sub, start + timedelta(hours=1))
+    resume(db, sub, back)
+    resumed = subs.by_id(db, sub.id)
+    assert resumed.status == "active"
+    assert views.next_delivery(resumed, back) == next_digest
+    clients = client_factory(worker_config)
+    for moment in (back + timedelta(minutes=1), datetime(2026, 3, 21, 9, 1, tzinfo=UTC)):
+        deliver_due(db, worker_config, clients, moment)
+    assert [m["text"].split(":")[0] for m in stub.messages("C0GENERAL")] == headings
+    assert [r["state"] for r in ledger.ledger(db, sub.id)] == ["sent"] * len(headings)
+    status = views.delivery_status(subs.by_id(db, sub.id), subs.last_delivery(db, sub.id))
+    assert status == "last digest: Sat, Mar 21 at 09:01 UTC"
+
+
+# Titles a feed may carry (up to the 300 characters a title keeps) and abstracts as long as
+# the 4,000 an abstract keeps: each & is five characters once escaped for Slack (&amp;), and
+# each emoji or Hebrew letter a \u escape in the JSON Slack receives.
+HOSTILE = {
+    "ampersands": ("&" * 300, "&" * 4000),
+    "broadcasts": ("<!channel> <https://x|y> " * 12, "<!here> " * 500),
+    "emoji": ("🧠🔥" * 150, "🚀" * 4000),
+    "rtl": ("\u202eשלום עולם " * 30, "مرحبا بالعالم " * 280),
+    "bold": ("*bold* _it_ ~s~ `c` " * 15, "*x* " * 1000),
+}
+
+
+@pytest.mark.parametrize("text", list(HOSTILE.values()), ids=list(HOSTILE))
+def test_a_digest_of_hostile_papers_is_delivered_within_slack_limits(
+    worker_config, subscribe, stub, text
+):
+    """Five trending papers with titles and abstracts a hostile (or just unusual) feed gave
+    them: the digest was over Slack's limit for a message (msg_blocks_too_long), retried
+    five times with the same message and given up, so every trending subscriber got
+    nothing that day. Now it is posted with the papers that fit; the others are not marked
+    sent and come in the next digest."""
+    title, abstract = text
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")
+    db = connect(worker_config.db_path)
+    due = datetime(2026, 3, 17, 9, 1, tzinfo=UTC)
+    top = [p["id"] for p in trending(db, due, "day", limit=5)]
+    for n, paper_id in enumerate(top):
+        db["papers"].update(paper_id, {"title": f"{n} {title}"[:300], "abstract": abstract})
+    clients = client_factory(worker_config)
+    assert deliver_due(db, worker_config, clients, due) == Counter(sent=1)
+    [message] = stub.messages("C0GENERAL")
+    assert validate_blocks(message["blocks"]) == []
+    actions = [b for b in message["blocks"][1:-1] if b["type"] == "actions"]
+    shown = [int(b["elements"][0]["value"]) for b in actions]
+    [row] = ledger.ledger(db)
+    assert json.loads(row["paper_ids"]) == shown == top[: len(shown)]
+    # What did not fit is not marked sent: it leads the next digest.
+    deliver_due(db, worker_config, clients, due + timedelta(days=1))
+    later = json.loads(ledger.ledger(db)[-1]["paper_ids"])
+    assert len(shown) == 5 or later[0] == top[len(shown)]

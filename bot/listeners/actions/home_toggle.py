@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
@@ -30,7 +32,10 @@ def home_toggle(
         sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
         if subs.may_change(sub, user_id, admin):
-            subs.set_status(deps.db, team_id, sub.id, status, "paused from App Home")
+            now, grace = datetime.now(UTC), deps.config.grace
+            subs.set_status(
+                deps.db, team_id, sub.id, status, "paused from App Home", now=now, grace=grace
+            )
     except (PapersError, ValueError):
         pass  # a stale button for a removed subscription: re-rendering shows the truth
     refresh_home(client, deps, team_id, user_id, body)
