@@ -278,15 +278,23 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
 
 
 def shared_message(result: SearchResult, user_id: str) -> dict:
-    """The results page as posted to the channel: no buttons, who shared it."""
+    """The results page as posted to the channel, and who shared it: each paper keeps its
+    buttons (a teammate may Save one or ask for More like this, for themselves), the page
+    its Share, Next and Previous (which would change the channel's message for everyone)."""
     message = search_message(result)
-    blocks = [b for b in message["blocks"] if b["type"] != "actions"]
+    blocks = [b for b in message["blocks"] if not _page_buttons(b)]
     blocks.append(
         ContextBlock(
             elements=[MarkdownTextObject(text=f"Shared by <@{user_id}> with /papers")]
         ).to_dict()
     )
     return {"text": message["text"], "blocks": blocks}
+
+
+def _page_buttons(block: dict) -> bool:
+    """The block of a results page's own buttons (Share, Previous, Next)."""
+    elements = block.get("elements") or [] if block["type"] == "actions" else []
+    return any(e.get("action_id", "").startswith("search_") for e in elements)
 
 
 def _page_value(
