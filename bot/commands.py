@@ -687,6 +687,23 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
         return None
 
 
+def page_gone(value: str, why: str) -> dict:
+    """The reply to a page button that has nothing to show (search_page gave None): an
+    alert's papers are listed by its delivery, removed with its subscription, so say that
+    and what to type rather than that the papers are gone (they are not)."""
+    try:
+        page = views.page_from_value(value)
+    except (ValueError, KeyError):
+        return views.text_message(why)
+    if page.delivery is None or not page.query.strip():
+        return views.text_message(why)
+    return views.text_message(
+        "That alert's subscription was removed, and with it the list of the papers the "
+        f"alert announced. {code('/papers ' + page.query)} searches every paper "
+        "(the best matches first)."
+    )
+
+
 def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now: datetime) -> dict:
     """The reply to one `/papers` command; user errors become friendly messages."""
     words = inv.text.split()
