@@ -32,7 +32,7 @@ from bot.text import (
     plural,
     truncate,
 )
-from storage.authors import MAX_NAME_CHARS
+from storage.authors import MAX_NAME_CHARS, parse_name
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
@@ -848,12 +848,17 @@ def authors_message(paper: dict) -> dict:
     """A paper's authors, each with a button for their papers and the command to type."""
     names = paper.get("authors") or []
     title = escape_mrkdwn(truncate(paper["title"], 150))
+    # An author search needs a given name or initial (storage.authors.require_name): a
+    # name without one ("DeepSeek-AI", a mononym) gets no button or command that would
+    # only answer "Give a first name or initial and a surname".
+    searchable = {n for n in names if (parsed := parse_name(n)) is not None and parsed.given}
 
     def render(count: int) -> list[dict]:
         lines = [f"*Authors of* _{title}_"]
         for name in names[:count]:
-            typed = code(f'/papers author:"{name}"')
-            line = f"• {escape_mrkdwn(_name(name))}: {typed}"
+            line = f"• {escape_mrkdwn(_name(name))}"
+            if name in searchable:
+                line += ": " + code(f'/papers author:"{name}"')
             # Whole lines only: a cut inside a `code span` would leave it open.
             if sum(len(x) + 1 for x in lines) + len(line) > 2800:
                 break
@@ -866,8 +871,9 @@ def authors_message(paper: dict) -> dict:
                 action_id=f"author_search_{index}",
                 value=truncate(name, 200),
             )
-            for index, name in enumerate(names[: min(count, AUTHOR_BUTTONS)])
-        ]
+            for index, name in enumerate(names[:count])
+            if name in searchable
+        ][:AUTHOR_BUTTONS]
         text = truncate("\n".join(lines), 2900)
         blocks: list = [SectionBlock(text=MarkdownTextObject(text=text))]
         if buttons:
