@@ -683,7 +683,9 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
             result = search(db, query, limit=limit, offset=last, **kept)
         result.delivery = delivery
         return result
-    except (PapersError, ValueError, KeyError):
+    except (QueryError, ValueError, KeyError):
+        # A value no button of ours holds. The index being built (IndexUnavailable) or the
+        # database failing is no stale button: it reaches the clicker in its own words.
         return None
 
 

@@ -562,3 +562,26 @@ def test_a_teammate_can_use_the_paper_buttons_of_shared_results(slack, reply, bu
     if button == "save_paper_":
         assert reply("saved", user="U0MATE")["text"] == "Your reading list: 1 paper"
         assert "reading list is empty" in reply("saved")["text"]
+
+
+@pytest.mark.parametrize("action", ["search_next", "search_share"])
+def test_next_or_share_while_the_index_is_being_built_says_so(slack, reply, config, action):
+    """Next or Share while another process builds the search index said "That page is no
+    longer available; search again" (or "Those results are gone"): the page is there, and
+    searching again meets the same index. The clicker gets the words /papers gives."""
+    from storage import index as search_index
+
+    message = reply("language")
+    db = connect(config.db_path)
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = search_index.Writer(db)
+    try:
+        clicked = slack.click(message, action)
+        (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    finally:
+        held.close()
+        search_index.forget_readers()
+    assert answer["text"] == ":warning: The search index is being built; try again in a minute."
+    assert answer["replace_original"] is False  # the page stays as it was
+    assert slack.messages("C0GENERAL") == []  # nothing shared
