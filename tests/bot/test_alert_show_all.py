@@ -172,3 +172,24 @@ def test_show_all_after_the_alert_was_unsubscribed_says_why_and_what_to_type(
     assert "`/papers lora`" in answer["text"]
     assert answer["replace_original"] is False  # the alert and its page stay as they were
     assert slack.messages("DU0LOCAL") == [alert]  # nothing shared
+
+
+def test_show_all_of_another_workspaces_alert_shows_nothing_of_it(slack, config, reply):
+    """A Show all value names its delivery by subscription id, a number another workspace
+    can guess: clicked from there (a forged button), it listed the papers this team's
+    alert announced. Only the team whose alert it is sees them."""
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)
+    reply("subscribe lora instant")
+    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("DU0LOCAL")
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL", team="T0OTHER")
+    (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert titles_in(answer) == []
+    assert "new papers match" not in answer["text"]
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    (own,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert own["text"].startswith("12 new papers match")

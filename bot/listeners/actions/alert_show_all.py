@@ -16,7 +16,8 @@ def alert_show_all(
     """Reply to the clicker with the first page of the alert's new papers (the alert stays)."""
     ack()
     deps = context["deps"]
-    result = search_page(deps.db, deps.config, action.get("value", ""))
+    team_id = context.team_id or ""
+    result = search_page(deps.db, deps.config, action.get("value", ""), team_id)
     if result is None:
         message = page_gone(action.get("value", ""), "Those papers are no longer available.")
     else:

@@ -14,7 +14,7 @@ def search_pages(ack: Ack, action: dict, respond: Respond, context: BoltContext)
     ack()
     deps: Deps = context["deps"]
     value = action.get("value", "")
-    result = search_page(deps.db, deps.config, value)
+    result = search_page(deps.db, deps.config, value, context.team_id or "")
     if result is None:
         stale = page_gone(value, "That page is no longer available; search again.")
         respond(replace_original=False, **stale)

@@ -32,7 +32,7 @@ def search_share(
     ack()
     deps: Deps = context["deps"]
     value = action.get("value", "")
-    result = search_page(deps.db, deps.config, value)
+    result = search_page(deps.db, deps.config, value, context.team_id or "")
     if result is None:
         stale = page_gone(value, "Those results are gone; search again.")
         respond(replace_original=False, **stale)
