@@ -287,3 +287,5 @@ def test_show_all_pages_only_the_alerts_own_papers_not_others_in_its_id_range(se
     # Another workspace's click on a value naming this delivery (forged: its own alerts'
     # buttons name its own) learns nothing of what this team's alert announced.
     assert search_page(seeded, Config(), value, "T2") is None
+    huge = views._page_value("bert", 0, ids[-1], ids[0] - 1, f"{10**30}:alert:0-9")
+    assert search_page(seeded, Config(), huge, "T1") is None  # no OverflowError
