@@ -662,15 +662,16 @@ def _search_or_ask(db: Database, config: Config, text: str, words: list[str], me
     return views.search_message(result, typed=text)
 
 
-def search_page(db: Database, config: Config, value: str) -> SearchResult | None:
-    """The page a Share/Next/Previous button stands for, or None for a stale or bad button.
+def search_page(db: Database, config: Config, value: str, team_id: str) -> SearchResult | None:
+    """The page a Share/Next/Previous button stands for, or None for a stale or bad button
+    (an alert's Show all keeps to the papers of a delivery of the clicker's `team_id`).
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
         query, offset, newest, after, delivery = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
         # An alert's Show all lists the papers that alert announced, nothing else in its range.
-        only = delivered_papers(db, delivery) if delivery is not None else None
+        only = delivered_papers(db, delivery, team_id) if delivery is not None else None
         if delivery is not None and only is None:
             return None
         # A button pages what was shown: an alert's stored keywords as the alert matched
@@ -683,8 +684,27 @@ def search_page(db: Database, config: Config, value: str) -> SearchResult | None
             result = search(db, query, limit=limit, offset=last, **kept)
         result.delivery = delivery
         return result
-    except (PapersError, ValueError, KeyError):
+    except (QueryError, ValueError, KeyError):
+        # A value no button of ours holds. The index being built (IndexUnavailable) or the
+        # database failing is no stale button: it reaches the clicker in its own words.
         return None
+
+
+def page_gone(value: str, why: str) -> dict:
+    """The reply to a page button that has nothing to show (search_page gave None): an
+    alert's papers are listed by its delivery, removed with its subscription, so say that
+    and what to type rather than that the papers are gone (they are not)."""
+    try:
+        page = views.page_from_value(value)
+    except (ValueError, KeyError):
+        return views.text_message(why)
+    if page.delivery is None or not page.query.strip():
+        return views.text_message(why)
+    return views.text_message(
+        "That alert's subscription was removed, and with it the list of the papers the "
+        f"alert announced. {code('/papers ' + page.query)} searches every paper "
+        "(the best matches first)."
+    )
 
 
 def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now: datetime) -> dict:

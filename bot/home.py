@@ -81,6 +81,21 @@ def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int)
     return views.preview_message(sub, papers, now)
 
 
+def no_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int) -> str:
+    """Why a Preview (from a Home view rendered before a change) has nothing to show: the
+    subscription is gone, or it became an instant alert, which has no digest."""
+    try:
+        sub = subs.get(deps.db, team_id, subscription_id)
+    except NotFound:
+        sub = None
+    if sub and sub.is_instant and sub in subs.visible_to(deps.db, team_id, user_id):
+        return (
+            f"#{sub.id} is an instant alert now: it has no digest to preview, and each "
+            "matching paper comes by DM as it arrives."
+        )
+    return "That subscription is gone; nothing to preview."
+
+
 def _metadata(body: dict) -> dict:
     try:
         meta = json.loads((body.get("view") or {}).get("private_metadata") or "{}")

@@ -39,6 +39,23 @@ def truncate(text: str, limit: int) -> str:
     return (cut if len(cut) > limit // 2 else text[: limit - 1]) + "…"
 
 
+def escaped_within(text: str, limit: int) -> str:
+    """escape_mrkdwn(text) in at most `limit` characters: the text is cut (at a word, with
+    …) before it is escaped, never inside an entity. Escaping makes an `&` five characters,
+    so a paper's text cut to fit before escaping may be five times too long after it."""
+    escaped = escape_mrkdwn(text)
+    if len(escaped) <= limit:
+        return escaped
+    low, high = 0, len(text)  # the longest cut whose escaped form fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape_mrkdwn(truncate(text, middle))) <= limit:
+            low = middle
+        else:
+            high = middle - 1
+    return escape_mrkdwn(truncate(text, low)) if low else ""
+
+
 def code(text: str) -> str:
     """Text as typed, in a `code span`: inside one Slack applies no *bold*, _italic_ or
     ~strike~, so only its control characters are escaped. A backtick would end the span

@@ -23,14 +23,29 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.text import code, escape_entities, escape_mrkdwn, matches, plural, truncate
-from storage.authors import MAX_NAME_CHARS
+from bot.text import (
+    code,
+    escape_entities,
+    escape_mrkdwn,
+    escaped_within,
+    matches,
+    plural,
+    truncate,
+)
+from storage.authors import MAX_NAME_CHARS, parse_name
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
 from storage.trending import Signals
 
 PAGE_SIZE = 5
+SECTION_CHARS = 3000  # what a section's text may hold
+# A paper's section in a message of five (a results page, More like this, an author's page,
+# trending): the first of these rooms in which all five fit the ~12k characters a message
+# holds, however much escaping grows a paper's text (a title or abstract of `&`s is five
+# times as long, an emoji a 12-character \u escape in the JSON Slack receives).
+PAPER_ROOMS = (2000, 1000, 500, 250, 100)
+CONTEXT_CHARS = 1000
 # What a search could not take as typed (`C++`, a 45-letter word): the first few, so a
 # query of many still fits a block.
 MAX_NOTES = 3
@@ -86,16 +101,17 @@ def _safe_url(url: str | None) -> str | None:
     return url
 
 
-def title_link(paper: dict) -> str:
-    """The paper's title, escaped and bold, linked to its page when there is one."""
-    title = escape_mrkdwn(truncate(paper["title"], TITLE_CHARS))
+def title_link(paper: dict, room: int = SECTION_CHARS) -> str:
+    """The paper's title, escaped (in at most `room` characters) and bold, linked to its
+    page when there is one."""
+    title = escaped_within(truncate(paper["title"], TITLE_CHARS), room)
     url = _safe_url(paper.get("url"))
     return f"*<{url}|{title}>*" if url else f"*{title}*"
 
 
-def _snippet(paper: dict) -> str:
+def _snippet(paper: dict, room: int) -> str:
     raw = paper.get("snippet") or paper["abstract"]
-    text = escape_mrkdwn(truncate(raw, SNIPPET_CHARS))
+    text = escaped_within(truncate(raw, SNIPPET_CHARS), room)
     # Highlight markers survive escaping and become bold only now, so paper text never can.
     return text.replace(HIGHLIGHT[0], "*").replace(HIGHLIGHT[1], "*")
 
@@ -130,8 +146,8 @@ def _name(name: str) -> str:
     return truncate(name, MAX_NAME_CHARS)
 
 
-def paper_context(paper: dict) -> str:
-    """Authors, date, upvotes and sources on one line."""
+def paper_context(paper: dict, room: int = CONTEXT_CHARS) -> str:
+    """Authors, date, upvotes and sources on one line (escaped, at most `room` characters)."""
     parts = []
     if paper.get("authors"):
         names = [_name(n) for n in paper["authors"][:3]]
@@ -147,16 +163,49 @@ def paper_context(paper: dict) -> str:
     parts.append(f"{sources} source{'s' if sources != 1 else ''}")
     if paper.get("title_derived"):
         parts.append("untitled listing")
-    return escape_mrkdwn(" · ".join(p for p in parts if p))
+    return escaped_within(" · ".join(p for p in parts if p), room)
 
 
-def paper_blocks(paper: dict, body: str, actions: bool = True) -> list:
-    """A section (title + body), a context line and the paper's buttons for one paper."""
+def paper_blocks(
+    paper: dict, body: Callable[[int], str], actions: bool = True, room: int = SECTION_CHARS
+) -> list:
+    """A section (title + body), a context line and the paper's buttons for one paper.
+    `body` renders the text under the title in the room the title leaves of the section's
+    `room`: escaped, a title of `&`s is five times as long, and a section holds 3,000."""
+    room = min(room, SECTION_CHARS)
+    head = title_link(paper, room * 3 // 4)
+    rest = body(max(room - len(head) - 1, 0))
+    context = paper_context(paper, min(CONTEXT_CHARS, room // 2))
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=f"{title_link(paper)}\n{body}")),
-        ContextBlock(elements=[MarkdownTextObject(text=paper_context(paper))]),
+        SectionBlock(text=MarkdownTextObject(text=f"{head}\n{rest}")),
+        ContextBlock(elements=[MarkdownTextObject(text=context)]),
     ]
     return blocks + ([paper_actions(paper)] if actions and paper.get("id") else [])
+
+
+def _abstract(paper: dict, room: int) -> str:
+    """The start of a paper's abstract (280 characters), escaped, in `room` characters."""
+    return escaped_within(truncate(paper["abstract"], 280), room)
+
+
+def _papers_in_room(
+    before: list, papers: list[dict], body: Callable[[dict, int], str], after: list
+) -> list[dict]:
+    """A message of a few papers between `before` and `after` blocks, each paper's section
+    in the largest of PAPER_ROOMS in which the whole message fits (`body` renders the text
+    under a paper's title in the room given)."""
+
+    def render(room: int) -> list[dict]:
+        blocks = list(before)
+        for paper in papers:
+            blocks += paper_blocks(paper, lambda r, p=paper: body(p, r), room=room)
+        return _dump(blocks + after)
+
+    for room in PAPER_ROOMS[:-1]:
+        blocks = render(room)
+        if not _too_long(blocks):
+            return blocks
+    return render(PAPER_ROOMS[-1])
 
 
 def _dump(blocks: list) -> list[dict]:
@@ -187,8 +236,6 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
     if result.notes:
         notes = "\n".join(escape_entities(note) for note in result.notes[:MAX_NOTES])
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(notes, 2900))]))
-    for paper in result.papers:
-        blocks += paper_blocks(paper, _snippet(paper))
     buttons = [
         ButtonElement(
             text="Share in channel",
@@ -226,20 +273,28 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
                 ),
             )
         )
-    blocks.append(ActionsBlock(elements=buttons))
-    return {"text": f"{matches(total, noun=noun)} {query}", "blocks": _dump(blocks)}
+    blocks = _papers_in_room(blocks, result.papers, _snippet, [ActionsBlock(elements=buttons)])
+    return {"text": f"{matches(total, noun=noun)} {query}", "blocks": blocks}
 
 
 def shared_message(result: SearchResult, user_id: str) -> dict:
-    """The results page as posted to the channel: no buttons, who shared it."""
+    """The results page as posted to the channel, and who shared it: each paper keeps its
+    buttons (a teammate may Save one or ask for More like this, for themselves), the page
+    its Share, Next and Previous (which would change the channel's message for everyone)."""
     message = search_message(result)
-    blocks = [b for b in message["blocks"] if b["type"] != "actions"]
+    blocks = [b for b in message["blocks"] if not _page_buttons(b)]
     blocks.append(
         ContextBlock(
             elements=[MarkdownTextObject(text=f"Shared by <@{user_id}> with /papers")]
         ).to_dict()
     )
     return {"text": message["text"], "blocks": blocks}
+
+
+def _page_buttons(block: dict) -> bool:
+    """The block of a results page's own buttons (Share, Previous, Next)."""
+    elements = block.get("elements") or [] if block["type"] == "actions" else []
+    return any(e.get("action_id", "").startswith("search_") for e in elements)
 
 
 def _page_value(
@@ -316,11 +371,12 @@ def trending_message(
     title = trending_title(window, anchor, today)
     if not papers:
         return text_message("Nothing is listed yet; papers arrive with the next ingest.")
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=title))]
-    for rank, paper in enumerate(papers, 1):
-        body = f"_{escape_mrkdwn(_reason(paper))}_"
-        blocks += paper_blocks({**paper, "title": f"{rank}. {paper['title']}"}, body)
-    return {"text": f"{title}: {plural(len(papers), 'paper')}", "blocks": _dump(blocks)}
+    ranked = [
+        {**paper, "title": f"{rank}. {paper['title']}"} for rank, paper in enumerate(papers, 1)
+    ]
+    head = [HeaderBlock(text=PlainTextObject(text=title))]
+    blocks = _papers_in_room(head, ranked, lambda p, _: f"_{escape_mrkdwn(_reason(p))}_", [])
+    return {"text": f"{title}: {plural(len(papers), 'paper')}", "blocks": blocks}
 
 
 def _manage(subscription_id: int, first: ButtonElement | None = None) -> ActionsBlock:
@@ -372,7 +428,7 @@ def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> li
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers:
         why = escape_mrkdwn(_reason(paper))
-        body = f"_{why}_\n{escape_mrkdwn(truncate(paper['abstract'], 280))}"
+        body = lambda room, p=paper, w=why: f"_{w}_\n{_abstract(p, room - len(w) - 3)}"  # noqa: E731
         blocks += paper_blocks(paper, body, actions=len(papers) <= ALERT_PAPERS)
     blocks.append(_manage(subscription_id))
     return _dump(blocks)
@@ -460,7 +516,7 @@ def _alert(
     def render(count: int) -> list[dict]:
         blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
         for paper in papers[:count]:
-            blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
+            blocks += paper_blocks(paper, lambda room, p=paper: _abstract(p, room))
         overflow = len(papers) > count
         if overflow:
             rest = len(papers) - count
@@ -491,9 +547,9 @@ def alert_message(
     return _alert(papers, heading, None, subscription_id, text, show_all)
 
 
-# A reply's sections hold 3,000 characters each; past three of them (a command thousands of
-# characters long, echoed back) the rest is cut, well short of the ~12k a message may total.
-SECTION_CHARS = 3000
+# A reply's sections hold 3,000 characters each (SECTION_CHARS); past three of them (a
+# command thousands of characters long, echoed back) the rest is cut, well short of the ~12k
+# a message may total.
 TEXT_SECTIONS = 3
 
 
@@ -720,23 +776,21 @@ def paper_actions(paper: dict) -> ActionsBlock:
     return ActionsBlock(elements=buttons)
 
 
-def authors_line(names: list[str]) -> str:
-    """ "A, B, C et al." for the first three names (escaped)."""
+def authors_line(names: list[str], room: int = SECTION_CHARS) -> str:
+    """ "A, B, C et al." for the first three names (escaped, at most `room` characters)."""
     shown = ", ".join(_name(n) for n in names[:3]) + (" et al." if len(names) > 3 else "")
-    return escape_mrkdwn(shown)
+    return escaped_within(shown, room)
 
 
 def papers_list_message(heading: str, papers: list[dict], empty: str, note: str = "") -> dict:
     """A heading and a few papers with their buttons (More like this, author search)."""
     if not papers:
         return text_message(empty)
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=heading))]
-    for paper in papers[: PAGE_SIZE * 2]:
-        blocks += paper_blocks(paper, escape_mrkdwn(truncate(paper["abstract"], 280)))
-    if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    head = [SectionBlock(text=MarkdownTextObject(text=heading))]
+    tail = [ContextBlock(elements=[MarkdownTextObject(text=note)])] if note else []
+    blocks = _papers_in_room(head, papers[:PAGE_SIZE], _abstract, tail)
     plain = heading.replace("*", "")
-    return {"text": plain, "blocks": _dump(blocks)}
+    return {"text": plain, "blocks": blocks}
 
 
 def similar_message(paper: dict, similar: list[dict]) -> dict:
@@ -794,32 +848,47 @@ def authors_message(paper: dict) -> dict:
     """A paper's authors, each with a button for their papers and the command to type."""
     names = paper.get("authors") or []
     title = escape_mrkdwn(truncate(paper["title"], 150))
-    lines = [f"*Authors of* _{title}_"]
-    for name in names[:20]:
-        line = f"• {escape_mrkdwn(_name(name))}: {code(f'/papers author:{chr(34)}{name}{chr(34)}')}"
-        # Whole lines only: a cut inside a `code span` would leave it open.
-        if sum(len(x) + 1 for x in lines) + len(line) > 2800:
-            break
-        lines.append(line)
-    if len(names) > len(lines) - 1:
-        lines.append(f"…and {len(names) - (len(lines) - 1)} more")
-    buttons = [
-        ButtonElement(
-            text=truncate(f"Papers by {name}", 75),
-            action_id=f"author_search_{index}",
-            value=truncate(name, 200),
-        )
-        for index, name in enumerate(names[:AUTHOR_BUTTONS])
-    ]
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=truncate("\n".join(lines), 2900)))]
-    if buttons:
-        blocks.append(ActionsBlock(elements=buttons))
-    return {"text": f"Authors of {title}", "blocks": _dump(blocks)}
+    # An author search needs a given name or initial (storage.authors.require_name): a
+    # name without one ("DeepSeek-AI", a mononym) gets no button or command that would
+    # only answer "Give a first name or initial and a surname".
+    searchable = {n for n in names if (parsed := parse_name(n)) is not None and parsed.given}
+
+    def render(count: int) -> list[dict]:
+        lines = [f"*Authors of* _{title}_"]
+        for name in names[:count]:
+            line = f"• {escape_mrkdwn(_name(name))}"
+            if name in searchable:
+                line += ": " + code(f'/papers author:"{name}"')
+            # Whole lines only: a cut inside a `code span` would leave it open.
+            if sum(len(x) + 1 for x in lines) + len(line) > 2800:
+                break
+            lines.append(line)
+        if len(names) > len(lines) - 1:
+            lines.append(f"…and {len(names) - (len(lines) - 1)} more")
+        buttons = [
+            ButtonElement(
+                text=truncate(f"Papers by {name}", 75),
+                action_id=f"author_search_{index}",
+                value=truncate(name, 200),
+            )
+            for index, name in enumerate(names[:count])
+            if name in searchable
+        ][:AUTHOR_BUTTONS]
+        text = truncate("\n".join(lines), 2900)
+        blocks: list = [SectionBlock(text=MarkdownTextObject(text=text))]
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
+        return _dump(blocks)
+
+    # Names that grow in the JSON Slack receives (emoji) make fewer fit one message.
+    blocks = render(_fitting(render, min(len(names), 20)))
+    return {"text": f"Authors of {title}", "blocks": blocks}
 
 
 def saved_item_blocks(paper: dict) -> list:
     """One saved paper: title and context with a Remove button beside it."""
-    text = f"{title_link(paper)}\n{paper_context(paper)}"
+    head = title_link(paper)
+    text = f"{head}\n{paper_context(paper, SECTION_CHARS - len(head) - 1)}"
     return [
         SectionBlock(
             text=MarkdownTextObject(text=text),
@@ -836,14 +905,20 @@ def saved_message(papers: list[dict], total: int) -> dict:
         return text_message(
             "Your reading list is empty. Press *Save* on any paper to keep it here."
         )
-    more = f" · showing the newest {len(papers)}" if total > len(papers) else ""
-    blocks: list = [
-        SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){more}"))
-    ]
-    for paper in papers:
-        blocks += saved_item_blocks(paper)
+
+    def render(count: int) -> list[dict]:
+        more = f" · showing the newest {count}" if total > count else ""
+        blocks: list = [
+            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){more}"))
+        ]
+        for paper in papers[:count]:
+            blocks += saved_item_blocks(paper)
+        return _dump(blocks)
+
+    # Long (escaped) titles make fewer fit one message: the newest that do, and the count.
+    blocks = render(_fitting(render, len(papers)))
     plural = "s" if total != 1 else ""
-    return {"text": f"Your reading list: {total} paper{plural}", "blocks": _dump(blocks)}
+    return {"text": f"Your reading list: {total} paper{plural}", "blocks": blocks}
 
 
 def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
@@ -884,7 +959,7 @@ def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
     Code, More like this and Save."""
     lines = [title_link(paper)]
     if paper.get("authors"):
-        lines.append(authors_line(paper["authors"]))
+        lines.append(authors_line(paper["authors"], SECTION_CHARS - len(lines[0]) - 1))
     elif paper.get("authors_count"):
         lines.append(f"{paper['authors_count']} authors")
     facts = []

@@ -181,14 +181,17 @@ def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
     return sent
 
 
-def delivered_papers(db: Database, key: str) -> list[int] | None:
-    """The papers of the delivery with this key ("subscription id:period"), or None when
-    there is no such delivery (removed with its subscription, or a forged key)."""
+def delivered_papers(db: Database, key: str, team_id: str) -> list[int] | None:
+    """The papers of this team's delivery with this key ("subscription id:period"), or None
+    when there is no such delivery (removed with its subscription, a forged key, or another
+    workspace's: which papers its alert announced is that workspace's business)."""
     subscription_id, _, period = key.partition(":")
-    if not subscription_id.isdigit() or not period:
+    if not subscription_id.isdigit() or not period or int(subscription_id) >= 2**63:
         return None
-    rows = db["deliveries"].rows_where(
-        "subscription_id = ? AND period = ?", [int(subscription_id), period], select="paper_ids"
+    rows = db.query(
+        "SELECT d.paper_ids FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
+        " WHERE d.subscription_id = ? AND d.period = ? AND s.team_id = ?",
+        [int(subscription_id), period, team_id],
     )
     row = next(rows, None)
     return json.loads(row["paper_ids"]) if row and row["paper_ids"] else None

@@ -7,6 +7,8 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from jobs import worker
 from storage import connect
 from storage.search import search
@@ -143,3 +145,51 @@ def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(sla
     titles = [title for _, _, title in items]
     seen = _all_pages(slack, alert, titles)
     assert sorted(seen) == sorted(title for _, _, title in new)
+
+
+@pytest.mark.parametrize("button", ["alert_show_all", "search_next", "search_share"])
+def test_show_all_after_the_alert_was_unsubscribed_says_why_and_what_to_type(
+    slack, config, reply, button
+):
+    """Show all (or Next, Share on its page) after `/papers unsubscribe lora` said "Those
+    papers are no longer available": they are; what went is the alert's list of them, with
+    its subscription. The reply says so and names the search to type."""
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)
+    reply("subscribe lora instant")
+    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("DU0LOCAL")
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert reply("unsubscribe lora")["text"].startswith("Removed")
+    source = alert if button == "alert_show_all" else page
+    clicked = slack.click(source, button, channel="DU0LOCAL")
+    (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert answer["text"].startswith("That alert's subscription was removed")
+    assert "`/papers lora`" in answer["text"]
+    assert answer["replace_original"] is False  # the alert and its page stay as they were
+    assert slack.messages("DU0LOCAL") == [alert]  # nothing shared
+
+
+def test_show_all_of_another_workspaces_alert_shows_nothing_of_it(slack, config, reply):
+    """A Show all value names its delivery by subscription id, a number another workspace
+    can guess: clicked from there (a forged button), it listed the papers this team's
+    alert announced. Only the team whose alert it is sees them."""
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)
+    reply("subscribe lora instant")
+    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("DU0LOCAL")
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL", team="T0OTHER")
+    (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert titles_in(answer) == []
+    assert "new papers match" not in answer["text"]
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    (own,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert own["text"].startswith("12 new papers match")

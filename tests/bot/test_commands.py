@@ -534,3 +534,54 @@ def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
 def test_a_link_to_a_paper_not_stored_says_so(reply):
     message = reply("https://arxiv.org/abs/2106.09685")
     assert message["text"] == "No papers match `2106.09685`."
+
+
+@pytest.mark.parametrize(
+    ("button", "expected"),
+    [
+        pytest.param("save_paper_", "Saved _", id="save"),
+        pytest.param("more_like_", "More like _", id="more-like-this"),
+    ],
+)
+def test_a_teammate_can_use_the_paper_buttons_of_shared_results(slack, reply, button, expected):
+    """Shared results lost every button, the papers' own too: the channel saw the papers but
+    nobody could Save one to their reading list or ask for More like this, as they can on a
+    digest in the same channel. The page's Share, Next and Previous stay off the post."""
+    message = reply("lora")
+    shared = slack.click(message, "search_share")
+    wait_for(lambda: slack.responses(shared["response_id"]))
+    (post,) = slack.messages("C0GENERAL")
+    assert not [b for b in buttons(post) if b.startswith("search_")]
+    slack.add_user("U0MATE", "mate")
+    action = next(b for b in buttons(post) if b.startswith(button))
+    clicked = slack.click(post, action, user="U0MATE")
+    (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert answer["text"].startswith(expected)
+    assert answer["replace_original"] is False  # to the teammate only; the post stays
+    assert "Shared by <@U0LOCAL>" in all_text(slack.messages("C0GENERAL")[0])
+    if button == "save_paper_":
+        assert reply("saved", user="U0MATE")["text"] == "Your reading list: 1 paper"
+        assert "reading list is empty" in reply("saved")["text"]
+
+
+@pytest.mark.parametrize("action", ["search_next", "search_share"])
+def test_next_or_share_while_the_index_is_being_built_says_so(slack, reply, config, action):
+    """Next or Share while another process builds the search index said "That page is no
+    longer available; search again" (or "Those results are gone"): the page is there, and
+    searching again meets the same index. The clicker gets the words /papers gives."""
+    from storage import index as search_index
+
+    message = reply("language")
+    db = connect(config.db_path)
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = search_index.Writer(db)
+    try:
+        clicked = slack.click(message, action)
+        (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    finally:
+        held.close()
+        search_index.forget_readers()
+    assert answer["text"] == ":warning: The search index is being built; try again in a minute."
+    assert answer["replace_original"] is False  # the page stays as it was
+    assert slack.messages("C0GENERAL") == []  # nothing shared

@@ -199,7 +199,7 @@ def test_a_button_pages_a_stored_keyword_past_the_typed_word_cap(seeded):
 
     keywords = " OR ".join(["bert"] + [f"w{i}" for i in range(32)])
     newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    result = search_page(seeded, Config(), views._page_value(keywords, 0, newest, 0))
+    result = search_page(seeded, Config(), views._page_value(keywords, 0, newest, 0), "T1")
     assert result is not None and result.total > 0
 
 
@@ -276,11 +276,16 @@ def test_show_all_pages_only_the_alerts_own_papers_not_others_in_its_id_range(se
     claim = deliveries.claim(seeded, sub.id, "alert:0-9", NOW)
     deliveries.prepare(seeded, claim, {"text": "", "blocks": []}, announced)
     value = views._page_value("bert", 0, ids[-1], ids[0] - 1, claim.key)
-    result = search_page(seeded, Config(), value)
+    result = search_page(seeded, Config(), value, "T1")
     assert result is not None and sorted(p["id"] for p in result.papers) == announced
     assert result.total == 2
     # The page's buttons keep to the delivery too.
     share = views.search_message(result)["blocks"][-1]["elements"][0]["value"]
     assert views.page_from_value(share).delivery == claim.key
     gone = views._page_value("bert", 0, ids[-1], ids[0] - 1, f"{sub.id}:alert:9-10")
-    assert search_page(seeded, Config(), gone) is None
+    assert search_page(seeded, Config(), gone, "T1") is None
+    # Another workspace's click on a value naming this delivery (forged: its own alerts'
+    # buttons name its own) learns nothing of what this team's alert announced.
+    assert search_page(seeded, Config(), value, "T2") is None
+    huge = views._page_value("bert", 0, ids[-1], ids[0] - 1, f"{10**30}:alert:0-9")
+    assert search_page(seeded, Config(), huge, "T1") is None  # no OverflowError

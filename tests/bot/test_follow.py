@@ -214,3 +214,28 @@ def test_author_pages_on_app_home_publish_home_with_that_page(slack, reply, conf
     shown = json.dumps(home, ensure_ascii=False)
     assert "showing 6–7" in shown and "author_prev" in shown
     assert not set(_titles(home)) & set(_titles(first))
+
+
+def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, reply, config):
+    """HF lists organisations and mononyms as authors ("DeepSeek-AI"): the Authors reply
+    gave them a Papers by … button (and a command to type) that only answered "Give a first
+    name or initial and a surname". Such a name is listed without them."""
+    worker.ingest_and_alert(config, NOW)
+    paper = {"id": "2603.08001", "title": "Scaling Open Mixture Models", "upvotes": 3}
+    paper["summary"] = "We scale open mixture-of-experts models and report what we measured."
+    paper["authors"] = [{"name": n} for n in ("DeepSeek-AI", "Yelong Shen", "Prabhat")]
+    (Path(config.inbox_dir) / "hf.json").write_text(json.dumps([{"paper": paper}]))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    found = reply("2603.08001")
+    authors = next(b for b in _buttons(found) if b.startswith("paper_authors_"))
+    clicked = slack.click(found, authors)
+    (listing,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    text = json.dumps(listing["blocks"])
+    assert "DeepSeek-AI" in text and "Prabhat" in text  # still listed
+    assert '`/papers author:\\"DeepSeek-AI\\"`' not in text
+    assert '`/papers author:\\"Yelong Shen\\"`' in text
+    assert _buttons(listing) == ["author_search_1"]
+    for button in _buttons(listing):
+        answer = slack.click(listing, button)
+        (result,) = wait_for(lambda a=answer: slack.responses(a["response_id"]))
+        assert result["text"] == "1 paper by Yelong Shen · newest first"

@@ -328,3 +328,25 @@ def test_a_removed_subscriptions_number_is_never_given_again(slack, reply, confi
         r["keywords"] for r in connect(config.db_path).query("SELECT keywords FROM subscriptions")
     ]
     assert keywords == ["lora", "rlhf"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        pytest.param("subscribe lora instant", "#1 is an instant alert now", id="made-an-alert"),
+        pytest.param("unsubscribe lora", "That subscription is gone", id="removed"),
+    ],
+)
+def test_preview_on_a_home_from_before_a_change_says_what_changed(slack, reply, change, expected):
+    """Preview on a Home rendered while #1 was a daily digest, clicked after the user made it
+    an instant alert (`/papers subscribe lora instant` changes #1), said "That subscription
+    is gone" under #1, listed right above it as instant alerts."""
+    reply("subscribe lora daily")
+    view = open_home(slack)
+    reply(change)
+    shown = preview(slack, view, "home_preview_1")
+    text = json.dumps(shown["blocks"], ensure_ascii=False)
+    assert expected in text
+    if change.endswith("instant"):
+        assert "*#1* `lora` → DM, instant alerts" in text and "gone" not in text
+    assert validate_blocks(shown["blocks"], surface="home") == []

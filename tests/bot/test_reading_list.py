@@ -241,3 +241,40 @@ def test_a_change_on_home_keeps_a_button_reply_in_view(slack, reply, change):
     after = _click_home(slack, listed, change)
     assert "More like" in json.dumps(after)
     assert len(_saved_on_home(slack)) == (2 if change == "save_paper_" else 0)
+
+
+@pytest.mark.parametrize(
+    "title, names",
+    [
+        pytest.param("&" * 300, ["&" * 120] * 3, id="ampersands"),
+        pytest.param("Q&A " + "&" * 296, ["R&D " + "&" * 116] * 4, id="words-and-ampersands"),
+    ],
+)
+def test_a_saved_paper_whose_text_grows_when_escaped_keeps_the_reading_list(
+    slack, reply, config, title, names
+):
+    """A paper whose title and author names are long in `&`, `<` and `>` (five and four
+    characters escaped) made its reading-list line over Slack's 3,000 characters: slack_sdk
+    refused to build it, so `/papers saved` said "Something went wrong" and App Home no
+    longer rendered, with no way left to Remove the paper."""
+    from storage import connect
+
+    results = reply("lora")
+    saved = click(slack, results, "save_paper_")
+    assert saved["text"].startswith("Saved _")
+    paper_id = int(next(a for a in action_ids(results) if a.startswith("save_paper_"))[11:])
+    db = connect(config.db_path)
+    db["papers"].update(paper_id, {"title": title, "authors": json.dumps(names)})
+    db.close()
+    mine = reply("saved")
+    assert mine["text"] == "Your reading list: 1 paper"
+    assert f"saved_remove_{paper_id}" in action_ids(mine)
+    assert "&amp;" * 100 in json.dumps(mine["blocks"])  # the title, escaped
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    assert f"saved_remove_{paper_id}" in action_ids(view)
+    slack.state.views.clear()
+    click(slack, view, "saved_remove_", view=view)
+    after = wait_for(lambda: slack.state.views.get("U0LOCAL"))
+    assert "Press *Save* on any paper" in json.dumps(after)
+    assert slack.state.rejected == []

@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import views
-from bot.commands import search_page
+from bot.commands import page_gone, search_page
 from bot.interaction import answer
 
 
@@ -16,9 +16,10 @@ def alert_show_all(
     """Reply to the clicker with the first page of the alert's new papers (the alert stays)."""
     ack()
     deps = context["deps"]
-    result = search_page(deps.db, deps.config, action.get("value", ""))
+    team_id = context.team_id or ""
+    result = search_page(deps.db, deps.config, action.get("value", ""), team_id)
     if result is None:
-        message = views.text_message("Those papers are no longer available; search again.")
+        message = page_gone(action.get("value", ""), "Those papers are no longer available.")
     else:
         message = views.search_message(result)
     answer(body, respond, client, deps, context.team_id or "", message)

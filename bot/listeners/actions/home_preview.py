@@ -6,7 +6,7 @@ from slack_bolt import Ack, BoltContext
 from slack_sdk import WebClient
 
 from bot import views
-from bot.home import digest_preview, publish_home, view_hash
+from bot.home import digest_preview, no_preview, publish_home, view_hash
 from bot.interaction import button_id
 
 
@@ -18,7 +18,7 @@ def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context:
     sub_id = button_id(action.get("value", "")) or 0
     preview = digest_preview(deps, team_id, user_id, sub_id)
     if preview is None:
-        preview = views.text_message("That subscription is gone; nothing to preview.")
-        publish_home(client, deps, team_id, user_id, preview, None, view_hash(body))
+        why = views.text_message(no_preview(deps, team_id, user_id, sub_id))
+        publish_home(client, deps, team_id, user_id, why, None, view_hash(body))
         return
     publish_home(client, deps, team_id, user_id, preview, sub_id, view_hash(body))

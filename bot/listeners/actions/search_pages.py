@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
-from bot.commands import search_page
+from bot.commands import page_gone, search_page
 from bot.context import Deps
 
 
@@ -13,11 +13,10 @@ def search_pages(ack: Ack, action: dict, respond: Respond, context: BoltContext)
     """Show another page of the same query."""
     ack()
     deps: Deps = context["deps"]
-    result = search_page(deps.db, deps.config, action.get("value", ""))
+    value = action.get("value", "")
+    result = search_page(deps.db, deps.config, value, context.team_id or "")
     if result is None:
-        respond(
-            replace_original=False,
-            **views.text_message("That page is no longer available; search again."),
-        )
+        stale = page_gone(value, "That page is no longer available; search again.")
+        respond(replace_original=False, **stale)
         return
     respond(replace_original=True, **views.search_message(result))

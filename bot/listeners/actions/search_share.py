@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot import views
-from bot.commands import search_page
+from bot.commands import page_gone, search_page
 from bot.context import Deps
 from storage import replays
 
@@ -32,11 +32,10 @@ def search_share(
     ack()
     deps: Deps = context["deps"]
     value = action.get("value", "")
-    result = search_page(deps.db, deps.config, value)
+    result = search_page(deps.db, deps.config, value, context.team_id or "")
     if result is None:
-        respond(
-            replace_original=False, **views.text_message("Those results are gone; search again.")
-        )
+        stale = page_gone(value, "Those results are gone; search again.")
+        respond(replace_original=False, **stale)
         return
     key = share_key(body, value)
     if not replays.first_time(deps.db, [key], datetime.now(UTC)):
