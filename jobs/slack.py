@@ -68,7 +68,7 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
             return cache[team_id]
         token = config.slack_bot_token
         if store is not None:
-            bot = store.find_bot(enterprise_id=None, team_id=team_id)
+            bot = store.find_team_bot(team_id)
             token = bot.bot_token if bot else None
         if not token:
             return None

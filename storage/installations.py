@@ -91,6 +91,20 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
         """The team's installation, tokens decrypted."""
         return self._map(super().find_installation(**kwargs), self._open)
 
+    def find_team_bot(self, team_id: str) -> Bot | None:
+        """The bot of a workspace, tokens decrypted, whatever Enterprise Grid organisation it
+        belongs to: Bolt files a Grid workspace's token under its organisation too, and the
+        worker knows only a subscription's workspace."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT enterprise_id FROM slack_bots WHERE client_id = ? AND team_id = ?"
+                " ORDER BY installed_at DESC LIMIT 1",
+                [self.client_id, team_id],
+            ).fetchone()
+        if row is None:
+            return None
+        return self.find_bot(enterprise_id=row[0] or None, team_id=team_id)
+
 
 def encrypt_existing(database: str, fernet: Fernet) -> int:
     """The migration for rows stored in plaintext before encryption; returns rows changed."""

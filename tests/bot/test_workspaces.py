@@ -1,0 +1,120 @@
+"""Several workspaces on one deployment: each is served with its own token, and only its own."""
+
+from __future__ import annotations
+
+import threading
+import urllib.parse
+import uuid
+from collections import Counter
+from datetime import datetime
+
+import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
+
+from bot.app import build_app, make_http_server
+from jobs.delivery import Outcome, deliver_due
+from jobs.slack import client_factory
+from storage import connect
+from storage import subscriptions as subs
+from storage.config import Config
+from storage.installations import EncryptedInstallationStore
+from tests.bot.conftest import SECRET, wait_for
+
+
+def oauth_config(seeded_path, standin) -> Config:
+    """An OAuth-mode deployment (client id and secret, encrypted tokens) on the stand-in."""
+    return Config(
+        db_path=str(seeded_path),
+        slack_signing_secret=SECRET,
+        slack_client_id="111.222",
+        slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
+        slack_api_url=standin.api_url,
+        empty_digest="note",  # a digest goes out whatever the seeds hold
+    )
+
+
+@pytest.fixture
+def serve(standin):
+    """Run the app built from a config against the stand-in; stopped after the test."""
+    servers = []
+
+    def start(config: Config) -> None:
+        server = make_http_server(build_app(config), "127.0.0.1", 0)
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def command(standin, text: str, team: str, enterprise: str | None = None) -> str:
+    """A /papers command as Slack sends it (with `enterprise_id` on Enterprise Grid); the
+    text of the app's reply."""
+    response_id, url = standin.new_response_url("C0GENERAL", "U0LOCAL")
+    form = {
+        "team_id": team,
+        "team_domain": "x",
+        "channel_id": "C0GENERAL",
+        "channel_name": "general",
+        "user_id": "U0LOCAL",
+        "user_name": "you",
+        "command": "/papers",
+        "text": text,
+        "api_app_id": "A0LOCAL",
+        "response_url": url,
+        "trigger_id": uuid.uuid4().hex,
+    }
+    if enterprise:
+        form["enterprise_id"] = enterprise
+    status, body = standin.send(urllib.parse.urlencode(form))
+    assert status == 200, body
+    return wait_for(lambda: standin.responses(response_id))[0]["text"]
+
+
+def install(config: Config, team: str, token: str, enterprise: str | None = None) -> None:
+    """What Bolt stores when a workspace installs the app through /slack/install."""
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            enterprise_id=enterprise,
+            team_id=team,
+            user_id="U0LOCAL",
+            bot_token=token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    "enterprise",
+    [
+        pytest.param(None, id="workspace"),
+        # A workspace of an Enterprise Grid organisation: Bolt stores its token under the
+        # organisation too, and the worker looked for it without: every digest paused.
+        pytest.param("E0GRID", id="enterprise-grid-workspace"),
+    ],
+)
+def test_a_subscription_made_in_a_workspace_gets_its_digest(
+    seeded_path, standin, serve, enterprise
+):
+    config = oauth_config(seeded_path, standin)
+    install(config, standin.team_id, standin.token, enterprise)
+    serve(config)
+    assert "Subscribed" in command(
+        standin, "subscribe lora daily at 09:00", standin.team_id, enterprise
+    )
+    db = connect(config.db_path)
+    due = datetime.fromisoformat(subs.by_id(db, 1).next_due_at)
+    assert deliver_due(db, config, client_factory(config), due) == Counter({Outcome.SENT: 1})
+    assert len(standin.messages("DU0LOCAL")) == 1
+    assert "paused" not in command(standin, "list", standin.team_id, enterprise)
+    assert subs.by_id(db, 1).status == "active"
