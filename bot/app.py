@@ -102,7 +102,8 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     # Bolt's own check is off: `guard` verifies every POST before Bolt sees it, and Bolt's
     # check would log the whole body of a refused request.
     common = {"request_verification_enabled": False, "listener_executor": _executor()}
-    if config.slack_client_id and config.slack_client_secret:
+    config.check_slack_credentials()
+    if config.oauth:
         store = EncryptedInstallationStore(
             database=config.db_path, client_id=config.slack_client_id, key=config.token_key
         )
@@ -123,10 +124,6 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
             **common,
         )
     else:
-        if not config.slack_bot_token:
-            raise ConfigError(
-                "SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)"
-            )
         app = App(
             signing_secret=config.slack_signing_secret,
             client=web_client(config, config.slack_bot_token),

@@ -58,7 +58,7 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
     """team_id → a WebClient with its bot token (OAuth store or the single token)."""
     cache: dict[str, WebClient] = {}
     store = None
-    if config.slack_client_id:
+    if config.oauth:  # the bot's own rule: it answers with the same tokens
         # The bot stores each workspace's token encrypted: read it back through the same
         # store (slack_sdk's plain one would hand Slack the ciphertext).
         from storage.installations import EncryptedInstallationStore

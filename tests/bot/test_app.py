@@ -54,6 +54,11 @@ def test_oauth_mode_serves_an_install_page_and_keeps_installs_in_sqlite(tmp_path
     [
         pytest.param({}, "SLACK_SIGNING_SECRET is not set", id="no-secret"),
         pytest.param({"slack_signing_secret": "s"}, "SLACK_BOT_TOKEN is not set", id="no-token"),
+        pytest.param(
+            {"slack_signing_secret": "s", "slack_client_id": "1.2"},
+            "SLACK_CLIENT_SECRET is not set",
+            id="client-id-without-secret",
+        ),
     ],
 )
 def test_missing_credentials_are_a_clear_error(tmp_path, fields, message):
