@@ -28,6 +28,7 @@ from waitress.server import create_server
 from waitress.task import WSGITask
 
 from bot.context import Deps, Lookup, deps_middleware
+from bot.installs import one_workspace_only
 from bot.listeners import register
 from storage import connect, replays, teams
 from storage.config import Config
@@ -133,6 +134,7 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
             **common,
         )
         deps = Deps(config, app.installation_store, lookup)
+        app.use(one_workspace_only)
     app.use(deps_middleware(deps))
     register(app)
     _DEPS[app] = deps

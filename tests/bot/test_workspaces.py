@@ -118,3 +118,53 @@ def test_a_subscription_made_in_a_workspace_gets_its_digest(
     assert len(standin.messages("DU0LOCAL")) == 1
     assert "paused" not in command(standin, "list", standin.team_id, enterprise)
     assert subs.by_id(db, 1).status == "active"
+
+
+def test_another_workspace_cannot_see_or_change_a_workspaces_subscriptions(
+    seeded_path, standin, serve
+):
+    """Two workspaces on one OAuth deployment: ids are global, yet B naming A's #1 (by
+    command or by a button of an App Home built for A) finds nothing and changes nothing."""
+    config = oauth_config(seeded_path, standin)
+    standin.state.tokens["xoxb-team-b"] = "T0B"
+    install(config, standin.team_id, standin.token)
+    install(config, "T0B", "xoxb-team-b")
+    serve(config)
+    team_a = standin.team_id
+    assert "Subscribed: *#1*" in command(standin, "subscribe lora daily at 09:00", team_a)
+    for text, answer in [
+        ("list", "No subscriptions yet"),
+        ("unsubscribe 1", "No subscription of yours matches `1`"),
+        ("pause #1", "No subscription of yours matches `#1`"),
+        ("resume 1", "No subscription of yours matches `1`"),
+        ("unsubscribe all", "No subscription of yours matches `all`"),
+        ("saved", "reading list is empty"),
+    ]:
+        assert answer in command(standin, text, "T0B"), text
+    standin.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = wait_for(lambda: standin.state.views.get("U0LOCAL"))
+    for action in ("home_pause_1", "home_remove_1"):
+        assert standin.click(view, action, team="T0B", view=view)["status"] == 200
+    db = connect(config.db_path)
+    assert "paused" not in command(standin, "list", team_a)
+    assert subs.by_id(db, 1).status == "active" and subs.by_id(db, 1).team_id == team_a
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("subscribe lora daily at 09:00", id="subscribe"),
+        pytest.param("list", id="list"),
+        pytest.param("lora", id="search"),
+    ],
+)
+def test_a_second_workspace_on_a_one_workspace_deployment_is_told_so(slack, config, text):
+    """One bot token serves its own workspace: a command from another workspace was answered
+    with that token ("Subscribed", then each digest posted with the other workspace's token
+    and refused). Now it is told, in one line, and nothing is stored."""
+    answer = command(slack, text, "T0ELSEWHERE")
+    assert "set up for one workspace" in answer and "SLACK_CLIENT_ID" in answer
+    assert "Subscribed" in command(slack, "subscribe lora daily at 09:00", slack.team_id)
+    db = connect(config.db_path)
+    assert [s.team_id for s in subs.visible_to(db, slack.team_id, "U0LOCAL")] == [slack.team_id]
+    assert db["subscriptions"].count_where("team_id = ?", ["T0ELSEWHERE"]) == 0
