@@ -108,6 +108,7 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
         store = EncryptedInstallationStore(
             database=config.db_path, client_id=config.slack_client_id, key=config.token_key
         )
+        store.check_key()
         deps = Deps(config, store, lookup)
         app = App(
             signing_secret=config.slack_signing_secret,

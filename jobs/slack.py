@@ -66,6 +66,7 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
         store = EncryptedInstallationStore(
             database=config.db_path, client_id=config.slack_client_id, key=config.token_key
         )
+        store.check_key()  # a changed PAPERS_TOKEN_KEY: one line, not a failure per delivery
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:

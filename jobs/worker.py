@@ -270,11 +270,11 @@ def run(config: Config) -> None:
     # for this team"), and stay paused once the token is back: refuse to start, as the bot
     # does; in OAuth mode a missing or bad PAPERS_TOKEN_KEY too (the store checks it).
     config.check_slack_credentials()
-    client_factory(config)
     scheduler = BlockingScheduler(timezone=UTC)
     hold = Lease(config)
     idle = threading.Event()  # never set: a wait that SIGTERM or Ctrl-C ends
     connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
+    client_factory(config)  # OAuth: a missing, bad or changed PAPERS_TOKEN_KEY stops here
     log.info("worker %s started", hold.holder)
     try:
         stop_on_sigterm()

@@ -51,6 +51,19 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
         super().init()
         encrypt_existing(self.database, self._fernet)
 
+    def check_key(self) -> None:
+        """ConfigError when the key does not open the tokens already stored: with another
+        key every workspace's token is unreadable, so the bot and the worker refuse to start
+        instead of failing every request and every delivery."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT bot_token FROM slack_bots WHERE client_id = ? AND bot_token LIKE ?"
+                " ORDER BY installed_at DESC LIMIT 1",
+                [self.client_id, PREFIX + "%"],
+            ).fetchone()
+        if row:
+            self._open(row[0])
+
     def _seal(self, value: str | None) -> str | None:
         if not value or value.startswith(PREFIX):
             return value
