@@ -45,16 +45,19 @@ NOT_THIS_WORKSPACE = (
 )
 
 
-def one_workspace_only(context: BoltContext, next: Callable[[], BoltResponse]):  # noqa: A002 - Bolt's argument name
-    """Middleware for a one-token deployment: a request from a workspace other than the
-    token's (auth.test's team) is answered in one line and not acted on; with that token
-    every reply would be refused and every digest posted into the wrong workspace."""
+def one_workspace_only(context: BoltContext, body: dict, next: Callable[[], BoltResponse]):  # noqa: A002 - Bolt's argument name
+    """Middleware for a one-token deployment: a command or event from a workspace other
+    than the token's (auth.test's team) is answered in one line and not acted on; with that
+    token every reply would be refused and every digest posted into the wrong workspace.
+    Buttons pass: a member of another workspace may click one on a message the bot posted
+    in a channel shared with it (Slack Connect)."""
     result = context.authorize_result
     served = result.team_id if result else None
-    if not served or not context.team_id or context.team_id == served:
+    asked = "command" in body or body.get("type") == "event_callback"
+    if not asked or not served or not context.team_id or context.team_id == served:
         return next()
     log.info("refused a request from team %s: the bot token is team %s's", context.team_id, served)
-    if context.response_url:  # a command or a button in a message: answer as Bolt's own
+    if context.response_url:  # a command: answered as Bolt answers one it cannot authorize
         try:
             context.respond(text=NOT_THIS_WORKSPACE, response_type="ephemeral")
         except OSError as exc:
