@@ -142,13 +142,30 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     return app
 
 
+ORG_WIDE_PAGE = (
+    "<html><body><h2>papers was not installed</h2><p>papers is installed in each workspace"
+    " that uses it, not across an Enterprise Grid organisation: nothing was stored. Remove"
+    " the organisation-wide install in Slack, then install papers from each workspace.</p>"
+    "</body></html>"
+)
+
+
 def _on_installed(deps: Deps):
     """After an OAuth install is stored: a workspace that had uninstalled the app (or revoked
     its token) is served again, and the subscriptions that stopped with it resume; then
     Bolt's own success page."""
 
     def success(args: SuccessArgs) -> BoltResponse:
-        team_id = args.installation.team_id
+        installed = args.installation
+        if installed.is_enterprise_install:
+            # The worker finds a workspace's token by workspace: an organisation-wide token
+            # would answer commands while every digest paused for want of a token.
+            deps.installation_store.delete_all(enterprise_id=installed.enterprise_id, team_id=None)
+            log.warning("refused an organisation-wide install (%s)", installed.enterprise_id)
+            return BoltResponse(
+                status=200, body=ORG_WIDE_PAGE, headers={"Content-Type": "text/html; charset=utf-8"}
+            )
+        team_id = installed.team_id
         if team_id:
             resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC), deps.config.grace)
             if resumed:

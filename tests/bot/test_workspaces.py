@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
 import uuid
 from collections import Counter
 from datetime import datetime
@@ -37,14 +41,16 @@ def oauth_config(seeded_path, standin) -> Config:
 
 @pytest.fixture
 def serve(standin):
-    """Run the app built from a config against the stand-in; stopped after the test."""
+    """Run the app built from a config against the stand-in (returns its base URL);
+    stopped after the test."""
     servers = []
 
-    def start(config: Config) -> None:
+    def start(config: Config) -> str:
         server = make_http_server(build_app(config), "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(server)
         standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
+        return f"http://127.0.0.1:{server.server_port}"
 
     yield start
     for server in servers:
@@ -168,3 +174,38 @@ def test_a_second_workspace_on_a_one_workspace_deployment_is_told_so(slack, conf
     db = connect(config.db_path)
     assert [s.team_id for s in subs.visible_to(db, slack.team_id, "U0LOCAL")] == [slack.team_id]
     assert db["subscriptions"].count_where("team_id = ?", ["T0ELSEWHERE"]) == 0
+
+
+def install_through_slack(base: str) -> tuple[int, str]:
+    """/slack/install and the redirect, as the admin's browser goes; status and page."""
+    page = urllib.request.urlopen(f"{base}/slack/install", timeout=10)
+    cookie = page.headers["Set-Cookie"].split(";")[0]  # Secure: carried by hand over http
+    state = re.search(r"authorize\?state=([\w-]+)", page.read().decode()).group(1)
+    done = urllib.request.Request(
+        f"{base}/slack/oauth_redirect?code=c0de&state={state}", headers={"Cookie": cookie}
+    )
+    try:
+        with urllib.request.urlopen(done, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+@pytest.mark.parametrize(
+    ("org_wide", "stored"),
+    [
+        pytest.param(False, 1, id="a-grid-workspace"),
+        # Commands worked, but the worker finds tokens by workspace: every digest paused
+        # "no bot token for this team". The admin is told at the install instead.
+        pytest.param(True, 0, id="organisation-wide"),
+    ],
+)
+def test_an_enterprise_grid_install_is_per_workspace(seeded_path, standin, serve, org_wide, stored):
+    config = oauth_config(seeded_path, standin)
+    standin.state.install_team = standin.team_id
+    standin.state.install_enterprise, standin.state.org_install = "E0GRID", org_wide
+    base = serve(config)
+    status, page = install_through_slack(base)
+    assert ("installed in each workspace" in page) is org_wide and status == 200
+    with sqlite3.connect(config.db_path) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM slack_bots").fetchone() == (stored,)
