@@ -15,6 +15,14 @@ UNINSTALLED = "app uninstalled"
 REVOKED = "tokens revoked"
 # The worker found the bot token dead before (or without) either event.
 REFUSED = "bot token refused by Slack"
+# What an older worker paused each subscription with on a dead token, the team left active:
+# a reinstall brings a working token, so it resumes those too.
+OLD_TOKEN_REASONS = (
+    "Slack said invalid_auth",
+    "Slack said token_revoked",
+    "Slack said token_expired",
+    "Slack said not_authed",
+)
 
 
 def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
@@ -34,12 +42,12 @@ def reactivate(db: Database, team_id: str, now: datetime, grace: timedelta) -> i
     whatever the team's last status says."""
     with transaction(db):
         row = next(db["teams"].rows_where("team_id = ?", [team_id]), None)
-        if row is None or row["status"] == ACTIVE:
-            return 0
-        db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
-        reasons = sorted({UNINSTALLED, REVOKED, REFUSED, row["status"]})
+        reasons = set(OLD_TOKEN_REASONS)  # a new token, whatever the team's status
+        if row is not None and row["status"] != ACTIVE:
+            db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
+            reasons |= {UNINSTALLED, REVOKED, REFUSED, row["status"]}
         # Due at their next slot, as any resume (`grace`: the worker's PAPERS_GRACE_MINUTES).
-        return resume_team(db, team_id, reasons, now, grace)
+        return resume_team(db, team_id, sorted(reasons), now, grace)
 
 
 def status(db: Database, team_id: str) -> str:

@@ -225,3 +225,26 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
     assert "bot token refused" not in listed and "paused from App Home" in listed
     served = subs.due(db, datetime.now(UTC) + timedelta(days=2))
     assert {s.id for s in served} == {first.id, later.id}
+
+
+def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(tmp_path, standin):
+    """Before the worker stopped a whole team on a dead token, it paused each subscription
+    "Slack said invalid_auth" and left the team active: a database from then kept them
+    paused through the reinstall. The reinstall (a new, working token) resumes them."""
+    config = _oauth_config(tmp_path, standin)
+    standin.state.install_team = standin.team_id
+    server = make_http_server(build_app(config), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    db = connect(config.db_path)
+    try:
+        assert oauth_install(base) == 200
+        dead = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
+        gone = add_subscription(db, standin.team_id, "U2", "C0GONE", "channel", START)
+        subs.pause(db, dead.id, "Slack said invalid_auth")
+        subs.pause(db, gone.id, "Slack said channel_not_found")
+        assert oauth_install(base) == 200
+        assert subs.by_id(db, dead.id).status == "active"
+        assert subs.by_id(db, gone.id).paused_reason == "Slack said channel_not_found"
+    finally:
+        server.shutdown()
