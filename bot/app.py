@@ -28,6 +28,7 @@ from waitress.server import create_server
 from waitress.task import WSGITask
 
 from bot.context import Deps, Lookup, deps_middleware
+from bot.installs import one_workspace_only
 from bot.listeners import register
 from storage import connect, replays, teams
 from storage.config import Config
@@ -102,10 +103,12 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     # Bolt's own check is off: `guard` verifies every POST before Bolt sees it, and Bolt's
     # check would log the whole body of a refused request.
     common = {"request_verification_enabled": False, "listener_executor": _executor()}
-    if config.slack_client_id and config.slack_client_secret:
+    config.check_slack_credentials()
+    if config.oauth:
         store = EncryptedInstallationStore(
             database=config.db_path, client_id=config.slack_client_id, key=config.token_key
         )
+        store.check_key()
         deps = Deps(config, store, lookup)
         app = App(
             signing_secret=config.slack_signing_secret,
@@ -123,10 +126,6 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
             **common,
         )
     else:
-        if not config.slack_bot_token:
-            raise ConfigError(
-                "SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)"
-            )
         app = App(
             signing_secret=config.slack_signing_secret,
             client=web_client(config, config.slack_bot_token),
@@ -136,10 +135,19 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
             **common,
         )
         deps = Deps(config, app.installation_store, lookup)
+        app.use(one_workspace_only)
     app.use(deps_middleware(deps))
     register(app)
     _DEPS[app] = deps
     return app
+
+
+ORG_WIDE_PAGE = (
+    "<html><body><h2>papers was not installed</h2><p>papers is installed in each workspace"
+    " that uses it, not across an Enterprise Grid organisation: nothing was stored. Remove"
+    " the organisation-wide install in Slack, then install papers from each workspace.</p>"
+    "</body></html>"
+)
 
 
 def _on_installed(deps: Deps):
@@ -148,7 +156,16 @@ def _on_installed(deps: Deps):
     Bolt's own success page."""
 
     def success(args: SuccessArgs) -> BoltResponse:
-        team_id = args.installation.team_id
+        installed = args.installation
+        if installed.is_enterprise_install:
+            # The worker finds a workspace's token by workspace: an organisation-wide token
+            # would answer commands while every digest paused for want of a token.
+            deps.installation_store.delete_all(enterprise_id=installed.enterprise_id, team_id=None)
+            log.warning("refused an organisation-wide install (%s)", installed.enterprise_id)
+            return BoltResponse(
+                status=200, body=ORG_WIDE_PAGE, headers={"Content-Type": "text/html; charset=utf-8"}
+            )
+        team_id = installed.team_id
         if team_id:
             resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC), deps.config.grace)
             if resumed:

@@ -1,10 +1,13 @@
-"""A workspace installing the app again, seen from a bot token (one workspace, no OAuth)."""
+"""One workspace on a bot token (no OAuth): the app installed again, and requests from
+any other workspace."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
+from slack_bolt import BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -31,3 +34,32 @@ def serve_again_if_installed(deps: Deps, client: WebClient, team_id: str) -> int
     resumed = teams.reactivate(deps.db, team_id, datetime.now(UTC), deps.config.grace)
     log.info("team %s has the app installed again: %d subscriptions resumed", team_id, resumed)
     return resumed
+
+
+# The answer to a workspace a one-token deployment cannot serve.
+NOT_THIS_WORKSPACE = (
+    ":warning: papers here is set up for one workspace (its bot token is another"
+    " workspace's), so it cannot serve this one. Ask your Slack admin: serving several"
+    " workspaces takes SLACK_CLIENT_ID and SLACK_CLIENT_SECRET (OAuth) instead of"
+    " SLACK_BOT_TOKEN."
+)
+
+
+def one_workspace_only(context: BoltContext, body: dict, next: Callable[[], BoltResponse]):  # noqa: A002 - Bolt's argument name
+    """Middleware for a one-token deployment: a command or event from a workspace other
+    than the token's (auth.test's team) is answered in one line and not acted on; with that
+    token every reply would be refused and every digest posted into the wrong workspace.
+    Buttons pass: a member of another workspace may click one on a message the bot posted
+    in a channel shared with it (Slack Connect)."""
+    result = context.authorize_result
+    served = result.team_id if result else None
+    asked = "command" in body or body.get("type") == "event_callback"
+    if not asked or not served or not context.team_id or context.team_id == served:
+        return next()
+    log.info("refused a request from team %s: the bot token is team %s's", context.team_id, served)
+    if context.response_url:  # a command: answered as Bolt answers one it cannot authorize
+        try:
+            context.respond(text=NOT_THIS_WORKSPACE, response_type="ephemeral")
+        except OSError as exc:
+            log.warning("could not answer team %s: %s", context.team_id, type(exc).__name__)
+    return BoltResponse(status=200, body="")

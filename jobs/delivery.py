@@ -27,8 +27,8 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from jobs.digests import build_digest
-from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
-from storage import connect
+from jobs.slack import PAUSE_ERRORS, TOKEN_ERRORS, error_of, find_delivered, open_channel, post
+from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
 from storage.config import Config
@@ -156,6 +156,13 @@ def _failed(
     pause: bool = False,
 ) -> Outcome:
     """Pause on an error that will not fix itself; otherwise retry with backoff, then give up."""
+    if not pause and error in TOKEN_ERRORS:
+        log.warning(
+            "team %s: Slack refused its bot token (%s); delivery stopped", sub.team_id, error
+        )
+        ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=teams.REFUSED)
+        teams.deactivate(db, sub.team_id, teams.REFUSED, now)
+        return Outcome.PAUSED
     if pause or error in PAUSE_ERRORS:
         reason = error if pause else f"Slack said {error}"
         log.warning("subscription %s paused: %s", sub.id, reason)

@@ -38,6 +38,10 @@ PAUSE_ERRORS = {
     "user_disabled",
     "user_not_visible",
 }
+# Of those, the ones that say the workspace's bot token is dead (uninstalled with no event
+# seen, revoked, a wrong token): the whole team stops, as on an uninstall, and a reinstall
+# resumes it, instead of each subscription failing in turn and staying paused after it.
+TOKEN_ERRORS = {"invalid_auth", "token_revoked", "token_expired", "not_authed"}
 EVENT_TYPE = "papers_delivery"
 # conversations.history pages (Slack recommends at most 200 messages a page) searched for a
 # delivery key before a crashed delivery is posted again.
@@ -54,7 +58,7 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
     """team_id → a WebClient with its bot token (OAuth store or the single token)."""
     cache: dict[str, WebClient] = {}
     store = None
-    if config.slack_client_id:
+    if config.oauth:  # the bot's own rule: it answers with the same tokens
         # The bot stores each workspace's token encrypted: read it back through the same
         # store (slack_sdk's plain one would hand Slack the ciphertext).
         from storage.installations import EncryptedInstallationStore
@@ -62,13 +66,14 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
         store = EncryptedInstallationStore(
             database=config.db_path, client_id=config.slack_client_id, key=config.token_key
         )
+        store.check_key()  # a changed PAPERS_TOKEN_KEY: one line, not a failure per delivery
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:
             return cache[team_id]
         token = config.slack_bot_token
         if store is not None:
-            bot = store.find_bot(enterprise_id=None, team_id=team_id)
+            bot = store.find_team_bot(team_id)
             token = bot.bot_token if bot else None
         if not token:
             return None

@@ -26,7 +26,7 @@ from jobs.slack import client_factory
 from storage import connect, lease
 from storage import index as search_index
 from storage.config import Config
-from storage.errors import ConfigError, PapersError
+from storage.errors import PapersError
 
 log = logging.getLogger(__name__)
 LEASE = "worker"
@@ -266,14 +266,15 @@ def stop(scheduler: BaseScheduler, hold: Lease) -> None:
 
 def run(config: Config) -> None:
     """Run the worker until interrupted (SIGTERM or Ctrl-C), then release the lease."""
-    if not config.slack_bot_token and not config.slack_client_id:
-        # With no token every due digest and alert would pause its subscription ("no bot
-        # token for this team"), and stay paused once the token is back: refuse to start.
-        raise ConfigError("SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)")
+    # With no token every due digest and alert would pause its subscription ("no bot token
+    # for this team"), and stay paused once the token is back: refuse to start, as the bot
+    # does; in OAuth mode a missing or bad PAPERS_TOKEN_KEY too (the store checks it).
+    config.check_slack_credentials()
     scheduler = BlockingScheduler(timezone=UTC)
     hold = Lease(config)
     idle = threading.Event()  # never set: a wait that SIGTERM or Ctrl-C ends
     connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
+    client_factory(config)  # OAuth: a missing, bad or changed PAPERS_TOKEN_KEY stops here
     log.info("worker %s started", hold.holder)
     try:
         stop_on_sigterm()

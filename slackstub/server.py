@@ -88,6 +88,10 @@ class State:
     # The workspace an OAuth install is for: None, a new one each time; a team id, that
     # workspace installing again (as after an uninstall).
     install_team: str | None = None
+    # Enterprise Grid: the organisation of the workspace installing (None: no Grid), and
+    # whether the install is organisation-wide (no workspace of its own).
+    install_enterprise: str | None = None
+    org_install: bool = False
     # views.publish: the next call waits for this event before it is answered (a slow publish
     # that a later click's publish overtakes); `publish_held` is set while it waits.
     hold_publish: threading.Event | None = None
@@ -514,6 +518,7 @@ class SlackStandIn:
         team_id = self.state.install_team or "T" + uuid.uuid4().hex[:8].upper()
         token = "xoxb-" + "-".join(uuid.uuid4().hex[:12] for _ in range(3))
         self.state.tokens[token] = team_id
+        enterprise = self.state.install_enterprise
         return {
             "ok": True,
             "access_token": token,
@@ -521,9 +526,9 @@ class SlackStandIn:
             "scope": "commands,chat:write",
             "bot_user_id": "U0BOT",
             "app_id": "A0LOCAL",
-            "team": {"id": team_id, "name": "New"},
-            "enterprise": None,
-            "is_enterprise_install": False,
+            "team": None if self.state.org_install else {"id": team_id, "name": "New"},
+            "enterprise": {"id": enterprise, "name": "Org"} if enterprise else None,
+            "is_enterprise_install": self.state.org_install,
             "authed_user": {"id": "U0LOCAL"},
         }
 

@@ -82,6 +82,24 @@ class Config:
     # transactions write less; smaller ones hold the write lock for less time.
     ingest_batch: int = 20_000
 
+    @property
+    def oauth(self) -> bool:
+        """OAuth mode (many workspaces): client id and secret both set; otherwise the bot and
+        the worker use the one SLACK_BOT_TOKEN. One rule, so both use the same tokens."""
+        return bool(self.slack_client_id and self.slack_client_secret)
+
+    def check_slack_credentials(self) -> None:
+        """ConfigError, in one line, unless OAuth or a bot token is set up."""
+        if self.oauth or self.slack_bot_token:
+            return
+        if self.slack_client_id or self.slack_client_secret:
+            missing = "SLACK_CLIENT_SECRET" if self.slack_client_id else "SLACK_CLIENT_ID"
+            raise ConfigError(
+                f"{missing} is not set (OAuth needs SLACK_CLIENT_ID and SLACK_CLIENT_SECRET;"
+                " or set SLACK_BOT_TOKEN for one workspace)"
+            )
+        raise ConfigError("SLACK_BOT_TOKEN is not set (or set SLACK_CLIENT_ID/SECRET for OAuth)")
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = None) -> Config:
         """Build a Config from the environment (and an optional .env file)."""

@@ -51,6 +51,19 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
         super().init()
         encrypt_existing(self.database, self._fernet)
 
+    def check_key(self) -> None:
+        """ConfigError when the key does not open the tokens already stored: with another
+        key every workspace's token is unreadable, so the bot and the worker refuse to start
+        instead of failing every request and every delivery."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT bot_token FROM slack_bots WHERE client_id = ? AND bot_token LIKE ?"
+                " ORDER BY installed_at DESC LIMIT 1",
+                [self.client_id, PREFIX + "%"],
+            ).fetchone()
+        if row:
+            self._open(row[0])
+
     def _seal(self, value: str | None) -> str | None:
         if not value or value.startswith(PREFIX):
             return value
@@ -90,6 +103,20 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
     def find_installation(self, **kwargs) -> Installation | None:
         """The team's installation, tokens decrypted."""
         return self._map(super().find_installation(**kwargs), self._open)
+
+    def find_team_bot(self, team_id: str) -> Bot | None:
+        """The bot of a workspace, tokens decrypted, whatever Enterprise Grid organisation it
+        belongs to: Bolt files a Grid workspace's token under its organisation too, and the
+        worker knows only a subscription's workspace."""
+        with self.connect() as conn:
+            row = conn.execute(
+                "SELECT enterprise_id FROM slack_bots WHERE client_id = ? AND team_id = ?"
+                " ORDER BY installed_at DESC LIMIT 1",
+                [self.client_id, team_id],
+            ).fetchone()
+        if row is None:
+            return None
+        return self.find_bot(enterprise_id=row[0] or None, team_id=team_id)
 
 
 def encrypt_existing(database: str, fernet: Fernet) -> int:

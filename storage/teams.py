@@ -13,6 +13,16 @@ ACTIVE = "active"
 # Why a team is not served; its subscriptions are paused with the same words.
 UNINSTALLED = "app uninstalled"
 REVOKED = "tokens revoked"
+# The worker found the bot token dead before (or without) either event.
+REFUSED = "bot token refused by Slack"
+# What an older worker paused each subscription with on a dead token, the team left active:
+# a reinstall brings a working token, so it resumes those too.
+OLD_TOKEN_REASONS = (
+    "Slack said invalid_auth",
+    "Slack said token_revoked",
+    "Slack said token_expired",
+    "Slack said not_authed",
+)
 
 
 def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
@@ -27,19 +37,20 @@ def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
 def reactivate(db: Database, team_id: str, now: datetime, grace: timedelta) -> int:
     """Serve a team again after it installed the app anew: the subscriptions `deactivate`
     paused resume (ones a member paused, or Slack refused, stay paused); returns how many.
-    Slack sends both tokens_revoked and app_uninstalled on an uninstall, so either reason
-    may be on a subscription whatever the team's last status says."""
+    Slack sends both tokens_revoked and app_uninstalled on an uninstall, and the worker may
+    have found the token dead first, so any of the reasons may be on a subscription
+    whatever the team's last status says."""
     with transaction(db):
         row = next(db["teams"].rows_where("team_id = ?", [team_id]), None)
-        if row is None or row["status"] == ACTIVE:
-            return 0
-        db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
-        reasons = sorted({UNINSTALLED, REVOKED, row["status"]})
+        reasons = set(OLD_TOKEN_REASONS)  # a new token, whatever the team's status
+        if row is not None and row["status"] != ACTIVE:
+            db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
+            reasons |= {UNINSTALLED, REVOKED, REFUSED, row["status"]}
         # Due at their next slot, as any resume (`grace`: the worker's PAPERS_GRACE_MINUTES).
-        return resume_team(db, team_id, reasons, now, grace)
+        return resume_team(db, team_id, sorted(reasons), now, grace)
 
 
 def status(db: Database, team_id: str) -> str:
-    """The team's status: ACTIVE, or why it is not served (UNINSTALLED, REVOKED)."""
+    """The team's status: ACTIVE, or why it is not served (UNINSTALLED, REVOKED, REFUSED)."""
     row = next(db["teams"].rows_where("team_id = ?", [team_id], select="status"), None)
     return row["status"] if row else ACTIVE

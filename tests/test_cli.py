@@ -860,6 +860,34 @@ def test_the_worker_without_a_bot_token_refuses_to_start_and_pauses_nothing(
 
 
 @pytest.mark.parametrize(
+    ("env", "error"),
+    [
+        pytest.param(
+            {"SLACK_CLIENT_ID": "111.222"},
+            "Error: SLACK_CLIENT_SECRET is not set (OAuth needs SLACK_CLIENT_ID and"
+            " SLACK_CLIENT_SECRET; or set SLACK_BOT_TOKEN for one workspace)",
+            id="client-id-without-secret",
+        ),
+        # It started, and every delivery run failed on the missing key, once a minute.
+        pytest.param(
+            {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "s"},
+            "Error: PAPERS_TOKEN_KEY is not set (needed to store OAuth tokens).",
+            id="oauth-without-token-key",
+        ),
+    ],
+)
+def test_the_worker_with_half_an_oauth_setup_refuses_to_start(seeded_path, monkeypatch, env, error):
+    for name in ("SLACK_BOT_TOKEN", "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "PAPERS_TOKEN_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    result = run(seeded_path, "worker")
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(error)
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
     "title", [pytest.param("&" * 300, id="ampersands"), pytest.param("🧠" * 300, id="emoji")]
 )
 def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):

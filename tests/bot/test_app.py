@@ -54,6 +54,11 @@ def test_oauth_mode_serves_an_install_page_and_keeps_installs_in_sqlite(tmp_path
     [
         pytest.param({}, "SLACK_SIGNING_SECRET is not set", id="no-secret"),
         pytest.param({"slack_signing_secret": "s"}, "SLACK_BOT_TOKEN is not set", id="no-token"),
+        pytest.param(
+            {"slack_signing_secret": "s", "slack_client_id": "1.2"},
+            "SLACK_CLIENT_SECRET is not set",
+            id="client-id-without-secret",
+        ),
     ],
 )
 def test_missing_credentials_are_a_clear_error(tmp_path, fields, message):
@@ -165,3 +170,49 @@ def test_a_bot_token_in_the_environment_logs_no_warning_at_start(tmp_path, monke
     with caplog.at_level(logging.WARNING):
         build_app(config)
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        pytest.param("bot", id="bot"),
+        pytest.param("worker", id="worker"),
+    ],
+)
+def test_a_changed_token_key_stops_the_start_in_one_line(tmp_path, start):
+    """PAPERS_TOKEN_KEY changed after workspaces installed: the bot answered every /papers
+    with a 500 (Slack showed the user a failure) and the worker logged a traceback per due
+    subscription every minute; both now refuse to start and say why."""
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+    from slack_sdk.oauth.installation_store import Installation
+
+    from jobs.slack import client_factory
+    from storage.installations import EncryptedInstallationStore
+
+    config = Config(
+        db_path=str(tmp_path / "p.db"),
+        slack_signing_secret="s",
+        slack_client_id="111.222",
+        slack_client_secret="c",
+        token_key=Fernet.generate_key().decode(),
+    )
+    build_app(config)
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id="111.222", key=config.token_key
+    )
+    installed = Installation(
+        app_id="A0",
+        team_id="T0",
+        user_id="U0",
+        bot_token="xoxb-1-2-3",
+        bot_id="B0",
+        bot_user_id="U0BOT",
+    )
+    store.save(installed)
+    changed = replace(config, token_key=Fernet.generate_key().decode())
+    with pytest.raises(ConfigError, match="PAPERS_TOKEN_KEY does not decrypt the stored tokens"):
+        build_app(changed) if start == "bot" else client_factory(changed)
+    build_app(config)  # the right key still starts
+    assert client_factory(config)("T0").token == "xoxb-1-2-3"

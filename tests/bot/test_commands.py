@@ -321,14 +321,6 @@ def test_channel_subscription_needs_the_bot_in_the_channel(slack, reply):
     assert "`diffusion` → <#C0GENERAL>, daily at 07:00 Europe/Berlin" in made
 
 
-def test_another_team_cannot_see_or_remove_subscriptions(reply):
-    reply("subscribe lora daily")
-    assert "No subscriptions yet" in all_text(reply("list", team="T0OTHER"))
-    assert "No subscription of yours matches" in all_text(reply("unsubscribe 1", team="T0OTHER"))
-    assert "No subscription of yours matches" in all_text(reply("unsubscribe all", team="T0OTHER"))
-    assert "#1" in all_text(reply("list"))
-
-
 def test_list_shows_why_a_subscription_was_paused(config, reply):
     from storage import subscriptions as subs
 

@@ -6,6 +6,7 @@ import re
 import sqlite3
 import threading
 import urllib.request
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,8 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
 from bot.app import build_app, make_http_server
+from jobs.delivery import Outcome, deliver_due
+from jobs.slack import client_factory
 from storage import connect, teams
 from storage import subscriptions as subs
 from storage.config import Config
@@ -180,3 +183,68 @@ def test_opening_app_home_after_a_reinstall_serves_the_team_again(slack, config)
     view = wait_for(lambda: slack.state.views.get("U0LOCAL"))
     assert "paused" not in str(view["blocks"]) and "Pause" in str(view["blocks"])
     assert subs.due(db, datetime.now(UTC) + timedelta(days=2)) == [subs.by_id(db, sub.id)]
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        # The token died with no event seen (the bot was down, or Slack's retries ran out).
+        pytest.param("invalid_auth", id="token-gone"),
+        pytest.param("token_revoked", id="token_revoked"),
+    ],
+)
+def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, config, reply, error):
+    """The worker, not an event, found that the workspace's token was dead: it paused each
+    due subscription with "Slack said invalid_auth" and went on trying the rest as they
+    fell due; after the reinstall they all stayed paused (the team was never marked gone),
+    and each member had to find and resume theirs. Now a dead token stops the whole
+    team, as an uninstall does, and the reinstall resumes every subscription it paused."""
+    db = connect(config.db_path)
+    first = add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START)
+    later = add_subscription(db, slack.team_id, "U0LOCAL", "C0GENERAL", "channel", START)
+    subs.move_schedule(db, later.id, None, DUE + timedelta(hours=6))
+    mine = add_subscription(
+        db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", START, keywords="x"
+    )
+    subs.pause(db, mine.id, "paused from App Home")
+    assert "Your subscriptions" in reply("list")["text"]  # the app, authorized while it worked
+    team = slack.state.tokens.pop(slack.token)  # uninstalled: Slack revoked the token
+    if error != "invalid_auth":
+        slack.state.fail_next["conversations.open"] = [error]
+    clients = client_factory(config)
+    assert deliver_due(db, config, clients, DUE + timedelta(hours=1)) == Counter(
+        {Outcome.PAUSED: 1}
+    )
+    calls = len(slack.state.calls)
+    assert deliver_due(db, config, clients, DUE + timedelta(hours=7)) == Counter()
+    assert len(slack.state.calls) == calls  # the rest of the team is not tried with it
+    listed = reply("list")["text"]
+    assert listed.count("paused: bot token refused by Slack") == 2, listed
+    slack.state.tokens[slack.token] = team  # reinstalled: the app runs with a working token
+    listed = reply("list")["text"]
+    assert "bot token refused" not in listed and "paused from App Home" in listed
+    served = subs.due(db, datetime.now(UTC) + timedelta(days=2))
+    assert {s.id for s in served} == {first.id, later.id}
+
+
+def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(tmp_path, standin):
+    """Before the worker stopped a whole team on a dead token, it paused each subscription
+    "Slack said invalid_auth" and left the team active: a database from then kept them
+    paused through the reinstall. The reinstall (a new, working token) resumes them."""
+    config = _oauth_config(tmp_path, standin)
+    standin.state.install_team = standin.team_id
+    server = make_http_server(build_app(config), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    db = connect(config.db_path)
+    try:
+        assert oauth_install(base) == 200
+        dead = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
+        gone = add_subscription(db, standin.team_id, "U2", "C0GONE", "channel", START)
+        subs.pause(db, dead.id, "Slack said invalid_auth")
+        subs.pause(db, gone.id, "Slack said channel_not_found")
+        assert oauth_install(base) == 200
+        assert subs.by_id(db, dead.id).status == "active"
+        assert subs.by_id(db, gone.id).paused_reason == "Slack said channel_not_found"
+    finally:
+        server.shutdown()

@@ -526,3 +526,28 @@ def test_a_digest_of_hostile_papers_is_delivered_within_slack_limits(
     deliver_due(db, worker_config, clients, due + timedelta(days=1))
     later = json.loads(ledger.ledger(db)[-1]["paper_ids"])
     assert len(shown) == 5 or later[0] == top[len(shown)]
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        pytest.param({}, id="bot-token"),
+        # The Client ID copied from Basic Information beside the token, without the secret:
+        # the bot ran on the token (OAuth needs both), the worker looked for OAuth
+        # installations, found none and paused every digest "no bot token for this team".
+        pytest.param({"slack_client_id": "111.222"}, id="bot-token-and-a-client-id"),
+    ],
+)
+def test_the_worker_posts_with_the_token_the_bot_answers_with(
+    worker_config, subscribe, stub, extra
+):
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
+
+    config = replace(worker_config, token_key=Fernet.generate_key().decode(), **extra)
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC))
+    db = connect(config.db_path)
+    due = datetime.fromisoformat(sub.next_due_at)
+    assert deliver_due(db, config, client_factory(config), due) == Counter(sent=1)
+    assert len(stub.messages("DU0LOCAL")) == 1

@@ -49,7 +49,8 @@ def test_invalid_auth_pauses_without_a_retry_storm(worker_config, subscribe, stu
     subscribe(START)
     count("faults injected")
     assert deliver(config, DUE) == Counter(paused=1)
-    assert subs.by_id(connect(config.db_path), 1).paused_reason == "Slack said invalid_auth"
+    # A dead token stops the whole team, resumed by a reinstall (tests/bot/test_lifecycle.py).
+    assert subs.by_id(connect(config.db_path), 1).paused_reason == "bot token refused by Slack"
     calls = len(stub.state.calls)
     for minute in range(1, 30):
         deliver(config, DUE + timedelta(minutes=minute))
