@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from storage.db import transaction
-from storage.subscriptions import pause_team, resume_team
+from storage.subscriptions import NO_TOKEN, pause_team, resume_team
 
 ACTIVE = "active"
 # Why a team is not served; its subscriptions are paused with the same words.
@@ -42,10 +42,13 @@ def reactivate(db: Database, team_id: str, now: datetime, grace: timedelta) -> i
     whatever the team's last status says."""
     with transaction(db):
         row = next(db["teams"].rows_where("team_id = ?", [team_id]), None)
-        reasons = set(OLD_TOKEN_REASONS)  # a new token, whatever the team's status
+        # A new token, whatever the team's status: what paused for want of a working one
+        # resumes (REFUSED too: a worker stopped between pausing a subscription and marking
+        # the team left the team active).
+        reasons = {*OLD_TOKEN_REASONS, NO_TOKEN, REFUSED}
         if row is not None and row["status"] != ACTIVE:
             db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
-            reasons |= {UNINSTALLED, REVOKED, REFUSED, row["status"]}
+            reasons |= {UNINSTALLED, REVOKED, row["status"]}
         # Due at their next slot, as any resume (`grace`: the worker's PAPERS_GRACE_MINUTES).
         return resume_team(db, team_id, sorted(reasons), now, grace)
 

@@ -227,10 +227,22 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
     assert {s.id for s in served} == {first.id, later.id}
 
 
-def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(tmp_path, standin):
+@pytest.mark.parametrize(
+    "reason",
+    [
+        pytest.param("Slack said invalid_auth", id="older-worker-dead-token"),
+        pytest.param(subs.NO_TOKEN, id="no-token-for-the-team"),
+        pytest.param(teams.REFUSED, id="refused-with-the-team-left-active"),
+    ],
+)
+def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(
+    tmp_path, standin, reason
+):
     """Before the worker stopped a whole team on a dead token, it paused each subscription
     "Slack said invalid_auth" and left the team active: a database from then kept them
-    paused through the reinstall. The reinstall (a new, working token) resumes them."""
+    paused through the reinstall. The reinstall (a new, working token) resumes them, and
+    those paused for want of a token (a Grid workspace's before its tokens were found, an
+    org-wide install), or refused by a worker stopped before it marked the team."""
     config = _oauth_config(tmp_path, standin)
     standin.state.install_team = standin.team_id
     server = make_http_server(build_app(config), "127.0.0.1", 0)
@@ -241,7 +253,7 @@ def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(tmp_pa
         assert oauth_install(base) == 200
         dead = add_subscription(db, standin.team_id, "U1", "U1", "personal", START)
         gone = add_subscription(db, standin.team_id, "U2", "C0GONE", "channel", START)
-        subs.pause(db, dead.id, "Slack said invalid_auth")
+        subs.pause(db, dead.id, reason)
         subs.pause(db, gone.id, "Slack said channel_not_found")
         assert oauth_install(base) == 200
         assert subs.by_id(db, dead.id).status == "active"
