@@ -123,7 +123,7 @@ def query_key(text: str) -> str:
     normalises it, lower-cased as the index lower-cases, `OR` (and `|`) kept between words,
     `AND` (and `+`) dropped and `NOT word` spelled `-word`, as parse_query reads them."""
     text = normalize_query(text)
-    if not _OPERATOR_TOKEN.search(text):
+    if not _OPERATOR_TOKEN.search(text) and "," not in text and ";" not in text:
         return " ".join(text.split()).lower()  # nearly all keywords: lower them whole
     out: list[str] = []
     negate = False

@@ -273,6 +273,8 @@ def test_resubscribing_with_a_new_time_changes_the_time(reply, config):
         ),
         pytest.param("lora qlora daily", '"lora AND qlora" daily', 2, id="quoted-and-is-a-phrase"),
         pytest.param("lora qlora daily", "lora and qlora daily", 2, id="and-word-is-not-and"),
+        pytest.param("lora,qlora x daily", "lora,qlora AND x weekly", 1, id="comma-and"),
+        pytest.param("lora,qlora x daily", "lora qlora x weekly", 1, id="comma-is-a-space"),
     ],
 )
 def test_resubscribing_to_the_same_keywords_but_not_another_query(
