@@ -169,7 +169,10 @@ def test_a_bot_token_in_the_environment_logs_no_warning_at_start(tmp_path, monke
     )
     with caplog.at_level(logging.WARNING):
         build_app(config)
-    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # The start's own lines: an earlier test's reply thread (in the same xdist worker) may
+    # still log its failed answer meanwhile.
+    started = [r for r in caplog.records if r.thread == threading.get_ident()]
+    assert [r.getMessage() for r in started if r.levelno >= logging.WARNING] == []
 
 
 @pytest.mark.parametrize(
