@@ -782,13 +782,16 @@ def authors_line(names: list[str], room: int = SECTION_CHARS) -> str:
     return escaped_within(shown, room)
 
 
-def papers_list_message(heading: str, papers: list[dict], empty: str, note: str = "") -> dict:
-    """A heading and a few papers with their buttons (More like this, author search)."""
+def papers_list_message(
+    heading: str, papers: list[dict], empty: str, note: str = "", after: list | None = None
+) -> dict:
+    """A heading and a few papers with their buttons (More like this, author search), then
+    the `after` blocks (a page's Previous and Next), all within one message."""
     if not papers:
         return text_message(empty)
     head = [SectionBlock(text=MarkdownTextObject(text=heading))]
     tail = [ContextBlock(elements=[MarkdownTextObject(text=note)])] if note else []
-    blocks = _papers_in_room(head, papers[:PAGE_SIZE], _abstract, tail)
+    blocks = _papers_in_room(head, papers[:PAGE_SIZE], _abstract, tail + (after or []))
     plain = heading.replace("*", "")
     return {"text": plain, "blocks": blocks}
 
@@ -826,12 +829,6 @@ def author_message(
     offset = page.offset if page else 0
     if papers and (offset or len(papers) < total):
         heading += f" · showing {offset + 1}–{offset + len(papers)}"
-    message = papers_list_message(
-        heading,
-        papers,
-        f"No papers by {shown} yet. Follow them with `/papers follow {shown}`.",
-        note,
-    )
     buttons = []
     if page and papers and offset > 0:
         value = _page_value(page.typed, max(offset - PAGE_SIZE, 0), page.newest)
@@ -839,9 +836,14 @@ def author_message(
     if page and papers and offset + len(papers) < total:
         value = _page_value(page.typed, offset + PAGE_SIZE, page.newest)
         buttons.append(ButtonElement(text="Next", action_id="author_next", value=value))
-    if buttons:
-        message["blocks"].append(ActionsBlock(elements=buttons).to_dict())
-    return message
+    # The page's buttons count toward the message's size with its papers.
+    return papers_list_message(
+        heading,
+        papers,
+        f"No papers by {shown} yet. Follow them with `/papers follow {shown}`.",
+        note,
+        [ActionsBlock(elements=buttons)] if buttons else None,
+    )
 
 
 def authors_message(paper: dict) -> dict:

@@ -180,6 +180,10 @@ REPLIES = {
     "search-page": _page,
     "more-like-this": lambda p: views.similar_message(p[0], p[:5]),
     "author-page": lambda p: views.author_message("Hu", p[:5], 40, ["Hu"], views.AuthorPage("Hu")),
+    # A middle page: Previous and Next, each holding the name as typed, count too.
+    "author-page-of-a-long-name": lambda p: views.author_message(
+        p[0]["authors"][0], p[:5], 40, ["Hu"], views.AuthorPage(p[0]["authors"][0], 5)
+    ),
     "saved": lambda p: views.saved_message(p[:20], 40),
     "paper": lambda p: views.paper_message(p[0]),
     "trending": lambda p: views.trending_message(p[:5], "day"),
