@@ -299,6 +299,22 @@ def remove(
 PAUSED_BY_COMMAND = "paused with /papers pause"
 # Why a delivery with no token for its team paused its subscription.
 NO_TOKEN = "no bot token for this team"
+# Why a team is not served (storage.teams); its subscriptions are paused with the same words.
+UNINSTALLED = "app uninstalled"
+REVOKED = "tokens revoked"
+# The worker found the bot token dead before (or without) either event.
+REFUSED = "bot token refused by Slack"
+# What an older worker paused each subscription with on a dead token, the team left active:
+# a reinstall brings a working token, so it resumes those too.
+OLD_TOKEN_REASONS = (
+    "Slack said invalid_auth",
+    "Slack said token_revoked",
+    "Slack said token_expired",
+    "Slack said not_authed",
+)
+# Reasons a reinstall resumes: a member's own pause of such a subscription replaces them,
+# or the reinstall would resume what the member paused.
+FOR_WANT_OF_A_TOKEN = frozenset({UNINSTALLED, REVOKED, REFUSED, NO_TOKEN, *OLD_TOKEN_REASONS})
 
 
 def pause_or_resume(
@@ -322,12 +338,18 @@ def pause_or_resume(
     reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
     with transaction(db):
         allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb, kind)
-        # One already paused keeps why (Slack's refusal, an uninstall).
-        changed = [sub for sub in allowed if sub.status != status]
+        # One already paused keeps why (Slack refused its channel), unless only a token was
+        # missing: the member's pause then outlasts the reinstall that brings one.
+        changed = [
+            sub
+            for sub in allowed
+            if sub.status != status
+            or (status == Status.PAUSED and sub.paused_reason in FOR_WANT_OF_A_TOKEN)
+        ]
         for sub in changed:
             changes = {"status": str(status), "paused_reason": reason}
             db["subscriptions"].update(sub.id, changes | _resumed(db, sub, status, now, grace))
-        already = [sub for sub in allowed if sub.status == status]
+        already = [sub for sub in allowed if sub.id not in {s.id for s in changed}]
         return [get(db, team_id, s.id) for s in changed], [get(db, team_id, s.id) for s in already]
 
 

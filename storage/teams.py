@@ -7,22 +7,20 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from storage.db import transaction
-from storage.subscriptions import NO_TOKEN, pause_team, resume_team
+from storage.subscriptions import (
+    NO_TOKEN,
+    OLD_TOKEN_REASONS,
+    REFUSED,
+    REVOKED,
+    UNINSTALLED,
+    pause_team,
+    resume_team,
+)
 
 ACTIVE = "active"
-# Why a team is not served; its subscriptions are paused with the same words.
-UNINSTALLED = "app uninstalled"
-REVOKED = "tokens revoked"
-# The worker found the bot token dead before (or without) either event.
-REFUSED = "bot token refused by Slack"
-# What an older worker paused each subscription with on a dead token, the team left active:
-# a reinstall brings a working token, so it resumes those too.
-OLD_TOKEN_REASONS = (
-    "Slack said invalid_auth",
-    "Slack said token_revoked",
-    "Slack said token_expired",
-    "Slack said not_authed",
-)
+# Why a team is not served (UNINSTALLED, REVOKED, REFUSED: its subscriptions are paused with
+# the same words) and what else a reinstall resumes live in storage.subscriptions, where a
+# member's own pause must know them; callers name them here as teams.UNINSTALLED etc.
 
 
 def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:

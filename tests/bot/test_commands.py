@@ -577,3 +577,32 @@ def test_next_or_share_while_the_index_is_being_built_says_so(slack, reply, conf
     assert answer["text"] == ":warning: The search index is being built; try again in a minute."
     assert answer["replace_original"] is False  # the page stays as it was
     assert slack.messages("C0GENERAL") == []  # nothing shared
+
+
+@pytest.mark.parametrize(
+    ("automatic", "kept"),
+    [
+        pytest.param("app uninstalled", False, id="uninstalled"),
+        pytest.param("no bot token for this team", False, id="no-token"),
+        pytest.param("Slack said not_in_channel", True, id="channel-refused"),
+    ],
+)
+def test_a_members_pause_outlasts_the_reinstall(reply, config, automatic, kept):
+    """`/papers pause 1` on a subscription the uninstall had paused said "Already paused"
+    and kept the uninstall's reason, so the reinstall resumed what the member had paused.
+    Slack's refusal of its channel is kept (a reinstall does not resume that)."""
+    from datetime import UTC, datetime, timedelta
+
+    from storage import teams
+
+    reply("subscribe lora daily")
+    db = connect(config.db_path)
+    subs.pause(db, 1, automatic)
+    answer = all_text(reply("pause 1"))
+    teams.reactivate(db, "T0LOCAL", datetime.now(UTC), timedelta(minutes=180))
+    after = subs.by_id(db, 1)
+    assert after.status == "paused"
+    if kept:
+        assert "Already paused" in answer and after.paused_reason == automatic
+    else:
+        assert "Paused 1 subscription" in answer and after.paused_reason == subs.PAUSED_BY_COMMAND
