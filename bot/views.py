@@ -410,18 +410,26 @@ def _too_long(blocks: list[dict]) -> bool:
     return text > MESSAGE_TEXT_CHARS or len(json.dumps(blocks)) > MESSAGE_JSON_CHARS
 
 
-def _fitting(render: Callable[[int], list[dict]], count: int) -> int:
-    """The most of `count` papers (at least one) whose rendering fits one message."""
-    while count > 1 and _too_long(render(count)):
+def _fitting(render: Callable[[int], list[dict]], count: int) -> tuple[int, list[dict]]:
+    """The most of `count` papers (at least one) whose rendering fits one message, and that
+    rendering (each count is rendered once)."""
+    blocks = render(count)
+    while count > 1 and _too_long(blocks):
         count -= 1
-    return count
+        blocks = render(count)
+    return count, blocks
 
 
 def digest_papers(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
     """The papers of a digest that fit one Slack message, best first: the rest are not
     sent (nor marked sent) and lead the next digest."""
-    fits = _fitting(lambda n: _digest_blocks(papers[:n], heading, subscription_id), len(papers))
-    return papers[:fits]
+    return papers[: _fitted_digest(papers, heading, subscription_id)[0]]
+
+
+def _fitted_digest(
+    papers: list[dict], heading: str, subscription_id: int
+) -> tuple[int, list[dict]]:
+    return _fitting(lambda n: _digest_blocks(papers[:n], heading, subscription_id), len(papers))
 
 
 def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
@@ -455,9 +463,9 @@ def digest_message(
                 "far; your first digest will bring the ones that arrive."
             )
         return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
-    papers = digest_papers(papers, heading, subscription_id)
-    text = f"{escape_mrkdwn(heading)}: {plural(len(papers), 'paper')}"
-    return {"text": text, "blocks": _digest_blocks(papers, heading, subscription_id)}
+    count, blocks = _fitted_digest(papers, heading, subscription_id)
+    text = f"{escape_mrkdwn(heading)}: {plural(count, 'paper')}"
+    return {"text": text, "blocks": blocks}
 
 
 def _on_clock(sub: Subscription, moment: str) -> str:
@@ -526,7 +534,7 @@ def _alert(
         return _dump(blocks)
 
     # Papers that do not fit one message go to the rest, which the button or command shows.
-    return {"text": text, "blocks": render(_fitting(render, min(len(papers), ALERT_PAPERS)))}
+    return {"text": text, "blocks": _fitting(render, min(len(papers), ALERT_PAPERS))[1]}
 
 
 def alert_message(
@@ -883,7 +891,7 @@ def authors_message(paper: dict) -> dict:
         return _dump(blocks)
 
     # Names that grow in the JSON Slack receives (emoji) make fewer fit one message.
-    blocks = render(_fitting(render, min(len(names), 20)))
+    blocks = _fitting(render, min(len(names), 20))[1]
     return {"text": f"Authors of {title}", "blocks": blocks}
 
 
@@ -918,7 +926,7 @@ def saved_message(papers: list[dict], total: int) -> dict:
         return _dump(blocks)
 
     # Long (escaped) titles make fewer fit one message: the newest that do, and the count.
-    blocks = render(_fitting(render, len(papers)))
+    blocks = _fitting(render, len(papers))[1]
     plural = "s" if total != 1 else ""
     return {"text": f"Your reading list: {total} paper{plural}", "blocks": blocks}
 
