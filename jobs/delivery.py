@@ -27,7 +27,7 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from jobs.digests import build_digest
-from jobs.slack import PAUSE_ERRORS, TOKEN_ERRORS, error_of, find_delivered, open_channel, post
+from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
 from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
@@ -156,7 +156,7 @@ def _failed(
     pause: bool = False,
 ) -> Outcome:
     """Pause on an error that will not fix itself; otherwise retry with backoff, then give up."""
-    if not pause and error in TOKEN_ERRORS:
+    if not pause and error in subs.TOKEN_ERRORS:
         log.warning(
             "team %s: Slack refused its bot token (%s); delivery stopped", sub.team_id, error
         )

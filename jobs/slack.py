@@ -38,10 +38,9 @@ PAUSE_ERRORS = {
     "user_disabled",
     "user_not_visible",
 }
-# Of those, the ones that say the workspace's bot token is dead (uninstalled with no event
-# seen, revoked, a wrong token): the whole team stops, as on an uninstall, and a reinstall
-# resumes it, instead of each subscription failing in turn and staying paused after it.
-TOKEN_ERRORS = {"invalid_auth", "token_revoked", "token_expired", "not_authed"}
+# Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
+# whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
+# subscription failing in turn and staying paused after it.
 EVENT_TYPE = "papers_delivery"
 # conversations.history pages (Slack recommends at most 200 messages a page) searched for a
 # delivery key before a crashed delivery is posted again.

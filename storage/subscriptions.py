@@ -304,14 +304,12 @@ UNINSTALLED = "app uninstalled"
 REVOKED = "tokens revoked"
 # The worker found the bot token dead before (or without) either event.
 REFUSED = "bot token refused by Slack"
+# Slack's errors that say a workspace's bot token is dead (uninstalled with no event seen,
+# revoked, a wrong token): the worker stops the whole team on them (jobs.delivery).
+TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "token_expired", "not_authed"})
 # What an older worker paused each subscription with on a dead token, the team left active:
 # a reinstall brings a working token, so it resumes those too.
-OLD_TOKEN_REASONS = (
-    "Slack said invalid_auth",
-    "Slack said token_revoked",
-    "Slack said token_expired",
-    "Slack said not_authed",
-)
+OLD_TOKEN_REASONS = tuple(sorted(f"Slack said {error}" for error in TOKEN_ERRORS))
 # Reasons a reinstall resumes: a member's own pause of such a subscription replaces them,
 # or the reinstall would resume what the member paused.
 FOR_WANT_OF_A_TOKEN = frozenset({UNINSTALLED, REVOKED, REFUSED, NO_TOKEN, *OLD_TOKEN_REASONS})
@@ -347,10 +345,23 @@ def pause_or_resume(
             or (status == Status.PAUSED and sub.paused_reason in FOR_WANT_OF_A_TOKEN)
         ]
         for sub in changed:
-            changes = {"status": str(status), "paused_reason": reason}
-            db["subscriptions"].update(sub.id, changes | _resumed(db, sub, status, now, grace))
-        already = [sub for sub in allowed if sub.id not in {s.id for s in changed}]
+            _set_status(db, sub, status, reason, now, grace)
+        done = {sub.id for sub in changed}
+        already = [sub for sub in allowed if sub.id not in done]
         return [get(db, team_id, s.id) for s in changed], [get(db, team_id, s.id) for s in already]
+
+
+def _set_status(
+    db: Database,
+    sub: Subscription,
+    status: Status,
+    reason: str | None,
+    now: datetime,
+    grace: timedelta,
+) -> None:
+    """Pause (with `reason`) or resume one subscription; a resumed one is rescheduled."""
+    changes = {"status": str(status), "paused_reason": reason if status == Status.PAUSED else None}
+    db["subscriptions"].update(sub.id, changes | _resumed(db, sub, status, now, grace))
 
 
 def _resumed(
@@ -381,8 +392,7 @@ def resume_team(
     )
     paused = [Subscription.from_row(row) for row in rows]
     for sub in paused:
-        changes = {"status": str(Status.ACTIVE), "paused_reason": None}
-        db["subscriptions"].update(sub.id, changes | _resumed(db, sub, Status.ACTIVE, now, grace))
+        _set_status(db, sub, Status.ACTIVE, None, now, grace)
     return len(paused)
 
 
@@ -515,12 +525,7 @@ def set_status(
     """Pause or resume one of this team's subscriptions (a resumed one is due at its next
     slot after `now`, see _resumed; `grace` is the worker's PAPERS_GRACE_MINUTES)."""
     with transaction(db):
-        sub = get(db, team_id, subscription_id)
-        changes = {
-            "status": str(status),
-            "paused_reason": reason if status == Status.PAUSED else None,
-        }
-        db["subscriptions"].update(subscription_id, changes | _resumed(db, sub, status, now, grace))
+        _set_status(db, get(db, team_id, subscription_id), status, reason, now, grace)
     return get(db, team_id, subscription_id)
 
 
