@@ -43,6 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import tantivy
 from sqlite_utils import Database
@@ -90,7 +91,7 @@ SHARDS = 2
 COMMIT_SECONDS = 2.0
 CHUNK = 500  # papers per SQLite read
 SNIPPET_CHARS = 200
-MAX_REMEMBERED_COUNTS = 100_000  # term counts a view keeps (see Searcher.doc_freq)
+MAX_REMEMBERED_COUNTS = 100_000  # term counts, and respellings, a view keeps (see _remembered)
 MIN_PREFIX = 2  # `a*` would expand to every term starting with a
 # A phrase's hyphenated words are each matched joined or apart, up to this many (2**n
 # spellings of the phrase, each a query of pair terms); more are all joined or all apart.
@@ -672,6 +673,17 @@ def paper_count(db: Database) -> int:
 # ---------------------------------------------------------------- reading
 
 
+def _remembered(memo: dict, key, compute: Callable[[], Any]) -> Any:
+    """memo[key], computed once (a view's memo: its answers never change); a memo grown to
+    MAX_REMEMBERED_COUNTS starts again rather than grow without bound."""
+    value = memo.get(key)
+    if value is None:
+        if len(memo) >= MAX_REMEMBERED_COUNTS:
+            memo.clear()
+        value = memo[key] = compute()
+    return value
+
+
 class Searcher:
     """One consistent view of every shard: search, count and look up terms across them."""
 
@@ -693,13 +705,11 @@ class Searcher:
 
     def doc_freq(self, field: str, term: str) -> int:
         """In how many papers the field holds the (analyzed) term."""
-        key = (field, term)
-        count = self._counts.get(key)
-        if count is None:
-            if len(self._counts) >= MAX_REMEMBERED_COUNTS:
-                self._counts.clear()
-            count = self._counts[key] = sum(part.doc_freq(field, term) for part in self.parts)
-        return count
+        return _remembered(
+            self._counts,
+            (field, term),
+            lambda: sum(part.doc_freq(field, term) for part in self.parts),
+        )
 
     def terms_with_prefix(self, field: str, prefix: str, limit: int) -> list[tuple[str, int]]:
         """The field's commonest terms that start with prefix, with their counts."""
@@ -972,12 +982,7 @@ def _apart(search: Searcher, word: str) -> str:
     """A joined word hyphenated where papers write it apart often enough (see apart)."""
     if len(word) < 2 * MIN_PART or not word.isalpha():
         return word
-    spelled = search.spelled.get(word)
-    if spelled is None:
-        if len(search.spelled) >= MAX_REMEMBERED_COUNTS:
-            search.spelled.clear()
-        spelled = search.spelled[word] = _cut_where_apart(search, word)
-    return spelled
+    return _remembered(search.spelled, word, lambda: _cut_where_apart(search, word))
 
 
 def _cut_where_apart(search: Searcher, word: str) -> str:
