@@ -147,13 +147,8 @@ def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(sla
     assert sorted(seen) == sorted(title for _, _, title in new)
 
 
-@pytest.mark.parametrize("button", ["alert_show_all", "search_next", "search_share"])
-def test_show_all_after_the_alert_was_unsubscribed_says_why_and_what_to_type(
-    slack, config, reply, button
-):
-    """Show all (or Next, Share on its page) after `/papers unsubscribe lora` said "Those
-    papers are no longer available": they are; what went is the alert's list of them, with
-    its subscription. The reply says so and names the search to type."""
+def _lora_alert(slack, config, reply) -> dict:
+    """The alert a `/papers subscribe lora instant` gets for the 12 new papers on LoRA."""
     slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
@@ -162,6 +157,17 @@ def test_show_all_after_the_alert_was_unsubscribed_says_why_and_what_to_type(
     (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
     worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
     (alert,) = slack.messages("DU0LOCAL")
+    return alert
+
+
+@pytest.mark.parametrize("button", ["alert_show_all", "search_next", "search_share"])
+def test_show_all_after_the_alert_was_unsubscribed_says_why_and_what_to_type(
+    slack, config, reply, button
+):
+    """Show all (or Next, Share on its page) after `/papers unsubscribe lora` said "Those
+    papers are no longer available": they are; what went is the alert's list of them, with
+    its subscription. The reply says so and names the search to type."""
+    alert = _lora_alert(slack, config, reply)
     clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
     (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
     assert reply("unsubscribe lora")["text"].startswith("Removed")
@@ -178,14 +184,7 @@ def test_show_all_of_another_workspaces_alert_shows_nothing_of_it(slack, config,
     """A Show all value names its delivery by subscription id, a number another workspace
     can guess: clicked from there (a forged button), it listed the papers this team's
     alert announced. Only the team whose alert it is sees them."""
-    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
-    inbox = Path(config.inbox_dir)
-    inbox.mkdir(parents=True, exist_ok=True)
-    worker.ingest_and_alert(config, NOW)
-    reply("subscribe lora instant")
-    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
-    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
-    (alert,) = slack.messages("DU0LOCAL")
+    alert = _lora_alert(slack, config, reply)
     clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL", team="T0OTHER")
     (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
     assert titles_in(answer) == []
