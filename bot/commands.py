@@ -607,13 +607,13 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
     return views.trending_message(papers, window, anchor_day(db, now), now.date())
 
 
-# A bare arXiv id as typed or copied: `2106.09685`, `2106.09685v2`, `arXiv:2106.09685`.
 # `author:` inside a keyword search (`lora author:hu`): the author command takes a name alone.
 _AUTHOR_IN_WORDS = re.compile(r"(?:^|\s)-?author:", re.IGNORECASE)
 AUTHOR_ALONE = (
     '`author:` works on its own: `/papers author:"Edward J. Hu"` lists one author\'s papers;'
     " here it was searched as a word."
 )
+# A bare arXiv id as typed or copied: `2106.09685`, `2106.09685v2`, `arXiv:2106.09685`.
 _BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
 
 
