@@ -37,7 +37,44 @@ PAUSE_ERRORS = {
     "not_authed",
     "user_disabled",
     "user_not_visible",
+    # The channel or the DM takes no message from the app (read-only, threads only, the
+    # user turned the app's Messages tab off): as for an archived channel.
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+    "messages_tab_disabled",
 }
+# Errors that refuse the message itself, for what it is (its blocks, its length, its
+# arguments): posting the same stored message again is refused again, so it is recorded as
+# failed once instead of retried. The subscription stays active: its next message differs.
+REFUSED_ERRORS = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_blocks_too_long",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_array_arg",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
+    "invalid_json",
+    "json_not_object",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+    "metadata_must_be_sent_from_app",
+    "too_many_attachments",
+    "attachment_payload_limit_exceeded",
+    "as_user_not_supported",
+    "unknown_method",
+    "method_deprecated",
+    "deprecated_endpoint",
+}
+# Anything else (internal_error, fatal_error, service_unavailable, request_timeout,
+# ratelimited past the client's own retries, a timeout) may pass: retried with backoff.
 # Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
 # whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
 # subscription failing in turn and staying paused after it.
