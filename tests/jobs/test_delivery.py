@@ -141,7 +141,10 @@ def test_crash_before_post_sends_the_stored_message(worker_config, subscribe, st
     assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["stored digest"]
 
 
-@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+@pytest.mark.parametrize(
+    "error",
+    ["channel_not_found", "not_in_channel", "is_archived", "restricted_action_read_only_channel"],
+)
 def test_permanent_errors_pause_with_reason_and_others_still_deliver(
     worker_config, subscribe, stub, error
 ):
