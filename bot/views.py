@@ -455,17 +455,39 @@ def digest_message(
     `first`: the subscription never had a digest, so an empty one says so (not "since
     your last digest")."""
     if not papers:
-        if not note_if_empty:
-            return None
-        if first:
-            return text_message(
-                f"{escape_mrkdwn(heading)}: nothing to show yet. No listed paper matches so "
-                "far; your first digest will bring the ones that arrive."
-            )
-        return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
+        return _nothing_new(heading, first, sent=True) if note_if_empty else None
     count, blocks = _fitted_digest(papers, heading, subscription_id)
     text = f"{escape_mrkdwn(heading)}: {plural(count, 'paper')}"
     return {"text": text, "blocks": blocks}
+
+
+def _nothing_new(heading: str, first: bool, sent: bool) -> dict:
+    """A digest with no paper: the note PAPERS_EMPTY_DIGEST=note sends (`sent`), or what a
+    preview says under `skip`, which sends nothing."""
+    head = escape_mrkdwn(heading)
+    if first:
+        so = ", so no digest would be sent now;" if not sent else ";"
+        return text_message(
+            f"{head}: nothing to show yet. No listed paper matches so far{so} your first"
+            " digest will bring the ones that arrive."
+        )
+    if not sent:
+        return text_message(
+            f"{head}: nothing new since your last digest, so no digest would be sent now."
+        )
+    return text_message(f"{head}: nothing new since your last digest.")
+
+
+def preview_digest(
+    papers: list[dict], heading: str, subscription_id: int, empty_digest: str, first: bool
+) -> dict:
+    """What a preview shows of a digest: the digest itself, or with nothing new, the note
+    that `note` mode sends or (`skip`, PAPERS_EMPTY_DIGEST's default) that none would be."""
+    if not papers and empty_digest != "note":
+        return _nothing_new(heading, first, sent=False)
+    message = digest_message(papers, heading, subscription_id, True, first=first)
+    assert message is not None  # note_if_empty
+    return message
 
 
 def _on_clock(sub: Subscription, moment: str) -> str:
@@ -496,11 +518,13 @@ def next_heading(sub: Subscription, now: datetime) -> str:
     return digest_heading(sub, now)
 
 
-def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
-    """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
+def preview_message(
+    sub: Subscription, papers: list[dict], now: datetime, empty_digest: str
+) -> dict:
+    """What `sub`'s digest would hold now, marked as a preview, with when the real one is due
+    (`empty_digest`: PAPERS_EMPTY_DIGEST, what goes out when nothing is new)."""
     first = sub.last_delivered_at is None
-    message = digest_message(papers, next_heading(sub, now), sub.id, True, first=first)
-    assert message is not None  # note_if_empty
+    message = preview_digest(papers, next_heading(sub, now), sub.id, empty_digest, first)
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"
