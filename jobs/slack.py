@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,6 +17,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from storage.config import Config
+
+if TYPE_CHECKING:
+    from storage.installations import EncryptedInstallationStore
 
 log = logging.getLogger(__name__)
 # Errors that will not fix themselves: the subscription is paused with the reason shown in
@@ -90,19 +94,30 @@ RETRY_HANDLERS = [
 ]
 
 
-def client_factory(config: Config) -> Callable[[str], WebClient | None]:
-    """team_id → a WebClient with its bot token (OAuth store or the single token)."""
-    cache: dict[str, WebClient] = {}
-    store = None
-    if config.oauth:  # the bot's own rule: it answers with the same tokens
-        # The bot stores each workspace's token encrypted: read it back through the same
-        # store (slack_sdk's plain one would hand Slack the ciphertext).
-        from storage.installations import EncryptedInstallationStore
+def _store(config: Config) -> EncryptedInstallationStore:
+    # The bot stores each workspace's token encrypted: read it back through the same store
+    # (slack_sdk's plain one would hand Slack the ciphertext).
+    from storage.installations import EncryptedInstallationStore
 
-        store = EncryptedInstallationStore(
-            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-        )
-        store.check_key()  # a changed PAPERS_TOKEN_KEY: one line, not a failure per delivery
+    return EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+
+
+def check_token_key(config: Config) -> None:
+    """OAuth mode: ConfigError, in one line, when PAPERS_TOKEN_KEY is missing, not a key, or
+    not the key the stored tokens were encrypted with. The worker checks it once, at start:
+    the key comes from the environment, which a process reads once."""
+    if config.oauth:
+        _store(config).check_key()
+
+
+def client_factory(config: Config) -> Callable[[str], WebClient | None]:
+    """team_id → a WebClient with its bot token (OAuth store or the single token); made
+    anew for each run, so a workspace that installed again is served its new token."""
+    cache: dict[str, WebClient] = {}
+    # The bot's own rule: it answers with the same tokens. The key was checked at start.
+    store = _store(config) if config.oauth else None
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:
