@@ -48,6 +48,10 @@ PAUSE_ERRORS = {
     "restricted_action_non_threadable_channel",
     "messages_tab_disabled",
 }
+# Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
+# whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
+# subscription failing in turn and staying paused after it.
+
 # Errors that refuse the message itself, for what it is (its blocks, its length, its
 # arguments): posting the same stored message again is refused again, so it is recorded as
 # failed once instead of retried. The subscription stays active: its next message differs.
@@ -79,9 +83,7 @@ REFUSED_ERRORS = {
 }
 # Anything else (internal_error, fatal_error, service_unavailable, request_timeout,
 # ratelimited past the client's own retries, a timeout) may pass: retried with backoff.
-# Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
-# whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
-# subscription failing in turn and staying paused after it.
+
 EVENT_TYPE = "papers_delivery"
 # conversations.history pages (Slack recommends at most 200 messages a page) searched for a
 # delivery key before a crashed delivery is posted again.
