@@ -78,7 +78,7 @@ def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int)
         return None
     now = datetime.now(UTC)
     papers = select_papers(deps.db, sub, now, deps.config.digest_size)
-    return views.preview_message(sub, papers, now)
+    return views.preview_message(sub, papers, now, deps.config.empty_digest)
 
 
 def no_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int) -> str:

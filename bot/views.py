@@ -420,18 +420,6 @@ def _fitting(render: Callable[[int], list[dict]], count: int) -> tuple[int, list
     return count, blocks
 
 
-def digest_papers(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
-    """The papers of a digest that fit one Slack message, best first: the rest are not
-    sent (nor marked sent) and lead the next digest."""
-    return papers[: _fitted_digest(papers, heading, subscription_id)[0]]
-
-
-def _fitted_digest(
-    papers: list[dict], heading: str, subscription_id: int
-) -> tuple[int, list[dict]]:
-    return _fitting(lambda n: _digest_blocks(papers[:n], heading, subscription_id), len(papers))
-
-
 def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
     blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
     for paper in papers:
@@ -442,6 +430,27 @@ def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> li
     return _dump(blocks)
 
 
+def fit_digest(
+    papers: list[dict],
+    heading: str,
+    subscription_id: int,
+    note_if_empty: bool,
+    first: bool = False,
+) -> tuple[list[dict], dict | None]:
+    """The papers of a digest that fit one Slack message, best first (the rest are not sent
+    nor marked sent, and lead the next digest), and the digest of them, fitted once: header
+    with the date, each paper with its reason, and a Manage button.
+
+    With no paper, the note (None unless `note_if_empty`); `first`: the subscription never
+    had a digest, so the note says so (not "since your last digest")."""
+    if not papers:
+        return [], _nothing_new(heading, first, sent=True) if note_if_empty else None
+    render = lambda n: _digest_blocks(papers[:n], heading, subscription_id)  # noqa: E731
+    count, blocks = _fitting(render, len(papers))
+    text = f"{escape_mrkdwn(heading)}: {plural(count, 'paper')}"
+    return papers[:count], {"text": text, "blocks": blocks}
+
+
 def digest_message(
     papers: list[dict],
     heading: str,
@@ -449,23 +458,38 @@ def digest_message(
     note_if_empty: bool,
     first: bool = False,
 ) -> dict | None:
-    """A digest: header with the date, each paper with its reason, and a Manage button;
-    only the papers that fit one message (digest_papers).
+    """A digest of the papers that fit one message (fit_digest), or its note."""
+    return fit_digest(papers, heading, subscription_id, note_if_empty, first)[1]
 
-    `first`: the subscription never had a digest, so an empty one says so (not "since
-    your last digest")."""
-    if not papers:
-        if not note_if_empty:
-            return None
-        if first:
-            return text_message(
-                f"{escape_mrkdwn(heading)}: nothing to show yet. No listed paper matches so "
-                "far; your first digest will bring the ones that arrive."
-            )
-        return text_message(f"{escape_mrkdwn(heading)}: nothing new since your last digest.")
-    count, blocks = _fitted_digest(papers, heading, subscription_id)
-    text = f"{escape_mrkdwn(heading)}: {plural(count, 'paper')}"
-    return {"text": text, "blocks": blocks}
+
+def _nothing_new(heading: str, first: bool, sent: bool) -> dict:
+    """A digest with no paper: the note PAPERS_EMPTY_DIGEST=note sends (`sent`), or what a
+    preview says under `skip`, which sends nothing."""
+    head = escape_mrkdwn(heading)
+    if first:
+        so = ", so no digest would be sent now;" if not sent else ";"
+        return text_message(
+            f"{head}: nothing to show yet. No listed paper matches so far{so} your first"
+            " digest will bring the ones that arrive."
+        )
+    if not sent:
+        return text_message(
+            f"{head}: nothing new since your last digest, so no digest would be sent now."
+        )
+    return text_message(f"{head}: nothing new since your last digest.")
+
+
+def preview_digest(
+    papers: list[dict], heading: str, subscription_id: int, empty_digest: str, first: bool
+) -> tuple[list[dict], dict]:
+    """What a preview shows of a digest: its papers that fit and the digest (fit_digest), or
+    with nothing new, the note that `note` mode sends or (`skip`, PAPERS_EMPTY_DIGEST's
+    default) that none would be sent."""
+    if not papers and empty_digest != "note":
+        return [], _nothing_new(heading, first, sent=False)
+    fitted, message = fit_digest(papers, heading, subscription_id, True, first=first)
+    assert message is not None  # note_if_empty
+    return fitted, message
 
 
 def _on_clock(sub: Subscription, moment: str) -> str:
@@ -496,11 +520,13 @@ def next_heading(sub: Subscription, now: datetime) -> str:
     return digest_heading(sub, now)
 
 
-def preview_message(sub: Subscription, papers: list[dict], now: datetime) -> dict:
-    """What `sub`'s digest would hold now, marked as a preview, with when the real one is due."""
+def preview_message(
+    sub: Subscription, papers: list[dict], now: datetime, empty_digest: str
+) -> dict:
+    """What `sub`'s digest would hold now, marked as a preview, with when the real one is due
+    (`empty_digest`: PAPERS_EMPTY_DIGEST, what goes out when nothing is new)."""
     first = sub.last_delivered_at is None
-    message = digest_message(papers, next_heading(sub, now), sub.id, True, first=first)
-    assert message is not None  # note_if_empty
+    _, message = preview_digest(papers, next_heading(sub, now), sub.id, empty_digest, first)
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"

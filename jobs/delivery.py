@@ -6,7 +6,8 @@ metadata, then confirmed. A worker killed between post and confirm finds the cla
 restart, looks for the key in the channel's history, and confirms the message it finds
 instead of posting again; if the message is not there, it posts the stored one. Any
 failure on the way (no token, a DM that cannot be opened, a refused post) pauses the
-subscription with Slack's reason or retries later. So a due digest or alert goes out
+subscription with Slack's reason, records a message Slack refuses for what it is as failed
+(once: no retry changes it), or retries later. So a due digest or alert goes out
 once: never twice, never zero, and never silently lost.
 """
 
@@ -27,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from jobs.digests import build_digest
-from jobs.slack import PAUSE_ERRORS, error_of, find_delivered, open_channel, post
+from jobs.slack import PAUSE_ERRORS, REFUSED_ERRORS, error_of, find_delivered, open_channel, post
 from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
@@ -58,6 +59,7 @@ class Outcome(StrEnum):
     PAUSED = "paused"
     RETRY = "retry"
     FAILED = "failed"  # given up after MAX_ATTEMPTS
+    REFUSED = "refused"  # Slack refused the message for good: recorded once, not retried
     DROPPED = "dropped"  # an open claim whose subscription is gone or paused
     ERROR = "error"  # a bug: logged with its traceback
 
@@ -155,7 +157,8 @@ def _failed(
     next_at: datetime | None,
     pause: bool = False,
 ) -> Outcome:
-    """Pause on an error that will not fix itself; otherwise retry with backoff, then give up."""
+    """Pause on an error of the channel or token that will not fix itself, record a message
+    Slack refuses for good as failed; otherwise retry with backoff, then give up."""
     if not pause and error in subs.TOKEN_ERRORS:
         log.warning(
             "team %s: Slack refused its bot token (%s); delivery stopped", sub.team_id, error
@@ -168,6 +171,15 @@ def _failed(
         log.warning("subscription %s paused: %s", sub.id, reason)
         ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=reason)
         return Outcome.PAUSED
+    if error in REFUSED_ERRORS:
+        log.error(
+            "subscription %s: Slack refused the message for %s (%s); not sent, not retried",
+            sub.id,
+            claim.period,
+            error,
+        )
+        ledger.finish(db, claim, State.FAILED, f"Slack refused it: {error}", now, next_at)
+        return Outcome.REFUSED
     attempts = ledger.postpone(db, claim.id, now + RETRY_BACKOFF * (claim.attempts + 1))
     if attempts >= MAX_ATTEMPTS:
         log.error(

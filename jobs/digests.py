@@ -32,8 +32,7 @@ def build_digest(
     papers = select_papers(db, sub, due, config.digest_size, cache)
     note = config.empty_digest == "note"
     heading = views.digest_heading(sub, due)
-    # Only what fits one Slack message is sent (and marked sent); the rest comes next time.
-    papers = views.digest_papers(papers, heading, sub.id)
     first = sub.last_delivered_at is None
-    message = views.digest_message(papers, heading, sub.id, note, first=first)
+    # Only what fits one Slack message is sent (and marked sent); the rest comes next time.
+    papers, message = views.fit_digest(papers, heading, sub.id, note, first=first)
     return Digest(message, [p["id"] for p in papers])

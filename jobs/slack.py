@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,6 +17,9 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from storage.config import Config
+
+if TYPE_CHECKING:
+    from storage.installations import EncryptedInstallationStore
 
 log = logging.getLogger(__name__)
 # Errors that will not fix themselves: the subscription is paused with the reason shown in
@@ -37,10 +41,49 @@ PAUSE_ERRORS = {
     "not_authed",
     "user_disabled",
     "user_not_visible",
+    # The channel or the DM takes no message from the app (read-only, threads only, the
+    # user turned the app's Messages tab off): as for an archived channel.
+    "restricted_action_read_only_channel",
+    "restricted_action_thread_only_channel",
+    "restricted_action_non_threadable_channel",
+    "messages_tab_disabled",
 }
 # Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
 # whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
 # subscription failing in turn and staying paused after it.
+
+# Errors that refuse the message itself, for what it is (its blocks, its length, its
+# arguments): posting the same stored message again is refused again, so it is recorded as
+# failed once instead of retried. The subscription stays active: its next message differs.
+REFUSED_ERRORS = {
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_blocks_too_long",
+    "msg_too_long",
+    "no_text",
+    "invalid_arguments",
+    "invalid_arg_name",
+    "invalid_array_arg",
+    "invalid_charset",
+    "invalid_form_data",
+    "invalid_post_type",
+    "missing_post_type",
+    "invalid_json",
+    "json_not_object",
+    "invalid_metadata_format",
+    "invalid_metadata_schema",
+    "metadata_too_large",
+    "metadata_must_be_sent_from_app",
+    "too_many_attachments",
+    "attachment_payload_limit_exceeded",
+    "as_user_not_supported",
+    "unknown_method",
+    "method_deprecated",
+    "deprecated_endpoint",
+}
+# Anything else (internal_error, fatal_error, service_unavailable, request_timeout,
+# ratelimited past the client's own retries, a timeout) may pass: retried with backoff.
+
 EVENT_TYPE = "papers_delivery"
 # conversations.history pages (Slack recommends at most 200 messages a page) searched for a
 # delivery key before a crashed delivery is posted again.
@@ -53,19 +96,30 @@ RETRY_HANDLERS = [
 ]
 
 
-def client_factory(config: Config) -> Callable[[str], WebClient | None]:
-    """team_id → a WebClient with its bot token (OAuth store or the single token)."""
-    cache: dict[str, WebClient] = {}
-    store = None
-    if config.oauth:  # the bot's own rule: it answers with the same tokens
-        # The bot stores each workspace's token encrypted: read it back through the same
-        # store (slack_sdk's plain one would hand Slack the ciphertext).
-        from storage.installations import EncryptedInstallationStore
+def _store(config: Config) -> EncryptedInstallationStore:
+    # The bot stores each workspace's token encrypted: read it back through the same store
+    # (slack_sdk's plain one would hand Slack the ciphertext).
+    from storage.installations import EncryptedInstallationStore
 
-        store = EncryptedInstallationStore(
-            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-        )
-        store.check_key()  # a changed PAPERS_TOKEN_KEY: one line, not a failure per delivery
+    return EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+
+
+def check_token_key(config: Config) -> None:
+    """OAuth mode: ConfigError, in one line, when PAPERS_TOKEN_KEY is missing, not a key, or
+    not the key the stored tokens were encrypted with. The worker checks it once, at start:
+    the key comes from the environment, which a process reads once."""
+    if config.oauth:
+        _store(config).check_key()
+
+
+def client_factory(config: Config) -> Callable[[str], WebClient | None]:
+    """team_id → a WebClient with its bot token (OAuth store or the single token); made
+    anew for each run, so a workspace that installed again is served its new token."""
+    cache: dict[str, WebClient] = {}
+    # The bot's own rule: it answers with the same tokens. The key was checked at start.
+    store = _store(config) if config.oauth else None
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:

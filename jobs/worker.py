@@ -22,7 +22,7 @@ from jobs.alerts import run_alerts
 from jobs.author_alerts import run_author_alerts
 from jobs.delivery import deliver_due
 from jobs.inbox import ingest_feeds, ingest_inbox
-from jobs.slack import client_factory
+from jobs.slack import check_token_key, client_factory
 from storage import connect, lease
 from storage import index as search_index
 from storage.config import Config
@@ -274,7 +274,9 @@ def run(config: Config) -> None:
     hold = Lease(config)
     idle = threading.Event()  # never set: a wait that SIGTERM or Ctrl-C ends
     connect(config.db_path).close()  # create and migrate; a bad file stops here, in one line
-    client_factory(config)  # OAuth: a missing, bad or changed PAPERS_TOKEN_KEY stops here
+    # OAuth: a missing, bad or changed PAPERS_TOKEN_KEY stops here, once for the process
+    # (the environment is read once), instead of failing every delivery after.
+    check_token_key(config)
     log.info("worker %s started", hold.holder)
     try:
         stop_on_sigterm()

@@ -381,9 +381,9 @@ def digest(
     for sub in chosen:
         papers = select_papers(db, sub, now, config.digest_size)
         heading = views.next_heading(sub, now)
-        papers = views.digest_papers(papers, heading, sub.id)  # what one message holds
         first = sub.last_delivered_at is None
-        message = views.digest_message(papers, heading, sub.id, note_if_empty=True, first=first)
+        # The papers one message holds (the rest wait for the next digest), and the message.
+        papers, message = views.preview_digest(papers, heading, sub.id, config.empty_digest, first)
         paused = ""
         if sub.status == "paused":  # nothing goes out: the preview must not read as if it did
             why = f": {sub.paused_reason}" if sub.paused_reason else ""

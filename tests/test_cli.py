@@ -217,6 +217,44 @@ def test_digest_needs_no_preview_flag_and_is_honest_about_a_first_digest(seeded_
     assert "since your last digest" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("mode", "first", "shown"),
+    [
+        pytest.param(
+            "skip",
+            False,
+            "nothing new since your last digest, so no digest would be sent now",
+            id="skip",
+        ),
+        pytest.param(
+            "skip",
+            True,
+            "nothing to show yet. No listed paper matches so far, so no digest would be sent now",
+            id="skip-first",
+        ),
+        pytest.param("note", False, ": nothing new since your last digest.", id="note"),
+        pytest.param("note", True, ": nothing to show yet. No listed paper", id="note-first"),
+    ],
+)
+def test_digest_with_nothing_new_shows_what_the_empty_digest_setting_sends(
+    seeded_path, monkeypatch, mode, first, shown
+):
+    """With PAPERS_EMPTY_DIGEST=skip (the default) nothing is sent when nothing is new, but
+    the preview showed the note only `note` sends, as if it were on its way."""
+    from datetime import UTC, datetime
+
+    monkeypatch.setenv("PAPERS_EMPTY_DIGEST", mode)
+    db = connect(seeded_path)
+    add_subscription(db, "T1", "U1", "C1", keywords="quantum", now=datetime.now(UTC))
+    if not first:
+        db["subscriptions"].update(1, {"last_delivered_at": datetime.now(UTC).isoformat()})
+    db.close()
+    result = run(seeded_path, "digest", "--subscription", "1")
+    assert result.returncode == 0, result.stderr
+    assert shown in result.stdout
+    assert ("would be sent" in result.stdout) is (mode == "skip")
+
+
 def test_digest_of_a_keyword_alert_says_it_gets_no_digest(seeded_path):
     # An instant alert never gets a digest: printing "Daily papers on “lora”" for it was a
     # digest that will never be sent.
@@ -890,7 +928,7 @@ def test_the_worker_with_half_an_oauth_setup_refuses_to_start(seeded_path, monke
 @pytest.mark.parametrize(
     "title", [pytest.param("&" * 300, id="ampersands"), pytest.param("🧠" * 300, id="emoji")]
 )
-def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):
+def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, digest_renders, title):
     """A digest holds the papers that fit one Slack message; the preview listed every paper
     selected, five titles above Block Kit that held fewer."""
     from datetime import UTC, datetime
@@ -909,3 +947,5 @@ def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):
     sections = [b for b in blocks if b["type"] == "section"]
     assert 1 <= len(listed) == len(sections) < 5
     assert result.stdout.splitlines()[1].endswith(f": {len(listed)} papers")
+    # Fitted once: each number of papers rendered once, from five down to the one that fits.
+    assert digest_renders == list(range(5, len(listed) - 1, -1))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -191,7 +192,7 @@ def test_a_changed_token_key_stops_the_start_in_one_line(tmp_path, start):
     from cryptography.fernet import Fernet
     from slack_sdk.oauth.installation_store import Installation
 
-    from jobs.slack import client_factory
+    from jobs.slack import check_token_key, client_factory
     from storage.installations import EncryptedInstallationStore
 
     config = Config(
@@ -215,7 +216,24 @@ def test_a_changed_token_key_stops_the_start_in_one_line(tmp_path, start):
     )
     store.save(installed)
     changed = replace(config, token_key=Fernet.generate_key().decode())
-    with pytest.raises(ConfigError, match="PAPERS_TOKEN_KEY does not decrypt the stored tokens"):
-        build_app(changed) if start == "bot" else client_factory(changed)
+    said = "PAPERS_TOKEN_KEY does not decrypt the stored tokens (was the key changed?)"
+    if start == "bot":
+        with pytest.raises(ConfigError, match=re.escape(said)):
+            build_app(changed)
+    else:  # `papers worker` as an admin starts it: the one line, before any job runs
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+        env |= {"SLACK_CLIENT_ID": "111.222", "SLACK_CLIENT_SECRET": "c"}
+        env["PAPERS_TOKEN_KEY"] = changed.token_key
+        papers = str(Path(sys.executable).with_name("papers"))
+        ran = subprocess.run(
+            [papers, "--db", config.db_path, "worker"],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=tmp_path,
+            timeout=60,
+        )
+        assert (ran.returncode, ran.stderr) == (2, f"Error: {said}\n")
     build_app(config)  # the right key still starts
+    check_token_key(config)
     assert client_factory(config)("T0").token == "xoxb-1-2-3"

@@ -77,6 +77,18 @@ def test_preview_of_a_subscription_that_never_delivered_does_not_say_last_digest
     assert "since your last digest" not in shown
 
 
+def test_preview_with_nothing_new_says_no_digest_would_be_sent(slack, reply, config):
+    """PAPERS_EMPTY_DIGEST=skip (the default) sends nothing when nothing is new; the
+    preview showed the "nothing new since your last digest" note only `note` mode sends."""
+    reply("subscribe quantum daily at 09:00")  # nothing in the seeds matches
+    db = connect(config.db_path)
+    db["subscriptions"].update(1, {"last_delivered_at": "2026-03-17T09:00:00+00:00"})
+    view = open_home(slack)
+    shown = json.dumps(preview(slack, view, "home_preview_1"), ensure_ascii=False)
+    assert "Preview of #1, not sent" in shown
+    assert "nothing new since your last digest, so no digest would be sent now" in shown
+
+
 def test_home_for_a_new_user_invites_a_first_subscription(slack):
     slack.event({"type": "app_home_opened", "user": "U0NEW", "tab": "home"})
     assert "Nothing yet" in json.dumps(home(slack, "U0NEW"))

@@ -220,6 +220,39 @@ def test_alert_whose_dm_cannot_open_yet_is_retried_and_sent_once(worker_config, 
     assert len(alerts) == 1 and alerts[0]["text"] == "1 new paper on lora"
 
 
+def test_an_alert_slack_refuses_for_good_is_tried_once_and_the_next_one_comes(
+    worker_config, subscribe, stub
+):
+    """An alert Slack refuses for what it is (msg_blocks_too_long) was posted again by each
+    delivery run up to five times; now it is recorded as failed once, and the subscription
+    still alerts on the next paper."""
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    stub.state.fail_next["chat.postMessage"] = ["msg_blocks_too_long"] * 10
+    run_job(worker_config, NOW.replace(minute=30))
+    for minute in range(35, 60, 5):  # delivery runs, each past the retry backoff
+        with time_machine.travel(NOW.replace(hour=7, minute=minute), tick=False):
+            worker.deliver(worker_config)
+    assert len([c for c in stub.state.calls if c[0] == "chat.postMessage"]) == 1
+    db = connect(worker_config.db_path)
+    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [
+        ("failed", "Slack refused it: msg_blocks_too_long")
+    ]
+    assert subs.by_id(db, sub.id).status == "active"
+    stub.state.fail_next.clear()
+    with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
+        handle.write(
+            "Mar 19\n\nMerging LoRA Adapters Without Interference\n\n"
+            "We merge task-specific LoRA adapters into one model by projecting out the "
+            "directions where they conflict, keeping each task's accuracy within a point.\n\n"
+            "  • 3 authors\n·\nMar 18, 2026 7\n"
+        )
+    run_job(worker_config, NOW.replace(hour=8))
+    alerts = stub.messages("DU0LOCAL")
+    assert len(alerts) == 1 and "Merging LoRA Adapters" in json.dumps(alerts[0]["blocks"])
+
+
 def test_a_dripping_feed_never_holds_up_inbox_alerts(worker_config, subscribe, stub, drip_server):
     """The feed job runs on its own (here: its own thread, as in the worker's scheduler) and
     gives up at its deadline; the inbox job meanwhile ingests and alerts as usual."""

@@ -141,7 +141,10 @@ def test_crash_before_post_sends_the_stored_message(worker_config, subscribe, st
     assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["stored digest"]
 
 
-@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
+@pytest.mark.parametrize(
+    "error",
+    ["channel_not_found", "not_in_channel", "is_archived", "restricted_action_read_only_channel"],
+)
 def test_permanent_errors_pause_with_reason_and_others_still_deliver(
     worker_config, subscribe, stub, error
 ):
@@ -285,12 +288,9 @@ def test_a_digest_paused_or_removed_while_it_waits_its_turn_is_not_sent(
     assert "Traceback" not in caplog.text and ledger.ledger(db, sub.id) == []
 
 
-def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
-    worker_config, subscribe, stub
-):
-    # OAuth mode: the bot keeps each workspace's token encrypted (PAPERS_TOKEN_KEY); the
-    # worker read the table with slack_sdk's plain store, posted with the ciphertext as
-    # its token, got invalid_auth and paused every subscription of every workspace.
+def oauth_config(worker_config, stub):
+    """The worker in OAuth mode, with the stand-in's workspace installed (its token stored
+    encrypted, as the bot stores it)."""
     from dataclasses import replace
 
     from cryptography.fernet import Fernet
@@ -318,12 +318,49 @@ def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
             bot_user_id="U0BOT",
         )
     )
+    return config
+
+
+def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
+    worker_config, subscribe, stub
+):
+    # OAuth mode: the bot keeps each workspace's token encrypted (PAPERS_TOKEN_KEY); the
+    # worker read the table with slack_sdk's plain store, posted with the ciphertext as
+    # its token, got invalid_auth and paused every subscription of every workspace.
+    config = oauth_config(worker_config, stub)
     due = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
     sub = subscribe(due - timedelta(hours=1), at_time="09:00", tz="Europe/Berlin")
     with time_machine.travel(due, tick=False):
         worker.deliver(config)
     assert subs.by_id(connect(config.db_path), sub.id).status == "active"
     assert len(stub.messages("DU0LOCAL")) == 1
+
+
+def test_the_token_key_is_checked_at_worker_start_not_on_every_run(
+    worker_config, subscribe, stub, monkeypatch
+):
+    """PAPERS_TOKEN_KEY comes from the environment, read once per process: the worker
+    checks it at start (tests/bot/test_app.py), and checked it again on every delivery run
+    (each minute) and every alert run as well."""
+    from storage.installations import EncryptedInstallationStore
+
+    config = oauth_config(worker_config, stub)
+    checks: list[str] = []
+    real = EncryptedInstallationStore.check_key
+
+    def counted(store: EncryptedInstallationStore) -> None:
+        checks.append(store.client_id)
+        real(store)
+
+    monkeypatch.setattr(EncryptedInstallationStore, "check_key", counted)
+    due = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
+    subscribe(due - timedelta(hours=1), at_time="09:00", tz="Europe/Berlin")
+    for minute in range(3):
+        with time_machine.travel(due + timedelta(minutes=minute), tick=False):
+            worker.deliver(config)
+            worker.ingest_and_alert(config)
+    assert checks == []
+    assert len(stub.messages("DU0LOCAL")) == 1  # the token still opens, run after run
 
 
 @pytest.mark.parametrize(

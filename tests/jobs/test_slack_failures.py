@@ -7,6 +7,9 @@ from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from bot import views
 from jobs.delivery import MAX_ATTEMPTS, deliver_due
 from jobs.slack import client_factory
 from storage import connect
@@ -78,3 +81,38 @@ def test_retries_are_bounded_and_logged(worker_config, subscribe, stub, caplog):
     assert "giving up on 2026-03-17 after 5 attempts (internal_error)" in caplog.text
     assert [r["state"] for r in ledger.ledger(connect(worker_config.db_path))][0] == "failed"
     assert stub.messages() == []
+
+
+@pytest.mark.parametrize(
+    "error",
+    ["invalid_blocks", "invalid_blocks_format", "msg_too_long", "invalid_arguments"],
+)
+def test_a_message_slack_refuses_for_good_is_recorded_once_and_not_retried(
+    worker_config, subscribe, stub, caplog, error
+):
+    """A digest Slack refuses for what it is (no retry can change it) was posted again and
+    again, up to MAX_ATTEMPTS times: each request refused once more."""
+    subscribe(START)
+    stub.state.fail_next["chat.postMessage"] = [error] * 10
+    count("faults injected")
+    with caplog.at_level(logging.WARNING):
+        outcomes = deliver(worker_config, DUE)
+        for step in range(1, 12):  # the next four hours of delivery runs
+            outcomes += deliver(worker_config, DUE + timedelta(minutes=20 * step))
+    assert outcomes == Counter(refused=1)
+    posts = [c for c in stub.state.calls if c[0] == "chat.postMessage"]
+    assert len(posts) == 1 and stub.messages() == []
+    assert f"Slack refused the message for 2026-03-17 ({error}); not sent" in caplog.text
+    db = connect(worker_config.db_path)
+    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [
+        ("failed", f"Slack refused it: {error}")
+    ]
+    sub = subs.by_id(db, 1)
+    assert sub.status == "active"  # the subscription is kept, still due
+    # App Home's line for it, where every failed delivery shows with its reason:
+    assert views.delivery_status(sub, subs.last_delivery(db, 1)).startswith(
+        f"last digest failed (Slack refused it: {error}): "
+    )
+    stub.state.fail_next.clear()
+    assert deliver(worker_config, DUE + timedelta(days=1)) == Counter(sent=1)
+    assert len(stub.messages("DU0LOCAL")) == 1
