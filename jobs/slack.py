@@ -108,8 +108,7 @@ def _store(config: Config) -> EncryptedInstallationStore:
 
 def check_token_key(config: Config) -> None:
     """OAuth mode: ConfigError, in one line, when PAPERS_TOKEN_KEY is missing, not a key, or
-    not the key the stored tokens were encrypted with. The worker checks it once, at start:
-    the key comes from the environment, which a process reads once."""
+    not the key the stored tokens were encrypted with: the worker stops at start on it."""
     if config.oauth:
         _store(config).check_key()
 
@@ -118,8 +117,12 @@ def client_factory(config: Config) -> Callable[[str], WebClient | None]:
     """team_id → a WebClient with its bot token (OAuth store or the single token); made
     anew for each run, so a workspace that installed again is served its new token."""
     cache: dict[str, WebClient] = {}
-    # The bot's own rule: it answers with the same tokens. The key was checked at start.
+    # The bot's own rule: it answers with the same tokens.
     store = _store(config) if config.oauth else None
+    if store:
+        # Checked at start too, but a bot running with another key may have stored a token
+        # since: one row read, so a mismatch is one line per run, not a traceback per delivery.
+        store.check_key()
 
     def client_for(team_id: str) -> WebClient | None:
         if team_id in cache:

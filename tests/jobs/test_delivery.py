@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -336,31 +338,37 @@ def test_oauth_mode_delivers_with_the_token_the_bot_stored_encrypted(
     assert len(stub.messages("DU0LOCAL")) == 1
 
 
-def test_the_token_key_is_checked_at_worker_start_not_on_every_run(
-    worker_config, subscribe, stub, monkeypatch
+def test_a_token_stored_with_another_key_after_start_is_one_line_per_run(
+    worker_config, subscribe, stub, caplog
 ):
-    """PAPERS_TOKEN_KEY comes from the environment, read once per process: the worker
-    checks it at start (tests/bot/test_app.py), and checked it again on every delivery run
-    (each minute) and every alert run as well."""
-    from storage.installations import EncryptedInstallationStore
+    """The worker checks PAPERS_TOKEN_KEY at start (tests/bot/test_app.py); a bot started
+    with another key may store a token after that. Each run then says so in one line, with
+    no traceback per delivery, and the subscription waits, active, for the key to match."""
+    from dataclasses import replace
+
+    from cryptography.fernet import Fernet
 
     config = oauth_config(worker_config, stub)
-    checks: list[str] = []
-    real = EncryptedInstallationStore.check_key
-
-    def counted(store: EncryptedInstallationStore) -> None:
-        checks.append(store.client_id)
-        real(store)
-
-    monkeypatch.setattr(EncryptedInstallationStore, "check_key", counted)
+    bot_config = replace(config, token_key=Fernet.generate_key().decode())
+    sealed = "enc1:" + Fernet(bot_config.token_key).encrypt(stub.token.encode()).decode()
+    with sqlite3.connect(config.db_path) as conn:  # installed again, through the other bot
+        for table in ("slack_bots", "slack_installations"):
+            conn.execute(f"UPDATE {table} SET bot_token = ?", [sealed])
     due = datetime(2026, 3, 17, 8, 0, tzinfo=UTC)
-    subscribe(due - timedelta(hours=1), at_time="09:00", tz="Europe/Berlin")
-    for minute in range(3):
-        with time_machine.travel(due + timedelta(minutes=minute), tick=False):
-            worker.deliver(config)
-            worker.ingest_and_alert(config)
-    assert checks == []
-    assert len(stub.messages("DU0LOCAL")) == 1  # the token still opens, run after run
+    sub = subscribe(due - timedelta(hours=1), at_time="09:00", tz="Europe/Berlin")
+    job = worker._guarded(worker.deliver, config, worker.Lease(config))  # as scheduled
+    with time_machine.travel(due, tick=False), caplog.at_level(logging.INFO):
+        job()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "deliver: PAPERS_TOKEN_KEY does not decrypt the stored tokens (was the key changed?)"
+    ]
+    assert not any(r.exc_info for r in caplog.records)
+    assert stub.messages("DU0LOCAL") == []
+    assert subs.by_id(connect(config.db_path), sub.id).status == "active"
+    with time_machine.travel(due + timedelta(minutes=1), tick=False):
+        worker.deliver(bot_config)  # the worker restarted with the bot's key
+    assert len(stub.messages("DU0LOCAL")) == 1
 
 
 @pytest.mark.parametrize(
