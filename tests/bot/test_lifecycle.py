@@ -233,6 +233,9 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
         pytest.param("Slack said invalid_auth", id="older-worker-dead-token"),
         pytest.param(subs.NO_TOKEN, id="no-token-for-the-team"),
         pytest.param(teams.REFUSED, id="refused-with-the-team-left-active"),
+        # The reinstall brings the scopes a new version asks for, and an active bot user.
+        pytest.param("Slack said missing_scope", id="missing-scope"),
+        pytest.param("Slack said account_inactive", id="bot-user-inactive"),
     ],
 )
 def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(
