@@ -4,7 +4,6 @@ finding a message that a crashed run may already have delivered."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
@@ -16,6 +15,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from storage.config import Config
+from storage.subscriptions import TOKEN_ERRORS
 
 log = logging.getLogger(__name__)
 # Errors that will not fix themselves: the subscription is paused with the reason shown in
@@ -38,9 +38,10 @@ PAUSE_ERRORS = {
     "user_disabled",
     "user_not_visible",
 }
-# Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
-# whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
-# subscription failing in turn and staying paused after it.
+# Of those, TOKEN_ERRORS (storage.subscriptions) may say the workspace's bot token is dead:
+# once auth.test confirms it, and the store holds no newer token, the whole team stops, as
+# on an uninstall, and a reinstall resumes it, instead of each subscription failing in turn
+# and staying paused after it.
 EVENT_TYPE = "papers_delivery"
 # conversations.history pages (Slack recommends at most 200 messages a page) searched for a
 # delivery key before a crashed delivery is posted again.
@@ -53,38 +54,80 @@ RETRY_HANDLERS = [
 ]
 
 
-def client_factory(config: Config) -> Callable[[str], WebClient | None]:
-    """team_id → a WebClient with its bot token (OAuth store or the single token)."""
-    cache: dict[str, WebClient] = {}
-    store = None
-    if config.oauth:  # the bot's own rule: it answers with the same tokens
-        # The bot stores each workspace's token encrypted: read it back through the same
-        # store (slack_sdk's plain one would hand Slack the ciphertext).
-        from storage.installations import EncryptedInstallationStore
+class Clients:
+    """team_id → a WebClient with the team's bot token (OAuth store or the single token),
+    made once per team and run; `renewed` reads the store again."""
 
-        store = EncryptedInstallationStore(
-            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-        )
-        store.check_key()  # a changed PAPERS_TOKEN_KEY: one line, not a failure per delivery
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._cache: dict[str, WebClient] = {}
+        self._store = None
+        if config.oauth:  # the bot's own rule: it answers with the same tokens
+            # The bot stores each workspace's token encrypted: read it back through the same
+            # store (slack_sdk's plain one would hand Slack the ciphertext).
+            from storage.installations import EncryptedInstallationStore
 
-    def client_for(team_id: str) -> WebClient | None:
-        if team_id in cache:
-            return cache[team_id]
-        token = config.slack_bot_token
-        if store is not None:
-            bot = store.find_team_bot(team_id)
-            token = bot.bot_token if bot else None
+            self._store = EncryptedInstallationStore(
+                database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+            )
+            # A changed PAPERS_TOKEN_KEY: one line, not a failure per delivery.
+            self._store.check_key()
+
+    def __call__(self, team_id: str) -> WebClient | None:
+        """The team's client, or None when there is no token for it."""
+        if team_id not in self._cache:
+            client = self._client(self._token(team_id))
+            if client is None:
+                return None
+            self._cache[team_id] = client
+        return self._cache[team_id]
+
+    def renewed(self, team_id: str, used: WebClient) -> WebClient | None:
+        """A client with the token the store holds for the team now, when that is not the
+        token `used` sent (the workspace installed the app again during this run); else None."""
+        token = self._token(team_id)
+        if not token or token == used.token:
+            return None
+        client = self._client(token)
+        if client is not None:
+            self._cache[team_id] = client
+        return client
+
+    def _token(self, team_id: str) -> str | None:
+        if self._store is None:
+            return self._config.slack_bot_token
+        bot = self._store.find_team_bot(team_id)
+        return bot.bot_token if bot else None
+
+    def _client(self, token: str | None) -> WebClient | None:
         if not token:
             return None
         client = WebClient(
-            token=token, timeout=config.slack_timeout_seconds, retry_handlers=list(RETRY_HANDLERS)
+            token=token,
+            timeout=self._config.slack_timeout_seconds,
+            retry_handlers=list(RETRY_HANDLERS),
         )
-        if config.slack_api_url:
-            client.base_url = config.slack_api_url
-        cache[team_id] = client
+        if self._config.slack_api_url:
+            client.base_url = self._config.slack_api_url
         return client
 
-    return client_for
+
+def client_factory(config: Config) -> Clients:
+    """The clients of one run (or one alert job), by team."""
+    return Clients(config)
+
+
+def token_refused(client: WebClient) -> bool | None:
+    """Whether Slack refuses the client's token, asked with auth.test (one Tier 4 call):
+    True (dead), False (it works), None (the answer never came: a timeout, a 5xx)."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        return True if error_of(exc) in TOKEN_ERRORS else None
+    except Exception as exc:  # connection errors and timeouts: not an answer about the token
+        log.warning("auth.test failed: %s", type(exc).__name__)
+        return None
+    return False
 
 
 def error_of(exc: SlackApiError) -> str:
