@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -78,6 +79,8 @@ def command(standin, text: str, team: str, enterprise: str | None = None) -> str
         form["enterprise_id"] = enterprise
     status, body = standin.send(urllib.parse.urlencode(form))
     assert status == 200, body
+    if body.strip().startswith("{"):  # answered in the ack itself, as Slack shows it
+        return json.loads(body)["text"]
     return wait_for(lambda: standin.responses(response_id))[0]["text"]
 
 
@@ -174,6 +177,17 @@ def test_a_second_workspace_on_a_one_workspace_deployment_is_told_so(slack, conf
     db = connect(config.db_path)
     assert [s.team_id for s in subs.visible_to(db, slack.team_id, "U0LOCAL")] == [slack.team_id]
     assert db["subscriptions"].count_where("team_id = ?", ["T0ELSEWHERE"]) == 0
+
+
+def test_another_workspaces_command_is_refused_in_the_ack_itself(slack, config):
+    """The refusal was posted to the response_url from middleware before the command was
+    acknowledged: a slow response_url held the ack past Slack's 3 seconds (the member saw
+    "operation_timeout"). The refusal is now the ack's own body, and nothing else is sent."""
+    sent = slack.command("list", team="T0ELSEWHERE")
+    assert sent["status"] == 200
+    ack = json.loads(sent["body"])
+    assert "set up for one workspace" in ack["text"] and ack["response_type"] == "ephemeral"
+    assert [p["_via"] for p in slack.responses(sent["response_id"])] == ["ack"]
 
 
 def install_through_slack(base: str) -> tuple[int, str]:
