@@ -58,9 +58,12 @@ def serve(standin):
         server.shutdown()
 
 
-def command(standin, text: str, team: str, enterprise: str | None = None) -> str:
-    """A /papers command as Slack sends it (with `enterprise_id` on Enterprise Grid); the
-    text of the app's reply."""
+def command(
+    standin, text: str, team: str, enterprise: str | None = None, org_wide: bool = False
+) -> str:
+    """A /papers command as Slack sends it (with `enterprise_id` on Enterprise Grid, and
+    `is_enterprise_install` where the app is installed across the organisation); the text
+    of the app's reply."""
     response_id, url = standin.new_response_url("C0GENERAL", "U0LOCAL")
     form = {
         "team_id": team,
@@ -77,6 +80,7 @@ def command(standin, text: str, team: str, enterprise: str | None = None) -> str
     }
     if enterprise:
         form["enterprise_id"] = enterprise
+        form["is_enterprise_install"] = "true" if org_wide else "false"
     status, body = standin.send(urllib.parse.urlencode(form))
     assert status == 200, body
     if body.strip().startswith("{"):  # answered in the ack itself, as Slack shows it
@@ -223,3 +227,34 @@ def test_an_enterprise_grid_install_is_per_workspace(seeded_path, standin, serve
     assert ("installed in each workspace" in page) is org_wide and status == 200
     with sqlite3.connect(config.db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM slack_bots").fetchone() == (stored,)
+
+
+def test_an_organisation_wide_install_stored_before_it_was_refused_authorises_nothing(
+    seeded_path, standin, serve
+):
+    """An organisation-wide install stored before the app refused them still answered
+    commands ("Subscribed") while every digest paused for want of a workspace token. Such
+    a row now authorises nothing, and the member is told what the refusal page tells the
+    admin: install papers in each workspace."""
+    config = oauth_config(seeded_path, standin)
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            enterprise_id="E0GRID",
+            team_id=None,
+            user_id="U0LOCAL",
+            bot_token=standin.token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+            is_enterprise_install=True,
+        )
+    )
+    serve(config)
+    for text in ("subscribe lora daily at 09:00", "list"):
+        answer = command(standin, text, standin.team_id, "E0GRID", org_wide=True)
+        assert "installed in each workspace" in answer and "Subscribed" not in answer, answer
+    assert connect(config.db_path)["subscriptions"].count == 0
