@@ -123,6 +123,7 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
                     success=_on_installed(deps), failure=_on_install_failed
                 ),
             ),
+            user_facing_authorize_error_message=NOT_INSTALLED_HERE,
             **common,
         )
     else:
@@ -142,11 +143,19 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     return app
 
 
+PER_WORKSPACE = (
+    "papers is installed in each workspace that uses it, not across an Enterprise Grid organisation"
+)
 ORG_WIDE_PAGE = (
-    "<html><body><h2>papers was not installed</h2><p>papers is installed in each workspace"
-    " that uses it, not across an Enterprise Grid organisation: nothing was stored. Remove"
-    " the organisation-wide install in Slack, then install papers from each workspace.</p>"
-    "</body></html>"
+    f"<html><body><h2>papers was not installed</h2><p>{PER_WORKSPACE}: nothing was stored."
+    " Remove the organisation-wide install in Slack, then install papers from each"
+    " workspace.</p></body></html>"
+)
+# What a member is told when their workspace has no installation of its own (Bolt answers
+# a command it cannot authorize with it): an organisation-wide install, refused.
+NOT_INSTALLED_HERE = (
+    f":warning: papers is not installed in this workspace ({PER_WORKSPACE}). Ask your Slack"
+    " admin to install papers from this workspace."
 )
 
 

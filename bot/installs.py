@@ -57,9 +57,8 @@ def one_workspace_only(context: BoltContext, body: dict, next: Callable[[], Bolt
     if not asked or not served or not context.team_id or context.team_id == served:
         return next()
     log.info("refused a request from team %s: the bot token is team %s's", context.team_id, served)
-    if context.response_url:  # a command: answered as Bolt answers one it cannot authorize
-        try:
-            context.respond(text=NOT_THIS_WORKSPACE, response_type="ephemeral")
-        except OSError as exc:
-            log.warning("could not answer team %s: %s", context.team_id, type(exc).__name__)
+    if "command" in body:  # the refusal is the ack itself: nothing to wait for before it
+        return BoltResponse(
+            status=200, body={"text": NOT_THIS_WORKSPACE, "response_type": "ephemeral"}
+        )
     return BoltResponse(status=200, body="")

@@ -28,7 +28,16 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from jobs.digests import build_digest
-from jobs.slack import PAUSE_ERRORS, REFUSED_ERRORS, error_of, find_delivered, open_channel, post
+from jobs.slack import (
+    PAUSE_ERRORS,
+    REFUSED_ERRORS,
+    Clients,
+    error_of,
+    find_delivered,
+    open_channel,
+    post,
+    token_refused,
+)
 from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
@@ -44,7 +53,7 @@ CHANNEL_BURST = 3
 CHANNEL_INTERVAL = 1.0  # seconds
 DUE_PER_RUN = 20_000
 RETRY_BACKOFF = timedelta(minutes=2)
-ClientFor = Callable[[str], WebClient | None]
+ClientFor = Clients  # team_id → its WebClient (jobs.slack)
 
 
 class Outcome(StrEnum):
@@ -115,7 +124,7 @@ def deliver(
     # Stored before anything goes to Slack: from here on a failure or a crash leaves a
     # prepared claim that recover_unfinished settles, for alerts and digests alike.
     ledger.prepare(db, claim, built.body, built.paper_ids)
-    return send(db, client, sub, claim, now, next_at)
+    return send(db, client, sub, claim, now, next_at, client_for)
 
 
 def send(
@@ -125,9 +134,11 @@ def send(
     claim: Claim,
     now: datetime,
     next_at: datetime | None,
+    clients: ClientFor | None = None,
 ) -> Outcome:
     """Open the channel if need be, post a prepared claim (or find it already posted after a
-    crash) and settle it: confirmed, paused, or retried later."""
+    crash) and settle it: confirmed, paused, or retried later. `clients` (the run's) give
+    the team's new token when Slack refuses the one this run read."""
     assert claim.message
     try:
         ts = None
@@ -141,11 +152,48 @@ def send(
         outcome = Outcome.RECOVERED if ts else Outcome.SENT
         ts = ts or post(client, str(claim.channel), claim.message, claim.key)
     except SlackApiError as exc:
+        if error_of(exc) in subs.TOKEN_ERRORS and clients is not None:
+            return _token_refused(db, clients, client, sub, claim, error_of(exc), now, next_at)
         return _failed(db, sub, claim, error_of(exc), now, next_at)
     except Exception as exc:  # timeouts, connection errors: the outcome is unknown
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
     ledger.confirm(db, claim, ts, now, next_at)
     return outcome
+
+
+def _token_refused(
+    db: Database,
+    clients: ClientFor,
+    client: WebClient,
+    sub: Subscription,
+    claim: Claim,
+    error: str,
+    now: datetime,
+    next_at: datetime | None,
+) -> Outcome:
+    """Slack refused the bot token this run read. A reinstall since then stored a new one:
+    send with it. auth.test refuses the token too: it is dead, and the whole team stops
+    until a reinstall. Otherwise the token works and the refusal concerned this one call."""
+    fresh = clients.renewed(sub.team_id, client)
+    if fresh is not None:
+        log.info(
+            "team %s: installed again during this run; sending with its new token", sub.team_id
+        )
+        return send(db, fresh, sub, claim, now, next_at, clients)
+    refused = token_refused(client)
+    if refused:
+        log.warning(
+            "team %s: Slack refused its bot token (%s); delivery stopped", sub.team_id, error
+        )
+        ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=teams.REFUSED)
+        teams.deactivate(db, sub.team_id, teams.REFUSED, now)
+        return Outcome.PAUSED
+    if refused is False and error == "account_inactive":  # about this call, not the token
+        return _failed(db, sub, claim, error, now, next_at)  # paused: "Slack said ..."
+    log.warning(
+        "team %s: Slack refused its bot token once (%s); retrying later", sub.team_id, error
+    )
+    return _failed(db, sub, claim, error, now, next_at, retry=True)
 
 
 def _failed(
@@ -156,17 +204,12 @@ def _failed(
     now: datetime,
     next_at: datetime | None,
     pause: bool = False,
+    retry: bool = False,
 ) -> Outcome:
     """Pause on an error of the channel or token that will not fix itself, record a message
-    Slack refuses for good as failed; otherwise retry with backoff, then give up."""
-    if not pause and error in subs.TOKEN_ERRORS:
-        log.warning(
-            "team %s: Slack refused its bot token (%s); delivery stopped", sub.team_id, error
-        )
-        ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=teams.REFUSED)
-        teams.deactivate(db, sub.team_id, teams.REFUSED, now)
-        return Outcome.PAUSED
-    if pause or error in PAUSE_ERRORS:
+    Slack refuses for good as failed; otherwise retry with backoff, then give up. `pause` or
+    `retry` decides for an error whatever it is."""
+    if pause or (error in PAUSE_ERRORS and not retry):
         reason = error if pause else f"Slack said {error}"
         log.warning("subscription %s paused: %s", sub.id, reason)
         ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=reason)
@@ -255,7 +298,7 @@ def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Co
             outcomes[Outcome.DROPPED] += 1
             continue
         next_at = None if sub.is_instant or not sub.next_due_at else _following(sub, now)
-        outcomes[send(db, client, sub, claim, now, next_at)] += 1
+        outcomes[send(db, client, sub, claim, now, next_at, client_for)] += 1
     return outcomes
 
 

@@ -4,7 +4,6 @@ finding a message that a crashed run may already have delivered."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -17,6 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from storage.config import Config
+from storage.subscriptions import TOKEN_ERRORS
 
 if TYPE_CHECKING:
     from storage.installations import EncryptedInstallationStore
@@ -48,9 +48,10 @@ PAUSE_ERRORS = {
     "restricted_action_non_threadable_channel",
     "messages_tab_disabled",
 }
-# Of those, TOKEN_ERRORS (storage.subscriptions) say the workspace's bot token is dead: the
-# whole team stops, as on an uninstall, and a reinstall resumes it, instead of each
-# subscription failing in turn and staying paused after it.
+# Of those, TOKEN_ERRORS (storage.subscriptions) may say the workspace's bot token is dead:
+# once auth.test confirms it, and the store holds no newer token, the whole team stops, as
+# on an uninstall, and a reinstall resumes it, instead of each subscription failing in turn
+# and staying paused after it.
 
 # Errors that refuse the message itself, for what it is (its blocks, its length, its
 # arguments): posting the same stored message again is refused again, so it is recorded as
@@ -113,35 +114,76 @@ def check_token_key(config: Config) -> None:
         _store(config).check_key()
 
 
-def client_factory(config: Config) -> Callable[[str], WebClient | None]:
-    """team_id → a WebClient with its bot token (OAuth store or the single token); made
-    anew for each run, so a workspace that installed again is served its new token."""
-    cache: dict[str, WebClient] = {}
-    # The bot's own rule: it answers with the same tokens.
-    store = _store(config) if config.oauth else None
-    if store:
-        # Checked at start too, but a bot running with another key may have stored a token
-        # since: one row read, so a mismatch is one line per run, not a traceback per delivery.
-        store.check_key()
+class Clients:
+    """team_id → a WebClient with the team's bot token (OAuth store or the single token),
+    made once per team and run; `renewed` reads the store again."""
 
-    def client_for(team_id: str) -> WebClient | None:
-        if team_id in cache:
-            return cache[team_id]
-        token = config.slack_bot_token
-        if store is not None:
-            bot = store.find_team_bot(team_id)
-            token = bot.bot_token if bot else None
+    def __init__(self, config: Config) -> None:
+        self._config = config
+        self._cache: dict[str, WebClient] = {}
+        self._store = None
+        if config.oauth:  # the bot's own rule: it answers with the same tokens
+            self._store = _store(config)
+            # Checked at start too, but a bot running with another key may have stored a
+            # token since: one row read, so a mismatch is one line per run, not a traceback
+            # per delivery.
+            self._store.check_key()
+
+    def __call__(self, team_id: str) -> WebClient | None:
+        """The team's client, or None when there is no token for it."""
+        if team_id not in self._cache:
+            client = self._client(self._token(team_id))
+            if client is None:
+                return None
+            self._cache[team_id] = client
+        return self._cache[team_id]
+
+    def renewed(self, team_id: str, used: WebClient) -> WebClient | None:
+        """A client with the token the store holds for the team now, when that is not the
+        token `used` sent (the workspace installed the app again during this run); else None."""
+        token = self._token(team_id)
+        if not token or token == used.token:
+            return None
+        client = self._client(token)
+        if client is not None:
+            self._cache[team_id] = client
+        return client
+
+    def _token(self, team_id: str) -> str | None:
+        if self._store is None:
+            return self._config.slack_bot_token
+        bot = self._store.find_team_bot(team_id)
+        return bot.bot_token if bot else None
+
+    def _client(self, token: str | None) -> WebClient | None:
         if not token:
             return None
         client = WebClient(
-            token=token, timeout=config.slack_timeout_seconds, retry_handlers=list(RETRY_HANDLERS)
+            token=token,
+            timeout=self._config.slack_timeout_seconds,
+            retry_handlers=list(RETRY_HANDLERS),
         )
-        if config.slack_api_url:
-            client.base_url = config.slack_api_url
-        cache[team_id] = client
+        if self._config.slack_api_url:
+            client.base_url = self._config.slack_api_url
         return client
 
-    return client_for
+
+def client_factory(config: Config) -> Clients:
+    """The clients of one run (or one alert job), by team."""
+    return Clients(config)
+
+
+def token_refused(client: WebClient) -> bool | None:
+    """Whether Slack refuses the client's token, asked with auth.test (one Tier 4 call):
+    True (dead), False (it works), None (the answer never came: a timeout, a 5xx)."""
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        return True if error_of(exc) in TOKEN_ERRORS else None
+    except Exception as exc:  # connection errors and timeouts: not an answer about the token
+        log.warning("auth.test failed: %s", type(exc).__name__)
+        return None
+    return False
 
 
 def error_of(exc: SlackApiError) -> str:

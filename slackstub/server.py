@@ -57,6 +57,8 @@ class State:
     """Everything the stand-in has seen and been told, shared by its request threads."""
 
     tokens: dict[str, str] = field(default_factory=dict)  # token -> team id
+    # Tokens whose bot user (or workspace) is deactivated: every call gets account_inactive.
+    inactive: set[str] = field(default_factory=set)
     users: dict[str, dict] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
     messages: list[dict] = field(default_factory=list)
@@ -472,6 +474,8 @@ class SlackStandIn:
             team = self.state.tokens.get(token or params.get("token", ""))
             if team is None:
                 return 200, {"ok": False, "error": "invalid_auth"}, {}
+            if (token or params.get("token", "")) in self.state.inactive:
+                return 200, {"ok": False, "error": "account_inactive"}, {}
             handler = getattr(self, "_m_" + method.replace(".", "_"), None)
             if handler is None:
                 return 200, {"ok": False, "error": "unknown_method"}, {}
@@ -497,8 +501,8 @@ class SlackStandIn:
             user = self.state.users.get(channel)
             if user is None:
                 return None, "channel_not_found"
-            if user["deleted"]:
-                return None, "account_inactive"
+            if user["deleted"]:  # a deactivated member (account_inactive is the token's)
+                return None, "user_disabled"
             return "D" + channel, None
         if channel.startswith("D"):
             return channel, None

@@ -97,12 +97,12 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
         super().save_bot(self._map(bot, self._seal))
 
     def find_bot(self, **kwargs) -> Bot | None:
-        """The team's bot, tokens decrypted."""
-        return self._map(super().find_bot(**kwargs), self._open)
+        """The team's bot, tokens decrypted; never an organisation-wide install's."""
+        return self._map(_per_workspace(super().find_bot(**kwargs)), self._open)
 
     def find_installation(self, **kwargs) -> Installation | None:
-        """The team's installation, tokens decrypted."""
-        return self._map(super().find_installation(**kwargs), self._open)
+        """The team's installation, tokens decrypted; never an organisation-wide install's."""
+        return self._map(_per_workspace(super().find_installation(**kwargs)), self._open)
 
     def find_team_bot(self, team_id: str) -> Bot | None:
         """The bot of a workspace, tokens decrypted, whatever Enterprise Grid organisation it
@@ -117,6 +117,13 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
         if row is None:
             return None
         return self.find_bot(enterprise_id=row[0] or None, team_id=team_id)
+
+
+def _per_workspace(found: Any) -> Any:
+    """An installation (or bot) of one workspace, or None for an organisation-wide one: the
+    app refuses those at install time (the worker finds tokens by workspace, so each of its
+    digests would pause), and one stored before then must not authorise a command either."""
+    return None if found is not None and found.is_enterprise_install else found
 
 
 def encrypt_existing(database: str, fernet: Fernet) -> int:

@@ -304,15 +304,23 @@ UNINSTALLED = "app uninstalled"
 REVOKED = "tokens revoked"
 # The worker found the bot token dead before (or without) either event.
 REFUSED = "bot token refused by Slack"
-# Slack's errors that say a workspace's bot token is dead (uninstalled with no event seen,
-# revoked, a wrong token): the worker stops the whole team on them (jobs.delivery).
-TOKEN_ERRORS = frozenset({"invalid_auth", "token_revoked", "token_expired", "not_authed"})
-# What an older worker paused each subscription with on a dead token, the team left active:
-# a reinstall brings a working token, so it resumes those too.
-OLD_TOKEN_REASONS = tuple(sorted(f"Slack said {error}" for error in TOKEN_ERRORS))
+# Slack's errors that say a workspace's bot token may be dead (uninstalled with no event
+# seen, revoked, a wrong token; account_inactive: "the token is for a deleted user or
+# workspace", its bot user deactivated): the worker stops the whole team on them once
+# auth.test confirms the token is refused (jobs.delivery).
+TOKEN_ERRORS = frozenset(
+    {"invalid_auth", "token_revoked", "token_expired", "not_authed", "account_inactive"}
+)
+# Slack's refusals of one subscription that installing the app again fixes: the dead-token
+# errors (an older worker paused each subscription with them, the team left active; or
+# auth.test accepted the token) and missing_scope (the reinstall grants the scopes a newer
+# version asks for).
+FIXED_BY_REINSTALL = tuple(
+    sorted(f"Slack said {error}" for error in {*TOKEN_ERRORS, "missing_scope"})
+)
 # Reasons a reinstall resumes: a member's own pause of such a subscription replaces them,
 # or the reinstall would resume what the member paused.
-FOR_WANT_OF_A_TOKEN = frozenset({UNINSTALLED, REVOKED, REFUSED, NO_TOKEN, *OLD_TOKEN_REASONS})
+FOR_WANT_OF_A_TOKEN = frozenset({UNINSTALLED, REVOKED, REFUSED, NO_TOKEN, *FIXED_BY_REINSTALL})
 
 
 def pause_or_resume(

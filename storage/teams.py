@@ -8,8 +8,8 @@ from sqlite_utils import Database
 
 from storage.db import transaction
 from storage.subscriptions import (
+    FIXED_BY_REINSTALL,
     NO_TOKEN,
-    OLD_TOKEN_REASONS,
     REFUSED,
     REVOKED,
     UNINSTALLED,
@@ -34,16 +34,17 @@ def deactivate(db: Database, team_id: str, reason: str, now: datetime) -> int:
 
 def reactivate(db: Database, team_id: str, now: datetime, grace: timedelta) -> int:
     """Serve a team again after it installed the app anew: the subscriptions `deactivate`
-    paused resume (ones a member paused, or Slack refused, stay paused); returns how many.
+    paused resume, and those Slack refused for want of a scope or an active bot user (ones a
+    member paused, or whose channel Slack refused, stay paused); returns how many.
     Slack sends both tokens_revoked and app_uninstalled on an uninstall, and the worker may
     have found the token dead first, so any of the reasons may be on a subscription
     whatever the team's last status says."""
     with transaction(db):
         row = next(db["teams"].rows_where("team_id = ?", [team_id]), None)
         # A new token, whatever the team's status: what paused for want of a working one
-        # resumes (REFUSED too: a worker stopped between pausing a subscription and marking
-        # the team left the team active).
-        reasons = {*OLD_TOKEN_REASONS, NO_TOKEN, REFUSED}
+        # (or of the scopes the reinstall grants) resumes (REFUSED too: a worker stopped
+        # between pausing a subscription and marking the team left the team active).
+        reasons = {*FIXED_BY_REINSTALL, NO_TOKEN, REFUSED}
         if row is not None and row["status"] != ACTIVE:
             db["teams"].update(team_id, {"status": ACTIVE, "changed_at": now.isoformat()})
             reasons |= {UNINSTALLED, REVOKED, row["status"]}

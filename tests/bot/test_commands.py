@@ -584,6 +584,10 @@ def test_next_or_share_while_the_index_is_being_built_says_so(slack, reply, conf
     [
         pytest.param("app uninstalled", False, id="uninstalled"),
         pytest.param("no bot token for this team", False, id="no-token"),
+        # A reinstall resumes these too (new scopes, a working bot user): the member's pause
+        # must outlast it all the same.
+        pytest.param("Slack said missing_scope", False, id="missing-scope"),
+        pytest.param("Slack said account_inactive", False, id="bot-user-inactive"),
         pytest.param("Slack said not_in_channel", True, id="channel-refused"),
     ],
 )

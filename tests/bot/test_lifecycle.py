@@ -191,6 +191,9 @@ def test_opening_app_home_after_a_reinstall_serves_the_team_again(slack, config)
         # The token died with no event seen (the bot was down, or Slack's retries ran out).
         pytest.param("invalid_auth", id="token-gone"),
         pytest.param("token_revoked", id="token_revoked"),
+        # The bot user deactivated (Slack: "token is for a deleted user or workspace"): every
+        # subscription failed in turn, and the reinstall resumed none of them.
+        pytest.param("account_inactive", id="bot-user-deactivated"),
     ],
 )
 def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, config, reply, error):
@@ -208,8 +211,11 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
     )
     subs.pause(db, mine.id, "paused from App Home")
     assert "Your subscriptions" in reply("list")["text"]  # the app, authorized while it worked
-    team = slack.state.tokens.pop(slack.token)  # uninstalled: Slack revoked the token
-    if error != "invalid_auth":
+    if error == "account_inactive":
+        slack.state.inactive.add(slack.token)
+    else:
+        team = slack.state.tokens.pop(slack.token)  # uninstalled: Slack revoked the token
+    if error == "token_revoked":
         slack.state.fail_next["conversations.open"] = [error]
     clients = client_factory(config)
     assert deliver_due(db, config, clients, DUE + timedelta(hours=1)) == Counter(
@@ -220,7 +226,10 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
     assert len(slack.state.calls) == calls  # the rest of the team is not tried with it
     listed = reply("list")["text"]
     assert listed.count("paused: bot token refused by Slack") == 2, listed
-    slack.state.tokens[slack.token] = team  # reinstalled: the app runs with a working token
+    if error == "account_inactive":
+        slack.state.inactive.discard(slack.token)  # reinstalled: the bot user is active again
+    else:
+        slack.state.tokens[slack.token] = team  # reinstalled: the app runs with a working token
     listed = reply("list")["text"]
     assert "bot token refused" not in listed and "paused from App Home" in listed
     served = subs.due(db, datetime.now(UTC) + timedelta(days=2))
@@ -233,6 +242,9 @@ def test_a_dead_token_found_by_the_worker_is_resumed_by_the_reinstall(slack, con
         pytest.param("Slack said invalid_auth", id="older-worker-dead-token"),
         pytest.param(subs.NO_TOKEN, id="no-token-for-the-team"),
         pytest.param(teams.REFUSED, id="refused-with-the-team-left-active"),
+        # The reinstall brings the scopes a new version asks for, and an active bot user.
+        pytest.param("Slack said missing_scope", id="missing-scope"),
+        pytest.param("Slack said account_inactive", id="bot-user-inactive"),
     ],
 )
 def test_a_reinstall_resumes_what_an_older_worker_paused_for_a_dead_token(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import threading
@@ -57,9 +58,12 @@ def serve(standin):
         server.shutdown()
 
 
-def command(standin, text: str, team: str, enterprise: str | None = None) -> str:
-    """A /papers command as Slack sends it (with `enterprise_id` on Enterprise Grid); the
-    text of the app's reply."""
+def command(
+    standin, text: str, team: str, enterprise: str | None = None, org_wide: bool = False
+) -> str:
+    """A /papers command as Slack sends it (with `enterprise_id` on Enterprise Grid, and
+    `is_enterprise_install` where the app is installed across the organisation); the text
+    of the app's reply."""
     response_id, url = standin.new_response_url("C0GENERAL", "U0LOCAL")
     form = {
         "team_id": team,
@@ -76,8 +80,11 @@ def command(standin, text: str, team: str, enterprise: str | None = None) -> str
     }
     if enterprise:
         form["enterprise_id"] = enterprise
+        form["is_enterprise_install"] = "true" if org_wide else "false"
     status, body = standin.send(urllib.parse.urlencode(form))
     assert status == 200, body
+    if body.strip().startswith("{"):  # answered in the ack itself, as Slack shows it
+        return json.loads(body)["text"]
     return wait_for(lambda: standin.responses(response_id))[0]["text"]
 
 
@@ -176,6 +183,17 @@ def test_a_second_workspace_on_a_one_workspace_deployment_is_told_so(slack, conf
     assert db["subscriptions"].count_where("team_id = ?", ["T0ELSEWHERE"]) == 0
 
 
+def test_another_workspaces_command_is_refused_in_the_ack_itself(slack, config):
+    """The refusal was posted to the response_url from middleware before the command was
+    acknowledged: a slow response_url held the ack past Slack's 3 seconds (the member saw
+    "operation_timeout"). The refusal is now the ack's own body, and nothing else is sent."""
+    sent = slack.command("list", team="T0ELSEWHERE")
+    assert sent["status"] == 200
+    ack = json.loads(sent["body"])
+    assert "set up for one workspace" in ack["text"] and ack["response_type"] == "ephemeral"
+    assert [p["_via"] for p in slack.responses(sent["response_id"])] == ["ack"]
+
+
 def install_through_slack(base: str) -> tuple[int, str]:
     """/slack/install and the redirect, as the admin's browser goes; status and page."""
     page = urllib.request.urlopen(f"{base}/slack/install", timeout=10)
@@ -209,3 +227,34 @@ def test_an_enterprise_grid_install_is_per_workspace(seeded_path, standin, serve
     assert ("installed in each workspace" in page) is org_wide and status == 200
     with sqlite3.connect(config.db_path) as conn:
         assert conn.execute("SELECT COUNT(*) FROM slack_bots").fetchone() == (stored,)
+
+
+def test_an_organisation_wide_install_stored_before_it_was_refused_authorises_nothing(
+    seeded_path, standin, serve
+):
+    """An organisation-wide install stored before the app refused them still answered
+    commands ("Subscribed") while every digest paused for want of a workspace token. Such
+    a row now authorises nothing, and the member is told what the refusal page tells the
+    admin: install papers in each workspace."""
+    config = oauth_config(seeded_path, standin)
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            enterprise_id="E0GRID",
+            team_id=None,
+            user_id="U0LOCAL",
+            bot_token=standin.token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+            is_enterprise_install=True,
+        )
+    )
+    serve(config)
+    for text in ("subscribe lora daily at 09:00", "list"):
+        answer = command(standin, text, standin.team_id, "E0GRID", org_wide=True)
+        assert "installed in each workspace" in answer and "Subscribed" not in answer, answer
+    assert connect(config.db_path)["subscriptions"].count == 0

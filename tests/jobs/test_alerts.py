@@ -183,10 +183,8 @@ def test_alert_to_a_deactivated_user_pauses_with_the_reason(worker_config, subsc
     db = connect(worker_config.db_path)
     paused = subs.by_id(db, sub.id)
     # Exactly as a digest to that user would: paused, the reason shown in /papers list.
-    assert (paused.status, paused.paused_reason) == ("paused", "Slack said account_inactive")
-    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [
-        ("failed", "account_inactive")
-    ]
+    assert (paused.status, paused.paused_reason) == ("paused", "Slack said user_disabled")
+    assert [(r["state"], r["detail"]) for r in ledger.ledger(db)] == [("failed", "user_disabled")]
     assert stub.messages() == []
 
 

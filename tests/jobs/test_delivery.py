@@ -173,7 +173,8 @@ def test_deactivated_user_pauses_their_dm_subscription(worker_config, subscribe,
     deliver_due(
         db, worker_config, client_factory(worker_config), datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
     )
-    assert subs.by_id(db, 1).paused_reason == "Slack said account_inactive"
+    # conversations.open's word for a deactivated member (account_inactive is the token's).
+    assert subs.by_id(db, 1).paused_reason == "Slack said user_disabled"
 
 
 def test_rate_limited_delivery_slows_down_and_loses_nothing(worker_config, subscribe, stub):

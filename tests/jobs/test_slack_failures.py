@@ -3,19 +3,25 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from cryptography.fernet import Fernet
+from slack_sdk.oauth.installation_store import Installation
 
 from bot import views
 from jobs.delivery import MAX_ATTEMPTS, deliver_due
 from jobs.slack import client_factory
-from storage import connect
+from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
-from tests.conftest import count
+from storage.config import Config
+from storage.installations import EncryptedInstallationStore
+from tests.bot.conftest import wait_for
+from tests.conftest import add_subscription, count
 
 START = datetime(2026, 3, 16, 12, tzinfo=UTC)
 DUE = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
@@ -116,3 +122,117 @@ def test_a_message_slack_refuses_for_good_is_recorded_once_and_not_retried(
     stub.state.fail_next.clear()
     assert deliver(worker_config, DUE + timedelta(days=1)) == Counter(sent=1)
     assert len(stub.messages("DU0LOCAL")) == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "first", "reason"),
+    [
+        # auth.test accepts the token: the refusal was a one-off, retried like any failure.
+        pytest.param("invalid_auth", Counter(retry=1), None, id="invalid_auth-once"),
+        pytest.param("token_revoked", Counter(retry=1), None, id="token_revoked-once"),
+        # The token works, so this is about the call, not the workspace: that one pauses.
+        pytest.param(
+            "account_inactive",
+            Counter(paused=1),
+            "Slack said account_inactive",
+            id="account_inactive-token-works",
+        ),
+    ],
+)
+def test_a_token_refusal_that_auth_test_contradicts_does_not_stop_the_workspace(
+    worker_config, subscribe, stub, error, first, reason
+):
+    """One `invalid_auth` on a working token stopped the whole workspace ("bot token refused
+    by Slack" on every subscription) until someone typed a command. auth.test now confirms
+    that the token is dead before the team stops."""
+    subscribe(START)
+    other = subscribe(START, target="C0GENERAL", kind="channel")
+    stub.state.fail_next["conversations.open"] = [error]
+    count("faults injected")
+    assert deliver(worker_config, DUE) == first + Counter(sent=1)
+    db = connect(worker_config.db_path)
+    assert teams.status(db, stub.team_id) == teams.ACTIVE
+    assert subs.by_id(db, other.id).status == "active"
+    assert subs.by_id(db, 1).paused_reason == reason
+    later = deliver(worker_config, DUE + timedelta(minutes=3))
+    assert later == (Counter(sent=1) if reason is None else Counter())
+    assert len(stub.messages("DU0LOCAL")) == (1 if reason is None else 0)
+
+
+def oauth_worker(seeded_path, stub) -> Config:
+    """A worker of an OAuth deployment: each workspace's token from the encrypted store."""
+    return Config(
+        db_path=str(seeded_path),
+        slack_signing_secret="unused",
+        slack_client_id="111.222",
+        slack_client_secret="not-a-real-secret",
+        token_key=Fernet.generate_key().decode(),
+        slack_api_url=stub.api_url,
+        empty_digest="note",
+    )
+
+
+def store_install(config: Config, team: str, token: str) -> None:
+    """What the bot stores when a workspace installs (or installs again) through OAuth."""
+    EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    ).save(
+        Installation(
+            app_id="A0LOCAL",
+            team_id=team,
+            user_id="U0LOCAL",
+            bot_token=token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+        )
+    )
+
+
+def test_a_reinstall_during_a_delivery_run_does_not_stop_the_workspace(seeded_path, stub):
+    """The run read the workspace's token; the workspace installed the app again meanwhile
+    (a new token stored, the old one revoked), and the run's next post got invalid_auth:
+    the worker stopped the whole workspace with a token that was no longer its token. Now
+    it sends with the token the store holds now, and the workspace stays served."""
+    config = oauth_worker(seeded_path, stub)
+    store_install(config, stub.team_id, stub.token)
+    for words in ("lora", "diffusion"):  # one channel: delivered one after the other
+        subscribe_to(config, stub, words)
+    stub.state.hold_after = 0  # the first digest is stored, its answer held back
+    outcomes: list[Counter] = []
+    run = threading.Thread(
+        target=lambda: outcomes.append(deliver(config, DUE)), name="delivery-run"
+    )
+    run.start()
+    try:
+        wait_for(lambda: len(stub.messages("C0GENERAL")) == 1)
+        # The reinstall lands mid-run: Slack revokes the old token, the bot stores the new.
+        team = stub.state.tokens.pop(stub.token)
+        stub.state.tokens["xoxb-reinstalled"] = team
+        store_install(config, stub.team_id, "xoxb-reinstalled")
+    finally:
+        stub.release_posts()
+        run.join(timeout=60)
+    assert outcomes == [Counter(sent=2)]
+    assert len(stub.messages("C0GENERAL")) == 2
+    db = connect(config.db_path)
+    assert teams.status(db, stub.team_id) == teams.ACTIVE
+    assert [s.status for s in subs.visible_to(db, stub.team_id, "U0LOCAL")] == ["active"] * 2
+
+
+def subscribe_to(config: Config, stub, keywords: str) -> subs.Subscription:
+    """A daily channel digest in #general of the stand-in's workspace."""
+    db = connect(config.db_path)
+    try:
+        return add_subscription(
+            db,
+            stub.team_id,
+            now=START,
+            user_id="U0LOCAL",
+            target="C0GENERAL",
+            kind="channel",
+            tz="Europe/Berlin",
+            keywords=keywords,
+        )
+    finally:
+        db.close()
