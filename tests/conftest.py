@@ -157,23 +157,6 @@ def add_subscription(
     ).subscription
 
 
-@pytest.fixture
-def digest_renders(monkeypatch) -> list[int]:
-    """How many papers each rendering of a digest's blocks held, in order (the real
-    rendering runs; this only counts it)."""
-    from bot import views
-
-    counted: list[int] = []
-    real = views._digest_blocks
-
-    def counting(papers: list[dict], *args) -> list[dict]:
-        counted.append(len(papers))
-        return real(papers, *args)
-
-    monkeypatch.setattr(views, "_digest_blocks", counting)
-    return counted
-
-
 class FileServer:
     """A local HTTP server with routes set by the test: body, status, headers, ETag."""
 
