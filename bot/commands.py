@@ -662,16 +662,19 @@ def _search_or_ask(db: Database, config: Config, text: str, words: list[str], me
     return views.search_message(result, typed=text)
 
 
-def search_page(db: Database, config: Config, value: str, team_id: str) -> SearchResult | None:
+def search_page(
+    db: Database, config: Config, value: str, team_id: str, channel_id: str | None = None
+) -> SearchResult | None:
     """The page a Share/Next/Previous button stands for, or None for a stale or bad button
-    (an alert's Show all keeps to the papers of a delivery of the clicker's `team_id`).
+    (an alert's Show all keeps to the papers of its delivery, seen only from the channel it
+    was delivered to: storage.deliveries.delivered_papers).
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
         query, offset, newest, after, delivery = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
         # An alert's Show all lists the papers that alert announced, nothing else in its range.
-        only = delivered_papers(db, delivery, team_id) if delivery is not None else None
+        only = delivered_papers(db, delivery, team_id, channel_id) if delivery is not None else None
         if delivery is not None and only is None:
             return None
         # A button pages what was shown: an alert's stored keywords as the alert matched

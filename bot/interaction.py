@@ -23,6 +23,14 @@ def button_id(value: str) -> int | None:
     return number if 0 < number <= MAX_ROW_ID else None
 
 
+def click_channel(body: dict) -> str | None:
+    """The channel a button was clicked in (Slack signs it), or None (App Home)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return channel if isinstance(channel, str) and channel else None
+
+
 def on_home(body: dict) -> bool:
     """The click came from the App Home tab."""
     return (body.get("view") or {}).get("type") == "home"
