@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.context import Deps
 from bot.home import publish_home, refresh_home, view_hash
+from bot.manage import Clicker
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
 # would make SQLite raise OverflowError instead of finding nothing).
@@ -29,6 +30,13 @@ def click_channel(body: dict) -> str | None:
         "channel_id"
     )
     return channel if isinstance(channel, str) and channel else None
+
+
+def clicker_of(body: dict, team_id: str | None) -> Clicker:
+    """Who clicked where: their own workspace (user.team_id: in a Slack Connect channel the
+    payload's team may be the channel's host; else `team_id`, Bolt's) and the channel."""
+    user = body.get("user") or {}
+    return Clicker(user.get("team_id") or team_id or "", user.get("id", ""), click_channel(body))
 
 
 def on_home(body: dict) -> bool:

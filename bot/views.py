@@ -986,3 +986,114 @@ def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
         )
     blocks.append(paper_actions(paper))
     return _dump(blocks)
+
+
+# --- Manage subscription (on a digest or an alert) -------------------------------------
+MANAGE_OTHERS = 10  # the member's other subscriptions listed under the one managed
+
+
+def subscribe_command(sub: Subscription) -> str:
+    """The `/papers subscribe …` that makes `sub` as it is: typed with another time or day
+    (in the same place), it moves this subscription instead of making another."""
+    words = ["/papers subscribe"] + (["channel"] if sub.kind == "channel" else [])
+    words += [sub.keywords] if sub.keywords else []
+    if sub.is_instant:
+        return " ".join([*words, "instant"])
+    if sub.frequency == Frequency.WEEKLY:
+        words += ["weekly on", WEEKDAYS[sub.weekday]]
+    else:
+        words.append(sub.frequency)
+    return " ".join([*words, "at", sub.at_time, sub.tz])
+
+
+def _how_to_change(sub: Subscription) -> str:
+    """The commands that change `sub`, for a member who may."""
+    if sub.author:  # an author follow: no schedule of its own
+        stop = code(f"/papers unfollow {sub.author}")
+        return f"Stop following: {stop} · {code(f'/papers pause {sub.id}')}"
+    where = f" in <#{sub.target}>" if sub.kind == "channel" else ""
+    lines = [
+        f"Change when it comes: type {code(subscribe_command(sub))}{where} with another "
+        "time, day or frequency.",
+        f"{code(f'/papers pause {sub.id}')} · {code(f'/papers resume {sub.id}')} · "
+        f"{code(f'/papers unsubscribe {sub.id}')}",
+    ]
+    return "\n".join(lines)
+
+
+def _others(others: list[Subscription]) -> list[dict]:
+    """The member's other subscriptions, briefly, and where all of them are."""
+    if not others:
+        return []
+    lines = [describe(s) for s in others[:MANAGE_OTHERS]]
+    if len(others) > MANAGE_OTHERS:
+        lines.append(f"…and {len(others) - MANAGE_OTHERS} more.")
+    lines.append("`/papers list` lists them all; App Home has Pause and Remove for each.")
+    text = "*Your other subscriptions*\n" + "\n".join(lines)
+    return [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_CHARS)))]
+
+
+def manage_message(
+    sub: Subscription,
+    delivered: dict | None,
+    now: datetime,
+    can_change: bool,
+    others: list[Subscription],
+    note: str | None = None,
+) -> dict:
+    """The reply to Manage subscription: the subscription the message was for, its state,
+    its buttons (Pause/Resume, Remove) and commands when the clicker may change it; then
+    their other subscriptions. `note` says what a button just did."""
+    status = delivery_status(sub, delivered)
+    due = next_delivery(sub, now)
+    lines = [f"*Managing* {describe(sub)}", escape_mrkdwn(status) + (f". {due}" if due else "")]
+    blocks: list = []
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    if can_change:
+        paused = sub.status == "paused"
+        toggle = ("Resume", "manage_resume") if paused else ("Pause", "manage_pause")
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)
+                    ),
+                    ButtonElement(
+                        text="Remove",
+                        action_id=f"manage_remove_{sub.id}",
+                        value=str(sub.id),
+                        style="danger",
+                        confirm=_confirm_remove(sub),
+                    ),
+                ]
+            )
+        )
+        how = _how_to_change(sub)
+    else:
+        how = (
+            f"<@{sub.user_id}> set it up: only they or a workspace admin can pause, change or "
+            "remove it."
+        )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=how)]))
+    blocks += _others(others)
+    text = f"Subscription #{sub.id}: {describe_when(sub)}"
+    return {"text": text, "blocks": _dump(blocks)}
+
+
+def manage_gone_message(
+    subscription_id: int, others: list[Subscription], removed: Subscription | None = None
+) -> dict:
+    """Manage on a message whose subscription is gone (or Remove just took it away)."""
+    if removed is not None:
+        head = f"Removed {describe(removed)}: nothing more comes from it."
+    else:
+        head = (
+            f"Subscription #{subscription_id} is gone: it was removed, so nothing more comes "
+            "from it. This message stays as it was."
+        )
+    if not others:
+        head += "\nNo subscriptions left. Try `/papers subscribe lora daily at 09:00`."
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=head)), *_others(others)]
+    return {"text": head, "blocks": _dump(blocks)}

@@ -180,13 +180,13 @@ def test_a_home_button_with_an_id_past_sqlites_range_changes_nothing(slack, repl
 
 def test_manage_subscription_in_a_home_preview_answers_on_home(slack, reply):
     """App Home clicks carry no response_url: Manage under a preview used to answer nothing
-    (a TypeError after the ack). It shows the subscriptions where the preview was."""
+    (a TypeError after the ack). It shows the previewed subscription where the preview was."""
     reply("subscribe channel weekly")
     shown = preview(slack, open_home(slack), "home_preview_1")
     slack.state.views.clear()
     slack.click(shown, "digest_manage", view=shown)
     managed = json.dumps(home(slack), ensure_ascii=False)
-    assert "*Your subscriptions*" in managed and "`/papers unsubscribe &lt;id&gt;`" in managed
+    assert "*Managing* *#1* trending" in managed and "`/papers unsubscribe 1`" in managed
 
 
 @pytest.mark.parametrize(
