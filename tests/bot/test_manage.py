@@ -4,6 +4,9 @@ was for, with what the clicker may do to it, and still reaches their others."""
 from __future__ import annotations
 
 import json
+import re
+
+import pytest
 
 from bot import views
 from storage import connect
@@ -118,3 +121,27 @@ def test_manage_on_a_channel_digest_by_a_member_who_may_not_change_it(slack, con
     db = connect(config.db_path)
     assert [s.id for s in subs.visible_to(db, slack.team_id, "U0LOCAL")] == [1]
     db.close()
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("lora weekdays at 8am", id="weekdays"),
+        pytest.param('"attention at scale" weekly on tue at 16:30 Europe/Berlin', id="phrase"),
+        pytest.param("lora OR qlora -survey daily at 07:15", id="syntax"),
+        pytest.param("channel rlhf weekly", id="channel"),
+        pytest.param("diffusion instant", id="alert"),
+    ],
+)
+def test_the_command_manage_offers_changes_that_subscription(slack, reply, typed):
+    """The subscribe line Manage shows, retyped with another time, moves the subscription
+    the digest came from (it makes no second one)."""
+    assert reply(f"subscribe {typed}")["text"].startswith("Subscribed")
+    shown = text_of(manage(slack, digest_for(1), channel="C0GENERAL"))
+    line = next(part for part in shown.split("`") if part.startswith("/papers subscribe"))
+    line = line.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    again = reply(line.removeprefix("/papers "))["text"]
+    assert again.startswith("You already have this subscription: *#1*"), again
+    if "instant" not in typed:
+        moved = reply(re.sub(r" at \d\d:\d\d", " at 11:45", line.removeprefix("/papers ")))
+        assert "Updated the schedule of #1" in moved["text"], moved["text"]
