@@ -18,6 +18,7 @@ from storage import subscriptions as subs
 from storage.config import Config
 from storage.deliveries import delivered_papers
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
+from storage.index import IndexUnavailable
 from storage.papers import by_arxiv_id
 from storage.schedule import (
     WEEKDAYS,
@@ -29,7 +30,7 @@ from storage.schedule import (
     zone,
     zone_problem,
 )
-from storage.search import SearchResult, known_word, search
+from storage.search import MAX_WORDS, SearchResult, known_word, parse_query, search
 from storage.subscriptions import Kind, Subscription
 from storage.text import straight_quotes
 from storage.trending import anchor_day, trending
@@ -376,7 +377,9 @@ def _subscribe(
 ) -> dict:
     request = parse_subscribe(words, known=lambda word: known_word(db, word))
     if request.keywords:
-        search(db, request.keywords, limit=1)  # refuse keywords that are not a valid query
+        # Refuse keywords that are not a valid query: parsed, not searched, so a subscribe
+        # works while the search index is being built (digests search when they are due).
+        parse_query(request.keywords, max_words=MAX_WORDS)
     is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
     if request.channel and not is_dm and not lookups.bot_in_channel(inv.channel_id):
         if inv.channel_name.startswith("mpdm-"):  # a group DM: `/invite` does not work there
@@ -655,6 +658,8 @@ def _search_or_ask(db: Database, config: Config, text: str, words: list[str], me
         return _search(db, config, text)
     try:
         result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
+    except IndexUnavailable:
+        raise  # no search ran: nothing says the words find no papers
     except PapersError:
         return _did_you_mean(words, meant)
     if not result.total:
