@@ -1089,9 +1089,10 @@ def manage_gone_message(
     if removed is not None:
         head = f"Removed {describe(removed)}: nothing more comes from it."
     else:
+        which = f"Subscription #{subscription_id}" if subscription_id else "That subscription"
         head = (
-            f"Subscription #{subscription_id} is gone: it was removed, so nothing more comes "
-            "from it. This message stays as it was."
+            f"{which} is gone: it was removed, so nothing more comes from it. This message "
+            "stays as it was."
         )
     if not others:
         head += "\nNo subscriptions left. Try `/papers subscribe lora daily at 09:00`."

@@ -92,6 +92,9 @@ def test_manage_on_a_digest_of_a_removed_subscription_says_it_is_gone(slack, rep
     assert answer["text"].startswith("Subscription #2 is gone: it was removed")
     assert action_ids(answer) == []
     assert "*Your other subscriptions*\n*#1* `lora`" in text_of(answer)
+    garbled = views.digest_message([], "x", 2, True) | {"blocks": [views._manage(2).to_dict()]}
+    garbled["blocks"][0]["elements"][0]["value"] = "not a number"
+    assert manage(slack, garbled)["text"].startswith("That subscription is gone")
 
 
 def test_manage_of_another_members_subscription_shows_nothing_of_it(slack, config):
