@@ -702,6 +702,7 @@ def home_view(
     preview_of: int | None = None,
     saved: list[dict] | None = None,
     again: tuple[str, str] | None = None,
+    saved_total: int | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
     a preview shows under its subscription (a reply to a button, `again`, at the end)."""
@@ -715,7 +716,7 @@ def home_view(
             )
         )
     shown = subs[:25]
-    saved_blocks = reading_list_blocks(saved) if saved is not None else []
+    saved_blocks = reading_list_blocks(saved, total=saved_total) if saved is not None else []
     # What is left for a preview once the subscriptions (3 blocks each), the header and the
     # reading list have their places (App Home holds HOME_BLOCKS). No divider between
     # subscriptions: with one, the most a user may have (25) filled all 100 blocks, and the
@@ -895,12 +896,14 @@ def authors_message(paper: dict) -> dict:
     return {"text": f"Authors of {title}", "blocks": blocks}
 
 
-def saved_item_blocks(paper: dict) -> list:
-    """One saved paper: title and context with a Remove button beside it."""
+def saved_item_blocks(paper: dict, offset: int = 0) -> list:
+    """One saved paper: title and context with a Remove button beside it (its block says
+    which page of the reading list it is on, for the list shown again after a Remove)."""
     head = title_link(paper)
     text = f"{head}\n{paper_context(paper, SECTION_CHARS - len(head) - 1)}"
     return [
         SectionBlock(
+            block_id=f"saved_{offset}_{paper['id']}",
             text=MarkdownTextObject(text=text),
             accessory=ButtonElement(
                 text="Remove", action_id=f"saved_remove_{paper['id']}", value=str(paper["id"])
@@ -909,30 +912,53 @@ def saved_item_blocks(paper: dict) -> list:
     ]
 
 
-def saved_message(papers: list[dict], total: int) -> dict:
-    """/papers saved: the reading list, newest first, each with Remove."""
+SAVED_PAGE = 20  # papers on one page of /papers saved
+
+
+def saved_page_of(block_id: str) -> int:
+    """The reading-list page offset a saved paper's block names (0 when it names none)."""
+    parts = block_id.split("_")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
+def saved_message(papers: list[dict], total: int, offset: int = 0) -> dict:
+    """/papers saved: a page of the reading list, newest first, each with Remove, and
+    Previous/Next when it holds more."""
     if not papers:
         return text_message(
             "Your reading list is empty. Press *Save* on any paper to keep it here."
         )
 
     def render(count: int) -> list[dict]:
-        more = f" · showing the newest {count}" if total > count else ""
+        shown = f" · {offset + 1}–{offset + count}" if total > count or offset else ""
         blocks: list = [
-            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){more}"))
+            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){shown}"))
         ]
         for paper in papers[:count]:
-            blocks += saved_item_blocks(paper)
+            blocks += saved_item_blocks(paper, offset)
+        buttons = []
+        if offset > 0:
+            back = str(max(offset - SAVED_PAGE, 0))
+            buttons.append(ButtonElement(text="Previous", action_id="saved_prev", value=back))
+        if offset + count < total:
+            on = str(offset + count)
+            buttons.append(ButtonElement(text="Next", action_id="saved_next", value=on))
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
         return _dump(blocks)
 
-    # Long (escaped) titles make fewer fit one message: the newest that do, and the count.
+    # Long (escaped) titles make fewer fit one message: the newest that do; Next goes on
+    # from the first that did not.
     blocks = _fitting(render, len(papers))[1]
     plural = "s" if total != 1 else ""
     return {"text": f"Your reading list: {total} paper{plural}", "blocks": blocks}
 
 
-def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
-    """The App Home section of the reading list (at most `room` blocks)."""
+def reading_list_blocks(
+    papers: list[dict], room: int = HOME_BLOCKS, total: int | None = None
+) -> list:
+    """The App Home section of the reading list (at most `room` blocks); past the newest
+    SAVED_IN_HOME of `total`, where the rest are."""
     blocks: list = [DividerBlock(), HeaderBlock(text=PlainTextObject(text="Your reading list"))]
     if not papers:
         blocks.append(
@@ -940,6 +966,10 @@ def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
         )
     for paper in papers[:SAVED_IN_HOME]:
         blocks += saved_item_blocks(paper)
+    rest = (total or 0) - len(papers[:SAVED_IN_HOME])
+    if rest > 0:
+        more = f"…and {rest} more: `/papers saved`"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks[: max(room, 0)]
 
 

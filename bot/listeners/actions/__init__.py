@@ -17,6 +17,7 @@ from bot.listeners.actions.manage_change import manage_change
 from bot.listeners.actions.more_like_this import more_like_this
 from bot.listeners.actions.paper_authors import author_search, paper_authors
 from bot.listeners.actions.save_paper import save_paper
+from bot.listeners.actions.saved_pages import saved_pages
 from bot.listeners.actions.saved_remove import saved_remove
 from bot.listeners.actions.search_pages import search_pages
 from bot.listeners.actions.search_share import search_share
@@ -40,4 +41,5 @@ def register(app: App) -> None:
     app.action(re.compile(r"^author_search_\d+$"))(author_search)
     app.action(re.compile(r"^author_(next|prev)$"))(author_pages)
     app.action(re.compile(r"^saved_remove_\d+$"))(saved_remove)
+    app.action(re.compile(r"^saved_(next|prev)$"))(saved_pages)
     app.action(re.compile(r"^code_link_\d+$"))(code_link)
