@@ -148,3 +148,21 @@ def test_the_command_manage_offers_changes_that_subscription(slack, reply, typed
     if "instant" not in typed:
         moved = reply(re.sub(r" at \d\d:\d\d", " at 11:45", line.removeprefix("/papers ")))
         assert "Updated the schedule of #1" in moved["text"], moved["text"]
+
+
+def test_manage_under_a_home_preview_pauses_there(slack, reply):
+    """On App Home (no response_url) Manage and its Pause answer where the preview was, and
+    Home's own list shows the subscription paused."""
+    from tests.bot.test_home import home, open_home, preview
+
+    reply("subscribe channel weekly")
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    slack.state.views.clear()
+    slack.click(shown, "digest_manage", view=shown)
+    managed = home(slack)
+    assert "manage_pause_1" in action_ids(managed)
+    slack.state.views.clear()
+    slack.click(managed, "manage_pause_1", view=managed)
+    after = home(slack)
+    assert "_Paused._" in text_of(after)
+    assert "home_resume_1" in action_ids(after) and "manage_resume_1" in action_ids(after)
