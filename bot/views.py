@@ -582,8 +582,12 @@ def warning_message(error: Exception) -> dict:
 def text_message(text: str) -> dict:
     """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
     and the user got "Something went wrong" instead of the reply)."""
-    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in _sections(text)]
-    return {"text": text, "blocks": _dump(blocks)}
+    parts = _sections(text)
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in parts]
+    # The fallback says what the blocks say: the whole text of a reply quoting a long
+    # command (each `&` an `&amp;`) passed the 40,000 characters Slack takes, and the reply
+    # was refused.
+    return {"text": "\n".join(parts), "blocks": _dump(blocks)}
 
 
 def help_message(note: str | None = None) -> dict:
