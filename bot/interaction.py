@@ -33,10 +33,12 @@ def click_channel(body: dict) -> str | None:
 
 
 def clicker_of(body: dict, team_id: str | None) -> Clicker:
-    """Who clicked where: their own workspace (user.team_id: in a Slack Connect channel the
-    payload's team may be the channel's host; else `team_id`, Bolt's) and the channel."""
+    """Who clicked where: the payload's workspace (`team_id`, Bolt's), the clicker's own
+    (user.team_id: in a Slack Connect channel the payload's may be the channel's host) and
+    the channel."""
     user = body.get("user") or {}
-    return Clicker(user.get("team_id") or team_id or "", user.get("id", ""), click_channel(body))
+    own = user.get("team_id") or team_id or ""
+    return Clicker(team_id or own, own, user.get("id", ""), click_channel(body))
 
 
 def on_home(body: dict) -> bool:

@@ -17,12 +17,19 @@ from storage.subscriptions import Kind, Subscription
 
 @dataclass
 class Clicker:
-    """Who clicked, and where: `team_id` is the clicker's own workspace (in a Slack Connect
-    channel, maybe not the subscription's); `channel_id` None on App Home."""
+    """Who clicked, and where: `team_id` is the payload's workspace, `user_team` the
+    clicker's own (in a Slack Connect channel, maybe not the subscription's; on Enterprise
+    Grid the organisation's E… id); `channel_id` None on App Home."""
 
     team_id: str
+    user_team: str
     user_id: str
     channel_id: str | None
+
+    @property
+    def workspace(self) -> str:
+        """The clicker's own workspace: their team, unless it names an organisation."""
+        return self.user_team if self.user_team.startswith("T") else self.team_id
 
 
 def shown_to(db: Database, clicker: Clicker, subscription_id: int) -> Subscription | None:
@@ -34,13 +41,14 @@ def shown_to(db: Database, clicker: Clicker, subscription_id: int) -> Subscripti
         return None
     if sub.kind == Kind.CHANNEL and sub.target == clicker.channel_id:
         return sub
-    return sub if sub.team_id == clicker.team_id and sub.user_id == clicker.user_id else None
+    teams = {clicker.team_id, clicker.workspace}
+    return sub if sub.team_id in teams and sub.user_id == clicker.user_id else None
 
 
 def may_change(sub: Subscription, clicker: Clicker, is_admin: Callable[[str], bool]) -> bool:
     """subs.may_change, for a clicker of the subscription's own workspace only (a partner's
     admin is no admin here); `is_admin` is asked only when it matters."""
-    if clicker.team_id != sub.team_id:
+    if clicker.workspace != sub.team_id:
         return False
     if sub.user_id == clicker.user_id:
         return True
@@ -48,7 +56,7 @@ def may_change(sub: Subscription, clicker: Clicker, is_admin: Callable[[str], bo
 
 
 def _others(db: Database, clicker: Clicker, sub_id: int) -> list[Subscription]:
-    mine = subs.visible_to(db, clicker.team_id, clicker.user_id, clicker.channel_id)
+    mine = subs.visible_to(db, clicker.workspace, clicker.user_id, clicker.channel_id)
     return [s for s in mine if s.id != sub_id]
 
 

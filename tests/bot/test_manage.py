@@ -166,3 +166,12 @@ def test_manage_under_a_home_preview_pauses_there(slack, reply):
     after = home(slack)
     assert "_Paused._" in text_of(after)
     assert "home_resume_1" in action_ids(after) and "manage_resume_1" in action_ids(after)
+
+
+def test_manage_on_enterprise_grid_where_the_user_names_the_organisation(slack, reply):
+    """On Enterprise Grid a click's user.team_id is the organisation's id (E…), not the
+    workspace's: the member's own digest is theirs to manage all the same."""
+    reply("subscribe lora daily at 09:00")
+    answer = manage(slack, digest_for(1), user_team="E0GRID")
+    assert "*Managing* *#1* `lora`" in text_of(answer)
+    assert action_ids(answer) == ["manage_pause_1", "manage_remove_1"]
