@@ -9,6 +9,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
+from bot.installs import serve_again_if_installed
 from bot.interaction import answer, button_id, clicker_of, on_home
 from bot.manage import change
 
@@ -20,6 +21,8 @@ def manage_change(
     ack()
     deps = context["deps"]
     verb = action["action_id"].split("_")[1]  # manage_<verb>_<id>
+    if verb == "resume":  # as App Home's Resume: an uninstalled team is served again first
+        serve_again_if_installed(deps, client, context.team_id or "")
     message = change(
         deps.db,
         clicker_of(body, context.team_id),
