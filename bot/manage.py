@@ -98,6 +98,12 @@ def change(
             subs.remove(db, sub.team_id, sub.user_id, str(sub.id), sub.target, False)
             return views.manage_gone_message(sub.id, _others(db, clicker, sub.id), sub)
         status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
+        # A stale button (the reply is older than a change made elsewhere) changes nothing
+        # that is so already: a pause keeps why it was paused (Slack refused its channel:
+        # asking for it again resumes it), as `/papers pause` does.
+        if sub.status == status and sub.paused_reason not in subs.FOR_WANT_OF_A_TOKEN:
+            done = "Already paused." if verb == "pause" else "Not paused: nothing to resume."
+            return manage_reply(db, clicker, subscription_id, is_admin, now, f"_{done}_")
         reason = "paused with Manage subscription" if verb == "pause" else None
         subs.set_status(db, sub.team_id, sub.id, status, reason, now=now, grace=grace)
     except PapersError:  # removed meanwhile: the reply says it is gone

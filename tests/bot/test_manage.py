@@ -175,3 +175,17 @@ def test_manage_on_enterprise_grid_where_the_user_names_the_organisation(slack, 
     answer = manage(slack, digest_for(1), user_team="E0GRID")
     assert "*Managing* *#1* `lora`" in text_of(answer)
     assert action_ids(answer) == ["manage_pause_1", "manage_remove_1"]
+
+
+def test_a_stale_pause_keeps_why_slack_paused_it(slack, reply, config):
+    """Pause on a Manage reply older than Slack's refusal of the channel (the bot removed)
+    replaced the reason, and asking for the subscription again no longer resumed it."""
+    reply("subscribe channel weekly")
+    answer = manage(slack, digest_for(1), channel="C0GENERAL")
+    db = connect(config.db_path)
+    subs.pause(db, 1, "Slack said not_in_channel")
+    stale = manage(slack, answer | {"_ephemeral": "x"}, "manage_pause_1", channel="C0GENERAL")
+    assert "_Already paused._" in text_of(stale)
+    assert subs.by_id(db, 1).paused_reason == "Slack said not_in_channel"
+    db.close()
+    assert reply("subscribe channel weekly")["text"].startswith("Resumed")
