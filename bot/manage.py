@@ -99,9 +99,8 @@ def change(
             return views.manage_gone_message(sub.id, _others(db, clicker, sub.id), sub)
         status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
         # A stale button (the reply is older than a change made elsewhere) changes nothing
-        # that is so already: a pause keeps why it was paused (Slack refused its channel:
-        # asking for it again resumes it), as `/papers pause` does.
-        if sub.status == status and sub.paused_reason not in subs.FOR_WANT_OF_A_TOKEN:
+        # that is so already, as `/papers pause` does.
+        if not subs.changes_status(sub, status):
             done = "Already paused." if verb == "pause" else "Not paused: nothing to resume."
             return manage_reply(db, clicker, subscription_id, is_admin, now, f"_{done}_")
         reason = "paused with Manage subscription" if verb == "pause" else None
