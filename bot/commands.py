@@ -18,6 +18,7 @@ from storage import subscriptions as subs
 from storage.config import Config
 from storage.deliveries import delivered_papers
 from storage.errors import NotFound, PapersError, QueryError, SubscriptionError
+from storage.index import IndexUnavailable
 from storage.papers import by_arxiv_id
 from storage.schedule import (
     WEEKDAYS,
@@ -29,7 +30,7 @@ from storage.schedule import (
     zone,
     zone_problem,
 )
-from storage.search import SearchResult, known_word, search
+from storage.search import MAX_WORDS, SearchResult, known_word, parse_query, search
 from storage.subscriptions import Kind, Subscription
 from storage.text import straight_quotes
 from storage.trending import anchor_day, trending
@@ -376,7 +377,9 @@ def _subscribe(
 ) -> dict:
     request = parse_subscribe(words, known=lambda word: known_word(db, word))
     if request.keywords:
-        search(db, request.keywords, limit=1)  # refuse keywords that are not a valid query
+        # Refuse keywords that are not a valid query: parsed, not searched, so a subscribe
+        # works while the search index is being built (digests search when they are due).
+        parse_query(request.keywords, max_words=MAX_WORDS)
     is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
     if request.channel and not is_dm and not lookups.bot_in_channel(inv.channel_id):
         if inv.channel_name.startswith("mpdm-"):  # a group DM: `/invite` does not work there
@@ -655,6 +658,8 @@ def _search_or_ask(db: Database, config: Config, text: str, words: list[str], me
         return _search(db, config, text)
     try:
         result = search(db, text, limit=views.PAGE_SIZE, max_chars=config.max_query_chars)
+    except IndexUnavailable:
+        raise  # no search ran: nothing says the words find no papers
     except PapersError:
         return _did_you_mean(words, meant)
     if not result.total:
@@ -662,16 +667,19 @@ def _search_or_ask(db: Database, config: Config, text: str, words: list[str], me
     return views.search_message(result, typed=text)
 
 
-def search_page(db: Database, config: Config, value: str, team_id: str) -> SearchResult | None:
+def search_page(
+    db: Database, config: Config, value: str, team_id: str, channel_id: str | None = None
+) -> SearchResult | None:
     """The page a Share/Next/Previous button stands for, or None for a stale or bad button
-    (an alert's Show all keeps to the papers of a delivery of the clicker's `team_id`).
+    (an alert's Show all keeps to the papers of its delivery, seen only from the channel it
+    was delivered to: storage.deliveries.delivered_papers).
     Past the last page (fewer matches now, an offset changed by hand) it is the last page:
     an empty one would say "No papers match" a query that does."""
     try:
         query, offset, newest, after, delivery = views.page_from_value(value)
         limit, chars = views.PAGE_SIZE, config.max_query_chars
         # An alert's Show all lists the papers that alert announced, nothing else in its range.
-        only = delivered_papers(db, delivery, team_id) if delivery is not None else None
+        only = delivered_papers(db, delivery, team_id, channel_id) if delivery is not None else None
         if delivery is not None and only is None:
             return None
         # A button pages what was shown: an alert's stored keywords as the alert matched

@@ -8,6 +8,7 @@ from slack_sdk import WebClient
 
 from bot.context import Deps
 from bot.home import publish_home, refresh_home, view_hash
+from bot.manage import Clicker
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
 # would make SQLite raise OverflowError instead of finding nothing).
@@ -21,6 +22,23 @@ def button_id(value: str) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number <= MAX_ROW_ID else None
+
+
+def click_channel(body: dict) -> str | None:
+    """The channel a button was clicked in (Slack signs it), or None (App Home)."""
+    channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+        "channel_id"
+    )
+    return channel if isinstance(channel, str) and channel else None
+
+
+def clicker_of(body: dict, team_id: str | None) -> Clicker:
+    """Who clicked where: the payload's workspace (`team_id`, Bolt's), the clicker's own
+    (user.team_id: in a Slack Connect channel the payload's may be the channel's host) and
+    the channel."""
+    user = body.get("user") or {}
+    own = user.get("team_id") or team_id or ""
+    return Clicker(team_id or own, own, user.get("id", ""), click_channel(body))
 
 
 def on_home(body: dict) -> bool:

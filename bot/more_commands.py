@@ -58,10 +58,14 @@ def unfollow(db: Database, team_id: str, user_id: str, name: str) -> dict:
     return views.text_message(f"Stopped following:\n{lines}")
 
 
-def reading_list(db: Database, team_id: str, user_id: str) -> dict:
-    """The user's reading list."""
-    papers = saved.saved_papers(db, team_id, user_id)
-    return views.saved_message(papers, saved.count_saved(db, team_id, user_id))
+def reading_list(db: Database, team_id: str, user_id: str, offset: int = 0) -> dict:
+    """The user's reading list, the page from `offset` on (past its end, the last page: a
+    Remove there, or on another device meanwhile, emptied it)."""
+    total = saved.count_saved(db, team_id, user_id)
+    if offset >= total:
+        offset = max(total - 1, 0) // views.SAVED_PAGE * views.SAVED_PAGE
+    papers = saved.saved_papers(db, team_id, user_id, views.SAVED_PAGE, offset)
+    return views.saved_message(papers, total, offset)
 
 
 def reply(db: Database, team_id: str, user_id: str, text: str, now: datetime) -> dict | None:

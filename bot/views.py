@@ -608,8 +608,12 @@ def warning_message(error: Exception) -> dict:
 def text_message(text: str) -> dict:
     """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
     and the user got "Something went wrong" instead of the reply)."""
-    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in _sections(text)]
-    return {"text": text, "blocks": _dump(blocks)}
+    parts = _sections(text)
+    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in parts]
+    # The fallback says what the blocks say: the whole text of a reply quoting a long
+    # command (each `&` an `&amp;`) passed the 40,000 characters Slack takes, and the reply
+    # was refused.
+    return {"text": "\n".join(parts), "blocks": _dump(blocks)}
 
 
 def help_message(note: str | None = None) -> dict:
@@ -728,6 +732,7 @@ def home_view(
     preview_of: int | None = None,
     saved: list[dict] | None = None,
     again: tuple[str, str] | None = None,
+    saved_total: int | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
     a preview shows under its subscription (a reply to a button, `again`, at the end)."""
@@ -741,7 +746,7 @@ def home_view(
             )
         )
     shown = subs[:25]
-    saved_blocks = reading_list_blocks(saved) if saved is not None else []
+    saved_blocks = reading_list_blocks(saved, total=saved_total) if saved is not None else []
     # What is left for a preview once the subscriptions (3 blocks each), the header and the
     # reading list have their places (App Home holds HOME_BLOCKS). No divider between
     # subscriptions: with one, the most a user may have (25) filled all 100 blocks, and the
@@ -921,12 +926,14 @@ def authors_message(paper: dict) -> dict:
     return {"text": f"Authors of {title}", "blocks": blocks}
 
 
-def saved_item_blocks(paper: dict) -> list:
-    """One saved paper: title and context with a Remove button beside it."""
+def saved_item_blocks(paper: dict, offset: int = 0) -> list:
+    """One saved paper: title and context with a Remove button beside it (its block says
+    which page of the reading list it is on, for the list shown again after a Remove)."""
     head = title_link(paper)
     text = f"{head}\n{paper_context(paper, SECTION_CHARS - len(head) - 1)}"
     return [
         SectionBlock(
+            block_id=f"saved_{offset}_{paper['id']}",
             text=MarkdownTextObject(text=text),
             accessory=ButtonElement(
                 text="Remove", action_id=f"saved_remove_{paper['id']}", value=str(paper["id"])
@@ -935,30 +942,53 @@ def saved_item_blocks(paper: dict) -> list:
     ]
 
 
-def saved_message(papers: list[dict], total: int) -> dict:
-    """/papers saved: the reading list, newest first, each with Remove."""
+SAVED_PAGE = 20  # papers on one page of /papers saved
+
+
+def saved_page_of(block_id: str) -> int:
+    """The reading-list page offset a saved paper's block names (0 when it names none)."""
+    parts = block_id.split("_")
+    return int(parts[1]) if len(parts) == 3 and parts[1].isdigit() else 0
+
+
+def saved_message(papers: list[dict], total: int, offset: int = 0) -> dict:
+    """/papers saved: a page of the reading list, newest first, each with Remove, and
+    Previous/Next when it holds more."""
     if not papers:
         return text_message(
             "Your reading list is empty. Press *Save* on any paper to keep it here."
         )
 
     def render(count: int) -> list[dict]:
-        more = f" · showing the newest {count}" if total > count else ""
+        shown = f" · {offset + 1}–{offset + count}" if total > count or offset else ""
         blocks: list = [
-            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){more}"))
+            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){shown}"))
         ]
         for paper in papers[:count]:
-            blocks += saved_item_blocks(paper)
+            blocks += saved_item_blocks(paper, offset)
+        buttons = []
+        if offset > 0:
+            back = str(max(offset - SAVED_PAGE, 0))
+            buttons.append(ButtonElement(text="Previous", action_id="saved_prev", value=back))
+        if offset + count < total:
+            on = str(offset + count)
+            buttons.append(ButtonElement(text="Next", action_id="saved_next", value=on))
+        if buttons:
+            blocks.append(ActionsBlock(elements=buttons))
         return _dump(blocks)
 
-    # Long (escaped) titles make fewer fit one message: the newest that do, and the count.
+    # Long (escaped) titles make fewer fit one message: the newest that do; Next goes on
+    # from the first that did not.
     blocks = _fitting(render, len(papers))[1]
     plural = "s" if total != 1 else ""
     return {"text": f"Your reading list: {total} paper{plural}", "blocks": blocks}
 
 
-def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
-    """The App Home section of the reading list (at most `room` blocks)."""
+def reading_list_blocks(
+    papers: list[dict], room: int = HOME_BLOCKS, total: int | None = None
+) -> list:
+    """The App Home section of the reading list (at most `room` blocks); past the newest
+    SAVED_IN_HOME of `total`, where the rest are."""
     blocks: list = [DividerBlock(), HeaderBlock(text=PlainTextObject(text="Your reading list"))]
     if not papers:
         blocks.append(
@@ -966,6 +996,10 @@ def reading_list_blocks(papers: list[dict], room: int = HOME_BLOCKS) -> list:
         )
     for paper in papers[:SAVED_IN_HOME]:
         blocks += saved_item_blocks(paper)
+    rest = (total or 0) - len(papers[:SAVED_IN_HOME])
+    if rest > 0:
+        more = f"…and {rest} more: `/papers saved`"
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
     return blocks[: max(room, 0)]
 
 
@@ -1012,3 +1046,115 @@ def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
         )
     blocks.append(paper_actions(paper))
     return _dump(blocks)
+
+
+# --- Manage subscription (on a digest or an alert) -------------------------------------
+MANAGE_OTHERS = 10  # the member's other subscriptions listed under the one managed
+
+
+def subscribe_command(sub: Subscription) -> str:
+    """The `/papers subscribe …` that makes `sub` as it is: typed with another time or day
+    (in the same place), it moves this subscription instead of making another."""
+    words = ["/papers subscribe"] + (["channel"] if sub.kind == "channel" else [])
+    words += [sub.keywords] if sub.keywords else []
+    if sub.is_instant:
+        return " ".join([*words, "instant"])
+    if sub.frequency == Frequency.WEEKLY:
+        words += ["weekly on", WEEKDAYS[sub.weekday]]
+    else:
+        words.append(sub.frequency)
+    return " ".join([*words, "at", sub.at_time, sub.tz])
+
+
+def _how_to_change(sub: Subscription) -> str:
+    """The commands that change `sub`, for a member who may."""
+    if sub.author:  # an author follow: no schedule of its own
+        stop = code(f"/papers unfollow {sub.author}")
+        return f"Stop following: {stop} · {code(f'/papers pause {sub.id}')}"
+    where = f" in <#{sub.target}>" if sub.kind == "channel" else ""
+    lines = [
+        f"Change when it comes: type {code(subscribe_command(sub))}{where} with another "
+        "time, day or frequency.",
+        f"{code(f'/papers pause {sub.id}')} · {code(f'/papers resume {sub.id}')} · "
+        f"{code(f'/papers unsubscribe {sub.id}')}",
+    ]
+    return "\n".join(lines)
+
+
+def _others(others: list[Subscription]) -> list[dict]:
+    """The member's other subscriptions, briefly, and where all of them are."""
+    if not others:
+        return []
+    lines = [describe(s) for s in others[:MANAGE_OTHERS]]
+    if len(others) > MANAGE_OTHERS:
+        lines.append(f"…and {len(others) - MANAGE_OTHERS} more.")
+    lines.append("`/papers list` lists them all; App Home has Pause and Remove for each.")
+    text = "*Your other subscriptions*\n" + "\n".join(lines)
+    return [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_CHARS)))]
+
+
+def manage_message(
+    sub: Subscription,
+    delivered: dict | None,
+    now: datetime,
+    can_change: bool,
+    others: list[Subscription],
+    note: str | None = None,
+) -> dict:
+    """The reply to Manage subscription: the subscription the message was for, its state,
+    its buttons (Pause/Resume, Remove) and commands when the clicker may change it; then
+    their other subscriptions. `note` says what a button just did."""
+    status = delivery_status(sub, delivered)
+    due = next_delivery(sub, now)
+    lines = [f"*Managing* {describe(sub)}", escape_mrkdwn(status) + (f". {due}" if due else "")]
+    blocks: list = []
+    if note:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+    if can_change:
+        paused = sub.status == "paused"
+        toggle = ("Resume", "manage_resume") if paused else ("Pause", "manage_pause")
+        blocks.append(
+            ActionsBlock(
+                elements=[
+                    ButtonElement(
+                        text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)
+                    ),
+                    ButtonElement(
+                        text="Remove",
+                        action_id=f"manage_remove_{sub.id}",
+                        value=str(sub.id),
+                        style="danger",
+                        confirm=_confirm_remove(sub),
+                    ),
+                ]
+            )
+        )
+        how = _how_to_change(sub)
+    else:
+        how = (
+            f"<@{sub.user_id}> set it up: only they or a workspace admin can pause, change or "
+            "remove it."
+        )
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=how)]))
+    blocks += _others(others)
+    text = f"Subscription #{sub.id}: {describe_when(sub)}"
+    return {"text": text, "blocks": _dump(blocks)}
+
+
+def manage_gone_message(
+    subscription_id: int, others: list[Subscription], removed: Subscription | None = None
+) -> dict:
+    """Manage on a message whose subscription is gone (or Remove just took it away)."""
+    if removed is not None:
+        head = f"Removed {describe(removed)}: nothing more comes from it."
+    else:
+        which = f"Subscription #{subscription_id}" if subscription_id else "That subscription"
+        head = (
+            f"{which} is gone: it was removed, so nothing more comes from it. This message "
+            "stays as it was."
+        )
+    if not others:
+        head += "\nNo subscriptions left. Try `/papers subscribe lora daily at 09:00`."
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=head)), *_others(others)]
+    return {"text": head, "blocks": _dump(blocks)}

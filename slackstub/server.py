@@ -311,8 +311,12 @@ class SlackStandIn:
         channel: str = "C0GENERAL",
         team: str | None = None,
         view: dict | None = None,
+        user_team: str | None = None,
     ) -> dict:
-        """Click the button `action_id` in a message (or App Home view) as Slack sends it."""
+        """Click the button `action_id` in a message (or App Home view) as Slack sends it.
+        `team` is the payload's workspace and `user_team` the clicker's own (by default the
+        same): in a Slack Connect channel a partner workspace's member clicks a message
+        the app posted in its own."""
         button = _find_button(message.get("blocks", []), action_id)
         origin = None
         if message.get("_ephemeral"):
@@ -323,7 +327,7 @@ class SlackStandIn:
         payload = {
             "type": "block_actions",
             "team": {"id": team or self.team_id, "domain": "local"},
-            "user": {"id": user, "team_id": team or self.team_id},
+            "user": {"id": user, "team_id": user_team or team or self.team_id},
             "api_app_id": "A0LOCAL",
             "trigger_id": uuid.uuid4().hex,
             "actions": [

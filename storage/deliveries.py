@@ -181,20 +181,36 @@ def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
     return sent
 
 
-def delivered_papers(db: Database, key: str, team_id: str) -> list[int] | None:
-    """The papers of this team's delivery with this key ("subscription id:period"), or None
-    when there is no such delivery (removed with its subscription, a forged key, or another
-    workspace's: which papers its alert announced is that workspace's business)."""
+def delivered_papers(
+    db: Database, key: str, team_id: str, channel_id: str | None = None
+) -> list[int] | None:
+    """The papers of the delivery with this key ("subscription id:period") for a click made
+    in `channel_id` by a member of `team_id`, or None when there is no such delivery (removed
+    with its subscription, or a forged key) or the click may not see it.
+
+    A delivery that recorded its channel is seen from that channel only (Slack signs the
+    channel a click came from): a channel's alert by any member of it, whichever workspace
+    they are in (in a Slack Connect channel the partner's members see the alert too), a DM
+    alert by its own team only. Which papers an alert announced is no business of another
+    channel or workspace. One without a channel (never posted) keeps to its team."""
     subscription_id, _, period = key.partition(":")
     if not subscription_id.isdigit() or not period or int(subscription_id) >= 2**63:
         return None
     rows = db.query(
-        "SELECT d.paper_ids FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id"
-        " WHERE d.subscription_id = ? AND d.period = ? AND s.team_id = ?",
-        [int(subscription_id), period, team_id],
+        "SELECT d.paper_ids, d.channel, s.team_id, s.kind FROM deliveries d"
+        " JOIN subscriptions s ON s.id = d.subscription_id"
+        " WHERE d.subscription_id = ? AND d.period = ?",
+        [int(subscription_id), period],
     )
     row = next(rows, None)
-    return json.loads(row["paper_ids"]) if row and row["paper_ids"] else None
+    if row is None or not row["paper_ids"]:
+        return None
+    same_team = row["team_id"] == team_id
+    if row["channel"]:
+        seen = row["channel"] == channel_id and (same_team or row["kind"] == "channel")
+    else:
+        seen = same_team
+    return json.loads(row["paper_ids"]) if seen else None
 
 
 def ledger(db: Database, subscription_id: int | None = None) -> list[dict]:

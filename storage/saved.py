@@ -48,14 +48,17 @@ def remove(db: Database, team_id: str, user_id: str, paper_id: int) -> bool:
         )
 
 
-def saved_papers(db: Database, team_id: str, user_id: str, limit: int = 20) -> list[dict]:
-    """The user's saved papers, most recently saved first."""
+def saved_papers(
+    db: Database, team_id: str, user_id: str, limit: int = 20, offset: int = 0
+) -> list[dict]:
+    """The user's saved papers, most recently saved first (from the `offset`-th on)."""
     rows = db["saved"].rows_where(
         "team_id = ? AND user_id = ?",
         [team_id, user_id],
         select="paper_id",
         order_by="saved_at DESC, rowid DESC",
         limit=limit,
+        offset=max(offset, 0),
     )
     return get_papers(db, [row["paper_id"] for row in rows])
 

@@ -344,19 +344,21 @@ def pause_or_resume(
     reason = PAUSED_BY_COMMAND if status == Status.PAUSED else None
     with transaction(db):
         allowed = _allowed(db, team_id, user_id, selector, channel_id, is_admin, verb, kind)
-        # One already paused keeps why (Slack refused its channel), unless only a token was
-        # missing: the member's pause then outlasts the reinstall that brings one.
-        changed = [
-            sub
-            for sub in allowed
-            if sub.status != status
-            or (status == Status.PAUSED and sub.paused_reason in FOR_WANT_OF_A_TOKEN)
-        ]
+        changed = [sub for sub in allowed if changes_status(sub, status)]
         for sub in changed:
             _set_status(db, sub, status, reason, now, grace)
         done = {sub.id for sub in changed}
         already = [sub for sub in allowed if sub.id not in done]
         return [get(db, team_id, s.id) for s in changed], [get(db, team_id, s.id) for s in already]
+
+
+def changes_status(sub: Subscription, status: Status) -> bool:
+    """Whether pausing or resuming `sub` changes it: one already paused keeps why (Slack
+    refused its channel: asking for it again resumes it), unless only a token was missing
+    (the member's pause then outlasts the reinstall that brings one)."""
+    return sub.status != status or (
+        status == Status.PAUSED and sub.paused_reason in FOR_WANT_OF_A_TOKEN
+    )
 
 
 def _set_status(

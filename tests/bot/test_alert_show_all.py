@@ -192,3 +192,68 @@ def test_show_all_of_another_workspaces_alert_shows_nothing_of_it(slack, config,
     clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
     (own,) = wait_for(lambda: slack.responses(clicked["response_id"]))
     assert own["text"].startswith("12 new papers match")
+
+
+def _channel_alert(slack, config) -> dict:
+    """A keyword alert of the 12 new papers on LoRA delivered to #general, a channel this
+    team shares with a partner workspace (Slack Connect)."""
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)
+    db = connect(config.db_path)
+    add_subscription(
+        db, slack.team_id, "U0LOCAL", "C0GENERAL", kind="channel", frequency="instant",
+        keywords="lora",
+    )  # fmt: skip
+    db.close()
+    (inbox / "new.txt").write_text(dump("Mar 18", NEW_TITLES, "Mar 17, 2026", 1))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("C0GENERAL")
+    return alert
+
+
+@pytest.mark.parametrize(
+    ("team", "user_team"),
+    [
+        pytest.param("T0PARTNER", "T0PARTNER", id="payload-team-is-the-partners"),
+        pytest.param(None, "T0PARTNER", id="payload-team-is-the-channels-host"),
+    ],
+)
+def test_show_all_in_a_shared_channel_works_for_a_partner_workspaces_member(
+    slack, config, team, user_team
+):
+    """In a Slack Connect channel a member of the partner workspace sees the alert; their
+    Show all was told the subscription was removed (it was looked up by their workspace).
+    Clicked in the channel the alert was delivered to, it lists the alert's papers, and so
+    does Next on that page."""
+    alert = _channel_alert(slack, config)
+    who = {"user": "U0PARTNER", "channel": "C0GENERAL", "team": team, "user_team": user_team}
+    clicked = slack.click(alert, "alert_show_all", **who)
+    (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert page["text"].startswith("12 new papers match")
+    seen = titles_in(page)
+    clicked = slack.click(page, "search_next", **who)
+    (after,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert after["text"].startswith("12 new papers match")
+    assert set(titles_in(after)).isdisjoint(seen) and set(titles_in(after)) <= set(NEW_TITLES)
+
+
+@pytest.mark.parametrize(
+    "team",
+    [
+        pytest.param("T0OTHER", id="another-workspace"),
+        pytest.param(None, id="this-workspace"),
+    ],
+)
+def test_show_all_clicked_outside_the_alerts_channel_lists_nothing(slack, config, team):
+    """A Show all value (forged, or copied) clicked in a channel the alert was never
+    delivered to lists none of its papers, whichever workspace the clicker is in."""
+    alert = _channel_alert(slack, config)
+    clicked = slack.click(alert, "alert_show_all", channel="C0ELSEWHERE", team=team)
+    (answer,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert titles_in(answer) == []
+    assert "new papers match" not in answer["text"]
+    clicked = slack.click(alert, "alert_show_all", channel="C0GENERAL")
+    (own,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert own["text"].startswith("12 new papers match")

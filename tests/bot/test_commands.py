@@ -579,6 +579,39 @@ def test_next_or_share_while_the_index_is_being_built_says_so(slack, reply, conf
     assert slack.messages("C0GENERAL") == []  # nothing shared
 
 
+@pytest.fixture
+def index_being_built(config):
+    """The search index deleted and another process building it (a `papers reindex`)."""
+    from storage import index as search_index
+
+    db = connect(config.db_path)
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    held = search_index.Writer(db)
+    yield
+    held.close()
+    search_index.forget_readers()
+    db.close()
+
+
+def test_subscribing_while_the_index_is_being_built_still_subscribes(reply, index_being_built):
+    """`/papers subscribe lora` (or moving an existing one to another time) while the index
+    was rebuilt answered "The search index is being built": the keywords were checked by
+    searching them. They are checked by parsing them; digests search when they are due."""
+    assert reply("subscribe lora daily at 09:00")["text"].startswith("Subscribed: *#1* `lora`")
+    moved = reply("subscribe lora daily at 10:00")["text"]
+    assert moved.startswith("Updated the schedule of #1: daily at 09:00")
+    refused = reply("subscribe -lora daily")["text"]  # a query that searches nothing, still
+    assert refused.startswith(":warning: Add a word to look for")
+
+
+def test_words_near_a_subcommand_while_the_index_is_being_built_say_so(reply, index_being_built):
+    """`/papers remote sensing` (one slip from `remove`) while the index was rebuilt asked
+    "Did you mean `/papers remove sensing`?": a search it could not run found nothing."""
+    answer = reply("remote sensing")["text"]
+    assert answer == ":warning: The search index is being built; try again in a minute."
+
+
 @pytest.mark.parametrize(
     ("automatic", "kept"),
     [

@@ -192,13 +192,13 @@ def test_a_home_button_with_an_id_past_sqlites_range_changes_nothing(slack, repl
 
 def test_manage_subscription_in_a_home_preview_answers_on_home(slack, reply):
     """App Home clicks carry no response_url: Manage under a preview used to answer nothing
-    (a TypeError after the ack). It shows the subscriptions where the preview was."""
+    (a TypeError after the ack). It shows the previewed subscription where the preview was."""
     reply("subscribe channel weekly")
     shown = preview(slack, open_home(slack), "home_preview_1")
     slack.state.views.clear()
     slack.click(shown, "digest_manage", view=shown)
     managed = json.dumps(home(slack), ensure_ascii=False)
-    assert "*Your subscriptions*" in managed and "`/papers unsubscribe &lt;id&gt;`" in managed
+    assert "*Managing* *#1* trending" in managed and "`/papers unsubscribe 1`" in managed
 
 
 @pytest.mark.parametrize(
@@ -362,3 +362,19 @@ def test_preview_on_a_home_from_before_a_change_says_what_changed(slack, reply, 
     if change.endswith("instant"):
         assert "*#1* `lora` → DM, instant alerts" in text and "gone" not in text
     assert validate_blocks(shown["blocks"], surface="home") == []
+
+
+def test_a_stale_pause_on_home_keeps_why_slack_paused_it(slack, reply, config):
+    """Home still showed Pause after the worker paused the channel's digest (Slack said
+    not_in_channel); pressing it replaced the reason with "paused from App Home", so after
+    `/invite @papers` asking for the digest again no longer resumed it."""
+    reply("subscribe channel weekly")
+    view = open_home(slack)
+    db = connect(config.db_path)
+    subs.pause(db, 1, "Slack said not_in_channel")
+    slack.state.views.clear()
+    slack.click(view, "home_pause_1", view=view)
+    home(slack)
+    assert subs.by_id(db, 1).paused_reason == "Slack said not_in_channel"
+    db.close()
+    assert reply("subscribe channel weekly")["text"].startswith("Resumed")

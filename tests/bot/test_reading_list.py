@@ -277,3 +277,39 @@ def test_a_saved_paper_whose_text_grows_when_escaped_keeps_the_reading_list(
     after = wait_for(lambda: slack.state.views.get("U0LOCAL"))
     assert "Press *Save* on any paper" in json.dumps(after)
     assert slack.state.rejected == []
+
+
+def _saved_titles(message: dict) -> list[str]:
+    return [b["text"]["text"].split("\n")[0] for b in message["blocks"] if b.get("accessory")]
+
+
+def test_a_reading_list_past_one_message_pages_to_its_oldest_papers(slack, reply, config):
+    """`/papers saved` showed the newest 20 of 27 saved papers and no way to the other 7
+    (nor did App Home's newest 10 say there were more). Next and Previous page through
+    all of them; Remove on a later page keeps that page."""
+    from storage import connect, saved
+    from tests.conftest import NOW
+
+    db = connect(config.db_path)
+    ids = [row["id"] for row in db.query("SELECT id FROM papers ORDER BY id LIMIT 27")]
+    for minute, paper_id in enumerate(ids):  # saved oldest first: ids[-1] is the newest
+        saved.save(db, "T0LOCAL", "U0LOCAL", paper_id, NOW.replace(minute=minute))
+    db.close()
+    first = reply("saved")
+    assert first["text"] == "Your reading list: 27 papers"
+    assert "(27) · 1–20" in json.dumps(first["blocks"], ensure_ascii=False)
+    assert [a for a in action_ids(first) if not a.startswith("saved_remove_")] == ["saved_next"]
+    second = click(slack, first, "saved_next")
+    assert second["replace_original"] is True
+    assert "(27) · 21–27" in json.dumps(second["blocks"], ensure_ascii=False)
+    assert len(_saved_titles(second)) == 7
+    assert not set(_saved_titles(second)) & set(_saved_titles(first))
+    assert [a for a in action_ids(second) if not a.startswith("saved_remove_")] == ["saved_prev"]
+    after = click(slack, second, "saved_remove_")
+    assert after["text"] == "Your reading list: 26 papers"
+    assert "(26) · 21–26" in json.dumps(after["blocks"], ensure_ascii=False)
+    back = click(slack, after, "saved_prev")
+    assert _saved_titles(back) == _saved_titles(first)
+    slack.event({"type": "app_home_opened", "user": "U0LOCAL", "tab": "home"})
+    view = json.dumps(wait_for(lambda: slack.state.views.get("U0LOCAL")), ensure_ascii=False)
+    assert "…and 16 more: `/papers saved`" in view

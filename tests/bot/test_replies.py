@@ -164,3 +164,20 @@ def test_help_names_every_command_of_the_readme_table(reply, command):
     """The README's table and `/papers help` list the same commands: looking a paper up by
     its arXiv id or link was in the README only."""
     assert command in reply("help")["text"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("lsit " + "&" * 4000, id="did-you-mean"),
+        pytest.param("unsubscribe " + "<>" * 2000, id="no-such-subscription"),
+        pytest.param("trending " + "&" * 4000, id="no-such-window"),
+    ],
+)
+def test_a_reply_quoting_a_very_long_command_still_arrives(reply, text):
+    """A reply that quotes the command back (twice, for a misspelled subcommand) carried
+    it whole in its plain-text fallback, every `&` as `&amp;`: past the 40,000 characters a
+    message's text may hold, Slack refused the reply and the member saw nothing at all."""
+    answer = reply(text)
+    assert len(answer["text"]) <= 12_000
+    assert answer["text"].startswith(("`lsit` is not a command", ":warning:"))

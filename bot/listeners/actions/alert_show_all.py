@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot import views
 from bot.commands import page_gone, search_page
-from bot.interaction import answer
+from bot.interaction import answer, click_channel
 
 
 def alert_show_all(
@@ -17,7 +17,8 @@ def alert_show_all(
     ack()
     deps = context["deps"]
     team_id = context.team_id or ""
-    result = search_page(deps.db, deps.config, action.get("value", ""), team_id)
+    channel = click_channel(body)
+    result = search_page(deps.db, deps.config, action.get("value", ""), team_id, channel)
     if result is None:
         message = page_gone(action.get("value", ""), "Those papers are no longer available.")
     else:

@@ -1,23 +1,32 @@
-"""Manage subscription (on digests and alerts): the subscriptions, with how to change them."""
+"""Manage subscription (on digests and alerts): the subscription the message was for, with
+how to change it, and the member's others."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import views
-from bot.interaction import answer
-from storage import subscriptions as subs
+from bot.admins import is_workspace_admin
+from bot.interaction import answer, button_id, clicker_of
+from bot.manage import manage_reply
 
 
 def digest_manage(
-    ack: Ack, body: dict, respond: Respond, client: WebClient, context: BoltContext
+    ack: Ack, action: dict, body: dict, respond: Respond, client: WebClient, context: BoltContext
 ) -> None:
-    """Reply with the user's subscriptions and the commands that change them (on App Home,
-    under a digest preview, where the preview was: Home clicks have no response_url)."""
+    """Reply with the message's subscription: its state, Pause/Resume and Remove for a
+    member who may change it, the commands that change its time (on App Home, under a
+    digest preview, where the preview was: Home clicks have no response_url)."""
     ack()
     deps = context["deps"]
-    team_id = context.team_id or ""
-    user_id = body.get("user", {}).get("id", "")
-    mine = subs.visible_to(deps.db, team_id, user_id, (body.get("channel") or {}).get("id"))
-    answer(body, respond, client, deps, team_id, views.list_message(mine))
+    sub_id = button_id(action.get("value", "")) or 0
+    message = manage_reply(
+        deps.db,
+        clicker_of(body, context.team_id),
+        sub_id,
+        lambda user_id: is_workspace_admin(client, user_id),
+        datetime.now(UTC),
+    )
+    answer(body, respond, client, deps, context.team_id or "", message)

@@ -31,7 +31,8 @@ def home_toggle(
     try:
         sub = subs.get(deps.db, team_id, button_id(action.get("value", "")) or 0)
         admin = sub.user_id != user_id and is_workspace_admin(client, user_id)
-        if subs.may_change(sub, user_id, admin):
+        # A stale button (Home from before the worker paused it) changes nothing so already.
+        if subs.may_change(sub, user_id, admin) and subs.changes_status(sub, status):
             now, grace = datetime.now(UTC), deps.config.grace
             subs.set_status(
                 deps.db, team_id, sub.id, status, "paused from App Home", now=now, grace=grace

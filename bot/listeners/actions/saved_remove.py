@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot import more_commands, paper_actions
+from bot import more_commands, paper_actions, views
 from bot.home import refresh_home
 from bot.interaction import on_home
 
@@ -21,4 +21,7 @@ def saved_remove(
     if on_home(body):
         refresh_home(client, deps, team_id, user_id, body)
     else:
-        respond(replace_original=True, **more_commands.reading_list(deps.db, team_id, user_id))
+        # The page the paper was on, shown again (its block names the page).
+        page = views.saved_page_of(action.get("block_id", ""))
+        listed = more_commands.reading_list(deps.db, team_id, user_id, page)
+        respond(replace_original=True, **listed)

@@ -7,14 +7,18 @@ from slack_bolt import Ack, BoltContext, Respond
 from bot import views
 from bot.commands import page_gone, search_page
 from bot.context import Deps
+from bot.interaction import click_channel
 
 
-def search_pages(ack: Ack, action: dict, respond: Respond, context: BoltContext) -> None:
+def search_pages(
+    ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext
+) -> None:
     """Show another page of the same query."""
     ack()
     deps: Deps = context["deps"]
     value = action.get("value", "")
-    result = search_page(deps.db, deps.config, value, context.team_id or "")
+    team_id = context.team_id or ""
+    result = search_page(deps.db, deps.config, value, team_id, click_channel(body))
     if result is None:
         stale = page_gone(value, "That page is no longer available; search again.")
         respond(replace_original=False, **stale)

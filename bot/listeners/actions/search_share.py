@@ -10,6 +10,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from bot import views
 from bot.commands import page_gone, search_page
 from bot.context import Deps
+from bot.interaction import click_channel
 from storage import replays
 
 
@@ -32,7 +33,8 @@ def search_share(
     ack()
     deps: Deps = context["deps"]
     value = action.get("value", "")
-    result = search_page(deps.db, deps.config, value, context.team_id or "")
+    team_id = context.team_id or ""
+    result = search_page(deps.db, deps.config, value, team_id, click_channel(body))
     if result is None:
         stale = page_gone(value, "Those results are gone; search again.")
         respond(replace_original=False, **stale)
