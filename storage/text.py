@@ -11,9 +11,10 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 _HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 # Control characters, and invisible ones that split words: zero-width space, (non-)joiners
 # and marks, soft hyphen, word joiner, BOM.
-_CONTROL = re.compile(
-    r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u00ad\u200b-\u200f\u2028\u2029\u2060-\u2064\ufeff\ufffd]"
-)
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b-\u200f\u2060-\u2064\ufeff\ufffd]")
+# Breaks between lines and pages (form feed, vertical tab, the file/record separators, NEL,
+# U+2028/U+2029, as a PDF pastes them): whitespace, so they part words as a space does.
+_BREAKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")
 _INNER_STAR = re.compile(r"(?<=[^\W_])\*+(?=[^\W_])")
 _BAR = re.compile(r"\s*\|+\s*")
 # A dash or minus sign that starts a word, as smart punctuation types `-survey` ("—survey",
@@ -56,7 +57,7 @@ def clean(text: str) -> str:
             return text
         return " ".join(text.split())
     text = unicodedata.normalize("NFKC", text)
-    text = _CONTROL.sub("", text)
+    text = _CONTROL.sub("", _BREAKS.sub(" ", text))
     return " ".join(text.split())
 
 

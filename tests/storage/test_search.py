@@ -269,6 +269,11 @@ def ids(result) -> list[int]:
         pytest.param("ＬＯＲＡ", "lora", id="full-width"),
         pytest.param("lo\u200dra", "lora", id="zero-width-joiner"),
         pytest.param("lo\u200bra adapters", "lora adapters", id="zero-width-space"),
+        # A line or page break pasted from a PDF (or a form feed) separates words as a
+        # space does: dropped, it joined them (`loraadapters`, no match).
+        pytest.param("lora\u2028adapters", "lora adapters", id="line-separator"),
+        pytest.param("lora\u2029adapters", "lora adapters", id="paragraph-separator"),
+        pytest.param("lora\x0cadapters", "lora adapters", id="form-feed"),
         pytest.param("lo*ra", "lora", id="star-inside-a-word"),
         pytest.param("ernie|minigpt", "ernie OR minigpt", id="bar-is-or"),
         pytest.param("ernie | minigpt", "ernie OR minigpt", id="spaced-bar"),
