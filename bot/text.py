@@ -59,8 +59,10 @@ def escaped_within(text: str, limit: int) -> str:
 def code(text: str) -> str:
     """Text as typed, in a `code span`: inside one Slack applies no *bold*, _italic_ or
     ~strike~, so only its control characters are escaped. A backtick would end the span
-    and mrkdwn has no escape for it, so only that one character becomes a look-alike."""
-    return "`" + escape_entities(text).replace("`", "ˋ") + "`"
+    and mrkdwn has no escape for it, so only that one character becomes a look-alike; nor can
+    a span hold a line break, so a text of several lines (Shift+Enter) is shown on one."""
+    one_line = text if text.isprintable() else " ".join(text.split())
+    return "`" + escape_entities(one_line).replace("`", "ˋ") + "`"
 
 
 def plural(count: int | str, noun: str, nouns: str | None = None, bold: bool = False) -> str:

@@ -105,6 +105,10 @@ def test_plurals(reply, query, text, header):
         pytest.param("a ~b~ _c_", "`a ~b~ _c_`", id="strike-italic"),
         pytest.param("x <!channel> & y", "`x &lt;!channel&gt; &amp; y`", id="control-chars"),
         pytest.param("a `b` c", "`a ˋbˋ c`", id="backtick-cannot-be-inside"),
+        # A code span cannot hold a line break (Shift+Enter in the command box): Slack
+        # shows its backticks as typed and the rest outside it.
+        pytest.param("zqxj\nwords", "`zqxj words`", id="line-break"),
+        pytest.param("zqxj \r\n\n words", "`zqxj words`", id="blank-line"),
     ],
 )
 def test_the_query_is_echoed_as_typed(reply, typed, echo):
