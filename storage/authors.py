@@ -244,10 +244,48 @@ def papers_by(
     return AuthorPapers(wanted, [row[0] for row in rows], total, people, newest, offset)
 
 
+# Words and marks between names in an author list ("A, B and C", "A; B", "A & B").
+_BETWEEN_NAMES = re.compile(r"\s(?:and|&)\s|;", re.IGNORECASE)
+_INITIAL = re.compile(r"^[^\W\d_]\.?$")
+ONE_AT_A_TIME = (
+    "Follow one author at a time, like `/papers follow Edward J. Hu`: `{typed}` reads as"
+    " several names."
+)
+
+
+def _several(db: Database, raw: str) -> bool:
+    """Whether a typed name is an author list, pasted whole (a follow of it would match no
+    paper): names joined by `and`, `&` or `;`, three names by commas, or "Given Surname,
+    Given Surname". One comma may also be "Surname, Given" with a surname of two words
+    (`García Márquez, Gabriel`): that reading stands unless its first part has an initial
+    (surnames have none), or only the first part is a name the store knows."""
+    if _BETWEEN_NAMES.search(raw):
+        return True
+    parts = [p for p in raw.split(",") if not set(_tokens(p)) <= _SUFFIXES]
+    if len(parts) != 2:
+        return len(parts) > 2
+    head = [w for w in parts[0].split() if fold(w).strip(".") not in _PARTICLES]
+    if len(head) < 2 or len(parts[1].split()) < 2:
+        return False
+    if any(_INITIAL.match(w) for w in head):
+        return True
+    first, whole = parse_name(parts[0]), parse_name(raw)
+    return bool(first and whole and not people_like(db, whole) and people_like(db, first))
+
+
 def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) -> Subscription:
     """Follow an author: alerts by DM for each new paper of theirs. Refuses an ambiguous
-    short name ("E. Hu" when the store knows Edward and Eric Hu) and a duplicate; a short
-    name of the one person the store knows follows them by their full name."""
+    short name ("E. Hu" when the store knows Edward and Eric Hu), an author list, a text
+    longer than a name, and a duplicate; a short name of the one person the store knows
+    follows them by their full name."""
+    typed = " ".join(raw.split())
+    if len(typed) > MAX_NAME_CHARS:
+        raise SubscriptionError(
+            f"That is longer than a name ({MAX_NAME_CHARS} characters at most): follow one"
+            " author, like `/papers follow Edward J. Hu`."
+        )
+    if _several(db, typed):
+        raise SubscriptionError(ONE_AT_A_TIME.format(typed=typed.replace("`", "ˋ")))
     wanted = require_name(raw)
     people = people_like(db, wanted)
     if len(people) > 1:

@@ -9,6 +9,8 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
+
 from jobs import worker
 from storage import connect
 from tests.bot.conftest import wait_for
@@ -239,3 +241,45 @@ def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, 
         answer = slack.click(listing, button)
         (result,) = wait_for(lambda a=answer: slack.responses(a["response_id"]))
         assert result["text"] == "1 paper by Yelong Shen · newest first"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        # An arXiv author line, pasted whole: it followed one "name" no paper ever has.
+        pytest.param("Edward J. Hu, Yelong Shen, Phillip Wallis", id="author-line"),
+        pytest.param("Edward J. Hu, Yelong Shen", id="two-names"),
+        pytest.param("Edward J. Hu and Yelong Shen", id="and"),
+        pytest.param("Edward J. Hu; Yelong Shen", id="semicolon"),
+        pytest.param("Edward J. Hu & Yelong Shen", id="ampersand"),
+    ],
+)
+def test_following_several_authors_at_once_asks_for_one(reply, typed):
+    answer = reply(f"follow {typed}")["text"]
+    assert "one author at a time" in answer and "`/papers follow Edward J. Hu`" in answer
+    assert "papers by" not in reply("list")["text"]
+
+
+def test_following_a_text_longer_than_a_name_says_so(reply):
+    answer = reply("follow " + "Edward " * 30 + "Hu")["text"]
+    assert "longer than a name" in answer
+    assert "papers by" not in reply("list")["text"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        pytest.param("Hu, Edward J.", "Hu, Edward J.", id="surname-first"),
+        pytest.param("de la Cruz, Maria", "de la Cruz, Maria", id="surname-with-particles"),
+        # Two surnames, no initial, no author the store knows by the first part alone.
+        pytest.param(
+            "García Márquez, Gabriel José", "García Márquez, Gabriel José", id="two-surnames"
+        ),
+        pytest.param("Robert W. Heath, Jr.", "Robert W. Heath, Jr.", id="suffix"),
+        pytest.param("Heath, Robert W., Jr.", "Heath, Robert W., Jr.", id="surname-first-suffix"),
+        pytest.param("Anna Sandberg-Ward", "Anna Sandberg-Ward", id="double-barrelled"),
+    ],
+)
+def test_one_name_with_commas_is_followed(reply, typed, shown):
+    answer = reply(f"follow {typed}")["text"]
+    assert answer.startswith("Following:") and shown in answer
