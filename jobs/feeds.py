@@ -23,7 +23,20 @@ from storage.code_links import normalize_repo_url
 from storage.models import Entry
 from storage.text import arxiv_id, clean
 
-_TAGS = re.compile(r"<[^>]+>")
+# HTML tags a feed's text may carry, by name: a `<` before anything else is text. arXiv's
+# RSS is plain text, where `$p<0.05$ and $n>100$` is maths, and `<!channel>` a title's words
+# (escaped when shown in Slack), not a tag to cut from `<` to the next `>`.
+_INLINE_TAGS = (
+    "a|abbr|b|big|cite|code|del|em|font|i|ins|kbd|mark|q|s|small|span|strike|strong|sub|sup"
+    "|tt|u|var"
+)
+_BLOCK_TAGS = (
+    "blockquote|br|center|dd|div|dl|dt|h[1-6]|hr|img|li|ol|p|pre|table|tbody|td|tfoot|th"
+    "|thead|tr|ul"
+)
+_TAG = r"</?(?:{})(?:\s[^<>]*)?/?>"
+_INLINE = re.compile(_TAG.format(_INLINE_TAGS), re.I)  # CO<sub>2</sub> reads CO2
+_BLOCK = re.compile(_TAG.format(_BLOCK_TAGS) + r"|<!--.*?-->", re.I | re.S)
 _HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
 _ARXIV_PREFIX = re.compile(
     r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
@@ -38,7 +51,7 @@ _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _plain(text: str | None) -> str:
-    return clean(html.unescape(_TAGS.sub(" ", text or "")))
+    return clean(html.unescape(_BLOCK.sub(" ", _INLINE.sub("", text or ""))))
 
 
 def _feed_date(entry: Any) -> str | None:

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.text import escape_mrkdwn
 from jobs.feeds import parse_feed, parse_hf_json
 from jobs.ingest import ingest_bytes, ingest_target
 from storage.search import search
@@ -368,3 +369,59 @@ def test_a_feed_url_answering_an_empty_body_is_a_failure_not_silence(db, file_se
     file_server.routes["/rss/cs.CL"] = (200, RSS, {"ETag": '"v1"'})
     (report,) = ingest_target(db, url, NOW)  # fetched whole, not answered 304
     assert report.error is None and report.new_papers == 2
+
+
+def _rss_item(title: str, abstract: str, ident: str = "2603.07001") -> bytes:
+    """One item as rss.arxiv.org writes it: plain text, XML-escaped once."""
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ version="2.0"><channel><title>cs.LG updates on arXiv.org</title>
+<item><title>{title}</title><link>https://arxiv.org/abs/{ident}</link>
+<description>arXiv:{ident}v1 Announce Type: new 
+Abstract: {abstract}</description>
+<guid isPermaLink="false">oai:arXiv.org:{ident}v1</guid>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate>
+<arxiv:announce_type>new</arxiv:announce_type><dc:creator>Ada Lovelace</dc:creator></item>
+</channel></rss>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "want_title", "want_abstract"),
+    [
+        pytest.param(
+            "Bounds for $k&lt;n$ and $m&gt;2$ in Sparse Recovery",
+            "For $p&lt;0.05$ and $n&gt;100$ samples the bias vanishes.",
+            "Bounds for $k<n$ and $m>2$ in Sparse Recovery",
+            "For $p<0.05$ and $n>100$ samples the bias vanishes.",
+            id="latex-inequalities",
+        ),
+        pytest.param(
+            "A &lt;!channel&gt; Title &amp; More",
+            "Loss drops by &lt;1% while speed grows &gt;2x on all tasks.",
+            "A <!channel> Title & More",
+            "Loss drops by <1% while speed grows >2x on all tasks.",
+            id="mention-and-percent",
+        ),
+        pytest.param(
+            "CO&lt;sub&gt;2&lt;/sub&gt; Capture with &lt;i&gt;Graph&lt;/i&gt; Networks",
+            "&lt;p&gt;We model CO&lt;sub&gt;2&lt;/sub&gt; capture.&lt;/p&gt;"
+            "&lt;p&gt;It works.&lt;/p&gt;",
+            "CO2 Capture with Graph Networks",
+            "We model CO2 capture. It works.",
+            id="real-html-tags-go",
+        ),
+    ],
+)
+def test_less_than_and_greater_than_in_feed_text_are_kept(
+    db, title, abstract, want_title, want_abstract
+):
+    # arXiv's RSS is plain text: `$p<0.05$ ... $n>100$` is maths, not an HTML tag, and
+    # cutting from `<` to `>` lost the words between (the title read "Bounds for $k 2$").
+    report = ingest_bytes(db, "cs.LG.xml", _rss_item(title, abstract), NOW)
+    assert report.error is None and report.new_papers == 1
+    (row,) = db.query("SELECT title, abstract FROM papers")
+    assert (row["title"], row["abstract"]) == (want_title, want_abstract)
+    # Shown in Slack, the kept text is escaped: no mention, no link.
+    assert "<" not in escape_mrkdwn(row["title"]) and "<!channel>" not in escape_mrkdwn(
+        row["abstract"]
+    )
