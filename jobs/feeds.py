@@ -41,6 +41,7 @@ _HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
 _ARXIV_PREFIX = re.compile(
     r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
 )
+_API_ERROR = re.compile(r"https?://(?:export\.)?arxiv\.org/api/errors", re.I)
 _VERSION = re.compile(r"\d(?:v(\d{1,4}))$")
 ANNOUNCE_TYPES = {"new", "cross", "replace", "replace-cross"}
 REVISIONS = {"replace", "replace-cross"}  # a new version of an older paper
@@ -94,6 +95,13 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
         result.unreadable = f"not a readable RSS/Atom feed ({reason})"
         return result
     for number, item in enumerate(feed.entries, 1):
+        if _API_ERROR.match(item.get("id") or ""):
+            # arXiv's API answers a bad query with HTTP 200 and one entry titled "Error":
+            # that is the source failing, with arXiv's reason, not a paper.
+            result.entries = []
+            reason = _plain(item.get("summary"))[:200] or "no reason given"
+            result.unreadable = f"arXiv API error: {reason}"
+            return result
         where = f"item {number}"
         title = bounded_text(_plain(item.get("title")), "title", TITLE_MAX_CHARS, result, where)
         description = _plain(item.get("summary") or item.get("description"))

@@ -425,3 +425,36 @@ def test_less_than_and_greater_than_in_feed_text_are_kept(
     assert "<" not in escape_mrkdwn(row["title"]) and "<!channel>" not in escape_mrkdwn(
         row["abstract"]
     )
+
+
+ARXIV_API_ERROR = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?search_query%3D%26id_list%3D1234.12345" rel="self"
+   type="application/atom+xml"/>
+  <title type="html">ArXiv Query: search_query=&amp;id_list=1234.12345</title>
+  <id>http://arxiv.org/api/kvuntZ8c9a4Eq5CF7KY03nMug+Q</id>
+  <updated>2026-03-17T00:00:00-04:00</updated>
+  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1
+  </opensearch:totalResults>
+  <entry>
+    <id>http://arxiv.org/api/errors#incorrect_id_format_for_1234.12345</id>
+    <title>Error</title>
+    <summary>incorrect id format for 1234.12345</summary>
+    <updated>2026-03-17T00:00:00-04:00</updated>
+    <link href="http://arxiv.org/api/errors#incorrect_id_format_for_1234.12345"
+     rel="alternate" type="text/html"/>
+    <author><name>arXiv api core</name></author>
+  </entry>
+</feed>"""
+
+
+def test_an_arxiv_api_error_is_the_sources_failure_not_a_paper_called_error(db, file_server):
+    # export.arxiv.org answers a mistyped query with HTTP 200 and one entry titled "Error":
+    # stored, it was a paper "Error" (arXiv id 1234.12345) in searches, digests and alerts.
+    file_server.routes["/api/query"] = (200, ARXIV_API_ERROR, {})
+    url = file_server.url("/api/query")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == "arXiv API error: incorrect id format for 1234.12345"
+    assert db["papers"].count == 0
+    (row,) = db.query("SELECT last_error FROM sources WHERE name = ?", [url])
+    assert row["last_error"] == report.error
