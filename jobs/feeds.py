@@ -94,6 +94,12 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
             reason = "no RSS or Atom element"
         result.unreadable = f"not a readable RSS/Atom feed ({reason})"
         return result
+    title = _plain(feed.feed.get("title")) if isinstance(feed.get("feed"), dict) else ""
+    if not feed.entries and title.casefold().startswith("feed error for query"):
+        # rss.arxiv.org answers a mistyped category (`cs.LGG`) with a valid, empty feed:
+        # that is the source failing, not a weekend with nothing announced.
+        result.unreadable = f"arXiv feed error: {title[:200]}"
+        return result
     for number, item in enumerate(feed.entries, 1):
         if _API_ERROR.match(item.get("id") or ""):
             # arXiv's API answers a bad query with HTTP 200 and one entry titled "Error":

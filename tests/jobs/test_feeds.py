@@ -458,3 +458,32 @@ def test_an_arxiv_api_error_is_the_sources_failure_not_a_paper_called_error(db, 
     assert db["papers"].count == 0
     (row,) = db.query("SELECT last_error FROM sources WHERE name = ?", [url])
     assert row["last_error"] == report.error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            b"<?xml version='1.0' encoding='UTF-8'?>\n<rss version=\"2.0\"><channel>"
+            b"<title>Feed error for query: cs.LGG</title><link>http://rss.arxiv.org/rss/cs.LGG"
+            b"</link><description>Feed error for query: cs.LGG</description></channel></rss>",
+            id="rss",
+        ),
+        pytest.param(
+            b"<?xml version='1.0' encoding='UTF-8'?>\n"
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><id>http://rss.arxiv.org/atom/cs.LGG</id>'
+            b"<title>Feed error for query: cs.LGG</title>"
+            b"<updated>2026-03-17T00:30:00-04:00</updated></feed>",
+            id="atom",
+        ),
+    ],
+)
+def test_an_arxiv_feed_for_a_mistyped_category_fails_unlike_an_empty_weekend(db, file_server, body):
+    # rss.arxiv.org answers `cs.LGG` with a valid feed of no items whose title says so:
+    # read as a weekend's empty feed, the admin's typo was ok forever and fed nothing.
+    file_server.routes["/rss/cs.LGG"] = (200, body, {})
+    url = file_server.url("/rss/cs.LGG")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == "arXiv feed error: Feed error for query: cs.LGG"
+    (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": report.error, "last_ok_at": None}
