@@ -192,7 +192,13 @@ def _hf_item(item: Any, fetched_on: date, result: Parsed, where: str) -> Entry |
         comments=bounded_count(item.get("numComments"), "comments", MAX_COUNT, result, where),
         arxiv_id=ident,
         url=f"https://arxiv.org/abs/{ident}" if ident else None,
-        listed_on=_iso_day(item.get("publishedAt")) or fetched_on.isoformat(),
+        # The day the paper was on the daily page: its submittedOnDailyAt. The item's
+        # publishedAt is arXiv's submission time, often days before Hugging Face featured
+        # it (older mirrors and copies without the field keep it as the listing date).
+        listed_on=_iso_day(paper.get("submittedOnDailyAt"))
+        or _iso_day(item.get("submittedOnDailyAt"))
+        or _iso_day(item.get("publishedAt"))
+        or fetched_on.isoformat(),
         code_url=normalize_repo_url(paper.get("githubRepo") or item.get("githubRepo")),
     )
 

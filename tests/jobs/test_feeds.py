@@ -487,3 +487,48 @@ def test_an_arxiv_feed_for_a_mistyped_category_fails_unlike_an_empty_weekend(db,
     assert report.error == "arXiv feed error: Feed error for query: cs.LGG"
     (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
     assert row == {"last_error": report.error, "last_ok_at": None}
+
+
+def _daily_item(ident: str, title: str, published: str, featured: str, upvotes: int) -> dict:
+    """A daily papers item as huggingface.co/api/daily_papers gives it: the item's
+    publishedAt is arXiv's submission time, the paper's submittedOnDailyAt its day on the
+    daily page."""
+    return {
+        "paper": {
+            "id": ident,
+            "authors": [{"_id": "6a63a8cbab9cdf9be5794456", "name": "Xiao Yu", "hidden": False}],
+            "publishedAt": f"{published}T00:00:00.000Z",
+            "submittedOnDailyAt": f"{featured}T10:04:20.120Z",
+            "title": title,
+            "summary": f"We present {title}, a method evaluated on many benchmarks.",
+            "upvotes": upvotes,
+            "discussionId": "6a63a8ccab9cdf9be579446a",
+        },
+        "publishedAt": f"{published}T20:37:52.000Z",
+        "title": title,
+        "summary": "Short description for listing",
+        "thumbnail": f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/{ident}.png",
+        "numComments": 2,
+        "submittedBy": {"fullname": "Baolin Peng", "user": "Baolin", "type": "user"},
+        "isAuthorParticipating": False,
+    }
+
+
+def test_a_daily_paper_is_listed_on_its_day_on_the_daily_page_not_its_arxiv_day(db):
+    import json
+    from datetime import UTC, datetime
+
+    from storage.trending import trending
+
+    # Hugging Face features papers days after arXiv has them: today's daily page (Nov 24)
+    # holds one from Nov 18. Listed on Nov 18, it was missing from today's trending digest.
+    items = [
+        _daily_item("2511.20001", "Fresh Agents", "2025-11-23", "2025-11-24", 3),
+        _daily_item("2511.14899", "Week-Old Reasoning", "2025-11-18", "2025-11-24", 80),
+    ]
+    report = ingest_bytes(db, "daily_papers.json", json.dumps(items).encode(), NOW)
+    assert report.error is None and report.new_papers == 2
+    listed = {r["listed_on"] for r in db.query("SELECT listed_on FROM sightings")}
+    assert listed == {"2025-11-24"}
+    now = datetime(2025, 11, 24, 12, 0, tzinfo=UTC)
+    assert [p["title"] for p in trending(db, now, "day")] == ["Week-Old Reasoning", "Fresh Agents"]
