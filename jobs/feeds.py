@@ -13,6 +13,7 @@ import feedparser
 from jobs.parsing import (
     ABSTRACT_MAX_CHARS,
     MAX_COUNT,
+    NOT_UTF8,
     TITLE_MAX_CHARS,
     Parsed,
     bounded_count,
@@ -210,10 +211,16 @@ def parse_hf_json(data: bytes, fetched_on: date) -> Parsed:
         result.unreadable = f"not daily papers JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
         return result
     try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Saved by an older Windows editor ("ANSI"), as dumps can be: read, not failed.
+        text = data.decode("cp1252", errors="replace")
+        result.skip("input", NOT_UTF8)
+    try:
         # A number too long for a count is kept as None here (and its field dropped with a
         # reason below) instead of failing the input, as int() would past 4,300 digits.
-        items = json.loads(data.decode("utf-8-sig"), parse_int=_bounded_int)
-    except (UnicodeDecodeError, ValueError) as exc:
+        items = json.loads(text, parse_int=_bounded_int)
+    except ValueError as exc:
         result.unreadable = f"not valid JSON ({type(exc).__name__})"
         return result
     if isinstance(items, dict):  # some mirrors wrap the list

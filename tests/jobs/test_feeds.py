@@ -532,3 +532,17 @@ def test_a_daily_paper_is_listed_on_its_day_on_the_daily_page_not_its_arxiv_day(
     assert listed == {"2025-11-24"}
     now = datetime(2025, 11, 24, 12, 0, tzinfo=UTC)
     assert [p["title"] for p in trending(db, now, "day")] == ["Week-Old Reasoning", "Fresh Agents"]
+
+
+def test_daily_papers_json_saved_as_windows_1252_is_read_not_failed(db):
+    import json
+
+    # Saved by an older Windows editor ("ANSI"): é and – are single bytes, not UTF-8.
+    items = hf_items(2)
+    items[0]["paper"]["title"] = "Café – Adapters for Naïve Bayes"
+    data = json.dumps(items, ensure_ascii=False).encode("cp1252")
+    report = ingest_bytes(db, "daily.json", data, NOW)
+    assert report.error is None and report.new_papers == 2
+    assert report.skip_reasons == {"not UTF-8; decoded as Windows-1252": 1}
+    titles = {r["title"] for r in db.query("SELECT title FROM papers")}
+    assert "Café – Adapters for Naïve Bayes" in titles
