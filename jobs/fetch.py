@@ -127,12 +127,21 @@ def _get(
         if exc.code == 304:
             return Fetched(etag=etag, last_modified=last_modified, not_modified=True)
         if 300 <= exc.code < 400:  # urllib refuses a redirect to file: and the like itself
-            raise SourceError(f"{url}: redirect refused (HTTP {exc.code})") from exc
+            raise SourceError(f"{url}: {_redirect_failure(exc)}") from exc
         raise SourceError(f"{url}: HTTP {exc.code}") from exc
     except (urllib.error.URLError, TimeoutError, OSError, ValueError, HTTPException) as exc:
         # HTTPException: http.client's InvalidURL ("http://host:rss/") and broken answers.
         reason = getattr(exc, "reason", exc)
         raise SourceError(f"{url}: {reason}") from exc
+
+
+def _redirect_failure(exc: urllib.error.HTTPError) -> str:
+    """Why a redirect was not followed, as an admin can act on it."""
+    if "infinite loop" in str(exc.msg):  # urllib's words for a loop or over 10 redirects
+        return f"redirect loop (HTTP {exc.code} back to an address already visited)"
+    if exc.headers is not None and not (exc.headers.get("Location") or exc.headers.get("URI")):
+        return f"HTTP {exc.code} redirect without a Location"
+    return f"redirect refused (HTTP {exc.code})"
 
 
 def _decoder(url: str, encoding: str | None):

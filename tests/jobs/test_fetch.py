@@ -150,3 +150,25 @@ def test_an_unknown_content_encoding_is_a_clear_failure(file_server):
     file_server.routes["/br"] = (200, b"\x1b\x00\x00", {"Content-Encoding": "br"})
     with pytest.raises(SourceError, match="unsupported Content-Encoding: br"):
         fetch(file_server.url("/br"))
+
+
+@pytest.mark.parametrize(
+    ("routes", "error"),
+    [
+        pytest.param(
+            {"/a": "/b", "/b": "/a"},
+            "redirect loop (HTTP 302 back to an address already visited)",
+            id="loop",
+        ),
+        pytest.param({"/a": None}, "HTTP 302 redirect without a Location", id="no-location"),
+    ],
+)
+def test_a_broken_redirect_says_what_is_wrong(file_server, routes, error):
+    # "redirect refused" sent the admin looking for a refused scheme: a loop between two
+    # addresses (a misconfigured proxy) and a redirect to nowhere are named as such.
+    for path, location in routes.items():
+        file_server.routes[path] = (302, b"", {"Location": location} if location else {})
+    with pytest.raises(SourceError) as failure:
+        fetch(file_server.url("/a"))
+    assert str(failure.value) == f"{file_server.url('/a')}: {error}"
+    assert len(file_server.requests) <= 11  # urllib stops following after 10
