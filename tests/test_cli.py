@@ -949,3 +949,9 @@ def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, digest_re
     assert result.stdout.splitlines()[1].endswith(f": {len(listed)} papers")
     # Fitted once: each number of papers rendered once, from five down to the one that fits.
     assert digest_renders == list(range(5, len(listed) - 1, -1))
+
+
+def test_one_arxiv_replacement_is_said_in_the_singular(tmp_path):
+    rss = FIXTURES / "arxiv_rss.xml"  # one new paper, one replacement
+    ran = run(tmp_path / "papers.db", "ingest", str(rss))
+    assert "; 1 arXiv replacement (never alerted)" in ran.stdout
