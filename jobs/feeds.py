@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -49,6 +49,9 @@ REVISIONS = {"replace", "replace-cross"}  # a new version of an older paper
 # Real daily papers JSON nests 4 levels deep; deeper input is not that format (and would
 # exhaust the parser's stack).
 MAX_JSON_DEPTH = 32
+# A feed item without an arXiv announce type that was published more than this long before
+# the feed was read is the back catalogue (an arXiv API search), not news.
+NEWS_DAYS = 7
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
@@ -135,12 +138,18 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
                 listed_on=published or fetched_on.isoformat(),
                 announce=announce,
                 version=_version(item.get("id"), prefix.group("id") if prefix else None),
+                back_catalogue=announce is None and _old(published, fetched_on),
             )
         )
     if feed.bozo and not result.entries:
         # Cut off (or broken) after its first items began: say why besides the skips.
         result.skip("end of feed", f"broken XML ({type(feed.get('bozo_exception')).__name__})")
     return result
+
+
+def _old(published: str | None, fetched_on: date) -> bool:
+    """Published more than NEWS_DAYS before the feed was read."""
+    return published is not None and published < (fetched_on - timedelta(NEWS_DAYS)).isoformat()
 
 
 def _announce_type(item: Any, prefix: re.Match | None) -> str | None:
