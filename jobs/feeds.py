@@ -85,7 +85,7 @@ def _authors(entry: Any) -> list[str]:
 
 def parse_feed(data: bytes, fetched_on: date) -> Parsed:
     """Parse RSS or Atom bytes; a feed that is not one gives a skip, not an exception."""
-    feed = feedparser.parse(data)
+    feed = feedparser.parse(data, response_headers=_charset(data))
     result = Parsed()
     if not feed.entries and (feed.bozo or not feed.get("version")):
         # feedparser reads a well-formed HTML page (a listing page's URL given for its feed)
@@ -150,6 +150,19 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
 def _old(published: str | None, fetched_on: date) -> bool:
     """Published more than NEWS_DAYS before the feed was read."""
     return published is not None and published < (fetched_on - timedelta(NEWS_DAYS)).isoformat()
+
+
+def _charset(data: bytes) -> dict[str, str]:
+    """Bytes that are valid UTF-8 are read as UTF-8, whatever the XML declaration says (a
+    generator writing UTF-8 under a windows-1252 declaration); anything else is left to the
+    declaration and feedparser's fallbacks. Legacy text with accents is never valid UTF-8."""
+    if data.isascii():
+        return {}
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return {"content-type": "application/xml; charset=utf-8"}
 
 
 def _announce_type(item: Any, prefix: re.Match | None) -> str | None:

@@ -546,3 +546,33 @@ def test_daily_papers_json_saved_as_windows_1252_is_read_not_failed(db):
     assert report.skip_reasons == {"not UTF-8; decoded as Windows-1252": 1}
     titles = {r["title"] for r in db.query("SELECT title FROM papers")}
     assert "Café – Adapters for Naïve Bayes" in titles
+
+
+WRONG_CHARSET_FEED = """<?xml version="1.0" encoding="{declared}"?>
+<rss version="2.0"><channel><title>Lab papers</title>
+<item><title>Schrödinger Bridges for Naïve Café Models</title>
+<link>https://arxiv.org/abs/2603.00009</link>
+<description>We study Schrödinger bridges — naïvely — on café data.</description></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("declared", "written"),
+    [
+        pytest.param("windows-1252", "utf-8", id="utf8-declared-cp1252"),
+        pytest.param("ISO-8859-1", "utf-8", id="utf8-declared-latin1"),
+        pytest.param("windows-1252", "cp1252", id="cp1252-as-declared"),
+        pytest.param("UTF-8", "cp1252", id="cp1252-declared-utf8"),
+    ],
+)
+def test_a_feed_whose_declared_charset_is_wrong_still_reads_right(db, declared, written):
+    # A feed generator writing UTF-8 under a windows-1252 declaration made "SchrÃ¶dinger"
+    # of every accent in the abstracts, stored and shown as such.
+    data = WRONG_CHARSET_FEED.format(declared=declared).encode(written)
+    report = ingest_bytes(db, "feed.xml", data, NOW)
+    assert report.error is None and report.new_papers == 1
+    (row,) = db.query("SELECT title, abstract FROM papers")
+    assert row == {
+        "title": "Schrödinger Bridges for Naïve Café Models",
+        "abstract": "We study Schrödinger bridges — naïvely — on café data.",
+    }
