@@ -59,7 +59,12 @@ def _plain(text: str | None) -> str:
     return clean(html.unescape(_BLOCK.sub(" ", _INLINE.sub("", text or ""))))
 
 
-def _feed_date(entry: Any) -> str | None:
+def _feed_date(entry: Any, fetched_on: date) -> str | None:
+    raw = entry.get("published") or entry.get("updated")
+    if isinstance(raw, str) and not _YEAR.search(raw):
+        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
+        # clock's ("--12-29"); the year is the one the feed was read in, or the last.
+        return _yearless(raw, fetched_on)
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
@@ -67,6 +72,38 @@ def _feed_date(entry: Any) -> str | None:
         return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
     except (ValueError, AttributeError):
         return None
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = rf"(?P<month>{'|'.join(_MONTHS)})[a-z]*\.?"
+# A year: 4 digits (not a zone offset such as -0400) or RFC 822's 2 ("17 Mar 26 00:00").
+_YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)|\b\d{1,2}\s+[a-z]{3,9}\.?\s+\d{2}\b(?!:)", re.I)
+_DAY_MONTH = rf"(?P<day2>\d{{1,2}})\s+{_MONTH.replace('month', 'month2')}"
+_MONTH_DAY = re.compile(
+    rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})\b|\b{_DAY_MONTH}|^--(?P<mm>\d\d)-?(?P<dd>\d\d)\b", re.I
+)
+
+
+def _yearless(raw: str, fetched_on: date) -> str | None:
+    """A year-less date ("Tue, 17 Mar", "--03-17") in the year it was read in; one later
+    than that day is last year's."""
+    match = _MONTH_DAY.search(raw.strip())
+    if not match:
+        return None
+    if match.group("mm"):
+        month, day = int(match.group("mm")), int(match.group("dd"))
+    else:
+        name = match.group("month") or match.group("month2")
+        month = _MONTHS.index(name[:3].lower()) + 1
+        day = int(match.group("day") or match.group("day2"))
+    for year in (fetched_on.year, fetched_on.year - 1):
+        try:
+            found = date(year, month, day)
+        except ValueError:  # 29 Feb of a year that has none, 31 Apr
+            continue
+        if found <= fetched_on + timedelta(days=1):  # a time zone ahead may be tomorrow
+            return found.isoformat()
+    return None
 
 
 def _authors(entry: Any) -> list[str]:
@@ -123,7 +160,7 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
         abstract = bounded_text(abstract, "abstract", ABSTRACT_MAX_CHARS, result, where)
         link = item.get("link") or ""
         ident = arxiv_id(item.get("id")) or arxiv_id(link)
-        published = _feed_date(item)
+        published = _feed_date(item, fetched_on)
         announce = _announce_type(item, prefix)
         result.entries.append(
             Entry(

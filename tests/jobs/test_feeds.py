@@ -576,3 +576,29 @@ def test_a_feed_whose_declared_charset_is_wrong_still_reads_right(db, declared, 
         "title": "Schrödinger Bridges for Naïve Café Models",
         "abstract": "We study Schrödinger bridges — naïvely — on café data.",
     }
+
+
+def _dated_item(ident: str, pub_date: str) -> str:
+    return f"""<item><title>Paper {ident} on sparse adapters</title>
+<link>https://example.org/papers/{ident}</link>
+<description>We study sparse adapters in setting {ident} and report results.</description>
+<pubDate>{pub_date}</pubDate></item>"""
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "read_on", "listed"),
+    [
+        pytest.param("Tue, 17 Mar 00:00:00 -0400", date(2026, 3, 18), "2026-03-17", id="rfc822"),
+        pytest.param("Mon, 29 Dec 12:00:00 GMT", date(2027, 1, 2), "2026-12-29", id="new-year"),
+        pytest.param("--12-29", date(2028, 1, 2), "2027-12-29", id="iso-new-year"),
+        pytest.param("17 Mar", date(2026, 3, 18), "2026-03-17", id="day-month"),
+    ],
+)
+def test_a_feed_date_without_a_year_takes_the_year_it_was_read_in(pub_date, read_on, listed):
+    # Some generators drop the year: the item was listed on that day of the year the feed
+    # was read in (last year's, for December read in January), not on the day it was read
+    # (nor, as feedparser guesses for `--12-29`, a day in the future).
+    rss = f'<rss version="2.0"><channel><title>t</title>{_dated_item("1", pub_date)}'
+    rss += "</channel></rss>"
+    (entry,) = parse_feed(rss.encode(), read_on).entries
+    assert (entry.listed_on, entry.published) == (listed, listed)
