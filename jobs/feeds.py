@@ -40,7 +40,8 @@ _INLINE = re.compile(_TAG.format(_INLINE_TAGS), re.I)  # CO<sub>2</sub> reads CO
 _BLOCK = re.compile(_TAG.format(_BLOCK_TAGS) + r"|<!--.*?-->", re.I | re.S)
 _HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
 _ARXIV_PREFIX = re.compile(
-    r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
+    r"^arXiv:(?P<id>\S+)\s+(?:Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?|Abstract:\s*)",
+    re.I,
 )
 _API_ERROR = re.compile(r"https?://(?:export\.)?arxiv\.org/api/errors", re.I)
 _VERSION = re.compile(r"\d(?:v(\d{1,4}))$")

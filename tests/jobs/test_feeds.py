@@ -602,3 +602,21 @@ def test_a_feed_date_without_a_year_takes_the_year_it_was_read_in(pub_date, read
     rss += "</channel></rss>"
     (entry,) = parse_feed(rss.encode(), read_on).entries
     assert (entry.listed_on, entry.published) == (listed, listed)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        pytest.param("arXiv:2603.07002v1 Announce Type: new Abstract: We study", id="one-line"),
+        pytest.param("arXiv:2603.07002v1\nAbstract: We study", id="no-announce-type"),
+        pytest.param("arXiv:2603.07002v1 announce type: NEW\n abstract: We study", id="case"),
+    ],
+)
+def test_the_arxiv_prefix_never_stays_in_an_abstract(description):
+    rss = _rss_item("Sparse Adapters", "x").replace(
+        b"arXiv:2603.07001v1 Announce Type: new \nAbstract: x",
+        (description + " sparse adapters at scale.").encode(),
+    )
+    (entry,) = parse_feed(rss, DAY).entries
+    assert entry.abstract == "We study sparse adapters at scale."
+    assert entry.version == 1
