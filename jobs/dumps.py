@@ -12,6 +12,7 @@ from jobs.parsing import (
     ABSTRACT_MAX_CHARS,
     MAX_AUTHORS,
     MAX_COUNT,
+    NOT_UTF8,
     TITLE_MAX_CHARS,
     Parsed,
     bounded_count,
@@ -113,7 +114,7 @@ def decode_line(raw: bytes, result: Parsed, where: str) -> str:
         return text
 
 
-_CP1252 = "not UTF-8; decoded as Windows-1252"
+_CP1252 = NOT_UTF8
 
 
 def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -13,6 +13,7 @@ import feedparser
 from jobs.parsing import (
     ABSTRACT_MAX_CHARS,
     MAX_COUNT,
+    NOT_UTF8,
     TITLE_MAX_CHARS,
     Parsed,
     bounded_count,
@@ -23,25 +24,48 @@ from storage.code_links import normalize_repo_url
 from storage.models import Entry
 from storage.text import arxiv_id, clean
 
-_TAGS = re.compile(r"<[^>]+>")
+# HTML tags a feed's text may carry, by name: a `<` before anything else is text. arXiv's
+# RSS is plain text, where `$p<0.05$ and $n>100$` is maths, and `<!channel>` a title's words
+# (escaped when shown in Slack), not a tag to cut from `<` to the next `>`.
+_INLINE_TAGS = (
+    "a|abbr|b|big|cite|code|del|em|font|i|ins|kbd|mark|q|s|small|span|strike|strong|sub|sup"
+    "|tt|u|var"
+)
+_BLOCK_TAGS = (
+    "blockquote|br|center|dd|div|dl|dt|h[1-6]|hr|img|li|ol|p|pre|table|tbody|td|tfoot|th"
+    "|thead|tr|ul"
+)
+_TAG = r"</?(?:{})(?:\s[^<>]*)?/?>"
+_INLINE = re.compile(_TAG.format(_INLINE_TAGS), re.I)  # CO<sub>2</sub> reads CO2
+_BLOCK = re.compile(_TAG.format(_BLOCK_TAGS) + r"|<!--.*?-->", re.I | re.S)
 _HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
 _ARXIV_PREFIX = re.compile(
-    r"^arXiv:(?P<id>\S+)\s+Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?", re.I
+    r"^arXiv:(?P<id>\S+)\s+(?:Announce Type:\s*(?P<type>\S+)\s*(?:Abstract:\s*)?|Abstract:\s*)",
+    re.I,
 )
+_API_ERROR = re.compile(r"https?://(?:export\.)?arxiv\.org/api/errors", re.I)
 _VERSION = re.compile(r"\d(?:v(\d{1,4}))$")
 ANNOUNCE_TYPES = {"new", "cross", "replace", "replace-cross"}
 REVISIONS = {"replace", "replace-cross"}  # a new version of an older paper
 # Real daily papers JSON nests 4 levels deep; deeper input is not that format (and would
 # exhaust the parser's stack).
 MAX_JSON_DEPTH = 32
+# A feed item without an arXiv announce type that was published more than this long before
+# the feed was read is the back catalogue (an arXiv API search), not news.
+NEWS_DAYS = 7
 _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
 
 
 def _plain(text: str | None) -> str:
-    return clean(html.unescape(_TAGS.sub(" ", text or "")))
+    return clean(html.unescape(_BLOCK.sub(" ", _INLINE.sub("", text or ""))))
 
 
-def _feed_date(entry: Any) -> str | None:
+def _feed_date(entry: Any, fetched_on: date) -> str | None:
+    raw = entry.get("published") or entry.get("updated")
+    if isinstance(raw, str) and not _YEAR.search(raw):
+        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
+        # clock's ("--12-29"); the year is the one the feed was read in, or the last.
+        return _yearless(raw, fetched_on)
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
     if not parsed:
         return None
@@ -49,6 +73,38 @@ def _feed_date(entry: Any) -> str | None:
         return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
     except (ValueError, AttributeError):
         return None
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTH = rf"(?P<month>{'|'.join(_MONTHS)})[a-z]*\.?"
+# A year: 4 digits (not a zone offset such as -0400) or RFC 822's 2 ("17 Mar 26 00:00").
+_YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)|\b\d{1,2}\s+[a-z]{3,9}\.?\s+\d{2}\b(?!:)", re.I)
+_DAY_MONTH = rf"(?P<day2>\d{{1,2}})\s+{_MONTH.replace('month', 'month2')}"
+_MONTH_DAY = re.compile(
+    rf"\b{_MONTH}\s+(?P<day>\d{{1,2}})\b|\b{_DAY_MONTH}|^--(?P<mm>\d\d)-?(?P<dd>\d\d)\b", re.I
+)
+
+
+def _yearless(raw: str, fetched_on: date) -> str | None:
+    """A year-less date ("Tue, 17 Mar", "--03-17") in the year it was read in; one later
+    than that day is last year's."""
+    match = _MONTH_DAY.search(raw.strip())
+    if not match:
+        return None
+    if match.group("mm"):
+        month, day = int(match.group("mm")), int(match.group("dd"))
+    else:
+        name = match.group("month") or match.group("month2")
+        month = _MONTHS.index(name[:3].lower()) + 1
+        day = int(match.group("day") or match.group("day2"))
+    for year in (fetched_on.year, fetched_on.year - 1):
+        try:
+            found = date(year, month, day)
+        except ValueError:  # 29 Feb of a year that has none, 31 Apr
+            continue
+        if found <= fetched_on + timedelta(days=1):  # a time zone ahead may be tomorrow
+            return found.isoformat()
+    return None
 
 
 def _authors(entry: Any) -> list[str]:
@@ -67,7 +123,7 @@ def _authors(entry: Any) -> list[str]:
 
 def parse_feed(data: bytes, fetched_on: date) -> Parsed:
     """Parse RSS or Atom bytes; a feed that is not one gives a skip, not an exception."""
-    feed = feedparser.parse(data)
+    feed = feedparser.parse(data, response_headers=_charset(data))
     result = Parsed()
     if not feed.entries and (feed.bozo or not feed.get("version")):
         # feedparser reads a well-formed HTML page (a listing page's URL given for its feed)
@@ -80,7 +136,20 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
             reason = "no RSS or Atom element"
         result.unreadable = f"not a readable RSS/Atom feed ({reason})"
         return result
+    title = _plain(feed.feed.get("title")) if isinstance(feed.get("feed"), dict) else ""
+    if not feed.entries and title.casefold().startswith("feed error for query"):
+        # rss.arxiv.org answers a mistyped category (`cs.LGG`) with a valid, empty feed:
+        # that is the source failing, not a weekend with nothing announced.
+        result.unreadable = f"arXiv feed error: {title[:200]}"
+        return result
     for number, item in enumerate(feed.entries, 1):
+        if _API_ERROR.match(item.get("id") or ""):
+            # arXiv's API answers a bad query with HTTP 200 and one entry titled "Error":
+            # that is the source failing, with arXiv's reason, not a paper.
+            result.entries = []
+            reason = _plain(item.get("summary"))[:200] or "no reason given"
+            result.unreadable = f"arXiv API error: {reason}"
+            return result
         where = f"item {number}"
         title = bounded_text(_plain(item.get("title")), "title", TITLE_MAX_CHARS, result, where)
         description = _plain(item.get("summary") or item.get("description"))
@@ -92,7 +161,7 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
         abstract = bounded_text(abstract, "abstract", ABSTRACT_MAX_CHARS, result, where)
         link = item.get("link") or ""
         ident = arxiv_id(item.get("id")) or arxiv_id(link)
-        published = _feed_date(item)
+        published = _feed_date(item, fetched_on)
         announce = _announce_type(item, prefix)
         result.entries.append(
             Entry(
@@ -107,12 +176,31 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
                 listed_on=published or fetched_on.isoformat(),
                 announce=announce,
                 version=_version(item.get("id"), prefix.group("id") if prefix else None),
+                back_catalogue=announce is None and _old(published, fetched_on),
             )
         )
     if feed.bozo and not result.entries:
         # Cut off (or broken) after its first items began: say why besides the skips.
         result.skip("end of feed", f"broken XML ({type(feed.get('bozo_exception')).__name__})")
     return result
+
+
+def _old(published: str | None, fetched_on: date) -> bool:
+    """Published more than NEWS_DAYS before the feed was read."""
+    return published is not None and published < (fetched_on - timedelta(NEWS_DAYS)).isoformat()
+
+
+def _charset(data: bytes) -> dict[str, str]:
+    """Bytes that are valid UTF-8 are read as UTF-8, whatever the XML declaration says (a
+    generator writing UTF-8 under a windows-1252 declaration); anything else is left to the
+    declaration and feedparser's fallbacks. Legacy text with accents is never valid UTF-8."""
+    if data.isascii():
+        return {}
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return {}
+    return {"content-type": "application/xml; charset=utf-8"}
 
 
 def _announce_type(item: Any, prefix: re.Match | None) -> str | None:
@@ -165,7 +253,13 @@ def _hf_item(item: Any, fetched_on: date, result: Parsed, where: str) -> Entry |
         comments=bounded_count(item.get("numComments"), "comments", MAX_COUNT, result, where),
         arxiv_id=ident,
         url=f"https://arxiv.org/abs/{ident}" if ident else None,
-        listed_on=_iso_day(item.get("publishedAt")) or fetched_on.isoformat(),
+        # The day the paper was on the daily page: its submittedOnDailyAt. The item's
+        # publishedAt is arXiv's submission time, often days before Hugging Face featured
+        # it (older mirrors and copies without the field keep it as the listing date).
+        listed_on=_iso_day(paper.get("submittedOnDailyAt"))
+        or _iso_day(item.get("submittedOnDailyAt"))
+        or _iso_day(item.get("publishedAt"))
+        or fetched_on.isoformat(),
         code_url=normalize_repo_url(paper.get("githubRepo") or item.get("githubRepo")),
     )
 
@@ -177,10 +271,16 @@ def parse_hf_json(data: bytes, fetched_on: date) -> Parsed:
         result.unreadable = f"not daily papers JSON (nested deeper than {MAX_JSON_DEPTH} levels)"
         return result
     try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Saved by an older Windows editor ("ANSI"), as dumps can be: read, not failed.
+        text = data.decode("cp1252", errors="replace")
+        result.skip("input", NOT_UTF8)
+    try:
         # A number too long for a count is kept as None here (and its field dropped with a
         # reason below) instead of failing the input, as int() would past 4,300 digits.
-        items = json.loads(data.decode("utf-8-sig"), parse_int=_bounded_int)
-    except (UnicodeDecodeError, ValueError) as exc:
+        items = json.loads(text, parse_int=_bounded_int)
+    except ValueError as exc:
         result.unreadable = f"not valid JSON ({type(exc).__name__})"
         return result
     if isinstance(items, dict):  # some mirrors wrap the list

@@ -21,6 +21,7 @@ from jobs.parsing import Parsed
 from storage import papers as store
 from storage.errors import DatabaseError, SourceError
 from storage.models import IngestReport
+from storage.text import clean
 
 log = logging.getLogger(__name__)
 SUFFIXES = {".txt", ".xml", ".rss", ".atom", ".json"}
@@ -174,12 +175,25 @@ def ingest_stream(
         reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
         log.info("skipped %d parts of %s: %s", parsed.skipped, name, reasons)
     if parsed.unreadable:
-        report.error = parsed.unreadable
-        store.record_source_error(db, name, kind, parsed.unreadable, now.isoformat(), sha)
+        report.error = parsed.unreadable + _short_text(kind, head)
+        store.record_source_error(db, name, kind, report.error, now.isoformat(), sha)
         return report
     report.parsed = len(parsed.entries)
     report.undated = parsed.undated
     return store.store_entries(db, name, kind, sha, parsed.entries, now.isoformat(), report, batch)
+
+
+SHORT_TEXT_BYTES = 200
+
+
+def _short_text(kind: str, head: bytes) -> str:
+    """What a short plain-text input says, for its failure: an upstream's bare answer such
+    as arXiv's "Rate exceeded." (HTTP 200) is the reason the admin needs."""
+    if kind != "dump" or len(head) > SHORT_TEXT_BYTES:
+        return ""
+    encoding = "utf-16" if _utf16(head) else "utf-8"
+    words = clean(head.decode(encoding, errors="replace"))
+    return f'; it reads "{words}"' if words else ""
 
 
 def _entries(folder: Path) -> list[Path]:

@@ -18,6 +18,8 @@ MAX_COUNT = 1_000_000  # upvotes, comments
 MAX_AUTHORS = 100_000
 # Skips kept with their place for inspection; the rest are only counted by reason.
 KEEP_SKIPS = 100
+# The reason noted once for an input (or a dump's line) read as Windows-1252.
+NOT_UTF8 = "not UTF-8; decoded as Windows-1252"
 
 
 @dataclass

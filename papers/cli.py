@@ -163,7 +163,7 @@ def _describe_raw(report) -> str:
     )
     line += f" ({reasons})" if reasons else ""
     if report.revisions:
-        line += f"; {report.revisions} arXiv replacements (never alerted)"
+        line += f"; {plural(report.revisions, 'arXiv replacement')} (never alerted)"
     if report.undated:
         line += "; undated (no date line, --date or date in the file name)"
     return line + _rules(report.merges_by_rule)

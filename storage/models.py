@@ -28,6 +28,9 @@ class Entry:
 
     # Fetched on demand for a pasted link: stored and shown, but listed by no source.
     looked_up: bool = False
+    # Published long before the feed listed it (an arXiv API query by lastUpdatedDate or
+    # relevance lists 2021 papers): stored and searchable, but not news for alerts.
+    back_catalogue: bool = False
 
     @property
     def is_revision(self) -> bool:
@@ -37,7 +40,7 @@ class Entry:
     @property
     def is_listing(self) -> bool:
         """Whether this sighting lists the paper as news (for trending and alerts)."""
-        return not (self.is_revision or self.looked_up)
+        return not (self.is_revision or self.looked_up or self.back_catalogue)
 
 
 @dataclass

@@ -947,3 +947,9 @@ def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):
     sections = [b for b in blocks if b["type"] == "section"]
     assert 1 <= len(listed) == len(sections) < 5
     assert result.stdout.splitlines()[1].endswith(f": {len(listed)} papers")
+
+
+def test_one_arxiv_replacement_is_said_in_the_singular(tmp_path):
+    rss = FIXTURES / "arxiv_rss.xml"  # one new paper, one replacement
+    ran = run(tmp_path / "papers.db", "ingest", str(rss))
+    assert "; 1 arXiv replacement (never alerted)" in ran.stdout

@@ -362,3 +362,45 @@ def test_rate_limited_mid_fan_out_every_alert_goes_out_once(worker_config, subsc
         run_job(worker_config, NOW.replace(minute=minutes))
     assert [len(stub.messages(c)) for c in ("DU0LOCAL", "C0GENERAL", "DU0OTHER")] == [1, 1, 1]
     assert [r["state"] for r in ledger.ledger(db, first.id)] == ["sent"]
+
+
+def _api_entry(ident: str, version: int, published: str, updated: str, title: str) -> str:
+    return f"""<entry>
+    <id>http://arxiv.org/abs/{ident}v{version}</id>
+    <updated>{updated}T17:37:18Z</updated>
+    <published>{published}T17:37:18Z</published>
+    <title>{title}</title>
+    <summary>  We study {title.lower()} with low-rank adapters (LoRA) and report results
+on twelve benchmarks against full fine-tuning.
+</summary>
+    <author><name>Edward J. Hu</name></author>
+    <link href="http://arxiv.org/abs/{ident}v{version}" rel="alternate" type="text/html"/>
+    <arxiv:primary_category term="cs.CL" scheme="http://arxiv.org/schemas/atom"/>
+  </entry>"""
+
+
+def test_an_old_paper_in_an_arxiv_api_feed_is_stored_but_not_alerted_as_news(
+    worker_config, subscribe, stub, file_server
+):
+    # An export.arxiv.org query sorted by lastUpdatedDate lists every paper that got a new
+    # version, 2021 ones too: stored and searchable, but a 2021 paper is not news today.
+    run_job(worker_config, NOW.replace(hour=5))  # first run: bookmark the back catalogue
+    subscribe(NOW, frequency="instant", keywords="lora")
+    feed = f"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">
+  <title type="html">ArXiv Query: search_query=cat:cs.CL</title>
+  <id>http://arxiv.org/api/abc</id>
+  <updated>2026-03-18T00:00:00-04:00</updated>
+  {_api_entry("2603.17001", 1, "2026-03-17", "2026-03-17", "Routing Adapters per Token")}
+  {_api_entry("2105.11111", 3, "2021-05-24", "2026-03-17", "Adapters for Speech")}
+</feed>"""
+    file_server.routes["/api/query"] = (200, feed.encode(), {})
+    config = replace(worker_config, feed_urls=(file_server.url("/api/query"),))
+    run_feeds(config, NOW)
+    alerts = stub.messages("DU0LOCAL")
+    assert [a["text"] for a in alerts] == ["1 new paper on lora"]
+    assert "Routing Adapters per Token" in alerts[0]["blocks"][1]["text"]["text"]
+    db = connect(config.db_path)
+    found = {p["title"] for p in search(db, "adapters speech").papers}
+    assert "Adapters for Speech" in found
+    db.close()

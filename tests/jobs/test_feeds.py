@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.text import escape_mrkdwn
 from jobs.feeds import parse_feed, parse_hf_json
 from jobs.ingest import ingest_bytes, ingest_target
 from storage.search import search
@@ -368,3 +369,254 @@ def test_a_feed_url_answering_an_empty_body_is_a_failure_not_silence(db, file_se
     file_server.routes["/rss/cs.CL"] = (200, RSS, {"ETag": '"v1"'})
     (report,) = ingest_target(db, url, NOW)  # fetched whole, not answered 304
     assert report.error is None and report.new_papers == 2
+
+
+def _rss_item(title: str, abstract: str, ident: str = "2603.07001") -> bytes:
+    """One item as rss.arxiv.org writes it: plain text, XML-escaped once."""
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ version="2.0"><channel><title>cs.LG updates on arXiv.org</title>
+<item><title>{title}</title><link>https://arxiv.org/abs/{ident}</link>
+<description>arXiv:{ident}v1 Announce Type: new 
+Abstract: {abstract}</description>
+<guid isPermaLink="false">oai:arXiv.org:{ident}v1</guid>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate>
+<arxiv:announce_type>new</arxiv:announce_type><dc:creator>Ada Lovelace</dc:creator></item>
+</channel></rss>""".encode()
+
+
+@pytest.mark.parametrize(
+    ("title", "abstract", "want_title", "want_abstract"),
+    [
+        pytest.param(
+            "Bounds for $k&lt;n$ and $m&gt;2$ in Sparse Recovery",
+            "For $p&lt;0.05$ and $n&gt;100$ samples the bias vanishes.",
+            "Bounds for $k<n$ and $m>2$ in Sparse Recovery",
+            "For $p<0.05$ and $n>100$ samples the bias vanishes.",
+            id="latex-inequalities",
+        ),
+        pytest.param(
+            "A &lt;!channel&gt; Title &amp; More",
+            "Loss drops by &lt;1% while speed grows &gt;2x on all tasks.",
+            "A <!channel> Title & More",
+            "Loss drops by <1% while speed grows >2x on all tasks.",
+            id="mention-and-percent",
+        ),
+        pytest.param(
+            "CO&lt;sub&gt;2&lt;/sub&gt; Capture with &lt;i&gt;Graph&lt;/i&gt; Networks",
+            "&lt;p&gt;We model CO&lt;sub&gt;2&lt;/sub&gt; capture.&lt;/p&gt;"
+            "&lt;p&gt;It works.&lt;/p&gt;",
+            "CO2 Capture with Graph Networks",
+            "We model CO2 capture. It works.",
+            id="real-html-tags-go",
+        ),
+    ],
+)
+def test_less_than_and_greater_than_in_feed_text_are_kept(
+    db, title, abstract, want_title, want_abstract
+):
+    # arXiv's RSS is plain text: `$p<0.05$ ... $n>100$` is maths, not an HTML tag, and
+    # cutting from `<` to `>` lost the words between (the title read "Bounds for $k 2$").
+    report = ingest_bytes(db, "cs.LG.xml", _rss_item(title, abstract), NOW)
+    assert report.error is None and report.new_papers == 1
+    (row,) = db.query("SELECT title, abstract FROM papers")
+    assert (row["title"], row["abstract"]) == (want_title, want_abstract)
+    # Shown in Slack, the kept text is escaped: no mention, no link.
+    assert "<" not in escape_mrkdwn(row["title"]) and "<!channel>" not in escape_mrkdwn(
+        row["abstract"]
+    )
+
+
+ARXIV_API_ERROR = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom">
+  <link href="http://arxiv.org/api/query?search_query%3D%26id_list%3D1234.12345" rel="self"
+   type="application/atom+xml"/>
+  <title type="html">ArXiv Query: search_query=&amp;id_list=1234.12345</title>
+  <id>http://arxiv.org/api/kvuntZ8c9a4Eq5CF7KY03nMug+Q</id>
+  <updated>2026-03-17T00:00:00-04:00</updated>
+  <opensearch:totalResults xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">1
+  </opensearch:totalResults>
+  <entry>
+    <id>http://arxiv.org/api/errors#incorrect_id_format_for_1234.12345</id>
+    <title>Error</title>
+    <summary>incorrect id format for 1234.12345</summary>
+    <updated>2026-03-17T00:00:00-04:00</updated>
+    <link href="http://arxiv.org/api/errors#incorrect_id_format_for_1234.12345"
+     rel="alternate" type="text/html"/>
+    <author><name>arXiv api core</name></author>
+  </entry>
+</feed>"""
+
+
+def test_an_arxiv_api_error_is_the_sources_failure_not_a_paper_called_error(db, file_server):
+    # export.arxiv.org answers a mistyped query with HTTP 200 and one entry titled "Error":
+    # stored, it was a paper "Error" (arXiv id 1234.12345) in searches, digests and alerts.
+    file_server.routes["/api/query"] = (200, ARXIV_API_ERROR, {})
+    url = file_server.url("/api/query")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == "arXiv API error: incorrect id format for 1234.12345"
+    assert db["papers"].count == 0
+    (row,) = db.query("SELECT last_error FROM sources WHERE name = ?", [url])
+    assert row["last_error"] == report.error
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(
+            b"<?xml version='1.0' encoding='UTF-8'?>\n<rss version=\"2.0\"><channel>"
+            b"<title>Feed error for query: cs.LGG</title><link>http://rss.arxiv.org/rss/cs.LGG"
+            b"</link><description>Feed error for query: cs.LGG</description></channel></rss>",
+            id="rss",
+        ),
+        pytest.param(
+            b"<?xml version='1.0' encoding='UTF-8'?>\n"
+            b'<feed xmlns="http://www.w3.org/2005/Atom"><id>http://rss.arxiv.org/atom/cs.LGG</id>'
+            b"<title>Feed error for query: cs.LGG</title>"
+            b"<updated>2026-03-17T00:30:00-04:00</updated></feed>",
+            id="atom",
+        ),
+    ],
+)
+def test_an_arxiv_feed_for_a_mistyped_category_fails_unlike_an_empty_weekend(db, file_server, body):
+    # rss.arxiv.org answers `cs.LGG` with a valid feed of no items whose title says so:
+    # read as a weekend's empty feed, the admin's typo was ok forever and fed nothing.
+    file_server.routes["/rss/cs.LGG"] = (200, body, {})
+    url = file_server.url("/rss/cs.LGG")
+    (report,) = ingest_target(db, url, NOW)
+    assert report.error == "arXiv feed error: Feed error for query: cs.LGG"
+    (row,) = db.query("SELECT last_error, last_ok_at FROM sources WHERE name = ?", [url])
+    assert row == {"last_error": report.error, "last_ok_at": None}
+
+
+def _daily_item(ident: str, title: str, published: str, featured: str, upvotes: int) -> dict:
+    """A daily papers item as huggingface.co/api/daily_papers gives it: the item's
+    publishedAt is arXiv's submission time, the paper's submittedOnDailyAt its day on the
+    daily page."""
+    return {
+        "paper": {
+            "id": ident,
+            "authors": [{"_id": "6a63a8cbab9cdf9be5794456", "name": "Xiao Yu", "hidden": False}],
+            "publishedAt": f"{published}T00:00:00.000Z",
+            "submittedOnDailyAt": f"{featured}T10:04:20.120Z",
+            "title": title,
+            "summary": f"We present {title}, a method evaluated on many benchmarks.",
+            "upvotes": upvotes,
+            "discussionId": "6a63a8ccab9cdf9be579446a",
+        },
+        "publishedAt": f"{published}T20:37:52.000Z",
+        "title": title,
+        "summary": "Short description for listing",
+        "thumbnail": f"https://cdn-thumbnails.huggingface.co/social-thumbnails/papers/{ident}.png",
+        "numComments": 2,
+        "submittedBy": {"fullname": "Baolin Peng", "user": "Baolin", "type": "user"},
+        "isAuthorParticipating": False,
+    }
+
+
+def test_a_daily_paper_is_listed_on_its_day_on_the_daily_page_not_its_arxiv_day(db):
+    import json
+    from datetime import UTC, datetime
+
+    from storage.trending import trending
+
+    # Hugging Face features papers days after arXiv has them: today's daily page (Nov 24)
+    # holds one from Nov 18. Listed on Nov 18, it was missing from today's trending digest.
+    items = [
+        _daily_item("2511.20001", "Fresh Agents", "2025-11-23", "2025-11-24", 3),
+        _daily_item("2511.14899", "Week-Old Reasoning", "2025-11-18", "2025-11-24", 80),
+    ]
+    report = ingest_bytes(db, "daily_papers.json", json.dumps(items).encode(), NOW)
+    assert report.error is None and report.new_papers == 2
+    listed = {r["listed_on"] for r in db.query("SELECT listed_on FROM sightings")}
+    assert listed == {"2025-11-24"}
+    now = datetime(2025, 11, 24, 12, 0, tzinfo=UTC)
+    assert [p["title"] for p in trending(db, now, "day")] == ["Week-Old Reasoning", "Fresh Agents"]
+
+
+def test_daily_papers_json_saved_as_windows_1252_is_read_not_failed(db):
+    import json
+
+    # Saved by an older Windows editor ("ANSI"): é and – are single bytes, not UTF-8.
+    items = hf_items(2)
+    items[0]["paper"]["title"] = "Café – Adapters for Naïve Bayes"
+    data = json.dumps(items, ensure_ascii=False).encode("cp1252")
+    report = ingest_bytes(db, "daily.json", data, NOW)
+    assert report.error is None and report.new_papers == 2
+    assert report.skip_reasons == {"not UTF-8; decoded as Windows-1252": 1}
+    titles = {r["title"] for r in db.query("SELECT title FROM papers")}
+    assert "Café – Adapters for Naïve Bayes" in titles
+
+
+WRONG_CHARSET_FEED = """<?xml version="1.0" encoding="{declared}"?>
+<rss version="2.0"><channel><title>Lab papers</title>
+<item><title>Schrödinger Bridges for Naïve Café Models</title>
+<link>https://arxiv.org/abs/2603.00009</link>
+<description>We study Schrödinger bridges — naïvely — on café data.</description></item>
+</channel></rss>"""
+
+
+@pytest.mark.parametrize(
+    ("declared", "written"),
+    [
+        pytest.param("windows-1252", "utf-8", id="utf8-declared-cp1252"),
+        pytest.param("ISO-8859-1", "utf-8", id="utf8-declared-latin1"),
+        pytest.param("windows-1252", "cp1252", id="cp1252-as-declared"),
+        pytest.param("UTF-8", "cp1252", id="cp1252-declared-utf8"),
+    ],
+)
+def test_a_feed_whose_declared_charset_is_wrong_still_reads_right(db, declared, written):
+    # A feed generator writing UTF-8 under a windows-1252 declaration made "SchrÃ¶dinger"
+    # of every accent in the abstracts, stored and shown as such.
+    data = WRONG_CHARSET_FEED.format(declared=declared).encode(written)
+    report = ingest_bytes(db, "feed.xml", data, NOW)
+    assert report.error is None and report.new_papers == 1
+    (row,) = db.query("SELECT title, abstract FROM papers")
+    assert row == {
+        "title": "Schrödinger Bridges for Naïve Café Models",
+        "abstract": "We study Schrödinger bridges — naïvely — on café data.",
+    }
+
+
+def _dated_item(ident: str, pub_date: str) -> str:
+    return f"""<item><title>Paper {ident} on sparse adapters</title>
+<link>https://example.org/papers/{ident}</link>
+<description>We study sparse adapters in setting {ident} and report results.</description>
+<pubDate>{pub_date}</pubDate></item>"""
+
+
+@pytest.mark.parametrize(
+    ("pub_date", "read_on", "listed"),
+    [
+        pytest.param("Tue, 17 Mar 00:00:00 -0400", date(2026, 3, 18), "2026-03-17", id="rfc822"),
+        pytest.param("Mon, 29 Dec 12:00:00 GMT", date(2027, 1, 2), "2026-12-29", id="new-year"),
+        pytest.param("--12-29", date(2028, 1, 2), "2027-12-29", id="iso-new-year"),
+        pytest.param("17 Mar", date(2026, 3, 18), "2026-03-17", id="day-month"),
+    ],
+)
+def test_a_feed_date_without_a_year_takes_the_year_it_was_read_in(pub_date, read_on, listed):
+    # Some generators drop the year: the item was listed on that day of the year the feed
+    # was read in (last year's, for December read in January), not on the day it was read
+    # (nor, as feedparser guesses for `--12-29`, a day in the future).
+    rss = f'<rss version="2.0"><channel><title>t</title>{_dated_item("1", pub_date)}'
+    rss += "</channel></rss>"
+    (entry,) = parse_feed(rss.encode(), read_on).entries
+    assert (entry.listed_on, entry.published) == (listed, listed)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        pytest.param("arXiv:2603.07002v1 Announce Type: new Abstract: We study", id="one-line"),
+        pytest.param("arXiv:2603.07002v1\nAbstract: We study", id="no-announce-type"),
+        pytest.param("arXiv:2603.07002v1 announce type: NEW\n abstract: We study", id="case"),
+    ],
+)
+def test_the_arxiv_prefix_never_stays_in_an_abstract(description):
+    rss = _rss_item("Sparse Adapters", "x").replace(
+        b"arXiv:2603.07001v1 Announce Type: new \nAbstract: x",
+        (description + " sparse adapters at scale.").encode(),
+    )
+    (entry,) = parse_feed(rss, DAY).entries
+    assert entry.abstract == "We study sparse adapters at scale."
+    assert entry.version == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -124,3 +125,50 @@ def test_a_download_cut_short_is_a_source_error_not_a_shorter_feed(db):
         server.close()
     assert report.error and "connection closed" in report.error and report.parsed == 0
     assert source_validators(db, server.url()) == {"etag": None, "last_modified": None}
+
+
+def test_a_gzipped_answer_is_ingested_as_the_feed_it_holds(db, file_server):
+    # CDNs and buckets that store feeds compressed answer with Content-Encoding: gzip
+    # whether asked or not: the papers in it are ingested, not "binary data".
+    rss = (FIXTURES / "arxiv_rss.xml").read_bytes()
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/rss+xml"}
+    file_server.routes["/rss"] = (200, gzip.compress(rss), headers)
+    (report,) = ingest_target(db, file_server.url("/rss"), NOW)
+    assert report.error is None and report.new_papers == 2
+    assert file_server.requests[-1][1].get("Accept-Encoding") == "gzip"
+
+
+def test_a_gzip_bomb_is_refused_at_the_size_cap(file_server):
+    # 10 MB of zeros compress to ~10 KB: the cap holds for what the body unpacks to.
+    bomb = gzip.compress(b"\0" * 10_000_000)
+    file_server.routes["/bomb"] = (200, bomb, {"Content-Encoding": "gzip"})
+    with pytest.raises(SourceError, match="larger than 1,000,000 bytes"):
+        fetch(file_server.url("/bomb"), max_bytes=1_000_000)
+
+
+def test_an_unknown_content_encoding_is_a_clear_failure(file_server):
+    file_server.routes["/br"] = (200, b"\x1b\x00\x00", {"Content-Encoding": "br"})
+    with pytest.raises(SourceError, match="unsupported Content-Encoding: br"):
+        fetch(file_server.url("/br"))
+
+
+@pytest.mark.parametrize(
+    ("routes", "error"),
+    [
+        pytest.param(
+            {"/a": "/b", "/b": "/a"},
+            "redirect loop (HTTP 302 back to an address already visited)",
+            id="loop",
+        ),
+        pytest.param({"/a": None}, "HTTP 302 redirect without a Location", id="no-location"),
+    ],
+)
+def test_a_broken_redirect_says_what_is_wrong(file_server, routes, error):
+    # "redirect refused" sent the admin looking for a refused scheme: a loop between two
+    # addresses (a misconfigured proxy) and a redirect to nowhere are named as such.
+    for path, location in routes.items():
+        file_server.routes[path] = (302, b"", {"Location": location} if location else {})
+    with pytest.raises(SourceError) as failure:
+        fetch(file_server.url("/a"))
+    assert str(failure.value) == f"{file_server.url('/a')}: {error}"
+    assert len(file_server.requests) <= 11  # urllib stops following after 10

@@ -146,3 +146,21 @@ def test_a_utf_16_input_with_a_byte_order_mark_is_read_as_text(
     (report,) = ingest_target(db, str(path), NOW)
     assert (report.error, report.new_papers, report.skipped) == (None, papers, 0)
     assert db["papers"].count_where("title LIKE 'Gauß%'") == (papers == 1)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param(b"Rate exceeded.", id="arxiv-throttled"),
+        pytest.param(b"Bad Gateway\n", id="502"),
+    ],
+)
+def test_a_url_answering_a_short_text_says_what_it_answered(db, file_server, body):
+    # arXiv's API throttles with HTTP 200 and the bare words "Rate exceeded.": an admin
+    # told only "not a Daily Papers dump" could not know the feed was throttled.
+    file_server.routes["/api/query"] = (200, body, {"Content-Type": "text/plain"})
+    (report,) = ingest_target(db, file_server.url("/api/query"), NOW)
+    words = body.decode().strip()
+    assert report.error.startswith("not a Daily Papers dump: no paper found")
+    assert report.error.endswith(f'; it reads "{words}"')
+    assert stats(db)["sources"][0]["last_error"] == report.error
