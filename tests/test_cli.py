@@ -368,6 +368,17 @@ def _corrupt(path: Path) -> None:
     shutil.copyfile(SEEDS / sorted(p.name for p in SEEDS.iterdir())[0], path)
 
 
+def _from_a_newer_papers(path: Path) -> None:
+    # A newer release migrated the file (a column renamed), then papers was rolled back.
+    db = connect(path)
+    add_subscription(db, "T1", "U1", "C1", keywords="lora")
+    db.execute("ALTER TABLE subscriptions RENAME COLUMN keywords TO query")
+    db["_sqlite_migrations"].insert(
+        {"migration_set": "papers", "name": "m099_query_column", "applied_at": "2027-01-01"}
+    )
+    db.close()
+
+
 @pytest.mark.parametrize(
     ("args", "make", "message"),
     [
@@ -379,6 +390,14 @@ def _corrupt(path: Path) -> None:
             lambda p: p.parent.joinpath("dir.db").mkdir() or None,
             "There is no database at",
             id="missing-other-name",
+        ),
+        *(
+            pytest.param(args, _from_a_newer_papers, "written by a newer version", id=name)
+            for name, args in [
+                ("newer-digest", ["digest", "--subscription", "1"]),
+                ("newer-search", ["search", "lora"]),
+                ("newer-ingest", ["ingest", str(SEEDS)]),
+            ]
         ),
     ],
 )
