@@ -23,6 +23,15 @@ log = logging.getLogger("papers")
 PORT_RANGE = click.IntRange(1, 65535)
 # The commands that create a missing database: an ingest, and a fresh install's first start.
 CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
+# What a Ctrl-C leaves behind, said when it stops the command. Each input and each batch
+# of a big one commits on its own; ingesting again skips what is stored.
+INTERRUPTED = {
+    "ingest": (
+        ": the papers stored so far are kept; run the same `papers ingest` again to finish"
+        " (what is stored is not stored twice)"
+    ),
+    "reindex": ": searches keep using the old index; run `papers reindex` again",
+}
 # The options of `papers` itself, which come before the command.
 GROUP_OPTIONS = {"--db": "--db PATH", "-v": "-v", "--verbose": "--verbose"}
 
@@ -56,6 +65,11 @@ class _Group(click.Group):
                     f"papers {GROUP_OPTIONS[exc.option_name]} {ctx.invoked_subcommand} ..."
                 )
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: one line saying what it left (click's own is a bare "Aborted!").
+            after = INTERRUPTED.get(ctx.invoked_subcommand or "", "")
+            click.echo(f"\nInterrupted{after}.", err=True)
+            sys.exit(130)  # the shell's status for a command stopped by SIGINT
         except PapersError as exc:
             _fail(str(exc))
         except sqlite3.DatabaseError as exc:  # corrupt pages past the header, a full disk

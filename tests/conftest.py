@@ -212,10 +212,12 @@ class DripServer:
 
     def __init__(self, interval: float = 0.2) -> None:
         self.stop = threading.Event()
+        self.asked = threading.Event()  # set once a client is being dripped at
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                server.asked.set()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", "1000000")

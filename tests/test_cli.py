@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -362,6 +363,25 @@ def test_a_200_mb_line_is_skipped_in_bounded_memory_and_leaves_search_small(tmp_
     assert int(peak_kb) < 500 * 1024
     assert db.stat().st_size < 5_000_000  # the 200 MB line is nowhere in the store
     assert "No papers match 'lorem'" in run(db, "search", "lorem").stdout
+
+
+def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_server):
+    # It printed click's bare "Aborted!" (exit 1, as for a failed source): was anything kept,
+    # and may the ingest be run again?
+    db = tmp_path / "p.db"
+    command = [PAPERS, "--db", str(db), "ingest", str(SEEDS), drip_server.url()]
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) as ingest:
+        assert drip_server.asked.wait(60)  # the seeds are stored; the feed is arriving
+        ingest.send_signal(signal.SIGINT)
+        _, stderr = ingest.communicate(timeout=30)
+    assert ingest.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "Interrupted: the papers stored so far are kept; run the same `papers ingest` again"
+        " to finish (what is stored is not stored twice)."
+    ]
+    assert run(db, "search", "lora").stdout.startswith("2 papers match")
+    again = run(db, "ingest", str(SEEDS))
+    assert again.stdout.count("already ingested, nothing changed") == 3
 
 
 def _corrupt(path: Path) -> None:
