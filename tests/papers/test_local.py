@@ -148,9 +148,10 @@ def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_
 
 @pytest.mark.parametrize(
     "stop",
-    ["SIGINT", "SIGTERM", "SIGTERM SIGTERM"],
+    ["SIGINT", "SIGTERM", "SIGTERM SIGTERM", "SIGHUP SIGTERM"],
     # Twice: `kill -- -PGID` on `make run` reaches papers run and make, which forwards it.
-    ids=["ctrl-c", "sigterm", "sigterm-twice"],
+    # SIGHUP: the terminal window closed (the shell hangs its jobs up; make passes it on).
+    ids=["ctrl-c", "sigterm", "sigterm-twice", "terminal-closed"],
 )
 def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     # `papers worker` releases its lease when stopped; `make run` did not, so a `make run`
