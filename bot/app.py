@@ -49,8 +49,9 @@ MAX_HEADER_BYTES = 16 * 1024
 # waitress reads (and so drains) a body up to this before the guard answers 413 past
 # MAX_BODY_BYTES; a client sending more gets the connection closed on it.
 MAX_READ_BYTES = 8 * 1024 * 1024
-# Keep in step with manifest.yaml. The history scopes let the worker find a digest it
-# posted just before a crash instead of posting it twice.
+# The scopes of manifest.yaml (tests/bot/test_manifest.py holds them equal). The history
+# scopes let the worker find a digest it posted just before a crash instead of posting it
+# twice.
 SCOPES = [
     "commands",
     "chat:write",
