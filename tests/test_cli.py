@@ -948,3 +948,19 @@ def test_digest_preview_lists_the_papers_the_digest_sends(seeded_path, title):
     sections = [b for b in blocks if b["type"] == "section"]
     assert 1 <= len(listed) == len(sections) < 5
     assert result.stdout.splitlines()[1].endswith(f": {len(listed)} papers")
+
+
+def test_the_readme_says_where_make_installs_the_papers_command():
+    # After `make run`, the README's `papers stats` answered "command not found": the
+    # command is in the virtualenv the Makefile makes, which nothing puts on PATH.
+    import re
+    import tomllib
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = re.search(r"^VENV := (\S+)$", makefile, re.M).group(1)
+    (script,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert f"$(BIN)/{script} $(DB_OPTION) run" in makefile  # what `make run` starts
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The `papers` command line", 1)[1].split("\n## ", 1)[0]
+    assert f"`{venv}/bin/{script} stats`" in section
+    assert f"`. {venv}/bin/activate`" in section
