@@ -21,6 +21,28 @@ from storage.errors import PapersError
 log = logging.getLogger("papers")
 # A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
 PORT_RANGE = click.IntRange(1, 65535)
+LIMIT = click.IntRange(1, 100)
+
+
+class _SubscriptionId(click.ParamType):
+    """A subscription id: a SQLite rowid, so a number past its integers is a usage error,
+    not a traceback (and the help shows `ID`, not click's 19-digit range)."""
+
+    name = "ID"
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number < 2**63:
+            self.fail(
+                f"{value!r} is not a subscription id (a number from /papers list)", param, ctx
+            )
+        return number
+
+
+SUBSCRIPTION_ID = _SubscriptionId()
 # The commands that create a missing database: an ingest, and a fresh install's first start.
 CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
 # What a Ctrl-C leaves behind, said when it stops the command. Each input and each batch
@@ -192,7 +214,7 @@ def _rules(by_rule: dict[str, int]) -> str:
 
 @main.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--limit", default=10, show_default=True, type=LIMIT, help="How many papers to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -257,8 +279,14 @@ def reindex(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--window", type=click.Choice(["day", "week"]), default="day", show_default=True)
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--window",
+    type=click.Choice(["day", "week"]),
+    default="day",
+    show_default=True,
+    help="The newest listing day, or the week to it.",
+)
+@click.option("--limit", default=10, show_default=True, type=LIMIT, help="How many papers to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 def trending(ctx: click.Context, window: str, limit: int, as_json: bool) -> None:
@@ -346,12 +374,14 @@ def run_all(ctx: click.Context, standin_port: int) -> None:
     hidden=True,
     help="Accepted for old scripts: printing is all it does.",
 )
-# A subscription id is a SQLite rowid: a bigger number is a usage error, not a traceback.
 @click.option(
-    "--subscription", "subscription_id", type=click.IntRange(1, 2**63 - 1), help="Subscription id."
+    "--subscription",
+    "subscription_id",
+    type=SUBSCRIPTION_ID,
+    help="Subscription id (the #3 that /papers list shows).",
 )
-@click.option("--team", help="Team id (with --channel).")
-@click.option("--channel", help="Channel or user id (with --team).")
+@click.option("--team", metavar="T", help="Team id (with --channel).")
+@click.option("--channel", metavar="C", help="Channel or user id (with --team).")
 @click.pass_context
 def digest(
     ctx: click.Context,
@@ -411,7 +441,9 @@ def digest(
 
 
 @main.command()
-@click.option("--port", default=3001, show_default=True, type=PORT_RANGE)
+@click.option(
+    "--port", default=3001, show_default=True, type=PORT_RANGE, help="Port of its page and API."
+)
 @click.option(
     "--app-url",
     help="Where the stand-in sends commands and clicks [default: http://127.0.0.1:PORT/slack/events,"

@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -964,3 +965,13 @@ def test_the_readme_says_where_make_installs_the_papers_command():
     section = readme.split("## The `papers` command line", 1)[1].split("\n## ", 1)[0]
     assert f"`{venv}/bin/{script} stats`" in section
     assert f"`. {venv}/bin/activate`" in section
+
+
+@pytest.mark.parametrize("command", sorted(main.commands), ids=str)
+def test_every_option_says_what_it_does_in_help(command):
+    # `search --limit`, `trending --window`/`--limit` and `standin --port` had no words, and
+    # `digest --help` showed `[1<=x<=9223372036854775807]` for a subscription id.
+    options = [p for p in main.commands[command].params if isinstance(p, click.Option)]
+    assert [o.name for o in options if not o.hidden and not o.help] == []
+    shown = CliRunner().invoke(main, [command, "--help"]).output
+    assert "9223372036854775807" not in shown
