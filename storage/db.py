@@ -76,6 +76,11 @@ def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Data
                 f"The folder {str(path.parent)!r} does not exist; create it first "
                 f"or give a database path in an existing folder."
             )
+        if path.is_dir():  # `--db data/`: SQLite's own words name no folder
+            raise DatabaseError(
+                f"The database {path} is a folder; give the path of a file in it"
+                f" (such as {path / 'papers.db'})."
+            )
         if not create and not path.exists():
             raise DatabaseError(f"There is no database at {path}; run `papers ingest` first.")
         try:

@@ -412,6 +412,8 @@ def _from_a_newer_papers(path: Path) -> None:
             "There is no database at",
             id="missing-other-name",
         ),
+        pytest.param(["search", "lora"], Path.mkdir, "is a folder; give the path", id="folder"),
+        pytest.param(["ingest", str(SEEDS)], Path.mkdir, "is a folder", id="folder-ingest"),
         *(
             pytest.param(args, _from_a_newer_papers, "written by a newer version", id=name)
             for name, args in [
