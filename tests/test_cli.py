@@ -977,3 +977,24 @@ def test_every_option_says_what_it_does_in_help(command):
     assert [o.name for o in options if not o.hidden and not o.help] == []
     shown = CliRunner().invoke(main, [command, "--help"]).output
     assert "9223372036854775807" not in shown
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line_too(tmp_path):
+    # Ctrl-C in the half second `papers` imports click and the rest (`make run` starts it
+    # twice) printed a traceback through click's imports. The interrupt is raised where
+    # it landed: at the import of the CLI, in a process of its own.
+    interrupt = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'papers.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from papers.__main__ import main\n"
+        "main()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", interrupt, "stats"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert ran.returncode == 130
+    assert ran.stderr.strip().splitlines() == ["Interrupted."]
