@@ -483,8 +483,11 @@ def standin(ctx: click.Context, port: int, app_url: str | None, signing_secret: 
         f" SLACK_API_URL={stub.api_url} {serve}",
         nl=True,
     )
-    while True:
-        time.sleep(3600)
+    try:
+        while True:  # until Ctrl-C: stopping a server is no interruption to report
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stub.stop()
 
 
 if __name__ == "__main__":

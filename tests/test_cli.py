@@ -837,6 +837,26 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
                 process.wait(timeout=10)
 
 
+def test_ctrl_c_stops_papers_standin_quietly(tmp_path):
+    # As Ctrl-C stops `papers serve` and `papers worker`: it printed click's "Aborted!"
+    # and exited 1, as if something had failed.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    command = [PAPERS, "standin", "--port", str(_free_port())]
+    # A process started from a background job inherits an ignored SIGINT: not Ctrl-C's.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        standin = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with standin:
+        assert len(_lines(standin.stdout, 3)) == 3  # it is serving
+        standin.send_signal(signal.SIGINT)
+        assert standin.wait(timeout=20) == 0
+        assert standin.stderr.read() == b""
+
+
 def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, monkeypatch):
     # README: a store that grows past 100,000 papers keeps its one shard until it is
     # rebuilt. `papers ingest` (and so `make run`, which ingests seeds/ first) is where it
