@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+import urllib.request
 
 import pytest
 import yaml
@@ -105,3 +106,15 @@ def test_the_oauth_redirect_url_is_where_bolt_finishes_an_install():
         )
     }
     assert hosts == {"papers.example.com"}  # the one host README step 1 says to replace
+
+
+def test_an_admin_opening_the_request_url_in_a_browser_sees_the_app_is_up(slack):
+    # It answered "Not Found": the URL looked wrong, though Slack's POSTs reached the app.
+    served = urllib.parse.urlparse(slack.app_url)
+    url = (
+        f"{served.scheme}://{served.netloc}{_path(SETTINGS['event_subscriptions']['request_url'])}"
+    )
+    for where in (url, f"{served.scheme}://{served.netloc}/"):
+        with urllib.request.urlopen(where, timeout=10) as answer:
+            assert answer.status == 200
+            assert answer.read().decode().startswith("papers is running")
