@@ -252,3 +252,18 @@ def drip_server():
     server = DripServer()
     yield server
     server.close()
+
+
+def printed_lines(stream, n: int, timeout: float = 10.0) -> list[str]:
+    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
+    import queue
+
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
+    lines: list[str] = []
+    try:
+        while len(lines) < n:
+            lines.append(got.get(timeout=timeout))
+    except queue.Empty:
+        pass
+    return lines

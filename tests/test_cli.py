@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
-from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription
+from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription, printed_lines
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -767,22 +767,6 @@ def test_a_port_out_of_range_is_a_usage_error_not_another_port(tmp_path, args, o
     assert "is not in the range 1<=x<=65535" in ran.stderr
 
 
-def _lines(stream, n: int, timeout: float = 10.0) -> list[str]:
-    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
-    import queue
-    import threading
-
-    got: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
-    lines: list[str] = []
-    try:
-        while len(lines) < n:
-            lines.append(got.get(timeout=timeout))
-    except queue.Empty:
-        pass
-    return lines
-
-
 def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded_path):
     # README: `papers standin` runs the stand-in alone and prints what `papers serve` needs.
     # It printed only the signing secret: the bot then stopped at "SLACK_BOT_TOKEN is not
@@ -803,7 +787,7 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
     )
     bot = None
     try:
-        lines = _lines(standin.stdout, 3)
+        lines = printed_lines(standin.stdout, 3)
         assert "Slack stand-in at" in lines[0]
         assert len(lines) == 3 and "Start the bot against it" in lines[1], lines
         hint = lines[1:]
@@ -851,7 +835,7 @@ def test_ctrl_c_stops_papers_standin_quietly(tmp_path):
     finally:
         signal.signal(signal.SIGINT, previous)
     with standin:
-        assert len(_lines(standin.stdout, 3)) == 3  # it is serving
+        assert len(printed_lines(standin.stdout, 3)) == 3  # it is serving
         standin.send_signal(signal.SIGINT)
         assert standin.wait(timeout=20) == 0
         assert standin.stderr.read() == b""
