@@ -49,8 +49,9 @@ MAX_HEADER_BYTES = 16 * 1024
 # waitress reads (and so drains) a body up to this before the guard answers 413 past
 # MAX_BODY_BYTES; a client sending more gets the connection closed on it.
 MAX_READ_BYTES = 8 * 1024 * 1024
-# Keep in step with manifest.yaml. The history scopes let the worker find a digest it
-# posted just before a crash instead of posting it twice.
+# The scopes of manifest.yaml (tests/bot/test_manifest.py holds them equal). The history
+# scopes let the worker find a digest it posted just before a crash instead of posting it
+# twice.
 SCOPES = [
     "commands",
     "chat:write",
@@ -262,6 +263,11 @@ def _replay_keys(environ: dict, data: dict) -> list[str]:
     return keys
 
 
+# What a GET of the request URL (or of /) answers: the app is up, and Slack POSTs there.
+UP = ("/", "/slack/events")
+UP_TEXT = b"papers is running: Slack sends its signed requests here as POSTs to /slack/events.\n"
+
+
 def guard(wsgi_app, signing_secret: str, deps: Deps | None = None, max_bytes: int = MAX_BODY_BYTES):
     """Before Bolt: refuse oversized (413), unsigned or stale (401) and malformed (400)
     requests, acknowledge replays and retried events without acting, and hand Bolt a body
@@ -272,6 +278,11 @@ def guard(wsgi_app, signing_secret: str, deps: Deps | None = None, max_bytes: in
         if environ.get("SERVER_PROTOCOL") not in ("HTTP/1.0", "HTTP/1.1"):
             # waitress answers an unknown version such as HTTP/9.9 as if it were 1.0
             return _refuse(start_response, "400 Bad Request")
+        if environ.get("REQUEST_METHOD") in ("GET", "HEAD") and environ.get("PATH_INFO") in UP:
+            # An admin opening the request URL in a browser, or a platform's health check:
+            # say the app is up (Bolt answered "Not Found", as if the URL were wrong).
+            start_response("200 OK", [("Content-Type", "text/plain; charset=utf-8")])
+            return [UP_TEXT]
         if environ.get("REQUEST_METHOD") != "POST":
             return wsgi_app(environ, start_response)
         try:

@@ -128,9 +128,9 @@ def reason_text(why: Signals) -> str:
     """A short human reason, e.g. "+12 upvotes since Mar 12, in 3 sources, listed Mar 14"."""
     parts = []
     if why.growth > 0 and why.since:
-        parts.append(f"+{why.growth} upvotes since {_short_day(why.since)}")
+        parts.append(f"+{plural(why.growth, 'upvote')} since {_short_day(why.since)}")
     elif why.upvotes > 0:
-        parts.append(f"{why.upvotes} upvote{'s' if why.upvotes != 1 else ''}")
+        parts.append(plural(why.upvotes, "upvote"))
     if why.sources > 1:
         parts.append(f"in {why.sources} sources")
     parts.append(f"listed {_short_day(why.last_listed)}")
@@ -154,7 +154,7 @@ def paper_context(paper: dict, room: int = CONTEXT_CHARS) -> str:
         more = len(paper["authors"]) - 3
         parts.append(", ".join(names) + (f" +{more}" if more > 0 else ""))
     elif paper.get("authors_count"):
-        parts.append(f"{paper['authors_count']} authors")
+        parts.append(plural(paper["authors_count"], "author"))
     if paper.get("published"):
         parts.append(_day(paper["published"]) or "")
     if paper.get("upvotes"):
@@ -1031,12 +1031,12 @@ def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
     if paper.get("authors"):
         lines.append(authors_line(paper["authors"], SECTION_CHARS - len(lines[0]) - 1))
     elif paper.get("authors_count"):
-        lines.append(f"{paper['authors_count']} authors")
+        lines.append(plural(paper["authors_count"], "author"))
     facts = []
     if paper.get("published"):
         facts.append(_day(paper["published"]) or "")
     if paper.get("upvotes"):
-        facts.append(f"▲ {paper['upvotes']} upvotes")
+        facts.append(f"▲ {plural(paper['upvotes'], 'upvote')}")
     if reason:
         facts.append(f"trending: {reason}")
     blocks: list = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]

@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from sqlite_utils import Database
 
+from bot.text import plural
 from jobs.dumps import parse_dump
 from jobs.feeds import parse_feed, parse_hf_json, sniff
 from jobs.fetch import DEADLINE_SECONDS, MAX_BYTES, fetch
@@ -173,7 +174,7 @@ def ingest_stream(
     report.skip_reasons = dict(parsed.skip_counts)
     if parsed.skipped:  # one line per input, however many lines were junk
         reasons = "; ".join(f"{n}× {why}" for why, n in parsed.skip_counts.items())
-        log.info("skipped %d parts of %s: %s", parsed.skipped, name, reasons)
+        log.info("skipped %s of %s: %s", plural(parsed.skipped, "part"), name, reasons)
     if parsed.unreadable:
         report.error = parsed.unreadable + _short_text(kind, head)
         store.record_source_error(db, name, kind, report.error, now.isoformat(), sha)

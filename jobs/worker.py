@@ -235,7 +235,9 @@ def prepare_index(config: Config) -> None:
 
 
 def stop_on_sigterm() -> None:
-    """Make SIGTERM stop the main thread as Ctrl-C does (KeyboardInterrupt), once.
+    """Make SIGTERM (and SIGHUP: the terminal of a `make run` closed) stop the main thread
+    as Ctrl-C does (KeyboardInterrupt), once; by default SIGHUP killed the process with its
+    lease held, and the next `make run` ran no job until it lapsed.
 
     The handler takes no lock: Python runs it in the main thread between any two bytecodes,
     so one that set an Event (or woke a scheduler) could run while the main thread held that
@@ -251,6 +253,7 @@ def stop_on_sigterm() -> None:
             raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGHUP, on_term)
 
 
 def stop(scheduler: BaseScheduler, hold: Lease) -> None:

@@ -21,8 +21,39 @@ from storage.errors import PapersError
 log = logging.getLogger("papers")
 # A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
 PORT_RANGE = click.IntRange(1, 65535)
+LIMIT = click.IntRange(1, 100)
+
+
+class _SubscriptionId(click.ParamType):
+    """A subscription id: a SQLite rowid, so a number past its integers is a usage error,
+    not a traceback (and the help shows `ID`, not click's 19-digit range)."""
+
+    name = "ID"
+
+    def convert(self, value, param, ctx) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = 0
+        if not 1 <= number < 2**63:
+            self.fail(
+                f"{value!r} is not a subscription id (a number from /papers list)", param, ctx
+            )
+        return number
+
+
+SUBSCRIPTION_ID = _SubscriptionId()
 # The commands that create a missing database: an ingest, and a fresh install's first start.
 CREATE_DATABASE = {"ingest", "serve", "worker", "run"}
+# What a Ctrl-C leaves behind, said when it stops the command. Each input and each batch
+# of a big one commits on its own; ingesting again skips what is stored.
+INTERRUPTED = {
+    "ingest": (
+        ": the papers stored so far are kept; run the same `papers ingest` again to finish"
+        " (what is stored is not stored twice)"
+    ),
+    "reindex": ": searches keep using the old index; run `papers reindex` again",
+}
 # The options of `papers` itself, which come before the command.
 GROUP_OPTIONS = {"--db": "--db PATH", "-v": "-v", "--verbose": "--verbose"}
 
@@ -56,6 +87,11 @@ class _Group(click.Group):
                     f"papers {GROUP_OPTIONS[exc.option_name]} {ctx.invoked_subcommand} ..."
                 )
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: one line saying what it left (click's own is a bare "Aborted!").
+            after = INTERRUPTED.get(ctx.invoked_subcommand or "", "")
+            click.echo(f"\nInterrupted{after}.", err=True)
+            sys.exit(130)  # the shell's status for a command stopped by SIGINT
         except PapersError as exc:
             _fail(str(exc))
         except sqlite3.DatabaseError as exc:  # corrupt pages past the header, a full disk
@@ -178,7 +214,7 @@ def _rules(by_rule: dict[str, int]) -> str:
 
 @main.command()
 @click.argument("query", nargs=-1, required=True)
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--limit", default=10, show_default=True, type=LIMIT, help="How many papers to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
@@ -243,8 +279,14 @@ def reindex(ctx: click.Context) -> None:
 
 
 @main.command()
-@click.option("--window", type=click.Choice(["day", "week"]), default="day", show_default=True)
-@click.option("--limit", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option(
+    "--window",
+    type=click.Choice(["day", "week"]),
+    default="day",
+    show_default=True,
+    help="The newest listing day, or the week to it.",
+)
+@click.option("--limit", default=10, show_default=True, type=LIMIT, help="How many papers to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
 def trending(ctx: click.Context, window: str, limit: int, as_json: bool) -> None:
@@ -332,12 +374,14 @@ def run_all(ctx: click.Context, standin_port: int) -> None:
     hidden=True,
     help="Accepted for old scripts: printing is all it does.",
 )
-# A subscription id is a SQLite rowid: a bigger number is a usage error, not a traceback.
 @click.option(
-    "--subscription", "subscription_id", type=click.IntRange(1, 2**63 - 1), help="Subscription id."
+    "--subscription",
+    "subscription_id",
+    type=SUBSCRIPTION_ID,
+    help="Subscription id (the #3 that /papers list shows).",
 )
-@click.option("--team", help="Team id (with --channel).")
-@click.option("--channel", help="Channel or user id (with --team).")
+@click.option("--team", metavar="T", help="Team id (with --channel).")
+@click.option("--channel", metavar="C", help="Channel or user id (with --team).")
 @click.pass_context
 def digest(
     ctx: click.Context,
@@ -397,7 +441,9 @@ def digest(
 
 
 @main.command()
-@click.option("--port", default=3001, show_default=True, type=PORT_RANGE)
+@click.option(
+    "--port", default=3001, show_default=True, type=PORT_RANGE, help="Port of its page and API."
+)
 @click.option(
     "--app-url",
     help="Where the stand-in sends commands and clicks [default: http://127.0.0.1:PORT/slack/events,"
@@ -437,8 +483,11 @@ def standin(ctx: click.Context, port: int, app_url: str | None, signing_secret: 
         f" SLACK_API_URL={stub.api_url} {serve}",
         nl=True,
     )
-    while True:
-        time.sleep(3600)
+    try:
+        while True:  # until Ctrl-C: stopping a server is no interruption to report
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stub.stop()
 
 
 if __name__ == "__main__":

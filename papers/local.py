@@ -81,7 +81,7 @@ def listening_on(port: int, setting: str) -> Iterator[None]:
 
 def run_local(config: Config, standin_port: int) -> None:
     """Run everything; with no Slack credentials, against the stand-in."""
-    stub = None
+    stub = demo = None
     if not (config.slack_bot_token or config.slack_client_id or config.slack_app_token):
         from slackstub import SlackStandIn
 
@@ -101,7 +101,7 @@ def run_local(config: Config, standin_port: int) -> None:
         )
         db = connect(config.db_path)
         try:
-            demo_subscription(db, stub.team_id, datetime.now(UTC))
+            demo = demo_subscription(db, stub.team_id, datetime.now(UTC))
         finally:
             db.close()
     app = build_app(config, lookup=arxiv_lookup(config))
@@ -126,11 +126,16 @@ def run_local(config: Config, standin_port: int) -> None:
             watch_inbox(scheduler, config, hold, INBOX_POLL_SECONDS)
         scheduler.start()
         if stub:
+            # A restart sends no demo digest: saying one comes would have the newcomer wait.
+            news = (
+                "the demo's first digest for #general\n  arrives within a minute."
+                if demo
+                else "your subscriptions are as you left them\n  (the demo's"
+                " digest for #general came on the first run; delete data/ to start over)."
+            )
             print(
                 f"\n  papers is running against a local Slack stand-in.\n"
-                f"  Open {stub.url} to type /papers commands; the demo's first digest for #general"
-                f" arrives within a minute\n  (only on the first run: restarts keep your"
-                f" subscriptions as they are).\n"
+                f"  Open {stub.url} to type /papers commands; {news}\n"
                 f"  Drop dumps into {config.inbox_dir}/: they are ingested within"
                 f" seconds here (checked every {INBOX_POLL_SECONDS} s;\n"
                 f"  `papers worker` alone checks every"

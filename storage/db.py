@@ -76,6 +76,11 @@ def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Data
                 f"The folder {str(path.parent)!r} does not exist; create it first "
                 f"or give a database path in an existing folder."
             )
+        if path.is_dir():  # `--db data/`: SQLite's own words name no folder
+            raise DatabaseError(
+                f"The database {path} is a folder; give the path of a file in it"
+                f" (such as {path / 'papers.db'})."
+            )
         if not create and not path.exists():
             raise DatabaseError(f"There is no database at {path}; run `papers ingest` first.")
         try:
@@ -99,6 +104,7 @@ def _open(path: str | Path, memory: bool, migrate: bool) -> Database:
     if not memory:
         db.enable_wal()
         _private(Path(path))
+    _refuse_newer(db, path)
     if migrate:
         try:
             migrations.apply(db)
@@ -107,6 +113,23 @@ def _open(path: str | Path, memory: bool, migrate: bool) -> Database:
             # each migration is atomic, so applying what is still pending is safe.
             migrations.apply(db)
     return db
+
+
+_known: set[str] = set()
+
+
+def _refuse_newer(db: Database, path: str | Path) -> None:
+    """DatabaseError when a newer papers migrated the file: this one would misread the
+    schema it does not know (a traceback, or worse, wrong writes), as after a rollback."""
+    if not _known:  # every migration is pending on an empty database
+        _known.update(m.name for m in migrations.pending(Database(memory=True)))
+    unknown = [m.name for m in migrations.applied(db) if m.name not in _known]
+    if unknown:
+        db.close()
+        raise DatabaseError(
+            f"The database {path} was written by a newer version of papers (its schema has "
+            f"{', '.join(unknown)}); run that version, or restore a backup made by this one."
+        )
 
 
 class Opener:

@@ -212,10 +212,12 @@ class DripServer:
 
     def __init__(self, interval: float = 0.2) -> None:
         self.stop = threading.Event()
+        self.asked = threading.Event()  # set once a client is being dripped at
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
+                server.asked.set()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("Content-Length", "1000000")
@@ -250,3 +252,18 @@ def drip_server():
     server = DripServer()
     yield server
     server.close()
+
+
+def printed_lines(stream, n: int, timeout: float = 10.0) -> list[str]:
+    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
+    import queue
+
+    got: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
+    lines: list[str] = []
+    try:
+        while len(lines) < n:
+            lines.append(got.get(timeout=timeout))
+    except queue.Empty:
+        pass
+    return lines

@@ -7,18 +7,20 @@ import json
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
-from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription
+from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription, printed_lines
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
 
@@ -402,8 +404,38 @@ def test_a_200_mb_line_is_skipped_in_bounded_memory_and_leaves_search_small(tmp_
     assert "No papers match 'lorem'" in run(db, "search", "lorem").stdout
 
 
+def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_server):
+    # It printed click's bare "Aborted!" (exit 1, as for a failed source): was anything kept,
+    # and may the ingest be run again?
+    db = tmp_path / "p.db"
+    command = [PAPERS, "--db", str(db), "ingest", str(SEEDS), drip_server.url()]
+    with subprocess.Popen(command, cwd=ROOT, stderr=subprocess.PIPE, text=True) as ingest:
+        assert drip_server.asked.wait(60)  # the seeds are stored; the feed is arriving
+        ingest.send_signal(signal.SIGINT)
+        _, stderr = ingest.communicate(timeout=30)
+    assert ingest.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "Interrupted: the papers stored so far are kept; run the same `papers ingest` again"
+        " to finish (what is stored is not stored twice)."
+    ]
+    assert run(db, "search", "lora").stdout.startswith("2 papers match")
+    again = run(db, "ingest", str(SEEDS))
+    assert again.stdout.count("already ingested, nothing changed") == 3
+
+
 def _corrupt(path: Path) -> None:
     shutil.copyfile(SEEDS / sorted(p.name for p in SEEDS.iterdir())[0], path)
+
+
+def _from_a_newer_papers(path: Path) -> None:
+    # A newer release migrated the file (a column renamed), then papers was rolled back.
+    db = connect(path)
+    add_subscription(db, "T1", "U1", "C1", keywords="lora")
+    db.execute("ALTER TABLE subscriptions RENAME COLUMN keywords TO query")
+    db["_sqlite_migrations"].insert(
+        {"migration_set": "papers", "name": "m099_query_column", "applied_at": "2027-01-01"}
+    )
+    db.close()
 
 
 @pytest.mark.parametrize(
@@ -417,6 +449,16 @@ def _corrupt(path: Path) -> None:
             lambda p: p.parent.joinpath("dir.db").mkdir() or None,
             "There is no database at",
             id="missing-other-name",
+        ),
+        pytest.param(["search", "lora"], Path.mkdir, "is a folder; give the path", id="folder"),
+        pytest.param(["ingest", str(SEEDS)], Path.mkdir, "is a folder", id="folder-ingest"),
+        *(
+            pytest.param(args, _from_a_newer_papers, "written by a newer version", id=name)
+            for name, args in [
+                ("newer-digest", ["digest", "--subscription", "1"]),
+                ("newer-search", ["search", "lora"]),
+                ("newer-ingest", ["ingest", str(SEEDS)]),
+            ]
         ),
     ],
 )
@@ -763,22 +805,6 @@ def test_a_port_out_of_range_is_a_usage_error_not_another_port(tmp_path, args, o
     assert "is not in the range 1<=x<=65535" in ran.stderr
 
 
-def _lines(stream, n: int, timeout: float = 10.0) -> list[str]:
-    """Up to n lines a process prints within timeout (fewer if it prints no more)."""
-    import queue
-    import threading
-
-    got: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [got.put(line) for line in stream], daemon=True).start()
-    lines: list[str] = []
-    try:
-        while len(lines) < n:
-            lines.append(got.get(timeout=timeout))
-    except queue.Empty:
-        pass
-    return lines
-
-
 def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded_path):
     # README: `papers standin` runs the stand-in alone and prints what `papers serve` needs.
     # It printed only the signing secret: the bot then stopped at "SLACK_BOT_TOKEN is not
@@ -799,7 +825,7 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
     )
     bot = None
     try:
-        lines = _lines(standin.stdout, 3)
+        lines = printed_lines(standin.stdout, 3)
         assert "Slack stand-in at" in lines[0]
         assert len(lines) == 3 and "Start the bot against it" in lines[1], lines
         hint = lines[1:]
@@ -831,6 +857,26 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
             if process:
                 process.terminate()
                 process.wait(timeout=10)
+
+
+def test_ctrl_c_stops_papers_standin_quietly(tmp_path):
+    # As Ctrl-C stops `papers serve` and `papers worker`: it printed click's "Aborted!"
+    # and exited 1, as if something had failed.
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    command = [PAPERS, "standin", "--port", str(_free_port())]
+    # A process started from a background job inherits an ignored SIGINT: not Ctrl-C's.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        standin = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with standin:
+        assert len(printed_lines(standin.stdout, 3)) == 3  # it is serving
+        standin.send_signal(signal.SIGINT)
+        assert standin.wait(timeout=20) == 0
+        assert standin.stderr.read() == b""
 
 
 def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, monkeypatch):
@@ -953,3 +999,50 @@ def test_one_arxiv_replacement_is_said_in_the_singular(tmp_path):
     rss = FIXTURES / "arxiv_rss.xml"  # one new paper, one replacement
     ran = run(tmp_path / "papers.db", "ingest", str(rss))
     assert "; 1 arXiv replacement (never alerted)" in ran.stdout
+
+
+def test_the_readme_says_where_make_installs_the_papers_command():
+    # After `make run`, the README's `papers stats` answered "command not found": the
+    # command is in the virtualenv the Makefile makes, which nothing puts on PATH.
+    import re
+    import tomllib
+
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    venv = re.search(r"^VENV := (\S+)$", makefile, re.M).group(1)
+    (script,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert f"$(BIN)/{script} $(DB_OPTION) run" in makefile  # what `make run` starts
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## The `papers` command line", 1)[1].split("\n## ", 1)[0]
+    assert f"`{venv}/bin/{script} stats`" in section
+    assert f"`. {venv}/bin/activate`" in section
+
+
+@pytest.mark.parametrize("command", sorted(main.commands), ids=str)
+def test_every_option_says_what_it_does_in_help(command):
+    # `search --limit`, `trending --window`/`--limit` and `standin --port` had no words, and
+    # `digest --help` showed `[1<=x<=9223372036854775807]` for a subscription id.
+    options = [p for p in main.commands[command].params if isinstance(p, click.Option)]
+    assert [o.name for o in options if not o.hidden and not o.help] == []
+    shown = CliRunner().invoke(main, [command, "--help"]).output
+    assert "9223372036854775807" not in shown
+
+
+def test_ctrl_c_while_the_command_starts_is_one_line_too(tmp_path):
+    # Ctrl-C in the half second `papers` imports click and the rest (`make run` starts it
+    # twice) printed a traceback through click's imports. The interrupt is raised where
+    # it landed: at the import of the CLI, in a process of its own.
+    interrupt = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'papers.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from papers.__main__ import main\n"
+        "main()\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", interrupt, "stats"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert ran.returncode == 130
+    assert ran.stderr.strip().splitlines() == ["Interrupted."]

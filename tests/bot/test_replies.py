@@ -97,6 +97,22 @@ def test_plurals(reply, query, text, header):
     assert message["blocks"][0]["text"]["text"].startswith(header)
 
 
+def test_one_author_and_one_upvote_are_singular(reply):
+    # The demo's first digest showed "1 authors" under a paper; a link preview "▲ 1 upvotes".
+    from bot.views import reason_text, unfurl_blocks
+    from storage.trending import Signals
+
+    answer = said(reply('"predictions for pre-training language models"'))
+    assert "1 author ·" in answer and "1 authors" not in answer
+    paper = {"id": 1, "title": "A paper", "authors_count": 1, "upvotes": 1, "sources": 1}
+    preview = json.dumps(unfurl_blocks(paper), ensure_ascii=False)
+    assert "1 author" in preview and "1 authors" not in preview
+    assert "▲ 1 upvote" in preview and "1 upvotes" not in preview
+    assert reason_text(Signals(3, 1, "2026-03-12", 1, "2026-03-16")).startswith(
+        "+1 upvote since Mar 12"
+    )
+
+
 @pytest.mark.parametrize(
     ("typed", "echo"),
     [

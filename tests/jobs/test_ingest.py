@@ -98,14 +98,16 @@ def test_what_is_no_input_fails_with_a_reason_and_a_failure_row(db, tmp_path, da
     assert rows[str(good)]["last_error"] is None
 
 
-def test_skipped_junk_is_one_log_line_per_input(db, tmp_path, caplog):
+@pytest.mark.parametrize(("junk", "parts"), [(5000, "5000 parts"), (1, "1 part")], ids=str)
+def test_skipped_junk_is_one_log_line_per_input(db, tmp_path, caplog, junk, parts):
+    # One junk line, as `make run` logs a file dropped into its inbox, said "1 parts".
     path = tmp_path / "junk.txt"
-    path.write_text("Mar 16\n" + UNDATED + "\n".join(["#" * 80] * 5000), encoding="utf-8")
+    path.write_text("Mar 16\n" + UNDATED + "\n".join(["#" * 80] * junk), encoding="utf-8")
     with caplog.at_level(logging.INFO, logger="jobs"):
         (report,) = ingest_target(db, str(path), NOW)
-    assert report.skipped == 5000 and report.new_papers == 1
+    assert report.skipped == junk and report.new_papers == 1
     lines = [r.getMessage() for r in caplog.records if "junk.txt" in r.getMessage()]
-    assert lines == [f"skipped 5000 parts of {path}: 5000× neither a title nor an abstract"]
+    assert lines == [f"skipped {parts} of {path}: {junk}× neither a title nor an abstract"]
 
 
 def test_seed_inputs_are_not_mistaken_for_binary(db):

@@ -12,10 +12,11 @@ from jobs.worker import stop_on_sigterm
 
 @pytest.fixture
 def sigterm_restored():
-    """Put pytest's own SIGTERM handling back after the test."""
-    before = signal.getsignal(signal.SIGTERM)
+    """Put pytest's own SIGTERM and SIGHUP handling back after the test."""
+    before = signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)
     yield
-    signal.signal(signal.SIGTERM, before)
+    signal.signal(signal.SIGTERM, before[0])
+    signal.signal(signal.SIGHUP, before[1])
 
 
 def test_sigterm_stops_like_ctrl_c_once_and_a_second_one_changes_nothing(sigterm_restored):

@@ -148,9 +148,10 @@ def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_
 
 @pytest.mark.parametrize(
     "stop",
-    ["SIGINT", "SIGTERM", "SIGTERM SIGTERM"],
+    ["SIGINT", "SIGTERM", "SIGTERM SIGTERM", "SIGHUP SIGTERM"],
     # Twice: `kill -- -PGID` on `make run` reaches papers run and make, which forwards it.
-    ids=["ctrl-c", "sigterm", "sigterm-twice"],
+    # SIGHUP: the terminal window closed (the shell hangs its jobs up; make passes it on).
+    ids=["ctrl-c", "sigterm", "sigterm-twice", "terminal-closed"],
 )
 def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     # `papers worker` releases its lease when stopped; `make run` did not, so a `make run`
@@ -202,3 +203,46 @@ def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
             process.kill()
             process.wait(timeout=10)
     assert holders() == []
+
+
+def test_the_make_run_banner_promises_the_demo_digest_only_when_one_comes(tmp_path):
+    # A restart makes no demo digest, yet its banner said one "arrives within a minute".
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import printed_lines
+
+    def free_port() -> int:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            return sock.getsockname()[1]
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update(PAPERS_INBOX=str(tmp_path / "inbox"))
+    papers = str(Path(sys.executable).with_name("papers"))
+
+    def banner() -> str:
+        env["PORT"] = str(free_port())
+        command = [papers, "--db", str(tmp_path / "p.db"), "run"]
+        command += ["--standin-port", str(free_port())]
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            run = subprocess.Popen(
+                command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
+            )
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        with run:
+            lines = printed_lines(run.stdout, 7, timeout=30)
+            run.send_signal(signal.SIGINT)
+            assert run.wait(timeout=20) == 0
+        return " ".join(line.strip() for line in lines)
+
+    first, again = banner(), banner()
+    assert "the demo's first digest for #general arrives within a minute." in first
+    assert "arrives within a minute" not in again
+    assert "your subscriptions are as you left them" in again

@@ -80,6 +80,22 @@ def test_a_person_searches_pages_shares_subscribes_and_previews(slack, browser_p
     shoot("home")
 
 
+def test_the_page_loads_without_a_console_error(slack, browser_page):
+    # The browser asked for /favicon.ico and logged its 404 as an error in the console:
+    # the first thing a newcomer with the developer tools open saw.
+    from playwright.sync_api import expect
+
+    page, errors = browser_page, []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers lora")
+    box.press("Enter")
+    expect(page.locator("#log .msg.eph")).to_contain_text("2 papers match lora")
+    assert errors == []
+
+
 def test_a_command_typed_in_the_dm_is_answered_in_the_dm(slack, browser_page):
     # As in Slack, a command's reply shows where it was typed: typed in the DM with papers,
     # it used to go to #general, and the DM the person was looking at showed nothing.
