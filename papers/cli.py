@@ -471,19 +471,21 @@ def standin(ctx: click.Context, port: int, app_url: str | None, signing_secret: 
     signing_secret = signing_secret or secrets.token_hex(16)
     with listening_on(port, "--port"):
         stub = SlackStandIn(signing_secret=signing_secret, app_url=app_url, port=port).start()
-    click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
-    # Everything `papers serve` needs to answer it: its secret, the token the stand-in
-    # accepts, its Web API (not Slack's) and the port it sends to.
-    secret = shlex.quote(signing_secret) if generated else "<your --signing-secret>"
-    app_port = urllib.parse.urlsplit(app_url).port
-    serve = "papers serve" + (f" --port {app_port}" if app_port else "")
-    click.echo("Start the bot against it with (local only):")
-    click.echo(
-        f"  SLACK_SIGNING_SECRET={secret} SLACK_BOT_TOKEN={stub.token}"
-        f" SLACK_API_URL={stub.api_url} {serve}",
-        nl=True,
-    )
+    # From the first line printed: a Ctrl-C right after it (the banner read, the stand-in
+    # up) stops the server as quietly as one later does.
     try:
+        click.echo(f"Slack stand-in at {stub.url} (Web API {stub.api_url})")
+        # Everything `papers serve` needs to answer it: its secret, the token the stand-in
+        # accepts, its Web API (not Slack's) and the port it sends to.
+        secret = shlex.quote(signing_secret) if generated else "<your --signing-secret>"
+        app_port = urllib.parse.urlsplit(app_url).port
+        serve = "papers serve" + (f" --port {app_port}" if app_port else "")
+        click.echo("Start the bot against it with (local only):")
+        click.echo(
+            f"  SLACK_SIGNING_SECRET={secret} SLACK_BOT_TOKEN={stub.token}"
+            f" SLACK_API_URL={stub.api_url} {serve}",
+            nl=True,
+        )
         while True:  # until Ctrl-C: stopping a server is no interruption to report
             time.sleep(3600)
     except KeyboardInterrupt:
