@@ -331,10 +331,15 @@ def deliver_digest(
     return deliver(db, client_for, sub, sub.schedule.period(due), build, now, _following(sub, now))
 
 
-def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Counter:
-    """Settle claims a crash or a transient error left open: confirm or re-post each once."""
+def recover_unfinished(
+    db: Database, client_for: ClientFor, now: datetime, stopping: threading.Event | None = None
+) -> Counter:
+    """Settle claims a crash or a transient error left open: confirm or re-post each once
+    (until `stopping` is set)."""
     outcomes: Counter = Counter()
     for listed in ledger.unfinished(db, now):
+        if stopping is not None and stopping.is_set():
+            break
         with _OWNERS.own(listed.id) as mine:
             # Another delivery of this worker holds it (an alert waiting on Slack), or it
             # was settled since it was listed: not this run's to send.
@@ -406,12 +411,21 @@ class _Pacer:
                 heapq.heappush(self._heap, ((self._first[index] or 0.0) + pace, index))
 
 
-def deliver_due(db: Database, config: Config, client_for: ClientFor, now: datetime) -> Counter:
+def deliver_due(
+    db: Database,
+    config: Config,
+    client_for: ClientFor,
+    now: datetime,
+    stopping: threading.Event | None = None,
+) -> Counter:
     """Deliver every due digest; one bad subscription never holds up the others.
 
     Digests are grouped by channel and sent in order within a channel, paced to Slack's
-    per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile."""
-    outcomes = recover_unfinished(db, client_for, now)
+    per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile.
+    Once `stopping` is set (the worker is stopping), no further digest is begun: those
+    stay due, for the next worker."""
+    stopping = stopping or threading.Event()
+    outcomes = recover_unfinished(db, client_for, now, stopping)
     for sub, due_at in subs.realign(db, now):
         log.warning(
             "subscription %s was next due at %s, beyond its schedule (the clock jumped?);"
@@ -429,7 +443,7 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
         def worker() -> None:
             own = connect(config.db_path)
             try:
-                while (item := pacer.take()) is not None:
+                while not stopping.is_set() and (item := pacer.take()) is not None:
                     index, sub = item
                     outcome = _deliver_guarded(own, config, client_for, sub, now, cache)
                     with lock:
