@@ -402,6 +402,7 @@ def _subscribe(
         keywords=request.keywords,
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
+        slack_tz=not request.tz,  # a DM digest then follows the member's Slack timezone
     )
     sub, resumed = _resume_if_slack_refused(db, saved.subscription, now, grace)
     # The next digest's date, so that a change that waits (a week already delivered) says so.

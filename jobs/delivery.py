@@ -18,7 +18,8 @@ import logging
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -92,6 +93,33 @@ class Skip:
 Build = Callable[[], Message | Skip]
 
 
+class _Owners:
+    """The claims a delivery in this worker is sending right now. The alert jobs and the
+    delivery job run side by side: an alert prepared and still waiting on Slack (a 429's
+    Retry-After, a slow answer) must not look to recover_unfinished like one a crash left
+    behind, or both post it. Other workers are kept out by the lease."""
+
+    def __init__(self) -> None:
+        self._ids: set[int] = set()
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def own(self, claim_id: int) -> Iterator[bool]:
+        """Hold the claim while sending it; yields False when another delivery holds it."""
+        with self._lock:
+            mine = claim_id not in self._ids
+            self._ids.add(claim_id)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._lock:
+                    self._ids.discard(claim_id)
+
+
+_OWNERS = _Owners()
+
+
 def deliver(
     db: Database,
     client_for: ClientFor,
@@ -108,6 +136,22 @@ def deliver(
     if claim is None:  # paused or removed while it waited its turn in this run
         log.info("subscription %s: paused or removed before its delivery; not sent", sub.id)
         return Outcome.DROPPED
+    with _OWNERS.own(claim.id) as mine:
+        if not mine:
+            return Outcome.PENDING  # recover_unfinished is sending it right now
+        return _deliver_claim(db, client_for, sub, claim, build, now, next_at)
+
+
+def _deliver_claim(
+    db: Database,
+    client_for: ClientFor,
+    sub: Subscription,
+    claim: Claim,
+    build: Build,
+    now: datetime,
+    next_at: datetime | None,
+) -> Outcome:
+    """deliver() once the claim is this delivery's to send."""
     if not claim.fresh:
         if claim.state != State.CLAIMED:  # delivered before a crash moved the schedule on
             ledger.advance_only(db, sub.id, next_at)
@@ -287,19 +331,33 @@ def deliver_digest(
     return deliver(db, client_for, sub, sub.schedule.period(due), build, now, _following(sub, now))
 
 
-def recover_unfinished(db: Database, client_for: ClientFor, now: datetime) -> Counter:
-    """Settle claims a crash or a transient error left open: confirm or re-post each once."""
+def recover_unfinished(
+    db: Database, client_for: ClientFor, now: datetime, stopping: threading.Event | None = None
+) -> Counter:
+    """Settle claims a crash or a transient error left open: confirm or re-post each once
+    (until `stopping` is set)."""
     outcomes: Counter = Counter()
-    for claim in ledger.unfinished(db, now):
-        sub = subs.by_id(db, claim.subscription_id)
-        client = client_for(sub.team_id) if sub else None
-        if sub is None or client is None or sub.status != Status.ACTIVE:
-            ledger.finish(db, claim, State.FAILED, "subscription gone or paused", now, None)
-            outcomes[Outcome.DROPPED] += 1
-            continue
-        next_at = None if sub.is_instant or not sub.next_due_at else _following(sub, now)
-        outcomes[send(db, client, sub, claim, now, next_at, client_for)] += 1
+    for listed in ledger.unfinished(db, now):
+        if stopping is not None and stopping.is_set():
+            break
+        with _OWNERS.own(listed.id) as mine:
+            # Another delivery of this worker holds it (an alert waiting on Slack), or it
+            # was settled since it was listed: not this run's to send.
+            claim = ledger.unfinished_claim(db, listed.id) if mine else None
+            if claim is not None:
+                outcomes[_recover(db, client_for, claim, now)] += 1
     return outcomes
+
+
+def _recover(db: Database, client_for: ClientFor, claim: Claim, now: datetime) -> Outcome:
+    """Settle one unfinished claim this run holds."""
+    sub = subs.by_id(db, claim.subscription_id)
+    client = client_for(sub.team_id) if sub else None
+    if sub is None or client is None or sub.status != Status.ACTIVE:
+        ledger.finish(db, claim, State.FAILED, "subscription gone or paused", now, None)
+        return Outcome.DROPPED
+    next_at = None if sub.is_instant or not sub.next_due_at else _following(sub, now)
+    return send(db, client, sub, claim, now, next_at, client_for)
 
 
 def _deliver_guarded(
@@ -353,12 +411,21 @@ class _Pacer:
                 heapq.heappush(self._heap, ((self._first[index] or 0.0) + pace, index))
 
 
-def deliver_due(db: Database, config: Config, client_for: ClientFor, now: datetime) -> Counter:
+def deliver_due(
+    db: Database,
+    config: Config,
+    client_for: ClientFor,
+    now: datetime,
+    stopping: threading.Event | None = None,
+) -> Counter:
     """Deliver every due digest; one bad subscription never holds up the others.
 
     Digests are grouped by channel and sent in order within a channel, paced to Slack's
-    per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile."""
-    outcomes = recover_unfinished(db, client_for, now)
+    per-channel rate, by DELIVERY_THREADS threads that serve the other channels meanwhile.
+    Once `stopping` is set (the worker is stopping), no further digest is begun: those
+    stay due, for the next worker."""
+    stopping = stopping or threading.Event()
+    outcomes = recover_unfinished(db, client_for, now, stopping)
     for sub, due_at in subs.realign(db, now):
         log.warning(
             "subscription %s was next due at %s, beyond its schedule (the clock jumped?);"
@@ -376,7 +443,7 @@ def deliver_due(db: Database, config: Config, client_for: ClientFor, now: dateti
         def worker() -> None:
             own = connect(config.db_path)
             try:
-                while (item := pacer.take()) is not None:
+                while not stopping.is_set() and (item := pacer.take()) is not None:
                     index, sub = item
                     outcome = _deliver_guarded(own, config, client_for, sub, now, cache)
                     with lock:

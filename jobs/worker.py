@@ -49,12 +49,21 @@ _INBOX = threading.Lock()
 # The inbox and the feeds jobs may finish together: one alert run at a time, so both never
 # alert the same new paper from the same bookmark (other workers are kept out by the lease).
 _ALERTS = threading.Lock()
+# Held by a delivery run. stop() waits for it and for _ALERTS before it gives the lease up:
+# a worker taking over would find a digest or alert still being posted here, take it for
+# one a crash left behind, and post it a second time.
+_DELIVERING = threading.Lock()
+# Set by stop(): a delivery run takes no further digest (those stay due, for the next
+# worker) and an ingest that finishes sends no alerts (its bookmark stays where it was).
+_STOPPING = threading.Event()
 
 
 def _alerts(db: Database, config: Config, now: datetime) -> None:
     """Keyword alerts, then author alerts, for what the ingest brought."""
     client_for = client_factory(config)
     with _ALERTS:
+        if _STOPPING.is_set():
+            return
         run_alerts(db, client_for, now)
         run_author_alerts(db, client_for, now)
 
@@ -74,7 +83,9 @@ def deliver(config: Config, now: datetime | None = None) -> None:
     """Job: deliver the digests that are due."""
     db = connect(config.db_path, create=False)
     try:
-        deliver_due(db, config, client_factory(config), now or datetime.now(UTC))
+        with _DELIVERING:
+            now = now or datetime.now(UTC)
+            deliver_due(db, config, client_factory(config), now, stopping=_STOPPING)
     finally:
         db.close()
 
@@ -179,6 +190,7 @@ def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Call
 def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None) -> Lease:
     """Add the inbox, feeds and delivery jobs, and the lease heartbeat; returns the lease."""
     hold = hold or Lease(config)
+    _STOPPING.clear()
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     start = datetime.now(UTC)
     for job_id, job, trigger in [
@@ -257,10 +269,14 @@ def stop_on_sigterm() -> None:
 
 
 def stop(scheduler: BaseScheduler, hold: Lease) -> None:
-    """Shut the scheduler down and give the worker lease up (a failure is logged: the lease
-    expires on its own)."""
+    """Shut the scheduler down, let the digests and alerts being posted finish (a delivery
+    run takes no further one), then give the worker lease up (a failure is logged: the
+    lease expires on its own)."""
+    _STOPPING.set()
     if scheduler.running:
         scheduler.shutdown(wait=False)
+    with _DELIVERING, _ALERTS:  # nothing of this worker's is in flight past here
+        pass
     try:
         hold.release()
     except PapersError as exc:

@@ -521,3 +521,11 @@ def m016_failed_version(db: Database) -> None:
     hashed), "stat:<mtime_ns>:<size>": it is renamed last_error_version, keeping its values,
     so no code takes it for a hash."""
     db.execute("ALTER TABLE sources RENAME COLUMN last_error_sha256 TO last_error_version")
+
+
+@migrations()
+def m017_slack_timezone(db: Database) -> None:
+    """Whether a personal subscription's timezone is the member's Slack timezone (none was
+    typed): it then follows that timezone when it changes (a user_change event). Existing
+    ones are taken as typed: which they were is not known."""
+    db["subscriptions"].add_column("slack_tz", int, not_null_default=0)

@@ -115,6 +115,15 @@ def unfinished(db: Database, now: datetime) -> list[Claim]:
     return [_claim(row, False) for row in rows]
 
 
+def unfinished_claim(db: Database, claim_id: int) -> Claim | None:
+    """The claim as it stands now, while it is still prepared and unconfirmed; else None."""
+    rows = db["deliveries"].rows_where(
+        "id = ? AND state = ? AND message IS NOT NULL", [claim_id, State.CLAIMED]
+    )
+    row = next(rows, None)
+    return _claim(row, False) if row else None
+
+
 def confirm(
     db: Database, claim: Claim, ts: str, now: datetime, next_due_at: datetime | None
 ) -> None:

@@ -10,7 +10,6 @@ from itertools import islice
 from sqlite_utils import Database
 
 from storage.deliveries import sent_paper_ids
-from storage.schedule import Frequency
 from storage.search import filter_matching
 from storage.subscriptions import Subscription
 from storage.trending import Ranked, ranked, with_papers
@@ -26,11 +25,12 @@ class TrendingCache:
     digests draw on the same day's list, which is computed once instead of per digest."""
 
     def __init__(self) -> None:
-        self._lists: dict[tuple[str, str], list[Ranked]] = {}
+        self._lists: dict[tuple[str | int, str], list[Ranked]] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, due: datetime, window: str) -> list[Ranked]:
-        """Every paper of the window ending at `due`, ranked, without its text."""
+    def get(self, db: Database, due: datetime, window: str | int) -> list[Ranked]:
+        """Every paper of the window (a WINDOWS name or days) ending at `due`, ranked,
+        without its text."""
         key = (window, due.date().isoformat())
         with self._lock:
             if key not in self._lists:
@@ -46,7 +46,9 @@ def select_papers(
     cache: TrendingCache | None = None,
 ) -> list[dict]:
     """The papers `sub` gets for the period due at `due`, best first."""
-    window = "week" if sub.frequency == Frequency.WEEKLY else "day"
+    # The days since the schedule's previous digest: a daily one's day, a weekly one's week,
+    # and a weekdays one's Monday its weekend too (a paper listed on Saturday is not lost).
+    window = sub.schedule.span(due)
     sent = sent_paper_ids(db, sub.id)
     # Lazily: a window may hold tens of thousands of papers, and most digests need a few.
     ranked_list = (cache or TrendingCache()).get(db, due, window)

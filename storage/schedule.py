@@ -246,6 +246,15 @@ class Schedule:
             return f"{year}-W{week:02d}"
         return local.date().isoformat()
 
+    def span(self, due: datetime) -> int:
+        """The local days a digest due at `due` covers: back to the day after the schedule's
+        previous slot (1 daily, 7 weekly; a weekdays digest's Monday covers the weekend)."""
+        day = self.local(due).date()
+        for back in range(1, 8):
+            if self._runs_on(day - timedelta(days=back)):
+                return back
+        return 7
+
     def slot_on(self, day: date) -> datetime | None:
         """The scheduled moment (UTC) on a local day, or None when it does not run that day."""
         if self.frequency == Frequency.INSTANT or not self._runs_on(day):

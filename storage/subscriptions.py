@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from storage import meta
 from storage.db import transaction
 from storage.errors import NotFound, SubscriptionError
-from storage.schedule import Frequency, Schedule
+from storage.schedule import Frequency, Schedule, find_zone
 from storage.text import query_key
 
 MAX_PER_USER = 25
@@ -52,6 +52,7 @@ class Subscription:
     created_at: str
     demo: int = 0  # the subscription `make run` made for its demo
     author: str | None = None  # set for an author follow (storage.authors)
+    slack_tz: int = 0  # 1: `tz` is the member's Slack timezone, followed when it changes
 
     @classmethod
     def from_row(cls, row: dict) -> Subscription:
@@ -96,11 +97,14 @@ def create(
     now: datetime,
     first_due: datetime | None = None,
     demo: bool = False,
+    slack_tz: bool = False,
 ) -> Saved:
     """Add a subscription, or, when the target already has one with the same keywords, give
     that one the new schedule; refuses more than MAX_PER_USER per user.
 
-    `first_due` overrides the first delivery time (the local demo sends one right away)."""
+    `first_due` overrides the first delivery time (the local demo sends one right away);
+    `slack_tz`: the schedule's timezone is the member's Slack timezone (none was typed), so
+    a personal subscription follows it (follow_slack_tz)."""
     due = first_due or schedule.next_fire_time(None, now)
     table = db["subscriptions"]
     fields = {
@@ -109,6 +113,7 @@ def create(
         "at_time": schedule.at,
         "tz": schedule.tz,
         "next_due_at": due.isoformat() if due else None,
+        "slack_tz": int(slack_tz and kind == Kind.PERSONAL),
     }
     with transaction(db):
         same = next(
@@ -127,7 +132,10 @@ def create(
         if same:
             before = Subscription.from_row(same)
             if before.schedule == schedule:
-                return Saved(before, created=False, before=before)
+                # The same schedule, now typed (or now left to Slack): only what it follows.
+                table.update(before.id, {"slack_tz": fields["slack_tz"]})
+                now_saved = get(db, team_id, before.id)
+                return Saved(now_saved, created=False, before=now_saved)
             if not first_due:  # a period (or a day) already delivered has no second digest
                 due = _rescheduled(db, before, schedule, now)
                 fields["next_due_at"] = due.isoformat() if due else None
@@ -515,6 +523,32 @@ def _taken(db: Database, subscription_id: int, schedule: Schedule, due: datetime
     return any(
         schedule.local(datetime.fromisoformat(row["finished_at"])).date() == day for row in rows
     )
+
+
+def follow_slack_tz(
+    db: Database, team_id: str, user_id: str, tz: str, now: datetime
+) -> list[Subscription]:
+    """Move the member's personal subscriptions that keep their Slack timezone to `tz`, the
+    one Slack now gives them (they travelled or moved): "09:00 in your Slack timezone" stays
+    true. Each is rescheduled as a change of schedule is (_rescheduled: no second digest
+    for a day or week already delivered). Returns those moved, as they are now; none when
+    `tz` is no zone we know or nothing changes (Slack may send the event again)."""
+    if not tz or find_zone(tz) != tz:
+        return []
+    with transaction(db):
+        rows = db["subscriptions"].rows_where(
+            "team_id = ? AND user_id = ? AND kind = ? AND slack_tz = 1 AND tz != ?",
+            [team_id, user_id, str(Kind.PERSONAL), tz],
+            order_by="id",
+        )
+        moved = [Subscription.from_row(row) for row in rows]
+        for before in moved:
+            schedule = Schedule(before.frequency, before.at_time, tz, before.weekday)
+            due = _rescheduled(db, before, schedule, now) if before.next_due_at else None
+            db["subscriptions"].update(
+                before.id, {"tz": tz, "next_due_at": due.isoformat() if due else None}
+            )
+        return [get(db, team_id, sub.id) for sub in moved]
 
 
 def _same_keywords(stored: str, typed: str) -> bool:

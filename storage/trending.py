@@ -86,14 +86,16 @@ def with_papers(db: Database, top: list[Ranked]) -> list[dict]:
 
 
 def ranked(
-    db: Database, now: datetime, window: str = "day", exclude: set[int] | None = None
+    db: Database, now: datetime, window: str | int = "day", exclude: set[int] | None = None
 ) -> list[Ranked]:
-    """Every paper listed in the window, best first, without loading the papers: a keyword
-    digest looks past the top few for its matches."""
+    """Every paper listed in the window (a name in WINDOWS, or a number of days), best
+    first, without loading the papers: a keyword digest looks past the top few for its
+    matches."""
     anchor = anchor_day(db, now)
     if anchor is None:
         return []
-    start = anchor - timedelta(days=WINDOWS[window] - 1)
+    days = window if isinstance(window, int) else WINDOWS[window]
+    start = anchor - timedelta(days=days - 1)
     rows = db.query(
         """
         SELECT s.paper_id,

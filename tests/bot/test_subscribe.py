@@ -535,3 +535,37 @@ def test_subscribing_again_to_one_paused_on_app_home_says_how_to_resume(reply, c
     answer = said(reply("subscribe lora daily"))
     assert "You already have this subscription" in answer and "*Resume* on App Home" in answer
     assert subs.by_id(db, 1).status == "paused"
+
+
+def test_a_dm_digest_follows_the_members_slack_timezone_when_it_changes(slack, reply, config):
+    """`/papers subscribe lora` takes the member's Slack timezone ("by DM at 09:00 in your
+    Slack timezone"). A member in New York who flew to Tokyo and changed Slack's timezone
+    kept getting it at 09:00 New York, 22:00 in Tokyo. Now a user_change event moves it
+    (and only it: a typed zone and a channel's digest stay), without a second digest for a
+    day already delivered."""
+    typed_at = datetime(2026, 3, 17, 12, 0, tzinfo=UTC)  # 08:00 in New York
+    with time_machine.travel(typed_at, tick=True):
+        reply("subscribe language")
+        reply("subscribe lora at 09:00 America/New_York")
+        reply("subscribe channel daily")
+    db = connect(config.db_path)
+    deliver_due(db, config, client_factory(config), typed_at.replace(hour=13))
+    assert "Daily papers on “language” · Tue, Mar 17" in said(slack.messages("DU0LOCAL")[0])
+    slack.state.users["U0LOCAL"]["tz"] = "Asia/Tokyo"
+    change = {"type": "user_change", "user": {**slack.state.users["U0LOCAL"]}}
+    with time_machine.travel(typed_at.replace(hour=14), tick=True):  # 23:00 in Tokyo
+        assert slack.event(change)["status"] == 200
+        wait_for(lambda: subs.by_id(db, 1).tz == "Asia/Tokyo")
+        assert slack.event(change, retry_num=1)["status"] == 200
+        listed = said(reply("list"))
+    assert "daily at 09:00 Asia/Tokyo" in listed
+    assert [s.tz for s in subs.visible_to(db, slack.team_id, "U0LOCAL", "C0GENERAL")] == [
+        "Asia/Tokyo",
+        "America/New_York",
+        "America/New_York",
+    ]
+    # Its next digest is Wednesday's at 09:00 in Tokyo: not another one for Tuesday.
+    assert subs.by_id(db, 1).next_due_at == "2026-03-18T00:00:00+00:00"
+    deliver_due(db, config, client_factory(config), datetime(2026, 3, 18, 0, 1, tzinfo=UTC))
+    periods = [r["period"] for r in db["deliveries"].rows_where("subscription_id = 1")]
+    assert periods == ["2026-03-17", "2026-03-18"]

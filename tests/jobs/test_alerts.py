@@ -404,3 +404,30 @@ def test_an_old_paper_in_an_arxiv_api_feed_is_stored_but_not_alerted_as_news(
     found = {p["title"] for p in search(db, "adapters speech").papers}
     assert "Adapters for Speech" in found
     db.close()
+
+
+def test_an_alert_in_flight_when_the_delivery_job_runs_goes_out_once(
+    worker_config, subscribe, stub
+):
+    """The alert job and the delivery job run side by side in one worker (every ingest
+    interval they start together). An alert prepared and waiting on Slack (a 429's
+    Retry-After) looked like one a crash left behind to the delivery job's recovery, which
+    posted it; then the alert job's own post went out too: the subscriber got it twice."""
+    from tests.bot.conftest import wait_for
+
+    run_job(worker_config, NOW)
+    sub = subscribe(NOW, frequency="instant", keywords="lora")
+    drop_lora_dump(worker_config)
+    stub.state.force_429, stub.state.retry_after = 1, 1  # the alert's first call waits 1 s
+    alerting = threading.Thread(
+        target=worker.ingest_and_alert, args=(worker_config, NOW.replace(minute=30))
+    )
+    alerting.start()
+    try:
+        wait_for(lambda: stub.state.throttled == 1)
+        worker.deliver(worker_config, NOW.replace(minute=30, second=5))
+    finally:
+        alerting.join(timeout=30)
+    assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["1 new paper on lora"]
+    db = connect(worker_config.db_path)
+    assert [r["state"] for r in ledger.ledger(db, sub.id)] == ["sent"]

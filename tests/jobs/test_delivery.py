@@ -597,3 +597,47 @@ def test_the_worker_posts_with_the_token_the_bot_answers_with(
     due = datetime.fromisoformat(sub.next_due_at)
     assert deliver_due(db, config, client_factory(config), due) == Counter(sent=1)
     assert len(stub.messages("DU0LOCAL")) == 1
+
+
+def test_a_weekdays_digest_on_monday_brings_the_weekends_papers(stub, tmp_path):
+    """A weekdays digest drew on the newest listing day only, as a daily one does: Monday's
+    held Monday's papers, and a paper listed on Saturday or Sunday (the weekend's most
+    upvoted) never reached a weekdays subscriber. Monday's now spans the days since
+    Friday's digest; Tuesday's is Tuesday's alone again."""
+    from storage.config import Config
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    for day, paper, upvotes in [
+        ("2026-03-20", 0, 30),  # Friday
+        ("2026-03-21", 1, 80),  # Saturday
+        ("2026-03-22", 2, 40),  # Sunday
+        ("2026-03-23", 3, 10),  # Monday
+        ("2026-03-24", 4, 10),  # Tuesday
+    ]:
+        listing(db, "hf", day, {paper: upvotes})
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+    )
+    friday = datetime(2026, 3, 20, 8, tzinfo=UTC)
+    add_subscription_to(db, stub, friday, frequency="weekdays")
+    for day in (20, 23, 24):  # Friday, Monday, Tuesday at 09:00 UTC
+        deliver_due(db, config, client_factory(config), datetime(2026, 3, day, 9, tzinfo=UTC))
+    titles = [
+        [b["text"]["text"].split("*")[1] for b in m["blocks"] if b["type"] == "section"]
+        for m in stub.messages("DU0LOCAL")
+    ]
+    assert [sorted(digest) for digest in titles] == [
+        ["Paper A about 0"],
+        ["Paper B about 1", "Paper C about 2", "Paper D about 3"],
+        ["Paper E about 4"],
+    ]
+
+
+def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
+    from tests.conftest import add_subscription
+
+    return add_subscription(db, stub.team_id, "U0LOCAL", "U0LOCAL", "personal", now, **fields)

@@ -96,3 +96,32 @@ def test_two_workers_over_100_due_digests_post_exactly_100(worker_config, stub, 
     assert len(stub.messages()) == 100
     logs = [(tmp_path / f"w{n}.log").read_text() for n in range(2)]
     assert sum("waiting instead of running jobs" in log for log in logs) == 1
+
+
+def test_sigterm_mid_delivery_hands_over_with_nothing_in_flight(worker_config, stub, tmp_path):
+    """A worker stopped (a deploy) during its 09:00 run released its lease at once and went
+    on posting the run's digests: the worker taking over found the ones being posted, took
+    them for a crash's leftovers and could post them again. Now it begins no further digest,
+    lets those being posted finish, and only then gives the lease up; the rest stay due."""
+    now = datetime.now(UTC)
+    db = connect(worker_config.db_path)
+    for n in range(COUNT):
+        stub.add_channel(f"C{n:04d}", f"team-{n}")
+        add_subscription(db, stub.team_id, f"U{n:04d}", f"C{n:04d}", due=now - timedelta(minutes=2))
+    stub.state.post_delay = 0.2  # Slack stores each digest, then answers a little later
+    first = start_worker(worker_config, tmp_path, "first.log")
+    wait_for(lambda: len(stub.messages()) >= 10, timeout=60)
+    first.send_signal(signal.SIGTERM)
+    first.wait(timeout=30)
+    posted = len(stub.messages())
+    in_flight = "SELECT COUNT(*) AS n FROM deliveries WHERE state = 'claimed'"
+    assert posted < COUNT and next(db.query(in_flight))["n"] == 0
+    assert sent_count(worker_config.db_path) == posted
+    second = start_worker(worker_config, tmp_path, "second.log")
+    try:
+        wait_for(lambda: sent_count(worker_config.db_path) == COUNT, timeout=120)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        second.wait(timeout=10)
+    wait_for(lambda: stub.state.in_flight == 0, timeout=10)
+    assert [len(stub.messages(f"C{n:04d}")) for n in range(COUNT)] == [1] * COUNT

@@ -1,4 +1,5 @@
-"""Events: App Home opened, paper links shared, and the app's lifecycle in a workspace."""
+"""Events: App Home opened, paper links shared, a member's timezone changed, and the app's
+lifecycle in a workspace."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from bot.listeners.events.app_uninstalled import app_uninstalled
 from bot.listeners.events.home_opened import home_opened
 from bot.listeners.events.link_shared import link_shared
 from bot.listeners.events.tokens_revoked import tokens_revoked
+from bot.listeners.events.user_change import user_change
 
 
 def register(app: App) -> None:
@@ -16,3 +18,4 @@ def register(app: App) -> None:
     app.event("app_uninstalled")(app_uninstalled)
     app.event("tokens_revoked")(tokens_revoked)
     app.event("link_shared")(link_shared)
+    app.event("user_change")(user_change)
