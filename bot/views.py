@@ -713,6 +713,24 @@ def _fit(blocks: list[dict], room: int) -> list[dict]:
     )
 
 
+def _change_buttons(sub: Subscription, where: str) -> list[ButtonElement]:
+    """Pause (or Resume) and Remove for a subscription, on App Home (`home`) or a Manage
+    reply (`manage`); action_ids must be unique within a view, so each carries its id."""
+    verb = "resume" if sub.status == "paused" else "pause"
+    return [
+        ButtonElement(
+            text=verb.capitalize(), action_id=f"{where}_{verb}_{sub.id}", value=str(sub.id)
+        ),
+        ButtonElement(
+            text="Remove",
+            action_id=f"{where}_remove_{sub.id}",
+            value=str(sub.id),
+            style="danger",
+            confirm=_confirm_remove(sub),
+        ),
+    ]
+
+
 def _confirm_remove(sub: Subscription) -> ConfirmObject:
     """Slack's are-you-sure for Remove: a slip of the mouse next to Pause took a
     subscription away for good, and its deliveries' history with it."""
@@ -754,23 +772,12 @@ def home_view(
     room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     for sub in shown:
         status = delivery_status(sub, last.get(sub.id))
-        # action_ids must be unique within a view, so each carries the subscription id.
-        toggle = ("Resume", "home_resume") if sub.status == "paused" else ("Pause", "home_pause")
         buttons = []
         if not sub.is_instant:
             buttons.append(
                 ButtonElement(text="Preview", action_id=f"home_preview_{sub.id}", value=str(sub.id))
             )
-        buttons += [
-            ButtonElement(text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)),
-            ButtonElement(
-                text="Remove",
-                action_id=f"home_remove_{sub.id}",
-                value=str(sub.id),
-                style="danger",
-                confirm=_confirm_remove(sub),
-            ),
-        ]
+        buttons += _change_buttons(sub, "home")
         blocks += [
             SectionBlock(text=MarkdownTextObject(text=describe(sub))),
             ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
@@ -1112,24 +1119,7 @@ def manage_message(
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
     if can_change:
-        paused = sub.status == "paused"
-        toggle = ("Resume", "manage_resume") if paused else ("Pause", "manage_pause")
-        blocks.append(
-            ActionsBlock(
-                elements=[
-                    ButtonElement(
-                        text=toggle[0], action_id=f"{toggle[1]}_{sub.id}", value=str(sub.id)
-                    ),
-                    ButtonElement(
-                        text="Remove",
-                        action_id=f"manage_remove_{sub.id}",
-                        value=str(sub.id),
-                        style="danger",
-                        confirm=_confirm_remove(sub),
-                    ),
-                ]
-            )
-        )
+        blocks.append(ActionsBlock(elements=_change_buttons(sub, "manage")))
         how = _how_to_change(sub)
     else:
         how = (
