@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
@@ -23,8 +24,12 @@ log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
 
 
-def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
-    """Alert every instant subscriber about matching papers newer than the bookmark."""
+def run_alerts(
+    db: Database, client_for: ClientFor, now: datetime, stopping: threading.Event | None = None
+) -> Counter:
+    """Alert every instant subscriber about matching papers newer than the bookmark. Once
+    `stopping` is set (the worker is stopping) no further alert is begun and the bookmark
+    stays: the next worker runs the same papers again, and skips what each was sent."""
     outcomes: Counter = Counter()
     newest = newest_paper_id(db)
     mark = meta.get(db, BOOKMARK)
@@ -38,8 +43,9 @@ def run_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
         norms = {k: query_key(k) for k in {s.keywords for s in subscriptions}}
         matches = _match_queries(db, set(norms.values()), after, newest)
         pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
-        outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now)
-        meta.put(db, BOOKMARK, str(newest))
+        outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now, stopping)
+        if not (stopping and stopping.is_set()):
+            meta.put(db, BOOKMARK, str(newest))
     if outcomes:
         log.info("alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes
@@ -77,12 +83,16 @@ def send_alerts(
     pending: list[tuple[Subscription, list[int]]],
     period: str,
     now: datetime,
+    stopping: threading.Event | None = None,
     render: Render = _keyword_alert,
 ) -> Counter:
     """Alert each subscription about its papers it was never sent, each through the same
-    exactly-once path as digests; one failing subscription never stops the others."""
+    exactly-once path as digests; one failing subscription never stops the others. None is
+    begun once `stopping` is set."""
     outcomes: Counter = Counter()
     for sub, ids in pending:
+        if stopping is not None and stopping.is_set():
+            break
         try:
             outcome = _alert_one(db, client_for, sub, ids, period, now, render)
         except Exception:

@@ -10,6 +10,7 @@ that first came from a dump without names and then from an arXiv feed or HF JSON
 from __future__ import annotations
 
 import logging
+import threading
 from collections import Counter
 from datetime import datetime
 
@@ -25,8 +26,11 @@ log = logging.getLogger(__name__)
 BOOKMARK = "author_alerts_after_row"
 
 
-def run_author_alerts(db: Database, client_for: ClientFor, now: datetime) -> Counter:
-    """Alert every follower about papers whose author names arrived since the bookmark."""
+def run_author_alerts(
+    db: Database, client_for: ClientFor, now: datetime, stopping: threading.Event | None = None
+) -> Counter:
+    """Alert every follower about papers whose author names arrived since the bookmark
+    (none begun once `stopping` is set, and the bookmark then stays, as in run_alerts)."""
     outcomes: Counter = Counter()
     newest = authors.newest_author_row(db)
     mark = meta.get(db, BOOKMARK)
@@ -41,8 +45,10 @@ def run_author_alerts(db: Database, client_for: ClientFor, now: datetime) -> Cou
     wanted = {sub.id: authors.parse_name(sub.author) for sub in follows}
     found = authors.papers_by_followed(db, [n for n in wanted.values() if n], after, newest)
     pending = [(sub, found.get(wanted[sub.id], []) if wanted[sub.id] else []) for sub in follows]
-    outcomes = send_alerts(db, client_for, pending, f"author:{after}-{newest}", now, _render)
-    meta.put(db, BOOKMARK, str(newest))
+    period = f"author:{after}-{newest}"
+    outcomes = send_alerts(db, client_for, pending, period, now, stopping, _render)
+    if not (stopping and stopping.is_set()):
+        meta.put(db, BOOKMARK, str(newest))
     if outcomes:
         log.info("author alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes

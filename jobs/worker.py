@@ -64,8 +64,8 @@ def _alerts(db: Database, config: Config, now: datetime) -> None:
     with _ALERTS:
         if _STOPPING.is_set():
             return
-        run_alerts(db, client_for, now)
-        run_author_alerts(db, client_for, now)
+        run_alerts(db, client_for, now, _STOPPING)
+        run_author_alerts(db, client_for, now, _STOPPING)
 
 
 def feeds_and_alert(config: Config, now: datetime | None = None) -> None:
@@ -275,8 +275,14 @@ def stop(scheduler: BaseScheduler, hold: Lease) -> None:
     _STOPPING.set()
     if scheduler.running:
         scheduler.shutdown(wait=False)
-    with _DELIVERING, _ALERTS:  # nothing of this worker's is in flight past here
-        pass
+    # Nothing of this worker's is in flight past here. The heartbeat stopped with the
+    # scheduler: the lease is renewed while a post waits on Slack (a 429's Retry-After),
+    # or another worker could take it over and post what is in flight a second time.
+    renew = max(hold.config.lease_seconds / 4, 0.1)
+    for lock in (_DELIVERING, _ALERTS):
+        while not lock.acquire(timeout=renew):
+            hold.held()
+        lock.release()
     try:
         hold.release()
     except PapersError as exc:

@@ -13,6 +13,16 @@ from storage.config import Config
 from tests.conftest import add_subscription
 
 
+@pytest.fixture(autouse=True)
+def worker_not_stopping():
+    """A test that stops a worker in this process (worker.stop) leaves the tests after it
+    a worker that still runs its jobs, as a new worker process would."""
+    yield
+    from jobs import worker
+
+    worker._STOPPING.clear()
+
+
 @pytest.fixture
 def stub():
     """The stand-in, with a fast rate limit so time-travel tests are not throttled."""

@@ -431,3 +431,38 @@ def test_an_alert_in_flight_when_the_delivery_job_runs_goes_out_once(
     assert [m["text"] for m in stub.messages("DU0LOCAL")] == ["1 new paper on lora"]
     db = connect(worker_config.db_path)
     assert [r["state"] for r in ledger.ledger(db, sub.id)] == ["sent"]
+
+
+def test_a_stopping_worker_begins_no_further_alert_and_the_next_one_sends_the_rest(
+    worker_config, subscribe, stub
+):
+    """A worker stopped (SIGTERM, Ctrl-C) while its alerts went out began alert after alert
+    until every subscriber had one, its lease no longer renewed: the worker taking over
+    could find one of them in flight and post it again. It now lets the one being posted
+    finish and begins no other; the next worker sends the rest, each once."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from tests.bot.conftest import wait_for
+
+    stub.add_user("U0OTHER", "other")
+    run_job(worker_config, NOW)
+    for user in ("U0LOCAL", "U0OTHER"):
+        subscribe(NOW, frequency="instant", keywords="lora", user_id=user, target=user)
+    subscribe(NOW, frequency="instant", keywords="lora", target="C0GENERAL", kind="channel")
+    drop_lora_dump(worker_config)
+    stub.state.force_429, stub.state.retry_after = 1, 1  # the first alert waits 1 s on Slack
+    moment = NOW.replace(minute=30)
+    alerting = threading.Thread(target=worker.ingest_and_alert, args=(worker_config, moment))
+    alerting.start()
+    try:
+        wait_for(lambda: stub.state.throttled == 1)
+        worker.stop(BackgroundScheduler(), worker.Lease(worker_config))  # the first in flight
+    finally:
+        alerting.join(timeout=30)
+    db = connect(worker_config.db_path)
+    assert [r["state"] for r in ledger.ledger(db)] == ["sent"]
+    worker.add_jobs(BackgroundScheduler(), worker_config)  # the next worker starts
+    run_job(worker_config, moment.replace(minute=45))
+    targets = ["DU0LOCAL", "DU0OTHER", "C0GENERAL"]
+    assert [len(stub.messages(t)) for t in targets] == [1, 1, 1]
+    assert [r["state"] for r in ledger.ledger(db)] == ["sent"] * 3
