@@ -32,10 +32,16 @@ _INLINE_TAGS = (
     "|tt|u|var"
 )
 _BLOCK_TAGS = (
-    "blockquote|br|center|dd|div|dl|dt|h[1-6]|hr|img|li|ol|p|pre|table|tbody|td|tfoot|th"
-    "|thead|tr|ul"
+    "address|article|aside|audio|blockquote|br|canvas|caption|center|col|colgroup|dd|details"
+    "|dialog|div|dl|dt|embed|fieldset|figcaption|figure|footer|form|h[1-6]|header|hgroup|hr"
+    "|iframe|img|input|label|legend|li|main|nav|object|ol|option|p|picture|pre|section|select"
+    "|source|summary|svg|table|tbody|td|textarea|tfoot|th|thead|time|tr|track|ul|video|wbr"
+    # MathML, as a feed's sanitiser lets it through: its tokens read apart ("x < 1").
+    "|math|semantics|annotation|annotation-xml|mrow|mi|mo|mn|ms|mtext|mspace|msup|msub"
+    "|msubsup|mfrac|msqrt|mroot|mover|munder|munderover|mtable|mtr|mtd|mstyle|mpadded"
+    "|mphantom|menclose|merror|mfenced"
 )
-_TAG = r"</?(?:{})(?:\s[^<>]*)?/?>"
+_TAG = r"</?(?:{})(?![\w-])(?:\s[^<>]*)?/?>"
 _INLINE = re.compile(_TAG.format(_INLINE_TAGS), re.I)  # CO<sub>2</sub> reads CO2
 _BLOCK = re.compile(_TAG.format(_BLOCK_TAGS) + r"|<!--.*?-->", re.I | re.S)
 _HTML = re.compile(rb"<(?:!doctype\s+)?html[\s>]", re.I)
@@ -62,11 +68,13 @@ def _plain(text: str | None) -> str:
 
 def _feed_date(entry: Any, fetched_on: date) -> str | None:
     raw = entry.get("published") or entry.get("updated")
-    if isinstance(raw, str) and not _YEAR.search(raw):
-        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
-        # clock's ("--12-29"); the year is the one the feed was read in, or the last.
-        return _yearless(raw, fetched_on)
     parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    yearless = isinstance(raw, str) and not _YEAR.search(raw)
+    if yearless and (not parsed or raw.strip().startswith("--")):
+        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
+        # clock's ("--12-29"); the year is the one the feed was read in, or the last. A
+        # date it did read ("20260317", compact ISO) has its year, unseen by _YEAR.
+        return _yearless(raw, fetched_on)
     if not parsed:
         return None
     try:

@@ -410,6 +410,24 @@ Abstract: {abstract}</description>
             "We model CO2 capture. It works.",
             id="real-html-tags-go",
         ),
+        # HTML5 and MathML pass a feed's sanitiser too: their tags go, their text stays.
+        pytest.param(
+            "&lt;span&gt;Adapters&lt;/span&gt; at Scale",
+            "&lt;figure&gt;&lt;figcaption&gt;Fig 1&lt;/figcaption&gt;&lt;/figure&gt;"
+            "&lt;section&gt;We study lora.&lt;/section&gt;",
+            "Adapters at Scale",
+            "Fig 1 We study lora.",
+            id="html5-sections",
+        ),
+        pytest.param(
+            "Bounds When &lt;math&gt;&lt;mi&gt;x&lt;/mi&gt;&lt;mo&gt;&amp;lt;&lt;/mo&gt;"
+            "&lt;mn&gt;1&lt;/mn&gt;&lt;/math&gt;",
+            "Let &lt;math&gt;&lt;mi&gt;x&lt;/mi&gt;&lt;mo&gt;&amp;lt;&lt;/mo&gt;&lt;mn&gt;1"
+            "&lt;/mn&gt;&lt;/math&gt; hold.",
+            "Bounds When x < 1",
+            "Let x < 1 hold.",
+            id="mathml",
+        ),
     ],
 )
 def test_less_than_and_greater_than_in_feed_text_are_kept(
@@ -592,6 +610,9 @@ def _dated_item(ident: str, pub_date: str) -> str:
         pytest.param("Mon, 29 Dec 12:00:00 GMT", date(2027, 1, 2), "2026-12-29", id="new-year"),
         pytest.param("--12-29", date(2028, 1, 2), "2027-12-29", id="iso-new-year"),
         pytest.param("17 Mar", date(2026, 3, 18), "2026-03-17", id="day-month"),
+        # Dates with their year, which the year-less reading must leave to feedparser.
+        pytest.param("20260317", date(2026, 3, 20), "2026-03-17", id="compact-iso-has-a-year"),
+        pytest.param("2025-12-29", date(2026, 3, 20), "2025-12-29", id="iso-has-a-year"),
     ],
 )
 def test_a_feed_date_without_a_year_takes_the_year_it_was_read_in(pub_date, read_on, listed):
