@@ -1070,7 +1070,8 @@ def subscribe_command(sub: Subscription) -> str:
         words += ["weekly on", WEEKDAYS[sub.weekday]]
     else:
         words.append(sub.frequency)
-    return " ".join([*words, "at", sub.at_time, sub.tz])
+    # A digest that follows the member's Slack timezone names none: typed, one would pin it.
+    return " ".join([*words, "at", sub.at_time] + ([] if sub.slack_tz else [sub.tz]))
 
 
 def _how_to_change(sub: Subscription) -> str:

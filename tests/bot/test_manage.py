@@ -57,7 +57,7 @@ def test_manage_opens_on_the_messages_subscription_with_its_changes_and_the_othe
     shown = text_of(answer)
     assert "*Managing* *#2* `diffusion`" in shown
     assert action_ids(answer) == ["manage_pause_2", "manage_remove_2"]
-    typed = "/papers subscribe diffusion weekly on friday at 16:30 America/New_York"
+    typed = "/papers subscribe diffusion weekly on friday at 16:30"  # in their Slack zone
     assert f"`{typed}`" in shown
     assert "`/papers unsubscribe 2`" in shown
     assert "*Your other subscriptions*\n*#1* `lora`" in shown
@@ -189,3 +189,28 @@ def test_a_stale_pause_keeps_why_slack_paused_it(slack, reply, config):
     assert subs.by_id(db, 1).paused_reason == "Slack said not_in_channel"
     db.close()
     assert reply("subscribe channel weekly")["text"].startswith("Resumed")
+
+
+@pytest.mark.parametrize(
+    ("typed", "follows"),
+    [
+        pytest.param("lora daily at 09:00", True, id="slack-timezone"),
+        pytest.param("lora daily at 09:00 Europe/Berlin", False, id="typed-timezone"),
+    ],
+)
+def test_retyping_the_managed_line_keeps_following_the_slack_timezone(
+    slack, reply, config, typed, follows
+):
+    """A digest set up without a timezone follows the member's Slack timezone. The line
+    Manage offered named that zone, so retyping it (with another time, as it says) pinned
+    the digest to it: it stopped following the member when they moved."""
+    reply(f"subscribe {typed}")
+    shown = text_of(manage(slack, digest_for(1), channel="C0GENERAL"))
+    line = next(part for part in shown.split("`") if part.startswith("/papers subscribe"))
+    assert line.endswith("at 09:00") == follows, line
+    moved = reply(line.removeprefix("/papers ").replace("09:00", "07:30"))
+    assert "Updated the schedule of #1" in moved["text"], moved["text"]
+    db = connect(config.db_path)
+    sub = subs.by_id(db, 1)
+    assert (sub.at_time, bool(sub.slack_tz)) == ("07:30", follows)
+    db.close()
