@@ -144,14 +144,18 @@ def _redirect_failure(exc: urllib.error.HTTPError) -> str:
     return f"redirect refused (HTTP {exc.code})"
 
 
+# Compressions other than gzip (the only one asked for): a body in one is unreadable here.
+_COMPRESSIONS = frozenset({"br", "compress", "deflate", "x-compress", "zstd", "x-bzip2"})
+
+
 def _decoder(url: str, encoding: str | None):
     """A gzip decoder for a gzip body, None for an unencoded one."""
     name = (encoding or "identity").strip().lower()
     if name in ("gzip", "x-gzip"):
         return zlib.decompressobj(16 + zlib.MAX_WBITS)
-    if name == "identity":
-        return None
-    raise SourceError(f"{url}: unsupported Content-Encoding: {encoding}")
+    if name in _COMPRESSIONS:  # compressed in a way not asked for: unreadable here
+        raise SourceError(f"{url}: unsupported Content-Encoding: {encoding}")
+    return None  # identity, or no compression at all (`none`, a charset: misconfigured)
 
 
 def _unpacked(url: str, unpack, chunk: bytes, room: int) -> bytes:

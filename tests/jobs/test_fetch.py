@@ -146,6 +146,13 @@ def test_a_gzip_bomb_is_refused_at_the_size_cap(file_server):
         fetch(file_server.url("/bomb"), max_bytes=1_000_000)
 
 
+@pytest.mark.parametrize("encoding", ["none", "UTF-8", "utf8", ""], ids=repr)
+def test_a_content_encoding_that_names_no_compression_reads_the_body(file_server, encoding):
+    # Misconfigured servers send a charset or `none` there: the body is the feed as is.
+    file_server.routes["/feed"] = (200, b"<rss>...</rss>", {"Content-Encoding": encoding})
+    assert fetch(file_server.url("/feed")).body == b"<rss>...</rss>"
+
+
 def test_an_unknown_content_encoding_is_a_clear_failure(file_server):
     file_server.routes["/br"] = (200, b"\x1b\x00\x00", {"Content-Encoding": "br"})
     with pytest.raises(SourceError, match="unsupported Content-Encoding: br"):
