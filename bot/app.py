@@ -153,10 +153,12 @@ ORG_WIDE_PAGE = (
     " workspace.</p></body></html>"
 )
 # What a member is told when their workspace has no installation of its own (Bolt answers
-# a command it cannot authorize with it): an organisation-wide install, refused.
+# a command it cannot authorize with it): never installed here, lost (a database restored
+# from before the install), or an organisation-wide install, refused.
 NOT_INSTALLED_HERE = (
-    f":warning: papers is not installed in this workspace ({PER_WORKSPACE}). Ask your Slack"
-    " admin to install papers from this workspace."
+    ":warning: papers has no installation for this workspace. Ask your Slack admin to install"
+    " it from this workspace (on Enterprise Grid: in each workspace that uses it, not across"
+    " the organisation)."
 )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"})
 
 
@@ -56,12 +58,16 @@ def escaped_within(text: str, limit: int) -> str:
     return escape_mrkdwn(truncate(text, low)) if low else ""
 
 
+# A line break and the blanks around it: one space in a code span (other spaces stay).
+_LINE_BREAK = re.compile(r"\s*[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]\s*")
+
+
 def code(text: str) -> str:
     """Text as typed, in a `code span`: inside one Slack applies no *bold*, _italic_ or
     ~strike~, so only its control characters are escaped. A backtick would end the span
     and mrkdwn has no escape for it, so only that one character becomes a look-alike; nor can
     a span hold a line break, so a text of several lines (Shift+Enter) is shown on one."""
-    one_line = text if text.isprintable() else " ".join(text.split())
+    one_line = text if text.isprintable() else _LINE_BREAK.sub(" ", text)
     return "`" + escape_entities(one_line).replace("`", "ˋ") + "`"
 
 

@@ -137,6 +137,12 @@ def test_code_span_escapes_only_control_characters():
     assert code("diffus* <x> & `y`") == "`diffus* &lt;x&gt; &amp; ˋyˋ`"
 
 
+def test_a_code_span_keeps_spaces_in_a_text_of_one_line():
+    # A family emoji is joined by zero-width joiners (not printable): no line to join.
+    typed = "👨\u200d👩\u200d👧  two  spaces"
+    assert code(typed) == f"`{typed}`"
+
+
 @pytest.mark.parametrize("text", ["?", "--help", "-h", "HELP", "help subscribe"], ids=str)
 def test_the_usual_ways_of_asking_for_help_get_the_help(reply, text):
     """`/papers --help` answered "Add a word to look for: -word only leaves papers out" and

@@ -256,5 +256,15 @@ def test_an_organisation_wide_install_stored_before_it_was_refused_authorises_no
     serve(config)
     for text in ("subscribe lora daily at 09:00", "list"):
         answer = command(standin, text, standin.team_id, "E0GRID", org_wide=True)
-        assert "installed in each workspace" in answer and "Subscribed" not in answer, answer
+        assert "in each workspace that uses it" in answer and "Subscribed" not in answer
     assert connect(config.db_path)["subscriptions"].count == 0
+
+
+def test_a_workspace_with_no_installation_is_told_to_install_it_there(seeded_path, standin, serve):
+    """Bolt answers a command it cannot authorise with our line: a workspace that never
+    installed the app, or lost its installation (a database restored from before it), is
+    told so plainly, not only why an organisation-wide install was refused."""
+    serve(oauth_config(seeded_path, standin))
+    answer = command(standin, "list", standin.team_id)
+    assert answer.startswith(":warning: papers has no installation for this workspace."), answer
+    assert "Ask your Slack admin to install it from this workspace" in answer
