@@ -68,7 +68,9 @@ def _plain(text: str | None) -> str:
 
 def _feed_date(entry: Any, fetched_on: date) -> str | None:
     raw = entry.get("published") or entry.get("updated")
-    parsed = entry.get("published_parsed") or entry.get("updated_parsed")
+    # dict.get: feedparser's own get maps a missing updated_parsed to published_parsed,
+    # with a deprecation warning.
+    parsed = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
     yearless = isinstance(raw, str) and not _YEAR.search(raw)
     if yearless and (not parsed or raw.strip().startswith("--")):
         # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
