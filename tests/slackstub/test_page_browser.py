@@ -217,3 +217,36 @@ def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page)
     assert link.get_attribute("onmouseover") is None
     assert link.get_attribute("href").startswith("https://example.org/p")
     assert '"' in link.get_attribute("href") or "%22" in link.get_attribute("href")
+
+
+def test_home_shows_a_timezone_and_a_slack_error_with_their_underscores(
+    slack, config, reply, browser_page
+):
+    # The page's confirm dropped every `_` and `*` from its text ("America/NewYork"), and
+    # its italics closed at an underscore inside a word ("paused: Slack said is" in italics,
+    # then "archived_"): Slack formats neither mid-word underscore.
+    from playwright.sync_api import expect
+
+    from storage import connect
+    from storage import subscriptions as subs
+
+    reply("subscribe lora daily at 09:00")  # the member's Slack timezone: America/New_York
+    subs.pause(connect(config.db_path), 1, "Slack said is_archived")
+    page = browser_page
+    page.goto(slack.url)
+    page.locator("#tab-home").click()
+    home = page.locator("#log .msg.home")
+    expect(home.locator("i")).to_have_text("paused: Slack said is_archived")
+    asked: list[str] = []
+
+    def keep(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", keep)
+    home.locator("[data-action=home_remove_1]").click()
+    expect(home).to_contain_text("lora")
+    assert asked == [
+        "Remove #1?\n\n#1, daily at 09:00 America/New_York, stops for good. Pause keeps it for "
+        "later."
+    ]
