@@ -250,3 +250,30 @@ def test_home_shows_a_timezone_and_a_slack_error_with_their_underscores(
         "Remove #1?\n\n#1, daily at 09:00 America/New_York, stops for good. Pause keeps it for "
         "later."
     ]
+
+
+def test_app_home_says_when_the_app_does_not_answer_and_recovers(slack, reply, browser_page):
+    # With the app down (or refusing the stand-in's signature), App Home said "Loading App
+    # Home…" for ever, and a click on it did nothing: nothing told a newcomer to look at
+    # the app.
+    from playwright.sync_api import expect
+
+    from tests.slackstub.test_server import closed_url
+
+    reply("subscribe lora daily at 09:00")
+    app_url, slack.app_url = slack.app_url, closed_url()
+    page = browser_page
+    page.goto(slack.url)
+    page.locator("#tab-home").click()
+    failed = page.locator("#log .msg.failed")
+    expect(failed).to_contain_text('App Home failed with the error "dispatch_failed"')
+    expect(page.locator("#log")).not_to_contain_text("Loading App Home")
+    slack.app_url = app_url  # the app is up again: the next visit shows Home, and no error
+    page.locator("#tab-general").click()
+    page.locator("#tab-home").click()
+    expect(page.locator("#log .msg.home")).to_contain_text("Your paper subscriptions")
+    expect(failed).to_have_count(0)
+    slack.signing_secret = "not-the-apps-secret"  # a click the app refuses: said on Home
+    page.locator("#log .msg.home [data-action=home_pause_1]").click()
+    expect(failed).to_contain_text('The button Pause failed with the error "http_client_error')
+    expect(page.locator("#log .msg.home")).to_contain_text("lora")  # the view Slack keeps

@@ -86,3 +86,32 @@ def test_a_command_while_the_app_is_down_says_so_on_the_page(standin, capfd):
     assert said.startswith('/papers failed with the error "dispatch_failed"')
     assert f"http://127.0.0.1:{closed}/slack/events" in said  # where the stand-in sent it
     assert "Traceback" not in capfd.readouterr().err
+
+
+def closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the block ends
+    return f"http://127.0.0.1:{port}/slack/events"
+
+
+def test_a_command_the_app_refuses_says_why_on_the_page(slack):
+    # `papers standin --signing-secret` not the app's: the app refused every command (401)
+    # and the page showed nothing at all, as if the command were still on its way.
+    slack.signing_secret = "not-the-apps-secret"
+    assert post(f"{slack.url}/_stub/command", {"text": "lora"}) == 200
+    (said,) = texts(slack)
+    assert said.startswith('/papers failed with the error "http_client_error, HTTP 401"')
+
+
+def test_a_click_the_app_does_not_take_says_so_beside_the_message(slack, reply):
+    # Slack marks a button whose request failed; the page did nothing, and a newcomer
+    # pressed Next again and again.
+    first = reply("reasoning")
+    slack.app_url = down = closed_url()
+    ref = {"ephemeral": first["_ephemeral"]}
+    assert post(f"{slack.url}/_stub/click", {"ref": ref, "action_id": "search_next"}) == 200
+    assert texts(slack) == [
+        "20 papers match `reasoning`",
+        f'The button Next failed with the error "dispatch_failed" (sent to {down})',
+    ]
