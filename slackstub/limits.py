@@ -13,6 +13,7 @@ HEADER_TEXT = 150
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 ACTION_ID = 255
+PRIVATE_METADATA = 3000  # a view's: what App Home keeps of the preview it shows
 CONTEXT_ELEMENTS = 10
 ACTIONS_ELEMENTS = 25
 # Reported in practice (bolt-js #2509): messages whose blocks total ~13k characters fail

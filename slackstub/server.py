@@ -19,7 +19,7 @@ from pathlib import Path
 
 from slack_sdk.signature import SignatureVerifier
 
-from slackstub.limits import validate_blocks
+from slackstub.limits import PRIVATE_METADATA, validate_blocks
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("page.html")
@@ -680,6 +680,8 @@ class SlackStandIn:
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else view or {}
         errors = validate_blocks(view.get("blocks", []), surface="home")
+        if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA:
+            errors.append(f"private_metadata over {PRIVATE_METADATA} characters")
         if errors:
             self.state.rejected.append(("views.publish", "; ".join(errors)))
             return {

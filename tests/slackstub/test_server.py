@@ -115,3 +115,19 @@ def test_a_click_the_app_does_not_take_says_so_beside_the_message(slack, reply):
         "20 papers match `reasoning`",
         f'The button Next failed with the error "dispatch_failed" (sent to {down})',
     ]
+
+
+@pytest.mark.parametrize("size, ok", [(3000, True), (3001, False)], ids=["at-limit", "over"])
+def test_views_publish_refuses_private_metadata_past_slacks_limit(standin, size, ok):
+    # App Home keeps the preview it shows in private_metadata; Slack takes 3,000 characters
+    # of it and refuses the whole view past that, which the stand-in published.
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=standin.token, base_url=standin.api_url)
+    view = {"type": "home", "blocks": [], "private_metadata": "x" * size}
+    try:
+        client.views_publish(user_id="U0LOCAL", view=view)
+    except SlackApiError as exc:
+        assert exc.response["error"] == "invalid_arguments"
+    assert ("U0LOCAL" in standin.state.views) is ok
