@@ -131,3 +131,15 @@ def test_views_publish_refuses_private_metadata_past_slacks_limit(standin, size,
     except SlackApiError as exc:
         assert exc.response["error"] == "invalid_arguments"
     assert ("U0LOCAL" in standin.state.views) is ok
+
+
+def test_slack_refuses_two_blocks_with_one_block_id():
+    # The reading list names its blocks (saved_<page>_<paper>): a paper listed twice in one
+    # message or App Home would be refused by Slack, and the stand-in took it.
+    from slackstub.limits import validate_blocks
+
+    block = {"type": "section", "block_id": "saved_0_7", "text": {"type": "mrkdwn", "text": "x"}}
+    assert validate_blocks([block], surface="home") == []
+    assert validate_blocks([block, dict(block)], surface="home") == [
+        "block 1: duplicate block_id saved_0_7"
+    ]
