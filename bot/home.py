@@ -25,6 +25,7 @@ def publish_home(
     preview_of: int | None = None,
     view_hash: str | None = None,
     again: tuple[str, str] | None = None,
+    under: int | None = None,
 ) -> None:
     """Render and publish the Home tab for one user of one team: subscriptions, the reading
     list, and a digest preview when asked for.
@@ -33,18 +34,19 @@ def publish_home(
     first: two quick clicks on Home render concurrently, and the slower render (stale: from
     before the other click's change) must not replace the newer view. A refused one is
     rendered again, now after both changes, and published. `again` names the button reply
-    shown as the preview (its kind and value), so a later change on Home shows it anew."""
+    shown as the preview (its kind and value), so a later change on Home shows it anew;
+    `under`, the subscription it shows under (it was clicked in that one's preview)."""
+    shown = (preview, preview_of, again, under)
     try:
         client.views_publish(
             user_id=user_id,
-            view=_render(deps, team_id, user_id, preview, preview_of, again),
+            view=_render(deps, team_id, user_id, *shown),
             **({"hash": view_hash} if view_hash else {}),
         )
     except SlackApiError as exc:
         if not view_hash or exc.response.get("error") != "hash_conflict":
             raise
-        view = _render(deps, team_id, user_id, preview, preview_of, again)
-        client.views_publish(user_id=user_id, view=view)
+        client.views_publish(user_id=user_id, view=_render(deps, team_id, user_id, *shown))
 
 
 def _render(
@@ -54,12 +56,13 @@ def _render(
     preview: dict | None,
     preview_of: int | None,
     again: tuple[str, str] | None,
+    under: int | None,
 ) -> dict:
     mine = subs.visible_to(deps.db, team_id, user_id)
     last = {s.id: subs.last_delivery(deps.db, s.id) for s in mine}
     reading = saved.saved_papers(deps.db, team_id, user_id, limit=views.SAVED_IN_HOME)
     total = saved.count_saved(deps.db, team_id, user_id)
-    return views.home_view(mine, last, preview, preview_of, reading, again, total)
+    return views.home_view(mine, last, preview, preview_of, reading, again, total, under)
 
 
 def view_hash(body: dict) -> str | None:
@@ -105,12 +108,22 @@ def _metadata(body: dict) -> dict:
     return meta if isinstance(meta, dict) else {}
 
 
+def _subscription_id(body: dict, key: str) -> int | None:
+    value = _metadata(body).get(key)
+    if not isinstance(value, int) or isinstance(value, bool):
+        return None
+    return value if 0 < value < 2**63 else None  # a row id SQLite can hold
+
+
 def shown_preview(body: dict) -> int | None:
     """The subscription whose digest preview the clicked Home view showed, if any."""
-    preview_of = _metadata(body).get("preview_of")
-    if not isinstance(preview_of, int) or isinstance(preview_of, bool):
-        return None
-    return preview_of if 0 < preview_of < 2**63 else None  # a row id SQLite can hold
+    return _subscription_id(body, "preview_of")
+
+
+def shown_under(body: dict) -> int | None:
+    """The subscription the clicked Home view showed its preview under: the digest's, or
+    the one whose preview a reply shown there was clicked in."""
+    return _subscription_id(body, "preview_of") or _subscription_id(body, "under")
 
 
 def shown_again(body: dict) -> tuple[str, str] | None:
@@ -153,4 +166,5 @@ def refresh_home(client: WebClient, deps: Deps, team_id: str, user_id: str, body
         preview = _reply_again(deps, again)
     shown = preview_of if preview and preview_of else None
     kept = again if preview and again else None
-    publish_home(client, deps, team_id, user_id, preview, shown, view_hash(body), kept)
+    under = shown_under(body) if kept else None
+    publish_home(client, deps, team_id, user_id, preview, shown, view_hash(body), kept, under)

@@ -7,7 +7,7 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 
 from bot.context import Deps
-from bot.home import publish_home, refresh_home, view_hash
+from bot.home import publish_home, refresh_home, shown_under, view_hash
 from bot.manage import Clicker
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
@@ -62,8 +62,10 @@ def answer(
     build this reply anew (bot.home.refresh_home)."""
     if on_home(body) or not body.get("response_url"):
         if show_on_home:
-            user_id = body["user"]["id"]
-            publish_home(client, deps, team_id, user_id, message, None, view_hash(body), again)
+            # Where the clicked preview was (the reply replaces it), not at the end of Home.
+            user_id, under = body["user"]["id"], shown_under(body)
+            hashed = view_hash(body)
+            publish_home(client, deps, team_id, user_id, message, None, hashed, again, under)
         else:
             refresh_home(client, deps, team_id, body["user"]["id"], body)
     else:

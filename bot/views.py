@@ -751,9 +751,11 @@ def home_view(
     saved: list[dict] | None = None,
     again: tuple[str, str] | None = None,
     saved_total: int | None = None,
+    under: int | None = None,
 ) -> dict:
     """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
-    a preview shows under its subscription (a reply to a button, `again`, at the end)."""
+    a preview shows under its subscription, a reply to a button (`again`) under the
+    subscription `under` (whose preview it was clicked in), else at the end."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text="Your paper subscriptions"))]
     if not subs:
         blocks.append(
@@ -770,6 +772,7 @@ def home_view(
     # subscriptions: with one, the most a user may have (25) filled all 100 blocks, and the
     # last one lost its buttons and the reading list its place.
     room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
+    anchor = preview_of if preview_of is not None else under
     for sub in shown:
         status = delivery_status(sub, last.get(sub.id))
         buttons = []
@@ -783,19 +786,24 @@ def home_view(
             ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
             ActionsBlock(elements=buttons),
         ]
-        if preview and sub.id == preview_of:
+        if preview and sub.id == anchor:
             blocks += _fit(preview["blocks"], room)
     blocks += saved_blocks
-    if preview and preview_of not in {s.id for s in shown}:
+    if preview and anchor not in {s.id for s in shown}:
         blocks.append(DividerBlock())
         blocks += _fit(preview["blocks"], room)
     view = {"type": "home", "blocks": _dump(blocks[:HOME_BLOCKS])}
     # Which preview is shown, so a change made on Home (Save, Pause) keeps it in view: a
     # subscription's digest, or a reply to a button (`again`: its kind and value).
+    kept: dict = {}
     if preview and preview_of is not None:
-        view["private_metadata"] = json.dumps({"preview_of": preview_of})
-    elif preview and again:
-        view["private_metadata"] = json.dumps({"again": list(again)})
+        kept = {"preview_of": preview_of}
+    elif preview:
+        kept = {"again": list(again)} if again else {}
+        if anchor in {s.id for s in shown}:  # a click in this reply answers here too
+            kept["under"] = anchor
+    if kept:
+        view["private_metadata"] = json.dumps(kept)
     return view
 
 

@@ -13,6 +13,8 @@ HEADER_TEXT = 150
 BUTTON_TEXT = 75
 BUTTON_VALUE = 2000
 ACTION_ID = 255
+BLOCK_ID = 255
+PRIVATE_METADATA = 3000  # a view's: what App Home keeps of the preview it shows
 CONTEXT_ELEMENTS = 10
 ACTIONS_ELEMENTS = 25
 # Reported in practice (bolt-js #2509): messages whose blocks total ~13k characters fail
@@ -47,9 +49,18 @@ def validate_blocks(blocks: list, surface: str = "message") -> list[str]:
     if len(blocks) > MAX_BLOCKS[surface]:
         errors.append(f"{len(blocks)} blocks, over {MAX_BLOCKS[surface]}")
     seen: set[str] = set()
+    block_ids: set[str] = set()
     for index, block in enumerate(blocks):
         where = f"block {index}"
         kind = block.get("type") if isinstance(block, dict) else None
+        # Slack refuses a message or view in which two blocks share a block_id.
+        block_id = block.get("block_id") if isinstance(block, dict) else None
+        if block_id is not None:
+            if len(str(block_id)) > BLOCK_ID:
+                errors.append(f"{where}: block_id over {BLOCK_ID}")
+            if block_id in block_ids:
+                errors.append(f"{where}: duplicate block_id {block_id}")
+            block_ids.add(block_id)
         if kind == "section":
             if len(_text(block.get("text"))) > SECTION_TEXT:
                 errors.append(f"{where}: section text over {SECTION_TEXT}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from slack_sdk.signature import SignatureVerifier
 
-from slackstub.limits import validate_blocks
+from slackstub.limits import PRIVATE_METADATA, validate_blocks
 
 log = logging.getLogger(__name__)
 PAGE = Path(__file__).with_name("page.html")
@@ -68,6 +68,8 @@ class State:
     ephemerals: list[dict] = field(default_factory=list)
     response_urls: dict[str, dict] = field(default_factory=dict)
     views: dict[str, dict] = field(default_factory=dict)
+    # Per member: why the app did not take their last App Home visit or click there.
+    home_errors: dict[str, str] = field(default_factory=dict)
     # chat.unfurl: "channel:ts" (or the unfurl_id) → {url: unfurl}, as Slack keeps them.
     unfurls: dict[str, dict[str, dict]] = field(default_factory=dict)
     calls: list[tuple[str, dict]] = field(default_factory=list)
@@ -297,11 +299,22 @@ class SlackStandIn:
         status, body = self.send(urllib.parse.urlencode(form))
         if status == 200 and body.strip().startswith("{"):
             self._record_response(response_id, json.loads(body), via="ack")
-        elif status == 0:
+        elif status != 200:
             # As Slack shows it, and where the stand-in sent it (is the bot running there?).
-            text = f'{command} failed with the error "{body}" (sent to {self.app_url})'
-            self._record_response(response_id, {"text": text}, via="error")
+            failed = self._failure(command, status, body)
+            self._record_response(response_id, {"text": failed}, via="error")
         return {"status": status, "body": body, "response_id": response_id}
+
+    def _failure(self, what: str, status: int, body: str) -> str:
+        """What Slack shows when the app did not take a request: its error name (the app
+        not reached, too slow, or an HTTP error: a signing secret not the stand-in's gets
+        401), and where the stand-in sent it."""
+        if status == 0:
+            error = body
+        else:
+            kind = "http_client_error" if 400 <= status < 500 else "http_service_error"
+            error = f"{kind}, HTTP {status}"
+        return f'{what} failed with the error "{error}" (sent to {self.app_url})'
 
     def click(
         self,
@@ -355,7 +368,26 @@ class SlackStandIn:
             payload["channel"] = {"id": channel, "name": "x"}
             payload["response_url"] = response_url
         status, body = self.send(urllib.parse.urlencode({"payload": json.dumps(payload)}))
+        if status != 200:  # Slack marks the button failed; the page says so where it was
+            label = _text_of(button.get("text")) or action_id
+            failed = self._failure(f"The button {label}", status, body)
+            with self.state.lock:
+                if view is not None:
+                    self.state.home_errors[user] = failed
+                else:
+                    self._record_response(response_id, {"text": failed}, via="error")
         return {"status": status, "body": body, "response_id": response_id}
+
+    def open_home(self, user: str = "U0LOCAL") -> dict:
+        """The member opens App Home: app_home_opened, as Slack sends it; when the app does
+        not take it, the page says so instead of "Loading App Home…" for ever."""
+        event = {"type": "app_home_opened", "user": user, "tab": "home", "channel": "D" + user}
+        result = self.event(event)
+        with self.state.lock:
+            if result["status"] != 200:
+                failed = self._failure("App Home", result["status"], result["body"])
+                self.state.home_errors[user] = failed
+        return result
 
     def event(self, event: dict, team: str | None = None, retry_num: int | None = None) -> dict:
         """Deliver an Events API event (app_home_opened, app_uninstalled, ...)."""
@@ -648,6 +680,8 @@ class SlackStandIn:
         view = params.get("view")
         view = json.loads(view) if isinstance(view, str) else view or {}
         errors = validate_blocks(view.get("blocks", []), surface="home")
+        if len(str(view.get("private_metadata") or "")) > PRIVATE_METADATA:
+            errors.append(f"private_metadata over {PRIVATE_METADATA} characters")
         if errors:
             self.state.rejected.append(("views.publish", "; ".join(errors)))
             return {
@@ -663,6 +697,7 @@ class SlackStandIn:
             return {"ok": False, "error": "hash_conflict"}
         view = {**view, "hash": uuid.uuid4().hex}
         self.state.views[user] = view
+        self.state.home_errors.pop(user, None)  # the app answers again
         return {"ok": True, "view": {"id": "V0HOME", **view}}
 
     def response_url_post(self, response_id: str, body: dict) -> tuple[int, dict | str]:
@@ -706,6 +741,10 @@ def _check_message(params: dict) -> dict | None:
         error = "msg_blocks_too_long" if any("total" in e for e in errors) else "invalid_blocks"
         return {"ok": False, "error": error, "errors": errors}
     return None
+
+
+def _text_of(obj) -> str:
+    return str(obj.get("text") or "") if isinstance(obj, dict) else ""
 
 
 def _find_button(blocks: list, action_id: str) -> dict:
@@ -767,6 +806,7 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                             "ephemerals": stub.state.ephemerals[-200:],
                             "responses": stub.state.responses,
                             "views": stub.state.views,
+                            "home_errors": stub.state.home_errors,
                             "rejected": stub.state.rejected[-50:],
                             "channels": {c.id: c.name for c in stub.state.channels.values()},
                             "users": {u["id"]: u["name"] for u in stub.state.users.values()},
@@ -823,17 +863,7 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 )
                 self._json(200, result)
             elif path == "/_stub/home":
-                self._json(
-                    200,
-                    stub.event(
-                        {
-                            "type": "app_home_opened",
-                            "user": "U0LOCAL",
-                            "tab": "home",
-                            "channel": "D0LOCAL",
-                        }
-                    ),
-                )
+                self._json(200, stub.open_home())
             else:
                 self._json(404, {"ok": False, "error": "not_found"})
 

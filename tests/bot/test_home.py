@@ -378,3 +378,52 @@ def test_a_stale_pause_on_home_keeps_why_slack_paused_it(slack, reply, config):
     assert subs.by_id(db, 1).paused_reason == "Slack said not_in_channel"
     db.close()
     assert reply("subscribe channel weekly")["text"].startswith("Resumed")
+
+
+def _after_buttons_of(view: dict, sub_id: int) -> list[dict]:
+    """The blocks between a subscription's buttons and the next subscription (or the
+    divider before the reading list)."""
+    blocks = view["blocks"]
+    start = next(
+        i + 1
+        for i, b in enumerate(blocks)
+        if b["type"] == "actions"
+        and any(e["action_id"] == f"home_remove_{sub_id}" for e in b["elements"])
+    )
+    rest = blocks[start:]
+    ends = [
+        i
+        for i, b in enumerate(rest)
+        if b["type"] == "divider" or (b["type"] == "section" and b["text"]["text"].startswith("*#"))
+    ]
+    return rest[: ends[0] if ends else len(rest)]
+
+
+def test_a_reply_to_a_click_in_a_preview_shows_where_the_preview_was(slack, reply, config):
+    """Manage or More like this under #1's preview: the preview went and the reply came at
+    the very end, past the other subscriptions and the reading list, out of sight."""
+    reply("subscribe channel weekly")
+    reply("subscribe lora daily at 09:00")
+    db = connect(config.db_path)
+    for paper_id in range(1, 11):
+        saved.save(db, slack.team_id, "U0LOCAL", paper_id, NOW)
+    shown = preview(slack, open_home(slack), "home_preview_1")
+    managed = preview(slack, shown, "digest_manage")
+    under = json.dumps(_after_buttons_of(managed, 1), ensure_ascii=False)
+    assert "*Managing* *#1* trending" in under
+    paused = preview(slack, managed, "manage_pause_1")  # a click in the reply: there too
+    assert "Paused." in json.dumps(_after_buttons_of(paused, 1), ensure_ascii=False)
+    shown = preview(slack, managed, "home_preview_1")
+    paper = next(
+        e["value"]
+        for b in shown["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e["action_id"].startswith("more_like_")
+    )
+    similar = preview(slack, shown, f"more_like_{paper}")
+    assert "*More like*" in json.dumps(_after_buttons_of(similar, 1), ensure_ascii=False)
+    # A change made on Home (Pause on #2) keeps the reply, and where it is.
+    paused = preview(slack, similar, "home_pause_2")
+    assert "*More like*" in json.dumps(_after_buttons_of(paused, 1), ensure_ascii=False)
+    assert validate_blocks(paused["blocks"], surface="home") == []

@@ -141,6 +141,9 @@ def test_the_reading_list_shows_its_remove_buttons(slack, browser_page):
     box.fill("/papers deberta")
     box.press("Enter")
     page.locator("#log .msg.eph [data-action^=save_paper_]").first.click()
+    # The app saves after its ack: a `/papers saved` sent before that finds the list empty
+    # (seen once under a loaded `make test`).
+    expect(page.locator("#log .msg.eph", has_text="to your reading list")).to_have_count(1)
     box.fill("/papers saved")
     box.press("Enter")
     listed = page.locator("#log .msg.eph").last
@@ -217,3 +220,63 @@ def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page)
     assert link.get_attribute("onmouseover") is None
     assert link.get_attribute("href").startswith("https://example.org/p")
     assert '"' in link.get_attribute("href") or "%22" in link.get_attribute("href")
+
+
+def test_home_shows_a_timezone_and_a_slack_error_with_their_underscores(
+    slack, config, reply, browser_page
+):
+    # The page's confirm dropped every `_` and `*` from its text ("America/NewYork"), and
+    # its italics closed at an underscore inside a word ("paused: Slack said is" in italics,
+    # then "archived_"): Slack formats neither mid-word underscore.
+    from playwright.sync_api import expect
+
+    from storage import connect
+    from storage import subscriptions as subs
+
+    reply("subscribe lora daily at 09:00")  # the member's Slack timezone: America/New_York
+    subs.pause(connect(config.db_path), 1, "Slack said is_archived")
+    page = browser_page
+    page.goto(slack.url)
+    page.locator("#tab-home").click()
+    home = page.locator("#log .msg.home")
+    expect(home.locator("i")).to_have_text("paused: Slack said is_archived")
+    asked: list[str] = []
+
+    def keep(dialog) -> None:
+        asked.append(dialog.message)
+        dialog.dismiss()
+
+    page.once("dialog", keep)
+    home.locator("[data-action=home_remove_1]").click()
+    expect(home).to_contain_text("lora")
+    assert asked == [
+        "Remove #1?\n\n#1, daily at 09:00 America/New_York, stops for good. Pause keeps it for "
+        "later."
+    ]
+
+
+def test_app_home_says_when_the_app_does_not_answer_and_recovers(slack, reply, browser_page):
+    # With the app down (or refusing the stand-in's signature), App Home said "Loading App
+    # Home…" for ever, and a click on it did nothing: nothing told a newcomer to look at
+    # the app.
+    from playwright.sync_api import expect
+
+    from tests.slackstub.test_server import closed_url
+
+    reply("subscribe lora daily at 09:00")
+    app_url, slack.app_url = slack.app_url, closed_url()
+    page = browser_page
+    page.goto(slack.url)
+    page.locator("#tab-home").click()
+    failed = page.locator("#log .msg.failed")
+    expect(failed).to_contain_text('App Home failed with the error "dispatch_failed"')
+    expect(page.locator("#log")).not_to_contain_text("Loading App Home")
+    slack.app_url = app_url  # the app is up again: the next visit shows Home, and no error
+    page.locator("#tab-general").click()
+    page.locator("#tab-home").click()
+    expect(page.locator("#log .msg.home")).to_contain_text("Your paper subscriptions")
+    expect(failed).to_have_count(0)
+    slack.signing_secret = "not-the-apps-secret"  # a click the app refuses: said on Home
+    page.locator("#log .msg.home [data-action=home_pause_1]").click()
+    expect(failed).to_contain_text('The button Pause failed with the error "http_client_error')
+    expect(page.locator("#log .msg.home")).to_contain_text("lora")  # the view Slack keeps

@@ -86,3 +86,60 @@ def test_a_command_while_the_app_is_down_says_so_on_the_page(standin, capfd):
     assert said.startswith('/papers failed with the error "dispatch_failed"')
     assert f"http://127.0.0.1:{closed}/slack/events" in said  # where the stand-in sent it
     assert "Traceback" not in capfd.readouterr().err
+
+
+def closed_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nothing listens here once the block ends
+    return f"http://127.0.0.1:{port}/slack/events"
+
+
+def test_a_command_the_app_refuses_says_why_on_the_page(slack):
+    # `papers standin --signing-secret` not the app's: the app refused every command (401)
+    # and the page showed nothing at all, as if the command were still on its way.
+    slack.signing_secret = "not-the-apps-secret"
+    assert post(f"{slack.url}/_stub/command", {"text": "lora"}) == 200
+    (said,) = texts(slack)
+    assert said.startswith('/papers failed with the error "http_client_error, HTTP 401"')
+
+
+def test_a_click_the_app_does_not_take_says_so_beside_the_message(slack, reply):
+    # Slack marks a button whose request failed; the page did nothing, and a newcomer
+    # pressed Next again and again.
+    first = reply("reasoning")
+    slack.app_url = down = closed_url()
+    ref = {"ephemeral": first["_ephemeral"]}
+    assert post(f"{slack.url}/_stub/click", {"ref": ref, "action_id": "search_next"}) == 200
+    assert texts(slack) == [
+        "20 papers match `reasoning`",
+        f'The button Next failed with the error "dispatch_failed" (sent to {down})',
+    ]
+
+
+@pytest.mark.parametrize("size, ok", [(3000, True), (3001, False)], ids=["at-limit", "over"])
+def test_views_publish_refuses_private_metadata_past_slacks_limit(standin, size, ok):
+    # App Home keeps the preview it shows in private_metadata; Slack takes 3,000 characters
+    # of it and refuses the whole view past that, which the stand-in published.
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    client = WebClient(token=standin.token, base_url=standin.api_url)
+    view = {"type": "home", "blocks": [], "private_metadata": "x" * size}
+    try:
+        client.views_publish(user_id="U0LOCAL", view=view)
+    except SlackApiError as exc:
+        assert exc.response["error"] == "invalid_arguments"
+    assert ("U0LOCAL" in standin.state.views) is ok
+
+
+def test_slack_refuses_two_blocks_with_one_block_id():
+    # The reading list names its blocks (saved_<page>_<paper>): a paper listed twice in one
+    # message or App Home would be refused by Slack, and the stand-in took it.
+    from slackstub.limits import validate_blocks
+
+    block = {"type": "section", "block_id": "saved_0_7", "text": {"type": "mrkdwn", "text": "x"}}
+    assert validate_blocks([block], surface="home") == []
+    assert validate_blocks([block, dict(block)], surface="home") == [
+        "block 1: duplicate block_id saved_0_7"
+    ]

@@ -19,6 +19,6 @@ def home_preview(ack: Ack, action: dict, body: dict, client: WebClient, context:
     preview = digest_preview(deps, team_id, user_id, sub_id)
     if preview is None:
         why = views.text_message(no_preview(deps, team_id, user_id, sub_id))
-        publish_home(client, deps, team_id, user_id, why, None, view_hash(body))
+        publish_home(client, deps, team_id, user_id, why, None, view_hash(body), under=sub_id)
         return
     publish_home(client, deps, team_id, user_id, preview, sub_id, view_hash(body))
