@@ -333,12 +333,13 @@ def known_word(db: Database, word: str) -> bool:
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
-def _spellings(db: Database, searcher, word: str) -> list[str]:
-    """What a typed word may stand for, likeliest first: the word itself when some paper
-    has it, then the close known words (one slip in a short word, two in a long one; a
-    swap of two letters is one) in more papers, each stem once."""
+def _spellings(db: Database, searcher, word: str) -> list[tuple[str, int]]:
+    """What a typed word may stand for, likeliest first, each with its cost (its edits):
+    the close known words (one slip in a short word, two in a long one; a swap of two
+    letters is one; a word of three letters only a swap) in more papers, each stem once,
+    and the word itself when some paper has it, after any far commoner close spelling."""
     if len(word) < 3 or not word.isalpha():
-        return [word]
+        return [(word, 0)]
     known = known_word(db, word)
     # Candidates share the first letter and a similar length: a bounded set at any size.
     rows = db.query(
@@ -348,7 +349,7 @@ def _spellings(db: Database, searcher, word: str) -> list[str]:
     edits = 1 if len(word) <= SHORT_WORD else 2
     close = process.extract(
         word,
-        [row["word"] for row in rows if row["word"] != word],
+        [row["word"] for row in rows if row["word"] != word and _slip_of(word, row["word"])],
         scorer=DamerauLevenshtein.distance,
         score_cutoff=edits,
         limit=None,
@@ -362,11 +363,20 @@ def _spellings(db: Database, searcher, word: str) -> list[str]:
         stem = " ".join(search_index.EN_STEM.analyze(candidate))
         if freq >= floor and (stem not in found or (distance, -freq) < found[stem][:2]):
             found[stem] = (distance, -freq, candidate)
-    best = [c for _, _, c in sorted(found.values())][:SPELLINGS]
-    return ([word] if known else []) + best or [word]
+    best = [(c, d) for d, _, c in sorted(found.values())][:SPELLINGS]
+    # The typed word, known, costs more than any respelling of it: the far commoner
+    # spelling wins over the typo a few papers carry ("langauge" is "language").
+    return best + ([(word, edits + 1)] if known else []) or [(word, 0)]
 
 
-def _choices(options: list[list[str]]) -> list[tuple[int, ...]]:
+def _slip_of(typed: str, known: str) -> bool:
+    """Whether a known word may be what a typed one meant: any close word, but for a word
+    of three letters only its letters swapped (`gtp` is `gpt`; `moe` and `gan` are
+    acronyms, not slips of "more" and "gain")."""
+    return len(typed) > 3 or sorted(typed) == sorted(known)
+
+
+def _choices(options: list[list[tuple[str, int]]]) -> list[tuple[int, ...]]:
     """The respellings to try, the likeliest first (fewest steps down the lists)."""
     options = [list(o) for o in options]
     while math.prod(map(len, options)) > MAX_COMBINATIONS:
@@ -377,23 +387,26 @@ def _choices(options: list[list[str]]) -> list[tuple[int, ...]]:
 
 
 def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[str]:
-    """ "Did you mean": the typed `text` with its plain words respelled as the respelling
-    that finds the most papers (at least one, and more than `total`, the typed query's);
-    everything else in it (OR, exclusions, phrases, prefixes) is kept."""
+    """ "Did you mean": the typed `text` with its plain words respelled as the closest
+    respelling that finds papers (at least one, and more than `total`, the typed query's),
+    among equally close ones the one that finds the most; everything else in it (OR,
+    exclusions, phrases, prefixes) is kept."""
     if not words:
         return []
     searcher = search_index.searcher(db)
     options = [_spellings(db, searcher, word) for word in words]
-    best, best_key = None, (total, 0)
+    best, best_key = None, None
     for picks in _choices(options):
-        fixes = {w: o[i] for w, o, i in zip(words, options, picks, strict=True) if o[i] != w}
+        chosen = [o[i] for o, i in zip(options, picks, strict=True)]
+        fixes = {w: spelled for w, (spelled, _) in zip(words, chosen, strict=True) if spelled != w}
         if not fixes:
             continue
         respelled = _respell(text, fixes)
         found = _count(searcher, respelled)
-        # Most papers; on a tie, the fewer and smaller changes.
-        key = (found, -sum(picks))
-        if found > total and key > best_key:
+        # Fewest edits (`elctra` is `electra`, not the commoner `extra`); then most papers;
+        # then the fewer and smaller changes.
+        key = (-sum(cost for _, cost in chosen), found, -sum(picks))
+        if found > total and (best_key is None or key > best_key):
             best, best_key = respelled, key
     if best is None:
         best = _best_join(searcher, text, total)

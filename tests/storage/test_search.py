@@ -59,6 +59,29 @@ def test_did_you_mean_prefers_the_spelling_that_finds_papers(seeded, query, mean
 
 
 @pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("elctra", "electra", id="one-slip-not-the-commoner-two"),
+        pytest.param("llmaa", "llama", id="swap-not-llms"),
+        pytest.param("gtp", "gpt", id="three-letters-swapped"),
+    ],
+)
+def test_did_you_mean_is_the_closest_spelling_that_finds_papers(seeded, query, meant):
+    """`elctra` is one letter short of ELECTRA: "extra", two slips away, is in more papers
+    but no one typing `elctra` meant it."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+
+
+@pytest.mark.parametrize("query", ["moe", "gan", "lmm"])
+def test_a_three_letter_acronym_is_not_respelled_as_a_word(seeded, query):
+    """`moe` (mixture of experts) is no slip of "more", nor `gan` of "gain": a word of three
+    letters has a third of it changed by one slip, so only a swap is offered (`gtp`)."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == []
+
+
+@pytest.mark.parametrize(
     "query",
     [
         pytest.param("loar speech", id="fix-still-finds-nothing"),
