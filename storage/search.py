@@ -41,9 +41,11 @@ _LETTERS = re.compile(r"[^\W_]+")
 _SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
 _VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
-# "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
+# "Did you mean": a word of up to ONE_SLIP letters may have one slip, a longer one two
+# (two in five letters made `mamba` "maybe"); up to SHORT_WORD letters only some (_slip_of);
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4
+ONE_SLIP = 5
 SPELLINGS = 3
 TYPO_RATIO = 10
 MAX_COMBINATIONS = 256
@@ -336,7 +338,7 @@ def known_word(db: Database, word: str) -> bool:
 def _spellings(db: Database, searcher, word: str) -> list[tuple[str, int]]:
     """What a typed word may stand for, likeliest first, each with its cost (its edits):
     the close known words (one slip in a short word, two in a long one; a swap of two
-    letters is one; a word of three letters only a swap) in more papers, each stem once,
+    letters is one; see _slip_of for short words) in more papers, each stem once,
     and the word itself when some paper has it, after any far commoner close spelling."""
     if len(word) < 3 or not word.isalpha():
         return [(word, 0)]
@@ -346,7 +348,7 @@ def _spellings(db: Database, searcher, word: str) -> list[tuple[str, int]]:
         "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
         [word[0], word[0] + "\U0010ffff", len(word) - 2, len(word) + 2],
     )
-    edits = 1 if len(word) <= SHORT_WORD else 2
+    edits = 1 if len(word) <= ONE_SLIP else 2
     close = process.extract(
         word,
         [row["word"] for row in rows if row["word"] != word and _slip_of(word, row["word"])],
@@ -370,10 +372,24 @@ def _spellings(db: Database, searcher, word: str) -> list[tuple[str, int]]:
 
 
 def _slip_of(typed: str, known: str) -> bool:
-    """Whether a known word may be what a typed one meant: any close word, but for a word
-    of three letters only its letters swapped (`gtp` is `gpt`; `moe` and `gan` are
-    acronyms, not slips of "more" and "gain")."""
-    return len(typed) > 3 or sorted(typed) == sorted(known)
+    """Whether a known word may be what a typed one meant: any close word, but between a
+    word and one of SHORT_WORD letters or fewer only two letters swapped or a letter
+    doubled or not (`gtp` is `gpt`, `lama` `llama`): one other slip changes a quarter of
+    such a word, mostly an acronym (`moe`, `gans`, `sora`, `peft` are not "more", "gains",
+    "sota", "pet"; nor `mamba` "mam")."""
+    if min(len(typed), len(known)) > SHORT_WORD:
+        return True
+    return sorted(typed) == sorted(known) or _doubled(typed, known) or _doubled(known, typed)
+
+
+def _doubled(word: str, longer: str) -> bool:
+    """Whether `longer` is `word` with one of its letters doubled (`lama`, `llama`)."""
+    if len(longer) != len(word) + 1:
+        return False
+    return any(
+        longer[:i] + longer[i + 1 :] == word and longer[i] == longer[i - 1]
+        for i in range(1, len(longer))
+    )
 
 
 def _choices(options: list[list[tuple[str, int]]]) -> list[tuple[int, ...]]:

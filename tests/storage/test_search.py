@@ -64,6 +64,8 @@ def test_did_you_mean_prefers_the_spelling_that_finds_papers(seeded, query, mean
         pytest.param("elctra", "electra", id="one-slip-not-the-commoner-two"),
         pytest.param("llmaa", "llama", id="swap-not-llms"),
         pytest.param("gtp", "gpt", id="three-letters-swapped"),
+        pytest.param("lama", "llama", id="letter-doubled"),
+        pytest.param("lorra", "lora", id="letter-undoubled"),
     ],
 )
 def test_did_you_mean_is_the_closest_spelling_that_finds_papers(seeded, query, meant):
@@ -73,10 +75,11 @@ def test_did_you_mean_is_the_closest_spelling_that_finds_papers(seeded, query, m
     assert result.total == 0 and result.suggestions == [meant]
 
 
-@pytest.mark.parametrize("query", ["moe", "gan", "lmm"])
-def test_a_three_letter_acronym_is_not_respelled_as_a_word(seeded, query):
-    """`moe` (mixture of experts) is no slip of "more", nor `gan` of "gain": a word of three
-    letters has a third of it changed by one slip, so only a swap is offered (`gtp`)."""
+@pytest.mark.parametrize("query", ["moe", "gan", "lmm", "gans", "sora", "peft", "nerf", "mamba"])
+def test_an_acronym_is_not_respelled_as_a_word(seeded, query):
+    """`moe` (mixture of experts) is no slip of "more", nor `gans` of "gains", `peft` of
+    "pet" or `mamba` of "maybe": one slip changes a quarter of a short word, so between
+    short words only a swap or a doubled letter is offered (`gtp`, `lama`)."""
     result = search(seeded, query)
     assert result.total == 0 and result.suggestions == []
 
