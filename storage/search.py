@@ -37,6 +37,8 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
+# A field prefix of arXiv's or Google Scholar's syntax, before a word or a phrase.
+_FIELD = re.compile(r"(?<!\S)(-?)(title|ti|abstract|abs|intitle|all):(?=[^\s:])", re.IGNORECASE)
 # A word with symbols after it that the index cannot hold: `C++`, `C#`, `F#`.
 _SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
@@ -139,12 +141,12 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         raise QueryError(
             f"That query is {len(text)} characters long; keep it to {max_chars} or fewer."
         )
+    text, notes = _without_fields(text)
     groups: list[list[str]] = []
     excludes: list[str] = []
     term_groups: list[list[Term]] = []
     term_excludes: list[Term] = []
     words: list[str] = []
-    notes: list[str] = []
     join_next = negate_next = False
     for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
@@ -211,6 +213,19 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         expression += f" NOT {term}"
     notes = list(dict.fromkeys(notes))
     return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes, notes)
+
+
+def _without_fields(text: str) -> tuple[str, list[str]]:
+    """The query without the field prefixes other search engines take (`ti:lora`,
+    `title:"diffusion models"`, `abs:`), and a note for each: searched as the words
+    `titlelora` and `title lora`, they found nothing and said nothing."""
+    named = list(dict.fromkeys(m[2].lower() for m in _FIELD.finditer(text)))
+    notes = [
+        f"`{name}:` is no search field here: the words after it are searched in titles"
+        " and abstracts alike (a word in a title counts most)."
+        for name in named
+    ]
+    return (_FIELD.sub(r"\1", text), notes) if named else (text, [])
 
 
 def _too_long(word: str) -> bool:

@@ -900,3 +900,20 @@ def test_a_phrase_is_respelled_anew_once_papers_write_it_otherwise(db):
     ]
     newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     assert len(match_each(db, [query], 0, newest)[query]) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [
+        pytest.param("ti:lora", "lora", id="arxiv-title"),
+        pytest.param('title:"pre-trained models"', '"pre-trained models"', id="phrase"),
+        pytest.param("bert -abs:deberta", "bert -deberta", id="excluded"),
+    ],
+)
+def test_a_field_prefix_of_other_engines_is_dropped_with_a_note(seeded, query, plain):
+    """`/papers ti:lora`, as arXiv's search takes it, found nothing and said nothing (it
+    searched the phrase `ti lora`): it finds what `lora` finds, and says the prefix was
+    no field."""
+    result = search(seeded, query, limit=50)
+    assert ids(result) == ids(search(seeded, plain, limit=50)) and result.total > 0
+    assert any("is no search field here" in note for note in result.notes)
