@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import sys
 import time
@@ -234,6 +235,8 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
         result = SearchResult(text, [paper | {"score": None, "snippet": ""}], 1, 0, limit)
     else:
         result = run_search(db, ref or text, limit=limit, max_chars=config.max_query_chars)
+        if _AUTHOR.search(text):
+            result.notes.insert(0, AUTHOR_NOTE)
     if as_json:
         click.echo(
             json.dumps(
@@ -261,6 +264,14 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     for paper in result.papers:
         score = "" if paper["score"] is None else f"  score {paper['score']}"
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]{score}")
+
+
+# `author:` is Slack's `/papers author:"…"`: the CLI searches it as a word, and says so.
+_AUTHOR = re.compile(r"(?:^|\s)-?author:", re.IGNORECASE)
+AUTHOR_NOTE = (
+    '`author:` is searched as a word here: `/papers author:"Edward J. Hu"` in Slack lists'
+    " one author's papers."
+)
 
 
 def _echo_notes(notes: list[str]) -> None:

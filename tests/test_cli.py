@@ -1067,3 +1067,10 @@ def test_search_by_arxiv_id_or_link_shows_the_stored_paper(tmp_path, typed):
     found = json.loads(run(db, "search", typed, "--json").stdout)
     assert found["total"] == 1 and found["papers"][0]["arxiv_id"] == "2603.04567"
     assert "No papers match '2603.99999'" in run(db, "search", "2603.99999").stdout
+
+
+def test_search_says_author_is_searched_as_a_word(seeded_path):
+    """`papers search author:"Edward J. Hu"` said only "No papers match": the author listing
+    is Slack's `/papers author:`, and the CLI says so."""
+    shown = run(seeded_path, "search", 'author:"Edward J. Hu"').stdout
+    assert "No papers match" in shown and "`author:` is searched as a word here" in shown
