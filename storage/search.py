@@ -39,6 +39,14 @@ _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
 # A field prefix of arXiv's or Google Scholar's syntax, before a word or a phrase.
 _FIELD = re.compile(r"(?<!\S)(-?)(title|ti|abstract|abs|intitle|all):(?=[^\s:])", re.IGNORECASE)
+# Chinese, Japanese or Korean letters: written without spaces, so the index holds each
+# run of them as one word, which a part of it never matches.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_UNSPACED_NOTE = (
+    "`{}`: Chinese, Japanese and Korean text has no spaces between its words, so the index"
+    " holds each run of such letters whole; a part of one finds nothing (type the run whole,"
+    " as the paper writes it, or an English word)."
+)
 # A word with symbols after it that the index cannot hold: `C++`, `C#`, `F#`.
 _SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
@@ -290,6 +298,9 @@ def search(
     # An alert's new papers all matched: no respelling of them to offer.
     found = hits.total or after is not None
     suggestions = [] if found else suggest(db, query.words, text, hits.total)
+    notes = query.notes
+    if not found and (run := _UNSPACED.search(text)):
+        notes = [*notes, _UNSPACED_NOTE.format(run[0])]
     return SearchResult(
         text,
         papers,
@@ -299,7 +310,7 @@ def search(
         suggestions,
         newest=newest,
         after=after,
-        notes=query.notes,
+        notes=notes,
     )
 
 

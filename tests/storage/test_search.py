@@ -917,3 +917,23 @@ def test_a_field_prefix_of_other_engines_is_dropped_with_a_note(seeded, query, p
     result = search(seeded, query, limit=50)
     assert ids(result) == ids(search(seeded, plain, limit=50)) and result.total > 0
     assert any("is no search field here" in note for note in result.notes)
+
+
+def test_a_part_of_an_unspaced_run_of_letters_says_why_it_finds_nothing(db):
+    """`/papers 语言模型` found nothing under a paper titled 大型语言模型综述 and said
+    nothing: the reply says the index holds such a run whole; the run whole finds it."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(
+        db,
+        "cjk.txt",
+        f"Mar 16\n大型语言模型综述\n本文综述了大型语言模型的最新进展。{FILLER}\n\n".encode(),
+        NOW,
+    )
+    part = search(db, "语言模型")
+    assert part.total == 0 and any(
+        "`语言模型`: Chinese, Japanese and Korean" in n for n in part.notes
+    )
+    whole = search(db, "大型语言模型综述")
+    assert titles(whole) == ["大型语言模型综述"] and not whole.notes
