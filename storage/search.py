@@ -200,8 +200,14 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
             raise QueryError(
                 "Add a word to look for: `-word` (or `NOT word`) only leaves papers out."
             )
+        operators = [t for t in _TOKENS.findall(text) if t in OPERATORS]
+        distinct = list(dict.fromkeys(operators))
+        named = ", ".join(f"`{t}`" for t in distinct)
+        goes = "goes" if len(distinct) == 1 else "go"
+        tip = f"{named} {goes} between words, like `gpt OR bert` or `lora NOT survey`. "
         raise QueryError(
-            'Type a few words to search for, for example `lora` or `"diffusion model"`.'
+            (tip if distinct else "")
+            + 'Type a few words to search for, for example `lora` or `"diffusion model"`.'
         )
     # A repeated group or exclusion means nothing more (a AND a is a): each is searched once.
     firsts: dict[tuple[Term, ...], int] = {}

@@ -259,6 +259,8 @@ def test_hostile_syntax_never_raises_an_engine_error(seeded, query):
         pytest.param("NOT lora", r"\(or `NOT word`\) only leaves papers out", id="only-not"),
         pytest.param("AND", "Type a few words", id="only-and"),
         pytest.param("AND NOT", "Type a few words", id="only-operators"),
+        pytest.param("OR", "`OR` goes between words, like `gpt OR bert`", id="only-or"),
+        pytest.param("AND OR AND", "`AND`, `OR` go between words", id="operators-named-once"),
         pytest.param("*** ???", "Type a few words", id="only-symbols"),
         pytest.param("l*", "`l\\*` is too short a prefix", id="one-letter-prefix"),
         pytest.param("lora a*", "`a\\*` is too short a prefix", id="one-letter-prefix-among-words"),
