@@ -471,7 +471,7 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
     try:
         removed = subs.remove(db, inv.team_id, inv.user_id, selector, inv.channel_id, admin, kind)
     except NotFound as exc:
-        raise NotFound(f"{exc} See `/papers list`.") from exc
+        raise NotFound(f"{exc} See `/papers list`.{_search_instead(inv.text, words)}") from exc
     lines = "\n".join(views.describe(s) for s in removed)
     return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
 
@@ -502,7 +502,7 @@ def _pause_or_resume(
             grace=grace,
         )
     except NotFound as exc:
-        raise NotFound(f"{exc} See `/papers list`.") from exc
+        raise NotFound(f"{exc} See `/papers list`.{_search_instead(inv.text, words)}") from exc
     parts = []
     if changed:
         done = "Paused" if verb == "pause" else "Resumed"
@@ -513,6 +513,18 @@ def _pause_or_resume(
         state = "Already paused" if verb == "pause" else "Not paused (nothing to resume)"
         parts.append(f"{state}:\n" + _described(already))
     return views.text_message("\n".join(parts))
+
+
+def _search_instead(text: str, words: list[str]) -> str:
+    """The command to search a subcommand's words instead (`/papers pause tokens` may be a
+    search for the Pause Tokens paper), for a reply that found nothing to do with them;
+    nothing when they name a subscription by number. Plain text: the reply escapes it."""
+    if not words or all(w.lstrip("#").isdigit() for w in words):
+        return ""
+    if words[0].lower() in ("all", "channel", "trending"):  # naming subscriptions, not words
+        return ""
+    typed = " ".join(text.split()).replace("`", "ˋ")
+    return f" To search for these words, type `/papers search {typed}`."
 
 
 def _described(subscriptions: list[Subscription], due_after: datetime | None = None) -> str:
@@ -606,6 +618,7 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
         raise QueryError(
             f"`{' '.join(words)}` is not a trending window: use "
             "`/papers trending today` or `/papers trending week`."
+            + _search_instead("trending " + " ".join(words), words)
         )
     papers = trending(db, now, window, limit=5)
     return views.trending_message(papers, window, anchor_day(db, now), now.date())
@@ -728,7 +741,10 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "subscribe":
             return _subscribe(db, inv, words[1:], lookups, now, config.grace)
         if head in ("list", "ls"):
-            return views.list_message(subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id))
+            listed = subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
+            # `/papers list decoding` is more likely a search than a list of "decoding".
+            hint = _search_instead(inv.text, words[1:])
+            return views.list_message(listed, escape_entities(hint.replace(" To", "To", 1)))
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:], lookups)
         if head in ("pause", "resume"):

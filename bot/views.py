@@ -659,10 +659,11 @@ LIST_FOOTER = (
 LIST_CHARS = 10_000
 
 
-def list_message(subs: list[Subscription]) -> dict:
-    """The /papers list reply."""
+def list_message(subs: list[Subscription], note: str = "") -> dict:
+    """The /papers list reply, with a `note` (mrkdwn) after it when one is given."""
     if not subs:
-        return text_message("No subscriptions yet. Try `/papers subscribe lora daily at 09:00`.")
+        empty = "No subscriptions yet. Try `/papers subscribe lora daily at 09:00`."
+        return text_message(empty + (f"\n{note}" if note else ""))
     # Keywords may be 200 characters: the lines go into as many sections as they need (each
     # holds 3,000), and stop short of the ~12k characters a message's blocks may total.
     lines = [describe(s) for s in subs[:LIST_MAX]]
@@ -673,6 +674,7 @@ def list_message(subs: list[Subscription]) -> dict:
         "*Your subscriptions*",
         *lines,
         more + LIST_FOOTER,
+        *([note] if note else []),
     ]
     sections = [lines[0]]
     for line in lines[1:]:

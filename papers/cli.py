@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import sys
 import time
@@ -219,10 +220,23 @@ def _rules(by_rule: dict[str, int]) -> str:
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search papers: words (all must match), "phrases", OR, -exclude, prefix*."""
+    from bot.commands import arxiv_ref
+    from storage.papers import by_arxiv_id
+    from storage.search import SearchResult
     from storage.search import search as run_search
 
     config = ctx.obj["config"]
-    result = run_search(_db(ctx), " ".join(query), limit=limit, max_chars=config.max_query_chars)
+    db, text = _db(ctx), " ".join(query)
+    # An arXiv id or link is no word of the index: the paper is looked up by its id (as
+    # `/papers 2106.09685` does), else the id searched; "No papers match" a stored paper.
+    ref = arxiv_ref(text.strip())
+    paper = by_arxiv_id(db, ref) if ref else None
+    if paper is not None:
+        result = SearchResult(text, [paper | {"score": None, "snippet": ""}], 1, 0, limit)
+    else:
+        result = run_search(db, ref or text, limit=limit, max_chars=config.max_query_chars)
+        if _AUTHOR.search(text):
+            result.notes.insert(0, AUTHOR_NOTE)
     if as_json:
         click.echo(
             json.dumps(
@@ -248,7 +262,16 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     click.echo(f"{matches(total)}; best {len(result.papers)}:")
     _echo_notes(result.notes)
     for paper in result.papers:
-        click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  score {paper['score']}")
+        score = "" if paper["score"] is None else f"  score {paper['score']}"
+        click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]{score}")
+
+
+# `author:` is Slack's `/papers author:"…"`: the CLI searches it as a word, and says so.
+_AUTHOR = re.compile(r"(?:^|\s)-?author:", re.IGNORECASE)
+AUTHOR_NOTE = (
+    '`author:` is searched as a word here: `/papers author:"Edward J. Hu"` in Slack lists'
+    " one author's papers."
+)
 
 
 def _echo_notes(notes: list[str]) -> None:

@@ -37,13 +37,25 @@ _POSSESSIVE = re.compile(r"(?<=[^\W_])['’]s$", re.IGNORECASE)
 # one term each (the words next to each other), not `GPT-3` or `3` with the rest dropped.
 _WORD = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*\*?")
 _LETTERS = re.compile(r"[^\W_]+")
+# A field prefix of arXiv's or Google Scholar's syntax, before a word or a phrase.
+_FIELD = re.compile(r"(?<!\S)(-?)(title|ti|abstract|abs|intitle|all):(?=[^\s:])", re.IGNORECASE)
+# Chinese, Japanese or Korean letters: written without spaces, so the index holds each
+# run of them as one word, which a part of it never matches.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]+")
+_UNSPACED_NOTE = (
+    "`{}`: Chinese, Japanese and Korean text has no spaces between its words, so the index"
+    " holds each run of such letters whole; a part of one finds nothing (type the run whole,"
+    " as the paper writes it, or an English word)."
+)
 # A word with symbols after it that the index cannot hold: `C++`, `C#`, `F#`.
 _SYMBOLED = re.compile(r"([^\W_]+)[+#]+")
 # Where a name meets its version number: `ERNIE3`, `llama2`, `ernie3.0`.
 _VERSION = re.compile(r"(?<=[^\W\d_]{2})(?=\d)")
-# "Did you mean": a word of up to SHORT_WORD letters may have one slip, a longer one two;
+# "Did you mean": a word of up to ONE_SLIP letters may have one slip, a longer one two
+# (two in five letters made `mamba` "maybe"); up to SHORT_WORD letters only some (_slip_of);
 # SPELLINGS close words are tried per word, at most MAX_TRIES respellings of a query.
 SHORT_WORD = 4
+ONE_SLIP = 5
 SPELLINGS = 3
 TYPO_RATIO = 10
 MAX_COMBINATIONS = 256
@@ -137,12 +149,12 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         raise QueryError(
             f"That query is {len(text)} characters long; keep it to {max_chars} or fewer."
         )
+    text, notes = _without_fields(text)
     groups: list[list[str]] = []
     excludes: list[str] = []
     term_groups: list[list[Term]] = []
     term_excludes: list[Term] = []
     words: list[str] = []
-    notes: list[str] = []
     join_next = negate_next = False
     for raw in _TOKENS.findall(text):
         if raw in ("OR", "|"):
@@ -188,8 +200,14 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
             raise QueryError(
                 "Add a word to look for: `-word` (or `NOT word`) only leaves papers out."
             )
+        operators = [t for t in _TOKENS.findall(text) if t in OPERATORS]
+        distinct = list(dict.fromkeys(operators))
+        named = ", ".join(f"`{t}`" for t in distinct)
+        goes = "goes" if len(distinct) == 1 else "go"
+        tip = f"{named} {goes} between words, like `gpt OR bert` or `lora NOT survey`. "
         raise QueryError(
-            'Type a few words to search for, for example `lora` or `"diffusion model"`.'
+            (tip if distinct else "")
+            + 'Type a few words to search for, for example `lora` or `"diffusion model"`.'
         )
     # A repeated group or exclusion means nothing more (a AND a is a): each is searched once.
     firsts: dict[tuple[Term, ...], int] = {}
@@ -209,6 +227,19 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
         expression += f" NOT {term}"
     notes = list(dict.fromkeys(notes))
     return Query(expression, list(dict.fromkeys(words)), term_groups, term_excludes, notes)
+
+
+def _without_fields(text: str) -> tuple[str, list[str]]:
+    """The query without the field prefixes other search engines take (`ti:lora`,
+    `title:"diffusion models"`, `abs:`), and a note for each: searched as the words
+    `titlelora` and `title lora`, they found nothing and said nothing."""
+    named = list(dict.fromkeys(m[2].lower() for m in _FIELD.finditer(text)))
+    notes = [
+        f"`{name}:` is no search field here: the words after it are searched in titles"
+        " and abstracts alike (a word in a title counts most)."
+        for name in named
+    ]
+    return (_FIELD.sub(r"\1", text), notes) if named else (text, [])
 
 
 def _too_long(word: str) -> bool:
@@ -273,6 +304,9 @@ def search(
     # An alert's new papers all matched: no respelling of them to offer.
     found = hits.total or after is not None
     suggestions = [] if found else suggest(db, query.words, text, hits.total)
+    notes = query.notes
+    if not found and (run := _UNSPACED.search(text)):
+        notes = [*notes, _UNSPACED_NOTE.format(run[0])]
     return SearchResult(
         text,
         papers,
@@ -282,7 +316,7 @@ def search(
         suggestions,
         newest=newest,
         after=after,
-        notes=query.notes,
+        notes=notes,
     )
 
 
@@ -333,22 +367,23 @@ def known_word(db: Database, word: str) -> bool:
     return next(db.query("SELECT 1 AS x FROM words WHERE word = ?", [word]), None) is not None
 
 
-def _spellings(db: Database, searcher, word: str) -> list[str]:
-    """What a typed word may stand for, likeliest first: the word itself when some paper
-    has it, then the close known words (one slip in a short word, two in a long one; a
-    swap of two letters is one) in more papers, each stem once."""
+def _spellings(db: Database, searcher, word: str) -> list[tuple[str, int]]:
+    """What a typed word may stand for, likeliest first, each with its cost (its edits):
+    the close known words (one slip in a short word, two in a long one; a swap of two
+    letters is one; see _slip_of for short words) in more papers, each stem once,
+    and the word itself when some paper has it, after any far commoner close spelling."""
     if len(word) < 3 or not word.isalpha():
-        return [word]
+        return [(word, 0)]
     known = known_word(db, word)
     # Candidates share the first letter and a similar length: a bounded set at any size.
     rows = db.query(
         "SELECT word FROM words WHERE word >= ? AND word < ? AND length(word) BETWEEN ? AND ?",
         [word[0], word[0] + "\U0010ffff", len(word) - 2, len(word) + 2],
     )
-    edits = 1 if len(word) <= SHORT_WORD else 2
+    edits = 1 if len(word) <= ONE_SLIP else 2
     close = process.extract(
         word,
-        [row["word"] for row in rows if row["word"] != word],
+        [row["word"] for row in rows if row["word"] != word and _slip_of(word, row["word"])],
         scorer=DamerauLevenshtein.distance,
         score_cutoff=edits,
         limit=None,
@@ -362,11 +397,34 @@ def _spellings(db: Database, searcher, word: str) -> list[str]:
         stem = " ".join(search_index.EN_STEM.analyze(candidate))
         if freq >= floor and (stem not in found or (distance, -freq) < found[stem][:2]):
             found[stem] = (distance, -freq, candidate)
-    best = [c for _, _, c in sorted(found.values())][:SPELLINGS]
-    return ([word] if known else []) + best or [word]
+    best = [(c, d) for d, _, c in sorted(found.values())][:SPELLINGS]
+    # The typed word, known, costs more than any respelling of it: the far commoner
+    # spelling wins over the typo a few papers carry ("langauge" is "language").
+    return best + ([(word, edits + 1)] if known else []) or [(word, 0)]
 
 
-def _choices(options: list[list[str]]) -> list[tuple[int, ...]]:
+def _slip_of(typed: str, known: str) -> bool:
+    """Whether a known word may be what a typed one meant: any close word, but between a
+    word and one of SHORT_WORD letters or fewer only two letters swapped or a letter
+    doubled or not (`gtp` is `gpt`, `lama` `llama`): one other slip changes a quarter of
+    such a word, mostly an acronym (`moe`, `gans`, `sora`, `peft` are not "more", "gains",
+    "sota", "pet"; nor `mamba` "mam")."""
+    if min(len(typed), len(known)) > SHORT_WORD:
+        return True
+    return sorted(typed) == sorted(known) or _doubled(typed, known) or _doubled(known, typed)
+
+
+def _doubled(word: str, longer: str) -> bool:
+    """Whether `longer` is `word` with one of its letters doubled (`lama`, `llama`)."""
+    if len(longer) != len(word) + 1:
+        return False
+    return any(
+        longer[:i] + longer[i + 1 :] == word and longer[i] == longer[i - 1]
+        for i in range(1, len(longer))
+    )
+
+
+def _choices(options: list[list[tuple[str, int]]]) -> list[tuple[int, ...]]:
     """The respellings to try, the likeliest first (fewest steps down the lists)."""
     options = [list(o) for o in options]
     while math.prod(map(len, options)) > MAX_COMBINATIONS:
@@ -377,23 +435,26 @@ def _choices(options: list[list[str]]) -> list[tuple[int, ...]]:
 
 
 def suggest(db: Database, words: list[str], text: str, total: int = 0) -> list[str]:
-    """ "Did you mean": the typed `text` with its plain words respelled as the respelling
-    that finds the most papers (at least one, and more than `total`, the typed query's);
-    everything else in it (OR, exclusions, phrases, prefixes) is kept."""
+    """ "Did you mean": the typed `text` with its plain words respelled as the closest
+    respelling that finds papers (at least one, and more than `total`, the typed query's),
+    among equally close ones the one that finds the most; everything else in it (OR,
+    exclusions, phrases, prefixes) is kept."""
     if not words:
         return []
     searcher = search_index.searcher(db)
     options = [_spellings(db, searcher, word) for word in words]
-    best, best_key = None, (total, 0)
+    best, best_key = None, None
     for picks in _choices(options):
-        fixes = {w: o[i] for w, o, i in zip(words, options, picks, strict=True) if o[i] != w}
+        chosen = [o[i] for o, i in zip(options, picks, strict=True)]
+        fixes = {w: spelled for w, (spelled, _) in zip(words, chosen, strict=True) if spelled != w}
         if not fixes:
             continue
         respelled = _respell(text, fixes)
         found = _count(searcher, respelled)
-        # Most papers; on a tie, the fewer and smaller changes.
-        key = (found, -sum(picks))
-        if found > total and key > best_key:
+        # Fewest edits (`elctra` is `electra`, not the commoner `extra`); then most papers;
+        # then the fewer and smaller changes.
+        key = (-sum(cost for _, cost in chosen), found, -sum(picks))
+        if found > total and (best_key is None or key > best_key):
             best, best_key = respelled, key
     if best is None:
         best = _best_join(searcher, text, total)

@@ -1046,3 +1046,31 @@ def test_ctrl_c_while_the_command_starts_is_one_line_too(tmp_path):
     )
     assert ran.returncode == 130
     assert ran.stderr.strip().splitlines() == ["Interrupted."]
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "2603.04567",
+        "arXiv:2603.04567v1",
+        "https://arxiv.org/abs/2603.04567",
+        "arxiv.org/pdf/2603.04567",
+    ],
+)
+def test_search_by_arxiv_id_or_link_shows_the_stored_paper(tmp_path, typed):
+    """`papers search 2603.04567` said "No papers match" for a paper in the store (the id is
+    no word of the index); `/papers` looks it up by its id, and so does the CLI now."""
+    db = tmp_path / "p.db"
+    ingest_target(connect(db), str(FIXTURES / "hf_daily.json"), NOW)
+    shown = run(db, "search", typed).stdout
+    assert shown.startswith("1 paper matches") and "Diffusion Transformers" in shown
+    found = json.loads(run(db, "search", typed, "--json").stdout)
+    assert found["total"] == 1 and found["papers"][0]["arxiv_id"] == "2603.04567"
+    assert "No papers match '2603.99999'" in run(db, "search", "2603.99999").stdout
+
+
+def test_search_says_author_is_searched_as_a_word(seeded_path):
+    """`papers search author:"Edward J. Hu"` said only "No papers match": the author listing
+    is Slack's `/papers author:`, and the CLI says so."""
+    shown = run(seeded_path, "search", 'author:"Edward J. Hu"').stdout
+    assert "No papers match" in shown and "`author:` is searched as a word here" in shown

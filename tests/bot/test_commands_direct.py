@@ -289,3 +289,24 @@ def test_show_all_pages_only_the_alerts_own_papers_not_others_in_its_id_range(se
     assert search_page(seeded, Config(), value, "T2") is None
     huge = views._page_value("bert", 0, ids[-1], ids[0] - 1, f"{10**30}:alert:0-9")
     assert search_page(seeded, Config(), huge, "T1") is None  # no OverflowError
+
+
+@pytest.mark.parametrize(
+    ("text", "hint"),
+    [
+        pytest.param("pause tokens", "`/papers search pause tokens`", id="pause"),
+        pytest.param("remove bias", "`/papers search remove bias`", id="remove"),
+        pytest.param("resume parsing", "`/papers search resume parsing`", id="resume"),
+        pytest.param("trending topics", "`/papers search trending topics`", id="trending"),
+        pytest.param("list decoding", "`/papers search list decoding`", id="list"),
+    ],
+)
+def test_a_search_that_starts_with_a_subcommand_is_offered_as_a_search(seeded, text, hint):
+    """`/papers pause tokens` runs `pause` (no subscription matches `tokens`): the reply
+    names the search to type, which finds the papers the researcher was after."""
+    assert hint in ask(seeded, text)
+
+
+@pytest.mark.parametrize("text", ["unsubscribe 7", "pause #3", "unsubscribe channel", "list"])
+def test_a_subcommand_naming_no_words_offers_no_search(seeded, text):
+    assert "/papers search" not in ask(seeded, text)

@@ -59,6 +59,32 @@ def test_did_you_mean_prefers_the_spelling_that_finds_papers(seeded, query, mean
 
 
 @pytest.mark.parametrize(
+    ("query", "meant"),
+    [
+        pytest.param("elctra", "electra", id="one-slip-not-the-commoner-two"),
+        pytest.param("llmaa", "llama", id="swap-not-llms"),
+        pytest.param("gtp", "gpt", id="three-letters-swapped"),
+        pytest.param("lama", "llama", id="letter-doubled"),
+        pytest.param("lorra", "lora", id="letter-undoubled"),
+    ],
+)
+def test_did_you_mean_is_the_closest_spelling_that_finds_papers(seeded, query, meant):
+    """`elctra` is one letter short of ELECTRA: "extra", two slips away, is in more papers
+    but no one typing `elctra` meant it."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == [meant]
+
+
+@pytest.mark.parametrize("query", ["moe", "gan", "lmm", "gans", "sora", "peft", "nerf", "mamba"])
+def test_an_acronym_is_not_respelled_as_a_word(seeded, query):
+    """`moe` (mixture of experts) is no slip of "more", nor `gans` of "gains", `peft` of
+    "pet" or `mamba` of "maybe": one slip changes a quarter of a short word, so between
+    short words only a swap or a doubled letter is offered (`gtp`, `lama`)."""
+    result = search(seeded, query)
+    assert result.total == 0 and result.suggestions == []
+
+
+@pytest.mark.parametrize(
     "query",
     [
         pytest.param("loar speech", id="fix-still-finds-nothing"),
@@ -233,6 +259,8 @@ def test_hostile_syntax_never_raises_an_engine_error(seeded, query):
         pytest.param("NOT lora", r"\(or `NOT word`\) only leaves papers out", id="only-not"),
         pytest.param("AND", "Type a few words", id="only-and"),
         pytest.param("AND NOT", "Type a few words", id="only-operators"),
+        pytest.param("OR", "`OR` goes between words, like `gpt OR bert`", id="only-or"),
+        pytest.param("AND OR AND", "`AND`, `OR` go between words", id="operators-named-once"),
         pytest.param("*** ???", "Type a few words", id="only-symbols"),
         pytest.param("l*", "`l\\*` is too short a prefix", id="one-letter-prefix"),
         pytest.param("lora a*", "`a\\*` is too short a prefix", id="one-letter-prefix-among-words"),
@@ -874,3 +902,40 @@ def test_a_phrase_is_respelled_anew_once_papers_write_it_otherwise(db):
     ]
     newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     assert len(match_each(db, [query], 0, newest)[query]) == 2
+
+
+@pytest.mark.parametrize(
+    ("query", "plain"),
+    [
+        pytest.param("ti:lora", "lora", id="arxiv-title"),
+        pytest.param('title:"pre-trained models"', '"pre-trained models"', id="phrase"),
+        pytest.param("bert -abs:deberta", "bert -deberta", id="excluded"),
+    ],
+)
+def test_a_field_prefix_of_other_engines_is_dropped_with_a_note(seeded, query, plain):
+    """`/papers ti:lora`, as arXiv's search takes it, found nothing and said nothing (it
+    searched the phrase `ti lora`): it finds what `lora` finds, and says the prefix was
+    no field."""
+    result = search(seeded, query, limit=50)
+    assert ids(result) == ids(search(seeded, plain, limit=50)) and result.total > 0
+    assert any("is no search field here" in note for note in result.notes)
+
+
+def test_a_part_of_an_unspaced_run_of_letters_says_why_it_finds_nothing(db):
+    """`/papers 语言模型` found nothing under a paper titled 大型语言模型综述 and said
+    nothing: the reply says the index holds such a run whole; the run whole finds it."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(
+        db,
+        "cjk.txt",
+        f"Mar 16\n大型语言模型综述\n本文综述了大型语言模型的最新进展。{FILLER}\n\n".encode(),
+        NOW,
+    )
+    part = search(db, "语言模型")
+    assert part.total == 0 and any(
+        "`语言模型`: Chinese, Japanese and Korean" in n for n in part.notes
+    )
+    whole = search(db, "大型语言模型综述")
+    assert titles(whole) == ["大型语言模型综述"] and not whole.notes
