@@ -939,3 +939,51 @@ def test_a_part_of_an_unspaced_run_of_letters_says_why_it_finds_nothing(db):
     )
     whole = search(db, "大型语言模型综述")
     assert titles(whole) == ["大型语言模型综述"] and not whole.notes
+
+
+def test_a_name_finds_the_papers_that_write_it_with_its_version(seeded):
+    """`/papers llama` finds the paper that names only "Llama2", with the name bold whole in
+    its snippet (it found the LLaMA papers and not this one)."""
+    result = search(seeded, "llama", limit=20)
+    paper = next(p for p in result.papers if p["title"].startswith("Product Attribute Value"))
+    assert "Llama2" in marked_in(paper["snippet"])
+    assert result.total == len(result.papers) == 6
+
+
+@pytest.mark.parametrize(
+    ("query", "found", "marked"),
+    [
+        pytest.param("yolo", ["Comparing", "Real-Time"], "YOLOv8", id="name-v-version"),
+        pytest.param("qwen", ["Qwen2.5"], "Qwen2.5", id="name-dotted-version"),
+    ],
+)
+def test_a_name_alone_finds_it_written_with_a_version(spelled, query, found, marked):
+    """`/papers yolo` finds the YOLOv8 paper as well as the one on "YOLO v8"; `qwen` the
+    Qwen2.5 report."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    report = "Qwen2.5 Technical Report\nWe introduce Qwen2.5, a series of language models."
+    ingest_bytes(spelled, "qwen.txt", f"Mar 16\n{report}{FILLER}\n\n".encode(), NOW)
+    result = search(spelled, query)
+    assert short_titles(result) == found
+    assert marked in marked_in(result.papers[-1]["snippet"] + result.papers[0]["snippet"])
+    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+
+
+def test_only_the_part_before_the_colon_weighs_as_the_name(db):
+    """A hyphenated word after a title's colon ("Alpha: Pre-Trained ...") weighs as a title
+    word, not as the paper's name: it outranked shorter titles that hold the same word."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    papers = [
+        ("Alpha: Pre-Trained Encoders for Tables", "We train table encoders on web tables."),
+        ("Pre-Trained Encoders for Tables", "We study table encoders on spreadsheets."),
+    ]
+    dump = "".join(f"{title}\n{abstract}{FILLER}\n\n" for title, abstract in papers)
+    ingest_bytes(db, "names.txt", f"Mar 16\n{dump}".encode(), NOW)
+    for query in ("pre-trained", "pretrained"):
+        assert titles(search(db, query))[0] == "Pre-Trained Encoders for Tables"
+    assert titles(search(db, "alpha"))[0].startswith("Alpha")
