@@ -222,12 +222,25 @@ def version_names(text: str) -> str:
     return " ".join(dict.fromkeys(names))
 
 
+# A word with an apostrophe in it ("Don't", "can’t"), whole.
+_APOSTROPHED = re.compile(r"[^\W_]+(?:['’][^\W_]+)+")
+
+
+def apostrophe_joins(text: str) -> str:
+    """The joined form of each word with an apostrophe: "Don't" gives "Dont", as people
+    type it (`dont stop pretraining`)."""
+    return " ".join(m.replace("'", "").replace("’", "") for m in _APOSTROPHED.findall(text))
+
+
 def _values(text: str) -> list[str]:
     """A field's values: the text, the joined forms of its hyphenated words ("pre-training"
-    is found by "pretraining") and the names of its versioned words ("YOLOv8" by `yolo`),
-    each a value of its own (phrases never span two)."""
+    is found by "pretraining"), and the names of its versioned words ("YOLOv8" by `yolo`)
+    with its words joined at an apostrophe ("Don't" by `dont`), each a value of its own
+    (phrases never span two)."""
     joins = hyphen_joins(text) if "-" in text else ""
     names = version_names(text) if _DIGIT.search(text) else ""
+    if "'" in text or "’" in text:
+        names = f"{names} {apostrophe_joins(text)}".strip()
     return [value for value in (text, joins, names) if value]
 
 

@@ -987,3 +987,11 @@ def test_only_the_part_before_the_colon_weighs_as_the_name(db):
     for query in ("pre-trained", "pretrained"):
         assert titles(search(db, query))[0] == "Pre-Trained Encoders for Tables"
     assert titles(search(db, "alpha"))[0].startswith("Alpha")
+
+
+@pytest.mark.parametrize("query", ["dont stop pretraining", "Don't stop pretraining", "dont"])
+def test_a_word_typed_without_its_apostrophe_finds_it(seeded, query):
+    """`/papers dont stop pretraining` finds "Don't Stop Pretraining" (it found nothing and
+    suggested "don stop pretraining")."""
+    result = search(seeded, query)
+    assert titles(result)[0].startswith("Don't Stop Pretraining") and not result.suggestions
