@@ -996,6 +996,15 @@ def version_join(search: Searcher, name: str, version: str) -> Term | None:
     return Term("word", f"{name}-{version}")
 
 
+def word_join(search: Searcher, first: str, second: str) -> Term | None:
+    """Two typed words (`pre training`, `data set`) as the one word papers also write
+    (`pretraining`), hyphenated so it finds both spellings; None when no paper writes it
+    so, or far more papers write them apart (`with in` is not `within`)."""
+    if not (first.isalpha() and second.isalpha() and _together(search, first, second)):
+        return None
+    return Term("word", f"{first}-{second}")
+
+
 def _together(search: Searcher, first: str, second: str) -> bool:
     """Whether two typed words of a phrase are also written as one (`pre trained`, `YOLO
     v8`)."""
