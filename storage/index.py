@@ -55,7 +55,7 @@ from storage.text import arxiv_month, hyphen_joins
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
-VERSION = 4
+VERSION = 5
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
@@ -105,6 +105,7 @@ MIN_PART = 2
 # a word of its own (`v8`, `2`, `3.0`): papers write both.
 _NAME_VERSION = re.compile(r"([^\W\d_]{2,})(\d+(?:\.\d+)*)")
 _VERSION_WORD = re.compile(r"[vV]?\d+(?:\.\d+)*")
+_DIGIT = re.compile(r"\d")
 
 # The text fields' analysis: tantivy's built-in "en_stem" with accents folded to ASCII, so
 # `naive` finds "Naïve Bayes" and `café` a cafe. The index analyzes documents with it (each
@@ -205,11 +206,42 @@ def prior(upvotes: int, sources: int, day: date | None) -> float:
     return 2.0**g - 2.0
 
 
+# A name written with its version in one word ("YOLOv8", "Qwen2.5", "Llama2"), whole.
+_NAMED_VERSION = re.compile(r"(?<![^\W_])([^\W\d_]{2,})(\d+(?:\.\d+)*)(?![^\W_]|\.\d)")
+
+
+def version_names(text: str) -> str:
+    """The names of the text's words written with their version ("YOLOv8" gives "YOLO",
+    "Qwen2.5" "Qwen"): `qwen` finds the Qwen2.5 report, as it finds "Qwen 2.5"."""
+    names = []
+    for match in _NAMED_VERSION.finditer(text):
+        name = match[1]
+        names.append(name)
+        if name[-1] in "vV" and len(name) > 3:  # "YOLOv8" is YOLO's v8
+            names.append(name[:-1])
+    return " ".join(dict.fromkeys(names))
+
+
+# A word with an apostrophe in it ("Don't", "can’t"), whole.
+_APOSTROPHED = re.compile(r"[^\W_]+(?:['’][^\W_]+)+")
+
+
+def apostrophe_joins(text: str) -> str:
+    """The joined form of each word with an apostrophe: "Don't" gives "Dont", as people
+    type it (`dont stop pretraining`)."""
+    return " ".join(m.replace("'", "").replace("’", "") for m in _APOSTROPHED.findall(text))
+
+
 def _values(text: str) -> list[str]:
-    """A field's values: the text, and the joined forms of its hyphenated words as a second
-    value ("pre-training" is found by "pretraining"; phrases never span the two)."""
+    """A field's values: the text, the joined forms of its hyphenated words ("pre-training"
+    is found by "pretraining"), and the names of its versioned words ("YOLOv8" by `yolo`)
+    with its words joined at an apostrophe ("Don't" by `dont`), each a value of its own
+    (phrases never span two)."""
     joins = hyphen_joins(text) if "-" in text else ""
-    return [text, joins] if joins else [text]
+    names = version_names(text) if _DIGIT.search(text) else ""
+    if "'" in text or "’" in text:
+        names = f"{names} {apostrophe_joins(text)}".strip()
+    return [value for value in (text, joins, names) if value]
 
 
 def _texts(row: dict) -> dict[str, list[str]]:
@@ -218,8 +250,8 @@ def _texts(row: dict) -> dict[str, list[str]]:
     name = paper_name(title) if title else None
     titles = _values(title) if title else []
     return {
-        # The name's joined forms are among the title's (a name is its title's head).
-        "name": [name] + titles[1:] if name else [],
+        # The name's own joined and versioned forms, not the rest of the title's.
+        "name": _values(name) if name else [],
         "title": titles,
         "abstract": _values(row["abstract"]),
     }
@@ -964,6 +996,15 @@ def version_join(search: Searcher, name: str, version: str) -> Term | None:
     return Term("word", f"{name}-{version}")
 
 
+def word_join(search: Searcher, first: str, second: str) -> Term | None:
+    """Two typed words (`pre training`, `data set`) as the one word papers also write
+    (`pretraining`), hyphenated so it finds both spellings; None when no paper writes it
+    so, or far more papers write them apart (`with in` is not `within`)."""
+    if not (first.isalpha() and second.isalpha() and _together(search, first, second)):
+        return None
+    return Term("word", f"{first}-{second}")
+
+
 def _together(search: Searcher, first: str, second: str) -> bool:
     """Whether two typed words of a phrase are also written as one (`pre trained`, `YOLO
     v8`)."""
@@ -1165,13 +1206,26 @@ def snippets(
 _COMPOUND = re.compile(r"[^\W_]+(?:-[^\W_]+)*")
 # A word as a snippet marks it: hyphens and dots inside count (`GPT-3.5`, `3.0`).
 _MARKABLE = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*")
-_WORD_REST = re.compile(rb"(?:[A-Za-z0-9]|[\x80-\xff]|-(?=[A-Za-z0-9\x80-\xff]))*")
+_WORD_REST = re.compile(rb"(?:[A-Za-z0-9]|[\x80-\xff]|-(?=[A-Za-z0-9\x80-\xff])|\.(?=[0-9]))*")
 
 
 def _joined_padded(text: str) -> str:
     """The text with each hyphenated word joined and padded to its length ("pre-training"
     → "pretraining "): byte offsets unchanged, so a fragment chosen on it cuts the text."""
     return _COMPOUND.sub(lambda m: m[0].replace("-", "") + " " * m[0].count("-"), text)
+
+
+def _names_padded(text: str) -> str:
+    """The text with each name's version blanked out ("Qwen2.5" → "Qwen   "): byte offsets
+    unchanged, so a fragment chosen on it for the name cuts the text."""
+
+    def blank(match: re.Match) -> str:
+        name, version = match[1], match[2]
+        if name[-1] in "vV" and len(name) > 3:  # "YOLOv8" → "YOLO  "
+            name, version = name[:-1], name[-1] + version
+        return name + " " * len(version)
+
+    return _NAMED_VERSION.sub(blank, text)
 
 
 def _long_words(term: Term) -> str:
@@ -1225,6 +1279,15 @@ class _Targets:
             return True
         lower = word.lower()
         return any(lower.startswith(s) or stems[:1] == (s,) for s in self.starts)
+
+    def _versioned(self, word: str) -> bool:
+        """Whether a word is a name of the query written with its version ("Qwen2.5",
+        "YOLOv8" for `qwen`, `yolo`), as the index holds those names (version_names)."""
+        match = _NAME_VERSION.fullmatch(word)
+        if match is None:
+            return False
+        names = version_names(word).split()
+        return any(_stems(name)[:1] == (s,) for name in names for s in self.singles)
 
     def _span(self, word: str) -> bool:
         """Whether consecutive pieces of a word are a hyphenated or dotted word of the
@@ -1288,6 +1351,8 @@ class _Targets:
 
         def one(match: re.Match) -> str:
             word = match[0]
+            if self._versioned(word):  # `qwen` found "Qwen2.5": bold whole
+                return marks[0] + word + marks[1]
             if "-" not in word and "." not in word:
                 return marks[0] + word + marks[1] if self._one(word) else word
             pieces = re.split(r"([-.])", word)  # piece, separator, piece, ...
@@ -1343,9 +1408,11 @@ def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) ->
     snippet, padded = None, False
     if generator:
         snippet = generator.snippet_from_doc(Document(abstract=text))
-        if (not snippet.fragment()) and "-" in text:
-            # The match may be a hyphenated word the query spelled joined ("pretraining").
-            snippet = generator.snippet_from_doc(Document(abstract=_joined_padded(text)))
+        if (not snippet.fragment()) and ("-" in text or _DIGIT.search(text)):
+            # The match may be a hyphenated word the query spelled joined ("pretraining"),
+            # or a name written with its version ("Qwen2.5" for `qwen`).
+            padded_text = _joined_padded(_names_padded(text))
+            snippet = generator.snippet_from_doc(Document(abstract=padded_text))
             padded = True
     if snippet is None or not snippet.fragment():
         # Nothing to mark in the abstract (the match is in the title): its opening words.

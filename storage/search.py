@@ -64,6 +64,7 @@ MAX_TRIES = 12
 ALERT_LIMIT = 200
 ALERT_QUERY_CHARS = 10_000
 _DIGIT = re.compile(r"\d")
+_LETTERED = re.compile(r"[^\W\d_]+")
 _PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
 
 
@@ -329,10 +330,14 @@ def _apart(searcher, query: Query) -> Query:
         return query
     groups = [[search_index.apart(searcher, t) for t in _greek(g)] for g in query.groups]
     excludes = [search_index.apart(searcher, t) for t in _greek(query.excludes)]
-    # `YOLO v8` is (YOLO AND v8) OR YOLOv8: the joined word joins both words' groups.
+    # `YOLO v8` is (YOLO AND v8) OR YOLOv8, `pre training` (pre AND training) OR
+    # pretraining: the joined word joins both words' groups.
     for i, (first, second) in enumerate(itertools.pairwise(query.groups)):
         if len(first) == len(second) == 1 and first[0].kind == second[0].kind == "word":
-            joined = search_index.version_join(searcher, first[0].text, second[0].text)
+            words = (first[0].text, second[0].text)
+            joined = search_index.version_join(searcher, *words) or search_index.word_join(
+                searcher, *words
+            )
             if joined:
                 groups[i] = [*groups[i], joined]
                 groups[i + 1] = [*groups[i + 1], joined]
@@ -353,13 +358,35 @@ def _greek(terms: list[Term]) -> list[Term]:
 
 def _respellable_terms(query: Query) -> bool:
     """Whether a query holds a phrase, a word with a digit or a Greek letter or its
-    name: only those are respelled."""
+    name, or two plain words next to each other: only those are respelled."""
     terms = [*(t for g in query.groups for t in g), *query.excludes]
-    return any(
+    return _neighbours(query.groups) or any(
         t.kind == "phrase"
         or (t.kind == "word" and (_DIGIT.search(t.text) or greek_spelled(t.text)))
         for t in terms
     )
+
+
+def _neighbours(groups: list[list[Term]]) -> bool:
+    """Whether two words of letters stand next to each other, each a group of its own
+    (`pre training`: papers may write them as one word)."""
+    return any(
+        len(a) == len(b) == 1 and _LETTERED.fullmatch(a[0].text) and _LETTERED.fullmatch(b[0].text)
+        for a, b in itertools.pairwise(groups)
+        if a[0].kind == b[0].kind == "word"
+    )
+
+
+def _joinable(db: Database, text: str, memo: dict[str, bool]) -> bool:
+    """Whether a plain alert query has two neighbouring words some paper writes as one
+    (a words-table lookup per pair: the index is asked only for those)."""
+    found = False
+    for first, second in itertools.pairwise(text.split(" ")):
+        joined = first + second
+        if joined not in memo:
+            memo[joined] = known_word(db, joined)
+        found = found or memo[joined]
+    return found
 
 
 def known_word(db: Database, word: str) -> bool:
@@ -573,6 +600,7 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
     oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
+    joined: dict[str, bool] = {}  # whether some paper writes two words as one
     opened: list = []
 
     def searcher():
@@ -591,7 +619,7 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
         # Lazy: match_new parses while its index of the new papers is being built.
         for text in queries:
             groups = _plain_groups(text, words)
-            if groups is not None:
+            if groups is not None and (len(groups) < 2 or not _joinable(db, text, joined)):
                 yield text, groups, []
                 continue
             try:
