@@ -996,44 +996,6 @@ def test_a_word_typed_without_its_apostrophe_finds_it(seeded, query):
     assert titles(result)[0].startswith("Don't Stop Pretraining") and not result.suggestions
 
 
-def test_words_typed_together_rank_first_where_they_stand_together(db):
-    """`/papers vision transformer` puts "A Vision Transformer for ..." before a shorter title
-    that has "vision" and, apart from it, "transformer" (bm25 alone ranked that one first);
-    the total is the same as for the words anywhere."""
-    from jobs.ingest import ingest_bytes
-    from tests.conftest import NOW
-
-    papers = [
-        ("Vision Beyond the Transformer", "We study what attention layers see in images."),
-        ("A Vision Transformer for Crop Mapping", "We map crops from satellite images."),
-    ]
-    dump = "".join(f"{title}\n{abstract}{FILLER}\n\n" for title, abstract in papers)
-    ingest_bytes(db, "together.txt", f"Mar 16\n{dump}".encode(), NOW)
-    result = search(db, "vision transformer")
-    assert titles(result) == [
-        "A Vision Transformer for Crop Mapping",
-        "Vision Beyond the Transformer",
-    ]
-    assert titles(search(db, "transformer vision"))[0] == "Vision Beyond the Transformer"
-
-
-@pytest.mark.parametrize(
-    ("query", "plain"),
-    [
-        pytest.param("ti:lora", "lora", id="arxiv-title"),
-        pytest.param('title:"pre-trained models"', '"pre-trained models"', id="phrase"),
-        pytest.param("bert -abs:deberta", "bert -deberta", id="excluded"),
-    ],
-)
-def test_a_field_prefix_of_other_engines_is_dropped_with_a_note(seeded, query, plain):
-    """`/papers ti:lora`, as arXiv's search takes it, found nothing and said nothing (it
-    searched the phrase `ti lora`): it finds what `lora` finds, and says the prefix was
-    no field."""
-    result = search(seeded, query, limit=50)
-    assert ids(result) == ids(search(seeded, plain, limit=50)) and result.total > 0
-    assert any("is no search field here" in note for note in result.notes)
-
-
 @pytest.mark.parametrize(
     ("typed", "joined"),
     [
