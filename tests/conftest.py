@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, settings
 from jobs.ingest import ingest_target
 from papers.logsafe import RedactingFilter
 from storage import connect
+from storage.config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
@@ -267,3 +268,27 @@ def printed_lines(stream, n: int, timeout: float = 10.0) -> list[str]:
     except queue.Empty:
         pass
     return lines
+
+
+def install(config: Config, team: str, token: str, enterprise: str | None = None) -> None:
+    """What Bolt stores when a workspace installs (or installs again) the app through
+    /slack/install: its bot token, encrypted."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from storage.installations import EncryptedInstallationStore
+
+    store = EncryptedInstallationStore(
+        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
+    )
+    store.save(
+        Installation(
+            app_id="A0LOCAL",
+            enterprise_id=enterprise,
+            team_id=team,
+            user_id="U0LOCAL",
+            bot_token=token,
+            bot_id="B0BOT",
+            bot_user_id="U0BOT",
+            bot_scopes="commands,chat:write",
+        )
+    )

@@ -25,6 +25,7 @@ from storage import subscriptions as subs
 from storage.config import Config
 from storage.installations import EncryptedInstallationStore
 from tests.bot.conftest import SECRET, wait_for
+from tests.conftest import install
 
 
 def oauth_config(seeded_path, standin) -> Config:
@@ -86,25 +87,6 @@ def command(
     if body.strip().startswith("{"):  # answered in the ack itself, as Slack shows it
         return json.loads(body)["text"]
     return wait_for(lambda: standin.responses(response_id))[0]["text"]
-
-
-def install(config: Config, team: str, token: str, enterprise: str | None = None) -> None:
-    """What Bolt stores when a workspace installs the app through /slack/install."""
-    store = EncryptedInstallationStore(
-        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-    )
-    store.save(
-        Installation(
-            app_id="A0LOCAL",
-            enterprise_id=enterprise,
-            team_id=team,
-            user_id="U0LOCAL",
-            bot_token=token,
-            bot_id="B0BOT",
-            bot_user_id="U0BOT",
-            bot_scopes="commands,chat:write",
-        )
-    )
 
 
 @pytest.mark.parametrize(

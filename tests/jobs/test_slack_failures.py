@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.fernet import Fernet
-from slack_sdk.oauth.installation_store import Installation
 
 from bot import views
 from jobs.delivery import MAX_ATTEMPTS, deliver_due
@@ -19,9 +18,8 @@ from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
 from storage.config import Config
-from storage.installations import EncryptedInstallationStore
 from tests.bot.conftest import wait_for
-from tests.conftest import add_subscription, count
+from tests.conftest import add_subscription, count, install
 
 START = datetime(2026, 3, 16, 12, tzinfo=UTC)
 DUE = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
@@ -172,30 +170,13 @@ def oauth_worker(seeded_path, stub) -> Config:
     )
 
 
-def store_install(config: Config, team: str, token: str) -> None:
-    """What the bot stores when a workspace installs (or installs again) through OAuth."""
-    EncryptedInstallationStore(
-        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-    ).save(
-        Installation(
-            app_id="A0LOCAL",
-            team_id=team,
-            user_id="U0LOCAL",
-            bot_token=token,
-            bot_id="B0BOT",
-            bot_user_id="U0BOT",
-            bot_scopes="commands,chat:write",
-        )
-    )
-
-
 def test_a_reinstall_during_a_delivery_run_does_not_stop_the_workspace(seeded_path, stub):
     """The run read the workspace's token; the workspace installed the app again meanwhile
     (a new token stored, the old one revoked), and the run's next post got invalid_auth:
     the worker stopped the whole workspace with a token that was no longer its token. Now
     it sends with the token the store holds now, and the workspace stays served."""
     config = oauth_worker(seeded_path, stub)
-    store_install(config, stub.team_id, stub.token)
+    install(config, stub.team_id, stub.token)
     for words in ("lora", "diffusion"):  # one channel: delivered one after the other
         subscribe_to(config, stub, words)
     stub.state.hold_after = 0  # the first digest is stored, its answer held back
@@ -209,7 +190,7 @@ def test_a_reinstall_during_a_delivery_run_does_not_stop_the_workspace(seeded_pa
         # The reinstall lands mid-run: Slack revokes the old token, the bot stores the new.
         team = stub.state.tokens.pop(stub.token)
         stub.state.tokens["xoxb-reinstalled"] = team
-        store_install(config, stub.team_id, "xoxb-reinstalled")
+        install(config, stub.team_id, "xoxb-reinstalled")
     finally:
         stub.release_posts()
         run.join(timeout=60)
