@@ -451,17 +451,6 @@ def fit_digest(
     return papers[:count], {"text": text, "blocks": blocks}
 
 
-def digest_message(
-    papers: list[dict],
-    heading: str,
-    subscription_id: int,
-    note_if_empty: bool,
-    first: bool = False,
-) -> dict | None:
-    """A digest of the papers that fit one message (fit_digest), or its note."""
-    return fit_digest(papers, heading, subscription_id, note_if_empty, first)[1]
-
-
 def _nothing_new(heading: str, first: bool, sent: bool) -> dict:
     """A digest with no paper: the note PAPERS_EMPTY_DIGEST=note sends (`sent`), or what a
     preview says under `skip`, which sends nothing."""

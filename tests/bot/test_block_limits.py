@@ -36,9 +36,9 @@ PAPERS = [big_paper(n) for n in range(40)]
     [
         pytest.param(views.alert_message(PAPERS, "lora", 1), id="alert"),
         pytest.param(views.author_alert_message(PAPERS, "Edward J. Hu", 1), id="author-alert"),
-        pytest.param(views.digest_message(PAPERS[:5], "Daily", 1, True), id="digest"),
+        pytest.param(views.fit_digest(PAPERS[:5], "Daily", 1, True)[1], id="digest"),
         pytest.param(
-            views.digest_message(PAPERS[:MAX_DIGEST_SIZE], "Daily", 1, True), id="largest-digest"
+            views.fit_digest(PAPERS[:MAX_DIGEST_SIZE], "Daily", 1, True)[1], id="largest-digest"
         ),
         pytest.param(views.similar_message(PAPERS[0], PAPERS[:5]), id="more-like-this"),
         pytest.param(views.author_message("E. Hu", PAPERS[:5], 40, ["A", "B"]), id="author"),
@@ -52,7 +52,7 @@ def test_messages_with_paper_buttons_stay_within_block_kit_limits(message):
 
 
 def test_app_home_with_subscriptions_reading_list_and_preview_fits():
-    preview = views.digest_message(PAPERS[:5], "Daily", 1, True)
+    preview = views.fit_digest(PAPERS[:5], "Daily", 1, True)[1]
     view = views.home_view([], {}, preview, saved=PAPERS[:20])
     assert validate_blocks(view["blocks"], surface="home") == []
 
@@ -95,7 +95,7 @@ LONG_LINKS = [
 ]
 LONG_NAMES = [{**big_paper(n), "authors": [c * 3000 for c in "ABCD"]} for n in (1, 2, 3)]
 RENDERS = {
-    "digest": lambda p: views.digest_message(p, "Daily", 1, True),
+    "digest": lambda p: views.fit_digest(p, "Daily", 1, True)[1],
     "alert": lambda p: views.alert_message(p, "lora", 1),
     "saved": lambda p: views.saved_message(p, 3),
     "unfurl": lambda p: {"blocks": views.unfurl_blocks(p[0])},
@@ -147,7 +147,7 @@ GROWING = {
     "rtl": ("\u202eשלום עולם " * 30, "مرحبا بالعالم " * 280),
 }
 SHOWN = {
-    "digest": lambda p: views.digest_message(p, "Daily", 1, True),
+    "digest": lambda p: views.fit_digest(p, "Daily", 1, True)[1],
     "alert": lambda p: views.alert_message(p, "lora", 1),
     "author-alert": lambda p: views.author_alert_message(p, "Edward J. Hu", 1),
 }

@@ -17,7 +17,7 @@ from tests.conftest import NOW, add_subscription
 
 def digest_for(sub_id: int) -> dict:
     """A digest of subscription `sub_id` as the worker renders it (its Manage button)."""
-    return views.digest_message([], "Daily papers · Tue, Mar 17", sub_id, True) | {
+    return views.fit_digest([], "Daily papers · Tue, Mar 17", sub_id, True)[1] | {
         "blocks": [views._manage(sub_id).to_dict()]
     }
 
@@ -92,7 +92,7 @@ def test_manage_on_a_digest_of_a_removed_subscription_says_it_is_gone(slack, rep
     assert answer["text"].startswith("Subscription #2 is gone: it was removed")
     assert action_ids(answer) == []
     assert "*Your other subscriptions*\n*#1* `lora`" in text_of(answer)
-    garbled = views.digest_message([], "x", 2, True) | {"blocks": [views._manage(2).to_dict()]}
+    garbled = views.fit_digest([], "x", 2, True)[1] | {"blocks": [views._manage(2).to_dict()]}
     garbled["blocks"][0]["elements"][0]["value"] = "not a number"
     assert manage(slack, garbled)["text"].startswith("That subscription is gone")
 

@@ -131,7 +131,7 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
         views.search_message(result),
         views.shared_message(result, "U0LOCAL"),
         views.trending_message(papers, "week"),
-        views.digest_message(papers, f"Daily papers on “{query}”", 1, note_if_empty=True),
+        views.fit_digest(papers, f"Daily papers on “{query}”", 1, note_if_empty=True)[1],
         views.alert_message(papers, query, 1),
         views.list_message([sub]),
         views.home_view(
