@@ -11,6 +11,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -206,11 +207,12 @@ def test_a_changed_token_key_stops_the_start_in_one_line(tmp_path, start):
     store = EncryptedInstallationStore(
         database=config.db_path, client_id="111.222", key=config.token_key
     )
+    token = "xoxb-" + uuid.uuid4().hex  # made here, as the stand-in makes its own
     installed = Installation(
         app_id="A0",
         team_id="T0",
         user_id="U0",
-        bot_token="xoxb-1-2-3",
+        bot_token=token,
         bot_id="B0",
         bot_user_id="U0BOT",
     )
@@ -236,4 +238,4 @@ def test_a_changed_token_key_stops_the_start_in_one_line(tmp_path, start):
         assert (ran.returncode, ran.stderr) == (2, f"Error: {said}\n")
     build_app(config)  # the right key still starts
     check_token_key(config)
-    assert client_factory(config)("T0").token == "xoxb-1-2-3"
+    assert client_factory(config)("T0").token == token
