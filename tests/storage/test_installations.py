@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from cryptography.fernet import Fernet
 from slack_sdk.oauth.installation_store import Installation
@@ -27,7 +29,7 @@ def installation(team_id: str, token: str) -> Installation:
 def test_oauth_tokens_are_unreadable_in_the_database_file_without_the_key(tmp_path):
     path = str(tmp_path / "p.db")
     connect(path).close()
-    token = "xoxb-123-456-" + "s3cr3tvalue" * 3
+    token = "xoxb-" + uuid.uuid4().hex + "s3cr3tvalue" * 3  # made here: no token-like literal
     plain = SQLite3InstallationStore(database=path, client_id="111.222")
     plain.save(installation("T0OLD", token + "old"))
     key = Fernet.generate_key().decode()
