@@ -19,7 +19,7 @@ def share_key(body: dict, value: str) -> str:
     double click or a retried request carries the same message ts and button value."""
     container = body.get("container") or {}
     message = container.get("message_ts") or body.get("user", {}).get("id", "")
-    channel = container.get("channel_id") or body.get("channel", {}).get("id", "")
+    channel = click_channel(body) or ""
     team = body.get("team", {}).get("id", "")
     raw = "\x1f".join((team, channel, message, value))
     return "share:" + hashlib.sha256(raw.encode()).hexdigest()
