@@ -106,9 +106,7 @@ def build_app(config: Config, lookup: Lookup | None = None) -> App:
     common = {"request_verification_enabled": False, "listener_executor": _executor()}
     config.check_slack_credentials()
     if config.oauth:
-        store = EncryptedInstallationStore(
-            database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-        )
+        store = EncryptedInstallationStore.from_config(config)
         store.check_key()
         deps = Deps(config, store, lookup)
         app = App(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -16,10 +15,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from storage.config import Config
+from storage.installations import EncryptedInstallationStore
 from storage.subscriptions import TOKEN_ERRORS
-
-if TYPE_CHECKING:
-    from storage.installations import EncryptedInstallationStore
 
 log = logging.getLogger(__name__)
 # Errors that will not fix themselves: the subscription is paused with the reason shown in
@@ -97,21 +94,11 @@ RETRY_HANDLERS = [
 ]
 
 
-def _store(config: Config) -> EncryptedInstallationStore:
-    # The bot stores each workspace's token encrypted: read it back through the same store
-    # (slack_sdk's plain one would hand Slack the ciphertext).
-    from storage.installations import EncryptedInstallationStore
-
-    return EncryptedInstallationStore(
-        database=config.db_path, client_id=config.slack_client_id, key=config.token_key
-    )
-
-
 def check_token_key(config: Config) -> None:
     """OAuth mode: ConfigError, in one line, when PAPERS_TOKEN_KEY is missing, not a key, or
     not the key the stored tokens were encrypted with: the worker stops at start on it."""
     if config.oauth:
-        _store(config).check_key()
+        EncryptedInstallationStore.from_config(config).check_key()
 
 
 class Clients:
@@ -123,7 +110,9 @@ class Clients:
         self._cache: dict[str, WebClient] = {}
         self._store = None
         if config.oauth:  # the bot's own rule: it answers with the same tokens
-            self._store = _store(config)
+            # The bot stores each workspace's token encrypted: read it back through the
+            # same store (slack_sdk's plain one would hand Slack the ciphertext).
+            self._store = EncryptedInstallationStore.from_config(config)
             # Checked at start too, but a bot running with another key may have stored a
             # token since: one row read, so a mismatch is one line per run, not a traceback
             # per delivery.

@@ -15,6 +15,7 @@ from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.installation_store.sqlite3 import SQLite3InstallationStore
 
+from storage.config import Config
 from storage.errors import ConfigError
 
 PREFIX = "enc1:"
@@ -45,6 +46,11 @@ class EncryptedInstallationStore(SQLite3InstallationStore):
     def __init__(self, *, database: str, client_id: str, key: str) -> None:
         super().__init__(database=database, client_id=client_id)
         self._fernet = cipher(key)
+
+    @classmethod
+    def from_config(cls, config: Config) -> EncryptedInstallationStore:
+        """The store the bot keeps installs in, and the worker reads tokens from."""
+        return cls(database=config.db_path, client_id=config.slack_client_id, key=config.token_key)
 
     def init(self) -> None:
         """Create the tables if need be, then encrypt rows stored before encryption."""
