@@ -729,6 +729,22 @@ def page_gone(value: str, why: str) -> dict:
     )
 
 
+def subscription_list(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    channel_id: str | None,
+    offset: int = 0,
+    note: str = "",
+) -> dict:
+    """/papers list: the user's and the channel's subscriptions, the page from `offset` on
+    (past its end, the last page: some were removed since the page before was shown)."""
+    listed = subs.visible_to(db, team_id, user_id, channel_id)
+    if offset >= len(listed):
+        offset = max(len(listed) - 1, 0) // views.LIST_MAX * views.LIST_MAX
+    return views.list_message(listed, note, offset)
+
+
 def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now: datetime) -> dict:
     """The reply to one `/papers` command; user errors become friendly messages."""
     words = inv.text.split()
@@ -741,10 +757,10 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head == "subscribe":
             return _subscribe(db, inv, words[1:], lookups, now, config.grace)
         if head in ("list", "ls"):
-            listed = subs.visible_to(db, inv.team_id, inv.user_id, inv.channel_id)
             # `/papers list decoding` is more likely a search than a list of "decoding".
             hint = _search_instead(inv.text, words[1:])
-            return views.list_message(listed, escape_entities(hint.replace(" To", "To", 1)))
+            note = escape_entities(hint.replace(" To", "To", 1))
+            return subscription_list(db, inv.team_id, inv.user_id, inv.channel_id, note=note)
         if head in ("unsubscribe", "remove"):
             return _unsubscribe(db, inv, words[1:], lookups)
         if head in ("pause", "resume"):

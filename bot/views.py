@@ -648,30 +648,37 @@ LIST_FOOTER = (
 LIST_CHARS = 10_000
 
 
-def list_message(subs: list[Subscription], note: str = "") -> dict:
-    """The /papers list reply, with a `note` (mrkdwn) after it when one is given."""
+def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> dict:
+    """The /papers list reply: the page of `subs` from `offset` on, with Previous/Next when
+    there are more, and a `note` (mrkdwn) after it when one is given."""
     if not subs:
         empty = "No subscriptions yet. Try `/papers subscribe lora daily at 09:00`."
         return text_message(empty + (f"\n{note}" if note else ""))
     # Keywords may be 200 characters: the lines go into as many sections as they need (each
-    # holds 3,000), and stop short of the ~12k characters a message's blocks may total.
-    lines = [describe(s) for s in subs[:LIST_MAX]]
-    while sum(len(line) + 1 for line in lines) > LIST_CHARS:
+    # holds 3,000), and stop short of the ~12k characters a message's blocks may total; Next
+    # goes on from the first line that did not fit.
+    lines = [describe(s) for s in subs[offset : offset + LIST_MAX]]
+    while len(lines) > 1 and sum(len(line) + 1 for line in lines) > LIST_CHARS:
         lines.pop()
-    more = f"…and {len(subs) - len(lines)} more.\n" if len(lines) < len(subs) else ""
-    lines = [
-        "*Your subscriptions*",
-        *lines,
-        more + LIST_FOOTER,
-        *([note] if note else []),
-    ]
+    count = len(lines)
+    shown = f" ({len(subs)}) · {offset + 1}–{offset + count}" if count < len(subs) else ""
+    lines = [f"*Your subscriptions*{shown}", *lines, LIST_FOOTER, *([note] if note else [])]
     sections = [lines[0]]
     for line in lines[1:]:
         if len(sections[-1]) + 1 + len(line) > SECTION_CHARS:
             sections.append(line)
         else:
             sections[-1] += "\n" + line
-    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
+    blocks: list = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
+    buttons = []
+    if offset > 0:
+        back = str(max(offset - LIST_MAX, 0))
+        buttons.append(ButtonElement(text="Previous", action_id="list_prev", value=back))
+    if offset + count < len(subs):
+        on = str(offset + count)
+        buttons.append(ButtonElement(text="Next", action_id="list_next", value=on))
+    if buttons:
+        blocks.append(ActionsBlock(elements=buttons))
     return {"text": "\n".join(sections), "blocks": _dump(blocks)}
 
 
@@ -1094,8 +1101,14 @@ def _others(others: list[Subscription]) -> list[dict]:
         return []
     lines = [describe(s) for s in others[:MANAGE_OTHERS]]
     if len(others) > MANAGE_OTHERS:
-        lines.append(f"…and {len(others) - MANAGE_OTHERS} more.")
-    lines.append("`/papers list` lists them all; App Home has Pause and Remove for each.")
+        # Named on the line itself: "…and 34 more." alone left nothing to open.
+        rest = len(others) - MANAGE_OTHERS
+        lines.append(
+            f"…and {rest} more: `/papers list` shows them all, with *Next* past {LIST_MAX}."
+        )
+    else:
+        lines.append("`/papers list` lists them all.")
+    lines.append("App Home has Pause and Remove for each of yours.")
     text = "*Your other subscriptions*\n" + "\n".join(lines)
     return [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_CHARS)))]
 

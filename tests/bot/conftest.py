@@ -76,3 +76,26 @@ def reply(slack):
         return posts[0]
 
     return send
+
+
+def listed_ids(message: dict) -> list[int]:
+    """The subscription ids a /papers list reply shows (its `*#3*` lines), in order."""
+    import json
+    import re
+
+    return [int(n) for n in re.findall(r"\*#(\d+)\*", json.dumps(message.get("blocks", [])))]
+
+
+def page_through_list(slack, first: dict, channel: str = "C0GENERAL") -> list[dict]:
+    """A /papers list reply and every page its Next button reaches, as a member clicks."""
+    pages = [first]
+    while any(
+        e.get("action_id") == "list_next"
+        for b in pages[-1]["blocks"]
+        for e in b.get("elements", [])
+    ):
+        assert len(pages) < 20, "Next never stops"
+        clicked = slack.click(pages[-1], "list_next", channel=channel)
+        assert clicked["status"] == 200
+        pages.append(wait_for(lambda c=clicked: slack.responses(c["response_id"]))[0])
+    return pages

@@ -11,7 +11,7 @@ import pytest
 from bot import views
 from storage import connect
 from storage import subscriptions as subs
-from tests.bot.conftest import wait_for
+from tests.bot.conftest import listed_ids, page_through_list, wait_for
 from tests.conftest import NOW, add_subscription
 
 
@@ -214,3 +214,17 @@ def test_retyping_the_managed_line_keeps_following_the_slack_timezone(
     sub = subs.by_id(db, 1)
     assert (sub.at_time, bool(sub.slack_tz)) == ("07:30", follows)
     db.close()
+
+
+def test_manage_past_ten_others_names_where_all_of_them_are(slack, reply, config):
+    """Under the managed subscription, ten others and "…and 34 more." with nothing to open:
+    that line names `/papers list`, and typed there it shows every one of them."""
+    db = connect(config.db_path)
+    for n in range(45):  # #general's digests, set up by as many members
+        add_subscription(db, slack.team_id, f"U0M{n}", "C0GENERAL", keywords=f"topic{n}")
+    db.close()
+    answer = manage(slack, digest_for(1), channel="C0GENERAL")
+    (more,) = [line for line in text_of(answer).split("\n") if "more" in line]
+    assert more.startswith("…and 34 more") and "`/papers list`" in more
+    pages = page_through_list(slack, reply("list", channel="C0GENERAL"))
+    assert sorted(n for page in pages for n in listed_ids(page)) == list(range(1, 46))

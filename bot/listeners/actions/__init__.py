@@ -13,6 +13,7 @@ from bot.listeners.actions.digest_manage import digest_manage
 from bot.listeners.actions.home_preview import home_preview
 from bot.listeners.actions.home_remove import home_remove
 from bot.listeners.actions.home_toggle import home_toggle
+from bot.listeners.actions.list_pages import list_pages
 from bot.listeners.actions.manage_change import manage_change
 from bot.listeners.actions.more_like_this import more_like_this
 from bot.listeners.actions.paper_authors import author_search, paper_authors
@@ -42,4 +43,5 @@ def register(app: App) -> None:
     app.action(re.compile(r"^author_(next|prev)$"))(author_pages)
     app.action(re.compile(r"^saved_remove_\d+$"))(saved_remove)
     app.action(re.compile(r"^saved_(next|prev)$"))(saved_pages)
+    app.action(re.compile(r"^list_(next|prev)$"))(list_pages)
     app.action(re.compile(r"^code_link_\d+$"))(code_link)
