@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from rapidfuzz import fuzz
@@ -71,6 +71,8 @@ _UNMARKED = str.maketrans(
 # Umlauts as German spells them without the dots ("Müller" → "Mueller"), and ø as Danish
 # and Norwegian names are spelled so ("Søren" → "Soeren").
 _SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe"})
+# An umlaut or ø, composed or as a letter and a combining diaeresis (U+0308).
+_UMLAUT = re.compile("[äöüøÄÖÜØ\u0308]")
 # The e after a, o or u: what spelling an umlaut out adds (dropped from the lookup key).
 _VOWEL_E = re.compile(r"(?<=[aou])e+")
 
@@ -92,7 +94,10 @@ def _tokens(text: str) -> list[str]:
 
 def _token_pairs(text: str) -> list[tuple[str, str]]:
     """Each token of a name folded and with its umlauts spelled out: ("muller", "mueller")."""
-    plain, spelled = _tokens(text), _TOKEN.findall(fold_spelled(text))
+    plain = _tokens(text)
+    if not _UMLAUT.search(text):  # nearly every name: nothing to spell out
+        return [(token, token) for token in plain]
+    spelled = _TOKEN.findall(fold_spelled(text))
     if len(spelled) != len(plain):  # spelling out only adds letters; never seen to differ
         spelled = plain
     return list(zip(plain, spelled, strict=True))
@@ -160,7 +165,8 @@ def _respelled(name: Name, umlauts: dict[str, str]) -> Name:
     if not umlauts:
         return name
     surname = " ".join(umlauts.get(t, t) for t in name.surname.split())
-    return replace(name, surname=surname, given=tuple(umlauts.get(t, t) for t in name.given))
+    given = tuple(umlauts.get(t, t) for t in name.given)
+    return Name(surname, given, name.display, name.surname_spelled, name.given_spelled)
 
 
 def _as_one(names: list[Name]) -> list[Name]:
@@ -474,14 +480,13 @@ def papers_by_followed(
         known = known_names(db, surname)
         umlauts = _umlauts([*followed, *known])
         known = [_respelled(name, umlauts) for name in known]
+        respelled = [(name, _respelled(name, umlauts)) for name in followed]
         for paper_id, raw in rows:
             author = parse_name(raw)
             if author is None:
                 continue
             author = _respelled(author, umlauts)
-            for name in followed:
-                if paper_id not in found[name] and _follow_matches(
-                    author, _respelled(name, umlauts), known
-                ):
+            for name, as_one in respelled:
+                if paper_id not in found[name] and _follow_matches(author, as_one, known):
                     found[name].append(paper_id)
     return found
