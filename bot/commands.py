@@ -651,6 +651,9 @@ def arxiv_ref(text: str) -> str | None:
 
 
 def _search(db: Database, config: Config, text: str) -> dict:
+    if (name := more_commands.author_name(text)) is not None:
+        # `/papers search author:"Jürgen Müller"`: the author listing, as without `search`.
+        return more_commands.author_search(db, name)
     if ref := arxiv_ref(text):
         # A link searched for its words finds every abstract naming `https`; the id is
         # no word of the index: the paper is looked up by its id, else the id searched.

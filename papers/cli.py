@@ -221,12 +221,16 @@ def _rules(by_rule: dict[str, int]) -> str:
 def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool) -> None:
     """Search papers: words (all must match), "phrases", OR, -exclude, prefix*."""
     from bot.commands import arxiv_ref
+    from bot.more_commands import author_name
     from storage.papers import by_arxiv_id
     from storage.search import SearchResult
     from storage.search import search as run_search
 
     config = ctx.obj["config"]
     db, text = _db(ctx), " ".join(query)
+    if (name := author_name(text)) is not None:
+        _author_papers(db, name, limit, as_json)
+        return
     # An arXiv id or link is no word of the index: the paper is looked up by its id (as
     # `/papers 2106.09685` does), else the id searched; "No papers match" a stored paper.
     ref = arxiv_ref(text.strip())
@@ -266,12 +270,35 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]{score}")
 
 
-# `author:` is Slack's `/papers author:"…"`: the CLI searches it as a word, and says so.
+# `author:` among other words (`lora author:hu`) is searched as a word, and the CLI says so;
+# `author:"Edward J. Hu"` alone lists that author's papers, as `/papers author:` does.
 _AUTHOR = re.compile(r"(?:^|\s)-?author:", re.IGNORECASE)
 AUTHOR_NOTE = (
-    '`author:` is searched as a word here: `/papers author:"Edward J. Hu"` in Slack lists'
-    " one author's papers."
+    '`author:` is searched as a word here: `papers search author:"Edward J. Hu"` on its own'
+    " lists one author's papers."
 )
+
+
+def _author_papers(db, name: str, limit: int, as_json: bool) -> None:
+    """Print one author's newest papers (storage.authors.papers_by: accents optional)."""
+    from storage.authors import papers_by
+    from storage.papers import get_papers
+
+    found = papers_by(db, name, limit)
+    papers = get_papers(db, found.paper_ids)
+    if as_json:
+        shown = {"author": found.name.display, "total": found.total, "people": found.people}
+        click.echo(json.dumps(shown | {"papers": papers}, indent=2, ensure_ascii=False))
+        return
+    if not papers:
+        click.echo(f"No papers by {found.name.display}.")
+        return
+    click.echo(f"{plural(found.total, 'paper')} by {found.name.display}, newest first:")
+    if len(found.people) > 1:
+        click.echo(f"Note: {found.name.display} could be {', '.join(found.people)}.")
+    for paper in papers:
+        names = ", ".join(paper["authors"][:3]) + (", …" if len(paper["authors"]) > 3 else "")
+        click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  {names}")
 
 
 def _echo_notes(notes: list[str]) -> None:

@@ -2,17 +2,20 @@
 order, and followed (a follow is an instant personal subscription with an `author`).
 
 Two names are the same person when their surnames agree exactly (after folding case and
-accents) and their given names agree token by token, an initial standing for any name with
+accents, ß as ss, and an umlaut either dropped or spelled out: "Müller" is "Muller" and
+"Mueller") and their given names agree token by token, an initial standing for any name with
 that letter ("E. Hu" = "Edward J. Hu"). A short form counts only when it is unambiguous:
 "E. Hu" on a paper is not Edward J. Hu when the store also knows an Eric Hu. Two people who
 share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu"). A short
 form followed ("E. Hu") stands for that form only, never for every Edward, Eric or Emma Hu.
+An "ue" is read as "ü" only beside a name written with the ü: "Xiang Yue" is not "Xiang Yu".
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,6 +47,17 @@ class Name:
     surname: str
     given: tuple[str, ...]
     display: str
+    # The same with ä, ö, ü and ø spelled out ("mueller", "juergen"), as German writes them
+    # without the dots: one token for each of surname's and of given's.
+    surname_spelled: str = ""
+    given_spelled: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The stored lookup key (paper_authors.surname), one for every spelling of the
+        surname ("Müller", "Mueller", "Muller" → "muller"); compatible() tells apart the
+        names that share it ("Yue" and "Yu" do)."""
+        return _VOWEL_E.sub("", self.surname)
 
 
 # Letters Unicode does not decompose into a base letter and a mark, as people type them
@@ -54,14 +68,39 @@ _UNMARKED = str.maketrans(
 )
 
 
+# Umlauts as German spells them without the dots ("Müller" → "Mueller"), and ø as Danish
+# and Norwegian names are spelled so ("Søren" → "Soeren").
+_SPELLED_OUT = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "ø": "oe"})
+# An umlaut or ø, composed or as a letter and a combining diaeresis (U+0308).
+_UMLAUT = re.compile("[äöüøÄÖÜØ\u0308]")
+# The e after a, o or u: what spelling an umlaut out adds (dropped from the lookup key).
+_VOWEL_E = re.compile(r"(?<=[aou])e+")
+
+
 def fold(text: str) -> str:
     """Case and accents folded: "Ångström" → "angstrom", "Łukasz" → "lukasz"."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_UNMARKED)
 
 
+def fold_spelled(text: str) -> str:
+    """Folded as fold() does, umlauts spelled out first: "Jürgen Müller" → "juergen mueller"."""
+    return fold(unicodedata.normalize("NFC", text.casefold()).translate(_SPELLED_OUT))
+
+
 def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
+
+
+def _token_pairs(text: str) -> list[tuple[str, str]]:
+    """Each token of a name folded and with its umlauts spelled out: ("muller", "mueller")."""
+    plain = _tokens(text)
+    if not _UMLAUT.search(text):  # nearly every name: nothing to spell out
+        return [(token, token) for token in plain]
+    spelled = _TOKEN.findall(fold_spelled(text))
+    if len(spelled) != len(plain):  # spelling out only adds letters; never seen to differ
+        spelled = plain
+    return list(zip(plain, spelled, strict=True))
 
 
 def parse_name(raw: str | None) -> Name | None:
@@ -72,8 +111,8 @@ def parse_name(raw: str | None) -> Name | None:
     # "Robert W. Heath, Jr.": a comma before a suffix is not "Surname, Given" order.
     parts = [p for p in display.split(",") if not set(_tokens(p)) <= _SUFFIXES]
     if len(parts) > 1:
-        surname_tokens = _tokens(parts[0])
-        given = [t for t in _tokens(",".join(parts[1:])) if t not in _SUFFIXES]
+        surname = _token_pairs(parts[0])
+        given = [t for t in _token_pairs(",".join(parts[1:])) if t[0] not in _SUFFIXES]
     else:
         words = [w for w in " ".join(parts).split() if fold(w).strip(".") not in _SUFFIXES]
         if not words:
@@ -81,11 +120,17 @@ def parse_name(raw: str | None) -> Name | None:
         start = len(words) - 1
         while start > 1 and fold(words[start - 1]) in _PARTICLES:
             start -= 1
-        surname_tokens = _tokens(" ".join(words[start:]))
-        given = _tokens(" ".join(words[:start]))
-    if not surname_tokens:
+        surname = _token_pairs(" ".join(words[start:]))
+        given = _token_pairs(" ".join(words[:start]))
+    if not surname:
         return None
-    return Name(" ".join(surname_tokens), tuple(given), display)
+    return Name(
+        " ".join(plain for plain, _ in surname),
+        tuple(plain for plain, _ in given),
+        display,
+        " ".join(spelled for _, spelled in surname),
+        tuple(spelled for _, spelled in given),
+    )
 
 
 def is_suffix(text: str) -> bool:
@@ -104,20 +149,59 @@ def _given_agree(a: str, b: str) -> bool:
     return fuzz.ratio(a, b) >= GIVEN_SIMILARITY
 
 
-def compatible(a: Name, b: Name) -> bool:
-    """Could these two names be one person? Same surname, given names agree where both
-    have one (a surname alone is never enough)."""
+def _umlauts(names: Iterable[Name]) -> dict[str, str]:
+    """Each token these names write with an umlaut, spelled out → folded ("mueller" →
+    "muller"): beside a "Müller", a "Mueller" is read as that name."""
+    found: dict[str, str] = {}
+    for name in names:
+        plain = (*name.surname.split(), *name.given)
+        spelled = (*name.surname_spelled.split(), *name.given_spelled)
+        found.update((s, p) for p, s in zip(plain, spelled, strict=False) if s != p)
+    return found
+
+
+def _respelled(name: Name, umlauts: dict[str, str]) -> Name:
+    """The name with each token spelled out from an umlaut written as that umlaut folded."""
+    if not umlauts:
+        return name
+    surname = " ".join(umlauts.get(t, t) for t in name.surname.split())
+    given = tuple(umlauts.get(t, t) for t in name.given)
+    return Name(surname, given, name.display, name.surname_spelled, name.given_spelled)
+
+
+def _as_one(names: list[Name]) -> list[Name]:
+    """The names respelled alike: an umlaut spelled out ("Mueller") as the folded umlaut
+    ("Muller") wherever one of them writes that umlaut ("Müller"); never otherwise, so
+    "Yue" stays apart from "Yu"."""
+    umlauts = _umlauts(names)
+    return [_respelled(name, umlauts) for name in names]
+
+
+def _compatible(a: Name, b: Name) -> bool:
     if a.surname != b.surname or not a.given or not b.given:
         return False
     return all(_given_agree(x, y) for x, y in zip(a.given, b.given, strict=False))
 
 
+def compatible(a: Name, b: Name, known: Iterable[Name] = ()) -> bool:
+    """Could these two names be one person? Same surname, given names agree where both
+    have one (a surname alone is never enough); an umlaut is its spelling out when one of
+    the names, or of `known`, writes it ("Müller" = "Mueller" = "Muller")."""
+    a, b, *_ = _as_one([a, b, *known])
+    return _compatible(a, b)
+
+
+def _matches(author: Name, wanted: Name, known: list[Name]) -> bool:
+    if not _compatible(author, wanted):
+        return False
+    return not any(_compatible(other, author) and not _compatible(other, wanted) for other in known)
+
+
 def matches(author: Name, wanted: Name, known: list[Name]) -> bool:
     """Is this paper author the person `wanted`? Compatible, and no other known person fits
     the author's name without fitting `wanted` (then the short form is ambiguous)."""
-    if not compatible(author, wanted):
-        return False
-    return not any(compatible(other, author) and not compatible(other, wanted) for other in known)
+    author, wanted, *known = _as_one([author, wanted, *known])
+    return _matches(author, wanted, known)
 
 
 def is_short(name: Name) -> bool:
@@ -125,13 +209,18 @@ def is_short(name: Name) -> bool:
     return all(len(given) == 1 for given in name.given)
 
 
+def _follow_matches(author: Name, wanted: Name, known: list[Name]) -> bool:
+    if is_short(wanted):
+        return is_short(author) and _compatible(author, wanted)
+    return _matches(author, wanted, known)
+
+
 def follow_matches(author: Name, wanted: Name, known: list[Name]) -> bool:
     """Is this paper author the person a follow of `wanted` means? A followed short form
     ("E. Hu") is that form: it matches a paper that writes the name with initials, never
     a spelled-out name ("Eric Hu", "Edward J. Hu"), which the follower did not say."""
-    if is_short(wanted):
-        return is_short(author) and compatible(author, wanted)
-    return matches(author, wanted, known)
+    author, wanted, *known = _as_one([author, wanted, *known])
+    return _follow_matches(author, wanted, known)
 
 
 def author_rows(paper_id: int, names: list[str]) -> list[tuple[int, int, str, str]]:
@@ -140,7 +229,7 @@ def author_rows(paper_id: int, names: list[str]) -> list[tuple[int, int, str, st
     for position, raw in enumerate(names):
         name = parse_name(raw)
         if name is not None:
-            rows.append((paper_id, position, name.display, name.surname))
+            rows.append((paper_id, position, name.display, name.key))
     return rows
 
 
@@ -155,19 +244,19 @@ def index_authors(db: Database, paper_id: int, names: list[str]) -> None:
 
 
 def refold_surnames(db: Database, where: str) -> None:
-    """Recompute the stored surname of the paper_authors rows matching `where` (a migration
-    after a change to how names are parsed or folded)."""
+    """Recompute the stored surname key (Name.key) of the paper_authors rows matching
+    `where` (a migration after a change to how names are parsed or folded)."""
     rows = db.execute(f"SELECT id, name, surname FROM paper_authors WHERE {where}").fetchall()
     changed = [
-        (parsed.surname, row_id)
+        (parsed.key, row_id)
         for row_id, raw, surname in rows
-        if (parsed := parse_name(raw)) is not None and parsed.surname != surname
+        if (parsed := parse_name(raw)) is not None and parsed.key != surname
     ]
     db.conn.executemany("UPDATE paper_authors SET surname = ? WHERE id = ?", changed)
 
 
 def known_names(db: Database, surname: str) -> list[Name]:
-    """Every distinct author name stored with this (folded) surname."""
+    """Every distinct author name stored with this surname key (Name.key)."""
     rows = db.execute(
         "SELECT DISTINCT name FROM paper_authors WHERE surname = ?", [surname]
     ).fetchall()
@@ -194,12 +283,18 @@ def _less_specific(a: Name, b: Name) -> bool:
 def people_like(db: Database, wanted: Name) -> list[str]:
     """The distinct people in the store that `wanted` could stand for, each by its most
     complete written name ("E. Hu" → ["Edward J. Hu", "Eric Hu"])."""
+    known = sorted(known_names(db, wanted.key), key=lambda n: n.display)
+    wanted, *respelled = _as_one([wanted, *known])
+    # One person per spelling ("Jürgen Müller" and "Juergen Mueller" are one), shown as the
+    # first written form of it.
     forms: dict[tuple, Name] = {}
-    for known in sorted(known_names(db, wanted.surname), key=lambda n: n.display):
-        if compatible(known, wanted):
-            forms.setdefault((known.surname, known.given), known)
+    for name in respelled:
+        if _compatible(name, wanted):
+            forms.setdefault((name.surname, name.given), name)
     names = list(forms.values())
-    people = [n for n in names if not any(compatible(n, m) and _less_specific(n, m) for m in names)]
+    people = [
+        n for n in names if not any(_compatible(n, m) and _less_specific(n, m) for m in names)
+    ]
     return [n.display for n in people]
 
 
@@ -223,14 +318,15 @@ def papers_by(
     """The newest papers whose author is `raw` (by the matching rules above), `offset` of
     them skipped; `newest` keeps to papers up to that id (a later page of the same list)."""
     wanted = require_name(raw)
-    known = known_names(db, wanted.surname)
-    names = sorted({n.display for n in known if matches(n, wanted, known)})
+    known = known_names(db, wanted.key)
+    respelled_wanted, *respelled = _as_one([wanted, *known])
+    names = sorted({n.display for n in respelled if _matches(n, respelled_wanted, respelled)})
     if not names:
         return AuthorPapers(wanted, [], 0, [])
     marks = ",".join("?" * len(names))
     where = f"surname = ? AND name IN ({marks}) AND paper_id <= ?"
     newest = min(newest, 2**62) if newest is not None else 2**62
-    args = [wanted.surname, *names, newest]
+    args = [wanted.key, *names, newest]
     total, newest = db.execute(
         f"SELECT COUNT(DISTINCT paper_id), MAX(paper_id) FROM paper_authors WHERE {where}", args
     ).fetchone()
@@ -299,6 +395,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
         # (the reply shows it): a followed short form matches only papers written so.
         wanted = known
     table = db["subscriptions"]
+    namesakes = known_names(db, wanted.key)  # "Müller" known: "Mueller" is "Muller"
     with transaction(db):
         for row in table.rows_where(
             "team_id = ? AND user_id = ? AND author IS NOT NULL", [team_id, user_id]
@@ -306,7 +403,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
             # A compatible form ("Edward Hu" after "Edward J. Hu") is the same person: two
             # follows would DM each of their papers twice.
             same = parse_name(row["author"])
-            if same and compatible(same, wanted):
+            if same and compatible(same, wanted, namesakes):
                 raise SubscriptionError(f"You already follow {same.display} (#{row['id']}).")
         subs.check_room(db, team_id, user_id)
         table.insert(
@@ -334,7 +431,12 @@ def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscri
     """Stop following an author (by the name as followed, or a compatible form of it)."""
     wanted = require_name(raw)
     mine = [s for s in subs.visible_to(db, team_id, user_id) if s.author and s.user_id == user_id]
-    chosen = [s for s in mine if (parsed := parse_name(s.author)) and compatible(parsed, wanted)]
+    namesakes = known_names(db, wanted.key)
+    chosen = [
+        s
+        for s in mine
+        if (parsed := parse_name(s.author)) and compatible(parsed, wanted, namesakes)
+    ]
     if not chosen:
         raise NotFound(f"You do not follow {wanted.display}. See `/papers list`.")
     removed = []
@@ -364,7 +466,7 @@ def papers_by_followed(
     """For each followed name, the papers whose names became known in rows (after, newest]
     and have that person as an author; never a paper that was not listed as news (an arXiv
     replacement, or a paper fetched for a pasted link)."""
-    surnames = sorted({name.surname for name in wanted})
+    surnames = sorted({name.key for name in wanted})
     found: dict[Name, list[int]] = {name: [] for name in wanted}
     for surname in surnames:
         rows = db.execute(
@@ -374,15 +476,17 @@ def papers_by_followed(
         ).fetchall()
         if not rows:
             continue
+        followed = [name for name in wanted if name.key == surname]
         known = known_names(db, surname)
+        umlauts = _umlauts([*followed, *known])
+        known = [_respelled(name, umlauts) for name in known]
+        respelled = [(name, _respelled(name, umlauts)) for name in followed]
         for paper_id, raw in rows:
             author = parse_name(raw)
-            for name in wanted:
-                if (
-                    author
-                    and name.surname == surname
-                    and paper_id not in found[name]
-                    and follow_matches(author, name, known)
-                ):
+            if author is None:
+                continue
+            author = _respelled(author, umlauts)
+            for name, as_one in respelled:
+                if paper_id not in found[name] and _follow_matches(author, as_one, known):
                     found[name].append(paper_id)
     return found

@@ -529,3 +529,13 @@ def m017_slack_timezone(db: Database) -> None:
     typed): it then follows that timezone when it changes (a user_change event). Existing
     ones are taken as typed: which they were is not known."""
     db["subscriptions"].add_column("slack_tz", int, not_null_default=0)
+
+
+@migrations()
+def m018_author_umlauts(db: Database) -> None:
+    """Surnames are stored under a key that drops the e after a, o or u ("mueller" and
+    "muller" are both "muller"), so a name typed "Mueller" finds the "Müller" its key once
+    missed: the rows whose stored surname has such an e are keyed again."""
+    from storage.authors import refold_surnames  # storage.authors imports this module
+
+    refold_surnames(db, "surname GLOB '*[aou]e*'")

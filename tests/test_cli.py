@@ -1069,8 +1069,41 @@ def test_search_by_arxiv_id_or_link_shows_the_stored_paper(tmp_path, typed):
     assert "No papers match '2603.99999'" in run(db, "search", "2603.99999").stdout
 
 
-def test_search_says_author_is_searched_as_a_word(seeded_path):
-    """`papers search author:"Edward J. Hu"` said only "No papers match": the author listing
-    is Slack's `/papers author:`, and the CLI says so."""
-    shown = run(seeded_path, "search", 'author:"Edward J. Hu"').stdout
-    assert "No papers match" in shown and "`author:` is searched as a word here" in shown
+def test_search_says_author_among_other_words_is_searched_as_a_word(seeded_path):
+    """`papers search lora author:hu` said only "No papers match": `author:` takes a name on
+    its own, and the CLI says so."""
+    shown = run(seeded_path, "search", "lora author:hu").stdout
+    assert "`author:` is searched as a word here" in shown
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        pytest.param("author:juergen mueller", id="umlauts-spelled-out"),
+        pytest.param('author:"Jurgen Muller"', id="umlauts-dropped"),
+        pytest.param("author:Jürgen Müller", id="as-written"),
+    ],
+)
+def test_search_author_lists_that_authors_papers_with_or_without_umlauts(tmp_path, typed):
+    """`papers search author:juergen mueller` said "No papers match" (`author:` searched as
+    a word): alone it lists the author's papers, as `/papers author:` does, accents optional."""
+    db = tmp_path / "p.db"
+    papers = [
+        (
+            "2603.08001",
+            "Sparse Mixtures of Adapters",
+            [{"name": "Jürgen Müller"}, {"name": "Ada Lovelace"}],
+        ),
+        ("2603.08003", "Another Mueller Entirely", [{"name": "Jan Müller"}]),
+    ]
+    hf = [
+        {"paper": {"id": i, "title": t, "summary": f"We study {t}.", "authors": names}}
+        for i, t, names in papers
+    ]
+    (tmp_path / "hf.json").write_text(json.dumps(hf), encoding="utf-8")
+    ingest_target(connect(db), str(tmp_path / "hf.json"), NOW)
+    shown = run(db, "search", typed).stdout
+    assert shown.startswith("1 paper by ") and "Sparse Mixtures of Adapters" in shown
+    assert "Jürgen Müller, Ada Lovelace" in shown and "Another Mueller" not in shown
+    found = json.loads(run(db, "search", typed, "--json").stdout)
+    assert found["total"] == 1 and found["papers"][0]["authors"][0] == "Jürgen Müller"

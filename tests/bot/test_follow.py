@@ -283,3 +283,72 @@ def test_following_a_text_longer_than_a_name_says_so(reply):
 def test_one_name_with_commas_is_followed(reply, typed, shown):
     answer = reply(f"follow {typed}")["text"]
     assert answer.startswith("Following:") and shown in answer
+
+
+def _hf_by(papers: list[tuple[str, str, list[str]]]) -> bytes:
+    """HF JSON of (arXiv id, title, author names) papers."""
+    return json.dumps(
+        [
+            {
+                "paper": {
+                    "id": arxiv_id,
+                    "title": title,
+                    "summary": f"We study {title.lower()} and report what we measured.",
+                    "upvotes": 1,
+                    "authors": [{"name": n} for n in names],
+                }
+            }
+            for arxiv_id, title, names in papers
+        ]
+    ).encode()
+
+
+MUELLER_PAPERS = [
+    ("2603.08001", "Sparse Mixtures of Adapters", ["Jürgen Müller", "Ada Lovelace"]),
+    ("2603.08002", "Spelled Out Adapters", ["Joerg Schaefer"]),
+    ("2603.08003", "Another Mueller Entirely", ["Jan Müller"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("followed", "on_paper", "title"),
+    [
+        pytest.param("Juergen Mueller", "Jürgen Müller", "Sparse Mixtures", id="typed-spelled-out"),
+        pytest.param("Jörg Schäfer", "Joerg Schaefer", "Spelled Out", id="paper-spelled-out"),
+    ],
+)
+def test_a_follow_alerts_whether_or_not_the_umlauts_are_typed(
+    slack, reply, config, followed, on_paper, title
+):
+    worker.ingest_and_alert(config, NOW)  # first run: what is stored is back catalogue
+    assert f"papers by {followed}" in reply(f"follow {followed}")["text"]
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hf-mueller.json").write_bytes(_hf_by(MUELLER_PAPERS))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    alerts = dms(slack, "U0LOCAL")
+    assert [a["text"] for a in alerts] == [f"New paper by {followed}"]
+    text = json.dumps(alerts[0]["blocks"], ensure_ascii=False)
+    # The paper's author as written; never the other Müller's paper.
+    assert title in text and on_paper in text and "Another Mueller" not in text
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param("author:juergen mueller", id="author-spelled-out"),
+        pytest.param("search author:juergen mueller", id="search-spelled-out"),
+        pytest.param('search author:"Jurgen Muller"', id="search-dropped"),
+    ],
+)
+def test_an_author_search_finds_umlauts_typed_without_them(reply, config, command):
+    worker.ingest_and_alert(config, NOW)
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hf-mueller.json").write_bytes(_hf_by(MUELLER_PAPERS))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    found = reply(command)
+    assert found["text"].startswith("1 paper by ") and found["text"].endswith("newest first")
+    text = json.dumps(found["blocks"], ensure_ascii=False)
+    assert "Sparse Mixtures of Adapters" in text and "Jürgen Müller" in text
+    assert "Another Mueller" not in text

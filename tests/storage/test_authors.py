@@ -28,6 +28,7 @@ def name(raw: str):
         pytest.param("Edward J. Hu", "E. J. Hu", True, id="two-initials"),
         pytest.param("Edward J. Hu", "Edward Hu", True, id="no-middle"),
         pytest.param("Édouard Lévy", "Edouard Levy", True, id="accents"),
+        pytest.param("Jürgen Müller", "Juergen Mueller", True, id="umlauts-spelled-out"),
         pytest.param("EDWARD HU", "edward hu", True, id="case"),
         pytest.param("Aleksandr Petrov", "Aleksander Petrov", True, id="transliteration"),
         pytest.param("Ludwig van Beethoven", "Beethoven, Ludwig van", False, id="particle-kept"),
@@ -153,6 +154,49 @@ def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
 )
 def test_letters_unicode_does_not_decompose_fold_like_accents(db, on_paper, typed):
     assert_found_and_followed(db, on_paper, typed)
+
+
+@pytest.mark.parametrize(
+    ("on_paper", "typed"),
+    [
+        pytest.param("Jürgen Müller", "juergen mueller", id="typed-spelled-out"),
+        pytest.param("Jörg Schäfer", "Joerg Schaefer", id="oe-ae"),
+        pytest.param("Jürgen Müller", "J. Mueller", id="initial-spelled-out"),
+        pytest.param("MÜLLER, JÜRGEN", "Juergen Mueller", id="capitals-comma-order"),
+        pytest.param("Søren Møller", "Soeren Moeller", id="danish-o-as-oe"),
+        pytest.param("Juergen Mueller", "Jürgen Müller", id="paper-spelled-out"),
+    ],
+)
+def test_an_umlaut_may_be_spelled_out_on_either_side(db, on_paper, typed):
+    assert_found_and_followed(db, on_paper, typed)
+
+
+def test_spelling_umlauts_out_finds_every_spelling_and_merges_no_one_else(db):
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Umlauts written", ["Jürgen Müller"]),
+            hf_item("2603.00002", "Umlauts spelled out", ["Juergen Mueller"]),
+            hf_item("2603.00003", "Umlauts dropped", ["Jurgen Muller"]),
+            hf_item("2603.00004", "Another Mueller", ["Jan Müller"]),
+            hf_item("2603.00005", "Long context", ["Xiang Yue"]),
+            hf_item("2603.00006", "Short context", ["Xiang Yu"]),
+        ],
+    )
+    # Beside the ü a paper writes, every spelling of the name is that one person.
+    for typed in ("Jürgen Müller", "Juergen Mueller", "jurgen muller"):
+        assert sorted(authors.papers_by(db, typed, limit=10).paper_ids) == [1, 2, 3], typed
+    assert authors.papers_by(db, "Jan Mueller").paper_ids == [4]
+    short = authors.papers_by(db, "J. Mueller", limit=10)
+    assert short.people == ["Jan Müller", "Juergen Mueller"] and short.total == 4
+    # An "ue" no paper writes as ü is not one: Yue and Yu are two people.
+    assert authors.papers_by(db, "Xiang Yue").paper_ids == [5]
+    assert authors.papers_by(db, "Xiang Yu").paper_ids == [6]
+    authors.follow(db, "T1", "U1", "Xiang Yu", NOW)
+    authors.follow(db, "T1", "U1", "Xiang Yue", NOW)
+    authors.follow(db, "T1", "U1", "Jürgen Müller", NOW)
+    with pytest.raises(SubscriptionError, match="already follow Jürgen Müller"):
+        authors.follow(db, "T1", "U1", "Juergen Mueller", NOW)
 
 
 @pytest.mark.parametrize(

@@ -98,6 +98,14 @@ def test_text_blocking_keys_become_hashes_and_still_find_candidates(tmp_path):
         pytest.param(
             "m014_author_letters", "Paweł Wałęsa", "wałesa", "Pawel Walesa", id="polish-l"
         ),
+        # An older version keyed a spelled-out umlaut apart from the umlaut.
+        pytest.param(
+            "m018_author_umlauts",
+            "Juergen Mueller",
+            "mueller",
+            "Jürgen Müller",
+            id="umlaut-spelled-out",
+        ),
     ],
 )
 def test_an_author_stored_by_an_older_version_is_found_after_the_upgrade(
