@@ -219,6 +219,46 @@ def test_daily_digest_resumes_within_a_day_after_a_clock_jump_is_corrected(
 
 
 @pytest.mark.parametrize(
+    ("fields", "corrected_due", "periods"),
+    [
+        pytest.param(
+            {"frequency": "daily"},
+            "2026-03-03T09:00:00+00:00",
+            ["2026-03-03", "2026-03-04"],
+            id="daily",
+        ),
+        pytest.param(
+            {"frequency": "weekly", "weekday": 0},
+            "2026-03-09T09:00:00+00:00",
+            [],  # next Monday's, a week on
+            id="weekly",
+        ),
+    ],
+)
+def test_a_corrected_clock_jump_reschedules_once_to_the_first_slot_it_missed(
+    worker_config, subscribe, stub, caplog, fields, corrected_due, periods
+):
+    """The jumped clock settled the next slot as missed; once the clock is right again the
+    schedule goes straight back to that slot, with one warning: not a day or a week beyond
+    it (and a second "clock jumped?" warning when pulled back), nor losing the weekly one."""
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, after its 09:00
+    sub = subscribe(start, at_time="09:00", tz="UTC", **fields)
+    jumped = start + timedelta(days=30)
+    run_clock(worker_config, jumped, jumped + timedelta(days=1), timedelta(hours=1))
+    caplog.set_level(logging.WARNING, logger="jobs.delivery")
+    caplog.clear()
+    with time_machine.travel(start, tick=False):
+        worker.deliver(worker_config)
+    db = connect(worker_config.db_path)
+    assert subs.by_id(db, sub.id).next_due_at == corrected_due
+    run_clock(worker_config, start, start + timedelta(days=2), timedelta(hours=1))
+    jumps = [r.getMessage() for r in caplog.records if "clock jumped" in r.getMessage()]
+    assert len(jumps) == 1 and f"rescheduled for {corrected_due}" in jumps[0]
+    corrected = [r for r in sent_rows(worker_config) if r["claimed_at"] < jumped.isoformat()]
+    assert sorted(r["period"] for r in corrected) == periods
+
+
+@pytest.mark.parametrize(
     ("tz", "back"),
     [
         pytest.param("Europe/Berlin", datetime(2026, 3, 18, 9, 0, tzinfo=UTC), id="berlin-1h-late"),
