@@ -258,6 +258,34 @@ def test_a_corrected_clock_jump_reschedules_once_to_the_first_slot_it_missed(
     assert sorted(r["period"] for r in corrected) == periods
 
 
+def test_a_digest_retried_after_its_schedule_changed_keeps_the_new_next_slot(
+    worker_config, subscribe, stub, caplog
+):
+    """Today's 09:00 digest failed and waits for its retry; the member moves it to 10:00
+    (next due tomorrow 10:00, today's being under way). The retry sends today's and leaves
+    tomorrow's slot alone: it moved the schedule a day past it, and the catch-up check
+    pulled it back with a "clock jumped?" warning the admin could make nothing of."""
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)
+    fields = {"tz": "UTC", "keywords": ""}
+    sub = subscribe(start, at_time="09:00", **fields)
+    db = connect(worker_config.db_path)
+    clients = client_factory(worker_config)
+    stub.state.fail_next["chat.postMessage"] = ["internal_error"]
+    assert deliver_due(db, worker_config, clients, start.replace(hour=9)) == Counter(retry=1)
+    moved = subscribe(start.replace(hour=9, minute=1), at_time="10:00", **fields)
+    assert moved.next_due_at == "2026-03-18T10:00:00+00:00"
+    caplog.set_level(logging.INFO, logger="jobs.delivery")
+    retry = start.replace(hour=9, minute=5)
+    assert deliver_due(db, worker_config, clients, retry) == Counter(sent=1)
+    assert subs.by_id(db, sub.id).next_due_at == "2026-03-18T10:00:00+00:00"
+    run_clock(worker_config, retry, retry + timedelta(days=1, hours=2), timedelta(hours=1))
+    assert not [r for r in caplog.records if "clock jumped" in r.getMessage()]
+    assert [(r["period"], r["finished_at"]) for r in sent_rows(worker_config)] == [
+        ("2026-03-17", "2026-03-17T09:05:00+00:00"),
+        ("2026-03-18", "2026-03-18T10:05:00+00:00"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("tz", "back"),
     [
