@@ -506,7 +506,9 @@ def test_a_feed_removed_from_papers_feeds_no_longer_shows_as_failing(seeded_path
     worker no longer fetches it) but keeps its history; a configured one still fails."""
     gone, kept = "http://127.0.0.1:9/gone.xml", "http://127.0.0.1:9/kept.xml"
     monkeypatch.setenv("PAPERS_FEEDS", f"{gone} {kept}")
-    ingest_feeds(connect(seeded_path), Config.from_env().with_db(str(seeded_path)), NOW)
+    db = connect(seeded_path)
+    ingest_feeds(db, Config.from_env().with_db(str(seeded_path)), NOW)
+    db.close()
     failing = run(seeded_path, "stats").stdout
     assert f"- {gone} (url): failing: " in failing and f"- {kept} (url): failing: " in failing
     monkeypatch.setenv("PAPERS_FEEDS", kept)
