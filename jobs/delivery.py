@@ -283,7 +283,12 @@ def _failed(
 
 
 def _following(sub: Subscription, now: datetime) -> datetime | None:
+    """The next due moment once the period at hand is settled: the first slot after the one
+    that came due. A schedule already pointing past `now` stays: it was changed while a claim
+    waited for its retry, and the slot after that one would skip a whole period."""
     due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None
+    if due is not None and due > now:
+        return due
     return sub.schedule.next_fire_time(due, now)
 
 

@@ -363,7 +363,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     """Counts of papers, sightings and inputs, and the state of each source."""
     from storage.papers import stats as run_stats
 
-    data = run_stats(_db(ctx))
+    data = run_stats(_db(ctx), ctx.obj["config"].feed_urls)
     if as_json:
         click.echo(scrub_url(json.dumps(data, indent=2)))
         return
@@ -372,8 +372,17 @@ def stats(ctx: click.Context, as_json: bool) -> None:
         f"{plural(data['sightings'], 'sighting')}, {plural(data['inputs'], 'input')}"
     )
     for source in data["sources"]:
-        state = f"failing: {source['last_error']}" if source["last_error"] else "ok"
-        click.echo(scrub_url(f"- {source['name']} ({source['kind']}): {state}"))
+        click.echo(scrub_url(f"- {source['name']} ({source['kind']}): {_source_state(source)}"))
+
+
+def _source_state(source: dict) -> str:
+    """How `papers stats` words a source: a URL no longer in PAPERS_FEEDS is not fetched
+    again, so its last failure is history, not a feed failing now."""
+    error = source["last_error"]
+    if source["configured"] is False:
+        last = f"; its last read failed: {error}" if error else ""
+        return f"no longer fetched (not in PAPERS_FEEDS){last}"
+    return f"failing: {error}" if error else "ok"
 
 
 @main.command()

@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
@@ -825,19 +826,27 @@ def public(row: dict) -> dict:
     }
 
 
-def stats(db: Database) -> dict:
-    """Counts for `papers stats`: papers, sightings, inputs and the state of each source."""
+def stats(db: Database, feeds: Collection[str] | None = None) -> dict:
+    """Counts for `papers stats`: papers, sightings, inputs and the state of each source.
+
+    With the configured `feeds`, each URL source says whether it is one of them
+    (`configured`; None for files): a feed removed from the config is fetched no more."""
     one = lambda sql: next(db.query(sql))["n"]  # noqa: E731
+    rows = db.query(
+        "SELECT name, kind, last_ok_at, last_error, last_error_at, failures FROM sources"
+        " ORDER BY name"
+    )
     return {
         "papers": one("SELECT COUNT(*) AS n FROM papers"),
         "untitled": one("SELECT COUNT(*) AS n FROM papers WHERE title_derived = 1"),
         "sightings": one("SELECT COUNT(*) AS n FROM sightings"),
         "inputs": one("SELECT COUNT(*) AS n FROM inputs"),
-        "sources": [
-            dict(row)
-            for row in db.query(
-                "SELECT name, kind, last_ok_at, last_error, last_error_at, failures FROM sources"
-                " ORDER BY name"
-            )
-        ],
+        "sources": [dict(row, configured=_configured(row["name"], feeds)) for row in rows],
     }
+
+
+def _configured(name: str, feeds: Collection[str] | None) -> bool | None:
+    # Named as the feed URL it was fetched from (ingest_target keeps the URL as given).
+    if feeds is None or not name[:8].lower().startswith(("http://", "https://")):
+        return None
+    return name in feeds

@@ -247,8 +247,12 @@ def realign(db: Database, now: datetime) -> list[tuple[Subscription, datetime]]:
     moved = []
     for sub in [Subscription.from_row(row) for row in rows]:
         # The first slot with no digest yet: a change of schedule defers past a period or
-        # a day already delivered (_rescheduled), which is no clock jump to undo.
-        expected = _first_open(db, sub.id, sub.schedule, sub.schedule.next_fire_time(None, now))
+        # a day already delivered (_rescheduled), which is no clock jump to undo. A period
+        # the jumped clock settled as missed (claimed after `now`) is reopened below, so it
+        # is open here: counted as taken, the schedule went one period too far, and the
+        # next run pulled it back with a second "clock jumped?" warning.
+        first = sub.schedule.next_fire_time(None, now)
+        expected = _first_open(db, sub.id, sub.schedule, first, reopened_after=now)
         if expected and sub.next_due_at and datetime.fromisoformat(sub.next_due_at) > expected:
             with transaction(db):
                 db["subscriptions"].update(sub.id, {"next_due_at": expected.isoformat()})
@@ -493,25 +497,39 @@ def _owed_today(db: Database, before: Subscription, schedule: Schedule, now: dat
 
 
 def _first_open(
-    db: Database, subscription_id: int, schedule: Schedule, due: datetime | None
+    db: Database,
+    subscription_id: int,
+    schedule: Schedule,
+    due: datetime | None,
+    reopened_after: datetime | None = None,
 ) -> datetime | None:
     """The first due moment from `due` on whose period has no delivery yet and whose local
     day had no digest: moved from Monday to Wednesday after Monday's digest, a weekly
     subscription's next one is next week's; moved from weekly to daily after today's weekly
-    digest, the first daily one is tomorrow's."""
+    digest, the first daily one is tomorrow's. Periods skipped by a claim made after
+    `reopened_after` (by a clock ahead of it) count as open."""
     for _ in range(3):  # a period is a day or a week: the next one is always open
-        if due is None or not _taken(db, subscription_id, schedule, due):
+        if due is None or not _taken(db, subscription_id, schedule, due, reopened_after):
             return due
         due = schedule.next_fire_time(due, due)
     return due
 
 
-def _taken(db: Database, subscription_id: int, schedule: Schedule, due: datetime) -> bool:
+def _taken(
+    db: Database,
+    subscription_id: int,
+    schedule: Schedule,
+    due: datetime,
+    reopened_after: datetime | None = None,
+) -> bool:
     """Whether a digest due at `due` would be a second one: its period already has a
-    delivery, or a digest (of any schedule the subscription had) was sent that local day."""
-    if db["deliveries"].count_where(
-        "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
-    ):
+    delivery (other than one skipped by a claim made after `reopened_after`), or a digest
+    (of any schedule the subscription had) was sent that local day."""
+    where, params = "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
+    if reopened_after is not None:
+        where += " AND NOT (state = 'skipped' AND claimed_at > ?)"
+        params.append(reopened_after.isoformat())
+    if db["deliveries"].count_where(where, params):
         return True
     day = schedule.local(due).date()
     # Digest periods are a day or a week (`2026-03-17`, `2026-W12`); alerts' hold a colon.

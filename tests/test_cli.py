@@ -17,9 +17,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from jobs.inbox import ingest_feeds
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
+from storage.config import Config
 from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription, printed_lines
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
@@ -497,6 +499,32 @@ def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
         out = run(seeded_path, *args).stdout
         assert "127.0.0.1:9/feed.xml" in out
         assert "hunter2-pass" not in out and "sk-live-123" not in out
+
+
+def test_a_feed_removed_from_papers_feeds_no_longer_shows_as_failing(seeded_path, monkeypatch):
+    """An admin removes a broken feed from PAPERS_FEEDS: stats stops calling it failing (the
+    worker no longer fetches it) but keeps its history; a configured one still fails."""
+    gone, kept = "http://127.0.0.1:9/gone.xml", "http://127.0.0.1:9/kept.xml"
+    monkeypatch.setenv("PAPERS_FEEDS", f"{gone} {kept}")
+    db = connect(seeded_path)
+    ingest_feeds(db, Config.from_env().with_db(str(seeded_path)), NOW)
+    db.close()
+    failing = run(seeded_path, "stats").stdout
+    assert f"- {gone} (url): failing: " in failing and f"- {kept} (url): failing: " in failing
+    monkeypatch.setenv("PAPERS_FEEDS", kept)
+    out = run(seeded_path, "stats").stdout
+    assert f"- {kept} (url): failing: " in out
+    line = next(line for line in out.splitlines() if gone in line)
+    assert "failing" not in line
+    assert line.startswith(
+        f"- {gone} (url): no longer fetched (not in PAPERS_FEEDS); its last read failed: "
+    )
+    source = next(
+        s
+        for s in json.loads(run(seeded_path, "stats", "--json").stdout)["sources"]
+        if s["name"] == gone
+    )
+    assert source["configured"] is False and source["last_error"] and source["failures"] == 1
 
 
 @pytest.mark.parametrize(

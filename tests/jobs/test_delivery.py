@@ -219,6 +219,74 @@ def test_daily_digest_resumes_within_a_day_after_a_clock_jump_is_corrected(
 
 
 @pytest.mark.parametrize(
+    ("fields", "corrected_due", "periods"),
+    [
+        pytest.param(
+            {"frequency": "daily"},
+            "2026-03-03T09:00:00+00:00",
+            ["2026-03-03", "2026-03-04"],
+            id="daily",
+        ),
+        pytest.param(
+            {"frequency": "weekly", "weekday": 0},
+            "2026-03-09T09:00:00+00:00",
+            [],  # next Monday's, a week on
+            id="weekly",
+        ),
+    ],
+)
+def test_a_corrected_clock_jump_reschedules_once_to_the_first_slot_it_missed(
+    worker_config, subscribe, stub, caplog, fields, corrected_due, periods
+):
+    """The jumped clock settled the next slot as missed; once the clock is right again the
+    schedule goes straight back to that slot, with one warning: not a day or a week beyond
+    it (and a second "clock jumped?" warning when pulled back), nor losing the weekly one."""
+    start = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)  # a Monday, after its 09:00
+    sub = subscribe(start, at_time="09:00", tz="UTC", **fields)
+    jumped = start + timedelta(days=30)
+    run_clock(worker_config, jumped, jumped + timedelta(days=1), timedelta(hours=1))
+    caplog.set_level(logging.WARNING, logger="jobs.delivery")
+    caplog.clear()
+    with time_machine.travel(start, tick=False):
+        worker.deliver(worker_config)
+    db = connect(worker_config.db_path)
+    assert subs.by_id(db, sub.id).next_due_at == corrected_due
+    run_clock(worker_config, start, start + timedelta(days=2), timedelta(hours=1))
+    jumps = [r.getMessage() for r in caplog.records if "clock jumped" in r.getMessage()]
+    assert len(jumps) == 1 and f"rescheduled for {corrected_due}" in jumps[0]
+    corrected = [r for r in sent_rows(worker_config) if r["claimed_at"] < jumped.isoformat()]
+    assert sorted(r["period"] for r in corrected) == periods
+
+
+def test_a_digest_retried_after_its_schedule_changed_keeps_the_new_next_slot(
+    worker_config, subscribe, stub, caplog
+):
+    """Today's 09:00 digest failed and waits for its retry; the member moves it to 10:00
+    (next due tomorrow 10:00, today's being under way). The retry sends today's and leaves
+    tomorrow's slot alone: it moved the schedule a day past it, and the catch-up check
+    pulled it back with a "clock jumped?" warning the admin could make nothing of."""
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)
+    fields = {"tz": "UTC", "keywords": ""}
+    sub = subscribe(start, at_time="09:00", **fields)
+    db = connect(worker_config.db_path)
+    clients = client_factory(worker_config)
+    stub.state.fail_next["chat.postMessage"] = ["internal_error"]
+    assert deliver_due(db, worker_config, clients, start.replace(hour=9)) == Counter(retry=1)
+    moved = subscribe(start.replace(hour=9, minute=1), at_time="10:00", **fields)
+    assert moved.next_due_at == "2026-03-18T10:00:00+00:00"
+    caplog.set_level(logging.INFO, logger="jobs.delivery")
+    retry = start.replace(hour=9, minute=5)
+    assert deliver_due(db, worker_config, clients, retry) == Counter(sent=1)
+    assert subs.by_id(db, sub.id).next_due_at == "2026-03-18T10:00:00+00:00"
+    run_clock(worker_config, retry, retry + timedelta(days=1, hours=2), timedelta(hours=1))
+    assert not [r for r in caplog.records if "clock jumped" in r.getMessage()]
+    assert [(r["period"], r["finished_at"]) for r in sent_rows(worker_config)] == [
+        ("2026-03-17", "2026-03-17T09:05:00+00:00"),
+        ("2026-03-18", "2026-03-18T10:05:00+00:00"),
+    ]
+
+
+@pytest.mark.parametrize(
     ("tz", "back"),
     [
         pytest.param("Europe/Berlin", datetime(2026, 3, 18, 9, 0, tzinfo=UTC), id="berlin-1h-late"),
