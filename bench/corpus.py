@@ -42,6 +42,50 @@ def vocabulary() -> tuple[list[str], list[int]]:
     return words, [counts[w] for w in words]
 
 
+# Given names and surname syllables for the synthetic authors: letters only, so the store
+# parses and indexes them as it does real names (an "Author 1905" has no name to index).
+_GIVEN = (
+    "Wei Yu Jing Xin Hao Lei Min Yang Jun Tao Ming Hui Li Chen Anna Maria Elena Sofia Laura"
+    " Sarah Emma Julia Hannah Lena Aisha Fatima Priya Ananya Divya Neha Kavya Meera Yuki Akira"
+    " Haruto Sakura Ren Kenji Hiroshi Minji Jiwoo Seojun Hyun David Michael James John Robert"
+    " Daniel Thomas Andrew Mark Paul Peter Alexander Sebastian Lukas Jonas Felix Matteo Luca"
+    " Marco Pablo Diego Carlos Javier Omar Ali Hassan Ahmed Yusuf Ivan Dmitri Sergei Olga"
+    " Natalia Pierre Louis Camille Chloé Zoé José Jürgen Jörg Søren Łukasz Tomás"
+)
+_SYLLABLES = (
+    "wa ng li zh an ch en liu ya hu ku ma ra ta sa na ka mo ri to shi be rg er son man ner"
+    " ko va lo pe do si mi ga ni ze ber hoff mann stein ov ski ez es ar el"
+)
+
+
+def _author_names(count: int, seed: int = 13) -> list[str]:
+    """`count` synthetic people: few surnames shared by many (as Wang or Li are), a long
+    tail, a few written with accents or umlauts."""
+    rng = random.Random(seed)
+    given_names, syllables = _GIVEN.split(), _SYLLABLES.split()
+    surnames = [
+        "".join(rng.choices(syllables, k=rng.randint(1, 3))).capitalize() for _ in range(8_000)
+    ]
+    weights = list(accumulate(1 / (i + 3) for i in range(len(surnames))))  # the commonest ~4%
+    names = []
+    for _ in range(count):
+        given = rng.choice(given_names)
+        middle = f" {rng.choice('ABCDEFGHJKLMNPRSTW')}." if rng.random() < 0.2 else ""
+        names.append(f"{given}{middle} {rng.choices(surnames, cum_weights=weights)[0]}")
+    return names
+
+
+AUTHORS = 50_000
+_AUTHOR_NAMES: list[str] = []
+
+
+def author_name(number: int) -> str:
+    """The synthetic person with this number (1 to AUTHORS)."""
+    if not _AUTHOR_NAMES:
+        _AUTHOR_NAMES.extend(_author_names(AUTHORS + 1))
+    return _AUTHOR_NAMES[number]
+
+
 def _arxiv_id(i: int) -> str:
     # 90,000 ids a month, months of 2026 onwards: unique and arXiv-shaped.
     year, month = 26 + i // 1_080_000, (i // 90_000) % 12 + 1
@@ -64,7 +108,8 @@ def generate(n: int, seed: int = 7, start: date = date(2026, 1, 1)) -> list[Pape
         abstract = (
             " ".join(rng.choices(words, cum_weights=cumulative, k=rng.randint(90, 150))) + "."
         )
-        authors = tuple(f"Author {rng.randint(1, 50_000)}" for _ in range(rng.randint(1, 8)))
+        # The same draws as when authors were "Author 1905": the rest of the corpus is unchanged.
+        authors = tuple(author_name(rng.randint(1, AUTHORS)) for _ in range(rng.randint(1, 8)))
         papers.append(
             Paper(
                 truth=i,

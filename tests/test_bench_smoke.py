@@ -6,6 +6,8 @@ from pathlib import Path
 
 from bench import run
 from storage import connect
+from storage.authors import papers_by
+from storage.papers import get_papers
 
 
 def test_bench_pieces_at_smoke_size(tmp_path: Path):
@@ -16,6 +18,12 @@ def test_bench_pieces_at_smoke_size(tmp_path: Path):
     db_path = tmp_path / "bench.db"
     ingested = run.ingest(db_path, folder)
     assert ingested["entries"] == 1500 + copies
+    # The corpus's authors are names the store indexes (ingest writes their rows, as for
+    # real papers): an author of a paper from the feed file (a dump has only a count) finds it.
+    paper = groups[1][0]
+    by = papers_by(connect(db_path), paper.authors[0], limit=1_000)
+    found = get_papers(connect(db_path), by.paper_ids)
+    assert paper.arxiv_id in {p["arxiv_id"] for p in found}
     # The child's own peak, not this (bigger) process's: a small ingest stays small.
     assert 10 < ingested["peak_rss_mb"] < 400 and ingested["written_mb"] > 0
     # Its split, sampled: the heap is most of a small ingest's peak and never above it.
