@@ -361,8 +361,63 @@ def _recover(db: Database, client_for: ClientFor, claim: Claim, now: datetime) -
     if sub is None or client is None or sub.status != Status.ACTIVE:
         ledger.finish(db, claim, State.FAILED, "subscription gone or paused", now, None)
         return Outcome.DROPPED
+    later = None if sub.is_instant else _superseding(sub, claim, now)
+    if later is not None:
+        return _give_way(db, client, sub, claim, later, now)
     next_at = None if sub.is_instant or not sub.next_due_at else _following(sub, now)
     return send(db, client, sub, claim, now, next_at, client_for)
+
+
+def _superseding(sub: Subscription, claim: Claim, now: datetime) -> datetime | None:
+    """The schedule's slot, come since the claim was made, of a later period than the
+    claim's: a digest whose retry waited past the next day's (or week's) slot, as for a
+    worker down until then. None while the claim's own period is the latest."""
+    latest = sub.schedule.last_fire_time(now)
+    claimed = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
+    if latest is None or latest <= claimed or sub.schedule.period(latest) == claim.period:
+        return None
+    return latest
+
+
+def _give_way(
+    db: Database,
+    client: WebClient,
+    sub: Subscription,
+    claim: Claim,
+    later: datetime,
+    now: datetime,
+) -> Outcome:
+    """Settle a digest whose retry waited past the next slot without posting it: yesterday's
+    digest, dated yesterday, posted today and counted as today's, moved the schedule past
+    today's slot, and today's was never sent. Its period is closed as having given way, and
+    the schedule is due at the later slot: that digest (sent within grace, as after any
+    outage) covers the days of this one too (storage.digests). One already posted before a
+    crash is confirmed instead."""
+    try:
+        # Posted before a crash (a timeout Slack had in fact taken): confirmed, as recovery does.
+        since = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
+        ts = find_delivered(client, claim.channel, claim.key, since) if claim.channel else None
+    except SlackApiError as exc:
+        return _failed(db, sub, claim, error_of(exc), now, None)
+    except Exception as exc:  # the history cannot be read now: settled on the next try
+        return _failed(db, sub, claim, type(exc).__name__, now, None)
+    due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None
+    next_at = later if due is None or due < later else None  # a changed schedule stays
+    if ts:
+        ledger.confirm(db, claim, ts, now, next_at)
+        return Outcome.RECOVERED
+    period = sub.schedule.period(later)
+    log.warning(
+        "subscription %s: the digest for %s waited for its retry past the %s slot;"
+        " not sent: it gives way to the digest of %s, which covers its days too",
+        sub.id,
+        claim.period,
+        later.isoformat(),
+        period,
+    )
+    detail = f"{ledger.GAVE_WAY} {period} (its retry waited past that slot)"
+    ledger.finish(db, claim, State.SKIPPED, detail, now, next_at)
+    return Outcome.SKIPPED
 
 
 def _deliver_guarded(

@@ -174,6 +174,21 @@ def advance_only(db: Database, subscription_id: int, next_due_at: datetime | Non
         subscriptions.move_schedule(db, subscription_id, None, next_due_at)
 
 
+# The detail of a digest whose retry waited past the schedule's next slot: that slot's
+# digest is sent instead, and covers this one's days too (storage.digests).
+GAVE_WAY = "gave way to the digest of"
+
+
+def gave_way(db: Database, subscription_id: int, period: str) -> bool:
+    """Whether the digest of `period` was never sent because a later one replaced it."""
+    return bool(
+        db["deliveries"].count_where(
+            "subscription_id = ? AND period = ? AND state = ? AND detail LIKE ?",
+            [subscription_id, period, State.SKIPPED, GAVE_WAY + "%"],
+        )
+    )
+
+
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:
     """Every paper this subscription was ever sent, or is being sent: a prepared claim not
     yet confirmed (a worker killed after posting it, a post being retried) is settled by

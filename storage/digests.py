@@ -4,12 +4,12 @@ subscription's keywords), never a paper the subscription was already sent."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from itertools import islice
 
 from sqlite_utils import Database
 
-from storage.deliveries import sent_paper_ids
+from storage.deliveries import gave_way, sent_paper_ids
 from storage.search import filter_matching
 from storage.subscriptions import Subscription
 from storage.trending import Ranked, ranked, with_papers
@@ -38,6 +38,17 @@ class TrendingCache:
             return self._lists[key]
 
 
+def _window(db: Database, sub: Subscription, due: datetime) -> int:
+    """The local days a digest due at `due` covers: since the schedule's previous slot, and
+    the days before it too when that slot's digest gave way to this one (its retry waited
+    past this slot), so those papers are not lost."""
+    days = sub.schedule.span(due)
+    before = sub.schedule.slot_on(sub.schedule.local(due).date() - timedelta(days=days))
+    if before is not None and gave_way(db, sub.id, sub.schedule.period(before)):
+        days += sub.schedule.span(before)
+    return days
+
+
 def select_papers(
     db: Database,
     sub: Subscription,
@@ -48,7 +59,7 @@ def select_papers(
     """The papers `sub` gets for the period due at `due`, best first."""
     # The days since the schedule's previous digest: a daily one's day, a weekly one's week,
     # and a weekdays one's Monday its weekend too (a paper listed on Saturday is not lost).
-    window = sub.schedule.span(due)
+    window = _window(db, sub, due)
     sent = sent_paper_ids(db, sub.id)
     # Lazily: a window may hold tens of thousands of papers, and most digests need a few.
     ranked_list = (cache or TrendingCache()).get(db, due, window)

@@ -238,6 +238,17 @@ class Schedule:
                 return moment.astimezone(UTC)
         raise AssertionError("a schedule always has a slot within 8 days")  # pragma: no cover
 
+    def last_fire_time(self, now: datetime) -> datetime | None:
+        """The latest scheduled moment (UTC) at or before `now`, or None for instant alerts."""
+        if self.frequency == Frequency.INSTANT:
+            return None
+        day = self.local(now).date()
+        for back in range(0, 9):
+            slot = self.slot_on(day - timedelta(days=back))
+            if slot is not None and slot <= now:
+                return slot
+        raise AssertionError("a schedule always has a slot within 8 days")  # pragma: no cover
+
     def period(self, due: datetime) -> str:
         """The delivery period a due moment belongs to: one digest per period, ever."""
         local = due.astimezone(zone(self.tz))

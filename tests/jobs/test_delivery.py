@@ -709,3 +709,90 @@ def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
     from tests.conftest import add_subscription
 
     return add_subscription(db, stub.team_id, "U0LOCAL", "U0LOCAL", "personal", now, **fields)
+
+
+@pytest.mark.parametrize(
+    ("fields", "failed_at", "back", "headings", "next_due"),
+    [
+        pytest.param(
+            {"frequency": "daily", "tz": "UTC"},
+            datetime(2026, 3, 17, 9, tzinfo=UTC),
+            datetime(2026, 3, 18, 10, tzinfo=UTC),
+            ["Daily papers · Wed, Mar 18", "Daily papers · Thu, Mar 19"],
+            "2026-03-20T09:00:00+00:00",
+            id="daily",
+        ),
+        pytest.param(
+            {"frequency": "weekly", "weekday": 1, "tz": "UTC"},
+            datetime(2026, 3, 17, 9, tzinfo=UTC),
+            datetime(2026, 3, 24, 10, tzinfo=UTC),
+            ["Weekly papers · Tue, Mar 24", "Weekly papers · Tue, Mar 31"],
+            "2026-04-07T09:00:00+00:00",
+            id="weekly",
+        ),
+        pytest.param(
+            # Saturday's 09:00 Berlin is 08:00 UTC, Sunday's (summer time) 07:00 UTC.
+            {"frequency": "daily", "tz": "Europe/Berlin"},
+            datetime(2026, 3, 28, 8, tzinfo=UTC),
+            datetime(2026, 3, 29, 8, tzinfo=UTC),
+            ["Daily papers · Sun, Mar 29", "Daily papers · Mon, Mar 30"],
+            "2026-03-31T07:00:00+00:00",
+            id="berlin-spring-forward",
+        ),
+    ],
+)
+def test_a_retry_left_waiting_past_the_next_slot_gives_way_to_that_days_digest(
+    worker_config, subscribe, stub, caplog, fields, failed_at, back, headings, next_due
+):
+    """A 09:00 digest failed and waited for its retry; the worker was down until an hour
+    after the next slot. It posted the stale digest (yesterday's, dated yesterday) and moved
+    the schedule past today's, so today's digest, still within grace, never came. Now the
+    stale one gives way to today's (one message, dated today) and the next comes as usual."""
+    sub = subscribe(failed_at - timedelta(days=1), at_time="09:00", keywords="", **fields)
+    db = connect(worker_config.db_path)
+    clients = client_factory(worker_config)
+    stub.state.fail_next["chat.postMessage"] = ["internal_error"]
+    assert deliver_due(db, worker_config, clients, failed_at) == Counter(retry=1)
+    assert stub.messages("DU0LOCAL") == []
+    caplog.set_level(logging.WARNING, logger="jobs.delivery")
+    run_clock(worker_config, back, back + timedelta(minutes=3), timedelta(minutes=1))
+    assert [m["text"].split(":")[0] for m in stub.messages("DU0LOCAL")] == headings[:1]
+    assert any("gives way" in r.getMessage() for r in caplog.records)
+    then = back + (back - failed_at)  # an hour after the slot one period on
+    run_clock(worker_config, then, then + timedelta(minutes=3), timedelta(minutes=1))
+    assert [m["text"].split(":")[0] for m in stub.messages("DU0LOCAL")] == headings
+    assert subs.by_id(db, sub.id).next_due_at == next_due
+    rows = ledger.ledger(db, sub.id)
+    assert [r["state"] for r in rows] == ["skipped", "sent", "sent"]
+    assert rows[0]["period"] == sub.schedule.period(failed_at)
+    assert rows[0]["detail"].startswith(f"gave way to the digest of {rows[1]['period']}")
+
+
+def test_the_digest_a_stale_retry_gives_way_to_brings_that_days_papers_too(stub, tmp_path):
+    """Tuesday's digest failed and its retry waited until Wednesday 10:00: Wednesday's
+    digest, sent instead, holds Tuesday's papers as well as Wednesday's (none is lost), and
+    Thursday's is Thursday's alone again."""
+    from storage.config import Config
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    for day, paper in [("2026-03-16", 0), ("2026-03-17", 1), ("2026-03-18", 2), ("2026-03-19", 3)]:
+        listing(db, "hf", day, {paper: 10})
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+    )
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    clients = client_factory(config)
+    stub.state.fail_next["chat.postMessage"] = ["internal_error"]
+    tuesday = datetime(2026, 3, 17, 9, tzinfo=UTC)
+    assert deliver_due(db, config, clients, tuesday) == Counter(retry=1)
+    for moment in (datetime(2026, 3, 18, 10, tzinfo=UTC), datetime(2026, 3, 19, 9, tzinfo=UTC)):
+        deliver_due(db, config, clients, moment)
+    titles = [
+        sorted(b["text"]["text"].split("*")[1] for b in m["blocks"] if b["type"] == "section")
+        for m in stub.messages("DU0LOCAL")
+    ]
+    assert titles == [["Paper B about 1", "Paper C about 2"], ["Paper D about 3"]]
