@@ -66,6 +66,8 @@ def _match_queries(
     # Queries already in their query_key form, each matched once.
     matches = match_each(db, sorted(queries), after, newest)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
+    if not revisions:  # most runs: tens of thousands of lists left as they are
+        return matches
     return {query: [i for i in ids if i not in revisions] for query, ids in matches.items()}
 
 
