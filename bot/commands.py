@@ -744,7 +744,7 @@ def subscription_list(
     (past its end, the last page: some were removed since the page before was shown)."""
     listed = subs.visible_to(db, team_id, user_id, channel_id)
     if offset >= len(listed):
-        offset = max(len(listed) - 1, 0) // views.LIST_MAX * views.LIST_MAX
+        offset = views.list_page_before(listed, len(listed))
     return views.list_message(listed, note, offset)
 
 

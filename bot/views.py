@@ -648,6 +648,18 @@ LIST_FOOTER = (
 LIST_CHARS = 10_000
 
 
+def list_page_before(subs: list[Subscription], end: int) -> int:
+    """Where the /papers list page that ends just before `end` starts: as many lines as fit
+    a page, as Next's pages hold (fewer than LIST_MAX when keywords are long)."""
+    start, chars = end, 0
+    while start > 0 and end - start < LIST_MAX:
+        chars += len(describe(subs[start - 1])) + 1
+        if chars > LIST_CHARS and start < end:
+            break
+        start -= 1
+    return start
+
+
 def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> dict:
     """The /papers list reply: the page of `subs` from `offset` on, with Previous/Next when
     there are more, and a `note` (mrkdwn) after it when one is given."""
@@ -672,7 +684,7 @@ def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> d
     blocks: list = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
     buttons = []
     if offset > 0:
-        back = str(max(offset - LIST_MAX, 0))
+        back = str(list_page_before(subs, offset))
         buttons.append(ButtonElement(text="Previous", action_id="list_prev", value=back))
     if offset + count < len(subs):
         on = str(offset + count)

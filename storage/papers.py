@@ -830,7 +830,8 @@ def stats(db: Database, feeds: Collection[str] | None = None) -> dict:
     """Counts for `papers stats`: papers, sightings, inputs and the state of each source.
 
     With the configured `feeds`, each URL source says whether it is one of them
-    (`configured`; None for files): a feed removed from the config is fetched no more."""
+    (`configured`; None for files, and for all when no feed is configured: a URL ingested by
+    hand, or a shell without the worker's environment): a feed removed is fetched no more."""
     one = lambda sql: next(db.query(sql))["n"]  # noqa: E731
     rows = db.query(
         "SELECT name, kind, last_ok_at, last_error, last_error_at, failures FROM sources"
@@ -847,6 +848,6 @@ def stats(db: Database, feeds: Collection[str] | None = None) -> dict:
 
 def _configured(name: str, feeds: Collection[str] | None) -> bool | None:
     # Named as the feed URL it was fetched from (ingest_target keeps the URL as given).
-    if feeds is None or not name[:8].lower().startswith(("http://", "https://")):
+    if not feeds or not name[:8].lower().startswith(("http://", "https://")):
         return None
     return name in feeds

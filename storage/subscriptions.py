@@ -524,7 +524,8 @@ def _taken(
 ) -> bool:
     """Whether a digest due at `due` would be a second one: its period already has a
     delivery (other than one skipped by a claim made after `reopened_after`), or a digest
-    (of any schedule the subscription had) was sent that local day."""
+    (of any schedule the subscription had) was sent that local day or is under way (claimed
+    that day, waiting for its retry: it goes out later, its schedule's next slot after it)."""
     where, params = "subscription_id = ? AND period = ?", [subscription_id, schedule.period(due)]
     if reopened_after is not None:
         where += " AND NOT (state = 'skipped' AND claimed_at > ?)"
@@ -533,14 +534,14 @@ def _taken(
         return True
     day = schedule.local(due).date()
     # Digest periods are a day or a week (`2026-03-17`, `2026-W12`); alerts' hold a colon.
+    since = (due - timedelta(days=2)).isoformat()
     rows = db["deliveries"].rows_where(
-        "subscription_id = ? AND state = 'sent' AND period NOT LIKE '%:%' AND finished_at >= ?",
-        [subscription_id, (due - timedelta(days=2)).isoformat()],
-        select="finished_at",
+        "subscription_id = ? AND period NOT LIKE '%:%' AND ((state = 'sent' AND finished_at >= ?)"
+        " OR (state = 'claimed' AND claimed_at >= ?))",
+        [subscription_id, since, since],
+        select="coalesce(finished_at, claimed_at) AS at",
     )
-    return any(
-        schedule.local(datetime.fromisoformat(row["finished_at"])).date() == day for row in rows
-    )
+    return any(schedule.local(datetime.fromisoformat(row["at"])).date() == day for row in rows)
 
 
 def follow_slack_tz(

@@ -527,6 +527,19 @@ def test_a_feed_removed_from_papers_feeds_no_longer_shows_as_failing(seeded_path
     assert source["configured"] is False and source["last_error"] and source["failures"] == 1
 
 
+def test_a_url_ingested_by_hand_without_papers_feeds_shows_as_failing(seeded_path, monkeypatch):
+    """With no PAPERS_FEEDS where stats runs (a URL ingested by hand, or a shell without the
+    worker's environment), a failing URL said "no longer fetched (not in PAPERS_FEEDS)": a
+    failure hidden as history. Nothing says which feeds the worker reads: it is failing."""
+    monkeypatch.delenv("PAPERS_FEEDS", raising=False)
+    url = "http://127.0.0.1:9/by-hand.xml"
+    assert run(seeded_path, "ingest", url).returncode != 0
+    line = next(line for line in run(seeded_path, "stats").stdout.splitlines() if url in line)
+    assert line.startswith(f"- {url} (url): failing: ") and "no longer" not in line
+    shown = json.loads(run(seeded_path, "stats", "--json").stdout)["sources"]
+    assert next(s for s in shown if s["name"] == url)["configured"] is None
+
+
 @pytest.mark.parametrize(
     "url",
     [

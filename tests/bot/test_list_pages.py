@@ -63,3 +63,20 @@ def test_previous_goes_back_and_a_page_emptied_meanwhile_shows_the_last(slack, r
     clicked = slack.click(first, "list_next")
     stale = wait_for(lambda: slack.responses(clicked["response_id"]))[0]
     assert listed_ids(stale) == list(range(1, 41)) and buttons(stale) == []
+
+
+def test_previous_after_short_pages_shows_the_page_before(slack, reply, config):
+    """Keywords full of `&` (each sent as `&amp;`) fill a page with fewer than 40. Previous
+    went back 40 from wherever it was: from the fourth page straight to the first, the
+    second and third reachable only by Next again. It shows the page before, as Next showed
+    it."""
+    db = connect(config.db_path)
+    for n in range(45):
+        add_subscription(db, "T0LOCAL", f"U0M{n}", "C0GENERAL", keywords=f"q{n} " + "&" * 180)
+    db.close()
+    pages = page_through_list(slack, reply("list"))
+    assert len(pages) > 3 and all(len(listed_ids(page)) < 40 for page in pages[:-1])
+    for before, page in zip(pages[1:-1], pages[2:], strict=True):
+        clicked = slack.click(page, "list_prev")
+        back = wait_for(lambda c=clicked: slack.responses(c["response_id"]))[0]
+        assert listed_ids(back) == listed_ids(before)

@@ -287,6 +287,45 @@ def test_a_digest_retried_after_its_schedule_changed_keeps_the_new_next_slot(
 
 
 @pytest.mark.parametrize(
+    ("before", "after", "tomorrow"),
+    [
+        pytest.param(
+            {"frequency": "weekly", "weekday": 1},
+            {"frequency": "daily"},
+            "2026-03-18",
+            id="weekly-to-daily",
+        ),
+        pytest.param(
+            {"frequency": "daily"},
+            {"frequency": "weekly", "weekday": 1},
+            "2026-W13",
+            id="daily-to-weekly",
+        ),
+    ],
+)
+def test_a_digest_retried_after_a_change_of_frequency_is_the_only_one_that_day(
+    worker_config, subscribe, stub, before, after, tomorrow
+):
+    """Tuesday's 09:00 digest failed and waits for its retry; the member changes its
+    frequency for 10:00. The retry sends it, and no second digest comes at 10:00 the same
+    day: the first digest of the new schedule is the next one (as after a digest sent)."""
+    start = datetime(2026, 3, 17, 7, tzinfo=UTC)  # a Tuesday
+    fields = {"tz": "UTC", "keywords": ""}
+    subscribe(start, at_time="09:00", **fields, **before)
+    db = connect(worker_config.db_path)
+    clients = client_factory(worker_config)
+    stub.state.fail_next["chat.postMessage"] = ["internal_error"]
+    assert deliver_due(db, worker_config, clients, start.replace(hour=9)) == Counter(retry=1)
+    subscribe(start.replace(hour=9, minute=1), at_time="10:00", **fields, **after)
+    retry = start.replace(hour=9, minute=5)
+    assert deliver_due(db, worker_config, clients, retry) == Counter(sent=1)
+    db.close()
+    run_clock(worker_config, retry, retry + timedelta(days=7, hours=2), timedelta(hours=1))
+    sent = [r["period"] for r in sent_rows(worker_config)]
+    assert sent[1] == tomorrow and all(p != "2026-03-17" for p in sent[1:]), sent
+
+
+@pytest.mark.parametrize(
     ("tz", "back"),
     [
         pytest.param("Europe/Berlin", datetime(2026, 3, 18, 9, 0, tzinfo=UTC), id="berlin-1h-late"),
