@@ -3,12 +3,15 @@ without acting a second time."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
-from storage.db import transaction
+from storage.db import BUSY_TIMEOUT_MS, primary_code, transaction
 
 # Slack refuses timestamps older than 5 minutes, and retries an event for about 5 minutes;
 # an hour covers both with room to spare.
@@ -18,25 +21,69 @@ KEEP = timedelta(hours=1)
 # burst of fifty commands some acks waited hundreds of ms for a lock held ~1 ms at a time
 # (bench: ack p99 286-394 ms without this, 179-272 ms with it, interleaved runs).
 _TURNS = threading.Lock()
+# How long a request waits for the write lock before its keys are kept in memory instead:
+# an ingest batch holds the lock for seconds at 1M papers (bench: up to 6 s), and Slack
+# wants the ack within 3. Once one request found the lock taken, the next do not wait.
+LOCK_WAIT_MS = 100
+# Keys seen while another process held the write lock, stored with the next request's.
+_PENDING: dict[str, datetime] = {}
 
 
 def first_time(db: Database, keys: list[str], now: datetime) -> bool:
-    """Record the request's keys; False when any of them was seen within KEEP."""
-    with _TURNS, transaction(db):
-        db.execute("DELETE FROM seen_requests WHERE seen_at < ?", [(now - KEEP).isoformat()])
-        marks = ",".join("?" * len(keys))
-        if db.execute(f"SELECT 1 FROM seen_requests WHERE key IN ({marks})", keys).fetchone():
+    """Record the request's keys; False when any of them was seen within KEEP. Never waits
+    long for the write lock: the keys are then held in memory until the next request
+    stores them, and the check reads the table (WAL readers take no lock)."""
+    with _TURNS:
+        for key in [k for k, seen in _PENDING.items() if seen < now - KEEP]:
+            del _PENDING[key]
+        if any(key in _PENDING for key in keys):
             return False
-        # Plain SQL: this runs before every ack, and insert_all reads the table's shape first.
-        db.conn.executemany(
-            "INSERT INTO seen_requests (key, seen_at) VALUES (?, ?)",
-            [(key, now.isoformat()) for key in keys],
-        )
+        try:
+            with _waiting(db, 0 if _PENDING else LOCK_WAIT_MS), transaction(db):
+                if _seen(db, keys, now):
+                    return False
+                _store(db, keys, now)
+        except sqlite3.OperationalError as exc:
+            if primary_code(exc) != sqlite3.SQLITE_BUSY:
+                raise
+            if _seen(db, keys, now):
+                return False
+            _PENDING.update(dict.fromkeys(keys, now))
+            return True
+        _PENDING.clear()  # stored with this request's
     return True
+
+
+@contextmanager
+def _waiting(db: Database, ms: int) -> Iterator[None]:
+    """The connection's busy timeout set to `ms` for a block, then back to the usual."""
+    db.execute(f"PRAGMA busy_timeout = {ms}")
+    try:
+        yield
+    finally:
+        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+
+
+def _seen(db: Database, keys: list[str], now: datetime) -> bool:
+    marks = ",".join("?" * len(keys))
+    query = f"SELECT 1 FROM seen_requests WHERE key IN ({marks}) AND seen_at >= ?"
+    return db.execute(query, [*keys, (now - KEEP).isoformat()]).fetchone() is not None
+
+
+def _store(db: Database, keys: list[str], now: datetime) -> None:
+    db.execute("DELETE FROM seen_requests WHERE seen_at < ?", [(now - KEEP).isoformat()])
+    # Plain SQL: this runs before every ack, and insert_all reads the table's shape first.
+    # OR IGNORE: a key held in memory may have been stored by the other process meanwhile.
+    rows = [(key, seen.isoformat()) for key, seen in _PENDING.items()]
+    rows += [(key, now.isoformat()) for key in keys]
+    db.conn.executemany("INSERT OR IGNORE INTO seen_requests (key, seen_at) VALUES (?, ?)", rows)
 
 
 def forget(db: Database, keys: list[str]) -> None:
     """Drop keys recorded for an action that did not happen after all (it may be tried again)."""
+    with _TURNS:
+        for key in keys:
+            _PENDING.pop(key, None)
     with transaction(db):
         marks = ",".join("?" * len(keys))
         db.execute(f"DELETE FROM seen_requests WHERE key IN ({marks})", keys)

@@ -37,6 +37,16 @@ def hermetic_cwd(tmp_path, monkeypatch):
 
 
 @pytest.fixture(autouse=True)
+def no_pending_requests():
+    """Forget the request keys the bot held in memory while a test held the write lock:
+    the next test's first request would store them in its own database."""
+    yield
+    from storage import replays
+
+    replays._PENDING.clear()
+
+
+@pytest.fixture(autouse=True)
 def restore_logging():
     """Undo the CLI's logging setup after each test that ran it in-process: an INFO root
     level left behind made a later test's caplog see slack_sdk's retry lines."""

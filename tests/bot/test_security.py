@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -110,3 +112,33 @@ def test_a_retried_event_is_acknowledged_once(slack, config):
 def team_status(config) -> str | None:
     row = next(connect(config.db_path)["teams"].rows_where("team_id = 'T0LOCAL'"), None)
     return row["status"] if row else None
+
+
+def test_a_command_is_acknowledged_while_an_ingest_holds_the_write_lock(slack, config):
+    """An ingest batch holds SQLite's write lock for seconds at 1M papers (bench: up to
+    6 s), and the replay check waited for it: the ack came after Slack's 3 s, and the
+    member saw the command fail. The ack comes while the lock is held, and the same signed
+    request sent again is still acknowledged without acting."""
+    holder = sqlite3.connect(config.db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # as an ingest batch's writes take it
+    answered, released = threading.Event(), threading.Event()
+
+    def release() -> None:
+        answered.wait(10)  # never held for ever: the old code waited for this
+        holder.execute("ROLLBACK")
+        released.set()
+
+    releaser = threading.Thread(target=release)
+    releaser.start()
+    _, response_url = slack.new_response_url()
+    body = command_body("subscribe lora daily", response_url)
+    headers = slack.sign(body)
+    status = slack.send(body, headers)[0]
+    acked_under_the_lock = not released.is_set()
+    answered.set()
+    releaser.join()
+    holder.close()
+    assert status == 200 and acked_under_the_lock
+    wait_for(lambda: subscription_count(config) == 1)  # done once the lock was free
+    assert slack.send(body, headers) == (200, "")  # a replay, still
+    assert subscription_count(config) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -42,3 +43,22 @@ def test_a_request_is_new_again_after_an_hour(db):
     assert replays.first_time(db, ["sig:a"], NOW)
     assert not replays.first_time(db, ["sig:a"], NOW + timedelta(minutes=5))
     assert replays.first_time(db, ["sig:a"], NOW + replays.KEEP + timedelta(minutes=6))
+
+
+def test_a_request_while_another_process_writes_waits_not_and_is_stored_after(tmp_path):
+    """An ingest batch holding the write lock for seconds does not hold up the bot's ack:
+    the request is first at once, its replay is refused meanwhile, and its key is stored
+    (for the worker, or the bot after a restart) with the next request's once the lock is
+    free."""
+    path = tmp_path / "papers.db"
+    db = connect(path)
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # as an ingest batch's writes take it
+    assert replays.first_time(db, ["sig:a"], NOW)
+    assert not replays.first_time(db, ["sig:a"], NOW + timedelta(seconds=1))
+    assert replays.first_time(db, ["sig:b"], NOW + timedelta(seconds=2))
+    assert db["seen_requests"].count == 0  # nothing could be written yet
+    holder.execute("ROLLBACK")
+    assert replays.first_time(db, ["sig:c"], NOW + timedelta(seconds=3))
+    assert {row["key"] for row in db["seen_requests"].rows} == {"sig:a", "sig:b", "sig:c"}
+    assert not replays.first_time(db, ["sig:b"], NOW + timedelta(seconds=4))
