@@ -621,7 +621,8 @@ def ack_latency(db_path: Path, concurrency: int = 50, rounds: int = 6) -> dict:
     `concurrency` signed requests at once; every reply is checked to arrive. Timed from a
     fresh process, as Slack's side is: this one holds the whole corpus, and the garbage
     collector's passes over it stalled the timing threads (measured at 1M, interleaved:
-    ack p99 248-250 ms timed from here, 204-211 ms with this process's objects frozen)."""
+    ack p99 248-250 ms timed from here, 204-211 ms with this process's objects frozen;
+    129-131 ms from a fresh process, on a quieter machine)."""
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(1, mp_context=spawn) as pool:
         return pool.submit(_ack_latency, db_path, concurrency, rounds).result()

@@ -210,17 +210,13 @@ def is_short(name: Name) -> bool:
 
 
 def _follow_matches(author: Name, wanted: Name, known: list[Name]) -> bool:
+    # Is this paper author (respelled alike, _as_one) the person a follow of `wanted` means?
+    # A followed short form ("E. Hu") is that form: it matches a paper that writes the name
+    # with initials, never a spelled-out name ("Eric Hu", "Edward J. Hu"), which the
+    # follower did not say.
     if is_short(wanted):
         return is_short(author) and _compatible(author, wanted)
     return _matches(author, wanted, known)
-
-
-def follow_matches(author: Name, wanted: Name, known: list[Name]) -> bool:
-    """Is this paper author the person a follow of `wanted` means? A followed short form
-    ("E. Hu") is that form: it matches a paper that writes the name with initials, never
-    a spelled-out name ("Eric Hu", "Edward J. Hu"), which the follower did not say."""
-    author, wanted, *known = _as_one([author, wanted, *known])
-    return _follow_matches(author, wanted, known)
 
 
 def author_rows(paper_id: int, names: list[str]) -> list[tuple[int, int, str, str]]:

@@ -399,8 +399,8 @@ def known_word(db: Database, word: str) -> bool:
 
 
 def known_words(db: Database, words: Iterable[str]) -> set[str]:
-    """Those of the words some paper has, in one query: tens of thousands of one-row
-    lookups (an alert run's joined forms) cost a second at 1M papers."""
+    """Those of the words some paper has, in one query: an alert run's 25,000 joined
+    forms looked up one by one cost ~0.7 s of CPU at 1M papers."""
     rows = db.execute(
         "SELECT word FROM words WHERE word IN (SELECT value FROM json_each(?))",
         [json.dumps(sorted(words))],
