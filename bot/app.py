@@ -316,7 +316,10 @@ def guard(wsgi_app, signing_secret: str, deps: Deps | None = None, max_bytes: in
                 "CONTENT_TYPE": "application/json",
             }
         )
-        return wsgi_app(environ, start_response)
+        if deps is None:
+            return wsgi_app(environ, start_response)
+        with deps.acks.acking():  # replies wait for the acks in flight
+            return wsgi_app(environ, start_response)
 
     return guarded
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from slack_sdk.oauth.installation_store import InstallationStore
 from sqlite_utils import Database
@@ -20,6 +22,39 @@ Lookup = Callable[[Database, str], dict | None]
 # wait for; a handful keeps every core busy (searches run outside the lock) and lets the
 # acks through.
 REPLY_THREADS = max(2, os.cpu_count() or 2)
+
+
+# The longest a reply waits for the acks in flight: a burst's acks take tens of ms, and a
+# reply may come for 30 minutes (response_url), but Slack takes an ack within 3 s only.
+ACKS_FIRST_SECONDS = 0.5
+
+
+class Acks:
+    """The requests being acknowledged: replies wait until there are none (for at most
+    ACKS_FIRST_SECONDS), so a burst's searches never hold the interpreter lock that the
+    burst's later acks wait for."""
+
+    def __init__(self) -> None:
+        self._pending = 0
+        self._changed = threading.Condition()
+
+    @contextmanager
+    def acking(self) -> Iterator[None]:
+        """Counts a request as being acknowledged for the block."""
+        with self._changed:
+            self._pending += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._pending -= 1
+                if not self._pending:
+                    self._changed.notify_all()
+
+    def wait(self, timeout: float = ACKS_FIRST_SECONDS) -> None:
+        """Until no request is being acknowledged, or `timeout` seconds."""
+        with self._changed:
+            self._changed.wait_for(lambda: not self._pending, timeout)
 
 
 class Deps:
@@ -40,6 +75,7 @@ class Deps:
         self.limiter = SlidingWindow(config.commands_per_minute, 60.0)
         self._opener = Opener(config.db_path)
         self.replies = ThreadPoolExecutor(REPLY_THREADS, thread_name_prefix="reply")
+        self.acks = Acks()
 
     @property
     def db(self) -> Database:

@@ -57,11 +57,11 @@ def first_time(db: Database, keys: list[str], now: datetime) -> bool:
 @contextmanager
 def _waiting(db: Database, ms: int) -> Iterator[None]:
     """The connection's busy timeout set to `ms` for a block, then back to the usual."""
-    db.execute(f"PRAGMA busy_timeout = {ms}")
+    db.conn.execute(f"PRAGMA busy_timeout = {ms}")
     try:
         yield
     finally:
-        db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
 
 
 def _seen(db: Database, keys: list[str], now: datetime) -> bool:

@@ -82,6 +82,7 @@ def papers_command(
 
 def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient) -> None:
     """Run the command and post its answer through response_url; never raises."""
+    deps.acks.wait()  # a burst's acks first: each must reach Slack within 3 s
     try:
         serve_again_if_installed(deps, client, inv.team_id)
         answer = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
