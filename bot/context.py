@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +28,9 @@ REPLY_THREADS = max(2, os.cpu_count() or 2)
 # The longest a reply waits for the acks in flight: a burst's acks take tens of ms, and a
 # reply may come for 30 minutes (response_url), but Slack takes an ack within 3 s only.
 ACKS_FIRST_SECONDS = 0.5
+# A reply queued longer than this no longer waits: under steady traffic (acks always in
+# flight) waiting replies would back up without end; past this they run at full speed.
+REPLY_BACKLOG_SECONDS = 2.0
 
 
 class Acks:
@@ -51,10 +55,13 @@ class Acks:
                 if not self._pending:
                     self._changed.notify_all()
 
-    def wait(self, timeout: float = ACKS_FIRST_SECONDS) -> None:
-        """Until no request is being acknowledged, or `timeout` seconds."""
+    def wait(self, queued: float) -> None:
+        """Until no request is being acknowledged, for at most ACKS_FIRST_SECONDS; not at
+        all for a reply queued (time.monotonic()) more than REPLY_BACKLOG_SECONDS ago."""
+        if time.monotonic() - queued > REPLY_BACKLOG_SECONDS:
+            return
         with self._changed:
-            self._changed.wait_for(lambda: not self._pending, timeout)
+            self._changed.wait_for(lambda: not self._pending, ACKS_FIRST_SECONDS)
 
 
 class Deps:

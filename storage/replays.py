@@ -34,7 +34,10 @@ def first_time(db: Database, keys: list[str], now: datetime) -> bool:
     long for the write lock: the keys are then held in memory until the next request
     stores them, and the check reads the table (WAL readers take no lock)."""
     with _TURNS:
-        for key in [k for k, seen in _PENDING.items() if seen < now - KEEP]:
+        while _PENDING:  # oldest first: stop at the first key still kept (no scan of all)
+            key, seen = next(iter(_PENDING.items()))
+            if seen >= now - KEEP:
+                break
             del _PENDING[key]
         if any(key in _PENDING for key in keys):
             return False

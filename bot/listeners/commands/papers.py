@@ -77,12 +77,12 @@ def papers_command(
         )
         return
     # Answered on the few reply threads, so a burst of searches never delays the next acks.
-    deps.replies.submit(reply, deps, inv, respond, client)
+    deps.replies.submit(reply, deps, inv, respond, client, time.monotonic())
 
 
-def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient) -> None:
+def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient, queued: float) -> None:
     """Run the command and post its answer through response_url; never raises."""
-    deps.acks.wait()  # a burst's acks first: each must reach Slack within 3 s
+    deps.acks.wait(queued)  # a burst's acks first: each must reach Slack within 3 s
     try:
         serve_again_if_installed(deps, client, inv.team_id)
         answer = handle(deps.db, deps.config, inv, lookups(client), datetime.now(UTC))
