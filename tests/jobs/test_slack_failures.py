@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections import Counter
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -189,8 +190,9 @@ def test_a_reinstall_during_a_delivery_run_does_not_stop_the_workspace(seeded_pa
         wait_for(lambda: len(stub.messages("C0GENERAL")) == 1)
         # The reinstall lands mid-run: Slack revokes the old token, the bot stores the new.
         team = stub.state.tokens.pop(stub.token)
-        stub.state.tokens["xoxb-reinstalled"] = team
-        install(config, stub.team_id, "xoxb-reinstalled")
+        renewed = "xoxb-" + uuid.uuid4().hex  # made here: no token-like literal
+        stub.state.tokens[renewed] = team
+        install(config, stub.team_id, renewed)
     finally:
         stub.release_posts()
         run.join(timeout=60)
