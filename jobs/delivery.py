@@ -189,10 +189,7 @@ def send(
         if claim.channel is None:  # never posted: the channel (or DM) is opened first
             ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
         elif not claim.fresh:
-            # Searched from the claim on: however long ago that was, and however busy the
-            # channel has been since, a message posted for it is found, never posted twice.
-            since = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
-            ts = find_delivered(client, claim.channel, claim.key, since)
+            ts = _posted_already(client, claim, now)
         outcome = Outcome.RECOVERED if ts else Outcome.SENT
         ts = ts or post(client, str(claim.channel), claim.message, claim.key)
     except SlackApiError as exc:
@@ -203,6 +200,18 @@ def send(
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
     ledger.confirm(db, claim, ts, now, next_at)
     return outcome
+
+
+def _claimed(claim: Claim, now: datetime) -> datetime:
+    """When the claim was made (`now` for one that does not say)."""
+    return datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
+
+
+def _posted_already(client: WebClient, claim: Claim, now: datetime) -> str | None:
+    """The ts of the message a claim with a channel was posted as before a crash (a timeout
+    Slack had in fact taken), or None. Searched from the claim on: however long ago that
+    was, and however busy the channel has been since, it is found, never posted twice."""
+    return find_delivered(client, str(claim.channel), claim.key, _claimed(claim, now))
 
 
 def _token_refused(
@@ -373,8 +382,11 @@ def _superseding(sub: Subscription, claim: Claim, now: datetime) -> datetime | N
     claim's: a digest whose retry waited past the next day's (or week's) slot, as for a
     worker down until then. None while the claim's own period is the latest."""
     latest = sub.schedule.last_fire_time(now)
-    claimed = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
-    if latest is None or latest <= claimed or sub.schedule.period(latest) == claim.period:
+    if (
+        latest is None
+        or latest <= _claimed(claim, now)
+        or sub.schedule.period(latest) == claim.period
+    ):
         return None
     return latest
 
@@ -394,9 +406,8 @@ def _give_way(
     outage) covers the days of this one too (storage.digests). One already posted before a
     crash is confirmed instead."""
     try:
-        # Posted before a crash (a timeout Slack had in fact taken): confirmed, as recovery does.
-        since = datetime.fromisoformat(claim.claimed_at) if claim.claimed_at else now
-        ts = find_delivered(client, claim.channel, claim.key, since) if claim.channel else None
+        # Posted before a crash: confirmed, as recovery does.
+        ts = _posted_already(client, claim, now) if claim.channel else None
     except SlackApiError as exc:
         return _failed(db, sub, claim, error_of(exc), now, None)
     except Exception as exc:  # the history cannot be read now: settled on the next try
