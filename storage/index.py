@@ -210,6 +210,11 @@ def prior(upvotes: int, sources: int, day: date | None) -> float:
 _NAMED_VERSION = re.compile(r"(?<![^\W_])([^\W\d_]{2,})(\d+(?:\.\d+)*)(?![^\W_]|\.\d)")
 
 
+def _v_versioned(name: str) -> bool:
+    """Whether the name's last letter is its version's v ("YOLOv8" is YOLO's v8)."""
+    return name[-1] in "vV" and len(name) > 3
+
+
 def version_names(text: str) -> str:
     """The names of the text's words written with their version ("YOLOv8" gives "YOLO",
     "Qwen2.5" "Qwen"): `qwen` finds the Qwen2.5 report, as it finds "Qwen 2.5"."""
@@ -217,7 +222,7 @@ def version_names(text: str) -> str:
     for match in _NAMED_VERSION.finditer(text):
         name = match[1]
         names.append(name)
-        if name[-1] in "vV" and len(name) > 3:  # "YOLOv8" is YOLO's v8
+        if _v_versioned(name):
             names.append(name[:-1])
     return " ".join(dict.fromkeys(names))
 
@@ -1221,7 +1226,7 @@ def _names_padded(text: str) -> str:
 
     def blank(match: re.Match) -> str:
         name, version = match[1], match[2]
-        if name[-1] in "vV" and len(name) > 3:  # "YOLOv8" → "YOLO  "
+        if _v_versioned(name):  # "YOLOv8" → "YOLO  "
             name, version = name[:-1], name[-1] + version
         return name + " " * len(version)
 
