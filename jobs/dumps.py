@@ -12,6 +12,7 @@ from jobs.parsing import (
     ABSTRACT_MAX_CHARS,
     MAX_AUTHORS,
     MAX_COUNT,
+    MONTHS,
     NOT_UTF8,
     TITLE_MAX_CHARS,
     Parsed,
@@ -27,12 +28,6 @@ BOILERPLATE = {
     "subscribe",
     "daily papers",
     "byak and the research community",
-}
-MONTHS = {
-    m: i
-    for i, m in enumerate(
-        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
-    )
 }
 # A month as pages write it: "Mar", "Mar.", "Sept" or "March", never any word that starts
 # with one ("Janus 2", "Octopus 2" and "Novel 7" are titles, not dates).

@@ -13,6 +13,7 @@ import feedparser
 from jobs.parsing import (
     ABSTRACT_MAX_CHARS,
     MAX_COUNT,
+    MONTHS,
     NOT_UTF8,
     TITLE_MAX_CHARS,
     Parsed,
@@ -85,8 +86,7 @@ def _feed_date(entry: Any, fetched_on: date) -> str | None:
         return None
 
 
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
-_MONTH = rf"(?P<month>{'|'.join(_MONTHS)})[a-z]*\.?"
+_MONTH = rf"(?P<month>{'|'.join(MONTHS)})[a-z]*\.?"
 # A year: 4 digits (not a zone offset such as -0400) or RFC 822's 2 ("17 Mar 26 00:00").
 _YEAR = re.compile(r"(?<![\d+-])\d{4}(?!\d)|\b\d{1,2}\s+[a-z]{3,9}\.?\s+\d{2}\b(?!:)", re.I)
 _DAY_MONTH = rf"(?P<day2>\d{{1,2}})\s+{_MONTH.replace('month', 'month2')}"
@@ -105,7 +105,7 @@ def _yearless(raw: str, fetched_on: date) -> str | None:
         month, day = int(match.group("mm")), int(match.group("dd"))
     else:
         name = match.group("month") or match.group("month2")
-        month = _MONTHS.index(name[:3].lower()) + 1
+        month = MONTHS[name[:3].lower()]
         day = int(match.group("day") or match.group("day2"))
     for year in (fetched_on.year, fetched_on.year - 1):
         try:

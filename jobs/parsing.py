@@ -20,6 +20,14 @@ MAX_AUTHORS = 100_000
 KEEP_SKIPS = 100
 # The reason noted once for an input (or a dump's line) read as Windows-1252.
 NOT_UTF8 = "not UTF-8; decoded as Windows-1252"
+# Month numbers by the first three letters of their English names, as dumps and feeds
+# write dates ("Mar 17", "Tue, 17 Mar").
+MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
 
 
 @dataclass
