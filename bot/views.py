@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from slack_sdk.models.blocks import (
@@ -387,12 +387,17 @@ def _manage(subscription_id: int, first: ButtonElement | None = None) -> Actions
     return ActionsBlock(elements=[first, manage] if first else [manage])
 
 
-def digest_heading(sub: Subscription, due: datetime) -> str:
-    """E.g. "Daily papers on “lora” · Tue, Mar 17"."""
+def digest_heading(sub: Subscription, due: datetime, days: int | None = None) -> str:
+    """E.g. "Daily papers on “lora” · Tue, Mar 17"; a digest covering `days` past its own
+    period (the ones before it were missed) names them: "· Sun, Mar 15 – Tue, Mar 17"."""
     local = sub.schedule.local(due)
     kind = "Weekly" if sub.frequency == Frequency.WEEKLY else "Daily"
     topic = f" on “{sub.keywords}”" if sub.keywords else ""
-    return f"{kind} papers{topic} · {local.strftime('%a, %b %-d')}"
+    dated = local.strftime("%a, %b %-d")
+    if days and days > sub.schedule.span(due):
+        since = local.date() - timedelta(days=days - 1)
+        dated = f"{since.strftime('%a, %b %-d')} – {dated}"
+    return f"{kind} papers{topic} · {dated}"
 
 
 # Slack refuses a message whose blocks are too long in total (msg_blocks_too_long) however

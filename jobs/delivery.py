@@ -303,7 +303,7 @@ def _following(sub: Subscription, now: datetime) -> datetime | None:
 
 def _missed(due: datetime, now: datetime, grace_minutes: int) -> Skip:
     late = int((now - due).total_seconds() // 60)
-    return Skip(f"missed by {late} min (grace {grace_minutes} min)")
+    return Skip(f"{ledger.MISSED} {late} min (grace {grace_minutes} min)")
 
 
 def deliver_digest(

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from bot import views
 from storage.config import Config
-from storage.digests import TrendingCache, select_papers
+from storage.digests import TrendingCache, select_papers, window_days
 from storage.subscriptions import Subscription
 
 
@@ -29,9 +29,10 @@ def build_digest(
     cache: TrendingCache | None = None,
 ) -> Digest:
     """The digest `sub` gets for the period due at `due`."""
-    papers = select_papers(db, sub, due, config.digest_size, cache)
+    days = window_days(db, sub, due)
+    papers = select_papers(db, sub, due, config.digest_size, cache, days)
     note = config.empty_digest == "note"
-    heading = views.digest_heading(sub, due)
+    heading = views.digest_heading(sub, due, days)
     first = sub.last_delivered_at is None
     # Only what fits one Slack message is sent (and marked sent); the rest comes next time.
     papers, message = views.fit_digest(papers, heading, sub.id, note, first=first)

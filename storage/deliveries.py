@@ -177,14 +177,34 @@ def advance_only(db: Database, subscription_id: int, next_due_at: datetime | Non
 # The detail of a digest whose retry waited past the schedule's next slot: that slot's
 # digest is sent instead, and covers this one's days too (storage.digests).
 GAVE_WAY = "gave way to the digest of"
+# The detail of a digest the worker was down for, past PAPERS_GRACE_MINUTES: the next
+# digest sent covers its days too.
+MISSED = "missed by"
 
 
-def gave_way(db: Database, subscription_id: int, period: str) -> bool:
-    """Whether the digest of `period` was never sent because a later one replaced it."""
+_NEVER_SENT = "state = ? AND (detail LIKE ? OR detail LIKE ?)"
+
+
+def never_sent(db: Database, subscription_id: int, periods: list[str]) -> dict[str, bool]:
+    """For each of `periods` the ledger has a row for: whether its digest was never sent
+    because the worker was down past grace or a later digest replaced it (True), or the
+    period was settled otherwise: sent, empty, failed or still under way (False)."""
+    marks = ",".join("?" * len(periods))
+    rows = db.execute(
+        f"SELECT period, {_NEVER_SENT} FROM deliveries"
+        f" WHERE subscription_id = ? AND period IN ({marks})",
+        [State.SKIPPED, MISSED + "%", GAVE_WAY + "%", subscription_id, *periods],
+    )
+    return {period: bool(unsent) for period, unsent in rows}
+
+
+def never_sent_since(db: Database, subscription_id: int, since: datetime) -> bool:
+    """Whether a digest of this subscription was settled as never sent (see never_sent) at
+    or after `since`: the worker, back from an outage, skipped it on its way here."""
     return bool(
         db["deliveries"].count_where(
-            "subscription_id = ? AND period = ? AND state = ? AND detail LIKE ?",
-            [subscription_id, period, State.SKIPPED, GAVE_WAY + "%"],
+            f"subscription_id = ? AND claimed_at >= ? AND {_NEVER_SENT}",
+            [subscription_id, since.isoformat(), State.SKIPPED, MISSED + "%", GAVE_WAY + "%"],
         )
     )
 

@@ -9,7 +9,7 @@ from itertools import islice
 
 from sqlite_utils import Database
 
-from storage.deliveries import gave_way, sent_paper_ids
+from storage.deliveries import never_sent, never_sent_since, sent_paper_ids
 from storage.search import filter_matching
 from storage.subscriptions import Subscription
 from storage.trending import Ranked, ranked, with_papers
@@ -18,6 +18,8 @@ from storage.trending import Ranked, ranked, with_papers
 # until it has enough: a common keyword stops at the first, a rare one still reaches the
 # window's last paper in a few queries.
 CANDIDATES = 200
+# A digest after missed ones covers their days too, at most this many days in all.
+CATCH_UP_DAYS = 14
 
 
 class TrendingCache:
@@ -38,14 +40,36 @@ class TrendingCache:
             return self._lists[key]
 
 
-def _window(db: Database, sub: Subscription, due: datetime) -> int:
-    """The local days a digest due at `due` covers: since the schedule's previous slot, and
-    the days before it too when that slot's digest gave way to this one (its retry waited
-    past this slot), so those papers are not lost."""
-    days = sub.schedule.span(due)
-    before = sub.schedule.slot_on(sub.schedule.local(due).date() - timedelta(days=days))
-    if before is not None and gave_way(db, sub.id, sub.schedule.period(before)):
-        days += sub.schedule.span(before)
+def window_days(db: Database, sub: Subscription, due: datetime) -> int:
+    """The local days a digest due at `due` covers: back to the day after the schedule's
+    previous slot, and further over the slots before it whose digests were never sent (the
+    worker was down past grace, or a later digest replaced one whose retry waited), so their
+    papers are not lost; at most CATCH_UP_DAYS in all (a weekly digest: two weeks)."""
+    schedule = sub.schedule
+    day = schedule.local(due).date()
+    days = back = schedule.span(due)
+    reach: list[tuple[int, str]] = []  # each earlier slot in reach: days back to cover it
+    while back < CATCH_UP_DAYS:
+        slot = schedule.slot_on(day - timedelta(days=back))
+        if slot is None:  # pragma: no cover - span() always ends on a slot's day
+            break
+        back += schedule.span(slot)
+        reach.append((min(back, CATCH_UP_DAYS), schedule.period(slot)))
+    unsent = never_sent(db, sub.id, [period for _, period in reach]) if reach else {}
+    if reach and not unsent:
+        # No row in reach: a new subscription, one resumed after a pause, or a worker down
+        # for longer than CATCH_UP_DAYS, which skipped a digest from before them on its way
+        # back (recorded since this digest's previous slot).
+        previous = schedule.slot_on(day - timedelta(days=days))
+        if previous is not None and never_sent_since(db, sub.id, previous):
+            return reach[-1][0]
+    for covering, period in reach:
+        if unsent.get(period) is False:  # sent or settled: its days were its own digest's
+            break
+        # A missed period covers the slots between it and this one too: a worker down for
+        # three days records the first as missed and has no row for the two after it.
+        if unsent.get(period):
+            days = covering
     return days
 
 
@@ -55,11 +79,13 @@ def select_papers(
     due: datetime,
     size: int,
     cache: TrendingCache | None = None,
+    window: int | None = None,
 ) -> list[dict]:
-    """The papers `sub` gets for the period due at `due`, best first."""
+    """The papers `sub` gets for the period due at `due` (over `window` days, else
+    window_days), best first."""
     # The days since the schedule's previous digest: a daily one's day, a weekly one's week,
     # and a weekdays one's Monday its weekend too (a paper listed on Saturday is not lost).
-    window = _window(db, sub, due)
+    window = window or window_days(db, sub, due)
     sent = sent_paper_ids(db, sub.id)
     # Lazily: a window may hold tens of thousands of papers, and most digests need a few.
     ranked_list = (cache or TrendingCache()).get(db, due, window)

@@ -757,7 +757,7 @@ def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
             {"frequency": "daily", "tz": "UTC"},
             datetime(2026, 3, 17, 9, tzinfo=UTC),
             datetime(2026, 3, 18, 10, tzinfo=UTC),
-            ["Daily papers · Wed, Mar 18", "Daily papers · Thu, Mar 19"],
+            ["Daily papers · Tue, Mar 17 – Wed, Mar 18", "Daily papers · Thu, Mar 19"],
             "2026-03-20T09:00:00+00:00",
             id="daily",
         ),
@@ -765,7 +765,7 @@ def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
             {"frequency": "weekly", "weekday": 1, "tz": "UTC"},
             datetime(2026, 3, 17, 9, tzinfo=UTC),
             datetime(2026, 3, 24, 10, tzinfo=UTC),
-            ["Weekly papers · Tue, Mar 24", "Weekly papers · Tue, Mar 31"],
+            ["Weekly papers · Wed, Mar 11 – Tue, Mar 24", "Weekly papers · Tue, Mar 31"],
             "2026-04-07T09:00:00+00:00",
             id="weekly",
         ),
@@ -774,7 +774,7 @@ def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
             {"frequency": "daily", "tz": "Europe/Berlin"},
             datetime(2026, 3, 28, 8, tzinfo=UTC),
             datetime(2026, 3, 29, 8, tzinfo=UTC),
-            ["Daily papers · Sun, Mar 29", "Daily papers · Mon, Mar 30"],
+            ["Daily papers · Sat, Mar 28 – Sun, Mar 29", "Daily papers · Mon, Mar 30"],
             "2026-03-31T07:00:00+00:00",
             id="berlin-spring-forward",
         ),
@@ -786,7 +786,8 @@ def test_a_retry_left_waiting_past_the_next_slot_gives_way_to_that_days_digest(
     """A 09:00 digest failed and waited for its retry; the worker was down until an hour
     after the next slot. It posted the stale digest (yesterday's, dated yesterday) and moved
     the schedule past today's, so today's digest, still within grace, never came. Now the
-    stale one gives way to today's (one message, dated today) and the next comes as usual."""
+    stale one gives way to today's (one message, headed with both days) and the next comes
+    as usual."""
     sub = subscribe(failed_at - timedelta(days=1), at_time="09:00", keywords="", **fields)
     db = connect(worker_config.db_path)
     clients = client_factory(worker_config)
@@ -835,3 +836,124 @@ def test_the_digest_a_stale_retry_gives_way_to_brings_that_days_papers_too(stub,
         for m in stub.messages("DU0LOCAL")
     ]
     assert titles == [["Paper B about 1", "Paper C about 2"], ["Paper D about 3"]]
+
+
+_WORDS = [
+    "graph",
+    "speech",
+    "vision",
+    "robot",
+    "agent",
+    "memory",
+    "sparse",
+    "kernel",
+    "proof",
+    "query",
+    "tensor",
+    "audio",
+]
+
+
+def _list_one(db, n: int, day) -> None:
+    """Paper n ("Paper A about 0" for 0), alone in a listing of `day`, its abstract unlike
+    any other's."""
+    import random
+
+    from storage.models import Entry, IngestReport
+    from storage.papers import store_entries
+
+    words = " ".join(random.Random(n).sample(_WORDS * 3, 20))
+    entry = Entry(f"On {words}.", f"Paper {chr(65 + n)} about {n}", upvotes=10, listed_on=str(day))
+    now = datetime(2026, 3, 16, tzinfo=UTC).isoformat()
+    store_entries(db, "hf", "test", f"hf{day}", [entry], now, IngestReport("hf"))
+
+
+def _titles(message: dict) -> list[str]:
+    return sorted(
+        b["text"]["text"].split("*")[1] for b in message["blocks"] if b["type"] == "section"
+    )
+
+
+@pytest.mark.parametrize(
+    ("down_until", "papers", "heading"),
+    [
+        pytest.param(
+            # Wednesday's 09:00 missed by 5 h (grace is 3 h): nothing was sent that day.
+            [datetime(2026, 3, 18, 14, tzinfo=UTC), datetime(2026, 3, 19, 9, tzinfo=UTC)],
+            "CD",
+            "Daily papers · Wed, Mar 18 – Thu, Mar 19",
+            id="a-day-missed",
+        ),
+        pytest.param(
+            # Down from before Wednesday's slot until an hour after Friday's: the ledger
+            # records Wednesday as missed and has no row for Thursday.
+            [datetime(2026, 3, 20, 10, tzinfo=UTC)],
+            "CDE",
+            "Daily papers · Wed, Mar 18 – Fri, Mar 20",
+            id="three-days-down",
+        ),
+        pytest.param(
+            # Down for three weeks: the digest after it covers two weeks, not all of them.
+            [datetime(2026, 4, 7, 10, tzinfo=UTC)],
+            "JKLMNOPQRSTUVW",
+            "Daily papers · Wed, Mar 25 – Tue, Apr 7",
+            id="capped-at-two-weeks",
+        ),
+    ],
+)
+def test_the_digest_after_an_outage_brings_the_missed_days_papers(
+    stub, tmp_path, down_until, papers, heading
+):
+    """A worker down past PAPERS_GRACE_MINUTES skips the digests it missed (never posted
+    late), but their papers are not lost: the next digest holds them, headed with the days
+    it covers, and the one after it is its own day's again."""
+    from storage.config import Config
+
+    db = connect(tmp_path / "papers.db")
+    for n in range(24):  # paper A on Mar 16, B on Mar 17, ... X on Apr 8
+        _list_one(db, n, (datetime(2026, 3, 16) + timedelta(days=n)).date())
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+        digest_size=20,
+    )
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    clients = client_factory(config)
+    assert deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC)) == Counter(sent=1)
+    for moment in down_until:
+        deliver_due(db, config, clients, moment)
+    messages = stub.messages("DU0LOCAL")
+    assert len(messages) == 2
+    assert _titles(messages[-1]) == [f"Paper {c} about {ord(c) - 65}" for c in papers]
+    assert messages[-1]["blocks"][0]["text"]["text"] == heading
+    assert "missed by" in ledger.ledger(db)[1]["detail"]
+    next_day = (down_until[-1] + timedelta(days=1)).replace(hour=9, minute=30)
+    deliver_due(db, config, clients, next_day)
+    following = chr(ord(papers[-1]) + 1)
+    assert _titles(stub.messages("DU0LOCAL")[-1]) == [
+        f"Paper {following} about {ord(following) - 65}"
+    ]
+
+
+def test_a_new_subscriptions_first_digest_is_its_own_days_alone(stub, tmp_path):
+    """Slots before a subscription existed have no ledger rows: its first digest holds its
+    own day's papers, not the days before it was made."""
+    from storage.config import Config
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    for n in range(4):
+        listing(db, "hf", f"2026-03-{16 + n}", {n: 10})
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+    )
+    add_subscription_to(db, stub, datetime(2026, 3, 18, 10, tzinfo=UTC), frequency="daily")
+    deliver_due(db, config, client_factory(config), datetime(2026, 3, 19, 9, tzinfo=UTC))
+    (message,) = stub.messages("DU0LOCAL")
+    assert _titles(message) == ["Paper D about 3"]
+    assert message["blocks"][0]["text"]["text"] == "Daily papers · Thu, Mar 19"
