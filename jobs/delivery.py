@@ -303,7 +303,11 @@ def _following(sub: Subscription, now: datetime) -> datetime | None:
 
 def _missed(due: datetime, now: datetime, grace_minutes: int) -> Skip:
     late = int((now - due).total_seconds() // 60)
-    return Skip(f"{ledger.MISSED} {late} min (grace {grace_minutes} min)")
+    # Its papers are not lost: storage.digests.window_days gives them to the next digest.
+    return Skip(
+        f"{ledger.MISSED} {late} min (grace {grace_minutes} min);"
+        " its papers come in the next digest"
+    )
 
 
 def deliver_digest(
