@@ -198,13 +198,21 @@ def never_sent(db: Database, subscription_id: int, periods: list[str]) -> dict[s
     return {period: bool(unsent) for period, unsent in rows}
 
 
-def never_sent_since(db: Database, subscription_id: int, since: datetime) -> bool:
-    """Whether a digest of this subscription was settled as never sent (see never_sent) at
-    or after `since`: the worker, back from an outage, skipped it on its way here."""
+def never_sent_since(db: Database, subscription_id: int, since: datetime, before: str) -> bool:
+    """Whether a digest of this subscription for a period before `before` was settled as
+    never sent (see never_sent) at or after `since`: the worker, back from an outage,
+    skipped it on its way to the period at hand."""
     return bool(
         db["deliveries"].count_where(
-            f"subscription_id = ? AND claimed_at >= ? AND {_NEVER_SENT}",
-            [subscription_id, since.isoformat(), State.SKIPPED, MISSED + "%", GAVE_WAY + "%"],
+            f"subscription_id = ? AND claimed_at >= ? AND period < ? AND {_NEVER_SENT}",
+            [
+                subscription_id,
+                since.isoformat(),
+                before,
+                State.SKIPPED,
+                MISSED + "%",
+                GAVE_WAY + "%",
+            ],
         )
     )
 

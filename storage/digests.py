@@ -61,7 +61,7 @@ def window_days(db: Database, sub: Subscription, due: datetime) -> int:
         # for longer than CATCH_UP_DAYS, which skipped a digest from before them on its way
         # back (recorded since this digest's previous slot).
         previous = schedule.slot_on(day - timedelta(days=days))
-        if previous is not None and never_sent_since(db, sub.id, previous):
+        if previous is not None and never_sent_since(db, sub.id, previous, schedule.period(due)):
             return reach[-1][0]
     for covering, period in reach:
         if unsent.get(period) is False:  # sent or settled: its days were its own digest's
