@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import codecs
 import ctypes
-import ctypes.util
 import hashlib
 import io
 import logging
@@ -338,7 +337,9 @@ def _guarded(
 
 def _libc() -> ctypes.CDLL | None:
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        # The C library the interpreter runs on (dlopen of the program itself), without
+        # ctypes.util.find_library, which runs ldconfig in a subprocess at every start.
+        libc = ctypes.CDLL(None)
         libc.malloc_trim.argtypes = [ctypes.c_size_t]
         return libc
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
