@@ -12,7 +12,7 @@ from sqlite_utils import Database
 from storage.deliveries import never_sent, never_sent_since, sent_paper_ids
 from storage.schedule import period_day
 from storage.search import filter_matching
-from storage.subscriptions import Subscription
+from storage.subscriptions import Status, Subscription
 from storage.trending import Ranked, ranked, with_papers
 
 # A keyword digest filters the window's ranked papers in growing slices (200, 400, 800...)
@@ -118,3 +118,12 @@ def select_papers(
         chosen += [r for r in part if r.paper_id in matching]
         step *= 2
     return with_papers(db, chosen[:size])
+
+
+def next_days(db: Database, sub: Subscription) -> int | None:
+    """The local days `sub`'s next digest covers (window_days at its due moment), so that a
+    preview is headed as that digest will be; None when none is scheduled (paused, or an
+    instant alert)."""
+    if sub.is_instant or sub.status != Status.ACTIVE or not sub.next_due_at:
+        return None
+    return window_days(db, sub, datetime.fromisoformat(sub.next_due_at))
