@@ -507,20 +507,27 @@ def next_delivery(sub: Subscription, now: datetime | None = None) -> str:
     return f"Next digest: {_due(sub)}."
 
 
-def next_heading(sub: Subscription, now: datetime) -> str:
-    """The heading of `sub`'s next digest, dated as it will be (its due day, not today's)."""
+def next_heading(sub: Subscription, now: datetime, days: int | None = None) -> str:
+    """The heading of `sub`'s next digest, dated as it will be (its due day, not today's;
+    with the missed days it covers too, `days` of storage.digests.next_days)."""
     if sub.next_due_at and sub.status != "paused":  # the worker heads it with its due time
-        return digest_heading(sub, datetime.fromisoformat(sub.next_due_at))
+        return digest_heading(sub, datetime.fromisoformat(sub.next_due_at), days)
     return digest_heading(sub, now)
 
 
 def preview_message(
-    sub: Subscription, papers: list[dict], now: datetime, empty_digest: str
+    sub: Subscription,
+    papers: list[dict],
+    now: datetime,
+    empty_digest: str,
+    days: int | None = None,
 ) -> dict:
     """What `sub`'s digest would hold now, marked as a preview, with when the real one is due
-    (`empty_digest`: PAPERS_EMPTY_DIGEST, what goes out when nothing is new)."""
+    (`empty_digest`: PAPERS_EMPTY_DIGEST, what goes out when nothing is new; `days`: the
+    days the next digest covers, see next_heading)."""
     first = sub.last_delivered_at is None
-    _, message = preview_digest(papers, next_heading(sub, now), sub.id, empty_digest, first)
+    heading = next_heading(sub, now, days)
+    _, message = preview_digest(papers, heading, sub.id, empty_digest, first)
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"

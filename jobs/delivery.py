@@ -44,7 +44,7 @@ from storage import deliveries as ledger
 from storage import subscriptions as subs
 from storage.config import Config
 from storage.deliveries import Claim, State
-from storage.digests import TrendingCache
+from storage.digests import CATCH_UP_DAYS, TrendingCache
 from storage.subscriptions import Status, Subscription
 
 log = logging.getLogger(__name__)
@@ -301,13 +301,21 @@ def _following(sub: Subscription, now: datetime) -> datetime | None:
     return sub.schedule.next_fire_time(due, now)
 
 
-def _missed(due: datetime, now: datetime, grace_minutes: int) -> Skip:
+def _missed(
+    sub: Subscription, due: datetime, now: datetime, grace_minutes: int, next_at: datetime | None
+) -> Skip:
+    """The skip of a digest the worker was down for past grace, saying where its papers go."""
     late = int((now - due).total_seconds() // 60)
-    # Its papers are not lost: storage.digests.window_days gives them to the next digest.
-    return Skip(
-        f"{ledger.MISSED} {late} min (grace {grace_minutes} min);"
-        " its papers come in the next digest"
+    # Its papers are not lost: storage.digests.window_days gives them to the next digest,
+    # which reaches back CATCH_UP_DAYS local days (after weeks down, the last two weeks').
+    local = sub.schedule.local
+    apart = (local(next_at).date() - local(due).date()).days if next_at else CATCH_UP_DAYS
+    where = (
+        "its papers come in the next digest"
+        if apart < CATCH_UP_DAYS
+        else f"the next digest brings the last {CATCH_UP_DAYS} days' papers"
     )
+    return Skip(f"{ledger.MISSED} {late} min (grace {grace_minutes} min); {where}")
 
 
 def deliver_digest(
@@ -325,7 +333,7 @@ def deliver_digest(
     # still within grace (yesterday's 09:00 missed, today's an hour ago) is sent, now.
     latest = sub.schedule.next_fire_time(due, now - grace) if now - due > grace else None
     if latest is not None and latest <= now:
-        missed = _missed(due, now, config.grace_minutes)
+        missed = _missed(sub, due, now, config.grace_minutes, latest)
         outcome = deliver(
             db, client_for, sub, sub.schedule.period(due), lambda: missed, now, latest
         )
@@ -337,16 +345,17 @@ def deliver_digest(
         ):
             return outcome
         sub, due = moved, latest
+    following = _following(sub, now)
 
     def build() -> Message | Skip:
         if now - due > grace:
-            return _missed(due, now, config.grace_minutes)
+            return _missed(sub, due, now, config.grace_minutes, following)
         digest = build_digest(db, config, sub, due, cache=cache)
         if digest.message is None:
             return Skip("nothing new", Outcome.EMPTY)
         return Message(digest.message, digest.paper_ids)
 
-    return deliver(db, client_for, sub, sub.schedule.period(due), build, now, _following(sub, now))
+    return deliver(db, client_for, sub, sub.schedule.period(due), build, now, following)
 
 
 def recover_unfinished(

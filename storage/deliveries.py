@@ -185,36 +185,34 @@ MISSED = "missed by"
 _NEVER_SENT = "state = ? AND (detail LIKE ? OR detail LIKE ?)"
 
 
-def never_sent(db: Database, subscription_id: int, periods: list[str]) -> dict[str, bool]:
-    """For each of `periods` the ledger has a row for: whether its digest was never sent
-    because the worker was down past grace or a later digest replaced it (True), or the
-    period was settled otherwise: sent, empty, failed or still under way (False)."""
+def never_sent(
+    db: Database, subscription_id: int, periods: list[str]
+) -> dict[str, datetime | None]:
+    """For each of `periods` the ledger has a row for: when its digest was settled as never
+    sent because the worker was down past grace or a later digest replaced it (the worker
+    was back by then), or None when the period was settled otherwise: sent, empty, failed or
+    still under way."""
     marks = ",".join("?" * len(periods))
     rows = db.execute(
-        f"SELECT period, {_NEVER_SENT} FROM deliveries"
+        f"SELECT period, {_NEVER_SENT}, finished_at FROM deliveries"
         f" WHERE subscription_id = ? AND period IN ({marks})",
         [State.SKIPPED, MISSED + "%", GAVE_WAY + "%", subscription_id, *periods],
     )
-    return {period: bool(unsent) for period, unsent in rows}
+    return {
+        period: datetime.fromisoformat(at) if unsent and at else None for period, unsent, at in rows
+    }
 
 
-def never_sent_since(db: Database, subscription_id: int, since: datetime, before: str) -> bool:
-    """Whether a digest of this subscription for a period before `before` was settled as
-    never sent (see never_sent) at or after `since`: the worker, back from an outage,
-    skipped it on its way to the period at hand."""
-    return bool(
-        db["deliveries"].count_where(
-            f"subscription_id = ? AND claimed_at >= ? AND period < ? AND {_NEVER_SENT}",
-            [
-                subscription_id,
-                since.isoformat(),
-                before,
-                State.SKIPPED,
-                MISSED + "%",
-                GAVE_WAY + "%",
-            ],
-        )
+def never_sent_since(db: Database, subscription_id: int, since: datetime) -> list[str]:
+    """The periods of this subscription's digests settled as never sent (see never_sent) at
+    or after `since`: those the worker, back from an outage, skipped on its way to the
+    period at hand (or, with a clock that had jumped ahead, later ones)."""
+    rows = db.execute(
+        "SELECT period FROM deliveries"
+        f" WHERE subscription_id = ? AND finished_at >= ? AND {_NEVER_SENT}",
+        [subscription_id, since.isoformat(), State.SKIPPED, MISSED + "%", GAVE_WAY + "%"],
     )
+    return [period for (period,) in rows]
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:

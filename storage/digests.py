@@ -4,14 +4,15 @@ subscription's keywords), never a paper the subscription was already sent."""
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from itertools import islice
 
 from sqlite_utils import Database
 
 from storage.deliveries import never_sent, never_sent_since, sent_paper_ids
+from storage.schedule import period_day
 from storage.search import filter_matching
-from storage.subscriptions import Subscription
+from storage.subscriptions import Status, Subscription
 from storage.trending import Ranked, ranked, with_papers
 
 # A keyword digest filters the window's ranked papers in growing slices (200, 400, 800...)
@@ -44,33 +45,51 @@ def window_days(db: Database, sub: Subscription, due: datetime) -> int:
     """The local days a digest due at `due` covers: back to the day after the schedule's
     previous slot, and further over the slots before it whose digests were never sent (the
     worker was down past grace, or a later digest replaced one whose retry waited), so their
-    papers are not lost; at most CATCH_UP_DAYS in all (a weekly digest: two weeks)."""
+    papers are not lost; at most CATCH_UP_DAYS in all (a weekly digest: two weeks).
+
+    Only the worker's own outage is caught up: a slot that came with no digest after the
+    worker was back (the subscription paused, or moved to another time) ends the catch-up
+    there, so a digest resumed after a pause holds its own days alone."""
     schedule = sub.schedule
     day = schedule.local(due).date()
     days = back = schedule.span(due)
-    reach: list[tuple[int, str]] = []  # each earlier slot in reach: days back to cover it
+    # Each earlier slot in reach: the days back to cover it, its period, its moment.
+    reach: list[tuple[int, str, datetime]] = []
     while back < CATCH_UP_DAYS:
         slot = schedule.slot_on(day - timedelta(days=back))
         if slot is None:  # pragma: no cover - span() always ends on a slot's day
             break
         back += schedule.span(slot)
-        reach.append((min(back, CATCH_UP_DAYS), schedule.period(slot)))
-    unsent = never_sent(db, sub.id, [period for _, period in reach]) if reach else {}
-    if reach and not unsent:
-        # No row in reach: a new subscription, one resumed after a pause, or a worker down
-        # for longer than CATCH_UP_DAYS, which skipped a digest from before them on its way
-        # back (recorded since this digest's previous slot).
-        previous = schedule.slot_on(day - timedelta(days=days))
-        if previous is not None and never_sent_since(db, sub.id, previous, schedule.period(due)):
-            return reach[-1][0]
-    for covering, period in reach:
-        if unsent.get(period) is False:  # sent or settled: its days were its own digest's
-            break
-        # A missed period covers the slots between it and this one too: a worker down for
-        # three days records the first as missed and has no row for the two after it.
-        if unsent.get(period):
-            days = covering
+        reach.append((min(back, CATCH_UP_DAYS), schedule.period(slot), slot))
+    unsent = never_sent(db, sub.id, [period for _, period, _ in reach]) if reach else {}
+    gap: datetime | None = None  # the latest slot with no row since the last row met
+    for covering, period, slot in reach:
+        if period not in unsent:
+            # No row: the worker was down (three days down record the first slot as
+            # missed, and none after it), or the subscription was new, paused or moved.
+            gap = gap or slot
+            continue
+        settled = unsent[period]
+        # Sent or settled otherwise: its days were its own digest's. Never sent, but a slot
+        # came without a digest after the worker was back: paused or moved, not down.
+        if settled is None or (gap is not None and gap > settled):
+            return days
+        days, gap = covering, None
+    first = day - timedelta(days=CATCH_UP_DAYS - 1)
+    if gap is not None and _skipped_before(db, sub, first, gap):
+        # No row back to the first day in reach: a worker down for longer than
+        # CATCH_UP_DAYS skipped a digest from before it on its way back (after `gap`).
+        return reach[-1][0]
     return days
+
+
+def _skipped_before(db: Database, sub: Subscription, first: date, since: datetime) -> bool:
+    """Whether a digest of a period that began before the local day `first` was settled as
+    never sent at or after `since`. Only before: a daily digest missed before the schedule
+    became weekly has a period the weekly slots in reach never name, but it falls on their
+    days (and a clock that jumped ahead skipped later periods)."""
+    starts = (period_day(period) for period in never_sent_since(db, sub.id, since))
+    return any(start is not None and start < first for start in starts)
 
 
 def select_papers(
@@ -99,3 +118,12 @@ def select_papers(
         chosen += [r for r in part if r.paper_id in matching]
         step *= 2
     return with_papers(db, chosen[:size])
+
+
+def next_days(db: Database, sub: Subscription) -> int | None:
+    """The local days `sub`'s next digest covers (window_days at its due moment), so that a
+    preview is headed as that digest will be; None when none is scheduled (paused, or an
+    instant alert)."""
+    if sub.is_instant or sub.status != Status.ACTIVE or not sub.next_due_at:
+        return None
+    return window_days(db, sub, datetime.fromisoformat(sub.next_due_at))

@@ -211,6 +211,18 @@ def zone(name: str) -> ZoneInfo:
         raise SubscriptionError(_unknown(name)) from exc
 
 
+def period_day(period: str) -> date | None:
+    """The first local day of a digest's period (Schedule.period: `2026-03-17`, or
+    `2026-W12`: its Monday); None for another ledger period (an alert's `alert:0-57`)."""
+    year, week_mark, week = period.partition("-W")
+    try:
+        if week_mark:
+            return date.fromisocalendar(int(year), int(week), 1)
+        return date.fromisoformat(period)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True)
 class Schedule:
     """A subscription's schedule: a local time in an IANA zone, daily, on weekdays or on

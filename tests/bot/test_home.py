@@ -427,3 +427,27 @@ def test_a_reply_to_a_click_in_a_preview_shows_where_the_preview_was(slack, repl
     paused = preview(slack, similar, "home_pause_2")
     assert "*More like*" in json.dumps(_after_buttons_of(paused, 1), ensure_ascii=False)
     assert validate_blocks(paused["blocks"], surface="home") == []
+
+
+def test_a_preview_after_a_missed_digest_is_headed_with_the_days_it_covers(slack, config):
+    """Wednesday's digest was missed (the worker down past grace), so Thursday's holds
+    Wednesday's papers too, headed "Wed, Mar 18 – Thu, Mar 19"; its preview on Home, under
+    the line that says the missed one's papers come in the next digest, was headed with
+    Thursday alone."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from jobs.delivery import deliver_due
+    from jobs.slack import client_factory
+
+    db = connect(config.db_path)
+    monday = datetime(2026, 3, 16, 10, tzinfo=UTC)
+    add_subscription(db, slack.team_id, "U0LOCAL", "U0LOCAL", "personal", now=monday)
+    clients = client_factory(config)
+    deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC))
+    deliver_due(db, config, clients, datetime(2026, 3, 18, 14, tzinfo=UTC))  # missed
+    with time_machine.travel(datetime(2026, 3, 19, 8, tzinfo=UTC), tick=True):
+        shown = json.dumps(preview(slack, open_home(slack), "home_preview_1"), ensure_ascii=False)
+    assert "missed by 300 min (grace 180 min); its papers come in the next digest" in shown
+    assert "Daily papers · Wed, Mar 18 – Thu, Mar 19" in shown

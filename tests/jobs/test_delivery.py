@@ -875,13 +875,14 @@ def _titles(message: dict) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    ("down_until", "papers", "heading"),
+    ("down_until", "papers", "heading", "promise"),
     [
         pytest.param(
             # Wednesday's 09:00 missed by 5 h (grace is 3 h): nothing was sent that day.
             [datetime(2026, 3, 18, 14, tzinfo=UTC), datetime(2026, 3, 19, 9, tzinfo=UTC)],
             "CD",
             "Daily papers · Wed, Mar 18 – Thu, Mar 19",
+            "its papers come in the next digest",
             id="a-day-missed",
         ),
         pytest.param(
@@ -890,6 +891,7 @@ def _titles(message: dict) -> list[str]:
             [datetime(2026, 3, 20, 10, tzinfo=UTC)],
             "CDE",
             "Daily papers · Wed, Mar 18 – Fri, Mar 20",
+            "its papers come in the next digest",
             id="three-days-down",
         ),
         pytest.param(
@@ -897,12 +899,14 @@ def _titles(message: dict) -> list[str]:
             [datetime(2026, 4, 7, 10, tzinfo=UTC)],
             "JKLMNOPQRSTUVW",
             "Daily papers · Wed, Mar 25 – Tue, Apr 7",
+            # Nor does the ledger say its papers come in it.
+            "the next digest brings the last 14 days' papers",
             id="capped-at-two-weeks",
         ),
     ],
 )
 def test_the_digest_after_an_outage_brings_the_missed_days_papers(
-    stub, tmp_path, down_until, papers, heading
+    stub, tmp_path, down_until, papers, heading, promise
 ):
     """A worker down past PAPERS_GRACE_MINUTES skips the digests it missed (never posted
     late), but their papers are not lost: the next digest holds them, headed with the days
@@ -929,7 +933,7 @@ def test_the_digest_after_an_outage_brings_the_missed_days_papers(
     assert _titles(messages[-1]) == [f"Paper {c} about {ord(c) - 65}" for c in papers]
     assert messages[-1]["blocks"][0]["text"]["text"] == heading
     assert ledger.ledger(db)[1]["detail"].startswith("missed by")
-    assert ledger.ledger(db)[1]["detail"].endswith("; its papers come in the next digest")
+    assert ledger.ledger(db)[1]["detail"].endswith(f"; {promise}")
     next_day = (down_until[-1] + timedelta(days=1)).replace(hour=9, minute=30)
     deliver_due(db, config, clients, next_day)
     following = chr(ord(papers[-1]) + 1)
@@ -958,3 +962,80 @@ def test_a_new_subscriptions_first_digest_is_its_own_days_alone(stub, tmp_path):
     (message,) = stub.messages("DU0LOCAL")
     assert _titles(message) == ["Paper D about 3"]
     assert message["blocks"][0]["text"]["text"] == "Daily papers · Thu, Mar 19"
+
+
+def _daily_with_tuesdays_digest_sent(stub, tmp_path):
+    """One paper listed a day (A on Mar 16, B on Mar 17, ...) and a daily 09:00 UTC trending
+    digest by DM, made Monday, Mar 16, whose Tuesday digest went out."""
+    from storage.config import Config
+
+    db = connect(tmp_path / "papers.db")
+    for n in range(24):
+        _list_one(db, n, (datetime(2026, 3, 16) + timedelta(days=n)).date())
+    config = Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+        digest_size=20,
+    )
+    sub = add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    clients = client_factory(config)
+    assert deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC)) == Counter(sent=1)
+    return db, config, clients, sub
+
+
+@pytest.mark.parametrize(
+    ("resumed_at", "due", "papers", "heading"),
+    [
+        pytest.param(
+            # Paused over Thursday's slot: Friday's digest is Friday's alone.
+            datetime(2026, 3, 20, 8, tzinfo=UTC),
+            datetime(2026, 3, 20, 9, tzinfo=UTC),
+            "E",
+            "Daily papers · Fri, Mar 20",
+            id="paused-over-a-slot",
+        ),
+        pytest.param(
+            # Resumed before Thursday's slot: no digest was paused away; Wednesday's papers
+            # come in Thursday's, as after any missed digest.
+            datetime(2026, 3, 19, 8, tzinfo=UTC),
+            datetime(2026, 3, 19, 9, tzinfo=UTC),
+            "CD",
+            "Daily papers · Wed, Mar 18 – Thu, Mar 19",
+            id="resumed-before-the-next-slot",
+        ),
+    ],
+)
+def test_a_digest_resumed_after_a_pause_does_not_catch_up_a_missed_one(
+    stub, tmp_path, resumed_at, due, papers, heading
+):
+    """Wednesday's digest was missed (the worker down past grace), then the member paused
+    the subscription. Resumed on Friday, its first digest held Wednesday's and Thursday's
+    papers too, headed "Wed, Mar 18 – Fri, Mar 20": days it was paused for."""
+    db, config, clients, sub = _daily_with_tuesdays_digest_sent(stub, tmp_path)
+    deliver_due(db, config, clients, datetime(2026, 3, 18, 14, tzinfo=UTC))  # Wednesday's missed
+    grace = timedelta(minutes=config.grace_minutes)
+    paused_at = datetime(2026, 3, 18, 15, tzinfo=UTC)
+    subs.set_status(db, stub.team_id, sub.id, subs.Status.PAUSED, now=paused_at, grace=grace)
+    subs.set_status(db, stub.team_id, sub.id, subs.Status.ACTIVE, now=resumed_at, grace=grace)
+    assert deliver_due(db, config, clients, due) == Counter(sent=1)
+    messages = stub.messages("DU0LOCAL")
+    assert messages[-1]["blocks"][0]["text"]["text"] == heading
+    assert _titles(messages[-1]) == [f"Paper {c} about {ord(c) - 65}" for c in papers]
+
+
+def test_a_daily_digest_made_weekly_after_a_missed_one_covers_its_week(stub, tmp_path):
+    """Wednesday's daily digest was missed; the member then made it weekly on Tuesdays. The
+    first weekly digest covers the week since Tuesday's daily one, Wednesday included: it was
+    headed "Wed, Mar 11 – Tue, Mar 24" and held a paper from before the subscription's first
+    digest (a daily missed digest was taken for a weekly one two weeks back)."""
+    db, config, clients, _ = _daily_with_tuesdays_digest_sent(stub, tmp_path)
+    deliver_due(db, config, clients, datetime(2026, 3, 18, 14, tzinfo=UTC))  # Wednesday's missed
+    changed = datetime(2026, 3, 18, 15, tzinfo=UTC)
+    sub = add_subscription_to(db, stub, changed, frequency="weekly", weekday=1)
+    assert sub.next_due_at == "2026-03-24T09:00:00+00:00"
+    assert deliver_due(db, config, clients, datetime(2026, 3, 24, 9, tzinfo=UTC)) == Counter(sent=1)
+    weekly = stub.messages("DU0LOCAL")[-1]
+    assert weekly["blocks"][0]["text"]["text"] == "Weekly papers · Tue, Mar 24"
+    assert _titles(weekly) == [f"Paper {c} about {ord(c) - 65}" for c in "CDEFGHI"]
