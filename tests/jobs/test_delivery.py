@@ -20,6 +20,7 @@ from slackstub.limits import validate_blocks
 from storage import connect, teams
 from storage import deliveries as ledger
 from storage import subscriptions as subs
+from storage.config import Config
 from storage.trending import trending
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -711,7 +712,6 @@ def test_a_weekdays_digest_on_monday_brings_the_weekends_papers(stub, tmp_path):
     held Monday's papers, and a paper listed on Saturday or Sunday (the weekend's most
     upvoted) never reached a weekdays subscriber. Monday's now spans the days since
     Friday's digest; Tuesday's is Tuesday's alone again."""
-    from storage.config import Config
     from tests.storage.test_trending import listing
 
     db = connect(tmp_path / "papers.db")
@@ -723,12 +723,7 @@ def test_a_weekdays_digest_on_monday_brings_the_weekends_papers(stub, tmp_path):
         ("2026-03-24", 4, 10),  # Tuesday
     ]:
         listing(db, "hf", day, {paper: upvotes})
-    config = Config(
-        db_path=str(tmp_path / "papers.db"),
-        slack_bot_token=stub.token,
-        slack_signing_secret="unused",
-        slack_api_url=stub.api_url,
-    )
+    config = _stub_config(stub, tmp_path)
     friday = datetime(2026, 3, 20, 8, tzinfo=UTC)
     add_subscription_to(db, stub, friday, frequency="weekdays")
     for day in (20, 23, 24):  # Friday, Monday, Tuesday at 09:00 UTC
@@ -742,6 +737,17 @@ def test_a_weekdays_digest_on_monday_brings_the_weekends_papers(stub, tmp_path):
         ["Paper B about 1", "Paper C about 2", "Paper D about 3"],
         ["Paper E about 4"],
     ]
+
+
+def _stub_config(stub, tmp_path, **fields) -> Config:
+    """A worker's configuration on tmp_path's database, posting to the stand-in."""
+    return Config(
+        db_path=str(tmp_path / "papers.db"),
+        slack_bot_token=stub.token,
+        slack_signing_secret="unused",
+        slack_api_url=stub.api_url,
+        **fields,
+    )
 
 
 def add_subscription_to(db, stub, now: datetime, **fields) -> subs.Subscription:
@@ -812,18 +818,12 @@ def test_the_digest_a_stale_retry_gives_way_to_brings_that_days_papers_too(stub,
     """Tuesday's digest failed and its retry waited until Wednesday 10:00: Wednesday's
     digest, sent instead, holds Tuesday's papers as well as Wednesday's (none is lost), and
     Thursday's is Thursday's alone again."""
-    from storage.config import Config
     from tests.storage.test_trending import listing
 
     db = connect(tmp_path / "papers.db")
     for day, paper in [("2026-03-16", 0), ("2026-03-17", 1), ("2026-03-18", 2), ("2026-03-19", 3)]:
         listing(db, "hf", day, {paper: 10})
-    config = Config(
-        db_path=str(tmp_path / "papers.db"),
-        slack_bot_token=stub.token,
-        slack_signing_secret="unused",
-        slack_api_url=stub.api_url,
-    )
+    config = _stub_config(stub, tmp_path)
     add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
     clients = client_factory(config)
     stub.state.fail_next["chat.postMessage"] = ["internal_error"]
@@ -911,18 +911,10 @@ def test_the_digest_after_an_outage_brings_the_missed_days_papers(
     """A worker down past PAPERS_GRACE_MINUTES skips the digests it missed (never posted
     late), but their papers are not lost: the next digest holds them, headed with the days
     it covers, and the one after it is its own day's again."""
-    from storage.config import Config
-
     db = connect(tmp_path / "papers.db")
     for n in range(24):  # paper A on Mar 16, B on Mar 17, ... X on Apr 8
         _list_one(db, n, (datetime(2026, 3, 16) + timedelta(days=n)).date())
-    config = Config(
-        db_path=str(tmp_path / "papers.db"),
-        slack_bot_token=stub.token,
-        slack_signing_secret="unused",
-        slack_api_url=stub.api_url,
-        digest_size=20,
-    )
+    config = _stub_config(stub, tmp_path, digest_size=20)
     add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
     clients = client_factory(config)
     assert deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC)) == Counter(sent=1)
@@ -945,18 +937,12 @@ def test_the_digest_after_an_outage_brings_the_missed_days_papers(
 def test_a_new_subscriptions_first_digest_is_its_own_days_alone(stub, tmp_path):
     """Slots before a subscription existed have no ledger rows: its first digest holds its
     own day's papers, not the days before it was made."""
-    from storage.config import Config
     from tests.storage.test_trending import listing
 
     db = connect(tmp_path / "papers.db")
     for n in range(4):
         listing(db, "hf", f"2026-03-{16 + n}", {n: 10})
-    config = Config(
-        db_path=str(tmp_path / "papers.db"),
-        slack_bot_token=stub.token,
-        slack_signing_secret="unused",
-        slack_api_url=stub.api_url,
-    )
+    config = _stub_config(stub, tmp_path)
     add_subscription_to(db, stub, datetime(2026, 3, 18, 10, tzinfo=UTC), frequency="daily")
     deliver_due(db, config, client_factory(config), datetime(2026, 3, 19, 9, tzinfo=UTC))
     (message,) = stub.messages("DU0LOCAL")
@@ -967,18 +953,10 @@ def test_a_new_subscriptions_first_digest_is_its_own_days_alone(stub, tmp_path):
 def _daily_with_tuesdays_digest_sent(stub, tmp_path):
     """One paper listed a day (A on Mar 16, B on Mar 17, ...) and a daily 09:00 UTC trending
     digest by DM, made Monday, Mar 16, whose Tuesday digest went out."""
-    from storage.config import Config
-
     db = connect(tmp_path / "papers.db")
     for n in range(24):
         _list_one(db, n, (datetime(2026, 3, 16) + timedelta(days=n)).date())
-    config = Config(
-        db_path=str(tmp_path / "papers.db"),
-        slack_bot_token=stub.token,
-        slack_signing_secret="unused",
-        slack_api_url=stub.api_url,
-        digest_size=20,
-    )
+    config = _stub_config(stub, tmp_path, digest_size=20)
     sub = add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
     clients = client_factory(config)
     assert deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC)) == Counter(sent=1)
