@@ -8,14 +8,15 @@ import os
 import signal
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlite_utils import Database
 
@@ -188,71 +189,73 @@ def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Call
     return run
 
 
-# How long a worker's first delivery run waits for the inbox's and the feeds' first runs.
+# How long a worker's first delivery run waits, at most, for the inbox's and the feeds'.
 FIRST_INGEST_WAIT_SECONDS = 300
 
 
 class _FirstIngest:
-    """The inbox's and the feeds' first runs since the worker started, which its first
-    delivery run waits for (at most FIRST_INGEST_WAIT_SECONDS): after an outage, the digest
-    that catches up the days it missed (storage.digests.window_days) must hold the papers
-    listed meanwhile, which the worker ingests as it starts. All three jobs start at once,
-    and the digest went out before the feeds were read."""
+    """Starts a worker's deliveries once the inbox and the feeds have each been read once
+    (or FIRST_INGEST_WAIT_SECONDS after the start, whichever comes first): after an outage,
+    the digest that catches up the days it missed (storage.digests.window_days) must hold
+    the papers listed meanwhile, which the worker ingests as it starts. Started with the
+    other jobs, the digest went out before the feeds were read."""
 
-    def __init__(self, jobs: tuple[str, ...]) -> None:
-        self._done = {job: threading.Event() for job in jobs}
-        self._until = time.monotonic() + FIRST_INGEST_WAIT_SECONDS
+    def __init__(self, scheduler: BaseScheduler, jobs: tuple[str, ...]) -> None:
+        self.scheduler = scheduler
+        self._left = set(jobs)
+        self._lock = threading.Lock()
 
     def marked(self, job_id: str, run: Callable[[], None]) -> Callable[[], None]:
-        """The job `run`, which counts as having run once it has (whatever came of it)."""
+        """The job `run`; its first run, whatever came of it, counts as done."""
 
         def marked_run() -> None:
             try:
                 run()
             finally:
-                self._done[job_id].set()
+                with self._lock:
+                    self._left.discard(job_id)
+                    ready = not self._left
+                if ready:
+                    self.start_deliveries()
 
         marked_run.__name__ = marked_run.__qualname__ = run.__name__
         return marked_run
 
-    def after(self, run: Callable[[], None]) -> Callable[[], None]:
-        """The job `run`, begun only once the first ingest runs are done."""
-
-        def waiting_run() -> None:
-            self.wait()
-            run()
-
-        waiting_run.__name__ = waiting_run.__qualname__ = run.__name__
-        return waiting_run
-
-    def wait(self) -> None:
-        """Wait for every first run, until the deadline or the worker stops."""
-        for job_id, done in self._done.items():
-            while not done.is_set() and not _STOPPING.is_set():
-                left = self._until - time.monotonic()
-                if left <= 0:
-                    log.warning("deliveries begin before the %s job's first run ended", job_id)
-                    done.set()  # said once; later runs do not wait
-                    break
-                done.wait(min(left, 1.0))  # a second at a time: a stop is noticed
+    def start_deliveries(self) -> None:
+        """Run the paused delivery job now, and every minute from then on (once)."""
+        with self._lock:
+            if self._left:  # the deadline came first
+                log.warning("deliveries begin before the first run of: %s", sorted(self._left))
+                self._left.clear()
+            try:
+                job = self.scheduler.get_job("deliver")
+                if job is not None and job.next_run_time is None:
+                    self.scheduler.modify_job("deliver", next_run_time=datetime.now(UTC))
+            except JobLookupError:  # the worker stopped meanwhile
+                pass
 
 
 def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None) -> Lease:
-    """Add the inbox, feeds and delivery jobs (the first delivery after the first ingest
-    runs, see _FirstIngest), and the lease heartbeat; returns the lease."""
+    """Add the inbox, feeds and delivery jobs (deliveries once both have run, see
+    _FirstIngest), and the lease heartbeat; returns the lease."""
     hold = hold or Lease(config)
     _STOPPING.clear()
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     start = datetime.now(UTC)
-    first = _FirstIngest(("ingest", "feeds"))
+    first = _FirstIngest(scheduler, ("ingest", "feeds"))
     for job_id, job, trigger in [
         ("ingest", ingest_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
         ("feeds", feeds_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
-        ("deliver", deliver, IntervalTrigger(minutes=1)),
     ]:
-        run = _guarded(job, config, hold)
-        run = first.after(run) if job_id == "deliver" else first.marked(job_id, run)
+        run = first.marked(job_id, _guarded(job, config, hold))
         scheduler.add_job(run, trigger, id=job_id, next_run_time=start, **common)
+    # Added paused (no next run time): _FirstIngest starts it.
+    deliveries = _guarded(deliver, config, hold)
+    scheduler.add_job(
+        deliveries, IntervalTrigger(minutes=1), id="deliver", next_run_time=None, **common
+    )
+    wait = timedelta(seconds=FIRST_INGEST_WAIT_SECONDS)
+    scheduler.add_job(first.start_deliveries, DateTrigger(start + wait), id="deliver-start")
     # The heartbeat: a long delivery run must not let the lease lapse.
     beat = IntervalTrigger(seconds=config.lease_seconds / 4)
     scheduler.add_job(_held_or_logged, beat, args=[hold], id="lease", **common)

@@ -29,13 +29,30 @@ def test_the_worker_says_when_a_grown_store_should_be_reindexed(
     assert (hint in caplog.text) is told
 
 
+@pytest.mark.parametrize(
+    ("answer_after", "wait_at_most", "has_feed_paper"),
+    [
+        pytest.param(1.0, 300, True, id="feed-read-first"),
+        # A feed that hangs holds the digests back no longer than FIRST_INGEST_WAIT_SECONDS.
+        pytest.param(30.0, 1, False, id="feed-hangs"),
+    ],
+)
 def test_a_digest_that_catches_up_an_outage_waits_for_the_feeds_read_at_start(
-    worker_config, subscribe, stub, file_server
+    worker_config,
+    subscribe,
+    stub,
+    file_server,
+    monkeypatch,
+    caplog,
+    answer_after,
+    wait_at_most,
+    has_feed_paper,
 ):
     """The worker was down from before Wednesday's 09:00 until Thursday 10:00: Thursday's
-    digest covers Wednesday too. All jobs start at once, and the digest went out before the
-    feeds brought what was listed while the worker was down; now the first delivery waits
-    for the first feeds run (the feed answers a second late here)."""
+    digest covers Wednesday too. All jobs started at once, and the digest went out before
+    the feeds brought what was listed while the worker was down; now deliveries begin once
+    the inbox and the feeds have been read (here the feed answers a second late), or after
+    FIRST_INGEST_WAIT_SECONDS at the most."""
     from dataclasses import replace
     from datetime import UTC, datetime
 
@@ -47,25 +64,27 @@ def test_a_digest_that_catches_up_an_outage_waits_for_the_feeds_read_at_start(
     from tests.bot.conftest import wait_for
     from tests.jobs.test_fuzz_ingest import rss
 
+    monkeypatch.setattr(worker, "FIRST_INGEST_WAIT_SECONDS", wait_at_most)
     title = "Outage Recovery: Papers Listed While the Worker Was Down"
     file_server.routes["/feed.xml"] = (200, rss([(title, "We study what a worker misses.")]), {})
     file_server.hold = threading.Event()
-    threading.Timer(1.0, file_server.hold.set).start()
+    answer = threading.Timer(answer_after, file_server.hold.set)
+    answer.start()
     config = replace(worker_config, feed_urls=(file_server.url("/feed.xml"),))
     subscribe(datetime(2026, 3, 17, 10, tzinfo=UTC), tz="UTC", at_time="09:00")
     scheduler = BackgroundScheduler()
+    db = connect(config.db_path)
     with time_machine.travel(datetime(2026, 3, 19, 10, tzinfo=UTC), tick=True):
         hold = worker.add_jobs(scheduler, config)
         scheduler.start()
         try:
-            db = connect(config.db_path)
-            wait_for(
-                lambda: any(
-                    r["period"] == "2026-03-19" and r["finished_at"] for r in ledger.ledger(db)
-                )
-            )
+            wait_for(lambda: [r for r in ledger.ledger(db) if r["state"] == "sent"])
         finally:
+            answer.cancel()
+            file_server.hold.set()
             worker.stop(scheduler, hold)
     (digest,) = stub.messages("DU0LOCAL")
     assert digest["text"].startswith("Daily papers · Wed, Mar 18 – Thu, Mar 19")
-    assert title in json.dumps(digest["blocks"])
+    assert (title in json.dumps(digest["blocks"])) is has_feed_paper
+    begun_early = "deliveries begin before the first run of: ['feeds']" in caplog.text
+    assert begun_early is not has_feed_paper
