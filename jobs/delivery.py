@@ -439,7 +439,10 @@ def _give_way(
         later.isoformat(),
         period,
     )
-    detail = f"{ledger.GAVE_WAY} {period} (its retry waited past that slot)"
+    # Shown in /papers list and on App Home: the day, as the digest's heading names it (a
+    # period such as `2026-W13` means nothing to a reader).
+    day = sub.schedule.local(later).strftime("%a, %b %-d")
+    detail = f"{ledger.GAVE_WAY} {day}, which holds its papers (its retry waited past that slot)"
     ledger.finish(db, claim, State.SKIPPED, detail, now, next_at)
     return Outcome.SKIPPED
 
