@@ -358,13 +358,17 @@ class SlackStandIn:
             payload["container"] = {"type": "view", "view_id": "V0HOME"}
             payload["view"] = {"id": "V0HOME", "type": "home", **view}
         else:
-            # As Slack sends it: the message's ts, the same for every click on one message.
+            # As Slack sends it: the message's ts, the same for every click on one message;
+            # the message itself only when it is no ephemeral one (Slack keeps none of those).
+            ephemeral = bool(message.get("_ephemeral"))
             payload["container"] = {
                 "type": "message",
                 "message_ts": message.get("ts"),
                 "channel_id": channel,
-                "is_ephemeral": True,
+                "is_ephemeral": ephemeral,
             }
+            if not ephemeral:
+                payload["message"] = {k: v for k, v in message.items() if not k.startswith("_")}
             payload["channel"] = {"id": channel, "name": "x"}
             payload["response_url"] = response_url
         status, body = self.send(urllib.parse.urlencode({"payload": json.dumps(payload)}))

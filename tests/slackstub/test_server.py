@@ -143,3 +143,44 @@ def test_slack_refuses_two_blocks_with_one_block_id():
     assert validate_blocks([block, dict(block)], surface="home") == [
         "block 1: duplicate block_id saved_0_7"
     ]
+
+
+@pytest.mark.parametrize("ephemeral", [True, False], ids=["ephemeral", "channel-message"])
+def test_a_click_says_whether_its_message_was_ephemeral_as_slack_does(standin, ephemeral):
+    """Slack's block_actions payload marks a click on an ephemeral message so, and carries
+    the message itself only for a message in the channel: the stand-in said every message
+    was ephemeral, and sent none."""
+    import threading
+    import urllib.parse
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict] = []
+
+    class App(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"])).decode()
+            got.append(json.loads(urllib.parse.parse_qs(body)["payload"][0]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    app = ThreadingHTTPServer(("127.0.0.1", 0), App)
+    threading.Thread(target=app.serve_forever, daemon=True).start()
+    try:
+        standin.app_url = f"http://127.0.0.1:{app.server_address[1]}/slack/events"
+        button = {"type": "button", "action_id": "b", "value": "1", "text": "Go"}
+        message = {"text": "hi", "blocks": [{"type": "actions", "elements": [button]}]}
+        message |= {"_ephemeral": "e1", "ts": "1.1"} if ephemeral else {"ts": "1.2"}
+        message["channel"] = "C0GENERAL"
+        standin.click(message, "b")
+    finally:
+        app.shutdown()
+        app.server_close()
+    (payload,) = got
+    assert payload["container"]["is_ephemeral"] is ephemeral
+    assert ("message" in payload) is not ephemeral
+    if not ephemeral:
+        assert payload["message"]["text"] == "hi" and "_ephemeral" not in payload["message"]
