@@ -213,9 +213,10 @@ class _FirstIngest:
                 run()
             finally:
                 with self._lock:
+                    # Only the run that completes the set starts them: not every later run.
+                    last = job_id in self._left and len(self._left) == 1
                     self._left.discard(job_id)
-                    ready = not self._left
-                if ready:
+                if last:
                     self.start_deliveries()
 
         marked_run.__name__ = marked_run.__qualname__ = run.__name__
