@@ -100,7 +100,8 @@ def build_corpus(n: int, folder: Path) -> tuple[list[list[Paper]], int]:
 
 # Runs the `papers` CLI and, as it exits, reports the process's own peak memory (VmHWM of
 # its own address space: getrusage in or after a child forked from this big process would
-# report this process's size) and the bytes it made the disk write.
+# report this process's size) and the bytes it made the disk write (with those of its
+# children once reaped: Linux adds them, as a large input's index writer process).
 _MEASURED = """
 import atexit, sys
 def _report():
@@ -115,13 +116,27 @@ main()
 
 
 def _rss_split(pid: int) -> tuple[int, int] | None:
-    """A process's resident anonymous and file-backed memory (KB) now, or None once gone."""
+    """A process's resident anonymous and file-backed memory (KB) now, with its child's (a
+    large input's index writer process), or None once gone."""
     try:
         with open(f"/proc/{pid}/status") as status:
             fields = dict(line.split(":", 1) for line in status if ":" in line)
-        return int(fields["RssAnon"].split()[0]), int(fields["RssFile"].split()[0])
+        anon, file = int(fields["RssAnon"].split()[0]), int(fields["RssFile"].split()[0])
     except (OSError, KeyError, ValueError):
         return None
+    for child in _children(pid):
+        split = _rss_split(child)
+        if split:
+            anon, file = anon + split[0], file + split[1]
+    return anon, file
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as children:
+            return [int(c) for c in children.read().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def run_measured(*args: str) -> tuple[subprocess.CompletedProcess, float, float, float, dict]:
@@ -166,13 +181,17 @@ def ingest(db_path: Path, target: Path) -> dict:
     )
     reports = json.loads(done.stdout)
     entries = sum(r["parsed"] for r in reports)
+    # A large input's index is written by a process of its own, at the same time: its peak
+    # counts on top of the CLI's own (an upper bound of the two together).
+    index_mb = max((r.get("index_peak_mb", 0) for r in reports), default=0)
     return {
         "seconds": seconds,
         "entries": entries,
         "new_papers": sum(r["new_papers"] for r in reports),
         "merged": sum(r["merged"] for r in reports),
         "papers_per_s": entries / seconds,
-        "peak_rss_mb": peak_mb,
+        "peak_rss_mb": peak_mb + index_mb,
+        "index_process_peak_mb": index_mb,
         **split,
         "written_mb": written_mb,
         "written_kb_per_paper": written_mb * 1024 / entries,
@@ -861,10 +880,14 @@ def table(results: list[dict]) -> str:
         lambda r: f"{r['similar']['p50_ms']:.1f} / {r['similar']['p99_ms']:.1f}",
     )
     row(
-        "peak memory of ingest, the child's own VmHWM (MB)",
+        "peak memory of ingest: the CLI's own VmHWM + its index writer process's (MB)",
         "< 1,024",
         "ingest",
-        lambda r: f"{r['ingest']['peak_rss_mb']:.0f}",
+        lambda r: (
+            f"{r['ingest']['peak_rss_mb']:.0f} ("
+            f"{r['ingest']['peak_rss_mb'] - r['ingest'].get('index_process_peak_mb', 0):.0f}"
+            f" + {r['ingest'].get('index_process_peak_mb', 0):.0f})"
+        ),
     )
     row(
         "of which: peak anonymous memory / file-backed pages at the peak (MB), ingest and reindex",

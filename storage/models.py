@@ -66,6 +66,8 @@ class IngestReport:
     # The longest write transaction (the bot waits at most this), wall and CPU seconds.
     longest_write_s: float = 0.0
     longest_write_cpu_s: float = 0.0
+    # The peak memory of the process that wrote the search index, when it was not this one.
+    index_peak_mb: float = 0.0
 
     def as_dict(self) -> dict:
         """The report as JSON-ready data (without the paper ids)."""

@@ -14,6 +14,7 @@ from rapidfuzz import fuzz
 from sqlite_utils import Database
 
 from storage import index as search_index
+from storage import index_process
 from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import primary_code, transaction
@@ -648,7 +649,8 @@ def store_entries(
             return report
         source_id = _source_id(db, source, kind)
         input_id = _open_input(db, source_id, sha256, now, report)
-    index = search_index.open_for_ingest(db)
+    # A large input is indexed by a process of its own, beside this one's dedup and writes.
+    index = index_process.open_for_ingest(db, len(entries)) or search_index.open_for_ingest(db)
     cache = db.execute("PRAGMA cache_size").fetchone()[0]
     db.execute(f"PRAGMA cache_size = -{INGEST_CACHE_KIB}")
     try:
@@ -663,7 +665,9 @@ def store_entries(
                 index.sync(touched)
     finally:
         db.execute(f"PRAGMA cache_size = {cache}")
-        if index:
+        if isinstance(index, index_process.IndexProcess):
+            report.index_peak_mb = index.close().get("peak_kb", 0) / 1024
+        elif index:
             index.close()
     with transaction(db):
         db.execute(

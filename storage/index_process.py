@@ -1,0 +1,162 @@
+"""The search index's writer in a process of its own, for a large input's ingest.
+
+An ingest does two kinds of work per batch: dedup and the SQLite writes (Python), then the
+index's documents (Python) and tantivy's indexing. In one process they share one
+interpreter lock, so they run one after the other, even on a thread of their own
+(measured). Here the index writer runs in a child process that reads each committed batch
+from SQLite itself while the parent matches and writes the next one: two cores at work.
+
+The parent sends one line per batch on the child's stdin (the ids of the stored papers the
+batch changed: the new ones lie past the index's watermark and are found there) and a last
+line to finish; the child answers once, at the end, with what happened. A child that dies
+loses nothing: what it did not index lies past the watermark and the next writer indexes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import queue
+import subprocess
+import sys
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlite_utils import Database
+
+log = logging.getLogger(__name__)
+
+# An input of fewer entries is indexed in the ingest's own process: starting the child and
+# importing tantivy costs ~0.3 s, more than a small input's indexing.
+MIN_ENTRIES = 10_000
+
+
+def database_path(db: Database) -> Path | None:
+    """The database's file, or None for an in-memory database."""
+    row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+    return Path(row[2]) if row and row[2] else None
+
+
+class IndexProcess:
+    """A child process indexing what each of the parent's committed batches stored."""
+
+    def __init__(self, path: Path) -> None:
+        # -m: the child imports this module fresh; nothing of the parent is pickled.
+        self.child = subprocess.Popen(
+            [sys.executable, "-m", "storage.index_process", str(path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.path = path
+
+    def sync(self, changed: Iterable[int] = ()) -> None:
+        """Tell the child a batch was committed (and which stored papers it changed)."""
+        self._send({"sync": sorted(changed)})
+
+    def _send(self, message: dict) -> None:
+        try:
+            self.child.stdin.write(json.dumps(message) + "\n")
+            self.child.stdin.flush()
+        except (BrokenPipeError, OSError, ValueError):
+            pass  # the child died: close() says so
+
+    def close(self) -> dict:
+        """Finish: wait for the child's last commit, log what it reports, and return it
+        (with `peak_kb`, its own peak memory), or {} if it died."""
+        self._send({"close": True})
+        with contextlib.suppress(OSError):  # a child that died: its pipe is broken
+            self.child.stdin.close()
+        answer = self.child.stdout.read()
+        code = self.child.wait()
+        try:
+            report = json.loads(answer.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            log.warning(
+                "the search index's writer process for %s stopped (exit code %s): the papers"
+                " it missed are indexed by the next ingest or start",
+                self.path,
+                code,
+            )
+            return {}
+        for level, message in report.get("log", []):
+            log.log(level, "%s", message)
+        return report
+
+
+def open_for_ingest(db: Database, entries: int) -> IndexProcess | None:
+    """An index writer process for an input of `entries` entries, or None when the input
+    is small, the database is in memory or no process can start (the caller then indexes
+    it in its own process)."""
+    path = database_path(db)
+    if entries < MIN_ENTRIES or path is None:
+        return None
+    try:
+        return IndexProcess(path)
+    except OSError as exc:  # no process to start (a limit reached): index it here
+        log.warning("cannot start the search index's writer process (%s): indexing here", exc)
+        return None
+
+
+class _Records(logging.Handler):
+    """The child's log records, kept to hand the parent, which logs them as its own."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.records: list[tuple[int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append((record.levelno, self.format(record)))
+
+
+def _lines(stream, into: queue.Queue) -> None:
+    # Read on a thread of its own: the parent never waits on a full pipe while the child
+    # indexes.
+    for line in stream:
+        into.put(line)
+    into.put(None)
+
+
+def serve(path: str) -> int:
+    """The child's loop: index each batch the parent announces, commit, answer at the end."""
+    from storage import index as search_index
+    from storage.db import connect
+
+    records = _Records()
+    logging.getLogger().addHandler(records)
+    logging.getLogger().setLevel(logging.INFO)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=_lines, args=(sys.stdin, lines), daemon=True).start()
+    writer = None
+    try:
+        writer = search_index.open_for_ingest(connect(path, migrate=False, create=False))
+        while (line := lines.get()) is not None:
+            message = json.loads(line)
+            if writer is not None:
+                writer.sync(message.get("sync", ()))
+            if message.get("close"):
+                break
+    except Exception:  # told to the parent, which logs it; the watermark keeps the rest
+        log.exception("the search index's writer process failed")
+    finally:
+        # Also when the parent died (its pipe closed): what was read from SQLite is committed.
+        if writer is not None:
+            writer.close()
+    answer = {"log": records.records, "peak_kb": _peak_kb()}
+    sys.stdout.write(json.dumps(answer) + "\n")
+    return 0
+
+
+def _peak_kb() -> int:
+    """This process's own peak resident memory (VmHWM), or 0 where /proc has none."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(serve(sys.argv[1]))

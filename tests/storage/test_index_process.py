@@ -1,0 +1,135 @@
+"""A large input's index writer in a process of its own: what it indexes is what the
+ingest's own process would have indexed, and a writer process that cannot write or dies
+loses no paper (the next writer indexes what it missed, from the watermark)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from bench.corpus import generate
+from storage import connect, index_process
+from storage import index as search_index
+from storage.index import Writer, indexed_ids, watermark
+from storage.models import Entry, IngestReport
+from storage.papers import store_entries
+from storage.search import search
+from tests.conftest import NOW
+
+QUERIES = ["quokka", "model", '"language models"', "train*", "learning -vision"]
+
+
+def entries() -> list[Entry]:
+    """Papers in several batches; one is listed untitled in the first batch and named in a
+    later one (a change to a stored paper, with no new sighting of it), one twice."""
+    untitled = "We measure how quickly gradient noise shrinks during warmup in transformers."
+    papers = [Entry(p.abstract, p.title, upvotes=p.upvotes) for p in generate(300, seed=9)]
+    return [
+        Entry(untitled),
+        *papers[:150],
+        Entry(papers[3].abstract, papers[3].title, upvotes=400),
+        *papers[150:],
+        Entry(untitled, "Quokka: Gradient Noise in Warmup"),
+    ]
+
+
+def store(db, name: str = "big") -> IngestReport:
+    report = IngestReport(name)
+    return store_entries(db, name, "dump", name, entries(), NOW.isoformat(), report, batch=40)
+
+
+def results(db) -> dict[str, tuple[int, list[str]]]:
+    return {q: (r.total, [p["title"] for p in r.papers]) for q in QUERIES for r in [search(db, q)]}
+
+
+@pytest.fixture
+def in_own_process(monkeypatch):
+    """Every input, however small, indexed by a writer process of its own."""
+    monkeypatch.setattr(index_process, "MIN_ENTRIES", 1)
+
+
+def test_an_input_indexed_by_its_own_process_searches_as_one_indexed_in_process(
+    tmp_path, monkeypatch
+):
+    here = connect(tmp_path / "here.db")
+    store(here)
+    monkeypatch.setattr(index_process, "MIN_ENTRIES", 1)
+    # Not a document of this input is indexed in the ingest's own process.
+    monkeypatch.setattr(search_index, "open_for_ingest", lambda db: pytest.fail("in-process"))
+    apart = connect(tmp_path / "apart.db")
+    report = store(apart)
+    assert report.new_papers == 301 and report.merged == 0  # the two copies are repeats
+    assert indexed_ids(apart) == indexed_ids(here) == list(range(1, 302))
+    assert watermark(apart) == watermark(here)
+    assert results(apart) == results(here)
+    # The paper named in a later batch (no new sighting of it) is found by its name.
+    assert search(apart, "quokka").papers[0]["title"] == "Quokka: Gradient Noise in Warmup"
+
+
+def test_papers_an_index_process_could_not_write_are_indexed_by_the_next_writer(
+    tmp_path, in_own_process, caplog
+):
+    db = connect(tmp_path / "papers.db")
+    first = [Entry("Kelp forests under warming oceans.", "Kelp One")]
+    store_entries(db, "first", "dump", "first", first, NOW.isoformat(), IngestReport("first"))
+    held = Writer(db)  # the worker's ingest holds the index
+    try:
+        with caplog.at_level(logging.WARNING):
+            report = store(db)
+        # The warning the writer process gave, logged by the ingest.
+        assert "being written by another process" in caplog.text
+        # In SQLite, not yet in the index: exactly a crash between the two commits.
+        assert report.new_papers == 301 and indexed_ids(db) == [1]
+    finally:
+        held.close()
+    assert search_index.ensure(db)  # what the worker does at start and each ingest
+    assert indexed_ids(db) == list(range(1, 303))
+    assert search(db, "quokka").total == 1
+
+
+def test_an_index_process_that_dies_loses_no_paper(tmp_path, monkeypatch, caplog):
+    started = index_process.open_for_ingest
+
+    def killed_at_start(db, entries):
+        process = started(db, index_process.MIN_ENTRIES)
+        process.child.kill()  # as the OOM killer or an admin's kill -9 would
+        return process
+
+    monkeypatch.setattr(index_process, "open_for_ingest", killed_at_start)
+    db = connect(tmp_path / "papers.db")
+    with caplog.at_level(logging.WARNING):
+        report = store(db)
+    assert report.new_papers == 301  # the ingest itself went on
+    assert "writer process for" in caplog.text and "stopped (exit code -9)" in caplog.text
+    assert "Traceback" not in caplog.text
+    assert search_index.ensure(db)
+    assert indexed_ids(db) == list(range(1, 302))
+
+
+def test_a_stored_paper_a_batch_changed_is_indexed_again(tmp_path):
+    # A later batch of one input can rename a paper an earlier batch stored, with no new
+    # sighting of it: only the ids the ingest sends tell the writer process.
+    db = connect(tmp_path / "papers.db")
+    first = [Entry("We measure how quickly gradient noise shrinks during warmup.")]
+    store_entries(db, "first", "dump", "first", first, NOW.isoformat(), IngestReport("first"))
+    assert indexed_ids(db) == [1] and search(db, "quokka").total == 0
+    db.execute("UPDATE papers SET title = 'Quokka: Warmup Noise', title_derived = 0 WHERE id = 1")
+    db.conn.commit()
+    process = index_process.IndexProcess(tmp_path / "papers.db")
+    process.sync([1])
+    process.close()
+    assert search(db, "quokka").total == 1
+
+
+def test_an_ingest_with_no_process_to_start_indexes_in_its_own(
+    tmp_path, in_own_process, monkeypatch, caplog
+):
+    monkeypatch.setattr(index_process.sys, "executable", str(tmp_path / "no-such-python"))
+    db = connect(tmp_path / "papers.db")
+    with caplog.at_level(logging.WARNING):
+        report = store(db)
+    assert report.error is None and report.new_papers == 301
+    assert "cannot start the search index's writer process" in caplog.text
+    assert indexed_ids(db) == list(range(1, 302))
+    assert search(db, "quokka").total == 1
