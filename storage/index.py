@@ -50,7 +50,7 @@ from sqlite_utils import Database
 from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
 from storage.errors import PapersError
-from storage.text import arxiv_month, hyphen_joins
+from storage.text import ASCII_WORDS, arxiv_month, hyphen_joins
 
 log = logging.getLogger(__name__)
 
@@ -267,9 +267,39 @@ def _pair_terms(words: list[str]) -> list[str]:
     return list(map("_".join, zip(words, words[1:], strict=False)))
 
 
+# Each word's stem, remembered: a batch's abstracts repeat a few thousand words, and one
+# call into the analyzer per text (a list of Python strings back) cost more than splitting
+# ASCII text here and looking its words up (measured: 28 against 10 us per abstract).
+_STEMS: dict[bytes, str] = {}
+MAX_STEMS = 500_000
+
+
+def _stem(word: bytes) -> str:
+    stem = _STEMS.get(word)
+    if stem is None:
+        if len(_STEMS) >= MAX_STEMS:
+            _STEMS.clear()
+        stem = _STEMS[word] = EN_STEM.analyze(word.decode())[0]
+    return stem
+
+
+def analyzed(text: str) -> list[str]:
+    """The text's words as EN_STEM analyzes them (the same list, faster for ASCII text)."""
+    if not text.isascii():
+        return EN_STEM.analyze(text)
+    # For ASCII the simple tokenizer's words are the runs of letters and digits.
+    words = text.encode().translate(ASCII_WORDS).split()
+    try:
+        return list(map(_STEMS.__getitem__, words))  # every word seen before: most texts
+    except KeyError:
+        # A word of LONG_WORD_BYTES or more is dropped, as the analyzer drops it (never
+        # remembered, so a text holding one always comes this way).
+        return [_stem(w) for w in words if len(w) < LONG_WORD_BYTES]
+
+
 def pairs(text: str) -> str:
     """The text's consecutive analyzed word pairs, space-separated ("languag_model ...")."""
-    return " ".join(_pair_terms(EN_STEM.analyze(text)))
+    return " ".join(_pair_terms(analyzed(text)))
 
 
 def _add(doc: Document, field: str, values: list[str]) -> None:

@@ -42,7 +42,7 @@ _ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
 
 # ASCII bytes as normalize_title reads them: letters lower-cased, digits kept, everything
 # else a space (for ASCII text, casefold() is lower() and _NON_WORD is "not a letter or digit").
-_ASCII_WORDS = bytes(
+ASCII_WORDS = bytes(
     b + 32 if 65 <= b <= 90 else b if 48 <= b <= 57 or 97 <= b <= 122 else 32 for b in range(256)
 )
 
@@ -159,7 +159,7 @@ def normalize_title(text: str) -> str:
 def title_words(text: str) -> list[str]:
     """The words of normalize_title(text), for callers that need both."""
     if text.isascii():  # the common case: one table lookup per byte, in C
-        return text.encode().translate(_ASCII_WORDS).decode().split()
+        return text.encode().translate(ASCII_WORDS).decode().split()
     text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     return _NON_WORD.sub(" ", text.casefold()).split()
 

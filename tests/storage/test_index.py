@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bench.corpus import generate
 from storage import connect
@@ -343,3 +345,17 @@ def test_another_process_commit_is_seen_by_a_reader(seeded_path, tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert search(db, "wombat").total == 1
+
+
+# ASCII text as papers write it (words the stemmer shortens, digits, punctuation, control
+# characters), and any text.
+_PIECES = ["run", "ning", "ies", "ation", "X", "0", "19", " ", "-", "_", "'", ".", "\t", "\x00"]
+_TEXT = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(max_size=60)
+
+
+@given(_TEXT, st.integers(min_value=0, max_value=3))
+def test_a_documents_words_are_analyzed_as_the_index_analyzes_them(text, long_words):
+    # The documents' word pairs are split and stemmed here, not by the analyzer: any other
+    # word than the analyzer's would make a phrase miss the papers that hold it.
+    text += " " + " ".join("w" * (38 + i) for i in range(long_words))  # 38-40 bytes
+    assert search_index.analyzed(text) == search_index.EN_STEM.analyze(text)
