@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -124,6 +125,9 @@ def serve(path: str) -> int:
     from storage import index as search_index
     from storage.db import connect
 
+    # Ctrl-C reaches the whole process group: the parent handles it and tells this process
+    # to finish, as at the end of any input.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     records = _Records()
     logging.getLogger().addHandler(records)
     logging.getLogger().setLevel(logging.INFO)
@@ -145,7 +149,9 @@ def serve(path: str) -> int:
         if writer is not None:
             writer.close()
     answer = {"log": records.records, "peak_kb": _peak_kb()}
-    sys.stdout.write(json.dumps(answer) + "\n")
+    with contextlib.suppress(OSError):  # a parent that died reads no answer
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
     return 0
 
 
