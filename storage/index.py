@@ -679,11 +679,11 @@ def writer(db: Database, heap: int = INGEST_HEAP) -> Writer:
     return w
 
 
-def open_for_ingest(db: Database) -> Writer | None:
+def open_for_ingest(db: Database, heap: int = INGEST_HEAP) -> Writer | None:
     """The writer for an ingest, or None (with a warning) while another process writes:
     the papers stay in SQLite past the watermark and the next writer indexes them."""
     try:
-        return writer(db)
+        return writer(db, heap=heap)
     except IndexBusy:
         log.warning(
             "search index %s is being written by another process: new papers become"
