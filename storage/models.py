@@ -62,7 +62,6 @@ class IngestReport:
     revisions: int = 0  # arXiv replacements: stored or applied, never news
     undated: bool = False  # a dump with no listing date anywhere
     merges_by_rule: dict[str, int] = field(default_factory=dict)
-    new_paper_ids: list[int] = field(default_factory=list)
     # The longest write transaction (the bot waits at most this), wall and CPU seconds.
     longest_write_s: float = 0.0
     longest_write_cpu_s: float = 0.0
@@ -70,7 +69,5 @@ class IngestReport:
     index_peak_mb: float = 0.0
 
     def as_dict(self) -> dict:
-        """The report as JSON-ready data (without the paper ids)."""
-        data = dict(self.__dict__)
-        data.pop("new_paper_ids")
-        return data
+        """The report as JSON-ready data."""
+        return dict(self.__dict__)

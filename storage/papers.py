@@ -517,7 +517,6 @@ def _match_batch(
             paper_id = _create(batch, writes, entry, keys, now)
             writes.new_texts.append(f"{entry.title or ''} {entry.abstract}")
             report.new_papers += 1
-            report.new_paper_ids.append(paper_id)
         else:
             paper_id = match.paper_id
             _merge(db, batch, writes, paper_id, entry, now)
@@ -562,7 +561,6 @@ def _counts(report: IngestReport) -> dict:
         "repeated": report.repeated,
         "revisions": report.revisions,
         "merges_by_rule": dict(report.merges_by_rule),
-        "new_paper_ids": list(report.new_paper_ids),
     }
 
 
