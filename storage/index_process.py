@@ -15,8 +15,10 @@ loses nothing: what it did not index lies past the watermark and the next writer
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
+import os
 import queue
 import signal
 import subprocess
@@ -30,8 +32,10 @@ from sqlite_utils import Database
 log = logging.getLogger(__name__)
 
 # An input of fewer entries is indexed in the ingest's own process: starting the child and
-# importing tantivy costs ~0.3 s, more than a small input's indexing.
-MIN_ENTRIES = 10_000
+# importing tantivy costs ~0.3 s, about what 2,000 papers' indexing costs. Larger ones never
+# index here: an index writer left the ingest's process ~40 MB bigger for good (an input of
+# 9,942 papers into 200k; measured).
+MIN_ENTRIES = 2_000
 # The writer's memory for new segments (each shard's, as in a rebuild). In a process of
 # its own the writer's CPU is the ingest's critical path: three times the in-process heap
 # flushes a 50k-entry input into a few large segments instead of many small ones tantivy
@@ -52,7 +56,7 @@ class IndexProcess:
     def __init__(self, path: Path) -> None:
         # -m: the child imports this module fresh; nothing of the parent is pickled.
         self.child = subprocess.Popen(
-            [sys.executable, "-m", "storage.index_process", str(path)],
+            [sys.executable, "-m", "storage.index_process", str(path), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -126,11 +130,28 @@ def _lines(stream, into: queue.Queue) -> None:
     into.put(None)
 
 
-def serve(path: str) -> int:
+# prctl's option: the signal this process gets when the thread that started it ends.
+PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    """Be killed with the ingest that started this process (Linux), as its index writer was
+    when it ran inside it: kill -9 of an ingest leaves no writer holding the index's lock
+    for the next one (what it had not committed is indexed again from the watermark)."""
+    try:
+        ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux: the closed pipe ends it instead
+        return
+    if os.getppid() != parent:  # the ingest died before the line above
+        os._exit(0)
+
+
+def serve(path: str, parent: int) -> int:
     """The child's loop: index each batch the parent announces, commit, answer at the end."""
     from storage import index as search_index
     from storage.db import connect
 
+    _die_with(parent)
     # Ctrl-C reaches the whole process group: the parent handles it and tells this process
     # to finish, as at the end of any input.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -172,4 +193,4 @@ def _peak_kb() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1]))
+    sys.exit(serve(sys.argv[1], int(sys.argv[2])))
