@@ -6,10 +6,11 @@ interpreter lock, so they run one after the other, even on a thread of their own
 (measured). Here the index writer runs in a child process that reads each committed batch
 from SQLite itself while the parent matches and writes the next one: two cores at work.
 
-The parent sends one line per batch on the child's stdin (the ids of the stored papers the
-batch changed: the new ones lie past the index's watermark and are found there) and a last
-line to finish; the child answers once, at the end, with what happened. A child that dies
-loses nothing: what it did not index lies past the watermark and the next writer indexes it.
+The parent sends one line per batch on the child's stdin (the ids of the papers the batch
+touched: a stored paper it changed is indexed again; the new ones, past the index's
+watermark, are found there anyway) and a last line to finish; the child answers once, at
+the end, with what happened. A child that dies loses nothing: what it did not index lies
+past the watermark and the next writer indexes it.
 """
 
 from __future__ import annotations
