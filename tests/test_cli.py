@@ -17,11 +17,14 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from bench.corpus import generate, write_dump
 from jobs.inbox import ingest_feeds
 from jobs.ingest import ingest_target
 from papers.cli import main
 from storage import connect
 from storage.config import Config
+from storage.index import indexed_ids
+from tests.bot.conftest import wait_for
 from tests.conftest import FIXTURES, NOW, ROOT, SEEDS, add_subscription, printed_lines
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
@@ -423,6 +426,41 @@ def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_se
     assert run(db, "search", "lora").stdout.startswith("2 papers match")
     again = run(db, "ingest", str(SEEDS))
     assert again.stdout.count("already ingested, nothing changed") == 3
+
+
+def test_ctrl_c_during_a_large_ingest_stops_its_index_process_quietly(tmp_path):
+    # A terminal's Ctrl-C reaches the whole process group, the index writer process too: it
+    # is the ingest's to handle (one line, exit 130), never a second traceback.
+    dump, db = tmp_path / "big.txt", tmp_path / "p.db"
+    write_dump(generate(20_000, seed=3), dump)
+    env = {**os.environ, "PAPERS_INGEST_BATCH": "1000"}
+    # A process started from a background job inherits an ignored SIGINT: not Ctrl-C's.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        ingest = subprocess.Popen(
+            [PAPERS, "--db", str(db), "ingest", str(dump)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    with ingest:
+        store = connect(db)
+        wait_for(lambda: store["papers"].count >= 2000, timeout=60)  # mid-ingest
+        os.killpg(ingest.pid, signal.SIGINT)
+        _, stderr = ingest.communicate(timeout=60)
+    assert ingest.returncode == 130
+    assert stderr.strip().splitlines() == [
+        "Interrupted: the papers stored so far are kept; run the same `papers ingest` again"
+        " to finish (what is stored is not stored twice)."
+    ]
+    again = run(db, "ingest", str(dump))
+    assert "20000 parsed" in again.stdout
+    assert indexed_ids(connect(db)) == list(range(1, 20_001))  # each paper once
 
 
 def _corrupt(path: Path) -> None:
