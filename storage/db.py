@@ -58,6 +58,12 @@ def primary_code(exc: sqlite3.Error) -> int:
     return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
 
 
+def database_file(db: Database) -> Path | None:
+    """The file of a database, or None for an in-memory one."""
+    row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)
+    return Path(row[2]) if row and row[2] else None
+
+
 def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Database:
     """Open (and create or migrate) the database in WAL mode, safe to share between processes.
 

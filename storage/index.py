@@ -49,6 +49,7 @@ import tantivy
 from sqlite_utils import Database
 from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, Tokenizer
 
+from storage.db import database_file
 from storage.errors import PapersError
 from storage.text import ASCII_WORDS, arxiv_month, hyphen_joins
 
@@ -364,10 +365,10 @@ def _marks(db: Database) -> tuple[int, int]:
 
 def index_dir(db: Database) -> Path:
     """The index folder of a database file: `<db>.index/` beside it."""
-    row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)
-    if not row or not row[2]:
+    path = database_file(db)
+    if path is None:
         raise IndexUnavailable("Search needs a database file (not an in-memory database).")
-    return Path(row[2]).with_name(Path(row[2]).name + ".index")
+    return path.with_name(path.name + ".index")
 
 
 def _read_watermark(path: Path) -> dict | None:

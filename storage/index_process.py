@@ -30,6 +30,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from storage.db import database_file
+
 log = logging.getLogger(__name__)
 
 # An input of fewer entries is indexed in the ingest's own process: starting the child and
@@ -43,12 +45,6 @@ MIN_ENTRIES = 2_000
 # then merges (next-day file into 1M: 11.7-12.8 s against 14.3 s, 15 s CPU against 20; the
 # process's peak 230 MB either way; measured).
 HEAP = 192_000_000
-
-
-def database_path(db: Database) -> Path | None:
-    """The database's file, or None for an in-memory database."""
-    row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)
-    return Path(row[2]) if row and row[2] else None
 
 
 class IndexProcess:
@@ -102,7 +98,7 @@ def open_for_ingest(db: Database, entries: int) -> IndexProcess | None:
     """An index writer process for an input of `entries` entries, or None when the input
     is small, the database is in memory or no process can start (the caller then indexes
     it in its own process)."""
-    path = database_path(db)
+    path = database_file(db)
     if entries < MIN_ENTRIES or path is None:
         return None
     try:
