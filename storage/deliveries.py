@@ -182,7 +182,9 @@ GAVE_WAY = "gave way to the digest of"
 MISSED = "missed by"
 
 
+# A digest settled as never sent (see never_sent): the condition and its parameters.
 _NEVER_SENT = "state = ? AND (detail LIKE ? OR detail LIKE ?)"
+_NEVER_SENT_ARGS = [State.SKIPPED, MISSED + "%", GAVE_WAY + "%"]
 
 
 def never_sent(
@@ -196,7 +198,7 @@ def never_sent(
     rows = db.execute(
         f"SELECT period, {_NEVER_SENT}, finished_at FROM deliveries"
         f" WHERE subscription_id = ? AND period IN ({marks})",
-        [State.SKIPPED, MISSED + "%", GAVE_WAY + "%", subscription_id, *periods],
+        [*_NEVER_SENT_ARGS, subscription_id, *periods],
     )
     return {
         period: datetime.fromisoformat(at) if unsent and at else None for period, unsent, at in rows
@@ -210,7 +212,7 @@ def never_sent_since(db: Database, subscription_id: int, since: datetime) -> lis
     rows = db.execute(
         "SELECT period FROM deliveries"
         f" WHERE subscription_id = ? AND finished_at >= ? AND {_NEVER_SENT}",
-        [subscription_id, since.isoformat(), State.SKIPPED, MISSED + "%", GAVE_WAY + "%"],
+        [subscription_id, since.isoformat(), *_NEVER_SENT_ARGS],
     )
     return [period for (period,) in rows]
 
