@@ -51,12 +51,17 @@ class IndexProcess:
     """A child process indexing what each of the parent's committed batches stored."""
 
     def __init__(self, path: Path) -> None:
-        # -m: the child imports this module fresh; nothing of the parent is pickled.
+        # -m: the child imports this module fresh; nothing of the parent is pickled. In a
+        # process group of its own, a terminal's Ctrl-C (sent to the foreground group) never
+        # reaches it: the parent handles it and tells it to finish, as after any input. (An
+        # ignored SIGINT set by the child itself came too late when Ctrl-C fell during its
+        # start: a traceback.)
         self.child = subprocess.Popen(
             [sys.executable, "-m", "storage.index_process", str(path), str(os.getpid())],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
+            process_group=0,
         )
         self.path = path
 
@@ -149,9 +154,6 @@ def serve(path: str, parent: int) -> int:
     from storage.db import connect
 
     _die_with(parent)
-    # Ctrl-C reaches the whole process group: the parent handles it and tells this process
-    # to finish, as at the end of any input.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     records = _Records()
     logging.getLogger().addHandler(records)
     logging.getLogger().setLevel(logging.INFO)
