@@ -272,7 +272,9 @@ def _pair_terms(words: list[str]) -> list[str]:
 # call into the analyzer per text (a list of Python strings back) cost more than splitting
 # ASCII text here and looking its words up (measured: 28 against 10 us per abstract).
 _STEMS: dict[bytes, str] = {}
-MAX_STEMS = 500_000
+# At most ~15 MB (~150 bytes a word and its stem, measured), kept for good by the worker,
+# which indexes small inputs itself; a next-day file of 50,000 papers holds ~55,000 words.
+MAX_STEMS = 100_000
 
 
 def _stem(word: bytes) -> str:
