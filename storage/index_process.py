@@ -24,6 +24,7 @@ import queue
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -51,18 +52,28 @@ class IndexProcess:
     """A child process indexing what each of the parent's committed batches stored."""
 
     def __init__(self, path: Path) -> None:
-        # -m: the child imports this module fresh; nothing of the parent is pickled. In a
-        # process group of its own, a terminal's Ctrl-C (sent to the foreground group) never
-        # reaches it: the parent handles it and tells it to finish, as after any input. (An
-        # ignored SIGINT set by the child itself came too late when Ctrl-C fell during its
-        # start: a traceback.)
-        self.child = subprocess.Popen(
-            [sys.executable, "-m", "storage.index_process", str(path), str(os.getpid())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            process_group=0,
-        )
+        # -m: the child imports this module fresh; nothing of the parent is pickled. -P and
+        # _same_code's import path: this checkout's modules, never another copy in the
+        # working directory or an older install. In a process group of its own, a
+        # terminal's Ctrl-C (sent to the foreground group) never reaches it: the parent
+        # handles it and tells it to finish, as after any input. (An ignored SIGINT set by
+        # the child itself came too late when Ctrl-C fell during its start: a traceback.)
+        # Its stderr (a crash's traceback) goes to a file, never to the terminal the parent
+        # shares: close() logs its last line, through the parent's logging.
+        self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        try:
+            self.child = subprocess.Popen(
+                [sys.executable, "-P", "-m", "storage.index_process", str(path), str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self.errors,
+                text=True,
+                process_group=0,
+                env=_same_code(),
+            )
+        except BaseException:
+            self.errors.close()
+            raise
         self.path = path
 
     def sync(self, changed: Iterable[int] = ()) -> None:
@@ -84,19 +95,38 @@ class IndexProcess:
             self.child.stdin.close()
         answer = self.child.stdout.read()
         code = self.child.wait()
+        said = self._last_error_line()
         try:
             report = json.loads(answer.strip().splitlines()[-1])
         except (ValueError, IndexError):
             log.warning(
-                "the search index's writer process for %s stopped (exit code %s): the papers"
+                "the search index's writer process for %s stopped (exit code %s%s): the papers"
                 " it missed are indexed by the next ingest or start",
                 self.path,
                 code,
+                f": {said}" if said else "",
             )
             return {}
-        for level, message in report.get("log", []):
-            log.log(level, "%s", message)
+        for level, name, message in report.get("log", []):
+            logging.getLogger(name).log(level, "%s", message)  # as if logged here
         return report
+
+    def _last_error_line(self) -> str:
+        """The last line the child wrote to its stderr (a traceback's exception), or ""."""
+        with self.errors:
+            self.errors.seek(0, os.SEEK_END)
+            self.errors.seek(max(self.errors.tell() - 4096, 0))
+            tail = self.errors.read().decode(errors="replace")
+        lines = [line.strip() for line in tail.splitlines() if line.strip()]
+        return lines[-1] if lines else ""
+
+
+def _same_code() -> dict[str, str]:
+    """The environment for the child, with this checkout first on its import path: the
+    child runs the parent's code whatever its working directory or the installed copy."""
+    root = str(Path(__file__).resolve().parent.parent)
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, path] if path else [root])}
 
 
 def open_for_ingest(db: Database, entries: int) -> IndexProcess | None:
@@ -118,10 +148,10 @@ class _Records(logging.Handler):
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
-        self.records: list[tuple[int, str]] = []
+        self.records: list[tuple[int, str, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append((record.levelno, self.format(record)))
+        self.records.append((record.levelno, record.name, self.format(record)))
 
 
 def _lines(stream, into: queue.Queue) -> None:
@@ -173,8 +203,12 @@ def serve(path: str, parent: int) -> int:
         log.exception("the search index's writer process failed")
     finally:
         # Also when the parent died (its pipe closed): what was read from SQLite is committed.
+        # A commit that fails (a full disk) is told too; the watermark keeps what it lost.
         if writer is not None:
-            writer.close()
+            try:
+                writer.close()
+            except Exception:
+                log.exception("the search index's writer process could not commit")
     answer = {"log": records.records, "peak_kb": _peak_kb()}
     with contextlib.suppress(OSError):  # a parent that died reads no answer
         sys.stdout.write(json.dumps(answer) + "\n")

@@ -5,6 +5,7 @@ loses no paper (the next writer indexes what it missed, from the watermark)."""
 from __future__ import annotations
 
 import logging
+import shutil
 
 import pytest
 
@@ -15,6 +16,7 @@ from storage.index import Writer, indexed_ids, watermark
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
 from storage.search import search
+from tests.bot.conftest import wait_for
 from tests.conftest import NOW
 
 QUERIES = ["quokka", "model", '"language models"', "train*", "learning -vision"]
@@ -77,8 +79,9 @@ def test_papers_an_index_process_could_not_write_are_indexed_by_the_next_writer(
     try:
         with caplog.at_level(logging.WARNING):
             report = store(db)
-        # The warning the writer process gave, logged by the ingest.
-        assert "being written by another process" in caplog.text
+        # The warning the writer process gave, logged by the ingest under its own logger.
+        told = [r for r in caplog.records if "being written by another process" in r.message]
+        assert [r.name for r in told] == ["storage.index"]
         # In SQLite, not yet in the index: exactly a crash between the two commits.
         assert report.new_papers == 301 and indexed_ids(db) == [1]
     finally:
@@ -132,4 +135,76 @@ def test_an_ingest_with_no_process_to_start_indexes_in_its_own(
     assert report.error is None and report.new_papers == 301
     assert "cannot start the search index's writer process" in caplog.text
     assert indexed_ids(db) == list(range(1, 302))
+    assert search(db, "quokka").total == 1
+
+
+def test_a_writer_process_whose_last_commit_fails_says_so_in_the_log_only(
+    tmp_path, monkeypatch, caplog, capfd
+):
+    # Its index folder gone while it writes, as on a full disk: its commit fails. The
+    # error was a raw traceback on the terminal the ingest shares, and its log was lost.
+    db = connect(tmp_path / "papers.db")
+    first = [Entry("Kelp forests under warming oceans.", "Kelp One")]
+    store_entries(db, "first", "dump", "first", first, NOW.isoformat(), IngestReport("first"))
+    process = index_process.IndexProcess(tmp_path / "papers.db")
+    wait_for(lambda: _held(db), timeout=30)  # the child has its writer open
+    shutil.rmtree(search_index.index_dir(db))
+    monkeypatch.setattr(search_index, "open_for_ingest", lambda db: None)  # the child's
+    more = [Entry("Quokkas sleep through warmup.", "Quokka Two")]
+    store_entries(db, "more", "dump", "more", more, NOW.isoformat(), IngestReport("more"))
+    process.sync([])
+    with caplog.at_level(logging.WARNING):
+        process.close()
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "the search index's writer process" in errors[0], errors
+    assert "Traceback" not in capfd.readouterr().err
+    assert search_index.ensure(db)  # the next start rebuilds what was lost
+    assert search(db, "quokka").total == 1 and search(db, "kelp").total == 1
+
+
+def _held(db) -> bool:
+    """Whether another process holds the index's writer lock."""
+    try:
+        Writer(db).close()
+    except search_index.IndexBusy:
+        return True
+    return False
+
+
+def test_a_writer_process_that_cannot_start_says_why_in_one_log_line(
+    tmp_path, monkeypatch, caplog, capfd
+):
+    # A child that fails on its first import: its traceback went to the shared terminal.
+    broken = tmp_path / "broken"
+    (broken / "sqlite_utils").mkdir(parents=True)
+    (broken / "sqlite_utils" / "__init__.py").write_text("raise ImportError('disk gone')\n")
+    monkeypatch.setenv("PYTHONPATH", str(broken))  # read by the child only
+    db = connect(tmp_path / "papers.db")
+    process = index_process.IndexProcess(tmp_path / "papers.db")
+    with caplog.at_level(logging.WARNING):
+        assert process.close() == {}
+    assert "stopped (exit code 1: ImportError: disk gone)" in caplog.text
+    assert "Traceback" not in capfd.readouterr().err
+    assert indexed_ids(db) == []
+
+
+def test_a_writer_process_runs_the_ingests_own_code(tmp_path, monkeypatch, caplog):
+    # Another copy of the package first on the path (an older install, the working
+    # directory of a test run): the child imported that copy's writer, not the ingest's.
+    other = tmp_path / "other" / "storage"
+    other.mkdir(parents=True)
+    (other / "__init__.py").write_text("")
+    (other / "index_process.py").write_text(
+        "import json\nprint(json.dumps({'log': [[30, 'another copy ran']], 'peak_kb': 1}))\n"
+    )
+    monkeypatch.setenv("PYTHONPATH", str(other.parent))
+    monkeypatch.chdir(other.parent)
+    db = connect(tmp_path / "papers.db")
+    entries = [Entry("Quokkas sleep through warmup.", "Quokka Two")]
+    store_entries(db, "more", "dump", "more", entries, NOW.isoformat(), IngestReport("more"))
+    process = index_process.IndexProcess(tmp_path / "papers.db")
+    process.sync([])
+    with caplog.at_level(logging.INFO):
+        answer = process.close()
+    assert "another copy ran" not in caplog.text and answer["peak_kb"] > 1
     assert search(db, "quokka").total == 1
