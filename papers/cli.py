@@ -229,7 +229,7 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     config = ctx.obj["config"]
     db, text = _db(ctx), " ".join(query)
     if (name := author_name(text)) is not None:
-        _author_papers(db, name, limit, as_json)
+        _author_papers(db, text, name, limit, as_json)
         return
     # An arXiv id or link is no word of the index: the paper is looked up by its id (as
     # `/papers 2106.09685` does), else the id searched; "No papers match" a stored paper.
@@ -279,23 +279,34 @@ AUTHOR_NOTE = (
 )
 
 
-def _author_papers(db, name: str, limit: int, as_json: bool) -> None:
+def _author_papers(db, query: str, name: str, limit: int, as_json: bool) -> None:
     """Print one author's newest papers (storage.authors.papers_by: accents optional)."""
     from storage.authors import papers_by
     from storage.papers import get_papers
 
     found = papers_by(db, name, limit)
     papers = get_papers(db, found.paper_ids)
+    notes = [f"{found.name.display} could be {', '.join(found.people)}."]
+    notes = notes if len(found.people) > 1 else []
     if as_json:
-        shown = {"author": found.name.display, "total": found.total, "people": found.people}
-        click.echo(json.dumps(shown | {"papers": papers}, indent=2, ensure_ascii=False))
+        # A search's fields (a script reads any `search --json` alike), with who it found.
+        shown = {
+            "query": query,
+            "total": found.total,
+            "total_capped": False,
+            "suggestions": [],
+            "notes": notes,
+            "author": found.name.display,
+            "people": found.people,
+            "papers": [paper | {"score": None, "snippet": ""} for paper in papers],
+        }
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
     if not papers:
         click.echo(f"No papers by {found.name.display}.")
         return
     click.echo(f"{plural(found.total, 'paper')} by {found.name.display}, newest first:")
-    if len(found.people) > 1:
-        click.echo(f"Note: {found.name.display} could be {', '.join(found.people)}.")
+    _echo_notes(notes)
     for paper in papers:
         names = ", ".join(paper["authors"][:3]) + (", …" if len(paper["authors"]) > 3 else "")
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  {names}")

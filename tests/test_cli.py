@@ -1186,3 +1186,7 @@ def test_search_author_lists_that_authors_papers_with_or_without_umlauts(tmp_pat
     assert "Jürgen Müller, Ada Lovelace" in shown and "Another Mueller" not in shown
     found = json.loads(run(db, "search", typed, "--json").stdout)
     assert found["total"] == 1 and found["papers"][0]["authors"][0] == "Jürgen Müller"
+    # The fields of any `search --json` (it gave only author, total, people and papers).
+    searched = json.loads(run(db, "search", "adapters", "--json").stdout)
+    assert set(found) >= set(searched) and set(found["papers"][0]) >= set(searched["papers"][0])
+    assert found["query"] == typed and found["papers"][0]["score"] is None
