@@ -18,6 +18,7 @@ from jobs.parsing import (
     Parsed,
     bounded_count,
     bounded_text,
+    yearless_date,
 )
 from storage.models import Entry
 from storage.text import clean
@@ -113,7 +114,8 @@ _CP1252 = NOT_UTF8
 
 
 def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | None:
-    """Parse "Mar 16", "Oct 22, 2020" or "Mar 9 4" (upvotes after), year from reference."""
+    """Parse "Mar 16", "Oct 22, 2020" or "Mar 9 4" (upvotes after); a year-less date as of
+    `reference` (jobs.parsing.yearless_date), as a feed's is."""
     match = _DATE.match(text)
     if not match:
         return None
@@ -121,14 +123,12 @@ def parse_month_day(text: str, reference: date) -> tuple[date, int | None] | Non
     if month is None:
         return None
     day, year = int(match.group(2)), match.group(3)
-    try:
-        if year:
+    if year:
+        try:
             found = date(int(year), month, day)
-        else:
-            found = date(reference.year, month, day)
-            if found > reference:  # "Dec 30" read in January is last year's
-                found = date(reference.year - 1, month, day)
-    except ValueError:
+        except ValueError:
+            return None
+    elif (found := yearless_date(month, day, reference)) is None:
         return None
     upvotes = int(match.group(4)) if match.group(4) else None
     return found, upvotes

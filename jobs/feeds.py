@@ -19,6 +19,7 @@ from jobs.parsing import (
     Parsed,
     bounded_count,
     bounded_text,
+    yearless_date,
 )
 from storage.authors import is_suffix
 from storage.code_links import normalize_repo_url
@@ -73,10 +74,11 @@ def _feed_date(entry: Any, fetched_on: date) -> str | None:
     # with a deprecation warning.
     parsed = entry.get("published_parsed") or dict.get(entry, "updated_parsed")
     yearless = isinstance(raw, str) and not _YEAR.search(raw)
-    if yearless and (not parsed or raw.strip().startswith("--")):
-        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00") or takes the wall
-        # clock's ("--12-29"); the year is the one the feed was read in, or the last. A
-        # date it did read ("20260317", compact ISO) has its year, unseen by _YEAR.
+    if yearless and (not parsed or raw.strip().startswith("--") or parsed.tm_year < 1900):
+        # No year in it: feedparser gives up ("Tue, 17 Mar 00:00:00"), takes the wall
+        # clock's ("--12-29") or a zone offset's ("1 Jan 00:30:00 +0100": the year 100);
+        # the year is the one the feed was read in, or the last. A date it did read
+        # ("20260317", compact ISO) has its year, unseen by _YEAR.
         return _yearless(raw, fetched_on)
     if not parsed:
         return None
@@ -96,8 +98,8 @@ _MONTH_DAY = re.compile(
 
 
 def _yearless(raw: str, fetched_on: date) -> str | None:
-    """A year-less date ("Tue, 17 Mar", "--03-17") in the year it was read in; one later
-    than that day is last year's."""
+    """A year-less date ("Tue, 17 Mar", "--03-17") as of the day the feed was read
+    (jobs.parsing.yearless_date)."""
     match = _MONTH_DAY.search(raw.strip())
     if not match:
         return None
@@ -107,14 +109,8 @@ def _yearless(raw: str, fetched_on: date) -> str | None:
         name = match.group("month") or match.group("month2")
         month = MONTHS[name[:3].lower()]
         day = int(match.group("day") or match.group("day2"))
-    for year in (fetched_on.year, fetched_on.year - 1):
-        try:
-            found = date(year, month, day)
-        except ValueError:  # 29 Feb of a year that has none, 31 Apr
-            continue
-        if found <= fetched_on + timedelta(days=1):  # a time zone ahead may be tomorrow
-            return found.isoformat()
-    return None
+    found = yearless_date(month, day, fetched_on)
+    return found.isoformat() if found else None
 
 
 def _authors(entry: Any) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 from storage.models import Entry
@@ -28,6 +29,21 @@ MONTHS = {
         ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
     )
 }
+
+
+def yearless_date(month: int, day: int, reference: date) -> date | None:
+    """A year-less date ("Mar 17") as a dump or feed read on `reference` means it: the
+    latest such day up to the day after (a source a time zone ahead is on the next day;
+    "Jan 1" read on Dec 31 is tomorrow, "Dec 30" read in January last year's); None for a
+    day none of those years has (Feb 30, or Feb 29 without a leap year)."""
+    for year in (reference.year + 1, reference.year, reference.year - 1):
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found <= reference + timedelta(days=1):
+            return found
+    return None
 
 
 @dataclass

@@ -123,6 +123,10 @@ def test_edge_cases(data, entries, skip_reasons):
     [
         pytest.param("Mar 16", date(2026, 3, 20), (date(2026, 3, 16), None), id="this-year"),
         pytest.param("Dec 30", date(2026, 1, 2), (date(2025, 12, 30), None), id="last-year"),
+        # A day after the page's date was read as last year's, a year off; feeds allowed it.
+        pytest.param("Mar 17", date(2026, 3, 16), (date(2026, 3, 17), None), id="a-day-ahead"),
+        pytest.param("Jan 1", date(2026, 12, 31), (date(2027, 1, 1), None), id="new-years-eve"),
+        pytest.param("Mar 18", date(2026, 3, 16), (date(2025, 3, 18), None), id="days-ahead"),
         pytest.param("Oct 22, 2020", date(2026, 1, 2), (date(2020, 10, 22), None), id="with-year"),
         pytest.param("Mar 9 4", date(2026, 3, 16), (date(2026, 3, 9), 4), id="upvotes"),
         pytest.param("Feb 30", date(2026, 3, 16), None, id="impossible-day"),

@@ -610,6 +610,10 @@ def _dated_item(ident: str, pub_date: str) -> str:
         pytest.param("Mon, 29 Dec 12:00:00 GMT", date(2027, 1, 2), "2026-12-29", id="new-year"),
         pytest.param("--12-29", date(2028, 1, 2), "2027-12-29", id="iso-new-year"),
         pytest.param("17 Mar", date(2026, 3, 18), "2026-03-17", id="day-month"),
+        # Read on New Year's Eve, a time zone ahead: tomorrow, not a year back (nor the
+        # year 100 feedparser reads in the zone offset).
+        pytest.param("Fri, 1 Jan 00:30:00 +0100", date(2026, 12, 31), "2027-01-01", id="eve"),
+        pytest.param("Tue, 17 Mar 09:00:00 +0100", date(2026, 3, 18), "2026-03-17", id="+0100"),
         # Dates with their year, which the year-less reading must leave to feedparser.
         pytest.param("20260317", date(2026, 3, 20), "2026-03-17", id="compact-iso-has-a-year"),
         pytest.param("2025-12-29", date(2026, 3, 20), "2025-12-29", id="iso-has-a-year"),
