@@ -5,7 +5,7 @@ loses no paper (the next writer indexes what it missed, from the watermark)."""
 from __future__ import annotations
 
 import logging
-import shutil
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +42,11 @@ def store(db, name: str = "big") -> IngestReport:
 
 
 def results(db) -> dict[str, tuple[int, list[str]]]:
-    return {q: (r.total, [p["title"] for p in r.papers]) for q in QUERIES for r in [search(db, q)]}
+    """Each query's total and every paper it finds. Not their order: a paper indexed again
+    leaves its old document counted in the word statistics until segments merge, which
+    differs with when each writer committed (the order of near ties differed under load)."""
+    found = {q: search(db, q, limit=500) for q in QUERIES}
+    return {q: (r.total, sorted(p["title"] for p in r.papers)) for q, r in found.items()}
 
 
 @pytest.fixture
@@ -147,27 +151,35 @@ def test_a_writer_process_whose_last_commit_fails_says_so_in_the_log_only(
     first = [Entry("Kelp forests under warming oceans.", "Kelp One")]
     store_entries(db, "first", "dump", "first", first, NOW.isoformat(), IngestReport("first"))
     process = index_process.IndexProcess(tmp_path / "papers.db")
-    wait_for(lambda: _held(db), timeout=30)  # the child has its writer open
-    shutil.rmtree(search_index.index_dir(db))
+    # Its writer open: tantivy's lock held (the index lock alone came before the index was
+    # read, which then found the folder gone and rebuilt it).
+    locks = list(search_index.index_dir(db).rglob(".tantivy-writer.lock"))
+    assert locks  # left by the first ingest's writer
+    wait_for(lambda: all(_locked_by(process.child.pid, lock) for lock in locks), timeout=30)
+    # Moved away in one step (the child may be deleting files in it meanwhile).
+    search_index.index_dir(db).rename(tmp_path / "gone")
     monkeypatch.setattr(search_index, "open_for_ingest", lambda db: None)  # the child's
     more = [Entry("Quokkas sleep through warmup.", "Quokka Two")]
     store_entries(db, "more", "dump", "more", more, NOW.isoformat(), IngestReport("more"))
     process.sync([])
     with caplog.at_level(logging.WARNING):
         process.close()
+    # Told once or twice: a commit due during the batch fails first, then the last one.
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert len(errors) == 1 and "the search index's writer process" in errors[0], errors
+    assert errors and all("the search index's writer process" in e for e in errors), errors
     assert "Traceback" not in capfd.readouterr().err
     assert search_index.ensure(db)  # the next start rebuilds what was lost
     assert search(db, "quokka").total == 1 and search(db, "kelp").total == 1
 
 
-def _held(db) -> bool:
-    """Whether another process holds the index's writer lock."""
-    try:
-        Writer(db).close()
-    except search_index.IndexBusy:
-        return True
+def _locked_by(pid: int, path: Path) -> bool:
+    """Whether process `pid` holds a lock on the file (Linux's /proc/locks): a probe that
+    took the lock itself could make the child's writer find the index busy."""
+    inode = path.stat().st_ino
+    for line in Path("/proc/locks").read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 5 and fields[4] == str(pid) and fields[5].endswith(f":{inode}"):
+            return True
     return False
 
 
@@ -195,7 +207,7 @@ def test_a_writer_process_runs_the_ingests_own_code(tmp_path, monkeypatch, caplo
     other.mkdir(parents=True)
     (other / "__init__.py").write_text("")
     (other / "index_process.py").write_text(
-        "import json\nprint(json.dumps({'log': [[30, 'another copy ran']], 'peak_kb': 1}))\n"
+        "import json\nprint(json.dumps({'log': [[30, 'x', 'another copy ran']], 'peak_kb': 1}))\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(other.parent))
     monkeypatch.chdir(other.parent)
