@@ -545,3 +545,16 @@ def m018_author_umlauts(db: Database) -> None:
     from storage.authors import refold_surnames  # storage.authors imports this module
 
     refold_surnames(db, "surname GLOB '*[aou]e*'")
+
+
+@migrations()
+def m019_back_catalogue(db: Database) -> None:
+    """A sighting of a feed item published long before the feed listed it (an arXiv API
+    query by lastUpdatedDate lists 2021 papers) is `back-catalogue`: not news, so it never
+    trends, as it was never alerted. Before, it was stored as `dated` and trended in any
+    window that reached its date. A paper still `listed` = 0 has no listing of its own, so
+    its dated sightings can only be such items."""
+    db.execute(
+        "UPDATE sightings SET listing = 'back-catalogue' WHERE listing IN ('dated', 'undated')"
+        " AND paper_id IN (SELECT id FROM papers WHERE listed = 0)"
+    )

@@ -534,6 +534,8 @@ def _match_batch(
             if entry.is_revision
             else "lookup"
             if entry.looked_up
+            else "back-catalogue"
+            if entry.back_catalogue
             else "undated"
             if entry.undated
             else "dated"

@@ -645,3 +645,30 @@ def test_the_arxiv_prefix_never_stays_in_an_abstract(description):
     (entry,) = parse_feed(rss, DAY).entries
     assert entry.abstract == "We study sparse adapters at scale."
     assert entry.version == 1
+
+
+def test_an_old_paper_in_an_arxiv_api_feed_never_trends(tmp_path):
+    """Published ten days before the feed was read (an API query by lastUpdatedDate lists
+    papers that got a new version): not news. It trended in any window reaching its date,
+    here a week ending at the feed's other, new paper."""
+    from datetime import UTC, datetime
+
+    from storage import connect
+    from storage.papers import get_papers
+    from storage.trending import trending
+    from tests.jobs.test_alerts import _api_entry
+
+    feed = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>ArXiv Query</title>'
+        + _api_entry("2603.11111", 1, "2026-03-12", "2026-03-12", "Routing Adapters per Token")
+        + _api_entry("2603.02222", 3, "2026-03-07", "2026-03-17", "Adapters for Speech")
+        + "</feed>"
+    )
+    read = datetime(2026, 3, 17, 6, tzinfo=UTC)
+    db = connect(tmp_path / "papers.db")
+    report = ingest_bytes(db, "https://export.arxiv.org/api/query", feed.encode(), read)
+    assert report.new_papers == 2
+    week = [p["title"] for p in trending(db, read, "week")]
+    assert week == ["Routing Adapters per Token"]
+    (old,) = search(db, "adapters speech").papers  # stored and searchable
+    assert get_papers(db, [old["id"]])[0]["listed_on"] is None

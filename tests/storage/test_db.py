@@ -150,3 +150,31 @@ def test_a_failed_files_recorded_version_survives_the_column_rename(tmp_path):
     assert "last_error_sha256" not in db["sources"].columns_dict
     assert failed_on(db, "inbox/a.txt", "stat:1774000000000000000:42") == "unreadable"
     assert failed_on(db, "inbox/b.txt", "ab" * 32) == "no paper"
+
+
+def test_an_old_paper_an_older_version_listed_as_news_stops_trending(tmp_path):
+    # An older version stored an arXiv API feed's old papers as dated listings, so they
+    # trended; a paper with no listing of its own (listed = 0) has only such sightings.
+    from datetime import UTC, datetime
+
+    from storage.trending import trending
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m019_back_catalogue")
+    old.execute("INSERT INTO sources (name, kind) VALUES ('https://export.arxiv.org/api', 'feed')")
+    for title, listed, day in [("New Routing", 1, "2026-03-12"), ("Old Speech", 0, "2026-03-07")]:
+        old.execute(
+            "INSERT INTO papers (title, title_norm, abstract, listed) VALUES (?, ?, 'x', ?)",
+            [title, title.lower(), listed],
+        )
+        old.execute(
+            "INSERT INTO sightings (paper_id, source_id, listed_on, seen_at, listing)"
+            " VALUES (last_insert_rowid(), 1, ?, '2026-03-17', 'dated')",
+            [day],
+        )
+    old.conn.commit()
+    old.close()
+    db = connect(path)
+    week = trending(db, datetime(2026, 3, 17, 6, tzinfo=UTC), "week")
+    assert [p["title"] for p in week] == ["New Routing"]
