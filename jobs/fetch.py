@@ -4,6 +4,7 @@ redirects to http(s) only."""
 from __future__ import annotations
 
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -69,7 +70,11 @@ def fetch(
         daemon=True,
     )
     thread.start()
-    thread.join(deadline)
+    try:
+        _wait(thread, deadline)
+    except BaseException:  # Ctrl-C: the fetch stops too
+        stop.set()
+        raise
     if thread.is_alive():
         stop.set()  # the body loop ends at its next chunk
         raise SourceError(f"{url}: took longer than {deadline:g} s, gave up")
@@ -77,6 +82,19 @@ def fetch(
     if isinstance(outcome, BaseException):
         raise outcome
     return outcome
+
+
+# A Ctrl-C the kernel hands to the fetch thread (any thread may get a process's signal)
+# runs its handler on the main thread only when that wakes: at most this late, not at the
+# end of a join() as long as the deadline.
+WAKE_SECONDS = 0.2
+
+
+def _wait(thread: threading.Thread, seconds: float) -> None:
+    """Wait for the thread at most `seconds`, waking often enough for signal handlers."""
+    end = time.monotonic() + seconds
+    while thread.is_alive() and (left := end - time.monotonic()) > 0:
+        thread.join(min(left, WAKE_SECONDS))
 
 
 def _guarded_get(url, etag, last_modified, max_bytes, stop) -> Fetched | BaseException:

@@ -179,3 +179,26 @@ def test_a_broken_redirect_says_what_is_wrong(file_server, routes, error):
         fetch(file_server.url("/a"))
     assert str(failure.value) == f"{file_server.url('/a')}: {error}"
     assert len(file_server.requests) <= 11  # urllib stops following after 10
+
+
+def test_a_ctrl_c_the_fetching_thread_receives_still_stops_the_fetch(drip_server):
+    # The kernel hands a process's SIGINT to any of its threads. One that fell to the fetch
+    # thread left the main thread asleep in join() until the deadline: `papers ingest` took
+    # two minutes to stop on Ctrl-C (seen under load, in the Ctrl-C test of test_cli).
+    import signal
+    import time
+
+    fetching: list[threading.Thread] = []
+
+    def interrupt_the_fetch_thread() -> None:
+        drip_server.asked.wait(30)
+        fetching.extend(t for t in threading.enumerate() if t.name == "fetch")
+        signal.pthread_kill(fetching[0].ident, signal.SIGINT)
+
+    threading.Thread(target=interrupt_the_fetch_thread, daemon=True).start()
+    started, deadline = time.monotonic(), 60
+    with pytest.raises(KeyboardInterrupt):
+        fetch(drip_server.url(), deadline=deadline)
+    assert time.monotonic() - started < deadline  # stopped by the Ctrl-C, not the deadline
+    fetching[0].join(30)
+    assert not fetching[0].is_alive()  # told to stop reading, as at the deadline
