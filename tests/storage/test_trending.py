@@ -142,6 +142,13 @@ def test_seeds_without_a_date_trend_titled_papers_with_reasons(db):
             "+12 upvotes since Mar 15, listed Mar 20",
             id="growth-over-the-last-count",
         ),
+        # Growth counts from the highest count before the window: a later, lower count
+        # (another read, another source) is no growth. The reason named the later day.
+        pytest.param(
+            {"2026-03-10": 10, "2026-03-12": 5, "2026-03-20": 12},
+            "+2 upvotes since Mar 10, listed Mar 20",
+            id="from-the-highest-count",
+        ),
         pytest.param(
             {"2026-03-12": None, "2026-03-16": 40, "2026-03-20": 45},
             "+5 upvotes since Mar 16, listed Mar 20",
