@@ -4,6 +4,7 @@ into the same SQLite file: nobody sees "database is locked", nothing is lost."""
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -62,8 +63,11 @@ def test_commands_ingest_and_delivery_share_the_database(slack, config, tmp_path
             stop.wait(0.05)  # the worker's every-minute job, run back to back
 
     with caplog.at_level(logging.INFO):
+        # Four write transactions of 1,000 (as README says; one of 4,000 at the default
+        # batch): the bot's writes must get in between each.
         ingest = subprocess.Popen(
             [PAPERS, "--db", config.db_path, "ingest", str(dump)],
+            env={**os.environ, "PAPERS_INGEST_BATCH": "1000"},
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
