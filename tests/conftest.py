@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import threading
 from collections import Counter
 from datetime import UTC, date, datetime
@@ -255,6 +256,16 @@ class DripServer:
         self.stop.set()
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+@pytest.fixture
+def ctrl_c():
+    """SIGINT taken as a terminal's Ctrl-C (KeyboardInterrupt) in this test and in the
+    processes it starts: a test run started in the background (`cmd &`) inherits it ignored,
+    and an ignored SIGINT stays ignored across exec."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 @pytest.fixture

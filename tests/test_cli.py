@@ -409,7 +409,7 @@ def test_a_200_mb_line_is_skipped_in_bounded_memory_and_leaves_search_small(tmp_
     assert "No papers match 'lorem'" in run(db, "search", "lorem").stdout
 
 
-def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_server):
+def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_server, ctrl_c):
     # It printed click's bare "Aborted!" (exit 1, as for a failed source): was anything kept,
     # and may the ingest be run again?
     db = tmp_path / "p.db"
@@ -428,26 +428,21 @@ def test_ctrl_c_during_an_ingest_says_what_it_kept_in_one_line(tmp_path, drip_se
     assert again.stdout.count("already ingested, nothing changed") == 3
 
 
-def test_ctrl_c_during_a_large_ingest_stops_its_index_process_quietly(tmp_path):
+def test_ctrl_c_during_a_large_ingest_stops_its_index_process_quietly(tmp_path, ctrl_c):
     # A terminal's Ctrl-C reaches the whole process group, the index writer process too: it
     # is the ingest's to handle (one line, exit 130), never a second traceback.
     dump, db = tmp_path / "big.txt", tmp_path / "p.db"
     write_dump(generate(20_000, seed=3), dump)
     env = {**os.environ, "PAPERS_INGEST_BATCH": "1000"}
-    # A process started from a background job inherits an ignored SIGINT: not Ctrl-C's.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        ingest = subprocess.Popen(
-            [PAPERS, "--db", str(db), "ingest", str(dump)],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            start_new_session=True,
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    ingest = subprocess.Popen(
+        [PAPERS, "--db", str(db), "ingest", str(dump)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     with ingest:
         store = connect(db)
         wait_for(lambda: store["papers"].count >= 2000, timeout=60)  # mid-ingest
@@ -938,19 +933,14 @@ def test_papers_standin_prints_a_bot_command_that_works_with_it(tmp_path, seeded
                 process.wait(timeout=10)
 
 
-def test_ctrl_c_stops_papers_standin_quietly(tmp_path):
+def test_ctrl_c_stops_papers_standin_quietly(tmp_path, ctrl_c):
     # As Ctrl-C stops `papers serve` and `papers worker`: it printed click's "Aborted!"
     # and exited 1, as if something had failed.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
     command = [PAPERS, "standin", "--port", str(_free_port())]
-    # A process started from a background job inherits an ignored SIGINT: not Ctrl-C's.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        standin = subprocess.Popen(
-            command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    standin = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     with standin:
         assert len(printed_lines(standin.stdout, 3)) == 3  # it is serving
         standin.send_signal(signal.SIGINT)

@@ -181,7 +181,7 @@ def test_a_broken_redirect_says_what_is_wrong(file_server, routes, error):
     assert len(file_server.requests) <= 11  # urllib stops following after 10
 
 
-def test_a_ctrl_c_the_fetching_thread_receives_still_stops_the_fetch(drip_server):
+def test_a_ctrl_c_the_fetching_thread_receives_still_stops_the_fetch(drip_server, ctrl_c):
     # The kernel hands a process's SIGINT to any of its threads. One that fell to the fetch
     # thread left the main thread asleep in join() until the deadline: `papers ingest` took
     # two minutes to stop on Ctrl-C (seen under load, in the Ctrl-C test of test_cli).
@@ -190,9 +190,11 @@ def test_a_ctrl_c_the_fetching_thread_receives_still_stops_the_fetch(drip_server
 
     fetching: list[threading.Thread] = []
 
+    before = {t for t in threading.enumerate() if t.name == "fetch"}  # earlier tests' ending
+
     def interrupt_the_fetch_thread() -> None:
         drip_server.asked.wait(30)
-        fetching.extend(t for t in threading.enumerate() if t.name == "fetch")
+        fetching.extend(t for t in threading.enumerate() if t.name == "fetch" and t not in before)
         signal.pthread_kill(fetching[0].ident, signal.SIGINT)
 
     threading.Thread(target=interrupt_the_fetch_thread, daemon=True).start()

@@ -153,7 +153,7 @@ def test_make_run_ingests_into_the_configured_database(tmp_path, make_args, env_
     # SIGHUP: the terminal window closed (the shell hangs its jobs up; make passes it on).
     ids=["ctrl-c", "sigterm", "sigterm-twice", "terminal-closed"],
 )
-def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
+def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop, ctrl_c):
     # `papers worker` releases its lease when stopped; `make run` did not, so a `make run`
     # started again within PAPERS_LEASE_SECONDS logged that a dead worker held the lease
     # and ran no job (no inbox, no digest) until it lapsed.
@@ -177,13 +177,7 @@ def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     env.update(PORT=str(free_port()), PAPERS_INBOX=str(tmp_path / "inbox"))
     papers = str(Path(sys.executable).with_name("papers"))
     command = [papers, "--db", str(path), "run", "--standin-port", str(free_port())]
-    # Ctrl-C reaches a `make run` in a terminal: a run started in the background (`cmd &`)
-    # inherits an ignored SIGINT across exec, and a handler set here is reset to the default.
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
-    finally:
-        signal.signal(signal.SIGINT, previous)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL)
     try:
 
         def holders() -> list[str]:
@@ -205,7 +199,7 @@ def test_stopping_make_run_gives_the_worker_lease_up(tmp_path, stop):
     assert holders() == []
 
 
-def test_the_make_run_banner_promises_the_demo_digest_only_when_one_comes(tmp_path):
+def test_the_make_run_banner_promises_the_demo_digest_only_when_one_comes(tmp_path, ctrl_c):
     # A restart makes no demo digest, yet its banner said one "arrives within a minute".
     import os
     import signal
@@ -229,13 +223,7 @@ def test_the_make_run_banner_promises_the_demo_digest_only_when_one_comes(tmp_pa
         env["PORT"] = str(free_port())
         command = [papers, "--db", str(tmp_path / "p.db"), "run"]
         command += ["--standin-port", str(free_port())]
-        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-        try:
-            run = subprocess.Popen(
-                command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True
-            )
-        finally:
-            signal.signal(signal.SIGINT, previous)
+        run = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, text=True)
         with run:
             lines = printed_lines(run.stdout, 7, timeout=30)
             run.send_signal(signal.SIGINT)
