@@ -52,24 +52,23 @@ class IndexProcess:
     """A child process indexing what each of the parent's committed batches stored."""
 
     def __init__(self, path: Path) -> None:
-        # -m: the child imports this module fresh; nothing of the parent is pickled. -P and
-        # _same_code's import path: this checkout's modules, never another copy in the
-        # working directory or an older install. In a process group of its own, a
-        # terminal's Ctrl-C (sent to the foreground group) never reaches it: the parent
-        # handles it and tells it to finish, as after any input. (An ignored SIGINT set by
-        # the child itself came too late when Ctrl-C fell during its start: a traceback.)
-        # Its stderr (a crash's traceback) goes to a file, never to the terminal the parent
-        # shares: close() logs its last line, through the parent's logging.
+        # A fresh interpreter importing this module (nothing of the parent is pickled), from
+        # this checkout (see _START). In a process group of its own, a terminal's Ctrl-C
+        # (sent to the foreground group) never reaches it: the parent handles it and tells
+        # it to finish, as after any input. (An ignored SIGINT set by the child itself came
+        # too late when Ctrl-C fell during its start: a traceback.) Its stderr (a crash's
+        # traceback) goes to a file, never to the terminal the parent shares: close() logs
+        # its last line, through the parent's logging.
         self.errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        root = str(Path(__file__).resolve().parent.parent)
         try:
             self.child = subprocess.Popen(
-                [sys.executable, "-P", "-m", "storage.index_process", str(path), str(os.getpid())],
+                [sys.executable, "-P", "-c", _START, root, str(path), str(os.getpid())],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
                 text=True,
                 process_group=0,
-                env=_same_code(),
             )
         except BaseException:
             self.errors.close()
@@ -121,12 +120,19 @@ class IndexProcess:
         return lines[-1] if lines else ""
 
 
-def _same_code() -> dict[str, str]:
-    """The environment for the child, with this checkout first on its import path: the
-    child runs the parent's code whatever its working directory or the installed copy."""
-    root = str(Path(__file__).resolve().parent.parent)
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": os.pathsep.join([root, path] if path else [root])}
+# The child's start: the parent's checkout first on its import path, so that it runs the
+# parent's code, never another copy in its working directory (-P leaves that off the path)
+# or an older install; unless the path already holds it, as an installed copy's
+# site-packages, which stays after the standard library. Imported, not run with -m: its
+# records are logged under this module's name, not __main__.
+_START = """\
+import sys
+root = sys.argv.pop(1)
+if root not in sys.path:
+    sys.path.insert(0, root)
+from storage.index_process import serve
+sys.exit(serve(sys.argv[1], int(sys.argv[2])))
+"""
 
 
 def open_for_ingest(db: Database, entries: int) -> IndexProcess | None:
@@ -223,7 +229,3 @@ def _peak_kb() -> int:
             if line.startswith("VmHWM:"):
                 return int(line.split()[1])
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(serve(sys.argv[1], int(sys.argv[2])))

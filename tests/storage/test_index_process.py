@@ -5,6 +5,7 @@ loses no paper (the next writer indexes what it missed, from the watermark)."""
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 import pytest
@@ -164,9 +165,11 @@ def test_a_writer_process_whose_last_commit_fails_says_so_in_the_log_only(
     process.sync([])
     with caplog.at_level(logging.WARNING):
         process.close()
-    # Told once or twice: a commit due during the batch fails first, then the last one.
-    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors and all("the search index's writer process" in e for e in errors), errors
+    # Told once or twice: a commit due during the batch fails first, then the last one;
+    # under its module's name (run with -m, the child's was __main__).
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and all("the search index's writer process" in r.message for r in errors)
+    assert {r.name for r in errors} == {"storage.index_process"}
     assert "Traceback" not in capfd.readouterr().err
     assert search_index.ensure(db)  # the next start rebuilds what was lost
     assert search(db, "quokka").total == 1 and search(db, "kelp").total == 1
@@ -220,3 +223,32 @@ def test_a_writer_process_runs_the_ingests_own_code(tmp_path, monkeypatch, caplo
         answer = process.close()
     assert "another copy ran" not in caplog.text and answer["peak_kb"] > 1
     assert search(db, "quokka").total == 1
+
+
+def test_a_writer_process_runs_the_code_of_a_checkout_whose_path_has_a_colon(tmp_path):
+    # A root put on PYTHONPATH split at the colon, and the child ran the installed copy.
+    # This copy's writer process reports a peak of 424242 KB: only its own child does.
+    import json
+    import subprocess
+    import sys
+
+    copy = tmp_path / "check:out dir"
+    shutil.copytree(Path(index_process.__file__).parent, copy / "storage")
+    with (copy / "storage" / "index_process.py").open("a") as module:
+        module.write("\n_peak_kb = lambda: 424242\n")
+    script = (
+        "import json, sys\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "from storage import connect, index_process\n"
+        "connect(sys.argv[2])\n"
+        "print(json.dumps(index_process.IndexProcess(sys.argv[2]).close()))\n"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", script, str(copy), str(tmp_path / "p.db")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["peak_kb"] == 424242
