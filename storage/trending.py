@@ -102,9 +102,12 @@ def ranked(
                MAX(CASE WHEN s.listed_on >= :start THEN COALESCE(s.upvotes, 0) END) AS upvotes,
                MAX(CASE WHEN s.listed_on < :start THEN s.upvotes END) AS before,
                -- The day of that highest count (the latest, for a tie): the count
-               -- zero-padded before the day, so that the greatest string is that row's.
+               -- zero-padded to any 64-bit integer's width before the day, so that the
+               -- greatest string is that row's (a negative count, from before counts were
+               -- bounded, as 0).
                MAX(CASE WHEN s.listed_on < :start AND s.upvotes IS NOT NULL
-                        THEN printf('%012d', s.upvotes) || s.listed_on END) AS best_before,
+                        THEN printf('%020d', MAX(s.upvotes, 0)) || s.listed_on END)
+                   AS best_before,
                MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
                         THEN s.listed_on END) AS first_counted,
                MIN(CASE WHEN s.listed_on >= :start THEN s.upvotes END) AS first_in_window,
@@ -131,7 +134,7 @@ def ranked(
         baseline = row["before"] if row["before"] is not None else row["first_in_window"]
         growth = upvotes - baseline if baseline is not None else 0
         # The day the baseline was counted on, not the first listing: "+12 since Mar 15".
-        since = row["best_before"][12:] if row["before"] is not None else row["first_counted"]
+        since = row["best_before"][20:] if row["before"] is not None else row["first_counted"]
         age = (anchor - date.fromisoformat(row["last_listed"])).days
         value = score(upvotes, growth, row["sources"], row["listings"], age)
         why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])

@@ -149,6 +149,12 @@ def test_seeds_without_a_date_trend_titled_papers_with_reasons(db):
             "+2 upvotes since Mar 10, listed Mar 20",
             id="from-the-highest-count",
         ),
+        # Counts stored before they were bounded: the day is still a day.
+        pytest.param(
+            {"2026-03-10": 10**15, "2026-03-20": 10**15 + 1},
+            "+1 upvote since Mar 10, listed Mar 20",
+            id="a-huge-count",
+        ),
         pytest.param(
             {"2026-03-12": None, "2026-03-16": 40, "2026-03-20": 45},
             "+5 upvotes since Mar 16, listed Mar 20",
