@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -18,6 +19,9 @@ from bot.text import matches, plural
 from papers.logsafe import scrub_url, setup_logging
 from storage.config import Config
 from storage.errors import PapersError
+
+if TYPE_CHECKING:  # imported where used: `papers --help` loads no search engine
+    from storage.search import SearchResult
 
 log = logging.getLogger("papers")
 # A port out of range is a usage error: the servers would wrap 70000 to 4464, or trace back.
@@ -236,26 +240,13 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     ref = arxiv_ref(text.strip())
     paper = by_arxiv_id(db, ref) if ref else None
     if paper is not None:
-        result = SearchResult(text, [paper | {"score": None, "snippet": ""}], 1, 0, limit)
+        result = SearchResult(text, [paper | _NOT_SEARCHED], 1, 0, limit)
     else:
         result = run_search(db, ref or text, limit=limit, max_chars=config.max_query_chars)
         if _AUTHOR.search(text):
             result.notes.insert(0, AUTHOR_NOTE)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "query": result.query,
-                    "total": result.total,
-                    "total_capped": result.total_capped,
-                    "suggestions": result.suggestions,
-                    "notes": result.notes,
-                    "papers": [_plain_snippet(p) for p in result.papers],
-                },
-                indent=2,
-                ensure_ascii=False,
-            )
-        )
+        _echo_json(result)
         return
     if not result.papers:
         hint = f" Did you mean: {result.suggestions[0]}?" if result.suggestions else ""
@@ -283,24 +274,17 @@ def _author_papers(db, query: str, name: str, limit: int, as_json: bool) -> None
     """Print one author's newest papers (storage.authors.papers_by: accents optional)."""
     from storage.authors import papers_by
     from storage.papers import get_papers
+    from storage.search import SearchResult
 
     found = papers_by(db, name, limit)
     papers = get_papers(db, found.paper_ids)
-    notes = [f"{found.name.display} could be {', '.join(found.people)}."]
-    notes = notes if len(found.people) > 1 else []
+    many = len(found.people) > 1
+    notes = [f"{found.name.display} could be {', '.join(found.people)}."] if many else []
     if as_json:
         # A search's fields (a script reads any `search --json` alike), with who it found.
-        shown = {
-            "query": query,
-            "total": found.total,
-            "total_capped": False,
-            "suggestions": [],
-            "notes": notes,
-            "author": found.name.display,
-            "people": found.people,
-            "papers": [paper | {"score": None, "snippet": ""} for paper in papers],
-        }
-        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        listed = [paper | _NOT_SEARCHED for paper in papers]
+        result = SearchResult(query, listed, found.total, 0, limit, notes=notes)
+        _echo_json(result, author=found.name.display, people=found.people)
         return
     if not papers:
         click.echo(f"No papers by {found.name.display}.")
@@ -310,6 +294,24 @@ def _author_papers(db, query: str, name: str, limit: int, as_json: bool) -> None
     for paper in papers:
         names = ", ".join(paper["authors"][:3]) + (", …" if len(paper["authors"]) > 3 else "")
         click.echo(f"- {paper['title']}  [{paper['url'] or 'no link'}]  {names}")
+
+
+# The fields of a paper that was looked up or listed rather than searched.
+_NOT_SEARCHED = {"score": None, "snippet": ""}
+
+
+def _echo_json(result: SearchResult, **extra) -> None:
+    """Print a search's result as `search --json` does (`extra`: fields of its own kind)."""
+    shown = {
+        "query": result.query,
+        "total": result.total,
+        "total_capped": result.total_capped,
+        "suggestions": result.suggestions,
+        "notes": result.notes,
+        **extra,
+        "papers": [_plain_snippet(p) for p in result.papers],
+    }
+    click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
 
 
 def _echo_notes(notes: list[str]) -> None:
