@@ -14,6 +14,8 @@ WINDOWS = {"day": 1, "week": 7}
 # Half-life of a listing's freshness in days: a paper listed two days before the newest
 # listing counts half as much as one listed on it.
 HALF_LIFE_DAYS = 2.0
+# Digits an upvote count is padded to where it is compared as text: any 64-bit integer's.
+COUNT_WIDTH = 20
 W_UPVOTES = 1.0  # per e-fold of upvotes (log1p): 10 upvotes ~ 2.4, 100 ~ 4.6
 W_GROWTH = 2.0  # per e-fold of upvotes gained within the window over the earlier peak
 W_SOURCES = 1.0  # per extra source (dump, feed) that carried the paper
@@ -97,7 +99,7 @@ def ranked(
     days = window if isinstance(window, int) else WINDOWS[window]
     start = anchor - timedelta(days=days - 1)
     rows = db.query(
-        """
+        f"""
         SELECT s.paper_id,
                MAX(CASE WHEN s.listed_on >= :start THEN COALESCE(s.upvotes, 0) END) AS upvotes,
                MAX(CASE WHEN s.listed_on < :start THEN s.upvotes END) AS before,
@@ -106,7 +108,7 @@ def ranked(
                -- greatest string is that row's (a negative count, from before counts were
                -- bounded, as 0).
                MAX(CASE WHEN s.listed_on < :start AND s.upvotes IS NOT NULL
-                        THEN printf('%020d', MAX(s.upvotes, 0)) || s.listed_on END)
+                        THEN printf('%0{COUNT_WIDTH}d', MAX(s.upvotes, 0)) || s.listed_on END)
                    AS best_before,
                MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
                         THEN s.listed_on END) AS first_counted,
@@ -134,7 +136,9 @@ def ranked(
         baseline = row["before"] if row["before"] is not None else row["first_in_window"]
         growth = upvotes - baseline if baseline is not None else 0
         # The day the baseline was counted on, not the first listing: "+12 since Mar 15".
-        since = row["best_before"][20:] if row["before"] is not None else row["first_counted"]
+        since = (
+            row["best_before"][COUNT_WIDTH:] if row["before"] is not None else row["first_counted"]
+        )
         age = (anchor - date.fromisoformat(row["last_listed"])).days
         value = score(upvotes, growth, row["sources"], row["listings"], age)
         why = Signals(upvotes, growth, since, row["sources"], row["last_listed"])
