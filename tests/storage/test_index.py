@@ -226,6 +226,22 @@ def test_snippets_mark_the_matched_words(db, query, marked):
     assert snippet.replace(HIGHLIGHT[0], "").replace(HIGHLIGHT[1], "").strip("…") in abstract
 
 
+@pytest.mark.parametrize(
+    ("title", "abstract"),
+    [
+        ("Kelp Forests", "Both agreed internationalization helps kelp."),
+        ("Agreed Internationalization of Kelp", "The authors wrote on kelp forests."),
+    ],
+    ids=["abstract", "title"],
+)
+def test_a_word_whose_stem_stems_again_is_found(db, title, abstract):
+    # Documents reach the index with their words already stemmed ("agreed": "agre"); stemmed
+    # again there they would be "agr", which no query for the word holds.
+    store(db, [Entry(abstract, title)], "s")
+    for query in ("agreed", "internationalization", '"agreed internationalization"'):
+        assert search(db, query).total == 1, query
+
+
 def hold_lock(db) -> Writer:
     """Another writer holding the index, as the worker does during its ingest."""
     return Writer(db)
@@ -355,7 +371,8 @@ _TEXT = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(m
 
 @given(_TEXT, st.integers(min_value=0, max_value=3))
 def test_a_documents_words_are_analyzed_as_the_index_analyzes_them(text, long_words):
-    # The documents' word pairs are split and stemmed here, not by the analyzer: any other
-    # word than the analyzer's would make a phrase miss the papers that hold it.
+    # The documents' words and word pairs are split and stemmed here, not by the index's
+    # analyzer: any other word than the analyzer's would make a query miss the papers that
+    # hold it, and an index written before this hold other terms than one written after.
     text += " " + " ".join("w" * (38 + i) for i in range(long_words))  # 38-40 bytes
     assert search_index.analyzed(text) == search_index.EN_STEM.analyze(text)
