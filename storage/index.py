@@ -56,7 +56,7 @@ from storage.text import ASCII_WORDS, arxiv_month, hyphen_joins
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
-VERSION = 5
+VERSION = 6
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
@@ -315,12 +315,15 @@ def analyzed(text: str) -> list[str]:
 
 
 def _add(doc: Document, field: str, values: list[str]) -> None:
-    # Each value's words, analyzed once, space-separated for the field ("languag model")
-    # and paired for its twin ("languag_model"): a writer's index splits both at spaces.
-    for value in values:
+    # Each value's words, analyzed once, space-separated for the field ("languag model"),
+    # and the text's (the first value's) paired for its twin ("languag_model"): a writer's
+    # index splits both at spaces. The other values list words the text writes apart (see
+    # _values): their pairs were never side by side. A phrase of joined forms is matched
+    # by its spelling apart, in the text's pairs.
+    for i, value in enumerate(values):
         words = analyzed(value)
         doc.add_text(field, " ".join(words))
-        if field in PAIRED:
+        if i == 0 and field in PAIRED:
             doc.add_text(field + PAIRS, " ".join(_pair_terms(words)))
 
 

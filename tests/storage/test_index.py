@@ -206,6 +206,24 @@ def test_phrases_match_adjacent_words_in_order_only(db, query, found):
 
 
 @pytest.mark.parametrize(
+    ("abstract", "query"),
+    [
+        ("We pair pre-training with fine-tuning.", '"pretraining finetuning"'),
+        ("We compare YOLOv8 with Qwen2.5 here.", '"yolo qwen"'),
+        ("Don't stop, won't stop.", '"dont wont"'),
+    ],
+    ids=["hyphen-joins", "version-names", "apostrophes"],
+)
+def test_words_a_paper_writes_apart_are_no_phrase(db, abstract, query):
+    # A paper is also found by the joined form of each hyphenated word, the name of each
+    # versioned one and each word with an apostrophe, but the paper never wrote two of
+    # them side by side.
+    store(db, [Entry(abstract, "Kelp Forests")], "s")
+    assert search(db, query.strip('"').split()[0]).total == 1
+    assert search(db, query).total == 0
+
+
+@pytest.mark.parametrize(
     ("query", "marked"),
     [
         ("naïve", "naïve"),
