@@ -381,6 +381,15 @@ def test_another_process_commit_is_seen_by_a_reader(seeded_path, tmp_path):
     assert search(db, "wombat").total == 1
 
 
+def test_every_word_the_analyzer_makes_is_one_word_to_the_writer():
+    # The documents hold analyzed words joined by spaces, which the writer's index splits
+    # at ASCII whitespace: a word holding any (an accent folded to "a b") would become two.
+    chars = (chr(c) for c in range(sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    words = search_index.EN_STEM.analyze(" ".join(c for c in chars if not c.isspace()))
+    assert len(words) > 100_000  # every letter and digit of Unicode, one word each
+    assert search_index.SPLIT.analyze(" ".join(words)) == words
+
+
 # ASCII text as papers write it (words the stemmer shortens, digits, punctuation, control
 # characters), and any text.
 _PIECES = ["run", "ning", "ies", "ation", "X", "0", "19", " ", "-", "_", "'", ".", "\t", "\x00"]
