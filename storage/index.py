@@ -51,12 +51,12 @@ from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, 
 
 from storage.db import database_file
 from storage.errors import PapersError
-from storage.text import ASCII_WORDS, arxiv_month, hyphen_joins
+from storage.text import ASCII_WORDS, HYPHENATED, arxiv_month, hyphen_joins
 
 log = logging.getLogger(__name__)
 
 # Bump when the schema, the analysis or the prior changes: older indexes are rebuilt.
-VERSION = 6
+VERSION = 7
 WATERMARK = "watermark.json"
 # Per-word field weights: a word in the paper's name (before ':') or title outweighs the same
 # word in the abstract, so the paper about LoRA beats thousands that mention it.
@@ -252,6 +252,48 @@ def apostrophe_joins(text: str) -> str:
     return " ".join(m.replace("'", "").replace("’", "") for m in _APOSTROPHED.findall(text))
 
 
+# What may surround a word that is whole with its hyphens or apostrophes ("(pre-training,").
+_EDGES = ".,;:!?()[]{}<>\"'“”‘’"
+
+
+def _joined(token: str) -> str | None:
+    """The joined form of a token that is one hyphenated word or one word with an
+    apostrophe, edge punctuation aside ("pre-training," gives "pretraining"), else None."""
+    word = token.strip(_EDGES)
+    if HYPHENATED.fullmatch(word):
+        return word.replace("-", "")
+    if _APOSTROPHED.fullmatch(word):
+        return word.replace("'", "").replace("’", "")
+    return None
+
+
+def joined_runs(text: str) -> list[str]:
+    """The joined forms of each run of two or more such words written side by side:
+    "self-supervised pre-training with fine-tuning" gives ["selfsupervised pretraining"].
+    Their pairs are as adjacent as the text's own, so `"multitask multimodal"` finds
+    "multi-task multi-modal" however rarely papers write the words apart."""
+    if "-" not in text and "'" not in text and "’" not in text:
+        return []
+    tokens = text.split()
+    runs: list[str] = []
+    run: list[str] = []
+    after = -1  # the token the run's next word must be
+    for i, token in enumerate(tokens):
+        if "-" not in token and "'" not in token and "’" not in token:
+            continue
+        joined = _joined(token)
+        if joined is None or i != after:
+            if len(run) > 1:
+                runs.append(" ".join(run))
+            run = []
+        if joined is not None:
+            run.append(joined)
+            after = i + 1
+    if len(run) > 1:
+        runs.append(" ".join(run))
+    return runs
+
+
 def _values(text: str) -> list[str]:
     """A field's values: the text, the joined forms of its hyphenated words ("pre-training"
     is found by "pretraining"), and the names of its versioned words ("YOLOv8" by `yolo`)
@@ -315,16 +357,17 @@ def analyzed(text: str) -> list[str]:
 
 
 def _add(doc: Document, field: str, values: list[str]) -> None:
-    # Each value's words, analyzed once, space-separated for the field ("languag model"),
-    # and the text's (the first value's) paired for its twin ("languag_model"): a writer's
-    # index splits both at spaces. The other values list words the text writes apart (see
-    # _values): their pairs were never side by side. A phrase of joined forms is matched
-    # by its spelling apart, in the text's pairs.
+    # Each value's words, analyzed once, space-separated for the field ("languag model"):
+    # a writer's index splits them at spaces. The twin field pairs the words of the text
+    # (the first value) and of its runs of joined words ("languag_model"), not the other
+    # values: they list words the text may write apart (see _values).
     for i, value in enumerate(values):
         words = analyzed(value)
         doc.add_text(field, " ".join(words))
         if i == 0 and field in PAIRED:
             doc.add_text(field + PAIRS, " ".join(_pair_terms(words)))
+            for run in joined_runs(value):
+                doc.add_text(field + PAIRS, " ".join(_pair_terms(analyzed(run))))
 
 
 def _document(row: dict) -> Document:
@@ -338,9 +381,15 @@ def _document(row: dict) -> Document:
 
 
 def _alert_document(row: dict) -> Document:
-    # Title and abstract values as in the main index's fields, in one call (no name).
+    # The title's and abstract's words and adjacent words as in the main index's fields (no
+    # name), in one field with positions: the text and its runs of joined words, each a
+    # value, and every other word of their other values alone (phrases never span two).
     title = "" if row["title_derived"] else row["title"]
-    texts = (_values(title) if title else []) + _values(row["abstract"])
+    texts: list[str] = []
+    for text in (title, row["abstract"]):
+        if text:
+            first, *others = _values(text)
+            texts += [first, *joined_runs(first), *" ".join(others).split()]
     return Document(id=row["id"], text=texts)
 
 

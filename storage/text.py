@@ -8,7 +8,8 @@ from datetime import date
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
-_HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
+# A hyphenated word, whole ("pre-training", "state-of-the-art").
+HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 # Control characters, and invisible ones that split words: zero-width space, (non-)joiners
 # and marks, soft hyphen, word joiner, BOM.
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b-\u200f\u2060-\u2064\ufeff\ufffd]")
@@ -168,7 +169,7 @@ def hyphen_joins(text: str) -> str:
     """The joined form of each hyphenated word: "pre-training" gives "pretraining"."""
     # Only whitespace-separated tokens with a hyphen can hold one: a cheap pre-filter.
     tokens = [t for t in text.split() if "-" in t]
-    return " ".join(m.replace("-", "") for t in tokens for m in _HYPHENATED.findall(t))
+    return " ".join(m.replace("-", "") for t in tokens for m in HYPHENATED.findall(t))
 
 
 def arxiv_id(text: str | None) -> str | None:

@@ -21,7 +21,7 @@ from storage.errors import PapersError
 from storage.index import IndexBusy, IndexUnavailable, Writer, indexed_ids, watermark
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
-from storage.search import HIGHLIGHT, search
+from storage.search import HIGHLIGHT, match_each, search
 from tests.conftest import NOW, ROOT
 
 PAPERS = str(Path(sys.executable).with_name("papers"))
@@ -217,10 +217,35 @@ def test_phrases_match_adjacent_words_in_order_only(db, query, found):
 def test_words_a_paper_writes_apart_are_no_phrase(db, abstract, query):
     # A paper is also found by the joined form of each hyphenated word, the name of each
     # versioned one and each word with an apostrophe, but the paper never wrote two of
-    # them side by side.
+    # them side by side: neither a search nor an alert takes them for a phrase.
     store(db, [Entry(abstract, "Kelp Forests")], "s")
     assert search(db, query.strip('"').split()[0]).total == 1
     assert search(db, query).total == 0
+    assert match_each(db, [query], 0, 1) == {query: []}
+
+
+@pytest.mark.parametrize(
+    ("abstract", "query"),
+    [
+        ("We study self-supervised pre-training recipes.", '"selfsupervised pretraining"'),
+        (
+            "Our multi-task multi-modal model reads (kelp-forest, sea-urchin) images.",
+            '"multitask multimodal"',
+        ),
+        ("Read it: can't, won't stop.", '"cant wont"'),
+    ],
+    ids=["hyphens", "two-runs", "apostrophes"],
+)
+def test_joined_words_written_side_by_side_are_a_phrase(db, abstract, query):
+    # Most papers here write the words joined, so the phrase is not also tried apart: only
+    # the pairs of the joined words find the paper that writes them with hyphens.
+    joined = query.strip('"').split()
+    others = [
+        Entry(f"{joined[0]} kelp; {joined[1]} otters, study {i}.", f"Otters {i}") for i in range(12)
+    ]
+    store(db, [Entry(abstract, "Kelp Forests"), *others], "s")
+    assert [p["title"] for p in search(db, query).papers] == ["Kelp Forests"]
+    assert match_each(db, [query], 0, 13) == {query: [1]}
 
 
 @pytest.mark.parametrize(
