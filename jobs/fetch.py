@@ -69,8 +69,9 @@ def fetch(
         name="fetch",
         daemon=True,
     )
-    thread.start()
     try:
+        # start() inside: a Ctrl-C may be handled as it returns, the thread already reading.
+        thread.start()
         _wait(thread, deadline)
     except BaseException:  # Ctrl-C: the fetch stops too
         stop.set()
