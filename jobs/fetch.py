@@ -70,14 +70,14 @@ def fetch(
         daemon=True,
     )
     try:
-        # start() inside: a Ctrl-C may be handled as it returns, the thread already reading.
+        # All inside: a Ctrl-C may be handled anywhere, even as start() returns with the
+        # thread already reading.
         thread.start()
         _wait(thread, deadline)
-    except BaseException:  # Ctrl-C: the fetch stops too
-        stop.set()
-        raise
-    if thread.is_alive():
-        stop.set()  # the body loop ends at its next chunk
+        late = thread.is_alive()
+    finally:
+        stop.set()  # past the deadline or on Ctrl-C, the body loop ends at its next chunk
+    if late:
         raise SourceError(f"{url}: took longer than {deadline:g} s, gave up")
     outcome = result[0]
     if isinstance(outcome, BaseException):
