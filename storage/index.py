@@ -252,45 +252,47 @@ def apostrophe_joins(text: str) -> str:
     return " ".join(m.replace("'", "").replace("’", "") for m in _APOSTROPHED.findall(text))
 
 
-# What may surround a word that is whole with its hyphens or apostrophes ("(pre-training,").
-_EDGES = ".,;:!?()[]{}<>\"'“”‘’"
-
-
-def _joined(token: str) -> str | None:
-    """The joined form of a token that is one hyphenated word or one word with an
-    apostrophe, edge punctuation aside ("pre-training," gives "pretraining"), else None."""
-    word = token.strip(_EDGES)
-    if HYPHENATED.fullmatch(word):
-        return word.replace("-", "")
-    if _APOSTROPHED.fullmatch(word):
-        return word.replace("'", "").replace("’", "")
-    return None
+# In a token with a hyphen or an apostrophe: a hyphenated word, a word with an apostrophe,
+# or a plain word (the "s" of "pre-training's", which ends a run).
+_JOINABLE = re.compile(rf"({HYPHENATED.pattern})|({_APOSTROPHED.pattern})|[^\W_]+")
+_WORD_CHAR = re.compile(r"[^\W_]")
 
 
 def joined_runs(text: str) -> list[str]:
-    """The joined forms of each run of two or more such words written side by side:
-    "self-supervised pre-training with fine-tuning" gives ["selfsupervised pretraining"].
-    Their pairs are as adjacent as the text's own, so `"multitask multimodal"` finds
-    "multi-task multi-modal" however rarely papers write the words apart."""
+    """The joined forms of each run of two or more hyphenated words or words with an
+    apostrophe with no other word between them: "self-supervised pre-training with
+    fine-tuning/multi-task" gives ["selfsupervised pretraining", "finetuning multitask"].
+    Punctuation parts a run no more than it parts the text's own pairs, so `"multitask
+    multimodal"` finds "multi-task/multi-modal" however rarely papers write it apart."""
     if "-" not in text and "'" not in text and "’" not in text:
         return []
-    tokens = text.split()
     runs: list[str] = []
     run: list[str] = []
-    after = -1  # the token the run's next word must be
-    for i, token in enumerate(tokens):
-        if "-" not in token and "'" not in token and "’" not in token:
-            continue
-        joined = _joined(token)
-        if joined is None or i != after:
-            if len(run) > 1:
-                runs.append(" ".join(run))
-            run = []
-        if joined is not None:
-            run.append(joined)
-            after = i + 1
-    if len(run) > 1:
-        runs.append(" ".join(run))
+
+    def close() -> None:
+        if len(run) > 1:
+            runs.append(" ".join(run))
+        run.clear()
+
+    tokens = text.split()
+    if "'" in text or "’" in text:
+        marked = [i for i, t in enumerate(tokens) if "-" in t or "'" in t or "’" in t]
+    else:  # most texts: one test per token
+        marked = [i for i, t in enumerate(tokens) if "-" in t]
+    last = -1  # the last token read into the run
+    for i in marked:
+        # The tokens between hold no hyphen or apostrophe: any word among them parts the run.
+        if run and any(_WORD_CHAR.search(t) for t in tokens[last + 1 : i]):
+            close()
+        for match in _JOINABLE.finditer(tokens[i]):
+            if match[1]:
+                run.append(match[1].replace("-", ""))
+            elif match[2]:
+                run.append(match[2].replace("'", "").replace("’", ""))
+            else:
+                close()
+        last = i
+    close()
     return runs
 
 
