@@ -51,7 +51,7 @@ from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, 
 
 from storage.db import database_file
 from storage.errors import PapersError
-from storage.text import ASCII_WORDS, HYPHENATED, arxiv_month, hyphen_joins
+from storage.text import ASCII_WORDS, HYPHENATED, arxiv_month
 
 log = logging.getLogger(__name__)
 
@@ -258,14 +258,22 @@ _JOINABLE = re.compile(rf"({HYPHENATED.pattern})|({_APOSTROPHED.pattern})|[^\W_]
 _WORD_CHAR = re.compile(r"[^\W_]")
 
 
-def joined_runs(text: str) -> list[str]:
-    """The joined forms of each run of two or more hyphenated words or words with an
+def _joins(text: str) -> tuple[str, list[str]]:
+    """The joined form of each hyphenated word ("pre-training" is found by "pretraining"),
+    and the joined forms of each run of two or more hyphenated words or words with an
     apostrophe with no other word between them: "self-supervised pre-training with
     fine-tuning/multi-task" gives ["selfsupervised pretraining", "finetuning multitask"].
     Punctuation parts a run no more than it parts the text's own pairs, so `"multitask
     multimodal"` finds "multi-task/multi-modal" however rarely papers write it apart."""
-    if "-" not in text and "'" not in text and "’" not in text:
-        return []
+    apostrophes = "'" in text or "’" in text
+    if "-" not in text and not apostrophes:
+        return "", []
+    tokens = text.split()
+    if apostrophes:
+        marked = [i for i, t in enumerate(tokens) if "-" in t or "'" in t or "’" in t]
+    else:  # most texts: one test per token
+        marked = [i for i, t in enumerate(tokens) if "-" in t]
+    joins: list[str] = []
     runs: list[str] = []
     run: list[str] = []
 
@@ -274,11 +282,6 @@ def joined_runs(text: str) -> list[str]:
             runs.append(" ".join(run))
         run.clear()
 
-    tokens = text.split()
-    if "'" in text or "’" in text:
-        marked = [i for i, t in enumerate(tokens) if "-" in t or "'" in t or "’" in t]
-    else:  # most texts: one test per token
-        marked = [i for i, t in enumerate(tokens) if "-" in t]
     last = -1  # the last token read into the run
     for i in marked:
         # The tokens between hold no hyphen or apostrophe: any word among them parts the run.
@@ -286,37 +289,37 @@ def joined_runs(text: str) -> list[str]:
             close()
         for match in _JOINABLE.finditer(tokens[i]):
             if match[1]:
-                run.append(match[1].replace("-", ""))
+                joins.append(match[1].replace("-", ""))
+                run.append(joins[-1])
             elif match[2]:
                 run.append(match[2].replace("'", "").replace("’", ""))
             else:
                 close()
         last = i
     close()
-    return runs
+    return " ".join(joins), runs
 
 
-def _values(text: str) -> list[str]:
+def _values(text: str) -> tuple[list[str], list[str]]:
     """A field's values: the text, the joined forms of its hyphenated words ("pre-training"
     is found by "pretraining"), and the names of its versioned words ("YOLOv8" by `yolo`)
     with its words joined at an apostrophe ("Don't" by `dont`), each a value of its own
-    (phrases never span two)."""
-    joins = hyphen_joins(text) if "-" in text else ""
+    (phrases never span two); and the runs of its joined words written side by side."""
+    joins, runs = _joins(text)
     names = version_names(text) if _DIGIT.search(text) else ""
     if "'" in text or "’" in text:
         names = f"{names} {apostrophe_joins(text)}".strip()
-    return [value for value in (text, joins, names) if value]
+    return [value for value in (text, joins, names) if value], runs
 
 
-def _texts(row: dict) -> dict[str, list[str]]:
+def _texts(row: dict) -> dict[str, tuple[list[str], list[str]]]:
     # An untitled paper's derived title is for display only: it is not indexed as a title.
     title = "" if row["title_derived"] else row["title"]
     name = paper_name(title) if title else None
-    titles = _values(title) if title else []
     return {
         # The name's own joined and versioned forms, not the rest of the title's.
-        "name": _values(name) if name else [],
-        "title": titles,
+        "name": _values(name) if name else ([], []),
+        "title": _values(title) if title else ([], []),
         "abstract": _values(row["abstract"]),
     }
 
@@ -358,7 +361,7 @@ def analyzed(text: str) -> list[str]:
         return [_stem(w) for w in words if len(w) < LONG_WORD_BYTES]
 
 
-def _add(doc: Document, field: str, values: list[str]) -> None:
+def _add(doc: Document, field: str, values: list[str], runs: list[str]) -> None:
     # Each value's words, analyzed once, space-separated for the field ("languag model"):
     # a writer's index splits them at spaces. The twin field pairs the words of the text
     # (the first value) and of its runs of joined words ("languag_model"), not the other
@@ -368,14 +371,14 @@ def _add(doc: Document, field: str, values: list[str]) -> None:
         doc.add_text(field, " ".join(words))
         if i == 0 and field in PAIRED:
             doc.add_text(field + PAIRS, " ".join(_pair_terms(words)))
-            for run in joined_runs(value):
+            for run in runs:
                 doc.add_text(field + PAIRS, " ".join(_pair_terms(analyzed(run))))
 
 
 def _document(row: dict) -> Document:
     doc = Document(id=row["id"])
-    for field, values in _texts(row).items():
-        _add(doc, field, values)
+    for field, (values, runs) in _texts(row).items():
+        _add(doc, field, values, runs)
     # A paper of unknown date (an arXiv replacement) is as recent as its id, not its ingest.
     day = _day(row["published"]) or arxiv_month(row["arxiv_id"]) or _day(row["first_seen_at"])
     doc.add_float("prior", prior(row["upvotes"] or 0, row["sources"] or 0, day))
@@ -390,8 +393,8 @@ def _alert_document(row: dict) -> Document:
     texts: list[str] = []
     for text in (title, row["abstract"]):
         if text:
-            first, *others = _values(text)
-            texts += [first, *joined_runs(first), *" ".join(others).split()]
+            (first, *others), runs = _values(text)
+            texts += [first, *runs, *" ".join(others).split()]
     return Document(id=row["id"], text=texts)
 
 

@@ -165,13 +165,6 @@ def title_words(text: str) -> list[str]:
     return _NON_WORD.sub(" ", text.casefold()).split()
 
 
-def hyphen_joins(text: str) -> str:
-    """The joined form of each hyphenated word: "pre-training" gives "pretraining"."""
-    # Only whitespace-separated tokens with a hyphen can hold one: a cheap pre-filter.
-    tokens = [t for t in text.split() if "-" in t]
-    return " ".join(m.replace("-", "") for t in tokens for m in HYPHENATED.findall(t))
-
-
 def arxiv_id(text: str | None) -> str | None:
     """The arXiv identifier in a link, id or guid, without its version suffix."""
     if not text:
