@@ -51,7 +51,7 @@ from tantivy import Document, Filter, Occur, Order, Query, TextAnalyzerBuilder, 
 
 from storage.db import database_file
 from storage.errors import PapersError
-from storage.text import ASCII_WORDS, HYPHENATED, arxiv_month
+from storage.text import ASCII_WORDS, HYPHENATED, arxiv_month, plain_hyphens
 
 log = logging.getLogger(__name__)
 
@@ -305,7 +305,7 @@ def _values(text: str) -> tuple[list[str], list[str]]:
     is found by "pretraining"), and the names of its versioned words ("YOLOv8" by `yolo`)
     with its words joined at an apostrophe ("Don't" by `dont`), each a value of its own
     (phrases never span two); and the runs of its joined words written side by side."""
-    joins, runs = _joins(text)
+    joins, runs = _joins(plain_hyphens(text))
     names = version_names(text) if _DIGIT.search(text) else ""
     if "'" in text or "’" in text:
         names = f"{names} {apostrophe_joins(text)}".strip()

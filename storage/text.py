@@ -62,6 +62,12 @@ def clean(text: str) -> str:
     return " ".join(text.split())
 
 
+def plain_hyphens(text: str) -> str:
+    """The text with each Unicode hyphen inside a word as `-` (see _INNER_HYPHEN): papers
+    index and queries search "pre‐training" as "pre-training"."""
+    return text if text.isascii() else _INNER_HYPHEN.sub("-", text)
+
+
 def normalize_query(text: str) -> str:
     """A typed query in the form stored text has (see clean), with `*` and `|` made
     predictable: `*` is a prefix mark only at the end of a word, so one inside a word is
@@ -70,7 +76,7 @@ def normalize_query(text: str) -> str:
     `-survey` does, and a Unicode hyphen inside a word is `-`."""
     text = _INNER_STAR.sub("", straight_quotes(clean(text)))
     if not text.isascii():
-        text = _DASH_MINUS.sub("-", _INNER_HYPHEN.sub("-", text))
+        text = _DASH_MINUS.sub("-", plain_hyphens(text))
     return _BAR.sub(" | ", text).strip(" |") if "|" in text else text
 
 

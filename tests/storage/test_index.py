@@ -235,8 +235,9 @@ def test_words_a_paper_writes_apart_are_no_phrase(db, abstract, query):
         ("Read it: can't, won't stop.", '"cant wont"'),
         ("We revisit the pre-training/fine-tuning paradigm.", '"pretraining finetuning"'),
         ("A multi-task — multi-modal model.", '"multitask multimodal"'),
+        ("Self\u2010supervised pre\u2011training.", '"selfsupervised pretraining"'),
     ],
-    ids=["hyphens", "two-runs", "apostrophes", "slash", "dash"],
+    ids=["hyphens", "two-runs", "apostrophes", "slash", "dash", "unicode-hyphens"],
 )
 def test_joined_words_written_side_by_side_are_a_phrase(db, abstract, query):
     # Most papers here write the words joined, so the phrase is not also tried apart: only
