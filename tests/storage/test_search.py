@@ -535,6 +535,36 @@ def test_a_word_joined_by_punctuation_is_searched_whole(db, query, found):
     assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
 
 
+INFLECTED = (
+    "Mar 16\nAgents That Juggle\n"
+    "We study multitasking agents that juggle chores in busy kitchens and show that a simple "
+    "planner keeps them on time in most of the homes we tested.\n\n"
+    "Scaling Laws Revisited\n"
+    "We use pretraining at scale on images of kelp and otters and find that the loss falls "
+    "as a power of compute across four orders of magnitude.\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        pytest.param("multi task agents", "Agents That Juggle", id="inflected-joined-form"),
+        pytest.param("pre trained kelp", "Scaling Laws Revisited", id="only-the-stem-shared"),
+    ],
+)
+def test_alerts_join_two_typed_words_as_search_does(db, query, found):
+    """`multi task` also finds "multitasking" (its joined form, inflected) in a search: an
+    alert found only the two words, because no paper wrote "multitask" itself."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "inflected.txt", INFLECTED.encode(), NOW)
+    result = search(db, query)
+    assert titles(result) == [found]
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
+
+
 def test_comma_separated_words_are_words(seeded):
     """`lora,adapters` searches the two words `lora adapters` does, not a phrase of them."""
     expected = search(seeded, "pre-training,language", limit=50)
