@@ -291,6 +291,12 @@ def ids(result) -> list[int]:
     return [p["id"] for p in result.papers]
 
 
+def alerted(db, query: str) -> list[int]:
+    """The ids of the stored papers a keyword alert on the query matches (oldest first)."""
+    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
+    return match_each(db, [query], 0, newest)[query]
+
+
 @pytest.mark.parametrize(
     ("typed", "meant"),
     [
@@ -481,9 +487,7 @@ def test_accents_are_optional_in_queries_and_papers(db, query, found):
     assert sorted(t.split(":")[0] for t in titles(result)) == found.split(", ")
     if query == "naive bayes":
         assert f"{HIGHLIGHT[0]}naïve{HIGHLIGHT[1]}" in result.papers[0]["snippet"]
-    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    alerted = match_each(db, [query], 0, newest)[query]
-    assert sorted(alerted) == sorted(p["id"] for p in result.papers)  # alerts alike
+    assert sorted(alerted(db, query)) == sorted(ids(result))  # alerts alike
 
 
 JOINED = (
@@ -531,8 +535,7 @@ def test_a_word_joined_by_punctuation_is_searched_whole(db, query, found):
     ingest_bytes(db, "joined.txt", JOINED.encode(), NOW)
     result = search(db, query)
     assert titles(result) == [found]
-    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
+    assert alerted(db, query) == ids(result)  # alerts alike
 
 
 INFLECTED = (
@@ -561,8 +564,7 @@ def test_alerts_join_two_typed_words_as_search_does(db, query, found):
     ingest_bytes(db, "inflected.txt", INFLECTED.encode(), NOW)
     result = search(db, query)
     assert titles(result) == [found]
-    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert match_each(db, [query], 0, newest)[query] == ids(result)  # alerts alike
+    assert alerted(db, query) == ids(result)  # alerts alike
 
 
 def test_comma_separated_words_are_words(seeded):
@@ -731,8 +733,7 @@ def test_a_phrase_finds_its_words_joined_hyphened_or_apart(spelled, query, found
     models" too, as the single word `pretrained` does (and alerts alike)."""
     result = search(spelled, query)
     assert short_titles(result) == found
-    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(alerted(spelled, query)) == sorted(ids(result))
     assert sorted(matching_since(spelled, query, 0)) == sorted(ids(result))
 
 
@@ -761,8 +762,7 @@ def test_a_phrase_of_many_hyphenated_words_is_found(db, query):
     ingest_bytes(db, "hyphens.txt", ("Mar 16\n" + MANY_HYPHENS).encode(), NOW)
     result = search(db, query)
     assert titles(result) == ["Self-Supervised Multi-Modal Pre-Trained Vision-Language Models"]
-    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert match_each(db, [query], 0, newest)[query] == ids(result)
+    assert alerted(db, query) == ids(result)
 
 
 @pytest.mark.parametrize(
@@ -786,8 +786,7 @@ def test_a_name_and_its_version_find_each_other_together_or_apart(spelled, query
     "YOLOv8" (and alerts alike)."""
     result = search(spelled, query)
     assert short_titles(result) == found
-    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(alerted(spelled, query)) == sorted(ids(result))
 
 
 @pytest.mark.parametrize(
@@ -819,8 +818,7 @@ def test_a_greek_letter_finds_its_latex_name(spelled, query, found):
     arXiv abstracts do) and `alpha-entmax` the one that writes "α-entmax"."""
     result = search(spelled, query)
     assert short_titles(result) == found
-    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(alerted(spelled, query)) == sorted(ids(result))
 
 
 def marked_in(snippet: str) -> list[str]:
@@ -857,13 +855,12 @@ def test_alerts_match_as_typed_when_the_store_index_cannot_be_opened(spelled, mo
     from storage import index as search_index
 
     query = '"pre-trained language models"'
-    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
 
     def unavailable(db):
         raise search_index.IndexUnavailable("being built")
 
     monkeypatch.setattr(search_index, "searcher", unavailable)  # no real way to time a rebuild
-    assert len(match_each(spelled, [query], 0, newest)[query]) == 2
+    assert len(alerted(spelled, query)) == 2
 
 
 MODELS_RUN = (
@@ -929,8 +926,7 @@ def test_a_phrase_is_respelled_anew_once_papers_write_it_otherwise(db):
         "Distilling Pretrained Transformers",
         "Probing Pre Trained Transformers",
     ]
-    newest = db.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert len(match_each(db, [query], 0, newest)[query]) == 2
+    assert len(alerted(db, query)) == 2
 
 
 @pytest.mark.parametrize(
@@ -997,8 +993,7 @@ def test_a_name_alone_finds_it_written_with_a_version(spelled, query, found, mar
     result = search(spelled, query)
     assert short_titles(result) == found
     assert marked in marked_in(result.papers[-1]["snippet"] + result.papers[0]["snippet"])
-    newest = spelled.execute("SELECT MAX(id) FROM papers").fetchone()[0]
-    assert sorted(match_each(spelled, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(alerted(spelled, query)) == sorted(ids(result))
 
 
 def test_only_the_part_before_the_colon_weighs_as_the_name(db):
@@ -1040,6 +1035,5 @@ def test_two_words_find_the_papers_that_write_them_as_one(seeded, typed, joined)
     result = search(seeded, typed, limit=200)
     assert set(ids(search(seeded, joined, limit=200))) <= set(ids(result))
     assert result.total >= search(seeded, joined).total > 0
-    newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     query = typed.lower()  # an alert's plain keywords take the quick path
-    assert sorted(match_each(seeded, [query], 0, newest)[query]) == sorted(ids(result))
+    assert sorted(alerted(seeded, query)) == sorted(ids(result))
