@@ -428,6 +428,7 @@ _TEXT = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join) | st.text(m
 def test_a_documents_words_are_analyzed_as_the_index_analyzes_them(text, long_words):
     # The documents' words and word pairs are split and stemmed here, not by the index's
     # analyzer: any other word than the analyzer's would make a query miss the papers that
-    # hold it, and an index written before this hold other terms than one written after.
+    # hold it, and an index written before this change would hold other terms than one
+    # written after.
     text += " " + " ".join("w" * (38 + i) for i in range(long_words))  # 38-40 bytes
     assert search_index.analyzed(text) == search_index.EN_STEM.analyze(text)
