@@ -276,17 +276,13 @@ def _joins(text: str) -> tuple[str, list[str]]:
     joins: list[str] = []
     runs: list[str] = []
     run: list[str] = []
-
-    def close() -> None:
-        if len(run) > 1:
-            runs.append(" ".join(run))
-        run.clear()
-
     last = -1  # the last token read into the run
     for i in marked:
         # The tokens between hold no hyphen or apostrophe: any word among them parts the run.
-        if run and any(_WORD_CHAR.search(t) for t in tokens[last + 1 : i]):
-            close()
+        if run and last + 1 < i and (tokens[last + 1].isalnum() or _any_word(tokens, last + 1, i)):
+            if len(run) > 1:
+                runs.append(" ".join(run))
+            run = []
         for match in _JOINABLE.finditer(tokens[i]):
             if match[1]:
                 joins.append(match[1].replace("-", ""))
@@ -294,10 +290,18 @@ def _joins(text: str) -> tuple[str, list[str]]:
             elif match[2]:
                 run.append(match[2].replace("'", "").replace("’", ""))
             else:
-                close()
+                if len(run) > 1:
+                    runs.append(" ".join(run))
+                run = []
         last = i
-    close()
+    if len(run) > 1:
+        runs.append(" ".join(run))
     return " ".join(joins), runs
+
+
+def _any_word(tokens: list[str], lo: int, hi: int) -> bool:
+    """Whether tokens[lo:hi] hold a word (most tokens are one word: no regex for those)."""
+    return any(tokens[i].isalnum() or _WORD_CHAR.search(tokens[i]) for i in range(lo, hi))
 
 
 def _values(text: str) -> tuple[list[str], list[str]]:

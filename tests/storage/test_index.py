@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -416,6 +417,41 @@ def test_every_word_the_analyzer_makes_is_one_word_to_the_writer():
     words = search_index.EN_STEM.analyze(" ".join(c for c in chars if not c.isspace()))
     assert len(words) > 100_000  # every letter and digit of Unicode, one word each
     assert search_index.SPLIT.analyze(" ".join(words)) == words
+
+
+# Words, hyphens, apostrophes, punctuation and spaces as papers write them around joined
+# words: tokens, and any mix of their pieces.
+_JOINED_TOKENS = ["pre-train", "x", "Y2", "Don't", "a’b", "(z)", "x/y", ",", "--", "-", "é-x"]
+_JOINED_PIECES = ["pre", "Train", "x", "é", "2", "-", "-", "'", "’", " ", " ", "/", ",", "("]
+_JOINED_TEXT = st.lists(st.sampled_from(_JOINED_TOKENS), max_size=14).map(" ".join) | st.lists(
+    st.sampled_from(_JOINED_PIECES), max_size=40
+).map("".join)
+
+
+def _all_runs(text: str) -> list[str]:
+    # _joins' runs by their definition, from every word of the text: two or more joined
+    # words (hyphenated, or with an apostrophe) with no plain word between them.
+    runs, run = [], []
+    for token in text.split():
+        if not any(mark in token for mark in "-'’"):
+            if re.search(r"[^\W_]", token):
+                runs.append(run)
+                run = []
+            continue
+        for match in search_index._JOINABLE.finditer(token):
+            if match[1] or match[2]:
+                run.append(re.sub("[-'’]", "", match[0]))
+            else:
+                runs.append(run)
+                run = []
+    return [" ".join(r) for r in [*runs, run] if len(r) > 1]
+
+
+@given(_JOINED_TEXT)
+def test_runs_of_joined_words_are_those_every_word_gives(text):
+    # _joins reads only the tokens with a hyphen or an apostrophe (most of a text has none)
+    # and whether any word stands between them: its runs are those all the words give.
+    assert search_index._joins(text)[1] == _all_runs(text)
 
 
 # ASCII text as papers write it (words the stemmer shortens, digits, punctuation, control
