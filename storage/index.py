@@ -160,6 +160,11 @@ class IndexUnavailable(PapersError):
     """The search index cannot be opened or built right now."""
 
 
+class IndexFromNewerVersion(IndexUnavailable):
+    """The index was written by a newer version of papers (the other side of a deploy): it
+    is left for that version, never rebuilt back to this one's."""
+
+
 def _schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_integer_field("id", indexed=True, fast=True)
@@ -454,6 +459,17 @@ def _read_watermark(path: Path) -> dict | None:
     return data if isinstance(data, dict) and data.get("version") == VERSION else None
 
 
+def _newer_version(path: Path) -> int | None:
+    """The index version of a watermark a newer version of papers wrote at path, if one
+    did."""
+    try:
+        data = json.loads((path / WATERMARK).read_text())
+    except (OSError, ValueError):
+        return None
+    version = data.get("version") if isinstance(data, dict) else None
+    return version if isinstance(version, int) and version > VERSION else None
+
+
 def _write_watermark(path: Path, papers: int, sightings: int, layout: Layout) -> None:
     tmp = path / (WATERMARK + ".tmp")
     mark = {
@@ -523,6 +539,8 @@ def _open(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
         return None, None, "missing"
     mark = _read_watermark(path)
     if mark is None:
+        if newer := _newer_version(path):
+            return None, None, f"from a newer version of papers (index version {newer})"
         return None, None, "from an older version or never completed"
     layout = Layout.read(mark)
     if layout is None:
@@ -552,7 +570,9 @@ def _remove_own_files(path: Path) -> None:
 class Writer:
     """The one writer of an index: indexes what changed past the watermark, commits."""
 
-    def __init__(self, db: Database, heap: int = INGEST_HEAP) -> None:
+    def __init__(self, db: Database, heap: int = INGEST_HEAP, downgrade: bool = False) -> None:
+        """Take the index's lock; raises IndexBusy while another process holds it, and
+        IndexFromNewerVersion for an index a newer version wrote, unless `downgrade`."""
         self.db = db
         self.path = index_dir(db)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -567,6 +587,8 @@ class Writer:
             ) from None
         try:
             shards, layout, why = _open(self.path)
+            if shards is None and not downgrade:
+                _refuse_newer(self.path)
             self.fresh = shards is None
             if shards is None:
                 if why != "missing" or self.path.exists():
@@ -745,6 +767,25 @@ class Writer:
         self.close()
 
 
+def _refuse_newer(path: Path) -> None:
+    """Raise IndexFromNewerVersion if a newer version of papers wrote the index at path:
+    during a deploy the old bot or worker must not rebuild it back (and the new one then
+    again), and after a downgrade only `papers reindex` rebuilds it."""
+    newer = _newer_version(path)
+    if newer is None:
+        return
+    log.warning(
+        "search index at %s was written by a newer version of papers (index version %s; this"
+        " one writes %s): left as it is. If papers was downgraded, run `papers reindex` once.",
+        path,
+        newer,
+        VERSION,
+    )
+    raise IndexFromNewerVersion(
+        "Search is being upgraded to a newer version of papers; try again in a minute."
+    )
+
+
 def writer(db: Database, heap: int = INGEST_HEAP) -> Writer:
     """The index's writer, with the index repaired or rebuilt first; raises IndexBusy."""
     w = Writer(db, heap=heap)
@@ -761,6 +802,8 @@ def open_for_ingest(db: Database, heap: int = INGEST_HEAP) -> Writer | None:
     the papers stay in SQLite past the watermark and the next writer indexes them."""
     try:
         return writer(db, heap=heap)
+    except IndexFromNewerVersion:  # logged; the newer version indexes these papers
+        return None
     except IndexBusy:
         log.warning(
             "search index %s is being written by another process: new papers become"
@@ -772,11 +815,14 @@ def open_for_ingest(db: Database, heap: int = INGEST_HEAP) -> Writer | None:
 
 def ensure(db: Database) -> bool:
     """Repair the index (papers past the watermark) or rebuild it if missing or corrupt, as
-    the worker does at start; False when another process is writing it."""
+    the worker does at start; False when another process is writing it, or when a newer
+    version of papers wrote it."""
     try:
         writer(db).close()
     except IndexBusy:
         log.info("search index is being written by another process; it repairs itself")
+        return False
+    except IndexFromNewerVersion:  # logged
         return False
     return True
 
@@ -805,7 +851,7 @@ def split_hint(db: Database) -> str | None:
 
 def reindex(db: Database, progress: Callable[[int], None] | None = None) -> int:
     """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy."""
-    with Writer(db, heap=REBUILD_HEAP) as w:
+    with Writer(db, heap=REBUILD_HEAP, downgrade=True) as w:
         return w.rebuild(progress)
 
 

@@ -3,6 +3,7 @@ updated papers, the watermark repair, rebuilds of a missing or corrupt index, on
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import re
@@ -358,6 +359,32 @@ def test_corrupt_index_is_rebuilt_in_a_fresh_process(db, damage):
     assert done.returncode == 0, done.stderr
     assert "1 paper matches" in done.stdout
     assert "rebuilding it from SQLite" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_index_a_newer_version_wrote_is_left_for_it(db, caplog):
+    # During a deploy the old bot and worker still run beside the new ones: rebuilding the
+    # new version's index back to theirs would make the new ones rebuild it again.
+    store(db, [Entry("Otters use tools to open shells.", "Otter Tools")], "a")
+    mark = search_index.index_dir(db) / search_index.WATERMARK
+    newer = {**json.loads(mark.read_text()), "version": search_index.VERSION + 1}
+    mark.write_text(json.dumps(newer))
+    search_index.forget_readers()  # as a freshly started old bot
+    with caplog.at_level(logging.WARNING), pytest.raises(IndexUnavailable, match="upgraded"):
+        search(db, "otter")
+    assert "written by a newer version of papers" in caplog.text
+    assert "run `papers reindex`" in caplog.text
+    assert search_index.ensure(db) is False  # the old worker's start
+    store(db, [Entry("Otters float in kelp while they sleep.", "Otter Naps")], "b")
+    assert db["papers"].count == 2 and json.loads(mark.read_text()) == newer
+    cli = [PAPERS, "--db", db_file(db)]
+    done = subprocess.run([*cli, "search", "otter"], capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "upgraded" in done.stderr
+    assert "Traceback" not in done.stderr
+    # After a downgrade, the admin's one command makes it this version's again.
+    done = subprocess.run([*cli, "reindex"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(mark.read_text())["version"] == search_index.VERSION
+    assert search(db, "otter").total == 2
 
 
 def test_index_being_built_elsewhere_is_a_friendly_error(tmp_path):
