@@ -3,6 +3,9 @@ redirects to http(s) only."""
 
 from __future__ import annotations
 
+import contextlib
+import http.client
+import socket
 import threading
 import time
 import urllib.error
@@ -11,6 +14,7 @@ import urllib.request
 import zlib
 from dataclasses import dataclass
 from http.client import HTTPException
+from typing import Any
 
 from storage.errors import SourceError
 
@@ -42,7 +46,79 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
-_OPENER = urllib.request.build_opener(_HttpOnlyRedirects)
+class _Sockets:
+    """The sockets one fetch connects (a redirect connects another), cut at its deadline:
+    a thread reading headers a server drips, a byte within each read timeout, otherwise
+    went on until the server stopped (the body loop checks `stop`; urllib's header reads
+    never do)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.open: list[socket.socket] = []
+        self.cut_off = False
+
+    def add(self, sock: socket.socket) -> None:
+        with self.lock:
+            self.open.append(sock)
+            if self.cut_off:  # connected after the deadline
+                _shut(sock)
+
+    def cut(self) -> None:
+        """End every read on the fetch's connections at once (the reader gets an error)."""
+        with self.lock:
+            self.cut_off = True
+            for sock in self.open:
+                _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # closed already: the fetch ended by itself
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+class _HTTPConnection(http.client.HTTPConnection):
+    def __init__(self, *args: Any, sockets: _Sockets, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sockets = sockets
+
+    def connect(self) -> None:
+        super().connect()
+        self._sockets.add(self.sock)
+
+
+class _HTTPSConnection(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, sockets: _Sockets, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._sockets = sockets
+
+    def connect(self) -> None:
+        super().connect()
+        self._sockets.add(self.sock)
+
+
+class _HTTPHandler(urllib.request.HTTPHandler):
+    def __init__(self, sockets: _Sockets) -> None:
+        super().__init__()
+        self.sockets = sockets
+
+    def http_open(self, req: urllib.request.Request):
+        return self.do_open(_HTTPConnection, req, sockets=self.sockets)
+
+
+class _HTTPSHandler(urllib.request.HTTPSHandler):
+    def __init__(self, sockets: _Sockets) -> None:
+        super().__init__()
+        self.sockets = sockets
+
+    def https_open(self, req: urllib.request.Request):
+        return self.do_open(_HTTPSConnection, req, context=self._context, sockets=self.sockets)
+
+
+def _opener(sockets: _Sockets) -> urllib.request.OpenerDirector:
+    """urllib's opener, redirecting to http(s) only, its connections' sockets noted."""
+    return urllib.request.build_opener(
+        _HttpOnlyRedirects, _HTTPHandler(sockets), _HTTPSHandler(sockets)
+    )
 
 
 def fetch(
@@ -62,10 +138,14 @@ def fetch(
         raise SourceError(f"{url}: only http and https sources are fetched")
     result: list[Fetched | BaseException] = []
     stop = threading.Event()
+    sockets = _Sockets()
     # The fetch runs in a daemon thread so that even a server dripping its headers (which
     # urllib reads line by line, each within the read timeout) cannot outlast the deadline.
+    opener = _opener(sockets)
     thread = threading.Thread(
-        target=lambda: result.append(_guarded_get(url, etag, last_modified, max_bytes, stop)),
+        target=lambda: result.append(
+            _guarded_get(opener, url, etag, last_modified, max_bytes, stop)
+        ),
         name="fetch",
         daemon=True,
     )
@@ -76,7 +156,10 @@ def fetch(
         _wait(thread, deadline)
         late = thread.is_alive()
     finally:
-        stop.set()  # past the deadline or on Ctrl-C, the body loop ends at its next chunk
+        # Past the deadline or on Ctrl-C: the body loop ends at its next chunk, and a read
+        # still waiting (on headers, or a chunk) fails now, so the thread ends too.
+        stop.set()
+        sockets.cut()
     if late:
         raise SourceError(f"{url}: took longer than {deadline:g} s, gave up")
     outcome = result[0]
@@ -98,15 +181,20 @@ def _wait(thread: threading.Thread, seconds: float) -> None:
         thread.join(min(left, WAKE_SECONDS))
 
 
-def _guarded_get(url, etag, last_modified, max_bytes, stop) -> Fetched | BaseException:
+def _guarded_get(opener, url, etag, last_modified, max_bytes, stop) -> Fetched | BaseException:
     try:
-        return _get(url, etag, last_modified, max_bytes, stop)
+        return _get(opener, url, etag, last_modified, max_bytes, stop)
     except BaseException as exc:  # handed to the caller's thread
         return exc
 
 
 def _get(
-    url: str, etag: str | None, last_modified: str | None, max_bytes: int, stop: threading.Event
+    opener: urllib.request.OpenerDirector,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
+    stop: threading.Event,
 ) -> Fetched:
     # gzip is asked for (a feed compresses ~5×) and, as some servers send it unasked,
     # always understood; the size cap holds for what it unpacks to.
@@ -117,7 +205,7 @@ def _get(
         headers["If-Modified-Since"] = last_modified
     request = urllib.request.Request(url, headers=headers)
     try:
-        with _OPENER.open(request, timeout=READ_TIMEOUT_SECONDS) as response:
+        with opener.open(request, timeout=READ_TIMEOUT_SECONDS) as response:
             unpack = _decoder(url, response.headers.get("Content-Encoding"))
             chunks, size, body_size = [], 0, 0
             while not stop.is_set() and (chunk := response.read1(CHUNK)):

@@ -220,26 +220,32 @@ def file_server():
 
 class DripServer:
     """A feed that sends its headers, then one byte per `interval` until closed: the slowest
-    source a red team can build. close() ends every connection at once."""
+    source a red team can build. With `headers`, it drips a header line instead, never
+    ending its headers. close() ends every connection at once."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, interval: float = 0.2, headers: bool = False) -> None:
         self.stop = threading.Event()
         self.asked = threading.Event()  # set once a client is being dripped at
+        self.hung_up = threading.Event()  # set once a client closed its connection
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.asked.set()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/rss+xml")
-                self.send_header("Content-Length", "1000000")
-                self.end_headers()
+                if headers:
+                    self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Drip: ")
+                else:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/rss+xml")
+                    self.send_header("Content-Length", "1000000")
+                    self.end_headers()
                 # Event.wait is the drip's pace (a server thread, not the test's clock).
                 while not server.stop.wait(interval):
                     try:
-                        self.wfile.write(b"<")
+                        self.wfile.write(b"a" if headers else b"<")
                         self.wfile.flush()
                     except OSError:
+                        server.hung_up.set()
                         return
 
             def log_message(self, *args) -> None:
@@ -272,6 +278,14 @@ def ctrl_c():
 def drip_server():
     """A local feed that drips one byte at a time, forever."""
     server = DripServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def header_drip_server():
+    """A local feed that drips a header line one byte at a time, forever."""
+    server = DripServer(headers=True)
     yield server
     server.close()
 

@@ -46,6 +46,19 @@ def test_a_dripping_source_is_cut_off_at_the_total_deadline(drip_server):
         fetch(drip_server.url(), deadline=1)
 
 
+def test_a_source_dripping_its_headers_is_hung_up_on_at_the_deadline(header_drip_server):
+    # urllib reads a header line with no regard for the fetch's deadline: the fetch gave up
+    # on time, but its thread read on, holding the connection, for as long as the server
+    # dripped (a thread and a socket more at every run of the feed job).
+    with pytest.raises(SourceError, match="took longer than 1 s, gave up"):
+        fetch(header_drip_server.url(), deadline=1)
+    assert header_drip_server.hung_up.wait(30)
+    for thread in threading.enumerate():
+        if thread.name == "fetch":
+            thread.join(30)
+            assert not thread.is_alive()
+
+
 @pytest.mark.parametrize(
     "location",
     [
