@@ -44,7 +44,7 @@ def run_author_alerts(
     follows = authors.follows(db)
     wanted = {sub.id: authors.parse_name(sub.author) for sub in follows}
     found = authors.papers_by_followed(db, [n for n in wanted.values() if n], after, newest)
-    pending = [(sub, found.get(wanted[sub.id], []) if wanted[sub.id] else []) for sub in follows]
+    pending = _once_per_person(follows, {sub.id: found.get(wanted[sub.id], []) for sub in follows})
     period = f"author:{after}-{newest}"
     outcomes = send_alerts(db, client_for, pending, period, now, stopping, _render)
     if not (stopping and stopping.is_set()):
@@ -52,6 +52,22 @@ def run_author_alerts(
     if outcomes:
         log.info("author alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes
+
+
+def _once_per_person(
+    follows: list[Subscription], found: dict[int, list[int]]
+) -> list[tuple[Subscription, list[int]]]:
+    """Each follow with its papers, a paper going to one follow of each person only: two
+    follows may turn out to be one author ("Mueller" and "Muller" were two names until a
+    paper wrote "Müller"), and a DM per follow would tell of the paper twice."""
+    sent: dict[tuple[str, str], set[int]] = {}
+    pending = []
+    for sub in follows:
+        taken = sent.setdefault((sub.team_id, sub.user_id), set())
+        papers = [paper for paper in found[sub.id] if paper not in taken]
+        taken.update(papers)
+        pending.append((sub, papers))
+    return pending
 
 
 def _render(papers: list[dict], sub: Subscription, key: str) -> dict:

@@ -333,6 +333,21 @@ def test_a_follow_alerts_whether_or_not_the_umlauts_are_typed(
     assert title in text and on_paper in text and "Another Mueller" not in text
 
 
+def test_two_follows_of_one_person_alert_each_paper_once(slack, reply, config):
+    # With no Müller in the store yet, "Mueller" and "Muller" may be two people (as "Yue"
+    # and "Yu" are), so both follows are taken; a paper by Jürgen Müller then fits both.
+    worker.ingest_and_alert(config, NOW)  # first run: what is stored is back catalogue
+    assert "papers by Juergen Mueller" in reply("follow Juergen Mueller")["text"]
+    assert "papers by Jurgen Muller" in reply("follow Jurgen Muller")["text"]
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    (inbox / "hf-mueller.json").write_bytes(_hf_by(MUELLER_PAPERS))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    alerts = dms(slack, "U0LOCAL")
+    assert [a["text"] for a in alerts] == ["New paper by Juergen Mueller"]
+    assert "Sparse Mixtures" in json.dumps(alerts[0]["blocks"])
+
+
 @pytest.mark.parametrize(
     "command",
     [
