@@ -47,53 +47,56 @@ class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
 
 
 class _Sockets:
-    """The sockets one fetch connects (a redirect connects another), cut at its deadline:
+    """The connections one fetch makes (a redirect makes another), hung up at its deadline:
     a thread reading headers a server drips, a byte within each read timeout, otherwise
-    went on until the server stopped (the body loop checks `stop`; urllib's header reads
-    never do)."""
+    read on until the server stopped (the body loop checks `stop`; urllib's header reads,
+    a proxy's tunnel and a TLS handshake never do)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.open: list[socket.socket] = []
+        self.held: list[socket.socket] = []
         self.cut_off = False
 
-    def add(self, sock: socket.socket) -> None:
+    def connection(self, base: type[http.client.HTTPConnection]):
+        """A maker of `base` connections whose sockets are noted as they connect."""
+
+        def make(host: str, **kwargs: Any) -> http.client.HTTPConnection:
+            conn = base(host, **kwargs)
+            create = conn._create_connection  # what connect() opens its socket with
+
+            def created(*args: Any, **kw: Any) -> socket.socket:
+                sock = create(*args, **kw)
+                self._add(sock)
+                return sock
+
+            conn._create_connection = created
+            return conn
+
+        return make
+
+    def _add(self, sock: socket.socket) -> None:
+        # A duplicate of the descriptor: a TLS socket takes the first one over (detaching
+        # it), and a shutdown through any descriptor ends the connection for all of them.
+        held = sock.dup()
         with self.lock:
-            self.open.append(sock)
-            if self.cut_off:  # connected after the deadline
-                _shut(sock)
+            if not self.cut_off:
+                self.held.append(held)
+                return
+        _hang_up(held)  # connected after the deadline
 
     def cut(self) -> None:
         """End every read on the fetch's connections at once (the reader gets an error)."""
         with self.lock:
             self.cut_off = True
-            for sock in self.open:
-                _shut(sock)
+            held, self.held = self.held, []
+        for sock in held:
+            _hang_up(sock)
 
 
-def _shut(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):  # closed already: the fetch ended by itself
+def _hang_up(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):  # ended already: the fetch finished by itself
         sock.shutdown(socket.SHUT_RDWR)
-
-
-class _HTTPConnection(http.client.HTTPConnection):
-    def __init__(self, *args: Any, sockets: _Sockets, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sockets = sockets
-
-    def connect(self) -> None:
-        super().connect()
-        self._sockets.add(self.sock)
-
-
-class _HTTPSConnection(http.client.HTTPSConnection):
-    def __init__(self, *args: Any, sockets: _Sockets, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._sockets = sockets
-
-    def connect(self) -> None:
-        super().connect()
-        self._sockets.add(self.sock)
+    sock.close()
 
 
 class _HTTPHandler(urllib.request.HTTPHandler):
@@ -102,7 +105,7 @@ class _HTTPHandler(urllib.request.HTTPHandler):
         self.sockets = sockets
 
     def http_open(self, req: urllib.request.Request):
-        return self.do_open(_HTTPConnection, req, sockets=self.sockets)
+        return self.do_open(self.sockets.connection(http.client.HTTPConnection), req)
 
 
 class _HTTPSHandler(urllib.request.HTTPSHandler):
@@ -111,11 +114,12 @@ class _HTTPSHandler(urllib.request.HTTPSHandler):
         self.sockets = sockets
 
     def https_open(self, req: urllib.request.Request):
-        return self.do_open(_HTTPSConnection, req, context=self._context, sockets=self.sockets)
+        maker = self.sockets.connection(http.client.HTTPSConnection)
+        return self.do_open(maker, req, context=self._context)
 
 
 def _opener(sockets: _Sockets) -> urllib.request.OpenerDirector:
-    """urllib's opener, redirecting to http(s) only, its connections' sockets noted."""
+    """urllib's opener, redirecting to http(s) only, its connections noted in `sockets`."""
     return urllib.request.build_opener(
         _HttpOnlyRedirects, _HTTPHandler(sockets), _HTTPSHandler(sockets)
     )
@@ -139,9 +143,9 @@ def fetch(
     result: list[Fetched | BaseException] = []
     stop = threading.Event()
     sockets = _Sockets()
+    opener = _opener(sockets)
     # The fetch runs in a daemon thread so that even a server dripping its headers (which
     # urllib reads line by line, each within the read timeout) cannot outlast the deadline.
-    opener = _opener(sockets)
     thread = threading.Thread(
         target=lambda: result.append(
             _guarded_get(opener, url, etag, last_modified, max_bytes, stop)
@@ -157,7 +161,8 @@ def fetch(
         late = thread.is_alive()
     finally:
         # Past the deadline or on Ctrl-C: the body loop ends at its next chunk, and a read
-        # still waiting (on headers, or a chunk) fails now, so the thread ends too.
+        # still waiting (on headers, or a chunk) fails now, so the thread ends too. (A fetch
+        # that finished has closed its connections: this closes the duplicates.)
         stop.set()
         sockets.cut()
     if late:

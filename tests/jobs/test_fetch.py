@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+import jobs.fetch
 from jobs.fetch import fetch
 from jobs.ingest import ingest_target
 from storage.errors import SourceError
@@ -57,6 +59,35 @@ def test_a_source_dripping_its_headers_is_hung_up_on_at_the_deadline(header_drip
         if thread.name == "fetch":
             thread.join(30)
             assert not thread.is_alive()
+
+
+def test_a_tls_handshake_dripped_is_hung_up_on_at_the_deadline(monkeypatch):
+    # The TLS socket takes the connection's descriptor over before its handshake: hanging
+    # up must reach a read inside the handshake too (Python bounds a handshake by the read
+    # timeout, made longer here than the test waits). The server sends a TLS record header
+    # announcing 16 KB, then one byte of it at a time.
+    monkeypatch.setattr(jobs.fetch, "READ_TIMEOUT_SECONDS", 120)
+    listener = socket.create_server(("127.0.0.1", 0))
+    hung_up = threading.Event()
+
+    def drip() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(b"\x16\x03\x03\x40\x00")
+            while not hung_up.wait(0.2):
+                try:
+                    conn.sendall(b"\x00")
+                except OSError:
+                    hung_up.set()
+
+    threading.Thread(target=drip, daemon=True).start()
+    try:
+        with pytest.raises(SourceError, match="took longer than 1 s, gave up"):
+            fetch(f"https://127.0.0.1:{listener.getsockname()[1]}/feed.xml", deadline=1)
+        assert hung_up.wait(30)
+    finally:
+        hung_up.set()
+        listener.close()
 
 
 @pytest.mark.parametrize(
