@@ -767,6 +767,9 @@ class Writer:
         self.close()
 
 
+_told_newer: set[tuple[str, int]] = set()
+
+
 def _refuse_newer(path: Path) -> None:
     """Raise IndexFromNewerVersion if a newer version of papers wrote the index at path:
     during a deploy the old bot or worker must not rebuild it back (and the new one then
@@ -774,13 +777,16 @@ def _refuse_newer(path: Path) -> None:
     newer = _newer_version(path)
     if newer is None:
         return
-    log.warning(
-        "search index at %s was written by a newer version of papers (index version %s; this"
-        " one writes %s): left as it is. If papers was downgraded, run `papers reindex` once.",
-        path,
-        newer,
-        VERSION,
-    )
+    if (str(path), newer) not in _told_newer:  # once per process: the bot asks at each search
+        _told_newer.add((str(path), newer))
+        log.warning(
+            "search index at %s was written by a newer version of papers (index version %s;"
+            " this one writes %s): left as it is. If papers was downgraded, run `papers"
+            " reindex` once.",
+            path,
+            newer,
+            VERSION,
+        )
     raise IndexFromNewerVersion(
         "Search is being upgraded to a newer version of papers; try again in a minute."
     )
@@ -960,6 +966,9 @@ def _view(db: Database, refresh: bool = False) -> _View:
         if view is None:
             shards, layout, why = _open_for_reading(path)
             if shards is None:
+                # A newer version's index is refused without taking its writer's lock,
+                # which that version's ingest may want at the same moment.
+                _refuse_newer(path)
                 # Built here only when no writer holds it (a fresh install, a deleted folder).
                 try:
                     writer(db, REBUILD_HEAP).close()
