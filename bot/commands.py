@@ -12,7 +12,7 @@ from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
 
 from bot import more_commands, views
-from bot.text import code, escape_entities, plural
+from bot.text import code, escape_entities, plural, truncate
 from bot.unfurl import ARXIV_HOSTS, HF_HOSTS, paper_ref
 from storage import subscriptions as subs
 from storage.config import Config
@@ -515,6 +515,9 @@ def _pause_or_resume(
     return views.text_message("\n".join(parts))
 
 
+QUOTED_CHARS = 500
+
+
 def _search_instead(text: str, words: list[str]) -> str:
     """The command to search a subcommand's words instead (`/papers pause tokens` may be a
     search for the Pause Tokens paper), for a reply that found nothing to do with them;
@@ -523,7 +526,10 @@ def _search_instead(text: str, words: list[str]) -> str:
         return ""
     if words[0].lower() in ("all", "channel", "trending"):  # naming subscriptions, not words
         return ""
-    typed = " ".join(text.split()).replace("`", "ˋ")
+    # Cut short (a query of more than 256 characters is refused anyway), so that escaped
+    # (an & is five characters) it fits a section: quoted whole, a command of thousands of
+    # characters made the list's reply too long to build.
+    typed = truncate(" ".join(text.split()), QUOTED_CHARS).replace("`", "ˋ")
     return f" To search for these words, type `/papers search {typed}`."
 
 

@@ -686,7 +686,8 @@ def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> d
         lines.pop()
     count = len(lines)
     shown = f" ({len(subs)}) · {offset + 1}–{offset + count}" if count < len(subs) else ""
-    lines = [f"*Your subscriptions*{shown}", *lines, LIST_FOOTER, *([note] if note else [])]
+    lines = [f"*Your subscriptions*{shown}", *lines, LIST_FOOTER]
+    lines += [truncate(note, SECTION_CHARS)] if note else []  # a section holds 3,000
     sections = [lines[0]]
     for line in lines[1:]:
         if len(sections[-1]) + 1 + len(line) > SECTION_CHARS:

@@ -307,6 +307,19 @@ def test_a_search_that_starts_with_a_subcommand_is_offered_as_a_search(seeded, t
     assert hint in ask(seeded, text)
 
 
+@pytest.mark.parametrize(
+    "words", [pytest.param("&" * 600, id="ampersands"), pytest.param("word " * 600, id="words")]
+)
+def test_a_long_list_command_lists_and_offers_the_search_cut_short(seeded, words):
+    # The whole command was quoted back in the list's note: with a subscription to list,
+    # the reply could not be built and the user read "Something went wrong".
+    ask(seeded, "subscribe lora")
+    reply = ask(seeded, f"list {words}")
+    assert "Your subscriptions" in reply and "lora" in reply
+    hint = reply.split("To search for these words, type `/papers search ", 1)[1]
+    assert "…`." in hint  # the quoted command cut short, its code span closed
+
+
 @pytest.mark.parametrize("text", ["unsubscribe 7", "pause #3", "unsubscribe channel", "list"])
 def test_a_subcommand_naming_no_words_offers_no_search(seeded, text):
     assert "/papers search" not in ask(seeded, text)
