@@ -311,7 +311,20 @@ def parse_subscribe(
         raise SubscriptionError("Say what to follow: `/papers subscribe lora daily at 09:00`.")
     if len(text) > 200:
         raise SubscriptionError("Keep the keywords to 200 characters or fewer.")
+    if _AUTHOR_IN_WORDS.search(text):
+        # A digest's search would take `author:` for a word and match no paper, for good.
+        raise SubscriptionError(_follow_instead(text))
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
+
+
+def _follow_instead(text: str) -> str:
+    """What to type for a subscription to an author's papers: a follow."""
+    name = _AUTHOR_IN_WORDS.split(text, maxsplit=1)[1].strip().strip('"')
+    name = " ".join(name.split()).replace("`", "ˋ") or "Edward J. Hu"
+    return (
+        "Digests and alerts match keywords, not authors. For a DM with each new paper by an"
+        f" author, follow them: `/papers follow {name}`."
+    )
 
 
 # Fewer letters than this are no weekday (`on mo` is a keyword); `tue`, `fri` are.

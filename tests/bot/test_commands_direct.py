@@ -54,6 +54,14 @@ def test_subscribe_phrases(words, expected):
         pytest.param("channel instant", "come by DM", id="channel-instant"),
         pytest.param("", "Say what to follow", id="nothing"),
         pytest.param("x" * 201, "to 200 characters or fewer", id="long-keywords"),
+        # A digest's search takes `author:` for a word: it would never match a paper.
+        pytest.param(
+            'author:"Edward J. Hu" weekly',
+            "follow them: `/papers follow Edward J. Hu`",
+            id="author",
+        ),
+        pytest.param("lora author:hu", "match keywords, not authors", id="author-and-words"),
+        pytest.param("channel AUTHOR: daily", "`/papers follow Edward J. Hu`", id="author-alone"),
     ],
 )
 def test_subscribe_phrases_that_cannot_be_honoured(words, message):
