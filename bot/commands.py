@@ -32,7 +32,7 @@ from storage.schedule import (
 )
 from storage.search import MAX_WORDS, SearchResult, known_word, parse_query, search
 from storage.subscriptions import Kind, Subscription
-from storage.text import straight_quotes
+from storage.text import quoted, straight_quotes
 from storage.trending import anchor_day, trending
 
 SUBCOMMANDS = (
@@ -77,14 +77,16 @@ def parse_time(text: str) -> str:
         return NAMED_TIMES[text.strip().lower()]
     match = _TIME.match(text.strip())
     if not match:
-        raise SubscriptionError(f"`{text}` is not a time; use 24-hour `HH:MM`, like `09:00`.")
+        raise SubscriptionError(
+            f"`{quoted(text)}` is not a time; use 24-hour `HH:MM`, like `09:00`."
+        )
     hour, minute, half = int(match.group(1)), int(match.group(2) or 0), match.group(3)
     if half:
         if not 1 <= hour <= 12:
-            raise SubscriptionError(f"`{text}` is not a time of day.")
+            raise SubscriptionError(f"`{quoted(text)}` is not a time of day.")
         hour = hour % 12 + (12 if half.lower() == "pm" else 0)
     if hour > 23 or minute > 59:
-        raise SubscriptionError(f"`{text}` is not a time of day.")
+        raise SubscriptionError(f"`{quoted(text)}` is not a time of day.")
     return f"{hour:02d}:{minute:02d}"
 
 
@@ -153,20 +155,21 @@ def _ask_about_word(word: str) -> None:
     without `on`: as a keyword it would quietly match papers that say it."""
     if _CHANNEL_REF.match(word):  # `#ml-papers` typed, or Slack's `<#C123|ml-papers>`
         raise SubscriptionError(
-            f"`{word}` names a channel: a channel's digest is set up in the channel itself. "
-            "Type `/papers subscribe channel daily` there (after `/invite @papers`); to follow "
-            f'the word as a keyword, quote it: `"{word}"`.'
+            f"`{quoted(word)}` names a channel: a channel's digest is set up in the channel"
+            " itself. Type `/papers subscribe channel daily` there (after `/invite @papers`); to"
+            f' follow the word as a keyword, quote it: `"{quoted(word)}"`.'
         )
     if _USER_REF.match(word):
         raise SubscriptionError(
-            f"`{word}` names a person: subscriptions are each member's own, so they can "
+            f"`{quoted(word)}` names a person: subscriptions are each member's own, so they can "
             "type `/papers subscribe ...` themselves; to follow the word as a keyword, quote "
-            f'it: `"{word}"`.'
+            f'it: `"{quoted(word)}"`.'
         )
     if word.lower() in OTHER_FREQUENCIES:
         raise SubscriptionError(
-            f"`{word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` (on a "
-            f'day) or `instant`; to follow the word as a keyword, quote it: `"{word}"`.'
+            f"`{quoted(word)}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly`"
+            " (on a day) or `instant`; to follow the word as a keyword, quote it:"
+            f' `"{quoted(word)}"`.'
         )
     day = word.lower().rstrip(".").removesuffix("s")
     if day in WEEKDAYS:  # `weekly friday`, `on monday and friday`: no paper says "friday"
@@ -213,8 +216,8 @@ def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
     if not typed[:1].isdigit() and typed.lower() not in NAMED_TIMES:
         phrase = " ".join([*(k.strip('"') for k in keywords[-1:]), "at", typed.strip('"')])
         raise SubscriptionError(
-            f"`{typed}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
-            f'To follow the words as a phrase, quote them: `"{phrase}"`.'
+            f"`{quoted(typed)}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
+            f'To follow the words as a phrase, quote them: `"{quoted(phrase)}"`.'
         )
     half = _HALF_DAY.match(after_at[1]) if len(after_at) > 1 else None
     if half and not typed.lower().endswith(("am", "pm")):
@@ -237,8 +240,8 @@ def _ask_zone_typo(word: str, at_time: str, zones: tuple[str, ...]) -> None:
     digest came at 9 in the user's own zone; name the zone meant."""
     names = " or ".join(f"`{name}`" for name in zones)
     raise SubscriptionError(
-        f"I don't know the timezone `{word}`. Did you mean {names}? Write it in full, like "
-        f'`at {at_time} {zones[0]}`; to follow the word as a keyword, quote it: `"{word}"`.'
+        f"I don't know the timezone `{quoted(word)}`. Did you mean {names}? Write it in full, like "
+        f'`at {at_time} {zones[0]}`; to follow the word as a keyword, quote it: `"{quoted(word)}"`.'
     )
 
 
@@ -567,7 +570,7 @@ def _selector(
     # "²" and "٣" are digits to str.isdigit but not subscription numbers.
     if number and not number.isascii() and any(ch.isdigit() for ch in number):
         raise SubscriptionError(
-            f"`{selector}` is not a subscription number; use the number "
+            f"`{quoted(selector)}` is not a subscription number; use the number "
             f"`/papers list` shows, like `/papers {verb} 3`."
         )
     # Asking Slack only when it matters: someone else's channel subscription is named.
@@ -635,7 +638,7 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
     window = TRENDING_WINDOWS.get(asked)
     if window is None:
         raise QueryError(
-            f"`{' '.join(words)}` is not a trending window: use "
+            f"`{quoted(' '.join(words))}` is not a trending window: use "
             "`/papers trending today` or `/papers trending week`."
             + _search_instead("trending " + " ".join(words), words)
         )

@@ -27,7 +27,7 @@ from storage.db import transaction
 from storage.errors import NotFound, SubscriptionError
 from storage.schedule import Frequency
 from storage.subscriptions import Kind, Status, Subscription
-from storage.text import clean
+from storage.text import clean, quoted
 
 # Surname particles kept with the surname: "Ludwig van Beethoven" → "van beethoven".
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la"}
@@ -383,7 +383,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
     if len(people) > 1:
         listed = ", ".join(f"`{p}`" for p in people[:5])
         raise SubscriptionError(
-            f"`{wanted.display}` could be {listed}; follow one of them by full name."
+            f"`{quoted(wanted.display)}` could be {listed}; follow one of them by full name."
         )
     known = parse_name(people[0]) if people else None
     if is_short(wanted) and known and not is_short(known):

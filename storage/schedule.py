@@ -13,6 +13,7 @@ from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein
 
 from storage.errors import SubscriptionError
+from storage.text import quoted
 
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
@@ -194,10 +195,10 @@ def _unknown(name: str) -> str:
     inside = sorted(z for key, z in _zones().items() if key.startswith(prefix))
     if inside:
         shown = ", ".join(f"`{z}`" for z in inside[:6]) + (", …" if len(inside) > 6 else "")
-        return f"`{name}` is a region, not a timezone; pick one in it: {shown}."
+        return f"`{quoted(name)}` is a region, not a timezone; pick one in it: {shown}."
     close = process.extract(name.lower(), list(_zones()), scorer=fuzz.ratio, limit=2)
     hint = " or ".join(f"`{_zones()[key]}`" for key, score, _ in close if score >= 80)
-    return f"`{name}` is not a timezone I know; " + (
+    return f"`{quoted(name)}` is not a timezone I know; " + (
         f"did you mean {hint}?" if hint else "try `Europe/Berlin` or `America/New_York`."
     )
 

@@ -12,7 +12,7 @@ from storage import meta
 from storage.db import transaction
 from storage.errors import NotFound, SubscriptionError
 from storage.schedule import Frequency, Schedule, find_zone
-from storage.text import query_key
+from storage.text import query_key, quoted
 
 MAX_PER_USER = 25
 
@@ -436,7 +436,7 @@ def _allowed(
     chosen = _chosen(visible_to(db, team_id, user_id, channel_id), user_id, selector, channel_id)
     chosen = [s for s in chosen if kind is None or s.kind == kind]
     if not chosen:
-        raise NotFound(f"No subscription of yours matches `{selector}`.")
+        raise NotFound(f"No subscription of yours matches `{quoted(selector)}`.")
     allowed = [s for s in chosen if may_change(s, user_id, is_admin)]
     if not allowed:
         raise SubscriptionError(

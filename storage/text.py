@@ -153,6 +153,12 @@ def query_key(text: str) -> str:
     return " ".join(out[:-1] if out[-1:] == ["OR"] else out)
 
 
+def quoted(text: str) -> str:
+    """What a user typed, for a `code span` of a reply: a backtick of theirs would end the
+    span early (mrkdwn has no escape for it), so it becomes a look-alike."""
+    return text.replace("`", "ˋ")
+
+
 def straight_quotes(text: str) -> str:
     """Typographic double quotes (“…”, „…“, «…») as the plain `"` of the query syntax."""
     return text if text.isascii() else text.translate(_QUOTES)

@@ -328,6 +328,20 @@ def test_a_long_list_command_lists_and_offers_the_search_cut_short(seeded, words
     assert "…`." in hint  # the quoted command cut short, its code span closed
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        pytest.param("trending `x` *y*", "`ˋxˋ *y*` is not a trending window", id="trending"),
+        pytest.param("pause `x` *y*", "matches `ˋxˋ *y*`", id="pause"),
+        pytest.param("subscribe lora at 9`", "`9ˋ` is not a time", id="time"),
+        pytest.param("subscribe lora at 9 Europe/`x", "`Europe/ˋx` is not a timezone", id="zone"),
+    ],
+)
+def test_backticks_typed_stay_inside_the_code_span_that_quotes_them(seeded, text, shown):
+    # A backtick of the user's ended the reply's code span early, and their `*y*` was bold.
+    assert shown in ask(seeded, text)
+
+
 @pytest.mark.parametrize("text", ["unsubscribe 7", "pause #3", "unsubscribe channel", "list"])
 def test_a_subcommand_naming_no_words_offers_no_search(seeded, text):
     assert "/papers search" not in ask(seeded, text)
