@@ -489,7 +489,36 @@ def _unsubscribe(db: Database, inv: Invocation, words: list[str], lookups: Looku
     except NotFound as exc:
         raise NotFound(f"{exc} See `/papers list`.{_search_instead(inv.text, words)}") from exc
     lines = "\n".join(views.describe(s) for s in removed)
-    return views.text_message(f"Removed {plural(len(removed), 'subscription')}:\n{lines}")
+    reply = f"Removed {plural(len(removed), 'subscription')}:\n{lines}"
+    return views.text_message(reply + _left_out(db, inv, selector, removed, admin, "remove"))
+
+
+def _left_out(
+    db: Database,
+    inv: Invocation,
+    selector: str,
+    done: list[Subscription],
+    admin: bool,
+    verb: str,
+) -> str:
+    """A line for the numbers a command named and left as they were (`/papers pause 3 99`):
+    a mistyped number must not read as done."""
+    left = subs.left_out(
+        db, inv.team_id, inv.user_id, selector, {s.id for s in done}, inv.channel_id, admin
+    )
+    if not left:
+        return ""
+    theirs = [f"#{n}" for n, why in left.items() if why == "another's"]
+    unknown = [f"#{n}" for n, why in left.items() if why != "another's"]
+    parts = []
+    if unknown:
+        parts.append(f"{', '.join(unknown)}: no subscription of yours has that number")
+    if theirs:
+        parts.append(
+            f"{', '.join(theirs)}: set up by another member, so only they or a workspace"
+            f" admin can {verb} it"
+        )
+    return f"\nLeft as it was: {'; '.join(parts)} (see `/papers list`)."
 
 
 def _pause_or_resume(
@@ -528,7 +557,8 @@ def _pause_or_resume(
     if already:  # "Resumed 1 subscription" for an active one read as if it had been paused
         state = "Already paused" if verb == "pause" else "Not paused (nothing to resume)"
         parts.append(f"{state}:\n" + _described(already))
-    return views.text_message("\n".join(parts))
+    left = _left_out(db, inv, selector, [*changed, *already], admin, verb)
+    return views.text_message("\n".join(parts) + left)
 
 
 QUOTED_CHARS = 500

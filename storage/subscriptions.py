@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -446,18 +447,47 @@ def _allowed(
     return allowed
 
 
+def _numbers(selector: str) -> list[int] | None:
+    """The subscription numbers a selector names (`3`, `#3 #4`, `3, 4`), or None when it
+    names them otherwise (keywords, `all`)."""
+    numbers = [w.lstrip("#") for w in selector.replace(",", " ").split()]
+    if numbers and all(n.isascii() and n.isdigit() for n in numbers):  # not `²`
+        return list(dict.fromkeys(int(n) for n in numbers))
+    return None
+
+
+def left_out(
+    db: Database,
+    team_id: str,
+    user_id: str,
+    selector: str,
+    done: Collection[int],
+    channel_id: str | None = None,
+    is_admin: bool = False,
+) -> dict[int, str]:
+    """Why each number a selector names that is not among `done` was left (`/papers pause
+    3 99`): "not yours" when the user sees no subscription of that number, "another's"
+    when it is another member's they may not change."""
+    numbers = _numbers(selector.strip()) or []
+    seen = {s.id: s for s in visible_to(db, team_id, user_id, channel_id)}
+    return {
+        n: "another's" if n in seen and not may_change(seen[n], user_id, is_admin) else "not yours"
+        for n in numbers
+        if n not in done
+    }
+
+
 def _chosen(
     mine: list[Subscription], user_id: str, selector: str, channel_id: str | None
 ) -> list[Subscription]:
     """The subscriptions a selector (of unsubscribe, pause, resume) names, among those the
     user sees."""
     words = selector.split()
-    numbers = [w.lstrip("#") for w in selector.replace(",", " ").split()]
     keywords = [s for s in mine if not s.author]
     if selector.lower() == "all":
         return [s for s in mine if s.user_id == user_id]
-    if numbers and all(n.isascii() and n.isdigit() for n in numbers):  # not `²`
-        return [s for s in mine if str(s.id) in {str(int(n)) for n in numbers}]
+    if (numbers := _numbers(selector)) is not None:
+        return [s for s in mine if s.id in numbers]
     if words[0].lower() == "channel":  # the mirror of `/papers subscribe channel ...`
         rest = " ".join(words[1:])
         return [

@@ -107,6 +107,19 @@ def test_another_users_dm_subscription_is_not_theirs_to_remove(seeded):
     assert "#1" in ask(seeded, "list", user="U1")
 
 
+@pytest.mark.parametrize("verb", ["pause", "unsubscribe"])
+def test_numbers_left_as_they_were_are_named(seeded, verb):
+    # `/papers pause 1 99 2`: #99 is nobody's, #2 another member's channel digest. The reply
+    # named #1 only, as if the whole command had been done.
+    ask(seeded, "subscribe lora", user="U1")
+    ask(seeded, "subscribe channel daily", user="U2")
+    reply = ask(seeded, f"{verb} 1 99 2", user="U1")
+    assert "*#1* `lora`" in reply
+    assert "Left as it was: #99: no subscription of yours has that number" in reply
+    assert "#2: set up by another member, so only they or a workspace admin can" in reply
+    assert "Left as it was" not in ask(seeded, "resume 1" if verb == "pause" else "list", user="U1")
+
+
 @pytest.mark.parametrize(
     ("text", "listed"),
     [
