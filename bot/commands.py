@@ -268,12 +268,15 @@ def parse_subscribe(
     rest = _join_quotes([straight_quotes(w) for w in (words[1:] if channel else words)])
     frequency, at_time, tz, weekday = Frequency.DAILY, "09:00", None, 0
     keywords: list[str] = []
+    chose: list[tuple[Frequency, str]] = []  # each schedule the words name, and its words
+    days: list[tuple[int, str]] = []  # each `on DAY` and `every DAY`: its day, its words
     index = 0
     while index < len(rest):
         word, lower = rest[index], rest[index].lower()
         following = rest[index + 1] if index + 1 < len(rest) else None
         if lower in FREQUENCY_WORDS:
             frequency = FREQUENCY_WORDS[lower]
+            chose.append((frequency, word))
         elif lower == "at":
             at_time, used = _time_at(rest[index + 1 :], keywords)
             index += used
@@ -288,12 +291,17 @@ def parse_subscribe(
                 _ask_zone_typo(after, at_time, zones)
         elif lower == "every":
             frequency, day = _every(following or "")
-            weekday = weekday if day is None else day
+            chose.append((frequency, f"every {following}"))
+            if day is not None:
+                weekday = day
+                days.append((day, f"every {following}"))
             index += 1
         elif lower == "on" and not following:
             raise SubscriptionError("Say the day after `on`, like `on friday`.")
         elif lower == "on" and (day := weekday_of(following)) is not None:
             weekday, frequency = day, Frequency.WEEKLY
+            chose.append((frequency, f"on {following}"))
+            days.append((day, f"on {following}"))
             index += 1
         elif at_time_given(rest, index) and find_zone(word):
             tz = find_zone(word)
@@ -305,6 +313,7 @@ def parse_subscribe(
                 _ask_weekday(following)
             keywords.append(word)
         index += 1
+    _one_schedule(chose, days)
     text = " ".join(keywords)
     if channel and frequency == Frequency.INSTANT:
         raise SubscriptionError(
@@ -328,6 +337,24 @@ def _follow_instead(text: str) -> str:
         "Digests and alerts match keywords, not authors. For a DM with each new paper by an"
         f" author, follow them: `/papers follow {name}`."
     )
+
+
+def _one_schedule(chose: list[tuple[Frequency, str]], days: list[tuple[int, str]]) -> None:
+    """Refuse two schedules (`daily ... weekly`, `on monday on friday`): one of them would
+    be dropped without a word."""
+    differ = [words for frequency, words in chose if frequency != chose[0][0]]
+    if differ:
+        first, second = quoted(chose[0][1]), quoted(differ[0])
+        raise SubscriptionError(
+            f"`{first}` and `{second}` are two schedules: keep one, like `/papers subscribe"
+            f' lora weekly on friday` (a word meant as a keyword goes in quotes: `"{first}"`).'
+        )
+    if len({day for day, _ in days}) > 1:
+        named = " or ".join(f"`{quoted(words)}`" for day, words in dict(days).items())
+        raise SubscriptionError(
+            f"A weekly digest comes on one day: {named}? (`weekdays` brings it Monday to"
+            " Friday, `daily` every day.)"
+        )
 
 
 # Fewer letters than this are no weekday (`on mo` is a keyword); `tue`, `fri` are.

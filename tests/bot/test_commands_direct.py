@@ -39,6 +39,11 @@ def ask(db, text: str, user: str = "U1", channel: str = "C1", in_channel: bool =
             id="weekly-on-a-day",
         ),
         pytest.param("rlhf instant", (False, "rlhf", "instant", "09:00", None, 0), id="instant"),
+        pytest.param(
+            "lora weekly on fri on friday",
+            (False, "lora", "weekly", "09:00", None, 4),
+            id="one-day",
+        ),
     ],
 )
 def test_subscribe_phrases(words, expected):
@@ -61,6 +66,14 @@ def test_subscribe_phrases(words, expected):
             id="author",
         ),
         pytest.param("lora author:hu", "match keywords, not authors", id="author-and-words"),
+        # Two schedules: the last one won and the first was dropped without a word.
+        pytest.param(
+            "lora weekly on monday on friday",
+            "comes on one day: `on monday` or `on friday`?",
+            id="two-days",
+        ),
+        pytest.param("lora daily instant weekly", "`daily` and `instant` are two", id="two-kinds"),
+        pytest.param("alert fatigue daily", 'goes in quotes: `"alert"`', id="keyword-or-schedule"),
         pytest.param("channel AUTHOR: daily", "`/papers follow Edward J. Hu`", id="author-alone"),
     ],
 )
