@@ -500,6 +500,9 @@ def _chosen(
     same = [s for s in keywords if _same_keywords(s.keywords, selector)]
     if not same and selector.lower() == "trending":  # as `/papers list` names them
         return [s for s in keywords if not s.keywords]
+    if not same:  # a follow, by the name `/papers list` shows (`pause Edward J. Hu`)
+        name = " ".join(selector.split()).casefold()
+        return [s for s in mine if s.author and " ".join(s.author.split()).casefold() == name]
     return same
 
 

@@ -115,6 +115,16 @@ def test_unfollow_and_friendly_errors(reply):
     assert "You do not follow" in reply("unfollow Edward Hu")["text"]
 
 
+def test_a_follow_is_paused_resumed_and_removed_by_its_name(reply):
+    # As `/papers list` shows it: the name found no subscription ("No subscription of
+    # yours matches"), only its number did.
+    reply("follow Ann O'Neil")
+    assert "Paused 1 subscription" in reply("pause ann o'neil")["text"]
+    assert "Resumed 1 subscription" in reply("resume Ann O'Neil")["text"]
+    assert "Removed 1 subscription" in reply("unsubscribe Ann  O'Neil")["text"]
+    assert "papers by" not in reply("list")["text"]
+
+
 def test_author_search_by_command_and_by_clicking_authors(slack, reply, config):
     worker.ingest_and_alert(config, NOW)
     inbox = Path(config.inbox_dir)
