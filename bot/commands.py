@@ -323,19 +323,25 @@ def parse_subscribe(
         raise SubscriptionError("Say what to follow: `/papers subscribe lora daily at 09:00`.")
     if len(text) > 200:
         raise SubscriptionError("Keep the keywords to 200 characters or fewer.")
-    if _AUTHOR_IN_WORDS.search(text):
-        # A digest's search would take `author:` for a word and match no paper, for good.
-        raise SubscriptionError(_follow_instead(text))
     return SubscribeRequest(channel, text, frequency, at_time, tz, weekday)
+
+
+_AUTHOR_TERM = re.compile(r'(?:^|\s)(-?)author:(?:"([^"]*)"?|(\S*))', re.IGNORECASE)
 
 
 def _follow_instead(text: str) -> str:
     """What to type for a subscription to an author's papers: a follow."""
-    name = _AUTHOR_IN_WORDS.split(text, maxsplit=1)[1].strip().strip('"')
-    name = " ".join(name.split()).replace("`", "ˋ") or "Edward J. Hu"
+    term = _AUTHOR_TERM.search(text)
+    if term and term[1]:
+        return (
+            "Digests and alerts match keywords, not authors: `-author:` cannot leave an"
+            " author's papers out."
+        )
+    typed = (term[2] or term[3] or "") if term else ""
+    name = " ".join(typed.split()) or "Edward J. Hu"
     return (
         "Digests and alerts match keywords, not authors. For a DM with each new paper by an"
-        f" author, follow them: `/papers follow {name}`."
+        f" author, follow them: `/papers follow {quoted(name)}`."
     )
 
 
@@ -347,7 +353,8 @@ def _one_schedule(chose: list[tuple[Frequency, str]], days: list[tuple[int, str]
         first, second = quoted(chose[0][1]), quoted(differ[0])
         raise SubscriptionError(
             f"`{first}` and `{second}` are two schedules: keep one, like `/papers subscribe"
-            f' lora weekly on friday` (a word meant as a keyword goes in quotes: `"{first}"`).'
+            " lora weekly on friday` (a word meant as a keyword goes in quotes:"
+            f' `"{first}"` or `"{second}"`).'
         )
     if len({day for day, _ in days}) > 1:
         named = " or ".join(f"`{quoted(words)}`" for day, words in dict(days).items())
@@ -385,8 +392,8 @@ def _every(word: str) -> tuple[str, int | None]:
         )
     if day is None:
         raise SubscriptionError(
-            f"`every {word}` is not a schedule I keep: choose `daily`, `weekdays`, `weekly` "
-            "(on a day, like `every friday`) or `instant`."
+            f"`every {quoted(word)}` is not a schedule I keep: choose `daily`, `weekdays`,"
+            " `weekly` (on a day, like `every friday`) or `instant`."
         )
     return Frequency.WEEKLY, day
 
@@ -419,6 +426,11 @@ def _subscribe(
     grace: timedelta,
 ) -> dict:
     request = parse_subscribe(words, known=lambda word: known_word(db, word))
+    if _AUTHOR_IN_WORDS.search(request.keywords):
+        # A digest's search would take `author:` for a word and match no paper, for good.
+        # (Refused here, not in parse_subscribe: one made before can still be named by the
+        # words it was made with.)
+        raise SubscriptionError(_follow_instead(request.keywords))
     if request.keywords:
         # Refuse keywords that are not a valid query: parsed, not searched, so a subscribe
         # works while the search index is being built (digests search when they are due).
@@ -506,6 +518,8 @@ def _as_subscribed(
         return f"channel {request.keywords}".strip(), None
     if not request.keywords or request.keywords.split() == words:
         return typed, None  # plain keywords: whatever the user sees with them
+    if subs.numbers_in(request.keywords) is not None:
+        return request.keywords, None  # `pause 1 2 daily`: numbers name any kind
     return request.keywords, subs.Kind.PERSONAL
 
 
@@ -535,15 +549,17 @@ def _left_out(
     )
     if not left:
         return ""
-    theirs = [f"#{n}" for n, why in left.items() if why == "another's"]
-    unknown = [f"#{n}" for n, why in left.items() if why != "another's"]
+    theirs = [f"#{truncate(n, 20)}" for n, why in left.items() if why == "another's"]
+    unknown = [f"#{truncate(n, 20)}" for n, why in left.items() if why != "another's"]
     parts = []
     if unknown:
-        parts.append(f"{', '.join(unknown)}: no subscription of yours has that number")
+        that = "that number" if len(unknown) == 1 else "those numbers"
+        parts.append(f"{', '.join(unknown)}: no subscription of yours has {that}")
     if theirs:
+        it = "it" if len(theirs) == 1 else "them"
         parts.append(
             f"{', '.join(theirs)}: set up by another member, so only they or a workspace"
-            f" admin can {verb} it"
+            f" admin can {verb} {it}"
         )
     return f"\nLeft as it was: {'; '.join(parts)} (see `/papers list`)."
 
@@ -637,6 +653,8 @@ def _selector(
         if s.user_id != inv.user_id
     ]
     admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
+    if subs.names_a_follow(db, inv.team_id, inv.user_id, selector):
+        return (selector, None), admin  # `pause Jane Daily`: a name, not keywords and a schedule
     return _as_subscribed(words, lambda word: known_word(db, word)), admin
 
 

@@ -447,12 +447,13 @@ def _allowed(
     return allowed
 
 
-def _numbers(selector: str) -> list[int] | None:
-    """The subscription numbers a selector names (`3`, `#3 #4`, `3, 4`), or None when it
-    names them otherwise (keywords, `all`)."""
+def numbers_in(selector: str) -> list[str] | None:
+    """The subscription numbers a selector names (`3`, `#3 #4`, `3, 4`), as written without
+    leading zeros (strings: a number of thousands of digits is no int to Python), or None
+    when it names them otherwise (keywords, `all`)."""
     numbers = [w.lstrip("#") for w in selector.replace(",", " ").split()]
     if numbers and all(n.isascii() and n.isdigit() for n in numbers):  # not `²`
-        return list(dict.fromkeys(int(n) for n in numbers))
+        return list(dict.fromkeys(n.lstrip("0") or "0" for n in numbers))
     return None
 
 
@@ -464,17 +465,31 @@ def left_out(
     done: Collection[int],
     channel_id: str | None = None,
     is_admin: bool = False,
-) -> dict[int, str]:
+) -> dict[str, str]:
     """Why each number a selector names that is not among `done` was left (`/papers pause
     3 99`): "not yours" when the user sees no subscription of that number, "another's"
     when it is another member's they may not change."""
-    numbers = _numbers(selector.strip()) or []
-    seen = {s.id: s for s in visible_to(db, team_id, user_id, channel_id)}
+    seen = {str(s.id): s for s in visible_to(db, team_id, user_id, channel_id)}
+    handled = {str(n) for n in done}
     return {
         n: "another's" if n in seen and not may_change(seen[n], user_id, is_admin) else "not yours"
-        for n in numbers
-        if n not in done
+        for n in numbers_in(selector.strip()) or []
+        if n not in handled
     }
+
+
+def _name(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def names_a_follow(db: Database, team_id: str, user_id: str, selector: str) -> bool:
+    """Whether the words name one of the user's follows as `/papers list` shows it."""
+    name = _name(selector)
+    return any(
+        s.author and _name(s.author) == name
+        for s in visible_to(db, team_id, user_id, None)
+        if s.user_id == user_id
+    )
 
 
 def _chosen(
@@ -486,8 +501,8 @@ def _chosen(
     keywords = [s for s in mine if not s.author]
     if selector.lower() == "all":
         return [s for s in mine if s.user_id == user_id]
-    if (numbers := _numbers(selector)) is not None:
-        return [s for s in mine if s.id in numbers]
+    if (numbers := numbers_in(selector)) is not None:
+        return [s for s in mine if str(s.id) in numbers]
     if words[0].lower() == "channel":  # the mirror of `/papers subscribe channel ...`
         rest = " ".join(words[1:])
         return [
@@ -500,10 +515,10 @@ def _chosen(
     same = [s for s in keywords if _same_keywords(s.keywords, selector)]
     if not same and selector.lower() == "trending":  # as `/papers list` names them
         return [s for s in keywords if not s.keywords]
-    if not same:  # a follow, by the name `/papers list` shows (`pause Edward J. Hu`)
-        name = " ".join(selector.split()).casefold()
-        return [s for s in mine if s.author and " ".join(s.author.split()).casefold() == name]
-    return same
+    # And the user's follow by the name `/papers list` shows (`pause Edward J. Hu`), even
+    # where a channel's digest has those words for keywords.
+    name = _name(selector)
+    return same + [s for s in mine if s.author and s.user_id == user_id and _name(s.author) == name]
 
 
 def _rescheduled(

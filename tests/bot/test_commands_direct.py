@@ -8,8 +8,10 @@ import json
 import pytest
 
 from bot.commands import Invocation, Lookups, handle, parse_subscribe
+from storage import subscriptions as subs
 from storage.config import Config
 from storage.errors import SubscriptionError
+from storage.schedule import Schedule
 from tests.conftest import NOW
 
 
@@ -59,13 +61,6 @@ def test_subscribe_phrases(words, expected):
         pytest.param("channel instant", "come by DM", id="channel-instant"),
         pytest.param("", "Say what to follow", id="nothing"),
         pytest.param("x" * 201, "to 200 characters or fewer", id="long-keywords"),
-        # A digest's search takes `author:` for a word: it would never match a paper.
-        pytest.param(
-            'author:"Edward J. Hu" weekly',
-            "follow them: `/papers follow Edward J. Hu`",
-            id="author",
-        ),
-        pytest.param("lora author:hu", "match keywords, not authors", id="author-and-words"),
         # Two schedules: the last one won and the first was dropped without a word.
         pytest.param(
             "lora weekly on monday on friday",
@@ -73,8 +68,11 @@ def test_subscribe_phrases(words, expected):
             id="two-days",
         ),
         pytest.param("lora daily instant weekly", "`daily` and `instant` are two", id="two-kinds"),
-        pytest.param("alert fatigue daily", 'goes in quotes: `"alert"`', id="keyword-or-schedule"),
-        pytest.param("channel AUTHOR: daily", "`/papers follow Edward J. Hu`", id="author-alone"),
+        pytest.param(
+            "daily alert fatigue",
+            'goes in quotes: `"daily"` or `"alert"`',
+            id="keyword-or-schedule",
+        ),
     ],
 )
 def test_subscribe_phrases_that_cannot_be_honoured(words, message):
@@ -131,6 +129,26 @@ def test_numbers_left_as_they_were_are_named(seeded, verb):
     assert "Left as it was: #99: no subscription of yours has that number" in reply
     assert "#2: set up by another member, so only they or a workspace admin can" in reply
     assert "Left as it was" not in ask(seeded, "resume 1" if verb == "pause" else "list", user="U1")
+
+
+def test_numbers_name_a_subscription_whatever_words_follow_them(seeded):
+    ask(seeded, "subscribe lora", user="U1")
+    ask(seeded, "subscribe channel daily", user="U1")
+    # `daily` made the numbers a personal subscribe's words: #2 (a channel's) was left out.
+    reply = ask(seeded, "pause 1 2 daily", user="U1")
+    assert "Paused 2 subscriptions" in reply and "Left as it was" not in reply
+    huge = "9" * 5000  # Python's int() refuses so many digits: "Something went wrong"
+    assert "Left as it was: #9999999999999999999…: no" in ask(seeded, f"resume 1 {huge}", user="U1")
+
+
+@pytest.mark.parametrize("name", ["Jane Daily", "Li Now", "Edward J. Hu"])
+def test_a_follow_is_named_by_its_name_even_beside_a_channels_digest(seeded, name):
+    # A name with a schedule word lost it (`pause Jane Daily` looked for `Jane`), and a
+    # channel's digest with those words for keywords, another member's, hid the follow.
+    ask(seeded, f"subscribe channel weekly {name}", user="U2")
+    assert f"papers by {name}" in ask(seeded, f"follow {name}", user="U1")
+    reply = ask(seeded, f"pause {name}", user="U1")
+    assert "Paused 1 subscription" in reply and f"papers by {name}" in reply
 
 
 @pytest.mark.parametrize(
@@ -342,6 +360,41 @@ def test_a_search_that_starts_with_a_subcommand_is_offered_as_a_search(seeded, t
 
 
 @pytest.mark.parametrize(
+    ("text", "reply"),
+    [
+        pytest.param(
+            'subscribe author:"Edward J. Hu" weekly',
+            "follow them: `/papers follow Edward J. Hu`.",
+            id="quoted",
+        ),
+        pytest.param("subscribe author:hu lora", "follow them: `/papers follow hu`.", id="word"),
+        pytest.param(
+            "subscribe channel AUTHOR: daily", "`/papers follow Edward J. Hu`", id="alone"
+        ),
+        pytest.param("subscribe lora -author:hu", "cannot leave an author's papers out", id="not"),
+    ],
+)
+def test_a_subscription_to_an_author_is_refused_with_the_follow_to_type(seeded, text, reply):
+    # A digest's search takes `author:` for a word: the subscription would match no paper.
+    assert reply in ask(seeded, text)
+    assert "No subscriptions yet" in ask(seeded, "list")
+
+
+def test_one_made_before_is_still_named_by_its_words(seeded):
+    subs.create(
+        seeded,
+        team_id="T1",
+        user_id="U1",
+        target="U1",
+        kind="personal",
+        keywords="author:hu",
+        schedule=Schedule("daily", "09:00", "UTC"),
+        now=NOW,
+    )
+    assert "Paused 1 subscription" in ask(seeded, "pause author:hu daily")
+
+
+@pytest.mark.parametrize(
     "words", [pytest.param("&" * 600, id="ampersands"), pytest.param("word " * 600, id="words")]
 )
 def test_a_long_list_command_lists_and_offers_the_search_cut_short(seeded, words):
@@ -359,6 +412,7 @@ def test_a_long_list_command_lists_and_offers_the_search_cut_short(seeded, words
     [
         pytest.param("trending `x` *y*", "`ˋxˋ *y*` is not a trending window", id="trending"),
         pytest.param("pause `x` *y*", "matches `ˋxˋ *y*`", id="pause"),
+        pytest.param("subscribe lora every `x`", "`every ˋxˋ` is not a schedule", id="every"),
         pytest.param("subscribe lora at 9`", "`9ˋ` is not a time", id="time"),
         pytest.param("subscribe lora at 9 Europe/`x", "`Europe/ˋx` is not a timezone", id="zone"),
     ],
