@@ -92,6 +92,13 @@ HELP = [
 MAX_URL_CHARS = 1000
 
 
+def _mrkdwn(text: str) -> MarkdownTextObject:
+    """A mrkdwn text object with `verbatim` set: Slack then makes no link of a plain URL,
+    `#channel` or name in it (feed text says `www.evil.example`, `@here`); our own links
+    and mentions are written out (`<url|label>`, `<@U1>`), which verbatim keeps."""
+    return MarkdownTextObject(text=text, verbatim=True)
+
+
 def _safe_url(url: str | None) -> str | None:
     # Only plain http(s) links: anything with Slack's control characters could break out.
     if not url or not url.startswith(("https://", "http://")) or len(url) > MAX_URL_CHARS:
@@ -177,8 +184,8 @@ def paper_blocks(
     rest = body(max(room - len(head) - 1, 0))
     context = paper_context(paper, min(CONTEXT_CHARS, room // 2))
     blocks = [
-        SectionBlock(text=MarkdownTextObject(text=f"{head}\n{rest}")),
-        ContextBlock(elements=[MarkdownTextObject(text=context)]),
+        SectionBlock(text=_mrkdwn(text=f"{head}\n{rest}")),
+        ContextBlock(elements=[_mrkdwn(text=context)]),
     ]
     return blocks + ([paper_actions(paper)] if actions and paper.get("id") else [])
 
@@ -226,16 +233,16 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         lines += [escape_entities(note) for note in result.notes[:MAX_NOTES]]
         return {
             "text": lines[0],
-            "blocks": _dump([SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]),
+            "blocks": _dump([SectionBlock(text=_mrkdwn(text="\n".join(lines)))]),
         }
     first, last = result.offset + 1, result.offset + len(result.papers)
     total = f"{result.total:,}+" if result.total_capped else f"{result.total:,}"
     noun = "paper" if result.after is None else "new paper"  # an alert's rest
     header = f"{matches(total, bold=True, noun=noun)} {query} · showing {first}–{last}"
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=header))]
+    blocks: list = [SectionBlock(text=_mrkdwn(text=header))]
     if result.notes:
         notes = "\n".join(escape_entities(note) for note in result.notes[:MAX_NOTES])
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=truncate(notes, 2900))]))
+        blocks.append(ContextBlock(elements=[_mrkdwn(text=truncate(notes, 2900))]))
     buttons = [
         ButtonElement(
             text="Share in channel",
@@ -284,9 +291,7 @@ def shared_message(result: SearchResult, user_id: str) -> dict:
     message = search_message(result)
     blocks = [b for b in message["blocks"] if not _page_buttons(b)]
     blocks.append(
-        ContextBlock(
-            elements=[MarkdownTextObject(text=f"Shared by <@{user_id}> with /papers")]
-        ).to_dict()
+        ContextBlock(elements=[_mrkdwn(text=f"Shared by <@{user_id}> with /papers")]).to_dict()
     )
     return {"text": message["text"], "blocks": blocks}
 
@@ -533,7 +538,7 @@ def preview_message(
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"
     if sub.status == "paused":  # nothing goes out until it is resumed: promise no time
         note = f"_Preview of #{sub.id}, not sent. It is paused: no digest until you Resume it._"
-    context = ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()
+    context = ContextBlock(elements=[_mrkdwn(text=note)]).to_dict()
     return {"text": message["text"], "blocks": [context, *message["blocks"]]}
 
 
@@ -556,7 +561,7 @@ def _alert(
         if overflow:
             rest = len(papers) - count
             line = f"…and {rest} more: {code(more)}" if more else f"…and {rest} more."
-            blocks.append(SectionBlock(text=MarkdownTextObject(text=line)))
+            blocks.append(SectionBlock(text=_mrkdwn(text=line)))
         blocks.append(_manage(subscription_id, show_all if overflow else None))
         return _dump(blocks)
 
@@ -610,7 +615,7 @@ def text_message(text: str) -> dict:
     """A plain reply: one section, or a few for a long text (Slack refuses a longer one,
     and the user got "Something went wrong" instead of the reply)."""
     parts = _sections(text)
-    blocks = [SectionBlock(text=MarkdownTextObject(text=part)) for part in parts]
+    blocks = [SectionBlock(text=_mrkdwn(text=part)) for part in parts]
     # The fallback says what the blocks say: the whole text of a reply quoting a long
     # command (each `&` an `&amp;`) passed the 40,000 characters Slack takes, and the reply
     # was refused.
@@ -694,7 +699,7 @@ def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> d
             sections.append(line)
         else:
             sections[-1] += "\n" + line
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=part)) for part in sections]
+    blocks: list = [SectionBlock(text=_mrkdwn(text=part)) for part in sections]
     buttons = []
     if offset > 0:
         back = str(list_page_before(subs, offset))
@@ -732,7 +737,7 @@ def _fit(blocks: list[dict], room: int) -> list[dict]:
         "(it holds 100 blocks)._"
     )
     return blocks[:cut] + (
-        [ContextBlock(elements=[MarkdownTextObject(text=note)]).to_dict()] if room > 0 else []
+        [ContextBlock(elements=[_mrkdwn(text=note)]).to_dict()] if room > 0 else []
     )
 
 
@@ -759,7 +764,9 @@ def _confirm_remove(sub: Subscription) -> ConfirmObject:
     subscription away for good, and its deliveries' history with it."""
     return ConfirmObject(
         title=f"Remove #{sub.id}?",
-        text=f"#{sub.id}, {describe_when(sub)}, stops for good. *Pause* keeps it for later.",
+        text=_mrkdwn(
+            f"#{sub.id}, {describe_when(sub)}, stops for good. *Pause* keeps it for later."
+        ),
         confirm="Remove",
         deny="Keep it",
         style="danger",
@@ -783,7 +790,7 @@ def home_view(
     if not subs:
         blocks.append(
             SectionBlock(
-                text=MarkdownTextObject(
+                text=_mrkdwn(
                     text="Nothing yet. Type `/papers subscribe lora daily at 09:00` in any channel."
                 )
             )
@@ -805,8 +812,8 @@ def home_view(
             )
         buttons += _change_buttons(sub, "home")
         blocks += [
-            SectionBlock(text=MarkdownTextObject(text=describe(sub))),
-            ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(status))]),
+            SectionBlock(text=_mrkdwn(text=describe(sub))),
+            ContextBlock(elements=[_mrkdwn(text=escape_mrkdwn(status))]),
             ActionsBlock(elements=buttons),
         ]
         if preview and sub.id == anchor:
@@ -866,8 +873,8 @@ def papers_list_message(
     the `after` blocks (a page's Previous and Next), all within one message."""
     if not papers:
         return text_message(empty)
-    head = [SectionBlock(text=MarkdownTextObject(text=heading))]
-    tail = [ContextBlock(elements=[MarkdownTextObject(text=note)])] if note else []
+    head = [SectionBlock(text=_mrkdwn(text=heading))]
+    tail = [ContextBlock(elements=[_mrkdwn(text=note)])] if note else []
     blocks = _papers_in_room(head, papers[:PAGE_SIZE], _abstract, tail + (after or []))
     plain = heading.replace("*", "")
     return {"text": plain, "blocks": blocks}
@@ -954,7 +961,7 @@ def authors_message(paper: dict) -> dict:
             if name in searchable
         ][:AUTHOR_BUTTONS]
         text = truncate("\n".join(lines), 2900)
-        blocks: list = [SectionBlock(text=MarkdownTextObject(text=text))]
+        blocks: list = [SectionBlock(text=_mrkdwn(text=text))]
         if buttons:
             blocks.append(ActionsBlock(elements=buttons))
         return _dump(blocks)
@@ -972,7 +979,7 @@ def saved_item_blocks(paper: dict, offset: int = 0) -> list:
     return [
         SectionBlock(
             block_id=f"saved_{offset}_{paper['id']}",
-            text=MarkdownTextObject(text=text),
+            text=_mrkdwn(text=text),
             accessory=ButtonElement(
                 text="Remove", action_id=f"saved_remove_{paper['id']}", value=str(paper["id"])
             ),
@@ -999,9 +1006,7 @@ def saved_message(papers: list[dict], total: int, offset: int = 0) -> dict:
 
     def render(count: int) -> list[dict]:
         shown = f" · {offset + 1}–{offset + count}" if total > count or offset else ""
-        blocks: list = [
-            SectionBlock(text=MarkdownTextObject(text=f"*Your reading list* ({total}){shown}"))
-        ]
+        blocks: list = [SectionBlock(text=_mrkdwn(text=f"*Your reading list* ({total}){shown}"))]
         for paper in papers[:count]:
             blocks += saved_item_blocks(paper, offset)
         buttons = []
@@ -1029,15 +1034,13 @@ def reading_list_blocks(
     SAVED_IN_HOME of `total`, where the rest are."""
     blocks: list = [DividerBlock(), HeaderBlock(text=PlainTextObject(text="Your reading list"))]
     if not papers:
-        blocks.append(
-            SectionBlock(text=MarkdownTextObject(text="Press *Save* on any paper to keep it here."))
-        )
+        blocks.append(SectionBlock(text=_mrkdwn(text="Press *Save* on any paper to keep it here.")))
     for paper in papers[:SAVED_IN_HOME]:
         blocks += saved_item_blocks(paper)
     rest = (total or 0) - len(papers[:SAVED_IN_HOME])
     if rest > 0:
         more = f"…and {rest} more: `/papers saved`"
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=more)]))
+        blocks.append(ContextBlock(elements=[_mrkdwn(text=more)]))
     return blocks[: max(room, 0)]
 
 
@@ -1077,11 +1080,9 @@ def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
         facts.append(f"▲ {plural(paper['upvotes'], 'upvote')}")
     if reason:
         facts.append(f"trending: {reason}")
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text="\n".join(lines)))]
+    blocks: list = [SectionBlock(text=_mrkdwn(text="\n".join(lines)))]
     if facts:
-        blocks.append(
-            ContextBlock(elements=[MarkdownTextObject(text=escape_mrkdwn(" · ".join(facts)))])
-        )
+        blocks.append(ContextBlock(elements=[_mrkdwn(text=escape_mrkdwn(" · ".join(facts)))]))
     blocks.append(paper_actions(paper))
     return _dump(blocks)
 
@@ -1135,7 +1136,7 @@ def _others(others: list[Subscription]) -> list[dict]:
         lines.append("`/papers list` lists them all.")
     lines.append("App Home has Pause and Remove for each of yours.")
     text = "*Your other subscriptions*\n" + "\n".join(lines)
-    return [SectionBlock(text=MarkdownTextObject(text=truncate(text, SECTION_CHARS)))]
+    return [SectionBlock(text=_mrkdwn(text=truncate(text, SECTION_CHARS)))]
 
 
 def manage_message(
@@ -1154,8 +1155,8 @@ def manage_message(
     lines = [f"*Managing* {describe(sub)}", escape_mrkdwn(status) + (f". {due}" if due else "")]
     blocks: list = []
     if note:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text="\n".join(lines))))
+        blocks.append(ContextBlock(elements=[_mrkdwn(text=note)]))
+    blocks.append(SectionBlock(text=_mrkdwn(text="\n".join(lines))))
     if can_change:
         blocks.append(ActionsBlock(elements=_change_buttons(sub, "manage")))
         how = _how_to_change(sub)
@@ -1164,7 +1165,7 @@ def manage_message(
             f"<@{sub.user_id}> set it up: only they or a workspace admin can pause, change or "
             "remove it."
         )
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=how)]))
+    blocks.append(ContextBlock(elements=[_mrkdwn(text=how)]))
     blocks += _others(others)
     text = f"Subscription #{sub.id}: {describe_when(sub)}"
     return {"text": text, "blocks": _dump(blocks)}
@@ -1184,5 +1185,5 @@ def manage_gone_message(
         )
     if not others:
         head += "\nNo subscriptions left. Try `/papers subscribe lora daily at 09:00`."
-    blocks: list = [SectionBlock(text=MarkdownTextObject(text=head)), *_others(others)]
+    blocks: list = [SectionBlock(text=_mrkdwn(text=head)), *_others(others)]
     return {"text": head, "blocks": _dump(blocks)}

@@ -61,6 +61,18 @@ def mrkdwn_texts(node, in_mrkdwn: bool = True):
             yield from mrkdwn_texts(item)
 
 
+def mrkdwn_objects(node):
+    """Every mrkdwn text object in blocks."""
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn":
+            yield node
+        for value in node.values():
+            yield from mrkdwn_objects(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from mrkdwn_objects(item)
+
+
 def live_markup(message: dict, links: set[str]) -> list[str]:
     """The control sequences in a message that did not come from the app itself."""
     texts = list(mrkdwn_texts(message.get("blocks", [])))
@@ -150,6 +162,9 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
     for message in messages:
         count("rendered messages")
         assert live_markup(message, links) == []
+        # Verbatim: Slack links no plain URL, `#channel` or name of the paper's text
+        # ("www.evil.example", "@here"), which escaping leaves as it is.
+        assert all(o.get("verbatim") is True for o in mrkdwn_objects(message.get("blocks", [])))
         for text in mrkdwn_texts(message.get("blocks", [])):
             assert "<!" not in text
             # Our code spans (a query echoed as typed) pair up and hold no backtick, and
