@@ -122,6 +122,14 @@ def _alert_one(
         return None
 
     def build() -> Message | Skip:
-        return Message(render(get_papers(db, fresh), sub, f"{sub.id}:{period}"), fresh)
+        return Message(render(_papers(db, fresh), sub, f"{sub.id}:{period}"), fresh)
 
     return deliver(db, client_for, sub, period, build, now)
+
+
+def _papers(db: Database, ids: list[int]) -> list[dict]:
+    """The alert's papers: those it can show (views.ALERT_PAPERS) read whole, the rest by id
+    only (its count and Show all need no more): a broad alert's thousands of new papers are
+    never all read for one message."""
+    shown = views.ALERT_PAPERS
+    return [*get_papers(db, ids[:shown]), *({"id": i} for i in ids[shown:])]

@@ -1635,9 +1635,11 @@ def match_new(
     newest: int,
     limit: int,
 ) -> dict[str, list[int]]:
-    """For each (key, groups, excludes), ids in (after, newest] it matches (oldest first, at
-    most limit), from a temporary in-memory index of only those papers: thousands of queries
-    each search a few thousand fresh papers instead of the whole store's index."""
+    """For each (key, groups, excludes), every id in (after, newest] it matches (oldest
+    first), from a temporary in-memory index of only those papers: thousands of queries each
+    search a few thousand fresh papers instead of the whole store's index. A query is first
+    asked for `limit` ids (most match far fewer); one that has that many is counted and
+    asked for all of them."""
     index = _registered(tantivy.Index(ALERT_SCHEMA))
     writer = index.writer(heap_size=ALERT_HEAP, num_threads=ALERT_INDEX_THREADS)
     rows = db.query(
@@ -1658,7 +1660,11 @@ def match_new(
     index.reload()
     search = index.searcher()
     # Ordered by the id fast field, each hit is (id, address): no id lookup needed.
-    return {
-        key: [i for i, _ in search.search(query, limit, count=False, **ID_ORDER).hits]
-        for key, query in built
-    }
+    found: dict[str, list[int]] = {}
+    for key, query in built:
+        hits = search.search(query, limit, count=False, **ID_ORDER).hits
+        if len(hits) == limit:  # a broad alert, or a large input: never a match dropped
+            total = search.search(query, 1, count=True).count
+            hits = search.search(query, total, count=False, **ID_ORDER).hits
+        found[key] = [i for i, _ in hits]
+    return found

@@ -62,7 +62,8 @@ SPELLINGS = 3
 TYPO_RATIO = 10
 MAX_COMBINATIONS = 256
 MAX_TRIES = 12
-# Matches returned per keyword for alerts (oldest first).
+# Matches asked of each alert query at first (oldest first); a query with as many is asked
+# for all of them (see search_index.match_new).
 ALERT_LIMIT = 200
 ALERT_QUERY_CHARS = 10_000
 _DIGIT = re.compile(r"\d")
@@ -586,11 +587,12 @@ def _parsed_query(searcher, text: str):
     return search_index.build_query(query.groups, query.excludes)
 
 
-def matching_since(db: Database, text: str, after_id: int, limit: int = ALERT_LIMIT) -> list[int]:
-    """Ids of papers newer than after_id that match a query, oldest first (keyword alerts)."""
+def matching_since(db: Database, text: str, after_id: int) -> list[int]:
+    """Ids of every paper newer than after_id that matches a query, oldest first (what a
+    keyword alert matches, one query at a time)."""
     searcher = search_index.searcher(db)
     query = _parsed_query(searcher, text).and_must_match(search_index.id_range(after_id, 2**62))
-    return search_index.first_by_id(searcher, query, limit)
+    return search_index.first_by_id(searcher, query, max(searcher.num_docs, 1))
 
 
 def filter_matching(db: Database, text: str, ids: list[int]) -> set[int]:
@@ -621,7 +623,7 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
 
 def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
     """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
-    oldest first, at most ALERT_LIMIT; a query that cannot be parsed matches nothing."""
+    oldest first, every one of them; a query that cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
     opened: list = []

@@ -11,6 +11,7 @@ import pytest
 
 from jobs import worker
 from storage import connect
+from storage import search as search_module
 from storage.search import search
 from tests.bot.conftest import wait_for
 from tests.conftest import NOW, add_subscription
@@ -36,7 +37,13 @@ def titles_in(message: dict) -> list[str]:
     return [t for t in OLD_TITLES + NEW_TITLES if t in text]
 
 
-def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(slack, config):
+@pytest.mark.parametrize("first", [200, 5], ids=["all-at-once", "more-than-asked-first"])
+def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(
+    slack, config, monkeypatch, first
+):
+    # Alert queries ask for 200 matches first: one with more announced the first 200 and
+    # dropped the rest for good (seen with 5 here, as with 300 papers at 200).
+    monkeypatch.setattr(search_module, "ALERT_LIMIT", first)
     slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
@@ -75,6 +82,9 @@ def test_the_rest_of_a_long_alert_shows_the_new_papers_not_the_famous_old_ones(s
         (page,) = wait_for(lambda c=clicked: slack.responses(c["response_id"]))
         seen += titles_in(page)
     assert sorted(seen) == sorted(NEW_TITLES)
+    # Every one of them was announced: a run after it has nothing more to say.
+    worker.ingest_and_alert(config, NOW + timedelta(hours=1))
+    assert len(slack.messages("DU0LOCAL")) == 1
 
 
 def _buttons(message: dict) -> list[dict]:

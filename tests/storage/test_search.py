@@ -355,7 +355,7 @@ def test_stored_text_is_nfkc_so_plain_queries_find_full_width_and_ligatures(db):
 def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeypatch):
     """Hundreds of alert queries, matched together against an index of the new papers only,
     each give the ids a search of the whole index finds for that query alone."""
-    monkeypatch.setattr(search_module, "ALERT_LIMIT", 3)  # the oldest three, as for 200
+    monkeypatch.setattr(search_module, "ALERT_LIMIT", 3)  # asked first, as 200 are
     newest = seeded.execute("SELECT MAX(id) FROM papers").fetchone()[0]
     after = newest // 3
     titles_text = " ".join(r["title"] for r in seeded.query("SELECT title FROM papers"))
@@ -367,9 +367,10 @@ def test_alerts_for_many_queries_are_what_each_query_finds_alone(seeded, monkeyp
     queries.append("-only")  # nothing to look for: matches nothing
     found = match_each(seeded, queries, after, newest)
     assert set(found) == set(queries)
-    assert sum(len(ids) == 3 for ids in found.values()) > 20  # the limit was reached often
+    # Many have more: every match, never the first three only (an alert dropped the rest).
+    assert sum(len(ids) > 3 for ids in found.values()) > 20
     for query in queries[:-1]:
-        alone = [i for i in matching_since(seeded, query, after, limit=3) if i <= newest]
+        alone = [i for i in matching_since(seeded, query, after) if i <= newest]
         assert found[query] == alone, query
     assert found["-only"] == []
 
