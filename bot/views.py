@@ -1125,18 +1125,24 @@ def _others(others: list[Subscription]) -> list[dict]:
     """The member's other subscriptions, briefly, and where all of them are."""
     if not others:
         return []
-    lines = [describe(s) for s in others[:MANAGE_OTHERS]]
-    if len(others) > MANAGE_OTHERS:
+
+    def text(lines: list[str]) -> str:
         # Named on the line itself: "…and 34 more." alone left nothing to open.
-        rest = len(others) - MANAGE_OTHERS
-        lines.append(
+        rest = len(others) - len(lines)
+        where = (
             f"…and {rest} more: `/papers list` shows them all, with *Next* past {LIST_MAX}."
+            if rest
+            else "`/papers list` lists them all."
         )
-    else:
-        lines.append("`/papers list` lists them all.")
-    lines.append("App Home has Pause and Remove for each of yours.")
-    text = "*Your other subscriptions*\n" + "\n".join(lines)
-    return [SectionBlock(text=_mrkdwn(text=truncate(text, SECTION_CHARS)))]
+        closing = "App Home has Pause and Remove for each of yours."
+        return "\n".join(["*Your other subscriptions*", *lines, where, closing])
+
+    # Whole lines only, as many as fit: a line cut short (long keywords, each `&` five
+    # characters escaped) left a code span open and lost the lines saying where the rest are.
+    lines = [describe(s) for s in others[:MANAGE_OTHERS]]
+    while lines and len(text(lines)) > SECTION_CHARS:
+        lines.pop()
+    return [SectionBlock(text=_mrkdwn(text=truncate(text(lines), SECTION_CHARS)))]
 
 
 def manage_message(

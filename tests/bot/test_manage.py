@@ -228,3 +228,18 @@ def test_manage_past_ten_others_names_where_all_of_them_are(slack, reply, config
     assert more.startswith("…and 34 more") and "`/papers list`" in more
     pages = page_through_list(slack, reply("list", channel="C0GENERAL"))
     assert sorted(n for page in pages for n in listed_ids(page)) == list(range(1, 46))
+
+
+def test_many_long_others_are_listed_whole_and_still_say_where_the_rest_are():
+    # Keywords of `&<>` (five characters each once escaped) filled the section: it was cut
+    # inside a code span, which stayed open, and the lines naming the rest were lost.
+    from dataclasses import replace
+
+    from tests.bot.test_markup import subscription
+
+    others = [replace(subscription("&<>" * 62), id=n) for n in range(2, 27)]
+    message = views.manage_message(subscription("lora"), None, NOW, True, others)
+    section = text_of(message)[text_of(message).index("*Your other subscriptions*") :]
+    assert section.count("`") % 2 == 0
+    assert "`/papers list` shows them all" in section
+    assert section.rstrip().endswith("App Home has Pause and Remove for each of yours.")
