@@ -4,17 +4,29 @@ from __future__ import annotations
 
 import re
 
-_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"})
+_MRKDWN = str.maketrans(
+    {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"}
+    # Direction overrides and isolates (stored before ingest dropped them): no paper's text
+    # shows ours after it right to left.
+    | dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+)
+# An underscore that starts or ends a word (`_word_` is italic) and an emoji code
+# (`:fire:`); an underscore inside a word (`snake_case`) formats nothing.
+_FORMATTING = re.compile(r"(?<![^\W_])_|_(?![^\W_])|:(?=[a-z0-9_+-]*[a-z][a-z0-9_+-]*:)")
+_LOOK_ALIKES = {"_": "ˍ", ":": "∶"}
 
 
 def escape_mrkdwn(text: str) -> str:
     """Make feed text inert in mrkdwn: no mentions, links or formatting from a paper.
 
     &, < and > are Slack's control characters and must become entities. *, ` and ~
-    would change formatting or break ours (titles are bold), so they become
-    look-alikes; _ is left alone because mid-word underscores do not format.
+    would change formatting or break ours (titles are bold), and so would an underscore at
+    a word's edge and the colon that opens an emoji code, so they become look-alikes.
     """
-    return text.translate(_MRKDWN)
+    text = text.translate(_MRKDWN)
+    if "_" in text or ":" in text:
+        text = _FORMATTING.sub(lambda m: _LOOK_ALIKES[m[0]], text)
+    return text
 
 
 _ENTITIES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})

@@ -11,8 +11,11 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 # A hyphenated word, whole ("pre-training", "state-of-the-art").
 HYPHENATED = re.compile(r"[^\W_]+(?:-[^\W_]+)+")
 # Control characters, and invisible ones that split words: zero-width space, (non-)joiners
-# and marks, soft hyphen, word joiner, BOM.
-_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b-\u200f\u2060-\u2064\ufeff\ufffd]")
+# and marks, soft hyphen, word joiner, BOM; and the direction embeddings, overrides and
+# isolates, with which a feed's text could show ours after it right to left.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0e-\x1b\x7f\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff\ufffd]"
+)
 # Breaks between lines and pages (form feed, vertical tab, the file/record separators, NEL,
 # U+2028/U+2029, as a PDF pastes them): whitespace, so they part words as a space does.
 _BREAKS = re.compile(r"[\x0b\x0c\x1c-\x1f\x85\u2028\u2029]")

@@ -171,3 +171,21 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
             # paper text has no * of its own left, so outside them our bold markers pair up.
             assert text.count("`") % 2 == 0, text
             assert re.sub(r"`[^`]*`", "", text).count("*") % 2 == 0, text
+
+
+@pytest.mark.parametrize(
+    ("feed", "shown"),
+    [
+        pytest.param("_Zorblax_ wins", "ˍZorblaxˍ wins", id="italic"),
+        pytest.param("snake_case and __init__", "snake_case and ˍˍinitˍˍ", id="underscores"),
+        pytest.param("We :fire: it", "We ∶fire: it", id="emoji"),
+        pytest.param("BERT: at 10:30:00", "BERT: at 10:30:00", id="colons"),
+        pytest.param("\u202eMallory Evil, Bob", "Mallory Evil, Bob", id="right-to-left"),
+        pytest.param("\u2067x\u2069 y", "x y", id="isolate"),
+    ],
+)
+def test_feed_text_neither_formats_nor_turns_our_text_around(feed, shown):
+    # A title's `_word_` closed our italics early, `:fire:` was an emoji, and an override
+    # showed our date, upvotes and sources after an author's name right to left.
+    assert views.escape_mrkdwn(feed) == shown
+    assert "\u202e" not in clean(feed) and "\u2067" not in clean(feed)
