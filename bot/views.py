@@ -1052,6 +1052,25 @@ def follow_message(sub: Subscription, known: int) -> dict:
     )
 
 
+# What the member who set up a channel's digest can do about why Slack refused it.
+_CHANNEL_FIXES = {
+    "not_in_channel": "I am no longer in it: type `/invite @papers` there, then",
+    "is_archived": "it was archived: unarchive it, then",
+    "channel_not_found": "Slack cannot find it (deleted, or private without me): invite me, then",
+}
+
+
+def paused_notice(sub: Subscription, error: str) -> dict:
+    """A DM to the member who set up a channel's digest: Slack refused it in the channel,
+    so it is paused (nobody there is told by a digest that no longer comes)."""
+    fix = _CHANNEL_FIXES.get(error, f"Slack said {escape_mrkdwn(error)}: once I may post there,")
+    text = (
+        f"Your digest *#{sub.id}* for <#{sub.target}> is paused: {fix} type"
+        f" `/papers resume {sub.id}`, or `/papers unsubscribe {sub.id}` to stop it."
+    )
+    return text_message(text)
+
+
 def author_alert_message(papers: list[dict], author: str, subscription_id: int) -> dict:
     """An alert for new papers by a followed author."""
     heading = f"New paper{'s' if len(papers) != 1 else ''} by {author}"

@@ -28,6 +28,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
+from bot import views
 from jobs.digests import build_digest
 from jobs.slack import (
     PAUSE_ERRORS,
@@ -195,7 +196,10 @@ def send(
     except SlackApiError as exc:
         if error_of(exc) in subs.TOKEN_ERRORS and clients is not None:
             return _token_refused(db, clients, client, sub, claim, error_of(exc), now, next_at)
-        return _failed(db, sub, claim, error_of(exc), now, next_at)
+        outcome = _failed(db, sub, claim, error_of(exc), now, next_at)
+        if outcome == Outcome.PAUSED and sub.kind == subs.Kind.CHANNEL:
+            _tell_owner(client, sub, error_of(exc))
+        return outcome
     except Exception as exc:  # timeouts, connection errors: the outcome is unknown
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
     ledger.confirm(db, claim, ts, now, next_at)
@@ -247,6 +251,19 @@ def _token_refused(
         "team %s: Slack refused its bot token once (%s); retrying later", sub.team_id, error
     )
     return _failed(db, sub, claim, error, now, next_at, retry=True)
+
+
+def _tell_owner(client: WebClient, sub: Subscription, error: str) -> None:
+    """DM the member who set up a channel's digest that Slack refused it there and it is
+    paused: the digest's absence tells nobody. Best effort: a DM that fails is logged."""
+    try:
+        dm = open_channel(client, subs.Kind.PERSONAL, sub.user_id)
+        notice = views.paused_notice(sub, error)
+        client.chat_postMessage(channel=dm, text=notice["text"], blocks=notice["blocks"])
+    except Exception as exc:  # the pause stands; only the notice is lost
+        log.warning(
+            "subscription %s: could not tell %s it is paused (%s)", sub.id, sub.user_id, exc
+        )
 
 
 def _failed(

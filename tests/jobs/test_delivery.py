@@ -162,9 +162,14 @@ def test_permanent_errors_pause_with_reason_and_others_still_deliver(
     )
     broken = subs.by_id(db, 1)
     assert (broken.status, broken.paused_reason) == ("paused", f"Slack said {error}")
+    # Its owner is told by DM, once, with what to do: nobody reads a digest that never comes.
+    (notice,) = stub.messages("DU0LOCAL")
+    assert "Your digest *#1* for <#C0BROKEN> is paused" in notice["text"]
+    assert "`/papers resume 1`" in notice["text"]
     calls_before = len(stub.state.calls)
     deliver_due(db, worker_config, client_factory(worker_config), due + timedelta(days=1))
     assert not [c for c in stub.state.calls[calls_before:] if c[1].get("channel") == "C0BROKEN"]
+    assert len(stub.messages("DU0LOCAL")) == 1
 
 
 def test_deactivated_user_pauses_their_dm_subscription(worker_config, subscribe, stub):
