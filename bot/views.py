@@ -1065,7 +1065,8 @@ def paused_notice(sub: Subscription, error: str) -> dict:
     so it is paused (nobody there is told by a digest that no longer comes)."""
     fix = _CHANNEL_FIXES.get(error, f"Slack said {escape_mrkdwn(error)}: once I may post there,")
     text = (
-        f"Your digest *#{sub.id}* for <#{sub.target}> is paused: {fix} type"
+        f"Your {'alerts' if sub.is_instant else 'digest'} *#{sub.id}* for <#{sub.target}>"
+        f" {'are' if sub.is_instant else 'is'} paused: {fix} type"
         f" `/papers resume {sub.id}`, or `/papers unsubscribe {sub.id}` to stop it."
     )
     return text_message(text)

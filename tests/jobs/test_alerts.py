@@ -316,6 +316,13 @@ def test_a_worker_killed_after_posting_an_alert_never_alerts_its_papers_again(
     assert ledger.sent_paper_ids(db, sub.id) == {routing, newest_paper_id(db)}
 
 
+NOTICE = {
+    "channel_not_found": "Slack cannot find it (deleted, or private without me): invite me, then",
+    "not_in_channel": "I am no longer in it: type `/invite @papers` there, then",
+    "is_archived": "it was archived: unarchive it, then",
+}
+
+
 @pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel", "is_archived"])
 def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
     worker_config, subscribe, stub, error
@@ -329,7 +336,13 @@ def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
     db = connect(worker_config.db_path)
     paused = subs.by_id(db, sub.id)
     assert (paused.status, paused.paused_reason) == ("paused", f"Slack said {error}")
-    assert len(stub.messages("DU0LOCAL")) == 1  # the other subscriber still got theirs
+    # The other subscriber still got theirs, and the channel's owner (the same member here)
+    # was told of the pause, once.
+    assert [m["text"] for m in stub.messages("DU0LOCAL")] == [
+        f"Your alerts *#{sub.id}* for <#C0GONE> are paused: {NOTICE[error]} type"
+        f" `/papers resume {sub.id}`, or `/papers unsubscribe {sub.id}` to stop it.",
+        "1 new paper on lora",
+    ]
     assert subs.by_id(db, other.id).status == "active"
     calls = len(stub.state.calls)
     with open(f"{worker_config.inbox_dir}/2026-03-19.txt", "w", encoding="utf-8") as handle:
@@ -338,7 +351,7 @@ def test_a_channel_alert_slack_refuses_pauses_once_and_is_not_retried(
     with time_machine.travel(NOW.replace(hour=7, minute=30), tick=False):
         worker.deliver(worker_config)
     assert not [c for c in stub.state.calls[calls:] if c[1].get("channel") == "C0GONE"]
-    assert len(stub.messages("DU0LOCAL")) == 2
+    assert len(stub.messages("DU0LOCAL")) == 3
 
 
 def test_rate_limited_mid_fan_out_every_alert_goes_out_once(worker_config, subscribe, stub):
