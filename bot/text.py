@@ -6,13 +6,17 @@ import re
 
 _MRKDWN = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"}
-    # Direction overrides and isolates (stored before ingest dropped them): no paper's text
-    # shows ours after it right to left.
+    # Direction overrides and isolates, also where a text reaches us not from a stored
+    # paper (storage.papers.public drops them there): none turns our text around.
     | dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 )
-# An underscore that starts or ends a word (`_word_` is italic) and an emoji code
-# (`:fire:`); an underscore inside a word (`snake_case`) formats nothing.
-_FORMATTING = re.compile(r"(?<![^\W_])_|_(?![^\W_])|:(?=[a-z0-9_+-]*[a-z][a-z0-9_+-]*:)")
+# An underscore that starts or ends a word (`_word_` is italic) and an emoji code (`:fire:`,
+# `:+1:`; not the `:30:` of `10:30:00`); an underscore inside a word (`snake_case`) formats
+# nothing, and a URL is left whole (`/my_tool_` stays copyable).
+_FORMATTING = re.compile(
+    r"https?://\S+|(?<![^\W_])_|_(?![^\W_])"
+    r"|:(?=[a-z0-9_+-]*[a-z][a-z0-9_+-]*:)|(?<![^\W_]):(?=[0-9+-]+:)"
+)
 _LOOK_ALIKES = {"_": "ˍ", ":": "∶"}
 
 
@@ -25,7 +29,7 @@ def escape_mrkdwn(text: str) -> str:
     """
     text = text.translate(_MRKDWN)
     if "_" in text or ":" in text:
-        text = _FORMATTING.sub(lambda m: _LOOK_ALIKES[m[0]], text)
+        text = _FORMATTING.sub(lambda m: _LOOK_ALIKES.get(m[0], m[0]), text)
     return text
 
 

@@ -196,10 +196,7 @@ def send(
     except SlackApiError as exc:
         if error_of(exc) in subs.TOKEN_ERRORS and clients is not None:
             return _token_refused(db, clients, client, sub, claim, error_of(exc), now, next_at)
-        outcome = _failed(db, sub, claim, error_of(exc), now, next_at)
-        if outcome == Outcome.PAUSED and sub.kind == subs.Kind.CHANNEL:
-            _tell_owner(client, sub, error_of(exc))
-        return outcome
+        return _failed(db, sub, claim, error_of(exc), now, next_at, client=client)
     except Exception as exc:  # timeouts, connection errors: the outcome is unknown
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
     ledger.confirm(db, claim, ts, now, next_at)
@@ -246,11 +243,26 @@ def _token_refused(
         teams.deactivate(db, sub.team_id, teams.REFUSED, now)
         return Outcome.PAUSED
     if refused is False and error == "account_inactive":  # about this call, not the token
-        return _failed(db, sub, claim, error, now, next_at)  # paused: "Slack said ..."
+        return _failed(db, sub, claim, error, now, next_at, client=client)  # "Slack said ..."
     log.warning(
         "team %s: Slack refused its bot token once (%s); retrying later", sub.team_id, error
     )
     return _failed(db, sub, claim, error, now, next_at, retry=True)
+
+
+# Why Slack refused a channel's message that a member can fix in the channel (a reinstall
+# fixes the token's and scopes' refusals by itself, and resumes what they paused).
+CHANNEL_REFUSALS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+    }
+)
 
 
 def _tell_owner(client: WebClient, sub: Subscription, error: str) -> None:
@@ -275,14 +287,18 @@ def _failed(
     next_at: datetime | None,
     pause: bool = False,
     retry: bool = False,
+    client: WebClient | None = None,
 ) -> Outcome:
-    """Pause on an error of the channel or token that will not fix itself, record a message
-    Slack refuses for good as failed; otherwise retry with backoff, then give up. `pause` or
-    `retry` decides for an error whatever it is."""
+    """Pause on an error of the channel or token that will not fix itself (a channel's that
+    its owner can fix is told them, through `client`), record a message Slack refuses for
+    good as failed; otherwise retry with backoff, then give up. `pause` or `retry` decides
+    for an error whatever it is."""
     if pause or (error in PAUSE_ERRORS and not retry):
         reason = error if pause else f"Slack said {error}"
         log.warning("subscription %s paused: %s", sub.id, reason)
         ledger.finish(db, claim, State.FAILED, error, now, next_at, pause_reason=reason)
+        if client is not None and sub.kind == subs.Kind.CHANNEL and error in CHANNEL_REFUSALS:
+            _tell_owner(client, sub, error)
         return Outcome.PAUSED
     if error in REFUSED_ERRORS:
         log.error(
@@ -439,7 +455,7 @@ def _give_way(
         # Posted before a crash: confirmed, as recovery does.
         ts = _posted_already(client, claim, now) if claim.channel else None
     except SlackApiError as exc:
-        return _failed(db, sub, claim, error_of(exc), now, None)
+        return _failed(db, sub, claim, error_of(exc), now, None, client=client)
     except Exception as exc:  # the history cannot be read now: settled on the next try
         return _failed(db, sub, claim, type(exc).__name__, now, None)
     due = datetime.fromisoformat(sub.next_due_at) if sub.next_due_at else None

@@ -19,7 +19,7 @@ from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import primary_code, transaction
 from storage.models import Entry, IngestReport
-from storage.text import derive_title, normalize_title, title_words
+from storage.text import derive_title, normalize_title, title_words, without_bidi
 
 # Two titles are the same paper at this rapidfuzz ratio (0-100) on their normalized forms,
 # if their numbers agree ("Part 1" vs "Part 2" never merge). Chosen so that punctuation,
@@ -813,15 +813,18 @@ def public(row: dict) -> dict:
     """A paper row as the JSON shape the CLI and the bot share."""
     arxiv = row.get("arxiv_id")
     url = row.get("url") or (f"https://arxiv.org/abs/{arxiv}" if arxiv else None)
+    authors = json.loads(row["authors"]) if row.get("authors") else []
+    # Direction overrides stored before ingest dropped them: shown, they turned our text
+    # after them (a date, the upvotes) right to left.
     return {
         "id": row["id"],
-        "title": row["title"],
+        "title": without_bidi(row["title"]),
         "title_derived": bool(row.get("title_derived")),
-        "abstract": row["abstract"],
+        "abstract": without_bidi(row["abstract"]),
         "url": url,
         "arxiv_id": arxiv,
         "authors_count": row.get("authors_count"),
-        "authors": json.loads(row["authors"]) if row.get("authors") else [],
+        "authors": [without_bidi(name) for name in authors],
         "published": row.get("published"),
         "upvotes": row.get("upvotes"),
         "sources": row.get("sources") or 0,

@@ -156,6 +156,16 @@ def query_key(text: str) -> str:
     return " ".join(out[:-1] if out[-1:] == ["OR"] else out)
 
 
+# Direction embeddings, overrides and isolates (see _CONTROL), for text stored before ingest
+# dropped them.
+_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+
+
+def without_bidi(text: str) -> str:
+    """The text without direction overrides: shown, it cannot turn what follows it around."""
+    return text.translate(_BIDI)
+
+
 def quoted(text: str) -> str:
     """What a user typed, for a `code span` of a reply: a backtick of theirs would end the
     span early (mrkdwn has no escape for it), so it becomes a look-alike."""

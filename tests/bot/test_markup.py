@@ -3,6 +3,7 @@ a live mention, broadcast or disguised link."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime
 
@@ -180,6 +181,10 @@ def test_no_rendered_message_carries_paper_markup(titles, abstract, query):
         pytest.param("snake_case and __init__", "snake_case and ˍˍinitˍˍ", id="underscores"),
         pytest.param("We :fire: it", "We ∶fire: it", id="emoji"),
         pytest.param("BERT: at 10:30:00", "BERT: at 10:30:00", id="colons"),
+        pytest.param("We :+1: :100:", "We ∶+1: ∶100:", id="emoji-without-letters"),
+        pytest.param(
+            "Code: https://x.io/my_tool_ _ok_", "Code: https://x.io/my_tool_ ˍokˍ", id="url-whole"
+        ),
         pytest.param("\u202eMallory Evil, Bob", "Mallory Evil, Bob", id="right-to-left"),
         pytest.param("\u2067x\u2069 y", "x y", id="isolate"),
     ],
@@ -189,3 +194,12 @@ def test_feed_text_neither_formats_nor_turns_our_text_around(feed, shown):
     # showed our date, upvotes and sources after an author's name right to left.
     assert views.escape_mrkdwn(feed) == shown
     assert "\u202e" not in clean(feed) and "\u2067" not in clean(feed)
+
+
+def test_a_direction_override_stored_before_is_shown_nowhere():
+    # Stored before ingest dropped them: the name's code span and its button carried it.
+    from storage.papers import public
+
+    row = {"id": 1, "title": "T\u202eX", "abstract": "A", "authors": '["Jane \u202eDoe"]'}
+    message = views.authors_message(public(row))
+    assert "\u202e" not in json.dumps(message, ensure_ascii=False)

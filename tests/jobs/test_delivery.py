@@ -172,6 +172,37 @@ def test_permanent_errors_pause_with_reason_and_others_still_deliver(
     assert len(stub.messages("DU0LOCAL")) == 1
 
 
+def test_a_digest_paused_while_recovered_after_an_outage_tells_its_owner_too(
+    worker_config, subscribe, stub
+):
+    # A crash left a prepared digest; the worker came back past the next slot and the
+    # channel was gone meanwhile: that path paused it without a word to its owner.
+    start = datetime(2026, 3, 16, 12, tzinfo=UTC)
+    sub = subscribe(start, target="C0GENERAL", kind="channel", tz="UTC")
+    db = connect(worker_config.db_path)
+    due = datetime.fromisoformat(sub.next_due_at)
+    claim = ledger.claim(db, sub.id, sub.schedule.period(due), due)
+    ledger.prepare(db, claim, {"text": "stored digest", "blocks": []}, [3])
+    ledger.set_channel(db, claim, "C0GENERAL")
+    stub.state.fail_next["conversations.history"] = ["channel_not_found"]
+    deliver_due(db, worker_config, client_factory(worker_config), due + timedelta(days=1, hours=1))
+    assert subs.by_id(db, sub.id).paused_reason == "Slack said channel_not_found"
+    (notice,) = stub.messages("DU0LOCAL")
+    assert f"Your digest *#{sub.id}* for <#C0GENERAL> is paused" in notice["text"]
+
+
+def test_a_refusal_a_reinstall_fixes_pauses_without_a_notice(worker_config, subscribe, stub):
+    # `missing_scope`: the reinstall resumes it by itself; "resume" would only fail again.
+    stub.add_channel("C0SCOPE", "scope", error="missing_scope")
+    subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), target="C0SCOPE", kind="channel")
+    db = connect(worker_config.db_path)
+    deliver_due(
+        db, worker_config, client_factory(worker_config), datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    )
+    assert subs.by_id(db, 1).paused_reason == "Slack said missing_scope"
+    assert stub.messages("DU0LOCAL") == []
+
+
 def test_deactivated_user_pauses_their_dm_subscription(worker_config, subscribe, stub):
     stub.add_user("U0GONE", "gone", deleted=True)
     subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), user_id="U0GONE", target="U0GONE")
