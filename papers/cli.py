@@ -217,8 +217,10 @@ def _rules(by_rule: dict[str, int]) -> str:
     return "; merged by " + ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items()))
 
 
-@main.command()
-@click.argument("query", nargs=-1, required=True)
+# Unknown options are query words: `papers search lora -survey` excludes a word, as
+# `/papers lora -survey` does (click took `-survey` for options -s -u -r...).
+@main.command(context_settings={"ignore_unknown_options": True})
+@click.argument("query", nargs=-1, required=True, type=click.UNPROCESSED)
 @click.option("--limit", default=10, show_default=True, type=LIMIT, help="How many papers to show.")
 @click.option("--json", "as_json", is_flag=True, help="Print results as JSON.")
 @click.pass_context
@@ -230,6 +232,12 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     from storage.search import SearchResult
     from storage.search import search as run_search
 
+    # A `-word` is the query's; an option of papers itself, or any `--word` (no query's
+    # word: a mistyped option, `--limt`), is refused as click refused it before.
+    for word in query:
+        if word in GROUP_OPTIONS or (word.startswith("--") and word != "--"):
+            raise click.NoSuchOption(word.split("=", 1)[0])
+    query = tuple(word for word in query if word != "--")
     config = ctx.obj["config"]
     db, text = _db(ctx), " ".join(query)
     if (name := author_name(text)) is not None:

@@ -1180,3 +1180,14 @@ def test_search_author_lists_that_authors_papers_with_or_without_umlauts(tmp_pat
     searched = json.loads(run(db, "search", "adapters", "--json").stdout)
     assert set(found) >= set(searched) and set(found["papers"][0]) >= set(searched["papers"][0])
     assert found["query"] == typed and found["papers"][0]["score"] is None
+
+
+@pytest.mark.parametrize("typed", [("lora", "-survey"), ("-survey", "lora")], ids=["end", "start"])
+def test_an_excluded_word_typed_unquoted_is_the_querys(seeded_path, typed):
+    # `papers search lora -survey` said "No such option: -s": click read the exclusion as
+    # options -s -u -r ..., and only the quoted query worked.
+    unquoted = run(seeded_path, "search", *typed)
+    quoted = run(seeded_path, "search", "lora -survey")
+    assert unquoted.returncode == 0 and unquoted.stdout == quoted.stdout
+    mistyped = run(seeded_path, "search", "lora", "--limt", "3")
+    assert mistyped.returncode == 2 and "No such option '--limt'" in mistyped.stderr
