@@ -1596,9 +1596,24 @@ def _snippet(generator, text: str, marks: tuple[str, str], targets: _Targets) ->
         span = targets.phrase_at(text)
         if span is not None:
             return _around(text, span, marks, targets)
+    marked = targets.mark(fragment, marks)
+    if marks[0] not in marked and (span := _first_marked(text, marks, targets)):
+        # Chosen for a word's pieces (`gpt-4`: "gpt" and "4" apart, as in "MiniGPT-4"),
+        # which are marked only whole: the snippet shows where the word itself stands.
+        return _around(text, span, marks, targets)
     before = "…" if where.start > 0 else ""
     after = "…" if end < len(raw) else ""
-    return before + targets.mark(fragment, marks).strip() + after
+    return before + marked.strip() + after
+
+
+def _first_marked(text: str, marks: tuple[str, str], targets: _Targets) -> tuple[int, int] | None:
+    """Where in the text the first word the query marks stands, or None."""
+    marked = targets.mark(text, marks)
+    start = marked.find(marks[0])
+    if start < 0:
+        return None
+    # Nothing is marked before it: up to there the marked text is the text itself.
+    return start, marked.index(marks[1], start) - len(marks[0])
 
 
 def _around(text: str, span: tuple[int, int], marks: tuple[str, str], targets: _Targets) -> str:

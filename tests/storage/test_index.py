@@ -275,6 +275,19 @@ def test_snippets_mark_the_matched_words(db, query, marked):
     assert snippet.replace(HIGHLIGHT[0], "").replace(HIGHLIGHT[1], "").strip("…") in abstract
 
 
+def test_a_snippet_shows_where_a_versioned_name_stands_whole(db):
+    # Chosen for the name's pieces ("gpt" and "4" in "MiniGPT-4 ... 4 of them"), which are
+    # marked only whole, the snippet showed a passage with nothing marked.
+    abstract = (
+        "The recent GPT-4 shows new skills. "
+        + "Filler words about nothing much here. " * 12
+        + "We present MiniGPT-4, which aligns a frozen encoder with MiniGPT-4 heads, 4 of them."
+    )
+    store(db, [Entry(abstract, "MiniGPT-4: Enhancing Vision")], "s")
+    snippet = search(db, "gpt-4").papers[0]["snippet"]
+    assert snippet.startswith(f"The recent {HIGHLIGHT[0]}GPT-4{HIGHLIGHT[1]} shows")
+
+
 @pytest.mark.parametrize(
     ("title", "abstract"),
     [
