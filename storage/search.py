@@ -141,6 +141,13 @@ def _term(raw: str) -> tuple[Term, str] | None:
     return Term("word", word), _quote(word.replace("-", ""))
 
 
+# A dash standing alone between words, which leaves nothing out.
+_LONE_DASH = re.compile(r"[-\u2010-\u2015\u2212\ufe63\uff0d]+")
+LONE_DASH_NOTE = (
+    "A dash standing alone leaves nothing out: write it against the word, like `-survey`."
+)
+
+
 def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | None = None) -> Query:
     """Parse a user query into terms (never a syntax error); raises QueryError with a friendly
     message when nothing is left to search for, or past `max_words` different terms."""
@@ -168,6 +175,10 @@ def parse_query(text: str, max_chars: int = MAX_QUERY_CHARS, max_words: int | No
             continue
         if raw == "NOT":
             negate_next = True
+            continue
+        if _LONE_DASH.fullmatch(raw):  # `lora - survey`: searched lora and survey
+            if LONE_DASH_NOTE not in notes:
+                notes.append(LONE_DASH_NOTE)
             continue
         negate = negate_next or (raw.startswith("-") and len(raw) > 1)
         made = _term(raw[1:] if raw.startswith("-") else raw)

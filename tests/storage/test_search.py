@@ -8,7 +8,7 @@ import pytest
 
 from storage import search as search_module
 from storage.errors import QueryError
-from storage.search import match_each, matching_since, parse_query, search
+from storage.search import LONE_DASH_NOTE, match_each, matching_since, parse_query, search
 
 
 def titles(result) -> list[str]:
@@ -1038,3 +1038,11 @@ def test_two_words_find_the_papers_that_write_them_as_one(seeded, typed, joined)
     assert result.total >= search(seeded, joined).total > 0
     query = typed.lower()  # an alert's plain keywords take the quick path
     assert sorted(alerted(seeded, query)) == sorted(ids(result))
+
+
+@pytest.mark.parametrize("dash", ["-", "—", "–"], ids=["hyphen", "em-dash", "en-dash"])
+def test_a_dash_standing_alone_says_how_to_leave_a_word_out(seeded, dash):
+    # `lora - survey` searched lora and survey, found nothing and said nothing.
+    result = search(seeded, f"lora {dash} survey")
+    assert LONE_DASH_NOTE in result.notes
+    assert LONE_DASH_NOTE not in search(seeded, "lora -survey").notes
