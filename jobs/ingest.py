@@ -204,6 +204,14 @@ def _entries(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES)
 
 
+def source_name(path: Path | str) -> str:
+    """A file's path as its source's name: the bytes of a name that is not UTF-8 (which
+    Python keeps as lone surrogates) as `\\xe9`, which SQLite stores and a terminal prints.
+    One such file stopped the whole inbox: recording its name raised."""
+    text = str(path)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def not_a_file(path: Path) -> str | None:
     """Why a path cannot be read as an input file, or None for a regular file."""
     if path.is_file():
@@ -227,7 +235,7 @@ def ingest_file(
 ) -> IngestReport:
     """Ingest one file, read as a stream (a dump of any size in bounded memory)."""
     with path.open("rb") as stream:
-        return ingest_stream(db, str(path), stream, now, listing, batch, repeat_failures)
+        return ingest_stream(db, source_name(path), stream, now, listing, batch, repeat_failures)
 
 
 def ingest_url(
@@ -280,8 +288,8 @@ def ingest_target(
         return [_ingest_entry(db, p, now, listing, batch, repeat_failures) for p in entries]
     if path.is_file():
         work = lambda: ingest_file(db, path, now, listing, batch)  # noqa: E731
-        return [_guarded(db, target, "file", work, now)]
-    return [IngestReport(source=target, error=not_a_file(path))]
+        return [_guarded(db, source_name(path), "file", work, now)]
+    return [IngestReport(source=source_name(target), error=not_a_file(path))]
 
 
 def _ingest_entry(
@@ -296,8 +304,8 @@ def _ingest_entry(
     reason = not_a_file(path)
     if reason is None:
         work = lambda: ingest_file(db, path, now, listing, batch, repeat_failures)  # noqa: E731
-        return _guarded(db, str(path), "file", work, now, repeat_failures, _version(path))
-    return _failed(db, str(path), "file", reason, now, repeat_failures)
+        return _guarded(db, source_name(path), "file", work, now, repeat_failures, _version(path))
+    return _failed(db, source_name(path), "file", reason, now, repeat_failures)
 
 
 def _version(path: Path) -> str | None:

@@ -56,6 +56,21 @@ def test_a_copy_of_an_ingested_file_says_so_once(worker_config, caplog):
     assert len(said) == 1 and "copy-of-seed.txt" in said[0]
 
 
+def test_a_file_whose_name_is_not_utf8_is_ingested_with_the_others(worker_config):
+    # Recording the name (bytes kept as lone surrogates) raised, and the worker's inbox job
+    # failed at that file at every run: no other file was ever ingested after it.
+    inbox = Path(worker_config.inbox_dir)
+    inbox.mkdir()
+    odd = inbox / os.fsdecode(b"r\xe9sum\xe9.txt")  # Latin-1, as an old Windows share names it
+    # New bytes (the seeds are stored already): each is an input of its own.
+    odd.write_bytes(sorted(SEEDS.iterdir())[0].read_bytes() + b"\n")
+    (inbox / "zz-today.txt").write_bytes(DUMP.read_bytes() + b"\n")
+    ingest_and_alert(worker_config, NOW)
+    names = {s["name"] for s in stats(connect(worker_config.db_path))["sources"]}
+    assert {str(inbox / "r\\xe9sum\\xe9.txt"), str(inbox / "zz-today.txt")} <= names
+    assert all(s["last_error"] is None for s in stats(connect(worker_config.db_path))["sources"])
+
+
 def test_a_broken_link_in_the_inbox_is_logged_and_counted_once(worker_config, caplog):
     inbox = Path(worker_config.inbox_dir)
     inbox.mkdir()
