@@ -535,6 +535,8 @@ def _open_shard(path: Path) -> tantivy.Index:
 
 def _open(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
     """The index's shards at path and their layout, or None and why it cannot be used."""
+    if path.exists() and not path.is_dir():
+        return None, None, "a file, not a folder"
     if not path.is_dir() or not any(path.iterdir()):
         return None, None, "missing"
     mark = _read_watermark(path)
@@ -599,7 +601,10 @@ class Writer:
                     log.warning("search index at %s is missing: building it from SQLite", self.path)
                 else:  # a new database: its index is simply made, nothing was lost
                     log.debug("creating the search index at %s", self.path)
-                shutil.rmtree(self.path, ignore_errors=True)
+                if self.path.is_dir():
+                    shutil.rmtree(self.path, ignore_errors=True)
+                else:  # a file in the folder's place (or nothing)
+                    self.path.unlink(missing_ok=True)
                 self.path.mkdir()
                 # No watermark until the first commit: readers see "being built" till then.
                 # One shard in the folder itself, or a first generation of two.

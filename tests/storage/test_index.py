@@ -352,7 +352,7 @@ def test_missing_index_is_rebuilt_with_a_log_line(db, caplog):
     assert "is missing: building it from SQLite" in caplog.text
 
 
-@pytest.mark.parametrize("damage", ["meta", "segments", "watermark"])
+@pytest.mark.parametrize("damage", ["meta", "segments", "watermark", "a-file"])
 def test_corrupt_index_is_rebuilt_in_a_fresh_process(db, damage):
     store(db, [Entry("Otters use tools to open shells.", "Otter Tools")], "a")
     folder = search_index.index_dir(db)
@@ -362,8 +362,11 @@ def test_corrupt_index_is_rebuilt_in_a_fresh_process(db, damage):
         for path in folder.iterdir():
             if path.suffix in (".idx", ".term", ".pos"):
                 path.write_bytes(b"\0" * 16)
-    else:
+    elif damage == "watermark":
         (folder / "watermark.json").unlink()
+    else:  # a file where the folder goes: ingest and reindex raised FileExistsError
+        shutil.rmtree(folder)
+        folder.write_text("not an index")
     done = subprocess.run(
         [PAPERS, "--db", db_file(db), "search", "otter"],
         capture_output=True,
