@@ -15,7 +15,7 @@ def _load_dotenv(path: Path) -> dict[str, str]:
     values: dict[str, str] = {}
     if not path.is_file():
         return values
-    for line in path.read_text(encoding="utf-8").splitlines():
+    for line in _dotenv_text(path).splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
             continue
@@ -25,6 +25,18 @@ def _load_dotenv(path: Path) -> dict[str, str]:
             key = key[len("export") :].strip()
         values[key] = value.strip().strip('"').strip("'")
     return values
+
+
+def _dotenv_text(path: Path) -> str:
+    """The .env file's text: UTF-8, or UTF-16 with its byte order mark (Notepad's
+    "Unicode", PowerShell's `>`), which made every command a traceback."""
+    data = path.read_bytes()
+    try:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8 and try again") from None
 
 
 # Upper bounds that Slack's limits set (../slack-facts: 50 blocks and ~12k characters per

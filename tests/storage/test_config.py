@@ -72,3 +72,23 @@ def test_dotenv_reads_export_lines_and_the_environment_wins(tmp_path, monkeypatc
     assert config.slack_bot_token == "bot-token-from-dotenv"
     assert config.slack_signing_secret == "quoted"
     assert (config.digest_size, config.port) == (7, 5000)
+
+
+@pytest.mark.parametrize(
+    "encoding", ["utf-16", "utf-8-sig", "utf-16-be"], ids=["notepad", "bom", "big-endian"]
+)
+def test_a_dotenv_saved_as_utf16_or_with_a_bom_is_read(tmp_path, monkeypatch, encoding):
+    # Notepad's "Unicode" and PowerShell's `>` write UTF-16: every command was a traceback.
+    monkeypatch.delenv("PAPERS_DIGEST_SIZE", raising=False)
+    dotenv = tmp_path / ".env"
+    text = "PAPERS_DIGEST_SIZE=7\n"
+    data = text.encode(encoding)
+    dotenv.write_bytes(b"\xfe\xff" + data if encoding == "utf-16-be" else data)
+    assert Config.from_env(dotenv=dotenv).digest_size == 7
+
+
+def test_a_dotenv_that_is_no_text_is_one_clear_error(tmp_path):
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(b"PAPERS_DIGEST_SIZE=\xff\xfe7\n")
+    with pytest.raises(ConfigError, match=r"\.env is not UTF-8 text: save it as UTF-8"):
+        Config.from_env(dotenv=dotenv)
