@@ -403,7 +403,11 @@ def _source_state(source: dict) -> str:
     if source["configured"] is False:
         last = f"; its last read failed: {error}" if error else ""
         return f"no longer fetched (not in PAPERS_FEEDS){last}"
-    return f"failing: {error}" if error else "ok"
+    if error:
+        return f"failing: {error}"
+    if source.get("interrupted"):  # its papers so far are stored; the rest are not
+        return "interrupted: run the same papers ingest again to finish it"
+    return "ok"
 
 
 @main.command()

@@ -840,16 +840,26 @@ def stats(db: Database, feeds: Collection[str] | None = None) -> dict:
     (`configured`; None for files, and for all when no feed is configured: a URL ingested by
     hand, or a shell without the worker's environment): a feed removed is fetched no more."""
     one = lambda sql: next(db.query(sql))["n"]  # noqa: E731
+    # `interrupted`: the source's newest input was stopped before its last batch (Ctrl-C,
+    # a kill): the same ingest run again completes it.
     rows = db.query(
-        "SELECT name, kind, last_ok_at, last_error, last_error_at, failures FROM sources"
-        " ORDER BY name"
+        "SELECT name, kind, last_ok_at, last_error, last_error_at, failures,"
+        " COALESCE((SELECT NOT i.complete FROM inputs i WHERE i.source_id = sources.id"
+        " ORDER BY i.id DESC LIMIT 1), 0) AS interrupted FROM sources ORDER BY name"
     )
     return {
         "papers": one("SELECT COUNT(*) AS n FROM papers"),
         "untitled": one("SELECT COUNT(*) AS n FROM papers WHERE title_derived = 1"),
         "sightings": one("SELECT COUNT(*) AS n FROM sightings"),
         "inputs": one("SELECT COUNT(*) AS n FROM inputs"),
-        "sources": [dict(row, configured=_configured(row["name"], feeds)) for row in rows],
+        "sources": [
+            dict(
+                row,
+                interrupted=bool(row["interrupted"]),
+                configured=_configured(row["name"], feeds),
+            )
+            for row in rows
+        ],
     }
 
 

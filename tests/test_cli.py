@@ -453,9 +453,14 @@ def test_ctrl_c_during_a_large_ingest_stops_its_index_process_quietly(tmp_path, 
         "Interrupted: the papers stored so far are kept; run the same `papers ingest` again"
         " to finish (what is stored is not stored twice)."
     ]
+    # `papers stats` said the source was "ok": an admin looking there would not run it again.
+    assert (
+        f"{dump} (dump): interrupted: run the same papers ingest again" in run(db, "stats").stdout
+    )
     again = run(db, "ingest", str(dump))
     assert "20000 parsed" in again.stdout
     assert indexed_ids(connect(db)) == list(range(1, 20_001))  # each paper once
+    assert f"{dump} (dump): ok" in run(db, "stats").stdout
 
 
 def _corrupt(path: Path) -> None:
