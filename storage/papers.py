@@ -18,6 +18,7 @@ from storage import index_process
 from storage.authors import author_rows
 from storage.code_links import code_url_from_abstract
 from storage.db import primary_code, transaction
+from storage.errors import PapersError
 from storage.models import Entry, IngestReport
 from storage.text import derive_title, normalize_title, title_words, without_bidi
 
@@ -676,7 +677,20 @@ def store_entries(
             [report.new_papers, report.merged, input_id],
         )
         _mark_source_ok(db, source_id, now)
+    _catch_up_index(db)
     return report
+
+
+def _catch_up_index(db: Database) -> None:
+    """Index what this ingest stored and could not index (another process held the index
+    when it began, and has let go since; or its index process died): those papers waited,
+    unsearchable, for the next ingest or worker start."""
+    try:
+        mark = search_index.watermark(db)
+    except PapersError:  # no index for this database (in memory)
+        return
+    if mark is None or mark[0] < newest_paper_id(db):
+        search_index.ensure(db)  # at once, or (held still) by whoever holds it
 
 
 def _mark_source_ok(db: Database, source_id: int, now: str) -> None:

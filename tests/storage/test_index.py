@@ -324,6 +324,26 @@ def test_papers_stored_while_the_index_was_held_are_indexed_by_the_next_writer(d
     assert search(db, "kelp").total == 2
 
 
+def test_papers_stored_while_the_index_was_held_are_indexed_once_it_is_let_go(db, monkeypatch):
+    # The other process let go while this ingest still ran: its papers stayed unsearchable
+    # until the next ingest or worker start, though the index was free at its end.
+    from storage import papers as papers_module
+
+    store(db, [Entry("Kelp forests under warming oceans.", "Kelp One")], "first")
+    held = hold_lock(db)
+    real = papers_module._store_batch
+
+    def stored_then_let_go(*args, **kwargs):
+        touched = real(*args, **kwargs)
+        if held._lock and not held._lock.closed:
+            held.close()  # the other writer commits and exits meanwhile
+        return touched
+
+    monkeypatch.setattr(papers_module, "_store_batch", stored_then_let_go)
+    store(db, [Entry("Kelp growth rates measured by drones.", "Kelp Two")], "second")
+    assert indexed_ids(db) == [1, 2] and search(db, "kelp").total == 2
+
+
 def test_a_second_writer_gets_a_clear_error(db):
     store(db, [Entry("Anything at all here.", "Anything")], "a")
     held = hold_lock(db)
