@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from pathlib import Path
 
 from sqlite_utils import Database
 
-from jobs.ingest import ingest_target
+from jobs.ingest import ingest_target, source_name
 from storage import index as search_index
 from storage import meta
 from storage import papers as store
@@ -58,10 +57,15 @@ def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestRepo
 
 def _forget_deleted(db: Database, inbox: Path) -> None:
     """A failing file the admin deleted from the inbox fails no more (`papers stats`)."""
+    # Each entry's source name (a name that is not UTF-8 is stored escaped, see
+    # source_name); a broken link is listed too: it is still failing.
+    try:
+        present = {source_name(entry) for entry in inbox.iterdir()}
+    except OSError:
+        return
     for name in store.failing_sources(db):
         path = Path(name)
-        # lexists: a broken link still in the folder is still failing.
-        if path.parent == inbox and not os.path.lexists(path):
+        if path.parent == inbox and name not in present:
             store.forget_failure(db, name)
             log.info("%s: deleted from the inbox, no longer failing", name)
 

@@ -236,7 +236,8 @@ def search(ctx: click.Context, query: tuple[str, ...], limit: int, as_json: bool
     # word: a mistyped option, `--limt`), is refused as click refused it before.
     for word in query:
         if word in GROUP_OPTIONS or (word.startswith("--") and word != "--"):
-            raise click.NoSuchOption(word.split("=", 1)[0])
+            options = [o for param in ctx.command.params for o in param.opts]
+            raise click.NoSuchOption(word.split("=", 1)[0], possibilities=options, ctx=ctx)
     query = tuple(word for word in query if word != "--")
     config = ctx.obj["config"]
     db, text = _db(ctx), " ".join(query)
@@ -406,7 +407,10 @@ def _source_state(source: dict) -> str:
     if error:
         return f"failing: {error}"
     if source.get("interrupted"):  # its papers so far are stored; the rest are not
-        return "interrupted: run the same papers ingest again to finish it"
+        return (
+            "not finished: being ingested now, or stopped midway"
+            " (then run the same papers ingest again)"
+        )
     return "ok"
 
 

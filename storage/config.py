@@ -32,11 +32,17 @@ def _dotenv_text(path: Path) -> str:
     "Unicode", PowerShell's `>`), which made every command a traceback."""
     data = path.read_bytes()
     try:
-        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        if data[:4] in (b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff"):
+            text = data.decode("utf-32")
+        elif data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            text = data.decode("utf-16")
+        else:
+            text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8 and try again") from None
+        text = "\0"
+    if "\0" in text:  # not text, or UTF-16 without its mark: every setting would be lost
+        raise ConfigError(f"{path} is not UTF-8 text: save it as UTF-8 and try again")
+    return text
 
 
 # Upper bounds that Slack's limits set (../slack-facts: 50 blocks and ~12k characters per

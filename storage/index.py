@@ -824,6 +824,18 @@ def open_for_ingest(db: Database, heap: int = INGEST_HEAP) -> Writer | None:
         return None
 
 
+def held_elsewhere(db: Database) -> bool:
+    """Whether another process (or writer) holds the index's writer lock right now."""
+    path = index_dir(db)
+    with open(path.with_name(path.name + ".lock"), "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        return False
+
+
 def ensure(db: Database) -> bool:
     """Repair the index (papers past the watermark) or rebuild it if missing or corrupt, as
     the worker does at start; False when another process is writing it, or when a newer
@@ -1615,10 +1627,11 @@ def _first_marked(text: str, marks: tuple[str, str], targets: _Targets) -> tuple
     """Where in the text the first word the query marks stands, or None."""
     marked = targets.mark(text, marks)
     start = marked.find(marks[0])
-    if start < 0:
+    end = marked.find(marks[1], start)
+    if start < 0 or end < 0:
         return None
     # Nothing is marked before it: up to there the marked text is the text itself.
-    return start, marked.index(marks[1], start) - len(marks[0])
+    return start, end - len(marks[0])
 
 
 def _around(text: str, span: tuple[int, int], marks: tuple[str, str], targets: _Targets) -> str:

@@ -455,7 +455,8 @@ def test_ctrl_c_during_a_large_ingest_stops_its_index_process_quietly(tmp_path, 
     ]
     # `papers stats` said the source was "ok": an admin looking there would not run it again.
     assert (
-        f"{dump} (dump): interrupted: run the same papers ingest again" in run(db, "stats").stdout
+        f"{dump} (dump): not finished: being ingested now, or stopped midway"
+        in run(db, "stats").stdout
     )
     again = run(db, "ingest", str(dump))
     assert "20000 parsed" in again.stdout
@@ -1196,3 +1197,4 @@ def test_an_excluded_word_typed_unquoted_is_the_querys(seeded_path, typed):
     assert unquoted.returncode == 0 and unquoted.stdout == quoted.stdout
     mistyped = run(seeded_path, "search", "lora", "--limt", "3")
     assert mistyped.returncode == 2 and "No such option '--limt'" in mistyped.stderr
+    assert "Did you mean '--limit'?" in mistyped.stderr

@@ -69,6 +69,18 @@ def test_a_file_whose_name_is_not_utf8_is_ingested_with_the_others(worker_config
     names = {s["name"] for s in stats(connect(worker_config.db_path))["sources"]}
     assert {str(inbox / "r\\xe9sum\\xe9.txt"), str(inbox / "zz-today.txt")} <= names
     assert all(s["last_error"] is None for s in stats(connect(worker_config.db_path))["sources"])
+    # One that fails is recorded once and stays failing (its escaped name is no file to
+    # look for: it was taken for deleted and failed again at every scan).
+    broken = inbox / os.fsdecode(b"caf\xe9.txt")
+    broken.write_bytes(b"\x00\x01 not a dump")
+    for minutes in (30, 60, 90):
+        ingest_and_alert(worker_config, NOW + timedelta(minutes=minutes))
+    (row,) = [
+        s
+        for s in stats(connect(worker_config.db_path))["sources"]
+        if s["name"] == str(inbox / "caf\\xe9.txt")
+    ]
+    assert row["failures"] == 1 and row["last_error"]
 
 
 def test_a_broken_link_in_the_inbox_is_logged_and_counted_once(worker_config, caplog):

@@ -92,3 +92,26 @@ def test_a_dotenv_that_is_no_text_is_one_clear_error(tmp_path):
     dotenv.write_bytes(b"PAPERS_DIGEST_SIZE=\xff\xfe7\n")
     with pytest.raises(ConfigError, match=r"\.env is not UTF-8 text: save it as UTF-8"):
         Config.from_env(dotenv=dotenv)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b"PAPERS_DB=/x.db\0\n", id="nul"),
+        pytest.param("PAPERS_DB=/x.db\n".encode("utf-16-le"), id="utf16-without-its-mark"),
+    ],
+)
+def test_a_dotenv_holding_nul_bytes_is_one_clear_error(tmp_path, data):
+    # A NUL made `papers ingest` raise "embedded null byte"; UTF-16 without its mark was
+    # read as keys full of NULs, and every setting was silently dropped.
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes(data)
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        Config.from_env(dotenv=dotenv)
+
+
+def test_a_dotenv_saved_as_utf32_is_read(tmp_path, monkeypatch):
+    monkeypatch.delenv("PAPERS_DIGEST_SIZE", raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_bytes("PAPERS_DIGEST_SIZE=7\n".encode("utf-32"))  # its mark starts FF FE
+    assert Config.from_env(dotenv=dotenv).digest_size == 7
