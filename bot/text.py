@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+from storage.text import BIDI_CONTROLS
+
 _MRKDWN = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"}
     # Direction overrides and isolates, also where a text reaches us not from a stored
     # paper (storage.papers.public drops them there): none turns our text around.
-    | dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+    | BIDI_CONTROLS
 )
 # An underscore that starts or ends a word (`_word_` is italic) and an emoji code (`:fire:`,
 # `:+1:`; not the `:30:` of `10:30:00`); an underscore inside a word (`snake_case`) formats

@@ -158,12 +158,12 @@ def query_key(text: str) -> str:
 
 # Direction embeddings, overrides and isolates (see _CONTROL), for text stored before ingest
 # dropped them.
-_BIDI = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
 
 
 def without_bidi(text: str) -> str:
     """The text without direction overrides: shown, it cannot turn what follows it around."""
-    return text.translate(_BIDI)
+    return text.translate(BIDI_CONTROLS)
 
 
 def quoted(text: str) -> str:
