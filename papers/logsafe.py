@@ -15,13 +15,14 @@ _PATTERNS = [
     re.compile(r"xapp-\d-[A-Za-z0-9-]+"),
     re.compile(r"https://hooks\.slack\.com/\S+"),
 ]
-# Credentials inside URLs: user:password@host, and secret-looking query parameters.
+# Credentials inside URLs: user:password@host, and secret-looking query parameters (a value
+# never ends with the colon a report puts after the URL: `...?key=x: FAILED`).
 _URL_SECRETS = [
     (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]*@"), "[redacted]@"),
     (
         re.compile(
             r"(?i)(?<=[?&;])((?:api[_-]?key|apikey|key|token|access[_-]?token|secret|"
-            r"client[_-]?secret|password|passwd|pwd|auth|sig|signature|code)=)[^&\s#]+"
+            r"client[_-]?secret|password|passwd|pwd|auth|sig|signature|code)=)[^&\s#]*[^&\s#:]"
         ),
         r"\1[redacted]",
     ),

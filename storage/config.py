@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -59,10 +60,10 @@ def _int(
     raw = env.get(key, "").strip()
     if not raw:
         return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{key} must be a whole number, got {raw!r}") from exc
+    # ASCII digits only: Python's int() also takes `1_0` and Arabic-Indic `١٢`.
+    if not re.fullmatch(r"[+-]?[0-9]+", raw):
+        raise ConfigError(f"{key} must be a whole number, got {raw!r}")
+    value = int(raw)
     # Out of range is refused, not clamped: PAPERS_INGEST_MINUTES=0 would poll every second.
     if most is not None and least is not None and not least <= value <= most:
         raise ConfigError(f"{key} must be between {least} and {most}, got {raw!r}")

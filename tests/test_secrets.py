@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from papers.logsafe import setup_logging
+from papers.logsafe import scrub_url, setup_logging
 from slackstub import SlackStandIn
 from storage import connect
 from storage.config import Config
@@ -159,3 +159,10 @@ def test_a_log_record_carries_no_credential_and_stays_one_line(message, leaked):
     logging.getLogger("jobs.ingest").warning("%s", message)
     line = stream.getvalue()
     assert leaked not in line.rstrip("\n") and line.count("\n") == 1
+
+
+def test_a_redacted_key_keeps_the_colon_the_report_puts_after_its_url():
+    # `...?api_key=[redacted] FAILED:` swallowed the colon between the URL and its outcome.
+    assert scrub_url("http://x.org/f?api_key=k-9: FAILED: HTTP 404") == (
+        "http://x.org/f?api_key=[redacted]: FAILED: HTTP 404"
+    )

@@ -33,6 +33,9 @@ from storage.errors import ConfigError
         pytest.param("PAPERS_LEASE_SECONDS", "-60", "at least 4", id="lease-negative"),
         pytest.param("PAPERS_INGEST_BATCH", "0", "at least 1", id="batch-0"),
         pytest.param("PAPERS_INGEST_BATCH", "-5", "at least 1", id="batch-negative"),
+        # Python's int() took both, so a typo'd or pasted value ran as a number.
+        pytest.param("PAPERS_INGEST_MINUTES", "1_0", "a whole number", id="underscore"),
+        pytest.param("PAPERS_INGEST_MINUTES", "١٢", "a whole number", id="arabic-indic-digits"),
     ],
 )
 def test_an_impossible_number_names_its_variable(key, value, message):
