@@ -7,6 +7,7 @@ like `<!channel> hi` pings nobody and `<http://x|click>` never becomes a link.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
@@ -219,6 +220,10 @@ def _dump(blocks: list) -> list[dict]:
     return [b.to_dict() if hasattr(b, "to_dict") else b for b in blocks]
 
 
+# An arXiv identifier inside a query (`arxiv 2106.09685`, two ids, an unknown one).
+_ARXIV_ID = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?:v\d+)?(?![\d.])")
+
+
 def search_message(result: SearchResult, typed: str | None = None) -> dict:
     """One page of results with Share, Previous and Next; or did-you-mean and a tip.
 
@@ -229,7 +234,13 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         lines = [f"No papers match {query}."]
         if result.suggestions:
             lines.append(f"Did you mean {code(result.suggestions[0])}?")
-        lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
+        if _ARXIV_ID.search(result.query):  # no word of the index: no prefix finds it
+            lines.append(
+                "Tip: an arXiv id (or a link to the paper) finds its paper when it is the"
+                " whole query, like `/papers 2106.09685`."
+            )
+        else:
+            lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
         lines += [escape_entities(note) for note in result.notes[:MAX_NOTES]]
         return {
             "text": lines[0],

@@ -425,3 +425,17 @@ def test_backticks_typed_stay_inside_the_code_span_that_quotes_them(seeded, text
 @pytest.mark.parametrize("text", ["unsubscribe 7", "pause #3", "unsubscribe channel", "list"])
 def test_a_subcommand_naming_no_words_offers_no_search(seeded, text):
     assert "/papers search" not in ask(seeded, text)
+
+
+@pytest.mark.parametrize(
+    ("text", "tip"),
+    [
+        pytest.param("arxiv 2106.09685", "finds its paper when it is the whole query", id="id"),
+        pytest.param("2106.09685 2305.18290", "when it is the whole query", id="two-ids"),
+        pytest.param("zzqxw", "a prefix like `diffus*`", id="word"),
+    ],
+)
+def test_a_search_for_an_arxiv_id_among_words_gets_a_tip_that_can_help(seeded, text, tip):
+    # An id is no word of the index: the prefix tip could never find it.
+    reply = ask(seeded, text)
+    assert "No papers match" in reply and tip in reply
