@@ -3,6 +3,7 @@ redirects to http(s) only."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import http.client
 import socket
@@ -208,7 +209,10 @@ def _get(
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
+    url, credentials = _without_credentials(url)
     request = urllib.request.Request(url, headers=headers)
+    if credentials:  # sent to this address only: never to where a redirect points
+        request.add_unredirected_header("Authorization", f"Basic {credentials}")
     try:
         with opener.open(request, timeout=READ_TIMEOUT_SECONDS) as response:
             unpack = _decoder(url, response.headers.get("Content-Encoding"))
@@ -245,6 +249,20 @@ def _get(
         # HTTPException: http.client's InvalidURL ("http://host:rss/") and broken answers.
         reason = getattr(exc, "reason", exc)
         raise SourceError(f"{url}: {reason}") from exc
+
+
+def _without_credentials(url: str) -> tuple[str, str | None]:
+    """The URL without the `user:password@` a private feed's address may hold (urllib took
+    it for part of the host name: "Name or service not known"), and those credentials for
+    HTTP Basic authentication, or None."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    plain = urllib.parse.urlunsplit(parts._replace(netloc=host))
+    return plain, base64.b64encode(pair.encode()).decode()
 
 
 def _redirect_failure(exc: urllib.error.HTTPError) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import gzip
 import socket
 import threading
@@ -88,6 +89,23 @@ def test_a_tls_handshake_dripped_is_hung_up_on_at_the_deadline(monkeypatch):
     finally:
         hung_up.set()
         listener.close()
+
+
+def test_a_feed_address_with_a_user_and_password_is_fetched_with_them(file_server):
+    # urllib took `reader:p@ss@host` for the host name: "Name or service not known".
+    file_server.routes["/private.xml"] = (200, b"<rss/>", {})
+    url = file_server.url("/private.xml").replace("://", "://reader:p%40ss:w@", 1)
+    assert fetch(url).body == b"<rss/>"
+    sent = file_server.requests[-1][1]["Authorization"]
+    assert base64.b64decode(sent.removeprefix("Basic ")) == b"reader:p@ss:w"
+
+
+def test_credentials_never_follow_a_redirect(file_server):
+    file_server.routes["/moved"] = (302, b"", {"Location": "/feed"})
+    file_server.routes["/feed"] = (200, b"<rss/>", {})
+    assert fetch(file_server.url("/moved").replace("://", "://reader:pw@", 1)).body == b"<rss/>"
+    assert "Authorization" in file_server.requests[-2][1]
+    assert "Authorization" not in file_server.requests[-1][1]
 
 
 @pytest.mark.parametrize(
