@@ -221,7 +221,7 @@ def _dump(blocks: list) -> list[dict]:
 
 
 # An arXiv identifier inside a query (`arxiv 2106.09685`, two ids, an unknown one).
-_ARXIV_ID = re.compile(r"(?<![\d.])\d{4}\.\d{4,5}(?:v\d+)?(?![\d.])")
+_ARXIV_ID = re.compile(r"(?<![\d.])\d\d(?:0[1-9]|1[0-2])\.\d{4,5}(?:v\d+)?(?![\d.])")
 
 
 def search_message(result: SearchResult, typed: str | None = None) -> dict:
@@ -234,7 +234,9 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
         lines = [f"No papers match {query}."]
         if result.suggestions:
             lines.append(f"Did you mean {code(result.suggestions[0])}?")
-        if _ARXIV_ID.search(result.query):  # no word of the index: no prefix finds it
+        if _ARXIV_ID.fullmatch(result.query.strip()):  # an id alone, not stored (or known)
+            lines = [f"No paper with arXiv id {query} is stored here."]
+        elif _ARXIV_ID.search(result.query):  # no word of the index: no prefix finds it
             lines.append(
                 "Tip: an arXiv id (or a link to the paper) finds its paper when it is the"
                 " whole query, like `/papers 2106.09685`."

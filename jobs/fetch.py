@@ -260,9 +260,10 @@ def _without_credentials(url: str) -> tuple[str, str | None]:
         return url, None
     userinfo, _, host = parts.netloc.rpartition("@")
     user, _, password = userinfo.partition(":")
-    pair = f"{urllib.parse.unquote(user)}:{urllib.parse.unquote(password)}"
+    # Percent-escaped bytes go as they are (as curl sends them), typed ones as UTF-8.
+    pair = urllib.parse.unquote_to_bytes(user) + b":" + urllib.parse.unquote_to_bytes(password)
     plain = urllib.parse.urlunsplit(parts._replace(netloc=host))
-    return plain, base64.b64encode(pair.encode()).decode()
+    return plain, base64.b64encode(pair).decode()
 
 
 def _redirect_failure(exc: urllib.error.HTTPError) -> str:

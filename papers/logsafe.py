@@ -18,7 +18,9 @@ _PATTERNS = [
 # Credentials inside URLs: user:password@host, and secret-looking query parameters (a value
 # never ends with the colon a report puts after the URL: `...?key=x: FAILED`).
 _URL_SECRETS = [
-    (re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]*@"), "[redacted]@"),
+    # Whatever stands before the host's last `@`: `user:password`, a token alone as the
+    # user (`ghp_...@`), `:password`, a password holding an `@`.
+    (re.compile(r"(?<=://)[^/?#\s]*@"), "[redacted]@"),
     (
         re.compile(
             r"(?i)(?<=[?&;])((?:api[_-]?key|apikey|key|token|access[_-]?token|secret|"

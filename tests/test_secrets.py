@@ -149,6 +149,11 @@ def test_no_secret_in_any_log_line(seeded_path, tmp_path):
     [
         pytest.param("fetch https://bob:pw-123456@x.org/f", "pw-123456", id="url-password"),
         pytest.param("GET http://x.org/f?api_key=k-987654&q=1", "k-987654", id="api-key"),
+        # A feed address's credentials, now fetched: a token alone as the user, a password
+        # alone, and one holding an `@` were printed as they were.
+        pytest.param("fetch http://ghp_tok987654@x.org/f", "ghp_tok987654", id="user-token"),
+        pytest.param("fetch http://:pw-987654@x.org/f", "pw-987654", id="password-alone"),
+        pytest.param("fetch http://u:p@pw-987654@x.org/f", "pw-987654", id="at-in-password"),
         pytest.param("body x\n2026 ERROR jobs.delivery: FORGED", "\n", id="newline-forgery"),
         pytest.param("body x\r\x1b[2K ERROR", "\x1b", id="terminal-escape"),
     ],

@@ -525,7 +525,7 @@ def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
 
 def test_a_link_to_a_paper_not_stored_says_so(reply):
     message = reply("https://arxiv.org/abs/2106.09685")
-    assert message["text"] == "No papers match `2106.09685`."
+    assert message["text"] == "No paper with arXiv id `2106.09685` is stored here."
 
 
 @pytest.mark.parametrize(

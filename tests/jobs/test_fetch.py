@@ -100,6 +100,13 @@ def test_a_feed_address_with_a_user_and_password_is_fetched_with_them(file_serve
     assert base64.b64decode(sent.removeprefix("Basic ")) == b"reader:p@ss:w"
 
 
+def test_percent_escaped_credentials_go_as_the_bytes_they_name(file_server):
+    file_server.routes["/latin.xml"] = (200, b"<rss/>", {})
+    fetch(file_server.url("/latin.xml").replace("://", "://u:p%E9@", 1))  # é in Latin-1
+    sent = file_server.requests[-1][1]["Authorization"]
+    assert base64.b64decode(sent.removeprefix("Basic ")) == b"u:p\xe9"
+
+
 def test_credentials_never_follow_a_redirect(file_server):
     file_server.routes["/moved"] = (302, b"", {"Location": "/feed"})
     file_server.routes["/feed"] = (200, b"<rss/>", {})
