@@ -685,6 +685,8 @@ def _catch_up_index(db: Database) -> None:
     """Index what this ingest stored and could not index (another process held the index
     when it began, and has let go since; or its index process died): those papers waited,
     unsearchable, for the next ingest or worker start."""
+    if db.conn.in_transaction:  # a caller's: what it stored may yet be rolled back
+        return
     try:
         mark = search_index.watermark(db)
     except PapersError:  # no index for this database (in memory)
