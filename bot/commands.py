@@ -618,7 +618,7 @@ def _search_instead(text: str, words: list[str]) -> str:
     # Cut short (a query of more than 256 characters is refused anyway), so that escaped
     # (an & is five characters) it fits a section: quoted whole, a command of thousands of
     # characters made the list's reply too long to build.
-    typed = truncate(" ".join(text.split()), QUOTED_CHARS).replace("`", "ˋ")
+    typed = quoted(truncate(" ".join(text.split()), QUOTED_CHARS))
     return f" To search for these words, type `/papers search {typed}`."
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from storage.text import BIDI_CONTROLS
+from storage.text import BIDI_CONTROLS, quoted
 
 _MRKDWN = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"}
@@ -86,7 +86,7 @@ def code(text: str) -> str:
     and mrkdwn has no escape for it, so only that one character becomes a look-alike; nor can
     a span hold a line break, so a text of several lines (Shift+Enter) is shown on one."""
     one_line = text if text.isprintable() else _LINE_BREAK.sub(" ", text)
-    return "`" + escape_entities(one_line).replace("`", "ˋ") + "`"
+    return "`" + quoted(escape_entities(one_line)) + "`"
 
 
 def plural(count: int | str, noun: str, nouns: str | None = None, bold: bool = False) -> str:

@@ -377,7 +377,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
             " author, like `/papers follow Edward J. Hu`."
         )
     if _several(db, typed):
-        raise SubscriptionError(ONE_AT_A_TIME.format(typed=typed.replace("`", "ˋ")))
+        raise SubscriptionError(ONE_AT_A_TIME.format(typed=quoted(typed)))
     wanted = require_name(raw)
     people = people_like(db, wanted)
     if len(people) > 1:
