@@ -451,22 +451,27 @@ def index_dir(db: Database) -> Path:
     return path.with_name(path.name + ".index")
 
 
+def _watermark_data(path: Path) -> dict | None:
+    """The watermark at path as whichever version of papers wrote it, or None."""
+    try:
+        data = json.loads((path / WATERMARK).read_text())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _current(data: dict | None) -> dict | None:
+    """A watermark this version of papers wrote, or None."""
+    return data if data is not None and data.get("version") == VERSION else None
+
+
 def _read_watermark(path: Path) -> dict | None:
-    try:
-        data = json.loads((path / WATERMARK).read_text())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) and data.get("version") == VERSION else None
+    return _current(_watermark_data(path))
 
 
-def _newer_version(path: Path) -> int | None:
-    """The index version of a watermark a newer version of papers wrote at path, if one
-    did."""
-    try:
-        data = json.loads((path / WATERMARK).read_text())
-    except (OSError, ValueError):
-        return None
-    version = data.get("version") if isinstance(data, dict) else None
+def _newer(data: dict | None) -> int | None:
+    """The index version of a watermark a newer version of papers wrote, if it is one."""
+    version = data.get("version") if data is not None else None
     return version if isinstance(version, int) and version > VERSION else None
 
 
@@ -539,9 +544,10 @@ def _open(path: Path) -> tuple[list[tantivy.Index] | None, Layout | None, str]:
         return None, None, "a file, not a folder"
     if not path.is_dir() or not any(path.iterdir()):
         return None, None, "missing"
-    mark = _read_watermark(path)
+    data = _watermark_data(path)  # read once: its version says which of the two it is
+    mark = _current(data)
     if mark is None:
-        if newer := _newer_version(path):
+        if newer := _newer(data):
             return None, None, f"from a newer version of papers (index version {newer})"
         return None, None, "from an older version or never completed"
     layout = Layout.read(mark)
@@ -779,7 +785,7 @@ def _refuse_newer(path: Path) -> None:
     """Raise IndexFromNewerVersion if a newer version of papers wrote the index at path:
     during a deploy the old bot or worker must not rebuild it back (and the new one then
     again), and after a downgrade only `papers reindex` rebuilds it."""
-    newer = _newer_version(path)
+    newer = _newer(_watermark_data(path))
     if newer is None:
         return
     if (str(path), newer) not in _told_newer:  # once per process: the bot asks at each search
