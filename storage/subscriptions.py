@@ -478,18 +478,20 @@ def left_out(
     }
 
 
-def _name(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def _follows_named(subs: list[Subscription], user_id: str, selector: str) -> list[Subscription]:
+    """The user's follows the words name as `/papers list` shows them (case and spacing
+    aside)."""
+    name = " ".join(selector.split()).casefold()
+    return [
+        s
+        for s in subs
+        if s.author and s.user_id == user_id and " ".join(s.author.split()).casefold() == name
+    ]
 
 
 def names_a_follow(db: Database, team_id: str, user_id: str, selector: str) -> bool:
     """Whether the words name one of the user's follows as `/papers list` shows it."""
-    name = _name(selector)
-    return any(
-        s.author and _name(s.author) == name
-        for s in visible_to(db, team_id, user_id, None)
-        if s.user_id == user_id
-    )
+    return bool(_follows_named(visible_to(db, team_id, user_id, None), user_id, selector))
 
 
 def _chosen(
@@ -517,8 +519,7 @@ def _chosen(
         return [s for s in keywords if not s.keywords]
     # And the user's follow by the name `/papers list` shows (`pause Edward J. Hu`), even
     # where a channel's digest has those words for keywords.
-    name = _name(selector)
-    return same + [s for s in mine if s.author and s.user_id == user_id and _name(s.author) == name]
+    return same + _follows_named(mine, user_id, selector)
 
 
 def _rescheduled(
