@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from storage.text import BIDI_CONTROLS, quoted
+from storage.text import BIDI_CONTROLS, quoted, without_bidi
 
 _MRKDWN = str.maketrans(
     {"&": "&amp;", "<": "&lt;", ">": "&gt;", "*": "∗", "`": "ˋ", "~": "∼"}
@@ -84,8 +84,9 @@ def code(text: str) -> str:
     """Text as typed, in a `code span`: inside one Slack applies no *bold*, _italic_ or
     ~strike~, so only its control characters are escaped. A backtick would end the span
     and mrkdwn has no escape for it, so only that one character becomes a look-alike; nor can
-    a span hold a line break, so a text of several lines (Shift+Enter) is shown on one."""
-    one_line = text if text.isprintable() else _LINE_BREAK.sub(" ", text)
+    a span hold a line break, so a text of several lines (Shift+Enter) is shown on one; and
+    a direction override typed or pasted with it would show what follows right to left."""
+    one_line = text if text.isprintable() else _LINE_BREAK.sub(" ", without_bidi(text))
     return "`" + quoted(escape_entities(one_line)) + "`"
 
 

@@ -37,6 +37,7 @@ from storage.authors import MAX_NAME_CHARS, parse_name
 from storage.schedule import WEEKDAYS, Frequency
 from storage.search import HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
+from storage.text import without_bidi
 from storage.trending import Signals
 
 PAGE_SIZE = 5
@@ -443,8 +444,14 @@ def _fitting(render: Callable[[int], list[dict]], count: int) -> tuple[int, list
     return count, blocks
 
 
+def _header(heading: str) -> HeaderBlock:
+    """A digest's or alert's header: plain text, so only a direction override typed with
+    the keywords (or a followed name) could change how it reads; it shows none."""
+    return HeaderBlock(text=PlainTextObject(text=truncate(without_bidi(heading), 150)))
+
+
 def _digest_blocks(papers: list[dict], heading: str, subscription_id: int) -> list[dict]:
-    blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
+    blocks: list = [_header(heading)]
     for paper in papers:
         why = escape_mrkdwn(_reason(paper))
         body = lambda room, p=paper, w=why: f"_{w}_\n{_abstract(p, room - len(w) - 3)}"  # noqa: E731
@@ -567,7 +574,7 @@ def _alert(
     button (`show_all`) that shows the rest; Manage."""
 
     def render(count: int) -> list[dict]:
-        blocks: list = [HeaderBlock(text=PlainTextObject(text=truncate(heading, 150)))]
+        blocks: list = [_header(heading)]
         for paper in papers[:count]:
             blocks += paper_blocks(paper, lambda room, p=paper: _abstract(p, room))
         overflow = len(papers) > count

@@ -203,3 +203,24 @@ def test_a_direction_override_stored_before_is_shown_nowhere():
     row = {"id": 1, "title": "T\u202eX", "abstract": "A", "authors": '["Jane \u202eDoe"]'}
     message = views.authors_message(public(row))
     assert "\u202e" not in json.dumps(message, ensure_ascii=False)
+
+
+@pytest.mark.parametrize("override", ["\u202e", "\u2067", "\u202b"])
+def test_a_members_direction_override_turns_no_channel_message_around(override):
+    # Typed keywords and queries are shown as typed: a right-to-left override pasted with
+    # them showed a channel digest's date, an alert's heading and a shared search's
+    # "· showing 1–5" right to left, for the whole channel.
+    typed = f"{override}lora"
+    papers = [paper("LoRA", "Low-rank adapters.", 1)]
+    sub = subscription(typed)
+    result = SearchResult(typed, papers, total=1, offset=0, limit=5)
+    due = datetime(2026, 3, 17, 9, tzinfo=UTC)
+    messages = [
+        views.fit_digest(papers, views.digest_heading(sub, due), 1, note_if_empty=False)[1],
+        views.alert_message(papers, typed, 1),
+        views.author_alert_message(papers, f"Edward {override}Hu", 1),
+        views.shared_message(result, "U0LOCAL"),
+        views.list_message([sub]),
+    ]
+    for message in messages:
+        assert override not in json.dumps(message, ensure_ascii=False), message
