@@ -428,6 +428,31 @@ def test_sharing_the_same_results_twice_posts_them_once(slack, reply, pages):
     assert len(slack.messages("C0GENERAL")) == 1
 
 
+def test_a_share_slack_refuses_is_not_taken_for_shared(slack, reply, monkeypatch):
+    """Slack answers a refused response_url post with an HTTP error, which Bolt's respond
+    returns instead of raising: the share was kept as done, the sharer saw nothing, and a
+    second press said "You already shared these results" of results nobody saw."""
+    message = reply("language")
+    post = slack.response_url_post
+    refusals = []
+
+    def refuse_in_channel(response_id: str, body: dict):
+        if body.get("response_type") == "in_channel" and not refusals:
+            refusals.append(response_id)
+            return 404, "channel_not_found"
+        return post(response_id, body)
+
+    monkeypatch.setattr(slack, "response_url_post", refuse_in_channel)
+    first = slack.click(message, "search_share")
+    note = wait_for(lambda: slack.responses(first["response_id"]))[0]
+    assert refusals and "not shared" in note["text"]
+    assert note.get("response_type") != "in_channel"
+    second = slack.click(message, "search_share")
+    shared = wait_for(lambda: slack.responses(second["response_id"]))[0]
+    assert shared.get("response_type") == "in_channel"
+    assert len(slack.messages("C0GENERAL")) == 1
+
+
 def test_sharing_another_page_or_another_search_is_not_a_repeat(slack, reply):
     message = reply("language")
     shared = slack.click(message, "search_share")

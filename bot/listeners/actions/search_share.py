@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from datetime import UTC, datetime
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -12,6 +13,12 @@ from bot.commands import page_gone, search_page
 from bot.context import Deps
 from bot.interaction import click_channel
 from storage import replays
+
+log = logging.getLogger(__name__)
+NOT_SHARED = (
+    ":warning: Slack did not post these results in this channel, so they are not shared."
+    " Press *Share in channel* again to try once more."
+)
 
 
 def share_key(body: dict, value: str) -> str:
@@ -48,7 +55,7 @@ def search_share(
         return
     user_id = body.get("user", {}).get("id", "")
     try:
-        respond(
+        sent = respond(
             response_type="in_channel",
             replace_original=False,
             **views.shared_message(result, user_id),
@@ -56,3 +63,9 @@ def search_share(
     except Exception:
         replays.forget(deps.db, [key])  # not posted: a second press may try again
         raise
+    if sent.status_code != 200:
+        # Slack refused the post: respond returns its HTTP error instead of raising. Not
+        # shared, so a second press may try again, and the sharer is told.
+        replays.forget(deps.db, [key])
+        log.warning("Share in channel was refused: HTTP %s %s", sent.status_code, sent.body[:100])
+        respond(replace_original=False, **views.text_message(NOT_SHARED))
