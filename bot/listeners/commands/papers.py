@@ -20,6 +20,7 @@ from bot.text import as_typed
 from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
+SOMETHING_WRONG = "Something went wrong on my side; please try again in a minute."
 DATABASE_DOWN = (
     ":warning: I cannot reach my database right now, so nothing was changed. "
     "Please tell whoever runs papers; the reason is in its log."
@@ -91,11 +92,17 @@ def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient, queu
         answer = views.text_message(DATABASE_DOWN)
     except Exception:
         log.exception("/papers failed")
-        answer = views.text_message(
-            "Something went wrong on my side; please try again in a minute."
-        )
+        answer = views.text_message(SOMETHING_WRONG)
     try:
-        respond(response_type="ephemeral", **answer)
+        sent = respond(response_type="ephemeral", **answer)
+        if sent.status_code != 200:
+            # Slack refused the reply (respond returns its HTTP error, it does not raise):
+            # its error name for the log (never the response_url), and a plain reply, so
+            # the member is not left with nothing.
+            log.error(
+                "/papers answer refused by Slack: HTTP %s %s", sent.status_code, sent.body[:100]
+            )
+            respond(response_type="ephemeral", **views.text_message(SOMETHING_WRONG))
     except Exception as exc:  # Slack unreachable or the response_url expired
         # The type only: the error may quote the response_url, a credential for 30 minutes.
         log.error("/papers could not post its answer: %s", type(exc).__name__)
