@@ -381,7 +381,7 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
     wanted = require_name(raw)
     people = people_like(db, wanted)
     if len(people) > 1:
-        listed = ", ".join(f"`{p}`" for p in people[:5])
+        listed = ", ".join(f"`{quoted(p)}`" for p in people[:5])  # names from feeds
         raise SubscriptionError(
             f"`{quoted(wanted.display)}` could be {listed}; follow one of them by full name."
         )

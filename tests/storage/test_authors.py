@@ -259,3 +259,18 @@ def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
     )
     followed = name(sub.author)
     assert authors.papers_by_followed(db, [followed], 1, 10**9)[followed] == [3]
+
+
+def test_the_people_a_short_name_could_be_are_named_in_whole_code_spans(db):
+    # A feed's name with a backtick ended its code span early in the reply ("could be …"),
+    # and the rest of the reply was formatted by the feed's text.
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Ed`ward J. Hu"]),
+            hf_item("2603.00003", "Sparse video attention", ["Eric Hu"]),
+        ],
+    )
+    with pytest.raises(SubscriptionError) as refused:
+        authors.follow(db, "T1", "U1", "E. Hu", NOW)
+    assert str(refused.value).count("`") % 2 == 0, str(refused.value)
