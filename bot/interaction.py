@@ -3,12 +3,19 @@ its response_url, visible to the clicker only) or, on App Home, by re-publishing
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
+from bot import views
 from bot.context import Deps
 from bot.home import publish_home, refresh_home, shown_under, view_hash
 from bot.manage import Clicker
+
+log = logging.getLogger(__name__)
+SOMETHING_WRONG = "Something went wrong on my side; please try again in a minute."
 
 # SQLite's rowids are signed 64-bit: a bigger number in a button is no row of ours (and
 # would make SQLite raise OverflowError instead of finding nothing).
@@ -69,4 +76,20 @@ def answer(
         else:
             refresh_home(client, deps, team_id, body["user"]["id"], body)
     else:
-        respond(response_type="ephemeral", replace_original=False, **message)
+        reply = {"response_type": "ephemeral", "replace_original": False, **message}
+        respond_checked(respond, "A button's reply", **reply)
+
+
+def respond_checked(
+    respond: Respond, what: str, fallback: str = SOMETHING_WRONG, **message: Any
+) -> bool:
+    """Post through the response_url; returns whether Slack took the message. A refusal (an
+    invalid block, a used or expired URL) is returned by respond, never raised: it is logged
+    with Slack's error (never the response_url, a credential for 30 minutes), and `fallback`
+    goes instead as a plain reply, so a command or a click is never met with nothing."""
+    sent = respond(**message)
+    if sent.status_code == 200:
+        return True
+    log.error("%s was refused by Slack: HTTP %s %s", what, sent.status_code, sent.body[:100])
+    respond(response_type="ephemeral", replace_original=False, **views.text_message(fallback))
+    return False

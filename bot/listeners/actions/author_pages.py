@@ -7,7 +7,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from slack_sdk import WebClient
 
 from bot import more_commands, views
-from bot.interaction import answer, on_home
+from bot.interaction import answer, on_home, respond_checked
 from storage.errors import PapersError
 
 
@@ -30,4 +30,4 @@ def author_pages(
         team = context.team_id or ""
         answer(body, respond, client, deps, team, message, again=("author_page", value))
         return
-    respond(replace_original=True, **message)
+    respond_checked(respond, "An author's page", replace_original=True, **message)

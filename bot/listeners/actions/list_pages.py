@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot import commands
-from bot.interaction import button_id, click_channel
+from bot.interaction import button_id, click_channel, respond_checked
 
 
 def list_pages(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
@@ -15,4 +15,4 @@ def list_pages(ack: Ack, action: dict, body: dict, respond: Respond, context: Bo
     team_id, user_id = context.team_id or "", body["user"]["id"]
     offset = button_id(action.get("value", "")) or 0  # "0" and a forged value: the first
     page = commands.subscription_list(deps.db, team_id, user_id, click_channel(body), offset)
-    respond(replace_original=True, **page)
+    respond_checked(respond, "A subscriptions page", replace_original=True, **page)

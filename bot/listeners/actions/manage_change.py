@@ -10,7 +10,7 @@ from slack_sdk import WebClient
 
 from bot.admins import is_workspace_admin
 from bot.installs import serve_again_if_installed
-from bot.interaction import answer, button_id, clicker_of, on_home
+from bot.interaction import answer, button_id, clicker_of, on_home, respond_checked
 from bot.manage import change
 
 
@@ -35,4 +35,4 @@ def manage_change(
     if on_home(body) or not body.get("response_url"):
         answer(body, respond, client, deps, context.team_id or "", message)
     else:
-        respond(replace_original=True, **message)
+        respond_checked(respond, "A managed subscription", replace_original=True, **message)

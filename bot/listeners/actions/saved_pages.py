@@ -5,7 +5,7 @@ from __future__ import annotations
 from slack_bolt import Ack, BoltContext, Respond
 
 from bot import more_commands
-from bot.interaction import button_id
+from bot.interaction import button_id, respond_checked
 
 
 def saved_pages(ack: Ack, action: dict, body: dict, respond: Respond, context: BoltContext) -> None:
@@ -14,4 +14,5 @@ def saved_pages(ack: Ack, action: dict, body: dict, respond: Respond, context: B
     deps = context["deps"]
     team_id, user_id = context.team_id or "", body["user"]["id"]
     offset = button_id(action.get("value", "")) or 0  # "0" and a forged value: the first
-    respond(replace_original=True, **more_commands.reading_list(deps.db, team_id, user_id, offset))
+    listed = more_commands.reading_list(deps.db, team_id, user_id, offset)
+    respond_checked(respond, "A reading list page", replace_original=True, **listed)

@@ -7,7 +7,7 @@ from slack_sdk import WebClient
 
 from bot import more_commands, paper_actions, views
 from bot.home import refresh_home
-from bot.interaction import on_home
+from bot.interaction import on_home, respond_checked
 
 
 def saved_remove(
@@ -24,4 +24,4 @@ def saved_remove(
         # The page the paper was on, shown again (its block names the page).
         page = views.saved_page_of(action.get("block_id", ""))
         listed = more_commands.reading_list(deps.db, team_id, user_id, page)
-        respond(replace_original=True, **listed)
+        respond_checked(respond, "A reading list page", replace_original=True, **listed)

@@ -7,7 +7,7 @@ from slack_bolt import Ack, BoltContext, Respond
 from bot import views
 from bot.commands import page_gone, search_page
 from bot.context import Deps
-from bot.interaction import click_channel
+from bot.interaction import click_channel, respond_checked
 
 
 def search_pages(
@@ -21,6 +21,7 @@ def search_pages(
     result = search_page(deps.db, deps.config, value, team_id, click_channel(body))
     if result is None:
         stale = page_gone(value, "That page is no longer available; search again.")
-        respond(replace_original=False, **stale)
+        respond_checked(respond, "A stale page's note", replace_original=False, **stale)
         return
-    respond(replace_original=True, **views.search_message(result))
+    page = views.search_message(result)
+    respond_checked(respond, "A results page", replace_original=True, **page)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from datetime import UTC, datetime
 
 from slack_bolt import Ack, BoltContext, Respond
@@ -11,10 +10,9 @@ from slack_bolt import Ack, BoltContext, Respond
 from bot import views
 from bot.commands import page_gone, search_page
 from bot.context import Deps
-from bot.interaction import click_channel
+from bot.interaction import click_channel, respond_checked
 from storage import replays
 
-log = logging.getLogger(__name__)
 NOT_SHARED = (
     ":warning: Slack did not post these results in this channel, so they are not shared."
     " Press *Share in channel* again to try once more."
@@ -44,7 +42,7 @@ def search_share(
     result = search_page(deps.db, deps.config, value, team_id, click_channel(body))
     if result is None:
         stale = page_gone(value, "Those results are gone; search again.")
-        respond(replace_original=False, **stale)
+        respond_checked(respond, "A stale page's note", replace_original=False, **stale)
         return
     key = share_key(body, value)
     if not replays.first_time(deps.db, [key], datetime.now(UTC)):
@@ -55,7 +53,10 @@ def search_share(
         return
     user_id = body.get("user", {}).get("id", "")
     try:
-        sent = respond(
+        shared = respond_checked(
+            respond,
+            "Share in channel",
+            NOT_SHARED,
             response_type="in_channel",
             replace_original=False,
             **views.shared_message(result, user_id),
@@ -63,9 +64,5 @@ def search_share(
     except Exception:
         replays.forget(deps.db, [key])  # not posted: a second press may try again
         raise
-    if sent.status_code != 200:
-        # Slack refused the post: respond returns its HTTP error instead of raising. Not
-        # shared, so a second press may try again, and the sharer is told.
+    if not shared:  # Slack refused it (the sharer is told): a second press tries again
         replays.forget(deps.db, [key])
-        log.warning("Share in channel was refused: HTTP %s %s", sent.status_code, sent.body[:100])
-        respond(replace_original=False, **views.text_message(NOT_SHARED))

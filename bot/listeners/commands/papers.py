@@ -16,11 +16,11 @@ from bot.admins import is_workspace_admin
 from bot.commands import Invocation, Lookups, handle
 from bot.context import Deps
 from bot.installs import serve_again_if_installed
+from bot.interaction import SOMETHING_WRONG, respond_checked
 from bot.text import as_typed
 from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
-SOMETHING_WRONG = "Something went wrong on my side; please try again in a minute."
 DATABASE_DOWN = (
     ":warning: I cannot reach my database right now, so nothing was changed. "
     "Please tell whoever runs papers; the reason is in its log."
@@ -94,15 +94,7 @@ def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient, queu
         log.exception("/papers failed")
         answer = views.text_message(SOMETHING_WRONG)
     try:
-        sent = respond(response_type="ephemeral", **answer)
-        if sent.status_code != 200:
-            # Slack refused the reply (respond returns its HTTP error, it does not raise):
-            # its error name for the log (never the response_url), and a plain reply, so
-            # the member is not left with nothing.
-            log.error(
-                "/papers answer refused by Slack: HTTP %s %s", sent.status_code, sent.body[:100]
-            )
-            respond(response_type="ephemeral", **views.text_message(SOMETHING_WRONG))
+        respond_checked(respond, "/papers answer", response_type="ephemeral", **answer)
     except Exception as exc:  # Slack unreachable or the response_url expired
         # The type only: the error may quote the response_url, a credential for 30 minutes.
         log.error("/papers could not post its answer: %s", type(exc).__name__)
