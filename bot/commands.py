@@ -447,17 +447,22 @@ def _subscribe(
             "Invite me with `/invite @papers`, then run the command again."
         )
     channel = request.channel and not is_dm
+    target = inv.channel_id if channel else inv.user_id
     tz = request.tz or lookups.user_tz(inv.user_id) or "UTC"
+    # Another member's digest here with these keywords moves only for an admin (asked only then).
+    there = subs.same_as(db, inv.team_id, target, request.keywords)
+    admin = there is not None and there.user_id != inv.user_id and lookups.is_admin(inv.user_id)
     saved = subs.create(
         db,
         team_id=inv.team_id,
         user_id=inv.user_id,
-        target=inv.channel_id if channel else inv.user_id,
+        target=target,
         kind=Kind.CHANNEL if channel else Kind.PERSONAL,
         keywords=request.keywords,
         schedule=Schedule(request.frequency, request.at_time, tz, request.weekday),
         now=now,
         slack_tz=not request.tz,  # a DM digest then follows the member's Slack timezone
+        is_admin=admin,
     )
     sub, resumed = _resume_if_slack_refused(db, saved.subscription, now, grace)
     # The next digest's date, so that a change that waits (a week already delivered) says so.
@@ -468,6 +473,11 @@ def _subscribe(
     if resumed and not saved.changed:
         return views.text_message(
             f"Resumed (paused when {escape_entities(resumed)}): {views.describe(sub)}{due}"
+        )
+    if not saved.changed and sub.user_id != inv.user_id:
+        return views.text_message(
+            f"This channel already has this subscription, set up by <@{sub.user_id}>: "
+            f"{views.describe(sub)}"
         )
     if not saved.changed:
         paused = "\nIt is paused: press *Resume* on App Home." if sub.status == "paused" else ""

@@ -99,9 +99,11 @@ def create(
     first_due: datetime | None = None,
     demo: bool = False,
     slack_tz: bool = False,
+    is_admin: bool = False,
 ) -> Saved:
     """Add a subscription, or, when the target already has one with the same keywords, give
-    that one the new schedule; refuses more than MAX_PER_USER per user.
+    that one the new schedule (only as `may_change` allows: another member's channel digest
+    needs `is_admin`); refuses more than MAX_PER_USER per user.
 
     `first_due` overrides the first delivery time (the local demo sends one right away);
     `slack_tz`: the schedule's timezone is the member's Slack timezone (none was typed), so
@@ -117,21 +119,17 @@ def create(
         "slack_tz": int(slack_tz and kind == Kind.PERSONAL),
     }
     with transaction(db):
-        same = next(
-            (
-                row
-                for row in table.rows_where(
-                    # An author follow is never the same subscription as a keyword one.
-                    "team_id = ? AND target = ? AND author IS NULL",
-                    [team_id, target],
-                    order_by="id",
+        before = same_as(db, team_id, target, keywords)
+        if before:
+            if before.schedule == schedule and before.user_id != user_id:
+                return Saved(before, created=False, before=before)  # another's, as it is
+            if not may_change(before, user_id, is_admin):
+                # Typed in the same channel, the schedule of another member's digest moved
+                # for everyone there, and the member who set it up was never asked.
+                raise SubscriptionError(
+                    f"This channel already has #{before.id} for these keywords, set up by"
+                    " another member: only they or a workspace admin can change its schedule."
                 )
-                if _same_keywords(row["keywords"] or "", keywords)
-            ),
-            None,
-        )
-        if same:
-            before = Subscription.from_row(same)
             if before.schedule == schedule:
                 # The same schedule, now typed (or now left to Slack): only what it follows.
                 table.update(before.id, {"slack_tz": fields["slack_tz"]})
@@ -173,6 +171,19 @@ def next_id(db: Database) -> int:
     new = max(highest, int(meta.get(db, HIGH_ID) or 0)) + 1
     meta.put(db, HIGH_ID, str(new))
     return new
+
+
+def same_as(db: Database, team_id: str, target: str, keywords: str) -> Subscription | None:
+    """The keyword subscription `target` already has for these keywords (case, spacing and
+    quotes aside), which subscribing again reschedules; None when there is none."""
+    rows = db["subscriptions"].rows_where(
+        # An author follow is never the same subscription as a keyword one.
+        "team_id = ? AND target = ? AND author IS NULL",
+        [team_id, target],
+        order_by="id",
+    )
+    same = next((row for row in rows if _same_keywords(row["keywords"] or "", keywords)), None)
+    return Subscription.from_row(same) if same else None
 
 
 def check_room(db: Database, team_id: str, user_id: str) -> None:

@@ -512,7 +512,8 @@ def test_subscribing_again_resumes_a_subscription_slack_refused(reply, config, a
     reply("subscribe channel daily at 09:00 UTC")
     db = connect(config.db_path)
     subs.pause(db, 1, "Slack said not_in_channel")
-    answer = said(reply(again, user="U0OTHER"))
+    # Any member may ask for it again; only its creator (or an admin) may move its time.
+    answer = said(reply(again, user="U0OTHER" if "09:00" in again else "U0LOCAL"))
     assert expected in answer and "_paused" not in answer
     assert subs.by_id(db, 1).status == "active" and subs.by_id(db, 1).paused_reason is None
 
@@ -569,3 +570,25 @@ def test_a_dm_digest_follows_the_members_slack_timezone_when_it_changes(slack, r
     deliver_due(db, config, client_factory(config), datetime(2026, 3, 18, 0, 1, tzinfo=UTC))
     periods = [r["period"] for r in db["deliveries"].rows_where("subscription_id = 1")]
     assert periods == ["2026-03-17", "2026-03-18"]
+
+
+def test_another_member_cannot_move_a_channels_digest_by_subscribing_again(slack, reply, config):
+    """The same `/papers subscribe channel lora` typed in the channel with another time by a
+    member who did not set it up moved the digest for everyone there ("Updated the schedule
+    of #1"), though only its creator or an admin may change it; the same time told them
+    "You already have this subscription". Now the first is refused, the second says whose
+    it is, and an admin may still move it."""
+    reply("subscribe channel lora daily at 09:00 UTC")
+    db = connect(config.db_path)
+    refused = reply("subscribe channel lora daily at 17:00 UTC", user="U0BOB")["text"]
+    assert "set up by another member" in refused and "workspace admin" in refused
+    assert subs.by_id(db, 1).at_time == "09:00"
+    same = reply("subscribe channel lora daily at 09:00 UTC", user="U0BOB")["text"]
+    assert "already has this subscription, set up by <@U0LOCAL>" in same
+    assert "You already have" not in same
+    slack.add_user("U0ADMIN", "admin", is_admin=True)
+    moved = reply("subscribe channel lora daily at 17:00 UTC", user="U0ADMIN")["text"]
+    assert "Updated the schedule of #1" in moved
+    assert [
+        (s.id, s.user_id, s.at_time) for s in subs.visible_to(db, slack.team_id, "U0LOCAL")
+    ] == [(1, "U0LOCAL", "17:00")]
