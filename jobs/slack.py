@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from urllib.error import URLError
+from urllib.parse import urlparse
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -13,6 +15,9 @@ from slack_sdk.http_retry.builtin_handlers import (
     RateLimitErrorRetryHandler,
     ServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from storage.config import Config
 from storage.installations import EncryptedInstallationStore
@@ -87,10 +92,34 @@ EVENT_TYPE = "papers_delivery"
 # delivery key before a crashed delivery is posted again.
 HISTORY_PAGE = 200
 HISTORY_PAGES = 25
+
+
+class _UnsentRetryHandler(ConnectionErrorRetryHandler):
+    """Retries a connection error, but a post only when it never reached Slack."""
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        # urllib wraps a failure to connect or send as URLError; a connection dropped while
+        # waiting for the answer (RemoteDisconnected, a reset) may follow a message Slack
+        # took: posted again blindly, it showed twice. The ledger retries it instead, after
+        # looking for it in the channel (jobs.delivery.send).
+        if urlparse(request.url).path.endswith("/chat.postMessage") and not isinstance(
+            error, URLError
+        ):
+            return False
+        return super()._can_retry(state=state, request=request, response=response, error=error)
+
+
 RETRY_HANDLERS = [
     RateLimitErrorRetryHandler(max_retry_count=5),
     ServerErrorRetryHandler(max_retry_count=2),
-    ConnectionErrorRetryHandler(max_retry_count=2),
+    _UnsentRetryHandler(max_retry_count=2),
 ]
 
 

@@ -83,6 +83,9 @@ class State:
     # Past this many stored messages, chat.postMessage stores but does not answer until
     # release_posts(): a client killed meanwhile dies between post and confirm, every time.
     hold_after: int | None = None
+    # The next this many chat.postMessage calls are stored, then the connection is closed
+    # with no answer: the network dropped Slack's reply to a message it took.
+    hang_up_after_post: int = 0
     released: threading.Event = field(default_factory=threading.Event)
     in_flight: int = 0  # Web API requests received and not yet answered
     rate_per_second: float = 1.0
@@ -886,6 +889,12 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 status, body, headers = stub.api(method, params, token)
                 if method == "chat.postMessage" and body.get("ok"):
                     stub.hold_answer()
+                    with stub.state.lock:
+                        hang_up = stub.state.hang_up_after_post > 0
+                        stub.state.hang_up_after_post -= hang_up
+                    if hang_up:
+                        self.close_connection = True
+                        return
                 self._json(status, body, headers)
             finally:
                 with stub.state.lock:

@@ -52,6 +52,20 @@ def test_timeout_after_slack_stored_the_message_is_recovered_not_reposted(
     assert len(stub.messages("DU0LOCAL")) == 1
 
 
+def test_a_reply_lost_after_slack_took_the_message_is_recovered_not_reposted(
+    worker_config, subscribe, stub
+):
+    """The connection dropped after Slack stored the digest: the client must not post it
+    again blindly (that is the ledger's job, which looks in the channel first)."""
+    subscribe(START)
+    stub.state.hang_up_after_post = 1
+    count("faults injected")
+    deliver(worker_config, DUE)
+    assert len(stub.messages("DU0LOCAL")) == 1  # posted twice by the client's own retry
+    assert deliver(worker_config, DUE + timedelta(minutes=3)) == Counter(recovered=1)
+    assert len(stub.messages("DU0LOCAL")) == 1
+
+
 def test_invalid_auth_pauses_without_a_retry_storm(worker_config, subscribe, stub):
     config = replace(worker_config, slack_bot_token="xoxb-revoked")
     subscribe(START)
