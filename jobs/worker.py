@@ -3,6 +3,7 @@ so a restarted worker knows what is due; a lease in SQLite lets one worker at a 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -173,17 +174,20 @@ class Lease:
             self._released = True
 
 
-def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Callable[[], None]:
+def _guarded(job: Callable[[Config], None], config: Config, hold: Lease) -> Callable[[], bool]:
     """The job under the lease; a database problem is one logged line, never a crash."""
 
-    def run() -> None:
+    def run() -> bool:
+        """Run the job if this worker holds the lease; returns whether it held it."""
         try:
-            if hold.held():
-                job(config)
+            if not hold.held():
+                return False
+            job(config)
         except PapersError as exc:
             log.error("%s: %s", job.__name__, exc)
         except Exception:
             log.exception("%s failed", job.__name__)
+        return True
 
     run.__name__ = run.__qualname__ = job.__name__  # APScheduler logs jobs by this name
     return run
@@ -200,27 +204,46 @@ class _FirstIngest:
     the papers listed meanwhile, which the worker ingests as it starts. Started with the
     other jobs, the digest went out before the feeds were read."""
 
-    def __init__(self, scheduler: BaseScheduler, jobs: tuple[str, ...]) -> None:
+    def __init__(self, scheduler: BaseScheduler, jobs: tuple[str, ...], retry: timedelta) -> None:
         self.scheduler = scheduler
         self._left = set(jobs)
         self._lock = threading.Lock()
+        self._retry = retry
 
-    def marked(self, job_id: str, run: Callable[[], None]) -> Callable[[], None]:
-        """The job `run`; its first run, whatever came of it, counts as done."""
+    def marked(self, job_id: str, run: Callable[[], bool]) -> Callable[[], None]:
+        """The job `run`; its first run under the lease, whatever came of it, counts as done.
+        One that found the lease held elsewhere (a worker killed with it) runs again at
+        `retry`: counted, it started deliveries before an ingest an interval away."""
 
         def marked_run() -> None:
+            ran = True
             try:
-                run()
+                ran = run()
             finally:
-                with self._lock:
-                    # Only the run that completes the set starts them: not every later run.
-                    last = job_id in self._left and len(self._left) == 1
-                    self._left.discard(job_id)
-                if last:
-                    self.start_deliveries()
+                if ran:
+                    self._done(job_id)
+                else:
+                    self._again(job_id)
 
         marked_run.__name__ = marked_run.__qualname__ = run.__name__
         return marked_run
+
+    def _done(self, job_id: str) -> None:
+        with self._lock:
+            # Only the run that completes the set starts them: not every later run.
+            last = job_id in self._left and len(self._left) == 1
+            self._left.discard(job_id)
+        if last:
+            self.start_deliveries()
+
+    def _again(self, job_id: str) -> None:
+        with self._lock:
+            if job_id not in self._left:  # its first run is done, or the deadline came
+                return
+        # After the scheduler's own update of the job: it holds its job store's lock from
+        # submitting a run until then, and modify_job takes that lock too.
+        with contextlib.suppress(JobLookupError):  # the worker stopped meanwhile
+            self.scheduler.modify_job(job_id, next_run_time=datetime.now(UTC) + self._retry)
 
     def start_deliveries(self) -> None:
         """Run the paused delivery job now, and every minute from then on (once)."""
@@ -243,7 +266,8 @@ def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None
     _STOPPING.clear()
     common = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
     start = datetime.now(UTC)
-    first = _FirstIngest(scheduler, ("ingest", "feeds"))
+    beat = timedelta(seconds=config.lease_seconds / 4)
+    first = _FirstIngest(scheduler, ("ingest", "feeds"), retry=beat)
     for job_id, job, trigger in [
         ("ingest", ingest_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
         ("feeds", feeds_and_alert, IntervalTrigger(minutes=config.ingest_interval_minutes)),
@@ -258,8 +282,13 @@ def add_jobs(scheduler: BaseScheduler, config: Config, hold: Lease | None = None
     wait = timedelta(seconds=FIRST_INGEST_WAIT_SECONDS)
     scheduler.add_job(first.start_deliveries, DateTrigger(start + wait), id="deliver-start")
     # The heartbeat: a long delivery run must not let the lease lapse.
-    beat = IntervalTrigger(seconds=config.lease_seconds / 4)
-    scheduler.add_job(_held_or_logged, beat, args=[hold], id="lease", **common)
+    scheduler.add_job(
+        _held_or_logged,
+        IntervalTrigger(seconds=beat.total_seconds()),
+        args=[hold],
+        id="lease",
+        **common,
+    )
     return hold
 
 

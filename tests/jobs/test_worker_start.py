@@ -88,3 +88,41 @@ def test_a_digest_that_catches_up_an_outage_waits_for_the_feeds_read_at_start(
     assert (title in json.dumps(digest["blocks"])) is has_feed_paper
     begun_early = "deliveries begin before the first run of: ['feeds']" in caplog.text
     assert begun_early is not has_feed_paper
+
+
+def test_a_worker_that_waited_for_a_dead_workers_lease_reads_the_feeds_before_deliveries(
+    worker_config, subscribe, stub, file_server
+):
+    """`make run` started again right after one killed with the lease held: its first inbox
+    and feeds runs found the lease taken and did nothing, yet counted as the first ingest,
+    so once the lease lapsed the catch-up digest went out without the papers listed while
+    it was down (the feeds came an ingest interval later). They now run once it is taken."""
+    from dataclasses import replace
+    from datetime import UTC, datetime, timedelta
+
+    import time_machine
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from jobs import worker
+    from storage import deliveries as ledger
+    from storage import lease
+    from tests.bot.conftest import wait_for
+    from tests.jobs.test_fuzz_ingest import rss
+
+    title = "Outage Recovery: Papers Listed While the Worker Was Down"
+    file_server.routes["/feed.xml"] = (200, rss([(title, "We study what a worker misses.")]), {})
+    config = replace(worker_config, feed_urls=(file_server.url("/feed.xml"),), lease_seconds=4)
+    subscribe(datetime(2026, 3, 17, 10, tzinfo=UTC), tz="UTC", at_time="09:00")
+    scheduler = BackgroundScheduler()
+    db = connect(config.db_path)
+    with time_machine.travel(datetime(2026, 3, 19, 10, tzinfo=UTC), tick=True):
+        # The killed worker's lease, still live for a second.
+        lease.acquire(db, worker.LEASE, "dead:1", datetime.now(UTC), timedelta(seconds=1))
+        hold = worker.add_jobs(scheduler, config)
+        scheduler.start()
+        try:
+            wait_for(lambda: [r for r in ledger.ledger(db) if r["state"] == "sent"])
+        finally:
+            worker.stop(scheduler, hold)
+    (digest,) = stub.messages("DU0LOCAL")
+    assert title in json.dumps(digest["blocks"])
