@@ -5,12 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from jobs import worker
 from jobs.worker import prepare_index
-from storage import connect
+from storage import connect, lease
+from storage import deliveries as ledger
 from storage import index as search_index
+from tests.bot.conftest import wait_for
+from tests.jobs.test_fuzz_ingest import rss
 
 
 @pytest.mark.parametrize(
@@ -53,17 +61,6 @@ def test_a_digest_that_catches_up_an_outage_waits_for_the_feeds_read_at_start(
     the feeds brought what was listed while the worker was down; now deliveries begin once
     the inbox and the feeds have been read (here the feed answers a second late), or after
     FIRST_INGEST_WAIT_SECONDS at the most."""
-    from dataclasses import replace
-    from datetime import UTC, datetime
-
-    import time_machine
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from jobs import worker
-    from storage import deliveries as ledger
-    from tests.bot.conftest import wait_for
-    from tests.jobs.test_fuzz_ingest import rss
-
     monkeypatch.setattr(worker, "FIRST_INGEST_WAIT_SECONDS", wait_at_most)
     title = "Outage Recovery: Papers Listed While the Worker Was Down"
     file_server.routes["/feed.xml"] = (200, rss([(title, "We study what a worker misses.")]), {})
@@ -97,18 +94,6 @@ def test_a_worker_that_waited_for_a_dead_workers_lease_reads_the_feeds_before_de
     and feeds runs found the lease taken and did nothing, yet counted as the first ingest,
     so once the lease lapsed the catch-up digest went out without the papers listed while
     it was down (the feeds came an ingest interval later). They now run once it is taken."""
-    from dataclasses import replace
-    from datetime import UTC, datetime, timedelta
-
-    import time_machine
-    from apscheduler.schedulers.background import BackgroundScheduler
-
-    from jobs import worker
-    from storage import deliveries as ledger
-    from storage import lease
-    from tests.bot.conftest import wait_for
-    from tests.jobs.test_fuzz_ingest import rss
-
     title = "Outage Recovery: Papers Listed While the Worker Was Down"
     file_server.routes["/feed.xml"] = (200, rss([(title, "We study what a worker misses.")]), {})
     config = replace(worker_config, feed_urls=(file_server.url("/feed.xml"),), lease_seconds=4)
