@@ -421,7 +421,11 @@ def _merge(
     newer = entry.version is not None and entry.version > (row["arxiv_version"] or 0)
     if newer:
         updates["arxiv_version"] = entry.version
-    if newer and entry.is_revision:
+    # A replacement, or any arXiv entry of a second or later version (an API query lists
+    # the paper as it is now), holds that version's text; taking only its number left the
+    # old text under the new version, and the replacement's own announcement then changed
+    # nothing.
+    if newer and (entry.is_revision or entry.version > 1):
         updates.update(_revised_text(row, entry))
     if entry.is_listing and not row["listed"]:
         updates["listed"] = 1  # listed at last: trending counts it from this sighting on

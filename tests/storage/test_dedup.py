@@ -8,6 +8,7 @@ from jobs.ingest import ingest_bytes, ingest_target
 from storage.index import indexed_ids
 from storage.models import Entry, IngestReport
 from storage.papers import store_entries
+from storage.search import search
 from tests.conftest import NOW, SEEDS
 
 ABSTRACT = (
@@ -318,3 +319,16 @@ def test_a_short_generic_title_merges_only_when_the_abstracts_agree(
     report = store(db, Entry(second_abstract, title), name="two")
     assert db["papers"].count == (1 if same else 2)
     assert report.merges_by_rule == ({"title": 1} if same else {})
+
+
+def test_an_arxiv_api_entry_of_a_newer_version_brings_its_title_and_abstract(db):
+    store(db, Entry(ABSTRACT, "Adapters: A First Look", arxiv_id="2603.01234", version=1))
+    # An arXiv API query (no announce type) lists the paper's second version: its text is
+    # that version's, and the RSS announcing the same replacement later adds nothing.
+    api = Entry(OTHER, "Distilled Samplers in Four Steps", arxiv_id="2603.01234", version=2)
+    store(db, api, name="api")
+    rss = Entry(OTHER, api.title, arxiv_id="2603.01234", version=2, announce="replace")
+    store(db, rss, name="rss")
+    row = next(db.query("SELECT title, abstract, arxiv_version FROM papers"))
+    assert row == {"title": api.title, "abstract": OTHER, "arxiv_version": 2}
+    assert [p["title"] for p in search(db, "distilled samplers").papers] == [api.title]
