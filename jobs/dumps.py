@@ -95,13 +95,18 @@ def _cr_lines(line: bytes) -> Iterator[bytes | None]:
 
 
 def decode_line(raw: bytes, result: Parsed, where: str) -> str:
-    """One line's bytes to text: UTF-8; stray bad bytes are dropped (noted once per input),
-    and a line that is mostly not UTF-8 is read as Windows-1252."""
+    """One line's bytes to text: UTF-8; stray bad bytes among UTF-8 characters are dropped
+    (noted once per input), and a line with none, or mostly not UTF-8, is read as
+    Windows-1252."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("utf-8", errors="replace")
-        if text.count("\ufffd") * 100 < len(text):
+        # Only a UTF-8 character beside the bad bytes says the line is UTF-8: in a Windows
+        # editor's line an accent or a curly quote is far under 1% of an abstract's bytes,
+        # and dropping them made "Schrödinger" "Schrdinger" (its title read right).
+        utf8 = any(c > "\x7f" and c != "\ufffd" for c in text)
+        if utf8 and text.count("\ufffd") * 100 < len(text):
             reason = "invalid UTF-8 bytes dropped"
         else:
             text, reason = raw.decode("cp1252", errors="replace"), _CP1252
