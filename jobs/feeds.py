@@ -329,10 +329,16 @@ def _json_depth(data: bytes) -> int:
 _BINARY = bytes(set(range(32)) - {9, 10, 12, 13, 27})
 
 
+# JSON: an object, or a list opening with a value or closing. A dump without the page's
+# header lines starts with its first title, which may open with a bracket ("[Re]
+# Reproducibility Study ...", "[CLS] Is All You Need").
+_JSON_START = re.compile(rb'\{|\[\s*(?:[\[\]{"\d-]|true|false|null|$)')
+
+
 def sniff(data: bytes) -> str:
     """Guess an input's format from its first bytes: "json", "feed", "dump" or "binary"."""
     head = data[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
-    if head[:1] in (b"[", b"{"):
+    if _JSON_START.match(head):
         return "json"
     if head[:1] == b"<":
         return "feed"

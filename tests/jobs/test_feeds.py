@@ -672,3 +672,23 @@ def test_an_old_paper_in_an_arxiv_api_feed_never_trends(tmp_path):
     assert week == ["Routing Adapters per Token"]
     (old,) = search(db, "adapters speech").papers  # stored and searchable
     assert get_papers(db, [old["id"]])[0]["listed_on"] is None
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        pytest.param("[Re] Reproducibility Study of Fair Ranking", id="bracket"),
+        pytest.param("[CLS] Is All You Need", id="cls"),
+    ],
+)
+def test_a_dump_whose_first_title_starts_with_a_bracket_is_a_dump_not_json(db, title):
+    # A dump without the page's header lines starts with its first title: one opening with
+    # `[` failed the whole dump as "not valid JSON".
+    abstract = (
+        "We reproduce a study of fair ranking under uncertainty and find that its main claims "
+        "hold on two of the three datasets, while the third needs a different calibration."
+    )
+    data = f"{title}\n\n{abstract}\n".encode()
+    report = ingest_bytes(db, "headerless.txt", data, NOW)
+    assert (report.error, report.new_papers) == (None, 1)
+    assert next(db.query("SELECT title FROM papers"))["title"] == title
