@@ -1076,6 +1076,18 @@ def test_one_arxiv_replacement_is_said_in_the_singular(tmp_path):
     assert "; 1 arXiv replacement (never alerted)" in ran.stdout
 
 
+def test_a_paper_listed_twice_in_one_input_is_accounted_for(tmp_path):
+    # "3 parsed, 2 new papers, 0 merged sightings, 0 skipped": the third entry, the same
+    # paper again, was said nowhere.
+    item = {"paper": {"id": "2603.01234", "title": "LoRA Soup", "summary": "We merge LoRA."}}
+    other = {"paper": {"id": "2603.05555", "title": "LoRA Routing", "summary": "We route."}}
+    path = tmp_path / "daily.json"
+    path.write_text(json.dumps([item, other, item]), encoding="utf-8")
+    ran = run(tmp_path / "papers.db", "ingest", str(path))
+    assert ran.stdout.startswith(f"{path}: 3 parsed, 2 new papers, 0 merged sightings, 0 skipped")
+    assert "; 1 entry repeated a paper earlier in this input" in ran.stdout
+
+
 def test_the_readme_says_where_make_installs_the_papers_command():
     # After `make run`, the README's `papers stats` answered "command not found": the
     # command is in the virtualenv the Makefile makes, which nothing puts on PATH.
