@@ -41,7 +41,11 @@ _OPERATOR_TOKEN = re.compile(r"(?<![^\s,;])(?:AND|OR|NOT|\+|\|)(?![^\s,;])")
 # Typographic double quotes, as Slack's clients and keyboards type them, are phrase quotes.
 _QUOTES = str.maketrans(dict.fromkeys("“”„‟«»″", '"'))
 _ARXIV_NEW = re.compile(r"(?<![\d.])(\d{4}\.\d{4,5})(v\d+)?(?!\d)")
-_ARXIV_OLD = re.compile(r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/\d{7})(v\d+)?\b")
+# An old-style id's number is YYMMNNN from 1991 to March 2007: "posts/1234567" in a blog's
+# link is none (taken for one, it showed as the broken link arxiv.org/abs/posts/1234567).
+_ARXIV_OLD = re.compile(
+    r"\b([a-z][a-z\-]+(?:\.[A-Z]{2})?/(?:9[1-9]|0[0-7])(?:0[1-9]|1[0-2])\d{3})(v\d+)?\b"
+)
 
 
 # ASCII bytes as normalize_title reads them: letters lower-cased, digits kept, everything

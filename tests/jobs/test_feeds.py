@@ -692,3 +692,26 @@ def test_a_dump_whose_first_title_starts_with_a_bracket_is_a_dump_not_json(db, t
     report = ingest_bytes(db, "headerless.txt", data, NOW)
     assert (report.error, report.new_papers) == (None, 1)
     assert next(db.query("SELECT title FROM papers"))["title"] == title
+
+
+@pytest.mark.parametrize(
+    ("link", "ident"),
+    [
+        pytest.param("https://blog.example.com/posts/1234567", None, id="blog-post"),
+        pytest.param("https://pubmed.ncbi.nlm.nih.gov/1234567/", None, id="pubmed"),
+        pytest.param("https://arxiv.org/abs/hep-th/9901001v2", "hep-th/9901001", id="old-style"),
+        pytest.param("https://arxiv.org/abs/math.AG/0601001", "math.AG/0601001", id="subject"),
+    ],
+)
+def test_a_link_with_seven_digits_is_an_old_arxiv_id_only_when_it_can_be_one(link, ident):
+    # "posts/1234567" was taken for an old-style arXiv id: the paper was shown with the
+    # broken link https://arxiv.org/abs/posts/1234567 instead of its own.
+    rss = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        f"<title>A Post About Adapters</title><link>{link}</link>"
+        "<description>We describe adapters for language models and what they cost.</description>"
+        "</item></channel></rss>"
+    )
+    entry = parse_feed(rss.encode(), DAY).entries[0]
+    assert entry.arxiv_id == ident
+    assert entry.url == (f"https://arxiv.org/abs/{ident}" if ident else link)
