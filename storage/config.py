@@ -24,8 +24,18 @@ def _load_dotenv(path: Path) -> dict[str, str]:
         key = key.strip()
         if key.startswith("export ") or key.startswith("export\t"):  # a shell-sourced .env
             key = key[len("export") :].strip()
-        values[key] = value.strip().strip('"').strip("'")
+        values[key] = _dotenv_value(value)
     return values
+
+
+def _dotenv_value(raw: str) -> str:
+    """A .env value as python-dotenv reads it: a quoted one up to its closing quote, an
+    unquoted one up to a ` #` comment (a comment kept in a signing secret failed every
+    request's signature)."""
+    raw = raw.strip()
+    if raw[:1] in ('"', "'") and raw[0] in raw[1:]:
+        return raw[1 : raw.index(raw[0], 1)]
+    return re.split(r"\s#", raw, maxsplit=1)[0].strip().strip('"').strip("'")
 
 
 def _dotenv_text(path: Path) -> str:

@@ -118,3 +118,23 @@ def test_a_dotenv_saved_as_utf32_is_read(tmp_path, monkeypatch):
     dotenv = tmp_path / ".env"
     dotenv.write_bytes("PAPERS_DIGEST_SIZE=7\n".encode("utf-32"))  # its mark starts FF FE
     assert Config.from_env(dotenv=dotenv).digest_size == 7
+
+
+def test_a_comment_after_a_dotenv_value_is_not_part_of_it(tmp_path, monkeypatch):
+    # `KEY=value  # why` (as python-dotenv and docker compose read it) kept the comment in
+    # the value: a signing secret so noted made Slack's every request a 401, a feed list
+    # gained the feeds `#` and `arXiv`. A `#` inside quotes or a word stays.
+    for key in ("SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "PAPERS_FEEDS", "PAPERS_EMPTY_DIGEST"):
+        monkeypatch.delenv(key, raising=False)
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "SLACK_SIGNING_SECRET=abc123  # from Basic Information\n"
+        "SLACK_BOT_TOKEN='xoxb-1 #2' # quoted: the # is the token's\n"
+        "PAPERS_FEEDS=https://a.example/rss#top https://b.example/rss\t# arXiv\n"
+        "PAPERS_EMPTY_DIGEST=note # or skip\n"
+    )
+    config = Config.from_env(dotenv=dotenv)
+    assert config.slack_signing_secret == "abc123"
+    assert config.slack_bot_token == "xoxb-1 #2"
+    assert config.feed_urls == ("https://a.example/rss#top", "https://b.example/rss")
+    assert config.empty_digest == "note"
