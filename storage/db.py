@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from storage.config import Config
 from storage.errors import ConfigError, DatabaseError
 
 migrations = Migrations("papers")
@@ -73,9 +74,11 @@ def connect(path: str | Path, migrate: bool = True, create: bool = True) -> Data
         path = Path(path)
         # A mistyped path is an error, never a new empty database in a new folder.
         if not create and not path.parent.is_dir():
+            # `papers ingest` makes the default data/ folder only: elsewhere it fails too.
+            default = path.parent == Path(Config.db_path).parent
             raise DatabaseError(
                 f"There is no database at {path}: the folder {str(path.parent)!r} does not"
-                " exist; run `papers ingest` first."
+                f" exist; {'run `papers ingest` first' if default else 'check the path'}."
             )
         if not path.parent.is_dir():
             raise ConfigError(

@@ -189,6 +189,9 @@ def test_db_in_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "does not exist" in result.stderr and "0 papers" not in result.stdout
     assert not (tmp_path / "no").exists()
+    # It said "run `papers ingest` first", which fails the same way: ingest makes no folder
+    # but the default data/.
+    assert "papers ingest" not in result.stderr and "check the path" in result.stderr
 
 
 def test_the_default_data_folder_is_created_by_ingest(tmp_path):
