@@ -637,7 +637,7 @@ def _described(subscriptions: list[Subscription], due_after: datetime | None = N
     lines = []
     for sub in subscriptions:
         when = views.next_delivery(sub, due_after) if due_after else ""
-        lines.append(views.describe(sub) + (f" {when}" if when else ""))
+        lines.append(views.describe(sub) + (f" · {when}" if when else ""))
     return "\n".join(lines)
 
 

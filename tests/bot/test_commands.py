@@ -248,6 +248,9 @@ def test_pause_and_resume_by_command(reply, config):
     assert "Paused 1 subscription" in all_text(reply("pause channel"))
     resumed = all_text(reply("resume all"))
     assert "Resumed 2 subscriptions" in resumed and "paused" not in resumed
+    # Each resumed line names its next digest apart from its timezone (it read
+    # "daily at 09:00 Europe/Berlin Next digest: ...").
+    assert resumed.count(" · Next digest: ") == 2, resumed
     assert "_paused" not in all_text(reply("list"))
     # A subscription Slack paused keeps why when it is paused again.
     db = connect(config.db_path)
