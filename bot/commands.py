@@ -852,7 +852,7 @@ def subscription_list(
     listed = subs.visible_to(db, team_id, user_id, channel_id)
     if offset >= len(listed):
         offset = views.list_page_before(listed, len(listed))
-    return views.list_message(listed, note, offset)
+    return views.list_message(listed, note, offset, user_id)
 
 
 def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now: datetime) -> dict:

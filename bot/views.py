@@ -697,9 +697,21 @@ def list_page_before(subs: list[Subscription], end: int) -> int:
     return start
 
 
-def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> dict:
+def _list_heading(subs: list[Subscription], user_id: str | None) -> str:
+    """Whose the listed subscriptions are: a channel's digest another member set up is not
+    the reader's (only its creator or an admin may change it)."""
+    mine = [s.user_id == user_id for s in subs] if user_id is not None else [True]
+    if all(mine):
+        return "Your subscriptions"
+    return "Your subscriptions and this channel's" if any(mine) else "This channel's subscriptions"
+
+
+def list_message(
+    subs: list[Subscription], note: str = "", offset: int = 0, user_id: str | None = None
+) -> dict:
     """The /papers list reply: the page of `subs` from `offset` on, with Previous/Next when
-    there are more, and a `note` (mrkdwn) after it when one is given."""
+    there are more, and a `note` (mrkdwn) after it when one is given; headed as `user_id`'s,
+    the channel's (set up by others), or both."""
     if not subs:
         empty = "No subscriptions yet. Try `/papers subscribe lora daily at 09:00`."
         return text_message(empty + (f"\n{note}" if note else ""))
@@ -711,7 +723,7 @@ def list_message(subs: list[Subscription], note: str = "", offset: int = 0) -> d
         lines.pop()
     count = len(lines)
     shown = f" ({len(subs)}) · {offset + 1}–{offset + count}" if count < len(subs) else ""
-    lines = [f"*Your subscriptions*{shown}", *lines, LIST_FOOTER]
+    lines = [f"*{_list_heading(subs, user_id)}*{shown}", *lines, LIST_FOOTER]
     lines += [truncate(note, SECTION_CHARS)] if note else []  # a section holds 3,000
     sections = [lines[0]]
     for line in lines[1:]:

@@ -237,6 +237,18 @@ def test_unsubscribe_takes_what_subscribe_and_list_said(reply, made, removal, re
     assert all(line not in listed for line in removed) and all(line in listed for line in kept)
 
 
+def test_list_names_the_channels_subscriptions_as_the_channels(reply):
+    """Another member's `/papers list` in #general headed the channel's digest "Your
+    subscriptions", though only its creator (or an admin) may pause or remove it."""
+    reply("subscribe channel weekly")
+    assert all_text(reply("list", user="U0OTHER")).startswith(
+        '[{"text": {"text": "*This channel\'s subscriptions*'
+    )
+    reply("subscribe lora daily", user="U0OTHER")
+    assert "*Your subscriptions and this channel's*" in all_text(reply("list", user="U0OTHER"))
+    assert "*Your subscriptions*" in all_text(reply("list"))  # the creator's own
+
+
 def test_pause_and_resume_by_command(reply, config):
     """`/papers list` says a subscription is paused, but only App Home could pause or resume
     one: `/papers pause 1` searched papers for the words "pause 1"."""
