@@ -15,13 +15,14 @@ from jobs.delivery import ClientFor, Message, Outcome, Skip, deliver
 from storage import meta
 from storage import subscriptions as subs
 from storage.deliveries import sent_paper_ids
-from storage.papers import get_papers, newest_paper_id, unlisted_ids
+from storage.papers import get_papers, newest_late_listing, newest_paper_id, unlisted_ids
 from storage.search import match_each
 from storage.subscriptions import Subscription
 from storage.text import query_key
 
 log = logging.getLogger(__name__)
 BOOKMARK = "alerts_after_paper_id"
+LATE_BOOKMARK = "alerts_after_late_listing"
 
 
 def run_alerts(
@@ -36,19 +37,41 @@ def run_alerts(
     if mark is None:
         # First run: the papers already here are the back catalogue, not news.
         meta.put(db, BOOKMARK, str(newest))
+        late_listings(db, LATE_BOOKMARK, passed=True)
         return outcomes
     after = int(mark)
-    if newest > after:
+    late = late_listings(db, LATE_BOOKMARK)
+    if newest > after or late[1] > late[0]:
         subscriptions = subs.instant(db)
         norms = {k: query_key(k) for k in {s.keywords for s in subscriptions}}
-        matches = _match_queries(db, set(norms.values()), after, newest)
+        matches = _match_queries(db, set(norms.values()), after, newest, late)
         pending = [(sub, matches.get(norms[sub.keywords], [])) for sub in subscriptions]
-        outcomes = send_alerts(db, client_for, pending, f"alert:{after}-{newest}", now, stopping)
+        period = alert_period("alert", after, newest, late)
+        outcomes = send_alerts(db, client_for, pending, period, now, stopping)
         if not (stopping and stopping.is_set()):
             meta.put(db, BOOKMARK, str(newest))
+            meta.put(db, LATE_BOOKMARK, str(late[1]))
     if outcomes:
         log.info("alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes
+
+
+def late_listings(db: Database, bookmark: str, passed: bool = False) -> tuple[int, int]:
+    """The late listings an alert run takes, numbered in (first, last]: stored papers that a
+    listing named only after the bookmark over paper ids had passed them (looked up for a
+    pasted link, or known from a replacement). `passed` moves `bookmark` past them all: the
+    first run's back catalogue. Unset (the table is newer than the bookmarks), it is 0."""
+    newest = newest_late_listing(db)
+    if passed:
+        meta.put(db, bookmark, str(newest))
+    return int(meta.get(db, bookmark) or 0), newest
+
+
+def alert_period(kind: str, after: int, newest: int, late: tuple[int, int]) -> str:
+    """An alert run's delivery period: what it took, so that a run again after a crash is
+    the same delivery."""
+    period = f"{kind}:{after}-{newest}"
+    return period + (f"+late:{late[0]}-{late[1]}" if late[1] > late[0] else "")
 
 
 def match_new_papers(
@@ -61,10 +84,10 @@ def match_new_papers(
 
 
 def _match_queries(
-    db: Database, queries: set[str], after: int, newest: int
+    db: Database, queries: set[str], after: int, newest: int, late: tuple[int, int] = (0, 0)
 ) -> dict[str, list[int]]:
     # Queries already in their query_key form, each matched once.
-    matches = match_each(db, sorted(queries), after, newest)
+    matches = match_each(db, sorted(queries), after, newest, late)
     revisions = unlisted_ids(db, after, newest)  # arXiv replacements are never news
     if not revisions:  # most runs: tens of thousands of lists left as they are
         return matches

@@ -5,7 +5,8 @@ alerts take the one exactly-once path of keyword alerts and digests (jobs.delive
 ledger claim, stored message, post with a delivery key, confirm; sent_papers keeps each
 paper to one alert). The bookmark is the newest row of paper_authors, not of papers: a paper
 that first came from a dump without names and then from an arXiv feed or HF JSON with them
-"arrives" for its authors when their names do."""
+"arrives" for its authors when their names do; and one stored before anything listed it
+(looked up for a pasted link) arrives when a listing names it (storage's late listings)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from bot import views
-from jobs.alerts import send_alerts
+from jobs.alerts import alert_period, late_listings, send_alerts
 from jobs.delivery import ClientFor
 from storage import authors, meta
 from storage.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
 BOOKMARK = "author_alerts_after_row"
+LATE_BOOKMARK = "author_alerts_after_late_listing"
 
 
 def run_author_alerts(
@@ -37,18 +39,22 @@ def run_author_alerts(
     if mark is None:
         # First run: the names already here are the back catalogue, not news.
         meta.put(db, BOOKMARK, str(newest))
+        late_listings(db, LATE_BOOKMARK, passed=True)
         return outcomes
     after = int(mark)
-    if newest <= after:
+    late = late_listings(db, LATE_BOOKMARK)
+    if newest <= after and late[1] <= late[0]:
         return outcomes
     follows = authors.follows(db)
     wanted = {sub.id: authors.parse_name(sub.author) for sub in follows}
-    found = authors.papers_by_followed(db, [n for n in wanted.values() if n], after, newest)
+    names = [n for n in wanted.values() if n]
+    found = authors.papers_by_followed(db, names, after, newest, late)
     pending = _once_per_person(follows, {sub.id: found.get(wanted[sub.id], []) for sub in follows})
-    period = f"author:{after}-{newest}"
+    period = alert_period("author", after, newest, late)
     outcomes = send_alerts(db, client_for, pending, period, now, stopping, _render)
     if not (stopping and stopping.is_set()):
         meta.put(db, BOOKMARK, str(newest))
+        meta.put(db, LATE_BOOKMARK, str(late[1]))
     if outcomes:
         log.info("author alerts: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes

@@ -457,18 +457,20 @@ def newest_author_row(db: Database) -> int:
 
 
 def papers_by_followed(
-    db: Database, wanted: list[Name], after: int, newest: int
+    db: Database, wanted: list[Name], after: int, newest: int, late: tuple[int, int] = (0, 0)
 ) -> dict[Name, list[int]]:
-    """For each followed name, the papers whose names became known in rows (after, newest]
-    and have that person as an author; never a paper that was not listed as news (an arXiv
-    replacement, or a paper fetched for a pasted link)."""
+    """For each followed name, the papers whose names became known in rows (after, newest],
+    or that are late listings numbered in (`late`], and have that person as an author;
+    never a paper that was not listed as news (an arXiv replacement, or a paper fetched for
+    a pasted link)."""
     surnames = sorted({name.key for name in wanted})
     found: dict[Name, list[int]] = {name: [] for name in wanted}
     for surname in surnames:
         rows = db.execute(
             "SELECT a.paper_id, a.name FROM paper_authors a JOIN papers p ON p.id = a.paper_id"
-            " WHERE a.surname = ? AND a.id > ? AND a.id <= ? AND p.listed ORDER BY a.id",
-            [surname, after, newest],
+            " WHERE a.surname = ? AND p.listed AND (a.id > ? AND a.id <= ? OR a.paper_id IN"
+            " (SELECT paper_id FROM late_listings WHERE seq > ? AND seq <= ?)) ORDER BY a.id",
+            [surname, after, newest, *late],
         ).fetchall()
         if not rows:
             continue

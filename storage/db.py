@@ -561,3 +561,14 @@ def m019_back_catalogue(db: Database) -> None:
         "UPDATE sightings SET listing = 'back-catalogue' WHERE listing IN ('dated', 'undated')"
         " AND paper_id IN (SELECT id FROM papers WHERE listed = 0)"
     )
+
+
+@migrations()
+def m020_late_listings(db: Database) -> None:
+    """A paper stored before anything listed it (fetched for a pasted link, or known from
+    an arXiv replacement) is news when a listing names it at last; its id lies behind the
+    alerts' bookmarks by then, so each such listing is noted in order for them."""
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS late_listings"
+        " (seq INTEGER PRIMARY KEY, paper_id INTEGER NOT NULL REFERENCES papers(id))"
+    )

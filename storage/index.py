@@ -1673,18 +1673,24 @@ def match_new(
     after: int,
     newest: int,
     limit: int,
+    late: tuple[int, int] = (0, 0),
 ) -> dict[str, list[int]]:
     """For each (key, groups, excludes), every id in (after, newest] it matches (oldest
-    first), from a temporary in-memory index of only those papers: thousands of queries each
-    search a few thousand fresh papers instead of the whole store's index. A query is first
-    asked for `limit` ids (most match far fewer); one that has that many is counted and
-    asked for all of them."""
+    first), and every paper of the late listings numbered in (`late`], from a temporary
+    in-memory index of only those papers: thousands of queries each search a few thousand
+    fresh papers instead of the whole store's index. A query is first asked for `limit` ids
+    (most match far fewer); one that has that many is counted and asked for all of them."""
     index = _registered(tantivy.Index(ALERT_SCHEMA))
     writer = index.writer(heap_size=ALERT_HEAP, num_threads=ALERT_INDEX_THREADS)
-    rows = db.query(
-        "SELECT id, title, title_derived, abstract FROM papers WHERE id > ? AND id <= ?",
-        [after, newest],
-    )
+    columns = "SELECT id, title, title_derived, abstract FROM papers"
+    sql, params = f"{columns} WHERE id > ? AND id <= ?", [after, newest]
+    if late[1] > late[0]:  # papers listed at last, each once (some may be in the range)
+        sql += (
+            f" UNION ALL {columns} WHERE id IN (SELECT paper_id FROM late_listings"
+            " WHERE seq > ? AND seq <= ?) AND NOT (id > ? AND id <= ?)"
+        )
+        params += [*late, after, newest]
+    rows = db.query(sql, params)
     for row in rows:
         writer.add_document(_alert_document(row))
     # The writer's thread analyses the queued papers (stemming: most of the build) while

@@ -305,6 +305,7 @@ class _Writes:
     new_texts: list[str] = field(default_factory=list)  # of the new papers, for their words
     words: set[str] = field(default_factory=set)  # for "did you mean"
     touched: list[int] = field(default_factory=list)  # every paper a sighting names
+    late: list[int] = field(default_factory=list)  # stored papers a listing named at last
 
     def flush(self, db: Database) -> None:
         """Write what the batch collected (inside its transaction)."""
@@ -333,6 +334,9 @@ class _Writes:
             "INSERT INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
             " comments, seen_at, listing) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             self.sightings,
+        )
+        db.conn.executemany(
+            "INSERT INTO late_listings (paper_id) VALUES (?)", [(i,) for i in self.late]
         )
         # Surface words for "did you mean", each inserted once (no second full-text index).
         db.conn.executemany(
@@ -447,6 +451,8 @@ def _merge(
     else:
         writes.changed.setdefault(paper_id, row).update(updates)
         writes.updates.setdefault(paper_id, {}).update(updates)
+        if "listed" in updates:  # news now, behind the alerts' bookmarks (late_listings)
+            writes.late.append(paper_id)
     if "authors" in updates:  # the names became known with this sighting
         writes.authors += author_rows(paper_id, entry.authors)
     if updates.keys() & {"title", "abstract", "arxiv_id"}:
@@ -802,6 +808,12 @@ def save_validators(db: Database, name: str, kind: str, etag: str | None, modifi
 def newest_paper_id(db: Database) -> int:
     """The highest paper id (0 for an empty store): new papers have higher ids."""
     return next(db.query("SELECT COALESCE(MAX(id), 0) AS n FROM papers"))["n"]
+
+
+def newest_late_listing(db: Database) -> int:
+    """The newest late listing's number (0 for none): a stored paper that a listing named
+    only after it was stored unlisted (looked up for a pasted link, or a replacement)."""
+    return db.execute("SELECT COALESCE(MAX(seq), 0) FROM late_listings").fetchone()[0]
 
 
 def unlisted_ids(db: Database, after: int, newest: int) -> set[int]:

@@ -632,9 +632,12 @@ def _plain_groups(text: str, words: dict[str, Term]) -> list[list[Term]] | None:
     return groups
 
 
-def match_each(db: Database, queries: list[str], after: int, newest: int) -> dict[str, list[int]]:
+def match_each(
+    db: Database, queries: list[str], after: int, newest: int, late: tuple[int, int] = (0, 0)
+) -> dict[str, list[int]]:
     """For each query, the ids in (after, newest] of the papers it matches (keyword alerts),
-    oldest first, every one of them; a query that cannot be parsed matches nothing."""
+    and those of the late listings numbered in (`late`], every one of them; a query that
+    cannot be parsed matches nothing."""
     matches: dict[str, list[int]] = {}
     words: dict[str, Term] = {}  # one Term per word, shared by the queries that hold it
     opened: list = []
@@ -670,5 +673,5 @@ def match_each(db: Database, queries: list[str], after: int, newest: int) -> dic
             yield text, query.groups, query.excludes
 
     if queries:
-        matches.update(search_index.match_new(db, parsed(), after, newest, ALERT_LIMIT))
+        matches.update(search_index.match_new(db, parsed(), after, newest, ALERT_LIMIT, late))
     return matches

@@ -217,6 +217,41 @@ def test_a_paper_fetched_for_a_pasted_link_is_never_news(slack, config, lookup):
     assert LORA not in {p["arxiv_id"] for p in trending(db, NOW, "week", limit=200)}
 
 
+def test_a_paper_looked_up_before_it_is_listed_is_alerted_once_when_it_is(slack, config, lookup):
+    """A link pasted the day before Hugging Face lists the paper: the lookup stored it
+    unlisted, and the alerts' bookmarks passed it then, so its listing the next day was
+    never news for its keyword or author alerts (trending counted it, alerts never did)."""
+    from jobs.alerts import run_alerts
+    from jobs.author_alerts import run_author_alerts
+    from jobs.slack import client_factory
+
+    db = connect(config.db_path)
+    client_for = client_factory(config)
+    run_alerts(db, client_for, NOW)  # the first runs mark the back catalogue
+    run_author_alerts(db, client_for, NOW)
+    assert "Subscribed" in slack_reply(slack, "subscribe low-rank instant")
+    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    lookup(db, LORA)
+    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
+    listing = {
+        "paper": {
+            "id": LORA,
+            "title": "LoRA: Low-Rank Adaptation of Large Language Models",
+            "summary": "We propose low-rank adaptation, which freezes the pretrained weights.",
+            "upvotes": 120,
+            "authors": [{"name": "Edward J. Hu"}, {"name": "Yelong Shen"}],
+        },
+        "publishedAt": "2026-03-18T02:10:00.000Z",
+    }
+    for upvotes in (120, 150):  # listed, then listed again the next day
+        listing["paper"]["upvotes"] = upvotes
+        ingest_bytes(db, f"{upvotes}.json", json.dumps([listing]).encode(), NOW)
+        run_alerts(db, client_for, NOW)
+        run_author_alerts(db, client_for, NOW)
+    texts = [m["text"] for m in slack.messages("DU0LOCAL")]
+    assert sorted(texts) == sorted(["1 new paper on low-rank", "New paper by Edward J. Hu"])
+
+
 def slack_reply(slack, text: str) -> str:
     sent = slack.command(text)
     posts = wait_for(lambda: slack.responses(sent["response_id"]))
