@@ -615,15 +615,31 @@ TEXT_SECTIONS = 3
 
 def _sections(text: str) -> list[str]:
     """Text in as many sections as it needs, split at line ends; a line longer than a
-    section (a long command quoted back in an error) is shortened."""
+    section (a long command quoted back in an error) is shortened. Past TEXT_SECTIONS, the
+    lines that fit are kept with the last one (a reply's closing note, such as what a
+    command left as it was), and a line says how many were left out."""
+    lines = [truncate(line, SECTION_CHARS) for line in text.split("\n")]
+    parts = _packed(lines)
+    if len(parts) <= TEXT_SECTIONS:
+        return parts
+    end = len(lines) - 2  # the line before the last
+    while True:
+        left_out = plural(len(lines) - 1 - end, "more line")
+        parts = _packed([*lines[:end], f"_… {left_out} not shown_", lines[-1]])
+        if len(parts) <= TEXT_SECTIONS or end == 0:  # two lines always fit
+            return parts
+        end -= 1
+
+
+def _packed(lines: list[str]) -> list[str]:
+    """Lines joined into sections of at most SECTION_CHARS, split at line ends."""
     parts: list[str] = []
-    for line in text.split("\n"):
-        line = truncate(line, SECTION_CHARS)
+    for line in lines:
         if parts and len(parts[-1]) + 1 + len(line) <= SECTION_CHARS:
             parts[-1] += "\n" + line
         else:
             parts.append(line)
-    return parts[:TEXT_SECTIONS]
+    return parts
 
 
 def warning_message(error: Exception) -> dict:

@@ -425,6 +425,26 @@ def test_list_with_many_long_subscriptions_shows_them_all(config, reply, count, 
     assert "Remove one with" in text
 
 
+def test_a_pause_reply_too_long_for_slack_keeps_what_it_left_as_it_was(config, reply):
+    """A reply past what one message holds was cut after its third section, and with it its
+    last line: "Left as it was: ... set up by another member" was gone, so the numbers it
+    named read as paused."""
+    from slackstub.limits import validate_blocks
+    from tests.conftest import add_subscription
+
+    db = connect(config.db_path)
+    for user in ("U0LOCAL", "U0OTHER"):
+        for n in range(25):
+            keywords = f"{user} {n} " + "&" * 180  # each & is five characters escaped
+            add_subscription(db, "T0LOCAL", user, "C0GENERAL", keywords=keywords)
+    message = reply("pause " + " ".join(str(n) for n in range(1, 52)))
+    assert validate_blocks(message["blocks"]) == []
+    text = all_text(message)
+    assert "Paused 25 subscriptions" in text and "more lines not shown" in text
+    assert "Left as it was: #51: no subscription of yours has that number" in text
+    assert "set up by another member, so only they or a workspace admin can pause them" in text
+
+
 @pytest.mark.parametrize("pages", [0, 1], ids=["first-page", "after-next"])
 def test_sharing_the_same_results_twice_posts_them_once(slack, reply, pages):
     """A double click (or a second press) on Share posted the page twice in the channel; the
