@@ -19,6 +19,7 @@ from slack_bolt.logger.messages import warning_client_prioritized_and_token_skip
 from slack_bolt.oauth.callback_options import CallbackOptions, FailureArgs, SuccessArgs
 from slack_bolt.oauth.oauth_settings import OAuthSettings
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.oauth.state_store.sqlite3 import SQLite3OAuthStateStore
 from slack_sdk.signature import SignatureVerifier
@@ -445,13 +446,51 @@ def make_http_server(app: App, host: str, port: int) -> HttpServer:
     return HttpServer(wsgi_app(app), host, port)
 
 
+def install_pages(app: App, config: Config, host: str) -> HttpServer | None:
+    """In Socket Mode with OAuth, the install page and OAuth redirect served over HTTP on
+    PORT (running in a thread): a workspace installs in a browser, which Socket Mode's
+    connection never reaches. None in any other mode."""
+    if not (config.slack_app_token and config.oauth):
+        return None
+    server = make_http_server(app, host, config.port)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    log.info("install page at http://%s:%d/slack/install", host, server.server_port)
+    return server
+
+
+def socket_mode(app: App, config: Config):
+    """The app connected to Slack in Socket Mode (a SocketModeHandler); an app-level token
+    Slack refuses is a ConfigError saying so, never a traceback."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    handler = SocketModeHandler(app, config.slack_app_token)
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        error = exc.response.get("error") if exc.response else None
+        raise ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({error or 'no answer'}): it must be an app-level"
+            " token (xapp-…) with the connections:write scope, from your app's Basic"
+            " Information page, with Socket Mode turned on."
+        ) from None
+    return handler
+
+
 def serve(config: Config, host: str = "0.0.0.0", lookup: Lookup | None = None) -> None:
     """Run the bot until interrupted: Socket Mode with SLACK_APP_TOKEN, else HTTP."""
     app = build_app(config, lookup)
     if config.slack_app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        SocketModeHandler(app, config.slack_app_token).start()
+        pages = install_pages(app, config, host)
+        try:
+            handler = socket_mode(app, config)
+            log.info("papers bot connected to Slack in Socket Mode")
+            try:
+                threading.Event().wait()  # until Ctrl-C, as SocketModeHandler.start()
+            finally:
+                handler.close()
+        finally:
+            if pages:
+                pages.shutdown()
         return
     server = make_http_server(app, host, config.port)
     log.info("papers bot listening on http://%s:%d/slack/events", host, server.server_port)

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlite_utils import Database
 
-from bot.app import build_app, make_http_server
+from bot.app import build_app, install_pages, make_http_server, socket_mode
 from jobs.arxiv_lookup import arxiv_lookup
 from jobs.worker import add_jobs, stop, stop_on_sigterm, watch_inbox
 from storage import connect, meta
@@ -81,7 +81,7 @@ def listening_on(port: int, setting: str) -> Iterator[None]:
 
 def run_local(config: Config, standin_port: int) -> None:
     """Run everything; with no Slack credentials, against the stand-in."""
-    stub = demo = None
+    stub = demo = pages = None
     if not (config.slack_bot_token or config.slack_client_id or config.slack_app_token):
         from slackstub import SlackStandIn
 
@@ -106,11 +106,16 @@ def run_local(config: Config, standin_port: int) -> None:
             db.close()
     app = build_app(config, lookup=arxiv_lookup(config))
     if config.slack_app_token:
-        # Socket Mode, as `papers serve`: connect out to Slack, listen on no port.
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-        server = SocketModeHandler(app, config.slack_app_token)
-        server.connect()
+        # Socket Mode, as `papers serve`: connect out to Slack, listen on no port (but for
+        # the install page, with OAuth).
+        with listening_on(config.port, "PORT (`PORT=N make run`)"):
+            pages = install_pages(app, config, "0.0.0.0")
+        try:
+            server = socket_mode(app, config)
+        except ConfigError:
+            if pages:
+                pages.shutdown()
+            raise
     else:
         with listening_on(config.port, "PORT (`PORT=N make run`)"):
             server = make_http_server(app, "127.0.0.1" if stub else "0.0.0.0", config.port)
@@ -144,6 +149,8 @@ def run_local(config: Config, standin_port: int) -> None:
             )
         else:
             where = "in Socket Mode" if config.slack_app_token else f"on port {config.port}"
+            if pages:
+                where += f" (install page at http://localhost:{config.port}/slack/install)"
             print(f"papers bot {where}; worker running.", flush=True)
         while True:  # until Ctrl-C or SIGTERM (a KeyboardInterrupt)
             # A wait with a timeout: the kernel may hand the signal to another thread, and
@@ -156,5 +163,7 @@ def run_local(config: Config, standin_port: int) -> None:
         stop(scheduler, hold)
         if config.slack_app_token:
             server.close()
+            if pages:
+                pages.shutdown()
         else:
             server.shutdown()

@@ -803,17 +803,25 @@ def test_serve_or_standin_on_a_busy_port_is_one_line(tmp_path, busy_port, args, 
 
 @pytest.fixture
 def web_api():
-    """A Web API that records the methods called on it and refuses each one."""
+    """A Web API that records the methods called on it: apps.connections.open gives a
+    Socket Mode address where nothing listens (the client then retries in the background,
+    as after a dropped connection), unless `refused` names Slack's error for it; any other
+    method is refused."""
     import http.server
     import threading
 
     called: list[str] = []
+    refused: dict[str, str] = {}
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            called.append(self.path.rsplit("/", 1)[-1])
-            body = b'{"ok": false, "error": "invalid_auth"}'
+            method = self.path.rsplit("/", 1)[-1]
+            called.append(method)
+            answer = {"ok": False, "error": refused.get(method, "invalid_auth")}
+            if method == "apps.connections.open" and method not in refused:
+                answer = {"ok": True, "url": "ws://127.0.0.1:9/link"}
+            body = json.dumps(answer).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
@@ -825,9 +833,30 @@ def web_api():
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/api/", called
+    yield f"http://127.0.0.1:{server.server_address[1]}/api/", called, refused
     server.shutdown()
     server.server_close()
+
+
+def _socket_mode_env(url: str, port: int, oauth: bool = False) -> dict[str, str]:
+    """The environment of a bot in Socket Mode against the Web API at `url`."""
+    from cryptography.fernet import Fernet
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update(
+        {
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_APP_TOKEN": "xapp-test",
+            "SLACK_API_URL": url,
+            "PORT": str(port),
+        }
+    )
+    if oauth:
+        key = Fernet.generate_key().decode()
+        env.update({"SLACK_CLIENT_ID": "1.2", "SLACK_CLIENT_SECRET": "c", "PAPERS_TOKEN_KEY": key})
+    else:
+        env["SLACK_BOT_TOKEN"] = "xoxb-test"
+    return env
 
 
 def test_make_run_with_an_app_token_connects_out_in_socket_mode(tmp_path, busy_port, web_api):
@@ -835,28 +864,70 @@ def test_make_run_with_an_app_token_connects_out_in_socket_mode(tmp_path, busy_p
     # `make run` needs no free PORT and asks Slack for a Socket Mode connection.
     from tests.bot.conftest import wait_for
 
-    url, called = web_api
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
-    env.update(
-        {
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_APP_TOKEN": "xapp-test",
-            "SLACK_API_URL": url,
-            "PORT": str(busy_port),
-        }
-    )
+    url, called, _ = web_api
     command = [PAPERS, "--db", str(tmp_path / "p.db"), "run"]
-    log = tmp_path / "stderr.txt"
-    with log.open("w") as stderr:
-        process = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=stderr)
+    out = tmp_path / "stdout.txt"
+    with out.open("w") as stdout:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=_socket_mode_env(url, busy_port), stdout=stdout
+        )
     try:
-        assert wait_for(lambda: "apps.connections.open" in called or process.poll() is not None)
-        assert process.poll() is None, log.read_text()
+        assert wait_for(lambda: "worker running" in out.read_text() or process.poll() is not None)
+        assert process.poll() is None
         assert "apps.connections.open" in called
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_socket_mode_with_oauth_still_serves_the_install_page(tmp_path, web_api, command):
+    """Socket Mode with SLACK_CLIENT_ID and SLACK_CLIENT_SECRET listened on no port, so the
+    /slack/install page the README sends each workspace to was never there: an admin's
+    browser (which Socket Mode's connection never reaches) could not install the app."""
+    import socket
+    import urllib.request
+
+    from tests.bot.conftest import wait_for
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url, called, _ = web_api
+    env = _socket_mode_env(url, port, oauth=True)
+    process = subprocess.Popen([PAPERS, "--db", str(tmp_path / "p.db"), command], env=env)
+
+    def page() -> str | None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/slack/install") as answer:
+                return answer.read().decode()
+        except OSError:
+            return None
+
+    try:
+        assert "https://slack.com/oauth/v2/authorize?state=" in wait_for(page)
+        assert "apps.connections.open" in called and process.poll() is None
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+@pytest.mark.parametrize("command", ["serve", "run"])
+def test_an_app_token_slack_refuses_is_one_clear_error(tmp_path, busy_port, web_api, command):
+    """A mistyped or revoked SLACK_APP_TOKEN ended the bot with Bolt's traceback."""
+    url, _, refused = web_api
+    refused["apps.connections.open"] = "invalid_auth"
+    env = _socket_mode_env(url, busy_port)
+    done = subprocess.run(
+        [PAPERS, "--db", str(tmp_path / "p.db"), command],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "Error: Slack refused SLACK_APP_TOKEN (invalid_auth)" in done.stderr
+    assert "Traceback" not in done.stderr and "xapp-test" not in done.stderr
 
 
 @pytest.mark.parametrize(
