@@ -17,6 +17,17 @@ from storage import teams
 log = logging.getLogger(__name__)
 
 
+def forget_tokens(deps: Deps, enterprise_id: str | None, team_id: str) -> None:
+    """Delete every token stored for the workspace (OAuth mode). A workspace that installed
+    before it joined an Enterprise Grid organisation has its rows under no organisation,
+    while its uninstall names one: deleted under the organisation only, they stayed."""
+    if deps.installation_store is None:
+        return
+    deps.installation_store.delete_all(enterprise_id=enterprise_id, team_id=team_id)
+    if enterprise_id:
+        deps.installation_store.delete_all(enterprise_id=None, team_id=team_id)
+
+
 def serve_again_if_installed(deps: Deps, client: WebClient, team_id: str) -> int:
     """A command from a team marked uninstalled or revoked: Slack sends commands only to an
     installed app, so when the bot token works for that team again (auth.test: a reinstall

@@ -396,19 +396,36 @@ class SlackStandIn:
                 self.state.home_errors[user] = failed
         return result
 
-    def event(self, event: dict, team: str | None = None, retry_num: int | None = None) -> dict:
-        """Deliver an Events API event (app_home_opened, app_uninstalled, ...)."""
-        body = json.dumps(
-            {
-                "token": "deprecated",
-                "team_id": team or self.team_id,
-                "api_app_id": "A0LOCAL",
-                "type": "event_callback",
-                "event_id": "Ev" + uuid.uuid4().hex[:10],
-                "event_time": int(time.time()),
-                "event": event,
-            }
-        )
+    def event(
+        self,
+        event: dict,
+        team: str | None = None,
+        retry_num: int | None = None,
+        enterprise: str | None = None,
+    ) -> dict:
+        """Deliver an Events API event (app_home_opened, app_uninstalled, ...); `enterprise`:
+        from a workspace of that Enterprise Grid organisation."""
+        payload = {
+            "token": "deprecated",
+            "team_id": team or self.team_id,
+            "api_app_id": "A0LOCAL",
+            "type": "event_callback",
+            "event_id": "Ev" + uuid.uuid4().hex[:10],
+            "event_time": int(time.time()),
+            "event": event,
+        }
+        if enterprise:
+            payload["enterprise_id"] = enterprise
+            payload["authorizations"] = [
+                {
+                    "enterprise_id": enterprise,
+                    "team_id": team or self.team_id,
+                    "user_id": "U0BOT",
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ]
+        body = json.dumps(payload)
         headers = {**self.sign(body), "Content-Type": "application/json"}
         if retry_num is not None:
             headers["X-Slack-Retry-Num"] = str(retry_num)

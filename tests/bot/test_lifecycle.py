@@ -75,7 +75,16 @@ def _oauth_config(tmp_path, standin) -> Config:
         pytest.param({"type": "tokens_revoked", "tokens": {"bot": ["B0BOT"]}}, id="tokens_revoked"),
     ],
 )
-def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event):
+@pytest.mark.parametrize(
+    "enterprise",
+    [
+        pytest.param(None, id="workspace"),
+        # Installed before the workspace joined an Enterprise Grid organisation: its rows
+        # have no organisation, its uninstall names one, and the tokens stayed.
+        pytest.param("E0GRID", id="joined-a-grid-since"),
+    ],
+)
+def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event, enterprise):
     config = _oauth_config(tmp_path, standin)
     store = SQLite3InstallationStore(database=config.db_path, client_id="111.222")
     store.save(
@@ -94,7 +103,7 @@ def test_oauth_uninstall_deletes_the_team_tokens(tmp_path, standin, event):
     threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     standin.app_url = f"http://127.0.0.1:{server.server_port}/slack/events"
     try:
-        assert standin.event(event)["status"] == 200
+        assert standin.event(event, enterprise=enterprise)["status"] == 200
         wait_for(lambda: store.find_bot(enterprise_id=None, team_id=standin.team_id) is None)
         wait_for(
             lambda: store.find_installation(enterprise_id=None, team_id=standin.team_id) is None

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from slack_bolt import BoltContext
 
 from bot.context import Deps
+from bot.installs import forget_tokens
 from storage import teams
 
 log = logging.getLogger(__name__)
@@ -18,6 +19,5 @@ def app_uninstalled(context: BoltContext, body: dict) -> None:
     deps: Deps = context["deps"]
     team_id = context.team_id or body.get("team_id", "")
     teams.deactivate(deps.db, team_id, teams.UNINSTALLED, datetime.now(UTC))
-    if deps.installation_store is not None:
-        deps.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
+    forget_tokens(deps, context.enterprise_id, team_id)
     log.info("team %s uninstalled the app; delivery stopped", team_id)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from slack_bolt import BoltContext
 
 from bot.context import Deps
+from bot.installs import forget_tokens
 from storage import teams
 
 log = logging.getLogger(__name__)
@@ -20,9 +21,8 @@ def tokens_revoked(event: dict, context: BoltContext, body: dict) -> None:
     deps: Deps = context["deps"]
     team_id = context.team_id or body.get("team_id", "")
     teams.deactivate(deps.db, team_id, teams.REVOKED, datetime.now(UTC))
-    if deps.installation_store is not None:
-        # All the team's rows: an installation row holds the bot token too (delete_bot
-        # leaves it, and Bolt's authorize reads it before the bot rows). The app asks for
-        # no user scopes, so no row of the team holds anything else worth keeping.
-        deps.installation_store.delete_all(enterprise_id=context.enterprise_id, team_id=team_id)
+    # All the team's rows: an installation row holds the bot token too (delete_bot leaves
+    # it, and Bolt's authorize reads it before the bot rows). The app asks for no user
+    # scopes, so no row of the team holds anything else worth keeping.
+    forget_tokens(deps, context.enterprise_id, team_id)
     log.info("team %s revoked the bot token; delivery stopped", team_id)
