@@ -83,7 +83,7 @@ HELP = [
     ("/papers saved", "your reading list (the Save button on any paper adds to it)"),
     (
         "paste an arxiv.org or huggingface.co/papers link",
-        "a preview with Code, More like this, Save",
+        "a preview with Save, More like this, Authors and Code",
     ),
     ("/papers help", "this help"),
 ]
@@ -1135,7 +1135,7 @@ def paper_message(paper: dict) -> dict:
 
 def unfurl_blocks(paper: dict, reason: str | None = None) -> list[dict]:
     """A pasted paper link's preview: title, authors, date, upvotes and why it trends, with
-    Code, More like this and Save."""
+    the paper's buttons (Save, More like this, Authors, Code)."""
     lines = [title_link(paper)]
     if paper.get("authors"):
         lines.append(authors_line(paper["authors"], SECTION_CHARS - len(lines[0]) - 1))
