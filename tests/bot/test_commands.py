@@ -703,27 +703,3 @@ def test_a_members_pause_outlasts_the_reinstall(reply, config, automatic, kept):
         assert "Already paused" in answer and after.paused_reason == automatic
     else:
         assert "Paused 1 subscription" in answer and after.paused_reason == subs.PAUSED_BY_COMMAND
-
-
-def test_a_reply_slack_refuses_is_logged_and_the_user_still_hears_back(slack, monkeypatch, caplog):
-    """Slack refuses a response_url post it cannot show with an HTTP error, which respond
-    returns instead of raising: the member saw nothing after their command, and the log said
-    nothing either."""
-    import logging
-
-    post = slack.response_url_post
-    refused = []
-
-    def refuse_first(response_id: str, body: dict):
-        if not refused:
-            refused.append(response_id)
-            return 400, "invalid_blocks"
-        return post(response_id, body)
-
-    monkeypatch.setattr(slack, "response_url_post", refuse_first)
-    caplog.set_level(logging.WARNING)
-    sent = slack.command("language")
-    answer = wait_for(lambda: slack.responses(sent["response_id"]))[0]
-    assert refused and "went wrong" in answer["text"]
-    assert "invalid_blocks" in caplog.text
-    assert "/response/" not in caplog.text and sent["response_id"] not in caplog.text

@@ -198,41 +198,44 @@ def test_the_arxiv_api_address_comes_from_the_environment():
     assert custom.arxiv_api == "http://127.0.0.1:9/api/query"
 
 
-def test_a_paper_fetched_for_a_pasted_link_is_never_news(slack, config, lookup):
+@pytest.fixture
+def alerting(slack, config):
+    """A lora keyword alert and a follow of Edward J. Hu (LoRA's first author), past the
+    first alert runs; returns the database and a function running both alert jobs."""
     from jobs.alerts import run_alerts
     from jobs.author_alerts import run_author_alerts
     from jobs.slack import client_factory
-    from storage.trending import trending
 
     db = connect(config.db_path)
     client_for = client_factory(config)
-    run_alerts(db, client_for, NOW)  # the first runs mark the back catalogue
-    run_author_alerts(db, client_for, NOW)
-    assert "Subscribed" in slack_reply(slack, "subscribe lora instant")
+
+    def run_alert_jobs():
+        return run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW)
+
+    run_alert_jobs()  # the first runs mark the back catalogue
+    assert "Subscribed" in slack_reply(slack, "subscribe low-rank instant")
     assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    return db, run_alert_jobs
+
+
+def test_a_paper_fetched_for_a_pasted_link_is_never_news(slack, alerting, lookup):
+    from storage.trending import trending
+
+    db, run_alert_jobs = alerting
     assert lookup(db, LORA)["title"].startswith("LoRA: Low-Rank Adaptation")
     # A 2021 paper someone pasted today: no keyword or author alert, not trending today.
-    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
+    assert run_alert_jobs() == {}
     assert slack.messages() == []
     assert LORA not in {p["arxiv_id"] for p in trending(db, NOW, "week", limit=200)}
 
 
-def test_a_paper_looked_up_before_it_is_listed_is_alerted_once_when_it_is(slack, config, lookup):
+def test_a_paper_looked_up_before_it_is_listed_is_alerted_once_when_it_is(slack, alerting, lookup):
     """A link pasted the day before Hugging Face lists the paper: the lookup stored it
     unlisted, and the alerts' bookmarks passed it then, so its listing the next day was
     never news for its keyword or author alerts (trending counted it, alerts never did)."""
-    from jobs.alerts import run_alerts
-    from jobs.author_alerts import run_author_alerts
-    from jobs.slack import client_factory
-
-    db = connect(config.db_path)
-    client_for = client_factory(config)
-    run_alerts(db, client_for, NOW)  # the first runs mark the back catalogue
-    run_author_alerts(db, client_for, NOW)
-    assert "Subscribed" in slack_reply(slack, "subscribe low-rank instant")
-    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    db, run_alert_jobs = alerting
     lookup(db, LORA)
-    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
+    assert run_alert_jobs() == {}
     listing = {
         "paper": {
             "id": LORA,
@@ -246,8 +249,7 @@ def test_a_paper_looked_up_before_it_is_listed_is_alerted_once_when_it_is(slack,
     for upvotes in (120, 150):  # listed, then listed again the next day
         listing["paper"]["upvotes"] = upvotes
         ingest_bytes(db, f"{upvotes}.json", json.dumps([listing]).encode(), NOW)
-        run_alerts(db, client_for, NOW)
-        run_author_alerts(db, client_for, NOW)
+        run_alert_jobs()
     texts = [m["text"] for m in slack.messages("DU0LOCAL")]
     assert sorted(texts) == sorted(["1 new paper on low-rank", "New paper by Edward J. Hu"])
 
