@@ -873,7 +873,7 @@ def split_hint(db: Database) -> str | None:
     if not papers:
         return None
     return (
-        f"The search index holds {papers} papers in one shard: run `papers reindex` once"
+        f"The store holds {papers} papers and its search index one shard: run `papers reindex` once"
         " to split it in two, searched on two cores at once."
     )
 

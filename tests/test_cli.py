@@ -1041,8 +1041,8 @@ def test_ingest_that_grows_the_store_past_one_shard_says_to_reindex(tmp_path, mo
     grown = run(db, "ingest", str(SEEDS))
     assert grown.returncode == 0
     assert grown.stderr == (
-        "The search index holds 111 papers in one shard: run `papers reindex` once to split"
-        " it in two, searched on two cores at once.\n"
+        "The store holds 111 papers and its search index one shard: run `papers reindex`"
+        " once to split it in two, searched on two cores at once.\n"
     )
     assert "Indexed 111 papers" in run(db, "reindex").stdout
     again = run(db, "ingest", str(SEEDS))

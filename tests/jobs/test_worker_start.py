@@ -33,7 +33,7 @@ def test_the_worker_says_when_a_grown_store_should_be_reindexed(
     monkeypatch.setattr(search_index, "SHARD_PAPERS", split_from)
     with caplog.at_level(logging.WARNING, logger="jobs.worker"):
         prepare_index(worker_config)
-    hint = f"The search index holds {papers} papers in one shard: run `papers reindex`"
+    hint = f"The store holds {papers} papers and its search index one shard: run `papers reindex`"
     assert (hint in caplog.text) is told
 
 
