@@ -465,13 +465,26 @@ def papers_by_followed(
     a pasted link)."""
     surnames = sorted({name.key for name in wanted})
     found: dict[Name, list[int]] = {name: [] for name in wanted}
+    # The range on its own: the surname index holds each row's id, so the rows out of range
+    # are never read; the late listings' rows are found from them (CROSS JOIN: in that
+    # order). In one condition each of a common surname's rows was read for its paper_id
+    # (100k rows at 1M papers: 171 ms, against 13).
+    sql = (
+        "SELECT a.id, a.paper_id, a.name FROM paper_authors a JOIN papers p ON p.id = a.paper_id"
+        " WHERE a.surname = ? AND a.id > ? AND a.id <= ? AND p.listed"
+    )
+    if late[1] > late[0]:
+        sql += (
+            " UNION ALL SELECT a.id, a.paper_id, a.name FROM late_listings l CROSS JOIN"
+            " paper_authors a ON a.paper_id = l.paper_id JOIN papers p ON p.id = l.paper_id"
+            " WHERE l.seq > ? AND l.seq <= ? AND a.surname = ? AND p.listed"
+            " AND NOT (a.id > ? AND a.id <= ?)"
+        )
     for surname in surnames:
-        rows = db.execute(
-            "SELECT a.paper_id, a.name FROM paper_authors a JOIN papers p ON p.id = a.paper_id"
-            " WHERE a.surname = ? AND p.listed AND (a.id > ? AND a.id <= ? OR a.paper_id IN"
-            " (SELECT paper_id FROM late_listings WHERE seq > ? AND seq <= ?)) ORDER BY a.id",
-            [surname, after, newest, *late],
-        ).fetchall()
+        params = [surname, after, newest]
+        if late[1] > late[0]:
+            params += [*late, surname, after, newest]
+        rows = [row[1:] for row in db.execute(f"{sql} ORDER BY 1", params).fetchall()]
         if not rows:
             continue
         followed = [name for name in wanted if name.key == surname]
