@@ -35,9 +35,10 @@ def run_alerts(
     newest = newest_paper_id(db)
     mark = meta.get(db, BOOKMARK)
     if mark is None:
-        # First run: the papers already here are the back catalogue, not news.
-        meta.put(db, BOOKMARK, str(newest))
+        # First run: the papers already here are the back catalogue, not news. The late
+        # listings' bookmark first: a run killed before the other is a first run again.
         late_listings(db, LATE_BOOKMARK, passed=True)
+        meta.put(db, BOOKMARK, str(newest))
         return outcomes
     after = int(mark)
     late = late_listings(db, LATE_BOOKMARK)

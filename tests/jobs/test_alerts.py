@@ -479,3 +479,56 @@ def test_a_stopping_worker_begins_no_further_alert_and_the_next_one_sends_the_re
     targets = ["DU0LOCAL", "DU0OTHER", "C0GENERAL"]
     assert [len(stub.messages(t)) for t in targets] == [1, 1, 1]
     assert [r["state"] for r in ledger.ledger(db)] == ["sent"] * 3
+
+
+@pytest.mark.parametrize(
+    "killed_at",
+    [
+        "alerts_after_paper_id",
+        "alerts_after_late_listing",
+        "author_alerts_after_row",
+        "author_alerts_after_late_listing",
+    ],
+)
+def test_a_first_alert_run_killed_between_its_bookmarks_alerts_no_back_catalogue(
+    worker_config, subscribe, stub, monkeypatch, killed_at
+):
+    """A paper looked up for a pasted link and listed since, before the worker's first alert
+    run, is back catalogue. That run wrote the paper bookmark before the late listings' one:
+    killed between the two, the next run was no first run and took every late listing as
+    news."""
+    from jobs.alerts import run_alerts
+    from jobs.author_alerts import run_author_alerts
+    from jobs.slack import client_factory
+    from storage import authors, meta
+    from storage.models import Entry, IngestReport
+    from storage.papers import newest_late_listing, store_entries
+
+    db = connect(worker_config.db_path)
+    abstract = (
+        "We route each token to a mixture of LoRA adapters and show that a learned router"
+        " beats static merging on eight instruction-following benchmarks at equal budget."
+    )
+    entry = Entry(abstract, "LoRA Routing", arxiv_id="2603.01234", authors=["Edward J. Hu"])
+    for name, sighting in [("lookup", replace(entry, looked_up=True)), ("listing", entry)]:
+        store_entries(db, name, "test", name, [sighting], NOW.isoformat(), IngestReport(name))
+    assert newest_late_listing(db) == 1
+    subscribe(NOW, frequency="instant", keywords="lora")
+    authors.follow(db, stub.team_id, "U0LOCAL", "Edward J. Hu", NOW)
+    client_for = client_factory(worker_config)
+    put = meta.put
+
+    def killed(db, key: str, value: str) -> None:
+        if key == killed_at:
+            raise SystemExit("killed")
+        put(db, key, value)
+
+    monkeypatch.setattr(meta, "put", killed)
+    run = run_alerts if killed_at.startswith("alerts") else run_author_alerts
+    with pytest.raises(SystemExit):
+        run(db, client_for, NOW)
+    monkeypatch.setattr(meta, "put", put)
+    for _ in range(2):  # the first runs (again), then a run with nothing new
+        run_alerts(db, client_for, NOW)
+        run_author_alerts(db, client_for, NOW)
+    assert stub.messages("DU0LOCAL") == []
