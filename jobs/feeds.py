@@ -181,7 +181,11 @@ def parse_feed(data: bytes, fetched_on: date) -> Parsed:
                 url=f"https://arxiv.org/abs/{ident}" if ident else (link or None),
                 listed_on=published or fetched_on.isoformat(),
                 announce=announce,
-                version=_version(item.get("id"), prefix.group("id") if prefix else None),
+                version=(
+                    _version(item.get("id"), prefix.group("id") if prefix else None)
+                    if ident
+                    else None  # arXiv's only: a blog's item id may end like one ("…-1v2")
+                ),
                 back_catalogue=announce is None and _old(published, fetched_on),
             )
         )

@@ -422,7 +422,8 @@ def _merge(
         updates["arxiv_id"] = entry.arxiv_id
     if entry.title and row["title_derived"]:
         updates.update(title=entry.title, title_norm=normalize_title(entry.title), title_derived=0)
-    newer = entry.version is not None and entry.version > (row["arxiv_version"] or 0)
+    # A version is arXiv's: another source's item id may end like one ("…/adapters-1v2").
+    newer = bool(entry.arxiv_id) and (entry.version or 0) > (row["arxiv_version"] or 0)
     if newer:
         updates["arxiv_version"] = entry.version
     # A replacement, or any arXiv entry of a second or later version (an API query lists

@@ -332,3 +332,14 @@ def test_an_arxiv_api_entry_of_a_newer_version_brings_its_title_and_abstract(db)
     row = next(db.query("SELECT title, abstract, arxiv_version FROM papers"))
     assert row == {"title": api.title, "abstract": OTHER, "arxiv_version": 2}
     assert [p["title"] for p in search(db, "distilled samplers").papers] == [api.title]
+
+
+def test_a_version_from_an_item_that_is_not_arxivs_never_replaces_the_text(db):
+    # A blog's feed item whose id ends like a version ("…/adapters-1v2"), matched to the
+    # stored paper by its title: it is no new version of the paper, and its summary is not
+    # the paper's abstract.
+    store(db, Entry(ABSTRACT, "Adapters: A First Look", arxiv_id="2603.01234", version=1))
+    blog = Entry(ABSTRACT[:200] + " Our take, in short.", "Adapters: A First Look", version=2)
+    store(db, blog, name="blog")
+    row = next(db.query("SELECT abstract, arxiv_version FROM papers"))
+    assert row == {"abstract": ABSTRACT, "arxiv_version": 1}
