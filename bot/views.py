@@ -608,8 +608,8 @@ def alert_message(
 
 
 # A reply's sections hold 3,000 characters each (SECTION_CHARS); past three of them (a
-# command thousands of characters long, echoed back) the rest is cut, well short of the ~12k
-# a message may total.
+# command thousands of characters long, echoed back) lines are left out (see _sections),
+# well short of the ~12k a message may total.
 TEXT_SECTIONS = 3
 
 
@@ -622,13 +622,18 @@ def _sections(text: str) -> list[str]:
     parts = _packed(lines)
     if len(parts) <= TEXT_SECTIONS:
         return parts
-    end = len(lines) - 2  # the line before the last
-    while True:
+
+    def cut(end: int) -> list[str]:
         left_out = plural(len(lines) - 1 - end, "more line")
-        parts = _packed([*lines[:end], f"_… {left_out} not shown_", lines[-1]])
-        if len(parts) <= TEXT_SECTIONS or end == 0:  # two lines always fit
-            return parts
-        end -= 1
+        return _packed([*lines[:end], f"_… {left_out} not shown_", lines[-1]])
+
+    # The most opening lines that fit (fewer never take more sections), found by bisection:
+    # one line at a time took seconds for a reply of thousands of lines.
+    low, high = 0, len(lines) - 2  # cut(0), two lines, always fits
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if len(cut(middle)) <= TEXT_SECTIONS else (low, middle - 1)
+    return cut(low)
 
 
 def _packed(lines: list[str]) -> list[str]:
