@@ -280,3 +280,27 @@ def test_app_home_says_when_the_app_does_not_answer_and_recovers(slack, reply, b
     page.locator("#log .msg.home [data-action=home_pause_1]").click()
     expect(failed).to_contain_text('The button Pause failed with the error "http_client_error')
     expect(page.locator("#log .msg.home")).to_contain_text("lora")  # the view Slack keeps
+
+
+def test_a_phone_wide_window_shows_the_whole_page(slack, browser_page):
+    # At 375 px the side bar kept its labels on one line and the box its default width: the
+    # page was wider than the window, Send was cut off and each reply ran under its right edge.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers reasoning")
+    box.press("Enter")
+    reply = page.locator("#log .msg.eph")
+    expect(reply).to_contain_text("20 papers match reasoning")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    for part in (page.locator("form button"), reply, page.locator("#tab-home")):
+        box_of = part.bounding_box()
+        assert box_of["x"] >= 0 and box_of["x"] + box_of["width"] <= 375, box_of
+    # The channels stay one tap away, each on one line above the messages, and the box
+    # below them: the messages scroll between the two.
+    tab, send = page.locator("#tab-general").bounding_box(), page.locator("form button")
+    assert tab["y"] >= 0 and tab["height"] < 40
+    assert send.bounding_box()["y"] + send.bounding_box()["height"] <= 700
