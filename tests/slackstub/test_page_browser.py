@@ -304,3 +304,31 @@ def test_a_phone_wide_window_shows_the_whole_page(slack, browser_page):
     tab, send = page.locator("#tab-general").bounding_box(), page.locator("form button")
     assert tab["y"] >= 0 and tab["height"] < 40
     assert send.bounding_box()["y"] + send.bounding_box()["height"] <= 700
+
+
+def test_next_on_an_earlier_reply_keeps_it_in_view(slack, browser_page):
+    # Every change to the page scrolled it to its end: Next on a reply above the newest
+    # replaced it (as it should) and then scrolled it out of sight, as if nothing happened.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box, replies = page.locator("#cmd"), page.locator("#log .msg.eph")
+    for text, said in (("/papers speech", "6 papers match"), ("/papers reasoning", "20 papers")):
+        box.fill(text)
+        box.press("Enter")
+        expect(replies.last).to_contain_text(said)
+    log = page.locator("#log")
+    assert log.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") < 2  # the newest
+    first = replies.first
+    first.locator("[data-action=search_next]").scroll_into_view_if_needed()
+    first.locator("[data-action=search_next]").click()
+    expect(first).to_contain_text("showing 6–6")
+    page.wait_for_timeout(700)  # a poll or two after the change
+    previous = first.locator("[data-action=search_prev]").bounding_box()
+    assert 0 <= previous["y"] <= 760 - previous["height"], previous
+    box.fill("/papers lora")  # a new command shows its reply, at the end
+    box.press("Enter")
+    expect(replies.last).to_contain_text("2 papers match lora")
+    page.wait_for_timeout(300)
+    assert log.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") < 2
