@@ -332,3 +332,27 @@ def test_next_on_an_earlier_reply_keeps_it_in_view(slack, browser_page):
     expect(replies.last).to_contain_text("2 papers match lora")
     page.wait_for_timeout(300)
     assert log.evaluate("e => e.scrollHeight - e.scrollTop - e.clientHeight") < 2
+
+
+def test_the_page_says_when_the_stand_in_is_gone_and_keeps_the_command(slack, browser_page):
+    # With `make run` stopped, the page went on as if nothing were wrong: a command typed
+    # vanished from the box, no reply came, and only the console (an uncaught "Failed to
+    # fetch" every half second) said why.
+    from playwright.sync_api import expect
+
+    page, errors = browser_page, []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(slack.url)
+    status, box = page.locator("#status"), page.locator("#cmd")
+    expect(status).to_be_hidden()
+    page.route("**/_stub/**", lambda route: route.abort())  # the stand-in stopped
+    expect(status).to_contain_text(f"stand-in at {slack.url.split('//')[1]} is not answering")
+    expect(status).to_contain_text("make run")
+    box.fill("/papers lora")
+    box.press("Enter")
+    expect(box).to_have_value("/papers lora")  # kept, to send again
+    page.unroute("**/_stub/**")  # started again: the page finds it by itself
+    expect(status).to_be_hidden()
+    box.press("Enter")
+    expect(page.locator("#log .msg.eph")).to_contain_text("2 papers match lora")
+    assert errors == []
