@@ -356,3 +356,22 @@ def test_the_page_says_when_the_stand_in_is_gone_and_keeps_the_command(slack, br
     box.press("Enter")
     expect(page.locator("#log .msg.eph")).to_contain_text("2 papers match lora")
     assert errors == []
+
+
+def test_enter_in_an_empty_box_sends_nothing(slack, browser_page):
+    # As in Slack, where an empty message box sends nothing: the page sent `/papers` with no
+    # text, and a stray Enter answered with the whole help.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    for text in ("", "   "):
+        box.fill(text)
+        box.press("Enter")
+    page.wait_for_timeout(800)  # a reply would be there by now
+    assert page.locator("#log .msg").count() == 0
+    assert slack.state.responses == {}
+    box.fill("/papers")  # the command alone is sent, as Slack sends it: the help
+    box.press("Enter")
+    expect(page.locator("#log .msg.eph")).to_contain_text("keeps you on top of new ML papers")
