@@ -375,3 +375,30 @@ def test_enter_in_an_empty_box_sends_nothing(slack, browser_page):
     box.fill("/papers")  # the command alone is sent, as Slack sends it: the help
     box.press("Enter")
     expect(page.locator("#log .msg.eph")).to_contain_text("keeps you on top of new ML papers")
+
+
+def test_the_keyboard_alone_types_a_command_and_pages_through_its_reply(slack, browser_page):
+    # The box had no focus on load (typing went nowhere until a click), and each time the
+    # page drew a change (a reply replaced, a message arriving) the focused button was drawn
+    # anew and focus fell back to the page's start: Next by keyboard, then Tab, began again.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.goto(slack.url)
+    expect(page.locator("#cmd")).to_be_focused()
+    page.keyboard.type("/papers reasoning")
+    page.keyboard.press("Enter")
+    reply = page.locator("#log .msg.eph")
+    expect(reply).to_contain_text("showing 1–5")
+    expect(page.locator("#cmd")).to_be_focused()  # ready for the next command
+    reply.locator("[data-action=search_next]").focus()
+    page.keyboard.press("Enter")
+    expect(reply).to_contain_text("showing 6–10")
+    expect(reply.locator("[data-action=search_next]")).to_be_focused()
+    posted = {"channel": "C0GENERAL", "text": "hi"}  # a message arrives: the page redraws
+    status, _, _ = slack.api("chat.postMessage", posted, slack.token)
+    assert status == 200
+    expect(page.locator("#log .msg:not(.eph)")).to_contain_text("hi")
+    expect(reply.locator("[data-action=search_next]")).to_be_focused()
+    page.locator("#tab-dm").click()  # another channel: the box, to type there
+    expect(page.locator("#cmd")).to_be_focused()
