@@ -402,3 +402,34 @@ def test_the_keyboard_alone_types_a_command_and_pages_through_its_reply(slack, b
     expect(reply.locator("[data-action=search_next]")).to_be_focused()
     page.locator("#tab-dm").click()  # another channel: the box, to type there
     expect(page.locator("#cmd")).to_be_focused()
+
+
+STARRED = FEED.replace("Quoted Link Paper", "Starred Link Paper").replace(
+    'https://example.org/p"onmouseover="document.title=\'pwned\'"x="',
+    "https://example.org/find?q=a*b&amp;c=`x`:fire:",
+)
+
+
+def test_mrkdwn_in_a_papers_link_leaves_the_link_as_it_is(slack, config, browser_page):
+    # Slack formats a link's label, never its url; the page formatted the url too: a `*` in
+    # it closed the title's bold inside href (the link cut at the star, the title not bold),
+    # a backtick began a code span there, and `:fire:` became 🔥 in the address.
+    from playwright.sync_api import expect
+
+    from jobs.ingest import ingest_bytes
+    from storage import connect
+    from tests.conftest import NOW
+
+    db = connect(config.db_path)
+    ingest_bytes(db, "blog", STARRED.encode(), NOW)
+    db.close()
+    page = browser_page
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill("/papers starred link paper")
+    box.press("Enter")
+    link = page.locator("#log .msg.eph b > a", has_text="Starred Link Paper")
+    expect(link).to_have_count(1)
+    assert link.get_attribute("href") == "https://example.org/find?q=a*b&c=`x`:fire:"
+    assert link.inner_text() == "Starred Link Paper"
+    expect(page.locator("#log .msg.eph code")).to_have_text(["starred link paper"])
