@@ -433,3 +433,23 @@ def test_mrkdwn_in_a_papers_link_leaves_the_link_as_it_is(slack, config, browser
     assert link.get_attribute("href") == "https://example.org/find?q=a*b&c=`x`:fire:"
     assert link.inner_text() == "Starred Link Paper"
     expect(page.locator("#log .msg.eph code")).to_have_text(["starred link paper"])
+
+
+def test_a_long_link_in_a_reply_wraps_in_a_narrow_window(slack, browser_page):
+    # A word longer than the line (a pasted link, quoted back in code) did not wrap: at
+    # 375 px it ran past the reply's edge and out of the window, cut off.
+    from playwright.sync_api import expect
+
+    page = browser_page
+    page.set_viewport_size({"width": 375, "height": 700})
+    page.goto(slack.url)
+    box = page.locator("#cmd")
+    box.fill(
+        "/papers https://www.semanticscholar.org/paper/0123456789abcdef0123456789abcdef01234567"
+    )
+    box.press("Enter")
+    reply = page.locator("#log .msg.eph")
+    expect(reply).to_contain_text("No papers match https://www.semanticscholar.org/paper/0123")
+    log = page.locator("#log")
+    assert log.evaluate("e => e.scrollWidth <= e.clientWidth")
+    assert reply.evaluate("m => [...m.children].every(e => e.scrollWidth <= e.clientWidth)")
