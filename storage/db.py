@@ -115,13 +115,20 @@ def _open(path: str | Path, memory: bool, migrate: bool) -> Database:
         _private(Path(path))
     _refuse_newer(db, path)
     if migrate:
-        try:
-            migrations.apply(db)
-        except sqlite3.OperationalError:
-            # The bot and the worker started together and the other one migrated first;
-            # each migration is atomic, so applying what is still pending is safe.
-            migrations.apply(db)
+        _migrate(db)
     return db
+
+
+def _migrate(db: Database) -> None:
+    """Apply the pending migrations, each in a transaction of its own. The bot and the
+    worker start together after an upgrade: each migration is chosen and applied under the
+    write lock (BEGIN IMMEDIATE waits for the other process's), so one the other process
+    applied meanwhile is never applied, or recorded, a second time."""
+    while migrations.pending(db):
+        with transaction(db):
+            pending = migrations.pending(db)
+            if pending:
+                migrations.apply(db, stop_before=[m.name for m in pending[1:]])
 
 
 _known: set[str] = set()

@@ -178,3 +178,31 @@ def test_an_old_paper_an_older_version_listed_as_news_stops_trending(tmp_path):
     db = connect(path)
     week = trending(db, datetime(2026, 3, 17, 6, tzinfo=UTC), "week")
     assert [p["title"] for p in week] == ["New Routing"]
+
+
+def test_migrations_another_process_applied_meanwhile_are_not_applied_again(tmp_path, monkeypatch):
+    # After an upgrade the bot and the worker start together: the other process may apply
+    # the pending migrations between this one's look at the schema and its own migrating.
+    # This one then failed to start ("UNIQUE constraint failed: _sqlite_migrations..." for
+    # a migration that can run twice, such as m020's CREATE TABLE IF NOT EXISTS).
+    from sqlite_utils.migrations import Migrations
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="m019_back_catalogue")
+    old.close()
+    first = [True]
+
+    def pending_then_the_other_process_migrates(db):
+        found = Migrations.pending(migrations, db)
+        if first:
+            first.clear()
+            other = Database(path)
+            migrations.apply(other)
+            other.close()
+        return found
+
+    monkeypatch.setattr(migrations, "pending", pending_then_the_other_process_migrates)
+    db = connect(path)
+    names = [m.name for m in migrations.applied(db)]
+    assert names == [m.name for m in migrations._migrations]  # each once, in order
