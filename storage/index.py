@@ -969,7 +969,7 @@ def _open_for_reading(path: Path) -> tuple[list[tantivy.Index] | None, Layout | 
 _views: dict[str, _View] = {}
 _views_lock = threading.Lock()
 _executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()  # not _views_lock: a rebuild in this process holds that
+_executor_lock = threading.Lock()
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -986,24 +986,28 @@ def _view(db: Database, refresh: bool = False) -> _View:
     key = str(path)
     with _views_lock:
         view = None if refresh else _views.get(key)
-        if view is None:
-            shards, layout, why = _open_for_reading(path)
-            if shards is None:
-                # A newer version's index is refused without taking its writer's lock,
-                # which that version's ingest may want at the same moment.
-                _refuse_newer(path)
-                # Built here only when no writer holds it (a fresh install, a deleted folder).
-                try:
-                    writer(db, REBUILD_HEAP).close()
-                except IndexBusy:
-                    raise IndexUnavailable(
-                        "The search index is being built; try again in a minute."
-                    ) from None
-                shards, layout, why = _open_for_reading(path)
-                if shards is None:
-                    raise IndexUnavailable(f"The search index is {why}; run `papers reindex`.")
-            view = _views[key] = _View(shards, layout)
-        return view
+        if view is not None:
+            return view
+        shards, layout, why = _open_for_reading(path)
+    if shards is None:
+        # A newer version's index is refused without taking its writer's lock,
+        # which that version's ingest may want at the same moment.
+        _refuse_newer(path)
+        # Built here only when no writer holds it (a fresh install, a deleted folder, an
+        # upgrade). Not under _views_lock: this process's other searches meanwhile find
+        # the writer's lock taken and say so, rather than wait for the whole rebuild.
+        try:
+            writer(db, REBUILD_HEAP).close()
+        except IndexBusy:
+            raise IndexUnavailable(
+                "The search index is being built; try again in a minute."
+            ) from None
+        shards, layout, why = _open_for_reading(path)
+        if shards is None:
+            raise IndexUnavailable(f"The search index is {why}; run `papers reindex`.")
+    with _views_lock:
+        view = _views[key] = _View(shards, layout)
+    return view
 
 
 def _reload(db: Database, view: _View) -> Searcher:

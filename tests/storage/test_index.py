@@ -442,6 +442,51 @@ def test_index_being_built_elsewhere_is_a_friendly_error(tmp_path):
         held.close()
 
 
+def test_a_search_while_this_process_rebuilds_the_index_says_it_is_being_built(
+    tmp_path, monkeypatch
+):
+    # After an upgrade the bot may be the one to rebuild an outdated index (its first search
+    # comes before the worker starts): its other searches waited for the whole rebuild
+    # (minutes on a large store) with no answer, instead of saying it is being built.
+    import threading
+
+    db = connect(tmp_path / "p.db")
+    store(db, [Entry("Anything at all here.", "Anything")], "a")
+    shutil.rmtree(search_index.index_dir(db))
+    search_index.forget_readers()
+    building, finish = threading.Event(), threading.Event()
+    sync = Writer.sync
+
+    def slow_sync(self, *args, **kwargs):
+        building.set()
+        finish.wait(10)
+        return sync(self, *args, **kwargs)
+
+    monkeypatch.setattr(Writer, "sync", slow_sync)
+    first: list = []
+    rebuild = threading.Thread(target=lambda: first.append(search(db, "anything").total))
+    rebuild.start()
+    try:
+        assert building.wait(10)
+        answers: list = []
+
+        def meanwhile() -> None:
+            try:
+                answers.append(search(connect(db_file(db)), "anything").total)
+            except IndexUnavailable as exc:
+                answers.append(str(exc))
+
+        other = threading.Thread(target=meanwhile)
+        other.start()
+        other.join(5)
+        assert answers == ["The search index is being built; try again in a minute."]
+    finally:
+        finish.set()
+        rebuild.join(10)
+        search_index.forget_readers()
+    assert first == [1]
+
+
 def test_reindex_cli_rebuilds_the_same_results(seeded_path):
     db = connect(seeded_path)
     before = [p["id"] for p in search(db, "language model", limit=20).papers]
