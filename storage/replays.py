@@ -27,12 +27,17 @@ _TURNS = threading.Lock()
 LOCK_WAIT_MS = 100
 # Keys seen while another process held the write lock, stored with the next request's.
 _PENDING: dict[str, datetime] = {}
+# Why a key cannot be written now while the table can still be read: another process's
+# write lock, or a full disk (or a file system remounted read-only after an error). The ack
+# must not fail for it: a search writes nothing, and every request got HTTP 500.
+_UNWRITABLE = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_FULL, sqlite3.SQLITE_READONLY)
 
 
 def first_time(db: Database, keys: list[str], now: datetime) -> bool:
     """Record the request's keys; False when any of them was seen within KEEP. Never waits
     long for the write lock: the keys are then held in memory until the next request
-    stores them, and the check reads the table (WAL readers take no lock)."""
+    stores them, and the check reads the table (WAL readers take no lock). So too while
+    the disk is full."""
     with _TURNS:
         while _PENDING:  # oldest first: stop at the first key still kept (no scan of all)
             key, seen = next(iter(_PENDING.items()))
@@ -47,7 +52,7 @@ def first_time(db: Database, keys: list[str], now: datetime) -> bool:
                     return False
                 _store(db, keys, now)
         except sqlite3.OperationalError as exc:
-            if primary_code(exc) != sqlite3.SQLITE_BUSY:
+            if primary_code(exc) not in _UNWRITABLE:
                 raise
             if _seen(db, keys, now):
                 return False

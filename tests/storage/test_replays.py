@@ -62,3 +62,28 @@ def test_a_request_while_another_process_writes_waits_not_and_is_stored_after(tm
     assert replays.first_time(db, ["sig:c"], NOW + timedelta(seconds=3))
     assert {row["key"] for row in db["seen_requests"].rows} == {"sig:a", "sig:b", "sig:c"}
     assert not replays.first_time(db, ["sig:b"], NOW + timedelta(seconds=4))
+
+
+def _fill_disk(db) -> None:
+    """Make the file as full as a full disk makes it: SQLite may grow it no further, and
+    seen_requests' pages have no room left (SQLITE_FULL on the next insert)."""
+    pages = db.execute("PRAGMA page_count").fetchone()[0]
+    db.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(sqlite3.OperationalError, match="full"):
+        for i in range(100_000):
+            with db.conn:
+                db.execute(
+                    "INSERT INTO seen_requests (key, seen_at) VALUES (?, ?)",
+                    [f"filler:{i}", NOW.isoformat()],
+                )
+
+
+def test_a_request_while_the_disk_is_full_is_first_and_its_replay_refused(db, monkeypatch):
+    """A full disk failed the replay check's write, and every request to the bot got HTTP
+    500 (Slack: "failed with the error http_service_error"), searches too, which write
+    nothing. The key is held in memory, as while another process holds the lock."""
+    monkeypatch.setattr(replays, "_PENDING", {})  # the keys held here stay in this test
+    _fill_disk(db)
+    assert replays.first_time(db, ["sig:a"], NOW)
+    assert not replays.first_time(db, ["sig:a"], NOW + timedelta(seconds=1))
+    assert replays.first_time(db, ["sig:b"], NOW + timedelta(seconds=2))
