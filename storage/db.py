@@ -59,6 +59,25 @@ def primary_code(exc: sqlite3.Error) -> int:
     return getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF
 
 
+def write_refused(exc: BaseException) -> DatabaseError | None:
+    """A write SQLite refused for a cause outside papers, as one line a member may read:
+    another process held the write lock past the busy timeout (an admin's sqlite3 shell, a
+    stuck process), or the disk is full. None for any other error (a bug: its traceback)."""
+    if getattr(exc, "sqlite_errorcode", None) is None:  # not raised by SQLite itself
+        return None
+    code = primary_code(exc)
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseError(
+            f"The database is busy: another process has held it for over "
+            f"{BUSY_TIMEOUT_MS // 1000} s, so nothing was changed. Please try again in a minute."
+        )
+    if code == sqlite3.SQLITE_FULL:
+        return DatabaseError(
+            "The database's disk is full, so nothing was changed. Please tell whoever runs papers."
+        )
+    return None
+
+
 def database_file(db: Database) -> Path | None:
     """The file of a database, or None for an in-memory one."""
     row = next((r for r in db.conn.execute("PRAGMA database_list") if r[1] == "main"), None)

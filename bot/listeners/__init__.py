@@ -12,6 +12,7 @@ from bot import views
 from bot.interaction import answer
 from bot.listeners import actions, commands, events
 from bot.text import escape_mrkdwn
+from storage.db import write_refused
 from storage.errors import PapersError
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,7 @@ def on_error(
     the request body. A button's clicker is told (a named error in its words, a bug as
     "something went wrong"), not left with a click that did nothing."""
     kind = body.get("type") or body.get("command") or "request"
+    error = write_refused(error) or error  # a lock or a full disk is named, not a bug
     if isinstance(error, PapersError):
         log.error("%s failed: %s", kind, error)
         words = f":warning: {escape_mrkdwn(str(error))}"

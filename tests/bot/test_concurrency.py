@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -99,3 +100,30 @@ def test_commands_ingest_and_delivery_share_the_database(slack, config, tmp_path
     assert db["subscriptions"].count == DIGESTS + USERS // 2
     assert db["papers"].count == 111 + NEW_PAPERS
     assert [len(slack.messages(f"C9{n:03d}")) for n in range(DIGESTS)] == [1] * DIGESTS
+
+
+def test_a_command_meeting_a_write_lock_held_past_the_busy_timeout_says_so(
+    slack, config, reply, caplog, monkeypatch
+):
+    """An admin's sqlite3 shell (or a stuck process) holding the write lock past the busy
+    timeout: a subscribe was answered "Something went wrong" with a traceback in the log.
+    The member is told the database is busy and nothing was saved; the log has one line."""
+    import storage.db
+    import storage.replays
+
+    # The busy timeout is a parameter: 15 s in production, short here.
+    monkeypatch.setattr(storage.db, "BUSY_TIMEOUT_MS", 50)
+    monkeypatch.setattr(storage.replays, "BUSY_TIMEOUT_MS", 50)
+    holder = sqlite3.connect(config.db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with caplog.at_level(logging.ERROR):
+            text = reply("subscribe lora daily")["text"]
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "busy" in text and "nothing was changed" in text, text
+    assert "went wrong" not in text
+    assert connect(config.db_path)["subscriptions"].count == 0
+    assert not [r for r in caplog.records if r.exc_info], "a traceback was logged"
+    assert any("busy" in r.getMessage() for r in caplog.records)

@@ -206,3 +206,26 @@ def test_migrations_another_process_applied_meanwhile_are_not_applied_again(tmp_
     db = connect(path)
     names = [m.name for m in migrations.applied(db)]
     assert names == [m.name for m in migrations._migrations]  # each once, in order
+
+
+def test_a_write_refused_for_a_full_disk_is_named_for_the_member(tmp_path):
+    """A full disk failed a subscribe with "Something went wrong" and a traceback; the
+    error is named (the bot answers it in these words), and a bug's error is not."""
+    import sqlite3
+
+    import pytest
+
+    from storage.db import write_refused
+
+    db = connect(tmp_path / "papers.db")
+    db.execute("CREATE TABLE filler (x TEXT)")
+    db.execute(f"PRAGMA max_page_count = {db.execute('PRAGMA page_count').fetchone()[0]}")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        for _ in range(10_000):
+            with db.conn:
+                db.execute("INSERT INTO filler VALUES (?)", ["x" * 500])
+    assert "disk is full" in str(write_refused(full.value))
+    with pytest.raises(sqlite3.OperationalError) as bug:
+        db.execute("SELECT * FROM no_such_table")
+    assert write_refused(bug.value) is None
+    assert write_refused(ValueError("a bug")) is None

@@ -18,6 +18,7 @@ from bot.context import Deps
 from bot.installs import serve_again_if_installed
 from bot.interaction import SOMETHING_WRONG, respond_checked
 from bot.text import as_typed
+from storage.db import write_refused
 from storage.errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,13 @@ def reply(deps: Deps, inv: Invocation, respond: Respond, client: WebClient, queu
     except DatabaseError as exc:
         log.error("/papers could not use the database: %s", exc)
         answer = views.text_message(DATABASE_DOWN)
-    except Exception:
-        log.exception("/papers failed")
-        answer = views.text_message(SOMETHING_WRONG)
+    except Exception as exc:
+        if refused := write_refused(exc):  # a lock or a full disk: no bug of ours
+            log.error("/papers could not write to the database: %s (%s)", refused, exc)
+            answer = views.text_message(f":warning: {refused}")
+        else:
+            log.exception("/papers failed")
+            answer = views.text_message(SOMETHING_WRONG)
     try:
         respond_checked(respond, "/papers answer", response_type="ephemeral", **answer)
     except Exception as exc:  # Slack unreachable or the response_url expired
