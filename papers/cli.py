@@ -203,6 +203,9 @@ def _describe_raw(report) -> str:
         f"{plural(report.merged, 'merged sighting')}, {report.skipped} skipped"
     )
     line += f" ({reasons})" if reasons else ""
+    if report.resumed:  # not new, not merged, no repeat: said, or the counts fall short
+        entries = plural(report.resumed, "entry", "entries")
+        line += f"; {entries} stored by an earlier, unfinished ingest of this input"
     if report.repeated:  # one sighting per paper and input: said, or the counts fall short
         entries = plural(report.repeated, "entry", "entries")
         line += f"; {entries} repeated a paper earlier in this input"

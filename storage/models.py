@@ -52,6 +52,9 @@ class IngestReport:
     new_papers: int = 0
     merged: int = 0
     repeated: int = 0  # the same paper twice within this input
+    # Entries an unfinished earlier ingest of the same bytes stored (killed, or still running
+    # beside this one): recognised, not stored again, and no repeat within the input.
+    resumed: int = 0
     skipped: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
     already_ingested: bool = False

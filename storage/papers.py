@@ -517,11 +517,16 @@ def _match_batch(
     # Ids follow the snapshot's newest paper: the batch commits only if no other process
     # wrote since (see _store_batch), so they are the ids SQLite would have given.
     writes = _Writes(next_id=newest_paper_id(db) + 1)
-    # Sightings of this input a killed earlier run already stored (one query per batch).
-    seen = {
-        row[0]
-        for row in db.conn.execute("SELECT paper_id FROM sightings WHERE input_id = ?", [input_id])
-    }
+    # Sightings of this input already stored (one query per batch): by this run (seen_at is
+    # its `now`), or by a killed or concurrent earlier run, whose entries are no repeats.
+    seen: set[int] = set()
+    earlier: set[int] = set()
+    for paper_id, mine in db.conn.execute(
+        "SELECT paper_id, seen_at = ? FROM sightings WHERE input_id = ?", [now, input_id]
+    ):
+        seen.add(paper_id)
+        if not mine:
+            earlier.add(paper_id)
     for entry, keys in pairs:
         match = find_match(batch, entry, keys)
         report.revisions += entry.is_revision
@@ -534,7 +539,9 @@ def _match_batch(
             _merge(db, batch, writes, paper_id, entry, now)
         writes.touched.append(paper_id)
         if paper_id in seen:  # one sighting per paper and input
-            if match:
+            if paper_id in earlier:
+                report.resumed += 1
+            elif match:
                 report.repeated += 1
             continue
         seen.add(paper_id)
@@ -573,6 +580,7 @@ def _counts(report: IngestReport) -> dict:
         "new_papers": report.new_papers,
         "merged": report.merged,
         "repeated": report.repeated,
+        "resumed": report.resumed,
         "revisions": report.revisions,
         "merges_by_rule": dict(report.merges_by_rule),
     }

@@ -3,6 +3,8 @@ again under the lock when another process wrote meanwhile, so dedup never misses
 
 from __future__ import annotations
 
+import pytest
+
 from storage import connect, papers
 from storage.index import indexed_ids
 from storage.models import Entry, IngestReport
@@ -68,3 +70,41 @@ def test_did_you_mean_knows_the_words_of_every_paper_of_a_large_input(db):
     report = store(db, "big.txt", *entries)
     assert report.new_papers == 1200
     assert search(db, "quokaformer").suggestions == ["quokkaformer"]
+
+
+def test_an_ingest_finishing_a_stopped_one_says_so_not_that_its_input_repeats(db, monkeypatch):
+    """`papers ingest` run again after a kill (or beside another ingest of the same file)
+    reported the papers the first run stored as "N entries repeated a paper earlier in this
+    input", so the admin read that the file held N duplicates and the run did nothing.
+    They are counted as stored by the earlier ingest; a paper the file does repeat still
+    counts as repeated."""
+    from datetime import timedelta
+
+    from papers.cli import _describe_raw
+
+    entries = [Entry(f"{OTHER} Variant {i} of it.", f"Paper Number {i}") for i in range(6)]
+    entries.append(entries[4])  # the file itself repeats a paper
+    write = papers._write_batch
+    calls = []
+
+    def killed_in_the_second_batch(db, writes, report):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # as a kill midway: the first batch stays committed
+        write(db, writes, report)
+
+    monkeypatch.setattr(papers, "_write_batch", killed_in_the_second_batch)
+    with pytest.raises(KeyboardInterrupt):
+        papers.store_entries(
+            db, "dump", "test", "sha", entries, NOW.isoformat(), IngestReport("dump"), batch=3
+        )
+    monkeypatch.setattr(papers, "_write_batch", write)
+    later = (NOW + timedelta(minutes=5)).isoformat()
+    report = papers.store_entries(
+        db, "dump", "test", "sha", entries, later, IngestReport("dump", parsed=7), batch=3
+    )
+    assert (report.new_papers, report.resumed, report.repeated) == (3, 3, 1)
+    assert db["papers"].count == db["sightings"].count == 6
+    line = _describe_raw(report)
+    assert "3 entries stored by an earlier, unfinished ingest of this input" in line, line
+    assert "1 entry repeated a paper earlier in this input" in line, line
