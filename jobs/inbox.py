@@ -95,11 +95,18 @@ def _logged(reports: list[IngestReport]) -> list[IngestReport]:
         if report.error:
             log.warning("ingest %s failed: %s", report.source, report.error)
         else:
+            # What a killed earlier run stored is said, or a finished file reads as empty.
+            earlier = (
+                f", {report.resumed} stored by an earlier, unfinished ingest"
+                if report.resumed
+                else ""
+            )
             log.info(
-                "ingested %s: %d new, %d merged, %d skipped",
+                "ingested %s: %d new, %d merged, %d skipped%s",
                 report.source,
                 report.new_papers,
                 report.merged,
                 report.skipped,
+                earlier,
             )
     return reports

@@ -244,3 +244,15 @@ def test_a_deleted_inbox_file_that_brought_papers_keeps_its_history(worker_confi
     ingest_and_alert(worker_config, NOW + timedelta(minutes=60))
     row = source_row(worker_config, fresh)  # its papers came from it: it stays listed
     assert row["last_error"] is None and row["failures"] == 1
+
+
+def test_the_worker_finishing_a_killed_ingest_logs_what_it_finished(caplog):
+    """A worker killed mid-ingest, restarted, finished the file and logged "0 new, 0 merged,
+    0 skipped", as if the file had brought nothing: its papers came from the killed run."""
+    from jobs.inbox import _logged
+    from storage.models import IngestReport
+
+    report = IngestReport("inbox/e.txt", parsed=5, new_papers=2, resumed=3)
+    with caplog.at_level(logging.INFO, logger="jobs.inbox"):
+        _logged([report])
+    assert "2 new, 0 merged, 0 skipped, 3 stored by an earlier, unfinished ingest" in caplog.text
