@@ -156,6 +156,10 @@ class IndexBusy(PapersError):
     """Another process is writing the search index."""
 
 
+class IndexWriteFailed(PapersError):
+    """tantivy could not write the index's files (a full disk, its folder removed)."""
+
+
 class IndexUnavailable(PapersError):
     """The search index cannot be opened or built right now."""
 
@@ -879,9 +883,21 @@ def split_hint(db: Database) -> str | None:
 
 
 def reindex(db: Database, progress: Callable[[int], None] | None = None) -> int:
-    """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy."""
-    with Writer(db, heap=REBUILD_HEAP, downgrade=True) as w:
-        return w.rebuild(progress)
+    """Rebuild the whole index from SQLite (`papers reindex`); raises IndexBusy, and
+    IndexWriteFailed when its files cannot be written."""
+    try:
+        with Writer(db, heap=REBUILD_HEAP, downgrade=True) as w:
+            return w.rebuild(progress)
+    except (ValueError, OSError) as exc:  # tantivy's I/O errors: one line, not a traceback
+        first = exc
+        # The writer's close after a failed write fails again: name the first error.
+        while isinstance(first.__context__, ValueError | OSError):
+            first = first.__context__
+        raise IndexWriteFailed(
+            f"The search index at {index_dir(db)} could not be written ({first}); the rebuild"
+            " was not completed. Check that its disk has room and that nothing removes the"
+            " folder, then run `papers reindex` again."
+        ) from exc
 
 
 def paper_count(db: Database) -> int:

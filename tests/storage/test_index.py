@@ -581,3 +581,24 @@ def test_a_documents_words_are_analyzed_as_the_index_analyzes_them(text, long_wo
     # written after.
     text += " " + " ".join("w" * (38 + i) for i in range(long_words))  # 38-40 bytes
     assert search_index.analyzed(text) == search_index.EN_STEM.analyze(text)
+
+
+def test_a_reindex_whose_index_files_cannot_be_written_fails_in_one_line(db):
+    """The index folder removed while `papers reindex` wrote it (or its disk failing) made
+    tantivy's writer fail, and the admin got two chained Python tracebacks. It is one named
+    error, the CLI's one `Error:` line; the next writer builds the index again."""
+    from bench.corpus import generate, write_dump
+    from jobs.ingest import ingest_file
+    from storage.errors import PapersError
+
+    folder = search_index.index_dir(db)
+    dump = folder.parent / "dump.txt"
+    write_dump(generate(search_index.CHUNK * 8, seed=2), dump)
+    ingest_file(db, dump, NOW, None)
+
+    def folder_removed(rows: int) -> None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    with pytest.raises(PapersError, match="could not be written"):
+        search_index.reindex(db, progress=folder_removed)
+    assert search_index.reindex(db) == db["papers"].count  # and built again after
