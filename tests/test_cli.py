@@ -906,6 +906,8 @@ def test_socket_mode_with_oauth_still_serves_the_install_page(tmp_path, web_api,
 
     try:
         assert "https://slack.com/oauth/v2/authorize?state=" in wait_for(page)
+        # The page is served from before the connection is asked for: both are there.
+        assert wait_for(lambda: "apps.connections.open" in called or process.poll() is not None)
         assert "apps.connections.open" in called and process.poll() is None
     finally:
         process.kill()
