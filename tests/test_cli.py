@@ -1286,3 +1286,47 @@ def test_an_excluded_word_typed_unquoted_is_the_querys(seeded_path, typed):
     mistyped = run(seeded_path, "search", "lora", "--limt", "3")
     assert mistyped.returncode == 2 and "No such option '--limt'" in mistyped.stderr
     assert "Did you mean '--limit'?" in mistyped.stderr
+
+
+def test_a_bot_killed_by_an_index_file_cut_short_under_it_says_why(seeded_path, tmp_path):
+    """tantivy maps the index's files into memory: one truncated under a running bot (a
+    disk fault, an admin's mistake) kills it with SIGBUS, which Python cannot catch. It died
+    without a line in its log; the log now says what killed it and where."""
+    import socket
+
+    from slackstub import SlackStandIn
+
+    def listening(port: int) -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    stub = SlackStandIn().start()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    stub.app_url = f"http://127.0.0.1:{port}/slack/events"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PAPERS_"))}
+    env.update(
+        {
+            "SLACK_BOT_TOKEN": stub.token,
+            "SLACK_SIGNING_SECRET": stub.signing_secret,
+            "SLACK_API_URL": stub.api_url,
+        }
+    )
+    log = tmp_path / "serve.log"
+    with log.open("w") as out:
+        command = [PAPERS, "--db", str(seeded_path), "serve", "--port", str(port)]
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: listening(port), timeout=30)
+        first = stub.command("lora")  # the bot opens the index for it
+        assert "lora" in wait_for(lambda: stub.responses(first["response_id"]))[0]["text"]
+        for path in Path(f"{seeded_path}.index").rglob("*.term"):
+            path.write_bytes(b"")  # cut short under the bot's mapping
+        stub.command("lora")
+        assert process.wait(timeout=30) == -signal.SIGBUS
+        assert "Fatal Python error: Bus error" in log.read_text()
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        stub.stop()
