@@ -112,7 +112,12 @@ def ranked(
                    AS best_before,
                MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
                         THEN s.listed_on END) AS first_counted,
-               MIN(CASE WHEN s.listed_on >= :start THEN s.upvotes END) AS first_in_window,
+               -- The first count in the window (earliest day, then earliest stored): a
+               -- later, lower count from another source or read is no growth over it.
+               MIN(CASE WHEN s.listed_on >= :start AND s.upvotes IS NOT NULL
+                        THEN s.listed_on || printf('%0{COUNT_WIDTH}d', s.id)
+                             || printf('%0{COUNT_WIDTH}d', MAX(s.upvotes, 0)) END)
+                   AS first_in_window,
                MAX(s.listed_on) AS last_listed,
                COUNT(DISTINCT s.source_id) AS sources,
                -- A listing is a source's list of one day: the same dump read twice (half
@@ -133,7 +138,9 @@ def ranked(
         if exclude and row["paper_id"] in exclude:
             continue
         upvotes = row["upvotes"] or 0
-        baseline = row["before"] if row["before"] is not None else row["first_in_window"]
+        first = row["first_in_window"]
+        first_count = int(first[-COUNT_WIDTH:]) if first else None
+        baseline = row["before"] if row["before"] is not None else first_count
         growth = upvotes - baseline if baseline is not None else 0
         # The day the baseline was counted on, not the first listing: "+12 since Mar 15".
         since = (

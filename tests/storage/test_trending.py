@@ -188,3 +188,16 @@ def test_a_dump_read_half_written_then_whole_lists_its_papers_once(db):
     day = trending(db, NOW, "day")
     assert len(day) == 4
     assert len({p["score"] for p in day}) == 1, [(p["title"], p["score"]) for p in day]
+
+
+def test_growth_within_the_window_counts_from_its_first_count_not_a_later_lower_one(db):
+    """50 upvotes on Hugging Face on Mar 14, 10 in another source's listing on Mar 15, 60 on
+    Mar 20: the week's reason said "+50 upvotes since Mar 14" (growth over the lowest count
+    in the window, however late), and the paper ranked on 50 upvotes it never gained. It
+    gained 10 since Mar 14."""
+    listing(db, "hf", "2026-03-14", {0: 50})
+    listing(db, "other", "2026-03-15", {0: 10})
+    listing(db, "hf", "2026-03-20", {0: 60})
+    (paper,) = trending(db, NOW, "week")
+    assert paper["signals"].growth == 10
+    assert reason_text(paper["signals"]) == "+10 upvotes since Mar 14, in 2 sources, listed Mar 20"
