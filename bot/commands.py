@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rapidfuzz.distance import DamerauLevenshtein
 from sqlite_utils import Database
@@ -718,7 +719,11 @@ TRENDING_WINDOWS = {"": "day", "today": "day", "day": "day", "daily": "day"}
 TRENDING_WINDOWS |= {"week": "week", "weekly": "week", "this week": "week"}
 
 
-def _trending(db: Database, words: list[str], now: datetime) -> dict:
+def _trending(
+    db: Database, words: list[str], now: datetime, user_tz: Callable[[], str | None]
+) -> dict:
+    """The trending list of a window, titled "today" when its listing day is today on the
+    wall clock of the member who asked (`user_tz`: their Slack timezone; UTC when unknown)."""
     asked = " ".join(words).lower()
     window = TRENDING_WINDOWS.get(asked)
     if window is None:
@@ -728,7 +733,10 @@ def _trending(db: Database, words: list[str], now: datetime) -> dict:
             + _search_instead("trending " + " ".join(words), words)
         )
     papers = trending(db, now, window, limit=5)
-    return views.trending_message(papers, window, anchor_day(db, now), now.date())
+    # A Tokyo member's morning is still yesterday in UTC: their "today" is their own date.
+    tz = user_tz()
+    today = now.astimezone(ZoneInfo((find_zone(tz) if tz else None) or "UTC")).date()
+    return views.trending_message(papers, window, anchor_day(db, now), today)
 
 
 # `author:` inside a keyword search (`lora author:hu`): the author command takes a name alone.
@@ -863,7 +871,7 @@ def handle(db: Database, config: Config, inv: Invocation, lookups: Lookups, now:
         if head in HELP_WORDS:
             return views.help_message()
         if head == "trending":
-            return _trending(db, words[1:], now)
+            return _trending(db, words[1:], now, lambda: lookups.user_tz(inv.user_id))
         if head == "subscribe":
             return _subscribe(db, inv, words[1:], lookups, now, config.grace)
         if head in ("list", "ls"):

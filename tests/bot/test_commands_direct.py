@@ -441,3 +441,27 @@ def test_a_search_for_an_arxiv_id_among_words_gets_a_tip_that_can_help(seeded, t
     # An id is no word of the index: the prefix tip could never find it.
     reply = ask(seeded, text)
     assert "No pap" in reply and tip in reply
+
+
+@pytest.mark.parametrize(
+    ("tz", "now", "title"),
+    [
+        # 08:00 on Wednesday in Tokyo is 23:00 on Tuesday in UTC: Tuesday's list is not today's.
+        pytest.param(
+            "Asia/Tokyo", "2026-03-17T23:00:00+00:00", "Trending on Tue, Mar 17", id="tokyo"
+        ),
+        # 18:00 on Tuesday in Los Angeles is Wednesday in UTC: Tuesday's list is today's.
+        pytest.param("America/Los_Angeles", "2026-03-18T01:00:00+00:00", "Trending today", id="la"),
+        pytest.param(None, "2026-03-17T23:00:00+00:00", "Trending today", id="unknown-utc"),
+    ],
+)
+def test_trending_today_is_the_members_today(seeded, tz, now, title):
+    """The seeds' newest listing is Tuesday, Mar 17. "Today" was UTC's: a researcher in Tokyo
+    read "Trending today" over Tuesday's papers on Wednesday morning, and one in Los Angeles
+    "Trending on Tue, Mar 17" on Tuesday evening."""
+    from datetime import datetime
+
+    lookups = Lookups(user_tz=lambda _user: tz, bot_in_channel=lambda _c: True)
+    invocation = Invocation("T1", "U1", "C1", "general", "trending")
+    message = handle(seeded, Config(), invocation, lookups, datetime.fromisoformat(now))
+    assert message["blocks"][0]["text"]["text"] == title
