@@ -6,8 +6,9 @@ accents, ß as ss, and an umlaut either dropped or spelled out: "Müller" is "Mu
 "Mueller") and their given names agree token by token, an initial standing for any name with
 that letter ("E. Hu" = "Edward J. Hu"). A short form counts only when it is unambiguous:
 "E. Hu" on a paper is not Edward J. Hu when the store also knows an Eric Hu. Two people who
-share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu"). A short
-form followed ("E. Hu") stands for that form only, never for every Edward, Eric or Emma Hu.
+share a surname are never merged ("Edward Hu" is not "Yelong Hu", nor "Edwin Hu", nor
+"Edward-Jay Hu": a hyphenated given name is one name). A short form followed ("E. Hu")
+stands for that form only, never for every Edward, Eric or Emma Hu.
 An "ue" is read as "ü" only beside a name written with the ü: "Xiang Yue" is not "Xiang Yu".
 """
 
@@ -51,6 +52,9 @@ class Name:
     # without the dots: one token for each of surname's and of given's.
     surname_spelled: str = ""
     given_spelled: tuple[str, ...] = ()
+    # Per given token: whether a hyphen joins it to the one before ("Ming-Wei" → False,
+    # True). Such a name is one given name: "Ming Chang" is not "Ming-Wei Chang".
+    given_joined: tuple[bool, ...] = ()
 
     @property
     def key(self) -> str:
@@ -92,6 +96,20 @@ def _tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+_HYPHENS = frozenset("-\u2010\u2011")
+
+
+def _joined(text: str) -> list[bool]:
+    """For each of _tokens(text), whether a hyphen joins it to the token before it (initials'
+    dots aside): "Ming-Wei" → [False, True], "J.-B." → [False, True]."""
+    folded, flags, end = fold(text), [], None
+    for match in _TOKEN.finditer(folded):
+        between = folded[end : match.start()].replace(".", "") if end is not None else ""
+        flags.append(bool(between) and set(between) <= _HYPHENS)
+        end = match.end()
+    return flags
+
+
 def _token_pairs(text: str) -> list[tuple[str, str]]:
     """Each token of a name folded and with its umlauts spelled out: ("muller", "mueller")."""
     plain = _tokens(text)
@@ -112,7 +130,10 @@ def parse_name(raw: str | None) -> Name | None:
     parts = [p for p in display.split(",") if not set(_tokens(p)) <= _SUFFIXES]
     if len(parts) > 1:
         surname = _token_pairs(parts[0])
-        given = [t for t in _token_pairs(",".join(parts[1:])) if t[0] not in _SUFFIXES]
+        given_text = ",".join(parts[1:])
+        pairs, flags = _token_pairs(given_text), _joined(given_text)
+        kept = [i for i, (plain, _) in enumerate(pairs) if plain not in _SUFFIXES]
+        given, joined = [pairs[i] for i in kept], [flags[i] for i in kept]
     else:
         words = [w for w in " ".join(parts).split() if fold(w).strip(".") not in _SUFFIXES]
         if not words:
@@ -121,7 +142,8 @@ def parse_name(raw: str | None) -> Name | None:
         while start > 1 and fold(words[start - 1]) in _PARTICLES:
             start -= 1
         surname = _token_pairs(" ".join(words[start:]))
-        given = _token_pairs(" ".join(words[:start]))
+        given_text = " ".join(words[:start])
+        given, joined = _token_pairs(given_text), _joined(given_text)
     if not surname:
         return None
     return Name(
@@ -130,6 +152,7 @@ def parse_name(raw: str | None) -> Name | None:
         display,
         " ".join(spelled for _, spelled in surname),
         tuple(spelled for _, spelled in given),
+        tuple(joined),
     )
 
 
@@ -166,7 +189,9 @@ def _respelled(name: Name, umlauts: dict[str, str]) -> Name:
         return name
     surname = " ".join(umlauts.get(t, t) for t in name.surname.split())
     given = tuple(umlauts.get(t, t) for t in name.given)
-    return Name(surname, given, name.display, name.surname_spelled, name.given_spelled)
+    return Name(
+        surname, given, name.display, name.surname_spelled, name.given_spelled, name.given_joined
+    )
 
 
 def _as_one(names: list[Name]) -> list[Name]:
@@ -180,7 +205,17 @@ def _as_one(names: list[Name]) -> list[Name]:
 def _compatible(a: Name, b: Name) -> bool:
     if a.surname != b.surname or not a.given or not b.given:
         return False
-    return all(_given_agree(x, y) for x, y in zip(a.given, b.given, strict=False))
+    if not all(_given_agree(x, y) for x, y in zip(a.given, b.given, strict=False)):
+        return False
+    return not (_cut_short(a, b) or _cut_short(b, a))
+
+
+def _cut_short(short: Name, long: Name) -> bool:
+    """`short` stops, on a spelled-out name, inside a hyphenated given name of `long`:
+    "Ming Chang" is another person than "Ming-Wei Chang" (and "Yu Wang" than "Yu-Xiang
+    Wang"), where "Edward Hu" may be "Edward J. Hu". An initial may stand for it ("M. Chang")."""
+    n = len(short.given)
+    return n < len(long.given_joined) and long.given_joined[n] and len(short.given[-1]) > 1
 
 
 def compatible(a: Name, b: Name, known: Iterable[Name] = ()) -> bool:

@@ -38,6 +38,12 @@ def name(raw: str):
         pytest.param("Edward J. Hu", "Edward K. Hu", False, id="other-middle-initial"),
         pytest.param("Edward Hu", "Edward Hua", False, id="other-surname"),
         pytest.param("Hu", "Edward Hu", False, id="surname-alone"),
+        pytest.param("Ming Chang", "Ming-Wei Chang", False, id="hyphenated-given-cut"),
+        pytest.param("Jean Mouret", "Jean-Baptiste Mouret", False, id="hyphenated-given-fr"),
+        pytest.param("Ming-Wei Chang", "Chang, Ming-Wei", True, id="hyphenated-comma"),
+        pytest.param("Ming W. Chang", "Ming-Wei Chang", True, id="hyphenated-initial"),
+        pytest.param("M. Chang", "Ming-Wei Chang", True, id="hyphenated-first-initial"),
+        pytest.param("J.-B. Mouret", "Jean-Baptiste Mouret", True, id="hyphenated-initials"),
     ],
 )
 def test_compatible_names(a, b, same):
@@ -244,6 +250,26 @@ def test_a_full_name_followed_never_alerts_a_namesake_with_the_same_initial(db):
     )
     followed = name(sub.author)
     assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 4]
+
+
+def test_a_follow_never_alerts_a_person_whose_hyphenated_given_name_starts_alike(db):
+    # "Ming-Wei" is one given name: a follow of Ming Chang alerted every Ming-Wei and
+    # Ming-Hsuan Chang's paper (and "Yu Wang" every Yu-Xiang Wang's), as if the part after
+    # the hyphen were a middle name left out.
+    ingest_hf(db, [hf_item("2603.00001", "Known work", ["Ming Chang"])])
+    sub = authors.follow(db, "T1", "U1", "Ming Chang", NOW)
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00002", "Pretraining encoders", ["Ming-Wei Chang", "Kenton Lee"]),
+            hf_item("2603.00003", "Visual tracking", ["Ming-Hsuan Chang"]),
+            hf_item("2603.00004", "Adapter merging", ["Chang, Ming"]),
+        ],
+    )
+    followed = name(sub.author)
+    assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 4]
+    assert sorted(authors.papers_by(db, "Ming Chang").paper_ids) == [1, 4]
+    assert authors.papers_by(db, "Ming-Wei Chang").paper_ids == [2]
 
 
 def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
