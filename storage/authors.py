@@ -110,6 +110,19 @@ def _joined(text: str) -> list[bool]:
     return flags
 
 
+def _spread_initials(given: str, display: str) -> str:
+    """Initials written together without dots as one each ("EJ" → "E J"): "EJ Hu" is E. J.
+    Hu, not a first name "Ej". Not in a name written all in capitals ("EDWARD HU")."""
+    if not any(ch.islower() for ch in display):
+        return given
+
+    def spread(word: str) -> str:
+        together = word.isalpha() and word.isupper() and 2 <= len(word) <= 3
+        return " ".join(word) if together and fold(word) not in _SUFFIXES else word  # "III"
+
+    return " ".join(spread(word) for word in given.split())
+
+
 def _token_pairs(text: str) -> list[tuple[str, str]]:
     """Each token of a name folded and with its umlauts spelled out: ("muller", "mueller")."""
     plain = _tokens(text)
@@ -130,7 +143,7 @@ def parse_name(raw: str | None) -> Name | None:
     parts = [p for p in display.split(",") if not set(_tokens(p)) <= _SUFFIXES]
     if len(parts) > 1:
         surname = _token_pairs(parts[0])
-        given_text = ",".join(parts[1:])
+        given_text = _spread_initials(",".join(parts[1:]), display)
         pairs, flags = _token_pairs(given_text), _joined(given_text)
         kept = [i for i, (plain, _) in enumerate(pairs) if plain not in _SUFFIXES]
         given, joined = [pairs[i] for i in kept], [flags[i] for i in kept]
@@ -142,7 +155,7 @@ def parse_name(raw: str | None) -> Name | None:
         while start > 1 and fold(words[start - 1]) in _PARTICLES:
             start -= 1
         surname = _token_pairs(" ".join(words[start:]))
-        given_text = " ".join(words[:start])
+        given_text = _spread_initials(" ".join(words[:start]), display)
         given, joined = _token_pairs(given_text), _joined(given_text)
     if not surname:
         return None

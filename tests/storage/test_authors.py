@@ -30,6 +30,9 @@ def name(raw: str):
         pytest.param("Édouard Lévy", "Edouard Levy", True, id="accents"),
         pytest.param("Jürgen Müller", "Juergen Mueller", True, id="umlauts-spelled-out"),
         pytest.param("EDWARD HU", "edward hu", True, id="case"),
+        pytest.param("EJ Hu", "Edward J. Hu", True, id="initials-without-dots"),
+        pytest.param("Hu, EJ", "Edward J. Hu", True, id="initials-without-dots-comma"),
+        pytest.param("EJ Hu", "Edward K. Hu", False, id="initials-without-dots-other"),
         pytest.param("Aleksandr Petrov", "Aleksander Petrov", True, id="transliteration"),
         pytest.param("Ludwig van Beethoven", "Beethoven, Ludwig van", False, id="particle-kept"),
         pytest.param("Ludwig van Beethoven", "L. van Beethoven", True, id="particle-initial"),
@@ -142,6 +145,7 @@ def assert_found_and_followed(db, on_paper: str, typed: str) -> None:
         pytest.param("Robert W. Heath, Jr.", "Robert W. Heath", id="comma-jr"),
         pytest.param("Heath, Robert W., Jr.", "R. W. Heath", id="surname-first-jr"),
         pytest.param("Martin Luther King, III", "Martin L. King", id="comma-iii"),
+        pytest.param("King, Martin Luther III", "Martin L. King", id="comma-order-iii"),
     ],
 )
 def test_a_suffix_after_a_comma_is_not_the_surname(db, on_paper, typed):
@@ -270,6 +274,26 @@ def test_a_follow_never_alerts_a_person_whose_hyphenated_given_name_starts_alike
     assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 4]
     assert sorted(authors.papers_by(db, "Ming Chang").paper_ids) == [1, 4]
     assert authors.papers_by(db, "Ming-Wei Chang").paper_ids == [2]
+
+
+def test_initials_written_together_are_initials_for_search_follows_and_alerts(db):
+    # "EJ Hu" read as a first name "Ej": `author:"EJ Hu"` found none of Edward J. Hu's
+    # papers, a follow of it was a second follow of him, and a paper signed "EJ Hu" was
+    # another person, whose "E. J. Hu" papers no longer reached Edward J. Hu's follower.
+    ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
+    assert authors.papers_by(db, "EJ Hu").paper_ids == [1]
+    sub = authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
+    with pytest.raises(SubscriptionError, match="already follow Edward J. Hu"):
+        authors.follow(db, "T1", "U1", "EJ Hu", NOW)
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00002", "Adapter pruning", ["EJ Hu"]),
+            hf_item("2603.00003", "Adapter merging", ["Hu, E. J."]),
+        ],
+    )
+    followed = name(sub.author)
+    assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 2, 3]
 
 
 def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
