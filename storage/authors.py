@@ -33,6 +33,8 @@ from storage.text import clean, quoted
 # Surname particles kept with the surname: "Ludwig van Beethoven" → "van beethoven".
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
+# What an author list truncated by its source ends with, in place of the names left out.
+_NO_NAME = {("et", "al"), ("and", "others"), ("others",)}
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Two spelled-out given names are one when this similar (rapidfuzz ratio, 0-100) and both at
 # least FUZZY_MIN_CHARS long: "Aleksandr"/"Aleksander", never "Edward"/"Edwin".
@@ -136,7 +138,7 @@ def _token_pairs(text: str) -> list[tuple[str, str]]:
 
 def parse_name(raw: str | None) -> Name | None:
     """Parse "Edward J. Hu", "Hu, Edward J.", "E. Hu", "Édouard Hù"; None for no name."""
-    if not raw:
+    if not raw or tuple(_tokens(raw)) in _NO_NAME:  # "et al." is nobody to search or follow
         return None
     display = clean(raw)[:MAX_NAME_CHARS]
     # "Robert W. Heath, Jr.": a comma before a suffix is not "Surname, Given" order.

@@ -296,6 +296,16 @@ def test_initials_written_together_are_initials_for_search_follows_and_alerts(db
     assert authors.papers_by_followed(db, [followed], 0, 10**9)[followed] == [1, 2, 3]
 
 
+@pytest.mark.parametrize("placeholder", ["et al.", "Et Al", "and others", "others"])
+def test_et_al_in_an_author_list_is_no_author_to_search_or_follow(db, placeholder):
+    # A source that cuts its list ("A, B, et al.") stored "et al." as an author (surname
+    # "al"): `author:"et al."` listed every such paper, and a follow of it alerted them all.
+    ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu", placeholder])])
+    assert [row["name"] for row in db["paper_authors"].rows] == ["Edward J. Hu"]
+    with pytest.raises(SubscriptionError, match="first name or initial"):
+        authors.follow(db, "T1", "U1", placeholder, NOW)
+
+
 def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
     ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
     sub = authors.follow(db, "T1", "U1", "E. Hu", NOW)
