@@ -113,18 +113,47 @@ def _yearless(raw: str, fetched_on: date) -> str | None:
     return found.isoformat() if found else None
 
 
+# An author's affiliations as arXiv's dc:creator writes them: "Edward J. Hu (Microsoft)".
+_AFFILIATION = re.compile(r"\s*\([^()]*\)")
+
+
+def _outside_parentheses(text: str) -> list[str]:
+    """`text` split at its commas outside parentheses ("A (MIT, CSAIL), B" → 2 parts); at
+    every comma when its parentheses do not pair up (a feed cut short)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if depth < 0:
+            break
+        if ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    if depth != 0:
+        return text.split(",")
+    return [*parts, text[start:]]
+
+
+def _without_affiliations(name: str) -> str:
+    """The name without its parenthesized affiliations ("Edward J. Hu (Microsoft)" → "Edward
+    J. Hu"): read as a name, the affiliation was the surname, and no follow matched."""
+    while (bare := _AFFILIATION.sub("", name)) != name:
+        name = bare
+    return name.strip()
+
+
 def _authors(entry: Any) -> list[str]:
     names = [clean(a.get("name", "")) for a in entry.get("authors", []) if isinstance(a, dict)]
     names = [n for n in names if n]
-    # arXiv RSS puts every author in one dc:creator, comma separated.
+    # arXiv RSS puts every author in one dc:creator, comma separated, each with its
+    # affiliations in parentheses (themselves comma separated).
     if len(names) == 1 and "," in names[0]:
-        parts, names = [p.strip() for p in names[0].split(",")], []
+        parts, names = [p.strip() for p in _outside_parentheses(names[0])], []
         for part in parts:
             if part and names and is_suffix(part):
                 names[-1] += f", {part}"  # "Robert W. Heath, Jr." is one author
             elif part:
                 names.append(part)
-    return names
+    return [bare for name in names if (bare := _without_affiliations(name))]
 
 
 def parse_feed(data: bytes, fetched_on: date) -> Parsed:

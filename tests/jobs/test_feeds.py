@@ -310,6 +310,36 @@ def test_an_empty_rss_channel_is_no_failure(db):
     ],
 )
 def test_a_suffix_in_an_arxiv_rss_author_list_stays_with_its_author(creator, names):
+    assert rss_authors(creator) == names
+
+
+@pytest.mark.parametrize(
+    ("creator", "names"),
+    [
+        pytest.param(
+            "Edward J. Hu (Microsoft Research, Redmond), Yelong Shen (Microsoft)",
+            ["Edward J. Hu", "Yelong Shen"],
+            id="affiliations",
+        ),
+        pytest.param("Edward J. Hu (Microsoft)", ["Edward J. Hu"], id="one-author-affiliation"),
+        pytest.param(
+            "Robert W. Heath Jr (UT Austin), Ada Lovelace",
+            ["Robert W. Heath Jr", "Ada Lovelace"],
+            id="suffix-and-affiliation",
+        ),
+        pytest.param(
+            "Ada Lovelace (Cut, Alan Turing", ["Ada Lovelace (Cut", "Alan Turing"], id="unpaired"
+        ),
+    ],
+)
+def test_affiliations_in_an_arxiv_rss_author_list_are_no_authors_nor_surnames(creator, names):
+    # arXiv's dc:creator gives each author's affiliations in parentheses: they were split at
+    # their commas into authors ("Redmond)"), and "Microsoft" was the name's surname, so a
+    # follower of Edward J. Hu was never alerted.
+    assert rss_authors(creator) == names
+
+
+def rss_authors(creator: str) -> list[str]:
     rss = f"""<?xml version='1.0' encoding='UTF-8'?>
 <rss xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0"><channel><title>cs.IT</title>
 <item><title>Massive MIMO</title><link>https://arxiv.org/abs/2603.05001</link>
@@ -317,7 +347,7 @@ def test_a_suffix_in_an_arxiv_rss_author_list_stays_with_its_author(creator, nam
 Abstract: We study massive MIMO at scale.</description>
 <dc:creator>{creator}</dc:creator></item></channel></rss>"""
     (entry,) = parse_feed(rss.encode(), date(2026, 3, 17)).entries
-    assert entry.authors == names
+    return entry.authors
 
 
 RSS = (FIXTURES / "arxiv_rss.xml").read_bytes()
