@@ -474,7 +474,8 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
 
 
 def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscription]:
-    """Stop following an author (by the name as followed, or a compatible form of it)."""
+    """Stop following an author (by the name as followed, or a compatible form of it that
+    stands for one of the people followed)."""
     wanted = require_name(raw)
     mine = [s for s in subs.visible_to(db, team_id, user_id) if s.author and s.user_id == user_id]
     namesakes = known_names(db, wanted.key)
@@ -485,6 +486,14 @@ def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscri
     ]
     if not chosen:
         raise NotFound(f"You do not follow {wanted.display}. See `/papers list`.")
+    followed = [parse_name(s.author) for s in chosen]
+    known = [*namesakes, wanted]  # "Müller" typed: "Mueller" and "Muller" are one person
+    if any(not compatible(a, b, known) for a in followed for b in followed if a and b):
+        # "E. Hu" while following Edward J. Hu and Eric Hu: two people, never both removed.
+        listed = ", ".join(f"`{quoted(s.author or '')}` (#{s.id})" for s in chosen)
+        raise SubscriptionError(
+            f"`{quoted(wanted.display)}` could be {listed}; unfollow one by full name."
+        )
     removed = []
     for sub in chosen:
         removed += subs.remove(db, team_id, user_id, str(sub.id))

@@ -306,6 +306,26 @@ def test_et_al_in_an_author_list_is_no_author_to_search_or_follow(db, placeholde
         authors.follow(db, "T1", "U1", placeholder, NOW)
 
 
+def test_unfollowing_a_short_form_of_two_people_followed_removes_neither(db):
+    # `/papers unfollow E. Hu` silently stopped both the follow of Edward J. Hu and Eric Hu.
+    ingest_hf(
+        db,
+        [
+            hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"]),
+            hf_item("2603.00002", "Sparse video attention", ["Eric Hu"]),
+        ],
+    )
+    edward = authors.follow(db, "T1", "U1", "Edward J. Hu", NOW)
+    authors.follow(db, "T1", "U1", "Eric Hu", NOW)
+    with pytest.raises(SubscriptionError, match=r"could be `Edward J. Hu` \(#1\), `Eric Hu`"):
+        authors.unfollow(db, "T1", "U1", "E. Hu")
+    assert [s.id for s in authors.unfollow(db, "T1", "U1", "Edward Hu")] == [edward.id]
+    # Two follows of one person, as "Mueller" and "Muller" are beside a "Müller", go together.
+    authors.follow(db, "T1", "U1", "Juergen Mueller", NOW)
+    authors.follow(db, "T1", "U1", "Jurgen Muller", NOW)
+    assert len(authors.unfollow(db, "T1", "U1", "Jürgen Müller")) == 2
+
+
 def test_a_short_form_of_the_one_known_person_follows_them_by_full_name(db):
     ingest_hf(db, [hf_item("2603.00001", "Low-rank adapters", ["Edward J. Hu"])])
     sub = authors.follow(db, "T1", "U1", "E. Hu", NOW)
