@@ -474,10 +474,16 @@ def follow(db: Database, team_id: str, user_id: str, raw: str, now: datetime) ->
 
 
 def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscription]:
-    """Stop following an author (by the name as followed, or a compatible form of it that
-    stands for one of the people followed)."""
-    wanted = require_name(raw)
+    """Stop following an author: by the follow's number (`3`, `#3`) as `/papers list` shows
+    it, by the name as followed, or by a compatible form of it that stands for one of the
+    people followed."""
     mine = [s for s in subs.visible_to(db, team_id, user_id) if s.author and s.user_id == user_id]
+    if number := re.fullmatch(r"#?(\d{1,18})", raw.strip()):
+        chosen = [s for s in mine if s.id == int(number[1])]
+        if not chosen:
+            raise NotFound(f"You follow no author as #{number[1]}. See `/papers list`.")
+        return subs.remove(db, team_id, user_id, str(chosen[0].id))
+    wanted = require_name(raw)
     namesakes = known_names(db, wanted.key)
     chosen = [
         s
@@ -492,7 +498,7 @@ def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscri
         # "E. Hu" while following Edward J. Hu and Eric Hu: two people, never both removed.
         listed = ", ".join(f"`{quoted(s.author or '')}` (#{s.id})" for s in chosen)
         raise SubscriptionError(
-            f"`{quoted(wanted.display)}` could be {listed}; unfollow one by full name."
+            f"`{quoted(wanted.display)}` could be {listed}; unfollow one by full name or number."
         )
     removed = []
     for sub in chosen:

@@ -10,7 +10,7 @@ import pytest
 from jobs.ingest import ingest_bytes
 from storage import authors
 from storage.authors import compatible, matches, parse_name
-from storage.errors import SubscriptionError
+from storage.errors import NotFound, SubscriptionError
 from tests.conftest import NOW
 
 
@@ -320,6 +320,11 @@ def test_unfollowing_a_short_form_of_two_people_followed_removes_neither(db):
     with pytest.raises(SubscriptionError, match=r"could be `Edward J. Hu` \(#1\), `Eric Hu`"):
         authors.unfollow(db, "T1", "U1", "E. Hu")
     assert [s.id for s in authors.unfollow(db, "T1", "U1", "Edward Hu")] == [edward.id]
+    # By its number, as `/papers list` and the reply above show it ("Give a first name").
+    eric = authors.unfollow(db, "T1", "U1", "#2")
+    assert [(s.id, s.author) for s in eric] == [(2, "Eric Hu")]
+    with pytest.raises(NotFound, match="no author as #2"):
+        authors.unfollow(db, "T1", "U1", "2")
     # Two follows of one person, as "Mueller" and "Muller" are beside a "Müller", go together.
     authors.follow(db, "T1", "U1", "Juergen Mueller", NOW)
     authors.follow(db, "T1", "U1", "Jurgen Muller", NOW)
