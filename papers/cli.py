@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
+import io
 import json
 import logging
 import re
@@ -120,7 +122,9 @@ def main(ctx: click.Context, db_path: str | None, verbose: bool) -> None:
     """papers: ML papers in Slack: search, trending digests and keyword alerts."""
     # A fatal signal Python cannot catch (SIGBUS from an index file cut short under
     # tantivy's memory map) leaves its cause and the threads' stacks in the log, not silence.
-    faulthandler.enable()
+    # A stderr with no file descriptor (captured in memory) has nowhere to write them.
+    with contextlib.suppress(io.UnsupportedOperation, ValueError):
+        faulthandler.enable()
     config = Config.from_env().with_db(db_path)
     setup_logging(config, verbose)
     # Only the default data/ folder is made on demand, and only by the commands that create
