@@ -198,23 +198,28 @@ more, on three benchmarks of link rendering and two of attribute parsing.</descr
 <pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate></item></channel></rss>"""
 
 
-def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page):
-    # The page put a paper's link into href="…" as it was: a feed's link with a quote in it
-    # ended the attribute and added its own (onmouseover) to the page.
-    from playwright.sync_api import expect
-
+def _searched(slack, config, page, feed: str, query: str):
+    """The page after `/papers <query>` typed in it, over a store holding the feed's papers."""
     from jobs.ingest import ingest_bytes
     from storage import connect
     from tests.conftest import NOW
 
     db = connect(config.db_path)
-    ingest_bytes(db, "blog", FEED.encode(), NOW)
+    ingest_bytes(db, "blog", feed.encode(), NOW)
     db.close()
-    page = browser_page
     page.goto(slack.url)
     box = page.locator("#cmd")
-    box.fill("/papers quoted link paper")
+    box.fill(f"/papers {query}")
     box.press("Enter")
+    return page
+
+
+def test_a_quote_in_a_papers_link_stays_in_the_link(slack, config, browser_page):
+    # The page put a paper's link into href="…" as it was: a feed's link with a quote in it
+    # ended the attribute and added its own (onmouseover) to the page.
+    from playwright.sync_api import expect
+
+    page = _searched(slack, config, browser_page, FEED, "quoted link paper")
     link = page.locator("#log .msg.eph a", has_text="Quoted Link Paper")
     expect(link).to_have_count(1)
     assert link.get_attribute("onmouseover") is None
@@ -416,18 +421,7 @@ def test_mrkdwn_in_a_papers_link_leaves_the_link_as_it_is(slack, config, browser
     # a backtick began a code span there, and `:fire:` became 🔥 in the address.
     from playwright.sync_api import expect
 
-    from jobs.ingest import ingest_bytes
-    from storage import connect
-    from tests.conftest import NOW
-
-    db = connect(config.db_path)
-    ingest_bytes(db, "blog", STARRED.encode(), NOW)
-    db.close()
-    page = browser_page
-    page.goto(slack.url)
-    box = page.locator("#cmd")
-    box.fill("/papers starred link paper")
-    box.press("Enter")
+    page = _searched(slack, config, browser_page, STARRED, "starred link paper")
     link = page.locator("#log .msg.eph b > a", has_text="Starred Link Paper")
     expect(link).to_have_count(1)
     assert link.get_attribute("href") == "https://example.org/find?q=a*b&c=`x`:fire:"
