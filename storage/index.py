@@ -1502,7 +1502,8 @@ class _Targets:
     def _span(self, word: str) -> bool:
         """Whether consecutive pieces of a word are a hyphenated or dotted word of the
         query (`pre-trained`, `GPT-3.5`), or, joined, one of its words (`pre-training`)."""
-        if _stems(word) in self.splits:
+        if _stems(word) in self.splits or self._versioned(word):
+            # A name with its version before a suffix ("Qwen2.5-VL-7B" for `qwen`) too.
             return True
         return "." not in word and self._one(word.replace("-", ""))
 
@@ -1574,9 +1575,9 @@ class _Targets:
                         break
                 else:
                     j = i + 1
-                    out.append(
-                        marks[0] + pieces[i] + marks[1] if self._one(pieces[i]) else pieces[i]
-                    )
+                    piece = pieces[i]
+                    bold = self._one(piece) or self._versioned(piece)  # "Qwen2" of "Qwen2-VL"
+                    out.append(marks[0] + piece + marks[1] if bold else piece)
                 out += pieces[j : j + 1]  # the separator after it
                 i = j + 1
             return "".join(out)

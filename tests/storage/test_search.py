@@ -997,6 +997,26 @@ def test_a_name_alone_finds_it_written_with_a_version(spelled, query, found, mar
     assert sorted(alerted(spelled, query)) == sorted(ids(result))
 
 
+@pytest.mark.parametrize(
+    ("abstract", "marked"),
+    [
+        pytest.param("We fine-tune Qwen2-VL on plots.", "Qwen2", id="name-version-suffix"),
+        pytest.param("We fine-tune Qwen2.5-VL-7B on charts.", "Qwen2.5", id="dotted-suffixes"),
+        pytest.param("We compare with YOLOv8-s on drones.", "YOLOv8", id="v-version-suffix"),
+    ],
+)
+def test_a_name_with_its_version_is_bold_before_a_hyphenated_suffix(db, abstract, marked):
+    """`/papers qwen` found "Qwen2.5-VL-7B" with nothing in its snippet in bold: the name
+    and its version are bold there as in a word of their own."""
+    from jobs.ingest import ingest_bytes
+    from tests.conftest import NOW
+
+    ingest_bytes(db, "named.txt", f"Mar 16\nA Study\n{abstract}{FILLER}\n\n".encode(), NOW)
+    query = re.match(r"[A-Za-z]+?(?=v?\d)", marked)[0]
+    result = search(db, query)
+    assert result.total == 1 and marked_in(result.papers[0]["snippet"]) == [marked]
+
+
 def test_only_the_part_before_the_colon_weighs_as_the_name(db):
     """A hyphenated word after a title's colon ("Alpha: Pre-Trained ...") weighs as a title
     word, not as the paper's name: it outranked shorter titles that hold the same word."""
