@@ -750,6 +750,9 @@ _BARE_ID = re.compile(r"^(?:arxiv:)?(\d{4}\.\d{4,5})(?:v\d+)?$", re.IGNORECASE)
 
 
 _SCHEMELESS = tuple(f"{host}/" for host in (*ARXIV_HOSTS, *HF_HOSTS))
+# Punctuation an id or link copied from a sentence brings along: `(arXiv:2106.09685).`
+_OPENING = "([{\"'“‘"
+_CLOSING = ".,;:!?)]}\"'”’"
 
 
 def arxiv_ref(text: str) -> str | None:
@@ -757,6 +760,7 @@ def arxiv_ref(text: str) -> str | None:
     Slack may send a pasted link wrapped as `<url>` or `<url|label>`."""
     if len(text.split()) != 1:
         return None
+    text = text.lstrip(_OPENING).rstrip(_CLOSING)
     if text.startswith("<") and text.endswith(">"):
         text = text[1:-1].split("|", 1)[0]
     if text.lower().startswith(_SCHEMELESS):  # `arxiv.org/abs/…` typed without https://

@@ -570,11 +570,17 @@ def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
         pytest.param("search https://arxiv.org/abs/2603.01234", id="search-link"),
         pytest.param("arxiv.org/abs/2603.01234", id="link-without-https"),
         pytest.param("huggingface.co/papers/2603.01234", id="hf-link-without-https"),
+        # Copied from a sentence: the id or link with the punctuation around it.
+        pytest.param("2603.01234.", id="id-then-full-stop"),
+        pytest.param("(arXiv:2603.01234v2),", id="id-in-brackets"),
+        pytest.param("https://arxiv.org/abs/2603.01234.", id="link-then-full-stop"),
+        pytest.param("<https://arxiv.org/abs/2603.01234>.", id="wrapped-link-then-full-stop"),
     ],
 )
 def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
     """A link searched for the word `https` (every abstract that names a code URL); one
-    typed without `https://` searched the words `arxiv org abs` and found nothing."""
+    typed without `https://` searched the words `arxiv org abs` and found nothing; one
+    copied with the sentence's full stop or brackets found nothing either."""
     db = connect(config.db_path)
     ingest_bytes(db, "rss", (FIXTURES / "arxiv_rss.xml").read_bytes(), NOW)
     db.close()
