@@ -35,7 +35,7 @@ from bot.text import (
 )
 from storage.authors import MAX_NAME_CHARS, parse_name
 from storage.schedule import WEEKDAYS, Frequency
-from storage.search import HIGHLIGHT, SearchResult
+from storage.search import EXCLUDED_ALL_NOTE, HIGHLIGHT, SearchResult
 from storage.subscriptions import Subscription
 from storage.text import without_bidi
 from storage.trending import Signals
@@ -225,6 +225,9 @@ def _dump(blocks: list) -> list[dict]:
 _ARXIV_ID = re.compile(r"(?<![\d.])\d\d(?:0[1-9]|1[0-2])\.\d{4,5}(?:v\d+)?(?![\d.])")
 
 
+_EXCLUDED_ALL = EXCLUDED_ALL_NOTE.partition("{}")[0]  # how that note begins
+
+
 def search_message(result: SearchResult, typed: str | None = None) -> dict:
     """One page of results with Share, Previous and Next; or did-you-mean and a tip.
 
@@ -242,7 +245,8 @@ def search_message(result: SearchResult, typed: str | None = None) -> dict:
                 "Tip: an arXiv id (or a link to the paper) finds its paper when it is the"
                 " whole query, like `/papers 2106.09685`."
             )
-        else:
+        elif not any(note.startswith(_EXCLUDED_ALL) for note in result.notes):
+            # (A note that the exclusions left every match out says what to change.)
             lines.append("Tip: fewer words, a prefix like `diffus*`, or `a OR b` find more.")
         lines += [escape_entities(note) for note in result.notes[:MAX_NOTES]]
         return {

@@ -143,6 +143,9 @@ def _term(raw: str) -> tuple[Term, str] | None:
 
 # A dash standing alone between words, which leaves nothing out.
 _LONE_DASH = re.compile(r"[-\u2010-\u2015\u2212\ufe63\uff0d]+")
+EXCLUDED_ALL_NOTE = (
+    "Its exclusions (`-word`, `NOT word`) leave out {} the rest of this query finds."
+)
 LONE_DASH_NOTE = (
     "A dash standing alone leaves nothing out: write it against the word, like `-survey`."
 )
@@ -322,6 +325,15 @@ def search(
     notes = query.notes
     if not found and (run := _UNSPACED.search(text)):
         notes = [*notes, _UNSPACED_NOTE.format(run[0])]
+    if not found and query.excludes and only is None:
+        # `lora -lora`: the tip to type fewer words is no help when the exclusions are
+        # what leaves every match out.
+        kept = search_index.build_query(query.groups, [])
+        if newest < searcher.newest:
+            kept = kept.and_must_match(search_index.id_range(0, max(newest, 0)))
+        if without := search_index.top(searcher, kept, 1, prior=False).total:
+            counted = "the one paper" if without == 1 else f"all {without:,} papers"
+            notes = [*notes, EXCLUDED_ALL_NOTE.format(counted)]
     return SearchResult(
         text,
         papers,

@@ -465,3 +465,10 @@ def test_trending_today_is_the_members_today(seeded, tz, now, title):
     invocation = Invocation("T1", "U1", "C1", "general", "trending")
     message = handle(seeded, Config(), invocation, lookups, datetime.fromisoformat(now))
     assert message["blocks"][0]["text"]["text"] == title
+
+
+def test_exclusions_that_leave_out_every_match_are_named_not_fewer_words(seeded):
+    # `lora -lora` found nothing under the tip to type fewer words or a prefix.
+    reply = ask(seeded, "lora -lora")
+    assert "No papers match" in reply and "fewer words" not in reply
+    assert "leave out all 2 papers the rest of this query finds" in reply

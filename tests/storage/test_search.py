@@ -159,6 +159,27 @@ def test_phrase_or_exclude_and_prefix(seeded):
 
 
 @pytest.mark.parametrize(
+    ("query", "without"),
+    [
+        pytest.param("lora -lora", 2, id="the-word-itself"),
+        pytest.param("lora -adapter -tuning", 2, id="every-match"),
+        pytest.param('ernie NOT "pre-training"', 2, id="not-a-phrase"),
+        pytest.param("ernie-gram -ernie", 1, id="one-paper"),
+    ],
+)
+def test_exclusions_that_leave_out_every_match_say_so(seeded, query, without):
+    """`lora -lora` (or exclusions that every match holds) found nothing under the tip to
+    type fewer words: the note says the query finds papers without its exclusions."""
+    result = search(seeded, query)
+    counted = "the one paper" if without == 1 else f"all {without} papers"
+    assert result.total == 0
+    assert result.notes == [
+        f"Its exclusions (`-word`, `NOT word`) leave out {counted} the rest of this query finds."
+    ]
+    assert not search(seeded, "zzqxw -lora").notes  # nothing to leave out: no note
+
+
+@pytest.mark.parametrize(
     "quoted",
     [
         pytest.param("“large language”", id="curly"),
