@@ -451,3 +451,20 @@ def test_a_preview_after_a_missed_digest_is_headed_with_the_days_it_covers(slack
         shown = json.dumps(preview(slack, open_home(slack), "home_preview_1"), ensure_ascii=False)
     assert "missed by 300 min (grace 180 min); its papers come in the next digest" in shown
     assert "Daily papers · Wed, Mar 18 – Thu, Mar 19" in shown
+
+
+@pytest.mark.parametrize("verb", ["pause", "resume"])
+def test_pause_on_a_home_from_before_a_removal_says_it_is_gone(slack, reply, verb):
+    """Pause (or Resume) on a Home still showing #2, removed meanwhile (`/papers
+    unsubscribe`, or a workspace admin): #2 just vanished, with no word of why the click
+    did nothing; as Preview and Manage do, Home says it is gone."""
+    reply("subscribe lora daily")
+    reply("subscribe diffusion daily")
+    if verb == "resume":
+        reply("pause 2")
+    stale = open_home(slack)
+    reply("unsubscribe 2")
+    shown = preview(slack, stale, f"home_{verb}_2")
+    text = json.dumps(shown["blocks"], ensure_ascii=False)
+    assert f"#2 is gone: it was removed, so there is nothing to {verb}" in text
+    assert "*#1* `lora`" in text and "diffusion" not in text
