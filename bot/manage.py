@@ -73,10 +73,10 @@ def manage_reply(
     sub = shown_to(db, clicker, subscription_id)
     others = _others(db, clicker, subscription_id)
     if sub is None:
-        return views.manage_gone_message(subscription_id, others)
+        return views.manage_gone_message(subscription_id, others, viewer=clicker.user_id)
     delivered = subs.last_delivery(db, sub.id)
     can = may_change(sub, clicker, is_admin)
-    return views.manage_message(sub, delivered, now, can, others, note)
+    return views.manage_message(sub, delivered, now, can, others, note, clicker.user_id)
 
 
 def change(
@@ -96,7 +96,8 @@ def change(
     try:
         if verb == "remove":
             subs.remove(db, sub.team_id, sub.user_id, str(sub.id), sub.target, False)
-            return views.manage_gone_message(sub.id, _others(db, clicker, sub.id), sub)
+            others = _others(db, clicker, sub.id)
+            return views.manage_gone_message(sub.id, others, sub, clicker.user_id)
         status = subs.Status.PAUSED if verb == "pause" else subs.Status.ACTIVE
         # A stale button (the reply is older than a change made elsewhere) changes nothing
         # that is so already, as `/papers pause` does.

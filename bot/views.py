@@ -1198,10 +1198,21 @@ def _how_to_change(sub: Subscription) -> str:
     return "\n".join(lines)
 
 
-def _others(others: list[Subscription]) -> list[dict]:
-    """The member's other subscriptions, briefly, and where all of them are."""
+def _others(others: list[Subscription], viewer: str | None = None) -> list[dict]:
+    """The member's other subscriptions (and the channel's, when `viewer` did not set them
+    all up), briefly, and where all of them are."""
     if not others:
         return []
+    # A channel's digest another member set up is not the viewer's: headed "yours", it
+    # seemed theirs to pause on App Home, which never shows it.
+    theirs = [s.user_id == viewer for s in others] if viewer is not None else [True]
+    mine = any(theirs)
+    if all(theirs):
+        heading = "*Your other subscriptions*"
+    elif mine:
+        heading = "*Your other subscriptions and this channel's*"
+    else:
+        heading = "*This channel's other subscriptions*"
 
     def text(lines: list[str]) -> str:
         # Named on the line itself: "…and 34 more." alone left nothing to open.
@@ -1211,8 +1222,8 @@ def _others(others: list[Subscription]) -> list[dict]:
             if rest
             else "`/papers list` lists them all."
         )
-        closing = "App Home has Pause and Remove for each of yours."
-        return "\n".join(["*Your other subscriptions*", *lines, where, closing])
+        closing = ["App Home has Pause and Remove for each of yours."] if mine else []
+        return "\n".join([heading, *lines, where, *closing])
 
     # Whole lines only, as many as fit: a line cut short (long keywords, each `&` five
     # characters escaped) left a code span open and lost the lines saying where the rest are.
@@ -1229,10 +1240,12 @@ def manage_message(
     can_change: bool,
     others: list[Subscription],
     note: str | None = None,
+    viewer: str | None = None,
 ) -> dict:
     """The reply to Manage subscription: the subscription the message was for, its state,
     its buttons (Pause/Resume, Remove) and commands when the clicker may change it; then
-    their other subscriptions. `note` says what a button just did."""
+    their other subscriptions (and the channel's: `viewer`, the clicker, tells which are
+    theirs). `note` says what a button just did."""
     status = delivery_status(sub, delivered)
     due = next_delivery(sub, now)
     lines = [f"*Managing* {describe(sub)}", escape_mrkdwn(status) + (f". {due}" if due else "")]
@@ -1249,15 +1262,19 @@ def manage_message(
             "remove it."
         )
     blocks.append(ContextBlock(elements=[_mrkdwn(text=how)]))
-    blocks += _others(others)
+    blocks += _others(others, viewer)
     text = f"Subscription #{sub.id}: {describe_when(sub)}"
     return {"text": text, "blocks": _dump(blocks)}
 
 
 def manage_gone_message(
-    subscription_id: int, others: list[Subscription], removed: Subscription | None = None
+    subscription_id: int,
+    others: list[Subscription],
+    removed: Subscription | None = None,
+    viewer: str | None = None,
 ) -> dict:
-    """Manage on a message whose subscription is gone (or Remove just took it away)."""
+    """Manage on a message whose subscription is gone (or Remove just took it away);
+    `viewer` as for manage_message."""
     if removed is not None:
         head = f"Removed {describe(removed)}: nothing more comes from it."
     else:
@@ -1268,5 +1285,5 @@ def manage_gone_message(
         )
     if not others:
         head += "\nNo subscriptions left. Try `/papers subscribe lora daily at 09:00`."
-    blocks: list = [SectionBlock(text=_mrkdwn(text=head)), *_others(others)]
+    blocks: list = [SectionBlock(text=_mrkdwn(text=head)), *_others(others, viewer)]
     return {"text": head, "blocks": _dump(blocks)}

@@ -243,3 +243,24 @@ def test_many_long_others_are_listed_whole_and_still_say_where_the_rest_are():
     assert section.count("`") % 2 == 0
     assert "`/papers list` shows them all" in section
     assert section.rstrip().endswith("App Home has Pause and Remove for each of yours.")
+
+
+def test_manage_does_not_call_the_channels_subscriptions_of_others_yours(slack, config):
+    """Bob, a member of #general, clicks Manage on its digest set up by another member: the
+    channel's other digests (another's too) were listed as "Your other subscriptions", with
+    "App Home has Pause and Remove for each of yours", where none of them is."""
+    db = connect(config.db_path)
+    add_subscription(db, slack.team_id, "U0LOCAL", "C0GENERAL", keywords="rlhf", now=NOW)
+    add_subscription(db, slack.team_id, "U0LOCAL", "C0GENERAL", keywords="lora", now=NOW)
+    db.close()
+    shown = text_of(manage(slack, digest_for(1), channel="C0GENERAL", user="U0BOB"))
+    assert "*This channel's other subscriptions*\n*#2* `lora`" in shown, shown
+    assert "Your other" not in shown and "each of yours" not in shown
+    db = connect(config.db_path)
+    add_subscription(db, slack.team_id, "U0BOB", "U0BOB", kind="personal", keywords="moe")
+    db.close()
+    shown = text_of(manage(slack, digest_for(1), channel="C0GENERAL", user="U0BOB"))
+    assert "*Your other subscriptions and this channel's*" in shown, shown
+    assert "App Home has Pause and Remove for each of yours." in shown
+    mine = text_of(manage(slack, digest_for(1), channel="C0GENERAL"))
+    assert "*Your other subscriptions*\n*#2* `lora`" in mine
