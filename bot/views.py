@@ -559,6 +559,10 @@ def preview_message(
     _, message = preview_digest(papers, heading, sub.id, empty_digest, first)
     when = "first digest" if first else "next digest"
     due = _due(sub) if sub.next_due_at else f"not scheduled {sub.tz}"
+    if sub.next_due_at and datetime.fromisoformat(sub.next_due_at) <= now:
+        # Owed after a change of time: due at the change, a moment past when read (as
+        # next_delivery says it on Manage).
+        due = "today's, right away"
     note = f"_Preview of #{sub.id}, not sent. Its {when}: {due}._"
     if sub.status == "paused":  # nothing goes out until it is resumed: promise no time
         note = f"_Preview of #{sub.id}, not sent. It is paused: no digest until you Resume it._"

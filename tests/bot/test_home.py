@@ -468,3 +468,19 @@ def test_pause_on_a_home_from_before_a_removal_says_it_is_gone(slack, reply, ver
     text = json.dumps(shown["blocks"], ensure_ascii=False)
     assert f"#2 is gone: it was removed, so there is nothing to {verb}" in text
     assert "*#1* `lora`" in text and "diffusion" not in text
+
+
+def test_a_preview_of_a_digest_owed_right_away_says_so(slack, reply):
+    """Moved from 10:00 to 09:00 at 09:30, today's digest is owed right away (Manage says
+    "today's, right away"); its Preview said "Its first digest: … at 09:30", the moment
+    of the change, a time already past when read, and no time the digest was set for."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    with time_machine.travel(datetime(2026, 3, 17, 13, 30, tzinfo=UTC), tick=True):
+        reply("subscribe lora daily at 10:00")  # 09:30 in New York
+        reply("subscribe lora daily at 09:00")
+        shown = json.dumps(preview(slack, open_home(slack), "home_preview_1"), ensure_ascii=False)
+    assert "Preview of #1, not sent. Its first digest: today's, right away." in shown, shown
+    assert "at 09:30" not in shown
