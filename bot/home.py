@@ -62,7 +62,8 @@ def _render(
     last = {s.id: subs.last_delivery(deps.db, s.id) for s in mine}
     reading = saved.saved_papers(deps.db, team_id, user_id, limit=views.SAVED_IN_HOME)
     total = saved.count_saved(deps.db, team_id, user_id)
-    return views.home_view(mine, last, preview, preview_of, reading, again, total, under)
+    now = datetime.now(UTC)
+    return views.home_view(mine, last, preview, preview_of, reading, again, total, under, now)
 
 
 def view_hash(body: dict) -> str | None:

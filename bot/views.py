@@ -843,10 +843,12 @@ def home_view(
     again: tuple[str, str] | None = None,
     saved_total: int | None = None,
     under: int | None = None,
+    now: datetime | None = None,
 ) -> dict:
-    """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery;
-    a preview shows under its subscription, a reply to a button (`again`) under the
-    subscription `under` (whose preview it was clicked in), else at the end."""
+    """The App Home tab: subscriptions with Preview, Pause/Resume and Remove, last delivery
+    and next digest (as of `now`); a preview shows under its subscription, a reply to a
+    button (`again`) under the subscription `under` (whose preview it was clicked in), else
+    at the end."""
     blocks: list = [HeaderBlock(text=PlainTextObject(text="Your paper subscriptions"))]
     if not subs:
         blocks.append(
@@ -865,7 +867,10 @@ def home_view(
     room = HOME_BLOCKS - 2 - 3 * len(shown) - len(saved_blocks)
     anchor = preview_of if preview_of is not None else under
     for sub in shown:
-        status = delivery_status(sub, last.get(sub.id))
+        # When the next digest comes, as Manage says it: a Resume on Home (which moves it
+        # past the slots missed while paused) showed no word of it.
+        due = next_delivery(sub, now) if now is not None else ""
+        status = delivery_status(sub, last.get(sub.id)) + (f". {due}" if due else "")
         buttons = []
         if not sub.is_instant:
             buttons.append(

@@ -484,3 +484,23 @@ def test_a_preview_of_a_digest_owed_right_away_says_so(slack, reply):
         shown = json.dumps(preview(slack, open_home(slack), "home_preview_1"), ensure_ascii=False)
     assert "Preview of #1, not sent. Its first digest: today's, right away." in shown, shown
     assert "at 09:30" not in shown
+
+
+def test_resume_on_home_says_when_the_next_digest_comes(slack, reply):
+    """Resume on App Home showed the digest active again and no word of when it comes (a
+    long pause moves it past the slots missed meanwhile), while Manage's Resume and
+    `/papers resume` say it: Home says it too, on each digest's line, as Manage does."""
+    from datetime import UTC, datetime
+
+    import time_machine
+
+    from tests.bot.test_manage import digest_for, manage, text_of
+
+    with time_machine.travel(datetime(2026, 3, 17, 13, 30, tzinfo=UTC), tick=True):
+        reply("subscribe lora weekly on friday at 16:30")
+        paused = preview(slack, open_home(slack), "home_pause_1")
+        assert "Next digest" not in json.dumps(paused)  # paused: none comes
+        resumed = json.dumps(preview(slack, paused, "home_resume_1"), ensure_ascii=False)
+        managed = text_of(manage(slack, digest_for(1)))
+    due = "Next digest: Fri, Mar 20 at 16:30 America/New_York."
+    assert f"no delivery yet. {due}" in resumed and due in managed
