@@ -188,7 +188,7 @@ def send(
     try:
         ts = None
         if claim.channel is None:  # never posted: the channel (or DM) is opened first
-            ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
+            ledger.set_channel(db, claim, _channel(db, client, sub))
         elif not claim.fresh:
             ts = _posted_already(client, claim, now)
         outcome = Outcome.RECOVERED if ts else Outcome.SENT
@@ -201,6 +201,16 @@ def send(
         return _failed(db, sub, claim, type(exc).__name__, now, next_at)
     ledger.confirm(db, claim, ts, now, next_at)
     return outcome
+
+
+def _channel(db: Database, client: WebClient, sub: Subscription) -> str:
+    """The channel to post in: a DM a message of this subscription went to before, else the
+    one opened now. conversations.open is Tier 3 (about 50 a minute per workspace): hundreds
+    of DM digests due at one minute, each opening its DM again, met its 429s every day and
+    came minutes late. A user's DM with the bot keeps its id."""
+    if sub.kind == subs.Kind.PERSONAL and (known := ledger.last_channel(db, sub.id)):
+        return known
+    return open_channel(client, sub.kind, sub.target)
 
 
 def _claimed(claim: Claim, now: datetime) -> datetime:

@@ -94,6 +94,17 @@ def set_channel(db: Database, claim: Claim, channel: str) -> None:
     claim.channel = channel
 
 
+def last_channel(db: Database, subscription_id: int) -> str | None:
+    """The channel (or DM) the subscription's latest delivered message went to, if any."""
+    rows = db.execute(
+        "SELECT channel FROM deliveries WHERE subscription_id = ? AND state = ?"
+        " AND channel IS NOT NULL ORDER BY id DESC LIMIT 1",
+        [subscription_id, State.SENT],
+    )
+    row = rows.fetchone()
+    return row[0] if row else None
+
+
 def postpone(db: Database, claim_id: int, not_before: datetime) -> int:
     """Count a failed attempt and wait until not_before; returns the attempt number."""
     with transaction(db):

@@ -214,6 +214,19 @@ def test_deactivated_user_pauses_their_dm_subscription(worker_config, subscribe,
     assert subs.by_id(db, 1).paused_reason == "Slack said user_disabled"
 
 
+def test_a_dm_digest_opens_its_dm_once_not_every_day(worker_config, subscribe, stub):
+    """conversations.open is Tier 3 (about 50 a minute per workspace): hundreds of DM digests
+    due at 09:00, each opening its DM again every day, met its 429s and came minutes late.
+    The DM a digest went to is used again."""
+    subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC))
+    db = connect(worker_config.db_path)
+    for day in (17, 18, 19):
+        now = datetime(2026, 3, day, 8, 1, tzinfo=UTC)
+        assert deliver_due(db, worker_config, client_factory(worker_config), now) == Counter(sent=1)
+    assert [m for m, _ in stub.state.calls].count("conversations.open") == 1
+    assert len(stub.messages("DU0LOCAL")) == 3
+
+
 def test_rate_limited_delivery_slows_down_and_loses_nothing(worker_config, subscribe, stub):
     start = datetime(2026, 3, 16, 12, tzinfo=UTC)
     for n in range(3):
