@@ -529,6 +529,11 @@ class _Pacer:
             time.sleep(delay)
         return index, self._queues[index].popleft()
 
+    def left(self) -> int:
+        """How many digests were never taken (a run stopped before them)."""
+        with self._lock:
+            return sum(len(queue) for queue in self._queues)
+
     def done(self, index: int) -> None:
         """A digest of channel `index` went out: schedule the channel's next one, paced
         from when the channel's first message was answered (Slack counted it by then)."""
@@ -590,6 +595,8 @@ def deliver_due(
             thread.start()
         for thread in threads:
             thread.join()
+        if left := pacer.left():  # else a stop reads as a run that finished
+            log.info("deliveries: stopping: %d due digests not begun, left for the next run", left)
     if outcomes:
         log.info("deliveries: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes

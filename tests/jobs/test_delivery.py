@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sqlite3
+import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -225,6 +226,23 @@ def test_a_dm_digest_opens_its_dm_once_not_every_day(worker_config, subscribe, s
         assert deliver_due(db, worker_config, client_factory(worker_config), now) == Counter(sent=1)
     assert [m for m, _ in stub.state.calls].count("conversations.open") == 1
     assert len(stub.messages("DU0LOCAL")) == 3
+
+
+def test_a_stopped_run_logs_the_digests_it_left_due(worker_config, subscribe, stub, caplog):
+    """A worker stopped mid-fan-out logged only what it sent: the digests it left due for the
+    next worker went unsaid, and a stop looked like a run that had finished."""
+    for n in range(3):
+        stub.add_channel(f"C0STOP{n}", f"stop{n}")
+        subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC), target=f"C0STOP{n}", kind="channel")
+    stopping = threading.Event()
+    stopping.set()
+    db = connect(worker_config.db_path)
+    now = datetime(2026, 3, 17, 8, 1, tzinfo=UTC)
+    with caplog.at_level(logging.INFO, logger="jobs.delivery"):
+        assert deliver_due(db, worker_config, client_factory(worker_config), now, stopping) == {}
+    assert "stopping: 3 due digests not begun" in caplog.text
+    assert stub.messages() == []
+    assert len(subs.due(db, now)) == 3  # still due, for the next worker
 
 
 def test_rate_limited_delivery_slows_down_and_loses_nothing(worker_config, subscribe, stub):
