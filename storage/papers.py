@@ -440,7 +440,9 @@ def _merge(
         ("authors", json.dumps(entry.authors) if entry.authors else None),
         ("published", entry.published),
         ("url", entry.url),
-        ("code_url", entry.code_url),
+        # A later sighting's abstract (a replacement's, a full one after a cut summary) may
+        # be the first to name the repository, as a new paper's does.
+        ("code_url", entry.code_url or code_url_from_abstract(entry.abstract)),
     ):
         if value is not None and row[column] is None:
             updates[column] = value

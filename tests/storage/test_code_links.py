@@ -79,3 +79,26 @@ def test_hf_github_repo_and_abstract_sentences_become_code_url_in_search_json(db
 def test_a_forged_repo_value_is_not_a_link():
     assert normalize_repo_url("javascript:alert(1)//github.com/a/b") is None
     assert normalize_repo_url(None) is None
+
+
+def _arxiv_rss(version: int, announce: str, abstract: str) -> bytes:
+    return f"""<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" version="2.0"><channel>
+<title>cs.CL updates on arXiv.org</title><link>http://rss.arxiv.org/rss/cs.CL</link>
+<item><title>Adapter Routing for Tokens</title><link>https://arxiv.org/abs/2603.07777</link>
+<description>arXiv:2603.07777v{version} Announce Type: {announce}
+Abstract: {abstract}</description>
+<guid isPermaLink="false">oai:arXiv.org:2603.07777v{version}</guid>
+<pubDate>Wed, 18 Mar 2026 00:00:00 -0400</pubDate>
+<arxiv:announce_type>{announce}</arxiv:announce_type></item></channel></rss>""".encode()
+
+
+def test_a_code_link_a_later_version_of_the_abstract_adds_becomes_code_url(db):
+    """A paper stored without a code link whose replacement's abstract adds "Code is
+    available at …" kept no Code button: only a source's own repo field was merged."""
+    first = "We route each token to a mixture of adapters and beat static merging."
+    ingest_bytes(db, "v1.xml", _arxiv_rss(1, "new", first), NOW)
+    revised = f"{first} Code is available at https://github.com/route/adapters."
+    ingest_bytes(db, "v2.xml", _arxiv_rss(2, "replace", revised), NOW)
+    row = db.execute("SELECT abstract, code_url FROM papers").fetchone()
+    assert row == (revised, "https://github.com/route/adapters")
