@@ -906,7 +906,8 @@ def home_view(
 # --- issue 15: paper buttons, more like this, reading list, authors, unfurls -----------------
 HOME_BLOCKS = 100  # App Home holds at most 100 blocks
 SAVED_IN_HOME = 10
-AUTHOR_BUTTONS = 10
+# Authors listed in one reply, each with its Papers by … button: an actions block holds 25.
+AUTHORS_LISTED = 20
 
 
 def paper_actions(paper: dict) -> ActionsBlock:
@@ -1015,17 +1016,19 @@ def authors_message(paper: dict) -> dict:
             if sum(len(x) + 1 for x in lines) + len(line) > 2800:
                 break
             lines.append(line)
-        if len(names) > len(lines) - 1:
-            lines.append(f"…and {len(names) - (len(lines) - 1)} more")
+        listed = len(lines) - 1
+        if len(names) > listed:
+            lines.append(f"…and {len(names) - listed} more")
+        # Every listed author that can be searched gets its button, and only those.
         buttons = [
             ButtonElement(
                 text=truncate(f"Papers by {name}", 75),
                 action_id=f"author_search_{index}",
                 value=truncate(name, 200),
             )
-            for index, name in enumerate(names[:count])
+            for index, name in enumerate(names[:listed])
             if name in searchable
-        ][:AUTHOR_BUTTONS]
+        ]
         text = truncate("\n".join(lines), 2900)
         blocks: list = [SectionBlock(text=_mrkdwn(text=text))]
         if buttons:
@@ -1033,7 +1036,7 @@ def authors_message(paper: dict) -> dict:
         return _dump(blocks)
 
     # Names that grow in the JSON Slack receives (emoji) make fewer fit one message.
-    blocks = _fitting(render, min(len(names), 20))[1]
+    blocks = _fitting(render, min(len(names), AUTHORS_LISTED))[1]
     return {"text": f"Authors of {title}", "blocks": blocks}
 
 

@@ -253,6 +253,26 @@ def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, 
         assert result["text"] == "1 paper by Yelong Shen · newest first"
 
 
+def test_every_listed_author_has_a_papers_by_button(slack, reply, config):
+    """A paper of 15 authors (common in ML) listed all 15, but only the first 10 had the
+    Papers by … button the README promises each; the others only a command to type."""
+    worker.ingest_and_alert(config, NOW)
+    names = [f"Ada{chr(97 + n)} Lovelace{chr(97 + n)}" for n in range(15)]
+    paper = {"id": "2603.08002", "title": "A Many-Author Study", "upvotes": 3}
+    paper["summary"] = "We study many authors at once and report what we measured."
+    paper["authors"] = [{"name": n} for n in names]
+    (Path(config.inbox_dir) / "hf.json").write_text(json.dumps([{"paper": paper}]))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    found = reply("2603.08002")
+    authors = next(b for b in _buttons(found) if b.startswith("paper_authors_"))
+    clicked = slack.click(found, authors)
+    (listing,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert _buttons(listing) == [f"author_search_{n}" for n in range(15)]
+    last = slack.click(listing, "author_search_14")
+    (result,) = wait_for(lambda: slack.responses(last["response_id"]))
+    assert result["text"] == "1 paper by Adao Lovelaceo · newest first"
+
+
 @pytest.mark.parametrize(
     "typed",
     [
