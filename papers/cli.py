@@ -401,7 +401,7 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
     data = run_stats(_db(ctx), ctx.obj["config"].feed_urls)
     if as_json:
-        click.echo(scrub_url(json.dumps(data, indent=2)))
+        click.echo(json.dumps(_scrubbed(data), indent=2))
         return
     click.echo(
         f"{plural(data['papers'], 'paper')} ({data['untitled']} untitled), "
@@ -409,6 +409,18 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
     for source in data["sources"]:
         click.echo(scrub_url(f"- {source['name']} ({source['kind']}): {_source_state(source)}"))
+
+
+def _scrubbed(value):
+    """The value with URL secrets redacted in each of its strings. Scrubbing the printed
+    JSON instead let a key at a URL's end take the closing quote with it: invalid JSON."""
+    if isinstance(value, str):
+        return scrub_url(value)
+    if isinstance(value, dict):
+        return {key: _scrubbed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    return value
 
 
 def _source_state(source: dict) -> str:

@@ -543,6 +543,19 @@ def test_stats_never_prints_a_feed_password_or_api_key(seeded_path):
         assert "hunter2-pass" not in out and "sk-live-123" not in out
 
 
+def test_stats_json_stays_json_when_a_feed_url_ends_with_its_api_key(seeded_path):
+    """The redaction ran over the printed JSON: a key at the end of a URL took the closing
+    quote and comma with it (`"name": "...?api_key=[redacted]`), and no script could parse it."""
+    db = connect(seeded_path)
+    url = "http://127.0.0.1:9/feed.xml?api_key=sk-live-123"
+    ingest_target(db, url, NOW)
+    db.close()
+    out = run(seeded_path, "stats", "--json").stdout
+    assert "sk-live-123" not in out
+    names = [source["name"] for source in json.loads(out)["sources"]]
+    assert "http://127.0.0.1:9/feed.xml?api_key=[redacted]" in names
+
+
 def test_a_feed_removed_from_papers_feeds_no_longer_shows_as_failing(seeded_path, monkeypatch):
     """An admin removes a broken feed from PAPERS_FEEDS: stats stops calling it failing (the
     worker no longer fetches it) but keeps its history; a configured one still fails."""
