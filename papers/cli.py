@@ -167,7 +167,8 @@ def ingest(ctx: click.Context, targets: tuple[str, ...], listing: datetime | Non
         for report in ingest_target(db, target, _now(), day, empty_folder_fails=True, **options)
     ]
     if as_json:
-        click.echo(json.dumps([r.as_dict() for r in reports], indent=2))
+        # Redacted as the report lines are: a feed URL may carry its password or key.
+        click.echo(json.dumps(_scrubbed([r.as_dict() for r in reports]), indent=2))
     else:
         for r in reports:
             click.echo(_describe(r))

@@ -556,6 +556,17 @@ def test_stats_json_stays_json_when_a_feed_url_ends_with_its_api_key(seeded_path
     assert "http://127.0.0.1:9/feed.xml?api_key=[redacted]" in names
 
 
+def test_ingest_json_never_prints_a_feed_password_or_api_key(seeded_path):
+    """`papers ingest` redacted a feed's credentials on its report lines, not in --json."""
+    url = "http://reader:hunter2-pass@127.0.0.1:9/feed.xml?token=sk-live-123"
+    result = run(seeded_path, "ingest", "--json", url)
+    assert result.returncode == 1
+    assert "hunter2-pass" not in result.stdout and "sk-live-123" not in result.stdout
+    (report,) = json.loads(result.stdout)
+    assert report["source"] == "http://[redacted]@127.0.0.1:9/feed.xml?token=[redacted]"
+    assert report["error"]
+
+
 def test_a_feed_removed_from_papers_feeds_no_longer_shows_as_failing(seeded_path, monkeypatch):
     """An admin removes a broken feed from PAPERS_FEEDS: stats stops calling it failing (the
     worker no longer fetches it) but keeps its history; a configured one still fails."""
