@@ -384,7 +384,7 @@ def _failed(
         known = store.failed_on(db, name, version) if version else store.last_error(db, name)
         if known == message:
             return IngestReport(source=name, error=message, known_failure=True)
-    log.info("source %s failed: %s", name, message)
+    # Not logged here: the worker logs each failed report once (jobs.inbox), the CLI prints it.
     try:
         store.record_source_error(db, name, kind, message, now.isoformat(), version)
     except sqlite3.DatabaseError as exc:

@@ -256,3 +256,22 @@ def test_the_worker_finishing_a_killed_ingest_logs_what_it_finished(caplog):
     with caplog.at_level(logging.INFO, logger="jobs.inbox"):
         _logged([report])
     assert "2 new, 0 merged, 0 skipped, 3 stored by an earlier, unfinished ingest" in caplog.text
+
+
+def test_a_failing_feed_is_one_log_line_per_run(worker_config, caplog):
+    """Each run of a feed that fails (an outage) is one warning, not a second INFO line
+    saying the same."""
+    from dataclasses import replace
+
+    from jobs.worker import feeds_and_alert
+
+    url = "http://127.0.0.1:9/feed.xml"
+    config = replace(worker_config, feed_urls=(url,), feed_deadline_seconds=5)
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        for minutes in (0, 30):
+            feeds_and_alert(config, NOW + timedelta(minutes=minutes))
+    said = [(r.levelname, r.getMessage()) for r in caplog.records if url in r.getMessage()]
+    assert len(said) == 2, said
+    assert all(
+        level == "WARNING" and msg.startswith(f"ingest {url} failed: ") for level, msg in said
+    )
