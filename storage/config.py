@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from storage.errors import ConfigError
 
@@ -82,6 +83,23 @@ def _int(
     return value
 
 
+def _feeds(raw: str) -> tuple[str, ...]:
+    """PAPERS_FEEDS: space-separated http(s) URLs. Anything else (a URL without its scheme)
+    was read as a file path and failed at every run, its feed never fetched."""
+    urls = tuple(raw.split())
+    for url in urls:
+        try:
+            parts = urlsplit(url)
+        except ValueError:  # `http://[::1`
+            parts = urlsplit("")
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+            shown = re.sub(r"^([^/]*//)?[^/]*@", r"\1[redacted]@", url)  # never its password
+            raise ConfigError(
+                f"PAPERS_FEEDS must list http(s) URLs (https://host/path), got {shown!r}"
+            )
+    return urls
+
+
 @dataclass(frozen=True)
 class Config:
     """Everything the bot and the worker need, from PAPERS_* and SLACK_* variables."""
@@ -147,7 +165,7 @@ class Config:
             slack_api_url=env.get("SLACK_API_URL", "").strip(),
             port=_int(env, "PORT", 3000, 1, 65535),
             inbox_dir=env.get("PAPERS_INBOX", "").strip() or "data/inbox",
-            feed_urls=tuple(u for u in env.get("PAPERS_FEEDS", "").split() if u),
+            feed_urls=_feeds(env.get("PAPERS_FEEDS", "")),
             ingest_interval_minutes=_int(env, "PAPERS_INGEST_MINUTES", 30, 1),
             digest_size=_int(env, "PAPERS_DIGEST_SIZE", 5, 1, MAX_DIGEST_SIZE),
             empty_digest=empty,

@@ -138,3 +138,31 @@ def test_a_comment_after_a_dotenv_value_is_not_part_of_it(tmp_path, monkeypatch)
     assert config.slack_bot_token == "xoxb-1 #2"
     assert config.feed_urls == ("https://a.example/rss#top", "https://b.example/rss")
     assert config.empty_digest == "note"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        # Without its scheme it was taken for a file path: "no such file, folder or URL"
+        # warned at every run, and the feed was never read.
+        pytest.param("export.arxiv.org/rss/cs.LG", "export.arxiv.org/rss/cs.LG", id="no-scheme"),
+        pytest.param("ftp://example.org/feed.xml", "ftp://example.org/feed.xml", id="ftp"),
+        pytest.param("https://", "https://", id="no-host"),
+        pytest.param("http://[::1/feed", "http://[::1/feed", id="unparsable"),
+        # Its password is not printed.
+        pytest.param("reader:hunter2@example.org/rss", "[redacted]@example.org/rss", id="secret"),
+    ],
+)
+def test_a_feed_that_is_no_http_url_names_its_variable(value, shown):
+    good = "https://export.arxiv.org/rss/cs.LG"
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({"PAPERS_FEEDS": f"{good} {value}"})
+    assert str(raised.value) == (
+        f"PAPERS_FEEDS must list http(s) URLs (https://host/path), got {shown!r}"
+    )
+    assert "hunter2" not in str(raised.value)
+
+
+def test_feed_urls_of_any_case_are_accepted():
+    urls = "HTTPS://export.arxiv.org/rss/cs.LG http://user:pw@host:8080/f.xml?key=1"
+    assert Config.from_env({"PAPERS_FEEDS": urls}).feed_urls == tuple(urls.split())
