@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from storage import index as search_index
 from storage import meta
 from storage import papers as store
 from storage.config import Config
+from storage.errors import ConfigError
 from storage.models import IngestReport
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,23 @@ def _dropped_since(path: str, scanned: str | None) -> bool:
         return False
 
 
+def check_inbox(config: Config) -> Path:
+    """The inbox folder, made when missing; a ConfigError in one line when it cannot be made
+    or listed (PAPERS_INBOX naming a file logged a traceback at every ingest run)."""
+    inbox = Path(config.inbox_dir)
+    try:
+        inbox.mkdir(parents=True, exist_ok=True)
+        with os.scandir(inbox):
+            pass
+    except OSError as exc:
+        file = inbox.exists() and not inbox.is_dir()
+        why = "it is a file" if file else (exc.strerror or str(exc))
+        raise ConfigError(
+            f"PAPERS_INBOX {inbox} is not a folder the worker can use: {why}"
+        ) from exc
+    return inbox
+
+
 def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestReport]:
     """Ingest every new file in the inbox folder; failures are recorded, not raised.
 
@@ -36,8 +55,7 @@ def ingest_inbox(db: Database, config: Config, now: datetime) -> list[IngestRepo
     says so in the log (once), so a copy that changes nothing is not a mystery."""
     # First index what an interrupted run left past the index's watermark (or rebuild it).
     search_index.ensure(db)
-    inbox = Path(config.inbox_dir)
-    inbox.mkdir(parents=True, exist_ok=True)
+    inbox = check_inbox(config)
     scanned = meta.get(db, SCANNED_KEY)
     # A broken entry is logged and recorded once, not every scan (stats keeps showing it).
     reports = ingest_target(db, str(inbox), now, batch=config.ingest_batch, repeat_failures=False)

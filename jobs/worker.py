@@ -24,7 +24,7 @@ from sqlite_utils import Database
 from jobs.alerts import run_alerts
 from jobs.author_alerts import run_author_alerts
 from jobs.delivery import deliver_due
-from jobs.inbox import ingest_feeds, ingest_inbox
+from jobs.inbox import check_inbox, ingest_feeds, ingest_inbox
 from jobs.slack import check_token_key, client_factory
 from storage import connect, lease
 from storage import index as search_index
@@ -380,6 +380,7 @@ def run(config: Config) -> None:
     # for this team"), and stay paused once the token is back: refuse to start, as the bot
     # does; in OAuth mode a missing or bad PAPERS_TOKEN_KEY too (the store checks it).
     config.check_slack_credentials()
+    check_inbox(config)  # one line now, not a failed ingest at every run
     scheduler = BlockingScheduler(timezone=UTC)
     hold = Lease(config)
     idle = threading.Event()  # never set: a wait that SIGTERM or Ctrl-C ends

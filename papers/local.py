@@ -18,6 +18,7 @@ from sqlite_utils import Database
 
 from bot.app import build_app, install_pages, make_http_server, socket_mode
 from jobs.arxiv_lookup import arxiv_lookup
+from jobs.inbox import check_inbox
 from jobs.worker import add_jobs, stop, stop_on_sigterm, watch_inbox
 from storage import connect, meta
 from storage import subscriptions as subs
@@ -81,6 +82,7 @@ def listening_on(port: int, setting: str) -> Iterator[None]:
 
 def run_local(config: Config, standin_port: int) -> None:
     """Run everything; with no Slack credentials, against the stand-in."""
+    check_inbox(config)  # one line now, not a failed ingest at every run
     stub = demo = pages = None
     if not (config.slack_bot_token or config.slack_client_id or config.slack_app_token):
         from slackstub import SlackStandIn

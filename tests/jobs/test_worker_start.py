@@ -111,3 +111,23 @@ def test_a_worker_that_waited_for_a_dead_workers_lease_reads_the_feeds_before_de
             worker.stop(scheduler, hold)
     (digest,) = stub.messages("DU0LOCAL")
     assert title in json.dumps(digest["blocks"])
+
+
+def test_an_inbox_that_is_no_folder_stops_the_worker_in_one_line(worker_config, tmp_path, caplog):
+    """PAPERS_INBOX naming a file: the worker started, then logged a FileExistsError
+    traceback at every ingest run. It stops at start, naming the variable; should the
+    folder turn into a file later, each run logs one line, not a traceback."""
+    from storage.errors import ConfigError
+
+    afile = tmp_path / "inbox.txt"
+    afile.write_text("not a folder")
+    config = replace(worker_config, inbox_dir=str(afile))
+    with pytest.raises(ConfigError) as raised:
+        worker.run(config)
+    assert str(raised.value).startswith(f"PAPERS_INBOX {afile} is not a folder the worker can use")
+    run = worker._guarded(worker.ingest_and_alert, config, worker.Lease(config))
+    with caplog.at_level(logging.INFO, logger="jobs"):
+        run()
+    (record,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert "PAPERS_INBOX" in record.getMessage() and record.exc_info is None
+    assert "Traceback" not in caplog.text
