@@ -12,7 +12,7 @@ from bot import views
 from bot.context import Deps
 from storage import saved
 from storage import subscriptions as subs
-from storage.digests import next_days, select_papers
+from storage.digests import next_days, next_digest_papers
 from storage.errors import NotFound, PapersError
 
 
@@ -82,7 +82,7 @@ def digest_preview(deps: Deps, team_id: str, user_id: str, subscription_id: int)
     if sub not in subs.visible_to(deps.db, team_id, user_id) or sub.is_instant:
         return None
     now = datetime.now(UTC)
-    papers = select_papers(deps.db, sub, now, deps.config.digest_size)
+    papers = next_digest_papers(deps.db, sub, now, deps.config.digest_size)
     days = next_days(deps.db, sub)
     return views.preview_message(sub, papers, now, deps.config.empty_digest, days)
 

@@ -509,7 +509,7 @@ def digest(
     from bot import views
     from bot.text import escape_mrkdwn
     from storage import subscriptions as subs
-    from storage.digests import next_days, select_papers
+    from storage.digests import next_days, next_digest_papers
 
     config = ctx.obj["config"]
     db = _db(ctx)
@@ -538,7 +538,7 @@ def digest(
         return
     now = _now()
     for sub in chosen:
-        papers = select_papers(db, sub, now, config.digest_size)
+        papers = next_digest_papers(db, sub, now, config.digest_size)
         heading = views.next_heading(sub, now, next_days(db, sub))
         first = sub.last_delivered_at is None
         # The papers one message holds (the rest wait for the next digest), and the message.

@@ -127,3 +127,14 @@ def next_days(db: Database, sub: Subscription) -> int | None:
     if sub.is_instant or sub.status != Status.ACTIVE or not sub.next_due_at:
         return None
     return window_days(db, sub, datetime.fromisoformat(sub.next_due_at))
+
+
+def next_digest_papers(db: Database, sub: Subscription, now: datetime, size: int) -> list[dict]:
+    """The papers `sub`'s next digest holds as things stand, for a preview: selected as the
+    worker selects them at its due moment, over the days it covers (selected as of `now`, a
+    preview of a Monday digest on Friday showed the week to Friday); as of `now` when no
+    digest is scheduled (paused)."""
+    days = next_days(db, sub)
+    if days is None or not sub.next_due_at:
+        return select_papers(db, sub, now, size)
+    return select_papers(db, sub, datetime.fromisoformat(sub.next_due_at), size, window=days)

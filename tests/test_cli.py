@@ -1354,3 +1354,28 @@ def test_a_bot_killed_by_an_index_file_cut_short_under_it_says_why(seeded_path, 
         process.kill()
         process.wait(timeout=10)
         stub.stop()
+
+
+def test_digest_preview_holds_the_papers_the_worker_sends_at_the_due_time(seeded_path, monkeypatch):
+    """A weekly digest due Monday Mar 16 previewed on Friday Mar 13: the preview picked the
+    week ending Friday (the Mar 12 papers), while the worker, at its due time, sends the week
+    ending Monday (the Mar 16 papers first), under the same heading."""
+    from datetime import UTC, datetime
+
+    import papers.cli
+    from jobs.digests import build_digest
+
+    friday = datetime(2026, 3, 13, 12, tzinfo=UTC)
+    db = connect(seeded_path)
+    sub = add_subscription(db, "T1", "U1", "C1", now=friday, frequency="weekly", weekday=0)
+    due = datetime.fromisoformat(sub.next_due_at)
+    assert due == datetime(2026, 3, 16, 9, tzinfo=UTC)
+    config = Config(db_path=str(seeded_path))
+    sent = build_digest(db, config, sub, due).paper_ids
+    titles = [p["title"] for p in db.query("SELECT id, title FROM papers") if p["id"] in sent]
+    db.close()
+    monkeypatch.setattr(papers.cli, "_now", lambda: friday)
+    result = run(seeded_path, "digest", "--subscription", str(sub.id))
+    assert result.returncode == 0, result.stderr
+    listed = [line[4:] for line in result.stdout.splitlines() if line.startswith("  - ")]
+    assert sorted(listed) == sorted(titles) and listed
