@@ -398,9 +398,17 @@ def trending(ctx: click.Context, window: str, limit: int, as_json: bool) -> None
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Counts of papers, sightings and inputs, and the state of each source."""
+    from storage import deliveries
+    from storage import index as search_index
     from storage.papers import stats as run_stats
 
-    data = run_stats(_db(ctx), ctx.obj["config"].feed_urls)
+    db = _db(ctx)
+    data = run_stats(db, ctx.obj["config"].feed_urls)
+    # What needs the admin beyond the sources: paused subscriptions, failed deliveries, and
+    # a search index behind the database (papers stored but not searchable yet).
+    data |= deliveries.health(db, _now())
+    behind = search_index.papers_behind(db)
+    data["index"] = {"built": behind is not None, "papers_behind": behind}
     if as_json:
         click.echo(json.dumps(_scrubbed(data), indent=2))
         return
@@ -410,6 +418,27 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     )
     for source in data["sources"]:
         click.echo(scrub_url(f"- {source['name']} ({source['kind']}): {_source_state(source)}"))
+    subscriptions, sent = data["subscriptions"], data["deliveries"]
+    paused = subscriptions["paused"]
+    click.echo(f"subscriptions: {subscriptions['active']} active, {len(paused)} paused")
+    for sub in paused:
+        click.echo(f"  - #{sub['id']} → {sub['target']}: paused: {sub['reason'] or 'by a member'}")
+    failed = sent[f"failed_last_{deliveries.FAILED_DAYS}_days"]
+    click.echo(
+        f"deliveries: {failed} failed in the last {deliveries.FAILED_DAYS} days,"
+        f" {sent['pending']} waiting to be sent or retried"
+    )
+    if behind is None:
+        click.echo(
+            "search index: missing or outdated (rebuilt at the next start, or run papers reindex)"
+        )
+    elif behind:
+        click.echo(
+            f"search index: {plural(behind, 'paper')} not indexed yet"
+            " (indexed by the next ingest or worker start)"
+        )
+    else:
+        click.echo("search index: up to date")
 
 
 def _scrubbed(value):

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
 
 from storage import subscriptions
 from storage.db import transaction
+
+# How far back `papers stats` counts failed deliveries: older ones are history.
+FAILED_DAYS = 7
 
 
 class State(StrEnum):
@@ -283,3 +286,29 @@ def ledger(db: Database, subscription_id: int | None = None) -> list[dict]:
     return list(
         db["deliveries"].rows_where("subscription_id = ?", [subscription_id], order_by="id")
     )
+
+
+def health(db: Database, now: datetime) -> dict:
+    """For `papers stats`: active and paused subscriptions (each paused one with its
+    reason), deliveries failed in the last FAILED_DAYS days and those still to be sent or
+    retried (claimed, not confirmed)."""
+    count = lambda sql, *args: next(db.query(sql, list(args)))["n"]  # noqa: E731
+    since = (now - timedelta(days=FAILED_DAYS)).isoformat()
+    paused = db.query(
+        "SELECT id, target, paused_reason AS reason FROM subscriptions"
+        " WHERE status = 'paused' ORDER BY id"
+    )
+    return {
+        "subscriptions": {
+            "active": count("SELECT COUNT(*) AS n FROM subscriptions WHERE status = 'active'"),
+            "paused": list(paused),
+        },
+        "deliveries": {
+            f"failed_last_{FAILED_DAYS}_days": count(
+                "SELECT COUNT(*) AS n FROM deliveries WHERE state = ? AND finished_at >= ?",
+                State.FAILED,
+                since,
+            ),
+            "pending": count("SELECT COUNT(*) AS n FROM deliveries WHERE state = ?", State.CLAIMED),
+        },
+    }

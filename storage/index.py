@@ -1080,6 +1080,16 @@ def watermark(db: Database) -> tuple[int, int] | None:
     return (mark["paper_id"], mark["sighting_id"]) if mark else None
 
 
+def papers_behind(db: Database) -> int | None:
+    """How many stored papers the index does not hold yet (past its watermark), or None
+    when there is no usable index (missing, outdated: the next start rebuilds it)."""
+    mark = watermark(db)
+    if mark is None:
+        return None
+    row = db.conn.execute("SELECT COUNT(*) FROM papers WHERE id > ?", [mark[0]]).fetchone()
+    return int(row[0])
+
+
 def forget_readers() -> None:
     """Drop the cached index handles (tests that replace an index under a process)."""
     with _views_lock:

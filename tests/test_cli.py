@@ -1379,3 +1379,47 @@ def test_digest_preview_holds_the_papers_the_worker_sends_at_the_due_time(seeded
     assert result.returncode == 0, result.stderr
     listed = [line[4:] for line in result.stdout.splitlines() if line.startswith("  - ")]
     assert sorted(listed) == sorted(titles) and listed
+
+
+def test_stats_says_what_an_admin_must_act_on_beyond_sources(seeded_path):
+    """`papers stats` counted papers and sources only: a subscription Slack paused (and
+    why), digests failed or waiting for a retry and a search index behind the database
+    were nowhere an admin could see them."""
+    db = connect(seeded_path)
+    ok = add_subscription(db, "T1", "U1", "C1")
+    gone = add_subscription(db, "T1", "U1", "C2")
+    reason = "Slack said channel_not_found"
+    db["subscriptions"].update(gone.id, {"status": "paused", "paused_reason": reason})
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime.now(UTC)
+    db["deliveries"].insert_all(
+        [
+            {
+                "subscription_id": ok.id,
+                "period": "2026-03-09",
+                "state": "failed",
+                "finished_at": (now - timedelta(days=8)).isoformat(),
+            },  # history: not counted
+            {
+                "subscription_id": ok.id,
+                "period": "2026-03-16",
+                "state": "failed",
+                "finished_at": now.isoformat(),
+            },
+            {"subscription_id": ok.id, "period": "2026-03-17", "state": "claimed"},
+        ]
+    )
+    db.close()
+    out = run(seeded_path, "stats").stdout
+    assert "subscriptions: 1 active, 1 paused" in out
+    assert f"  - #{gone.id} → C2: paused: Slack said channel_not_found" in out
+    assert "deliveries: 1 failed in the last 7 days, 1 waiting to be sent or retried" in out
+    assert "search index: up to date" in out
+    data = json.loads(run(seeded_path, "stats", "--json").stdout)
+    assert data["subscriptions"] == {
+        "active": 1,
+        "paused": [{"id": gone.id, "target": "C2", "reason": "Slack said channel_not_found"}],
+    }
+    assert data["deliveries"] == {"failed_last_7_days": 1, "pending": 1}
+    assert data["index"] == {"built": True, "papers_behind": 0}
