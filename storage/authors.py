@@ -34,7 +34,7 @@ from storage.text import clean, quoted
 _PARTICLES = {"van", "von", "der", "den", "de", "del", "della", "di", "da", "dos", "du", "la"}
 _SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 # What an author list truncated by its source ends with, in place of the names left out.
-_NO_NAME = {("et", "al"), ("and", "others"), ("others",)}
+_NO_NAME = re.compile(r"\s*(?:et\.?\s+al\.?|and\s+others|others)\s*", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 # Two spelled-out given names are one when this similar (rapidfuzz ratio, 0-100) and both at
 # least FUZZY_MIN_CHARS long: "Aleksandr"/"Aleksander", never "Edward"/"Edwin".
@@ -99,11 +99,14 @@ def _tokens(text: str) -> list[str]:
 
 
 _HYPHENS = frozenset("-\u2010\u2011")
+_INITIALS = re.compile(r"(?<![^\W\d_])[A-Z]{2,3}(?![^\W\d_])")  # "EJ" as a word of its own
 
 
-def _joined(text: str) -> list[bool]:
-    """For each of _tokens(text), whether a hyphen joins it to the token before it (initials'
-    dots aside): "Ming-Wei" → [False, True], "J.-B." → [False, True]."""
+def _joined(text: str, count: int) -> list[bool]:
+    """For each of the `count` _tokens(text), whether a hyphen joins it to the token before
+    it (initials' dots aside): "Ming-Wei" → [False, True], "J.-B." → [False, True]."""
+    if _HYPHENS.isdisjoint(text):  # most names: every author row of an ingest parses one
+        return [False] * count
     folded, flags, end = fold(text), [], None
     for match in _TOKEN.finditer(folded):
         between = folded[end : match.start()].replace(".", "") if end is not None else ""
@@ -115,8 +118,8 @@ def _joined(text: str) -> list[bool]:
 def _spread_initials(given: str, display: str) -> str:
     """Initials written together without dots as one each ("EJ" → "E J"): "EJ Hu" is E. J.
     Hu, not a first name "Ej". Not in a name written all in capitals ("EDWARD HU")."""
-    if not any(ch.islower() for ch in display):
-        return given
+    if not _INITIALS.search(given) or not any(ch.islower() for ch in display):
+        return given  # (most names: no run of capitals, checked first, as ingest parses many)
 
     def spread(word: str) -> str:
         together = word.isalpha() and word.isupper() and 2 <= len(word) <= 3
@@ -138,7 +141,7 @@ def _token_pairs(text: str) -> list[tuple[str, str]]:
 
 def parse_name(raw: str | None) -> Name | None:
     """Parse "Edward J. Hu", "Hu, Edward J.", "E. Hu", "Édouard Hù"; None for no name."""
-    if not raw or tuple(_tokens(raw)) in _NO_NAME:  # "et al." is nobody to search or follow
+    if not raw or _NO_NAME.fullmatch(raw):  # "et al." is nobody to search or follow
         return None
     display = clean(raw)[:MAX_NAME_CHARS]
     # "Robert W. Heath, Jr.": a comma before a suffix is not "Surname, Given" order.
@@ -146,7 +149,8 @@ def parse_name(raw: str | None) -> Name | None:
     if len(parts) > 1:
         surname = _token_pairs(parts[0])
         given_text = _spread_initials(",".join(parts[1:]), display)
-        pairs, flags = _token_pairs(given_text), _joined(given_text)
+        pairs = _token_pairs(given_text)
+        flags = _joined(given_text, len(pairs))
         kept = [i for i, (plain, _) in enumerate(pairs) if plain not in _SUFFIXES]
         given, joined = [pairs[i] for i in kept], [flags[i] for i in kept]
     else:
@@ -158,7 +162,8 @@ def parse_name(raw: str | None) -> Name | None:
             start -= 1
         surname = _token_pairs(" ".join(words[start:]))
         given_text = _spread_initials(" ".join(words[:start]), display)
-        given, joined = _token_pairs(given_text), _joined(given_text)
+        given = _token_pairs(given_text)
+        joined = _joined(given_text, len(given))
     if not surname:
         return None
     return Name(
