@@ -120,6 +120,8 @@ _AFFILIATION = re.compile(r"\s*\([^()]*\)")
 def _outside_parentheses(text: str) -> list[str]:
     """`text` split at its commas outside parentheses ("A (MIT, CSAIL), B" → 2 parts); at
     every comma when its parentheses do not pair up (a feed cut short)."""
+    if "(" not in text and ")" not in text:  # most lists: no affiliations, no loop in Python
+        return text.split(",")
     parts, depth, start = [], 0, 0
     for i, ch in enumerate(text):
         depth += {"(": 1, ")": -1}.get(ch, 0)
@@ -136,6 +138,8 @@ def _outside_parentheses(text: str) -> list[str]:
 def _without_affiliations(name: str) -> str:
     """The name without its parenthesized affiliations ("Edward J. Hu (Microsoft)" → "Edward
     J. Hu"): read as a name, the affiliation was the surname, and no follow matched."""
+    if "(" not in name:
+        return name.strip()
     while (bare := _AFFILIATION.sub("", name)) != name:
         name = bare
     return name.strip()
