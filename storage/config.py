@@ -94,6 +94,7 @@ def _feeds(raw: str) -> tuple[str, ...]:
             parts = urlsplit("")
         if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             shown = re.sub(r"^([^/]*//)?[^/]*@", r"\1[redacted]@", url)  # never its password
+            shown = re.sub(r"\?.*", "?[redacted]", shown)  # nor a key in its query
             raise ConfigError(
                 f"PAPERS_FEEDS must list http(s) URLs (https://host/path), got {shown!r}"
             )

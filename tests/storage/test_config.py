@@ -151,6 +151,10 @@ def test_a_comment_after_a_dotenv_value_is_not_part_of_it(tmp_path, monkeypatch)
         pytest.param("http://[::1/feed", "http://[::1/feed", id="unparsable"),
         # Its password is not printed.
         pytest.param("reader:hunter2@example.org/rss", "[redacted]@example.org/rss", id="secret"),
+        # Nor a key in its query (PAPERS_FEEDS URLs carry them: tests/test_secrets.py).
+        pytest.param(
+            "example.org/rss?api_key=hunter2&n=5", "example.org/rss?[redacted]", id="query-key"
+        ),
     ],
 )
 def test_a_feed_that_is_no_http_url_names_its_variable(value, shown):
