@@ -50,6 +50,12 @@ def browser_page(chromium_browser):
     """A fresh page (its own context) per test, failing fast instead of waiting 30 s."""
     context = chromium_browser.new_context(viewport={"width": 1100, "height": 760})
     context.set_default_timeout(10_000)
+    # expect() has a timeout of its own, 5 s: under a full parallel run a refused click's
+    # failure sometimes took longer than that to show on App Home (2 of 9 full runs; 0 of 10
+    # loaded runs of that test since), so it waits as long as the rest.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=10_000)
     page = context.new_page()
     try:
         yield page
