@@ -186,13 +186,14 @@ def send(
     the team's new token when Slack refuses the one this run read."""
     assert claim.message
     try:
-        ts = None
+        ts = kept = None
         if claim.channel is None:  # never posted: the channel (or DM) is opened first
-            ledger.set_channel(db, claim, _channel(db, client, sub))
+            kept = _kept_dm(db, sub)
+            ledger.set_channel(db, claim, kept or open_channel(client, sub.kind, sub.target))
         elif not claim.fresh:
             ts = _posted_already(client, claim, now)
         outcome = Outcome.RECOVERED if ts else Outcome.SENT
-        ts = ts or post(client, str(claim.channel), claim.message, claim.key)
+        ts = ts or _post_fresh(db, client, sub, claim, kept)
     except SlackApiError as exc:
         if error_of(exc) in subs.TOKEN_ERRORS and clients is not None:
             return _token_refused(db, clients, client, sub, claim, error_of(exc), now, next_at)
@@ -203,14 +204,28 @@ def send(
     return outcome
 
 
-def _channel(db: Database, client: WebClient, sub: Subscription) -> str:
-    """The channel to post in: a DM a message of this subscription went to before, else the
-    one opened now. conversations.open is Tier 3 (about 50 a minute per workspace): hundreds
-    of DM digests due at one minute, each opening its DM again, met its 429s every day and
-    came minutes late. A user's DM with the bot keeps its id."""
-    if sub.kind == subs.Kind.PERSONAL and (known := ledger.last_channel(db, sub.id)):
-        return known
-    return open_channel(client, sub.kind, sub.target)
+def _kept_dm(db: Database, sub: Subscription) -> str | None:
+    """The DM a message of this personal subscription went to before, used again: opening
+    it (conversations.open, Tier 3: about 50 a minute per workspace) for each of hundreds of
+    DM digests due at one minute met its 429s every day, and they came minutes late. A
+    user's DM with the bot keeps its id."""
+    return ledger.last_channel(db, sub.id) if sub.kind == subs.Kind.PERSONAL else None
+
+
+def _post_fresh(
+    db: Database, client: WebClient, sub: Subscription, claim: Claim, kept: str | None
+) -> str:
+    """Post a claim never posted before; in a DM `kept` from an earlier message that Slack
+    no longer knows, after opening the DM again (refused, nothing was posted), rather than
+    pause the subscription for good as a missing channel does."""
+    assert claim.message
+    try:
+        return post(client, str(claim.channel), claim.message, claim.key)
+    except SlackApiError as exc:
+        if not kept or error_of(exc) != "channel_not_found":
+            raise
+    ledger.set_channel(db, claim, open_channel(client, sub.kind, sub.target))
+    return post(client, str(claim.channel), claim.message, claim.key)
 
 
 def _claimed(claim: Claim, now: datetime) -> datetime:

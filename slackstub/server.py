@@ -564,8 +564,11 @@ class SlackStandIn:
             if user["deleted"]:  # a deactivated member (account_inactive is the token's)
                 return None, "user_disabled"
             return "D" + channel, None
-        if channel.startswith("D"):
-            return channel, None
+        if channel.startswith("D"):  # a DM: "D" and its user's id here
+            user = self.state.users.get(channel[1:])
+            if user is None:
+                return None, "channel_not_found"
+            return (None, "user_disabled") if user["deleted"] else (channel, None)
         known = self.state.channels.get(channel)
         if known is None:
             return None, "channel_not_found"

@@ -228,6 +228,24 @@ def test_a_dm_digest_opens_its_dm_once_not_every_day(worker_config, subscribe, s
     assert len(stub.messages("DU0LOCAL")) == 3
 
 
+def test_a_dm_kept_from_an_earlier_digest_that_is_gone_is_opened_again(
+    worker_config, subscribe, stub
+):
+    """The DM a digest went to is used again; one Slack no longer knows (channel_not_found)
+    must not pause the subscription for good, as a channel's does: it is opened again."""
+    sub = subscribe(datetime(2026, 3, 16, 12, tzinfo=UTC))
+    db = connect(worker_config.db_path)
+    deliver = lambda day: deliver_due(  # noqa: E731
+        db, worker_config, client_factory(worker_config), datetime(2026, 3, day, 8, 1, tzinfo=UTC)
+    )
+    assert deliver(17) == Counter(sent=1)
+    db.execute("UPDATE deliveries SET channel = 'D0GONE' WHERE subscription_id = ?", [sub.id])
+    db.conn.commit()
+    assert deliver(18) == Counter(sent=1)
+    assert len(stub.messages("DU0LOCAL")) == 2
+    assert subs.get(db, sub.team_id, sub.id).status == "active"
+
+
 def test_a_stopped_run_logs_the_digests_it_left_due(worker_config, subscribe, stub, caplog):
     """A worker stopped mid-fan-out logged only what it sent: the digests it left due for the
     next worker went unsaid, and a stop looked like a run that had finished."""
