@@ -762,7 +762,8 @@ def arxiv_ref(text: str) -> str | None:
         return None
     text = text.lstrip(_OPENING).rstrip(_CLOSING)
     if text.startswith("<") and text.endswith(">"):
-        text = text[1:-1].split("|", 1)[0]
+        # The sentence's full stop may be inside Slack's link too: `<…/2106.09685.>`.
+        text = text[1:-1].split("|", 1)[0].rstrip(_CLOSING)
     if text.lower().startswith(_SCHEMELESS):  # `arxiv.org/abs/…` typed without https://
         text = "https://" + text
     bare = _BARE_ID.match(text)

@@ -611,7 +611,8 @@ def deliver_due(
         for thread in threads:
             thread.join()
         if left := pacer.left():  # else a stop reads as a run that finished
-            log.info("deliveries: stopping: %d due digests not begun, left for the next run", left)
+            why = "stopping: " if stopping.is_set() else ""
+            log.info("deliveries: %s%d due digests not begun, left for the next run", why, left)
     if outcomes:
         log.info("deliveries: %s", {str(k): v for k, v in outcomes.items()})
     return outcomes

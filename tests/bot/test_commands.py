@@ -575,6 +575,7 @@ def test_an_unpinned_or_huge_page_button_still_pages(slack, reply, value):
         pytest.param("(arXiv:2603.01234v2),", id="id-in-brackets"),
         pytest.param("https://arxiv.org/abs/2603.01234.", id="link-then-full-stop"),
         pytest.param("<https://arxiv.org/abs/2603.01234>.", id="wrapped-link-then-full-stop"),
+        pytest.param("<https://arxiv.org/abs/2603.01234.>", id="full-stop-inside-the-link"),
     ],
 )
 def test_a_pasted_paper_link_or_id_finds_that_paper(reply, config, typed):
