@@ -1401,6 +1401,12 @@ def id_set(ids: list[int]) -> Query:
     return _unscored(Query.term_set_query(SCHEMA, "id", ids))
 
 
+def among(ids: list[int], query: Query) -> Query:
+    """These papers, scored by `query` where they match it and 0 where they no longer do
+    (an alert's papers whose replacement dropped its keywords: it announced them all)."""
+    return Query.boolean_query([(Occur.Must, id_set(ids)), (Occur.Should, query)])
+
+
 def snippets(
     search: Searcher, groups: list[list[Term]], abstracts: dict[int, str], marks
 ) -> dict[int, str]:

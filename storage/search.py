@@ -299,14 +299,16 @@ def search(
     searcher = search_index.searcher(db)
     query = _apart(searcher, query)
     tantivy_query = search_index.build_query(query.groups, query.excludes)
+    if only is not None:
+        # Every paper the alert announced, those still matching first: a replacement since
+        # may no longer name its keywords, and "Show all 12" then listed 11.
+        tantivy_query = search_index.among(only, tantivy_query)
     if newest is None:
         newest = searcher.newest
     elif newest < searcher.newest:  # papers came in since the first page: keep to those
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(0, max(newest, 0)))
     if after is not None:
         tantivy_query = tantivy_query.and_must_match(search_index.id_range(after, newest))
-    if only is not None:
-        tantivy_query = tantivy_query.and_must_match(search_index.id_set(only))
     # The engine reserves room for offset + limit hits up front: a page button's offset
     # changed by hand (2**31) made it ask for 32 GB and abort the process. Past the last
     # document every offset is the same empty page.

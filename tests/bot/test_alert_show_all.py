@@ -12,6 +12,7 @@ import pytest
 from jobs import worker
 from storage import connect
 from storage import search as search_module
+from storage.deliveries import ledger
 from storage.search import search
 from tests.bot.conftest import wait_for
 from tests.conftest import NOW, add_subscription
@@ -267,3 +268,41 @@ def test_show_all_clicked_outside_the_alerts_channel_lists_nothing(slack, config
     clicked = slack.click(alert, "alert_show_all", channel="C0GENERAL")
     (own,) = wait_for(lambda: slack.responses(clicked["response_id"]))
     assert own["text"].startswith("12 new papers match")
+
+
+def test_show_all_after_a_paper_was_revised_still_lists_every_paper_the_alert_announced(
+    slack, config
+):
+    """A paper the alert announced (and showed) whose arXiv replacement no longer names the
+    keywords dropped out of Show all: "Show all 12" listed 11. It lists all 12, the ones
+    that still match first."""
+    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
+    inbox = Path(config.inbox_dir)
+    inbox.mkdir(parents=True, exist_ok=True)
+    worker.ingest_and_alert(config, NOW)  # first run: the bookmark is set
+    db = connect(config.db_path)
+    add_subscription(
+        db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", frequency="instant",
+        keywords="lora",
+    )  # fmt: skip
+    db.close()
+    new = [(f"2603.{9100 + n}", "new", f"Adapter Study {w}") for n, w in enumerate(WORDS)]
+    (inbox / "cs.CL.xml").write_text(rss(new))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    (alert,) = slack.messages("DU0LOCAL")
+    assert alert["text"] == "12 new papers on lora" and "Adapter Study Alpha" in str(alert)
+    # Days later, v3 of the first one is about low-rank adapters, without the word LoRA.
+    revised = rss([("2603.9100", "replace", "Adapter Study Alpha")])
+    (inbox / "v3.xml").write_text(revised.replace("v2", "v3").replace("LoRA", "low-rank"))
+    worker.ingest_and_alert(config, NOW + timedelta(days=3))
+    db = connect(config.db_path)
+    assert "Adapter Study Alpha" not in [p["title"] for p in search(db, "lora", limit=50).papers]
+    ids = json.loads(ledger(db)[-1]["paper_ids"])
+    ranked = [p["title"] for p in search(db, "lora", limit=50, only=ids).papers]
+    assert ranked[-1] == "Adapter Study Alpha"  # the 11 that still match come first
+    db.close()
+    clicked = slack.click(alert, "alert_show_all", channel="DU0LOCAL")
+    (page,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    assert page["text"].startswith("12 new papers match")
+    seen = _all_pages(slack, alert, [title for _, _, title in new])
+    assert sorted(seen) == sorted(title for _, _, title in new)
