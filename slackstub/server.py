@@ -819,6 +819,10 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                     )
             return params
 
+        def _discard_body(self) -> None:
+            """Read a body left unused: unread, it would begin the connection's next request."""
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
         def do_GET(self) -> None:  # noqa: N802
             path = urllib.parse.urlparse(self.path).path
             if path == "/":
@@ -860,6 +864,7 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:  # noqa: N802
             path = urllib.parse.urlparse(self.path).path
             if path.startswith("/_stub/") and self._cross_origin():
+                self._discard_body()
                 self._json(403, {"ok": False, "error": "cross_origin_refused"})
             elif path.startswith("/api/"):
                 self._api(path)
@@ -890,8 +895,10 @@ def _handler(stub: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 )
                 self._json(200, result)
             elif path == "/_stub/home":
+                self._discard_body()
                 self._json(200, stub.open_home())
             else:
+                self._discard_body()
                 self._json(404, {"ok": False, "error": "not_found"})
 
         def _api(self, path: str) -> None:

@@ -184,3 +184,32 @@ def test_a_click_says_whether_its_message_was_ephemeral_as_slack_does(standin, e
     assert ("message" in payload) is not ephemeral
     if not ephemeral:
         assert payload["message"]["text"] == "hi" and "_ephemeral" not in payload["message"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        ("/_stub/home", {}),
+        ("/_stub/nowhere", {}),
+        ("/_stub/command", {"Origin": "http://elsewhere.example"}),
+    ],
+)
+def test_a_post_whose_body_is_not_used_leaves_the_connection_usable(slack, path, headers):
+    # The page opens App Home with a POST carrying "{}", which the stand-in did not read:
+    # the browser's next request on that kept-alive connection was read as "{}GET
+    # /_stub/state" and refused (501), a console error and a failed refresh at each
+    # App Home opened.
+    import http.client
+    import urllib.parse
+
+    address = urllib.parse.urlparse(slack.url)
+    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=5)
+    try:
+        connection.request(
+            "POST", path, body=b"{}", headers={"Content-Type": "application/json", **headers}
+        )
+        connection.getresponse().read()
+        connection.request("GET", "/_stub/state")
+        assert connection.getresponse().status == 200
+    finally:
+        connection.close()
