@@ -452,6 +452,11 @@ def _subscribe(
     tz = request.tz or lookups.user_tz(inv.user_id) or "UTC"
     # Another member's digest here with these keywords moves only for an admin (asked only then).
     there = subs.same_as(db, inv.team_id, target, request.keywords)
+    if there is not None and there.user_id != inv.user_id and request.tz is None:
+        # Another member's digest retyped with its day and time, no zone typed: the digest
+        # as it is, not a move to the typer's own zone (refused, or for an admin, silent).
+        kept = Schedule(request.frequency, request.at_time, there.tz, request.weekday)
+        tz = there.tz if kept == there.schedule else tz
     admin = there is not None and there.user_id != inv.user_id and lookups.is_admin(inv.user_id)
     saved = subs.create(
         db,

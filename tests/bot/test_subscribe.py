@@ -592,3 +592,24 @@ def test_another_member_cannot_move_a_channels_digest_by_subscribing_again(slack
     assert [
         (s.id, s.user_id, s.at_time) for s in subs.visible_to(db, slack.team_id, "U0LOCAL")
     ] == [(1, "U0LOCAL", "17:00")]
+
+
+def test_another_member_in_another_timezone_retyping_a_channels_subscribe_moves_nothing(
+    slack, reply, config
+):
+    """`/papers subscribe channel lora weekly` typed again, word for word, by a member whose
+    Slack timezone differs from the digest's was read as a move to their zone: refused as a
+    change of schedule for a member, and for an admin the channel's digest silently moved to
+    the admin's zone. With no zone typed, the same day and time is the digest as it is."""
+    reply("subscribe channel lora weekly")  # U0LOCAL, America/New_York
+    db = connect(config.db_path)
+    slack.add_user("U0TOKYO", "tokyo", tz="Asia/Tokyo")
+    slack.add_user("U0ADMIN", "admin", tz="Asia/Tokyo", is_admin=True)
+    same = reply("subscribe channel lora weekly", user="U0TOKYO")["text"]
+    assert "already has this subscription, set up by <@U0LOCAL>" in same, same
+    again = reply("subscribe channel lora weekly", user="U0ADMIN")["text"]
+    assert "already has this subscription, set up by <@U0LOCAL>" in again, again
+    assert subs.by_id(db, 1).tz == "America/New_York"
+    # A zone typed, or another time, is a change: an admin's still moves it.
+    moved = reply("subscribe channel lora weekly at 10:00", user="U0ADMIN")["text"]
+    assert "Updated the schedule of #1" in moved and "10:00 Asia/Tokyo" in moved, moved
