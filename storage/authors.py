@@ -483,11 +483,13 @@ def unfollow(db: Database, team_id: str, user_id: str, raw: str) -> list[Subscri
     it, by the name as followed, or by a compatible form of it that stands for one of the
     people followed."""
     mine = [s for s in subs.visible_to(db, team_id, user_id) if s.author and s.user_id == user_id]
-    if number := re.fullmatch(r"#?(\d{1,18})", raw.strip()):
-        chosen = [s for s in mine if s.id == int(number[1])]
-        if not chosen:
-            raise NotFound(f"You follow no author as #{number[1]}. See `/papers list`.")
-        return subs.remove(db, team_id, user_id, str(chosen[0].id))
+    if (numbers := subs.numbers_in(raw)) is not None:
+        # `4 5` or `#4, #6`, as unsubscribe takes them (they were read as a name, and refused
+        # as one); every number a follow of theirs, or nothing is removed.
+        followed = {str(s.id) for s in mine}
+        if missing := [f"#{n[:20]}" for n in numbers if n not in followed]:
+            raise NotFound(f"You follow no author as {', '.join(missing)}. See `/papers list`.")
+        return subs.remove(db, team_id, user_id, " ".join(numbers))
     wanted = require_name(raw)
     namesakes = known_names(db, wanted.key)
     chosen = [

@@ -9,6 +9,7 @@ import pytest
 
 from jobs.ingest import ingest_bytes
 from storage import authors
+from storage import subscriptions as subs
 from storage.authors import compatible, matches, parse_name
 from storage.errors import NotFound, SubscriptionError
 from tests.conftest import NOW
@@ -418,3 +419,14 @@ def test_late_listings_bring_their_papers_once_and_only_listed_ones(db):
     found = authors.papers_by_followed(db, [followed], newest - 1, newest, (0, 3))
     assert found[followed] == [1, 2]
     assert authors.papers_by_followed(db, [followed], newest, newest, (1, 2))[followed] == [2]
+
+
+def test_unfollowing_several_follows_by_number(db):
+    # `/papers unfollow 1 2` (as `unsubscribe 1 2` takes them) was read as a name: "Give a
+    # first name or initial and a surname".
+    for name in ("Edward J. Hu", "Eric Hu", "Yelong Shen"):
+        authors.follow(db, "T1", "U1", name, NOW)
+    with pytest.raises(NotFound, match="no author as #9"):
+        authors.unfollow(db, "T1", "U1", "1 9")
+    assert [s.id for s in authors.unfollow(db, "T1", "U1", "#1, #3")] == [1, 3]
+    assert [s.author for s in subs.visible_to(db, "T1", "U1")] == ["Eric Hu"]
