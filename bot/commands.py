@@ -206,6 +206,8 @@ def _join_quotes(words: list[str]) -> list[str]:
 
 # `9:30 pm`, `9 p.m.`: the half of the day typed as a word of its own after the time.
 _HALF_DAY = re.compile(r"^([ap])\.?m\.?$", re.IGNORECASE)
+# Punctuation a sentence puts after a time: `at 9.`, `at noon!`, `at 9, weekly`.
+_AFTER_TIME = ".,;!"
 
 
 def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
@@ -213,7 +215,8 @@ def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
     two). A word that is no time at all is asked about: `attention at scale` meant a phrase."""
     if not after_at:
         raise SubscriptionError("Say the time after `at`, like `at 09:00` or `at 9am`.")
-    typed = after_at[0]
+    # A sentence's full stop or comma (`at 9.`) is no part of the time; `9.30` is left whole.
+    typed = after_at[0].rstrip(_AFTER_TIME) or after_at[0]
     if not typed[:1].isdigit() and typed.lower() not in NAMED_TIMES:
         phrase = " ".join([*(k.strip('"') for k in keywords[-1:]), "at", typed.strip('"')])
         raise SubscriptionError(

@@ -613,3 +613,18 @@ def test_another_member_in_another_timezone_retyping_a_channels_subscribe_moves_
     # A zone typed, or another time, is a change: an admin's still moves it.
     moved = reply("subscribe channel lora weekly at 10:00", user="U0ADMIN")["text"]
     assert "Updated the schedule of #1" in moved and "10:00 Asia/Tokyo" in moved, moved
+
+
+@pytest.mark.parametrize(
+    ("text", "at"),
+    [
+        pytest.param("lora daily at 9.", "09:00", id="full-stop"),
+        pytest.param("lora daily at 9:00.", "09:00", id="hh-mm-full-stop"),
+        pytest.param("lora at 8:30pm!", "20:30", id="exclamation"),
+        pytest.param("lora at noon.", "12:00", id="noon"),
+        pytest.param("lora at 9, weekly", "09:00", id="comma"),
+    ],
+)
+def test_a_sentences_punctuation_after_the_time_is_no_part_of_it(text, at):
+    # `/papers subscribe lora daily at 9.` answered "`9.` is not a time; use 24-hour HH:MM".
+    assert parse_subscribe(text.split()).at_time == at
