@@ -210,6 +210,12 @@ _HALF_DAY = re.compile(r"^([ap])\.?m\.?$", re.IGNORECASE)
 _AFTER_TIME = ".,;!"
 
 
+def _typed_zone(word: str) -> str | None:
+    """The zone a word after the time names, a sentence's punctuation aside (`at 9 UTC.`
+    made `UTC.` a keyword, the digest coming at 9 in the member's own zone)."""
+    return find_zone(word) or find_zone(word.rstrip(_AFTER_TIME))
+
+
 def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
     """The time typed after `at` ("HH:MM") and how many words it took (`9:30 pm` takes
     two). A word that is no time at all is asked about: `attention at scale` meant a phrase."""
@@ -287,7 +293,7 @@ def parse_subscribe(
             after = rest[index + 1] if index + 1 < len(rest) else ""
             if "/" in after:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
-                tz = find_zone(after) or zone(after).key
+                tz = _typed_zone(after) or zone(after).key
                 index += 1
             elif not find_zone(after) and (cities := city_zones(after)):
                 _ask_city(after, at_time, cities)
@@ -307,8 +313,8 @@ def parse_subscribe(
             chose.append((frequency, f"on {following}"))
             days.append((day, f"on {following}"))
             index += 1
-        elif at_time_given(rest, index) and find_zone(word):
-            tz = find_zone(word)
+        elif at_time_given(rest, index) and _typed_zone(word):
+            tz = _typed_zone(word)
         elif _quoted(word):
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:

@@ -628,3 +628,19 @@ def test_another_member_in_another_timezone_retyping_a_channels_subscribe_moves_
 def test_a_sentences_punctuation_after_the_time_is_no_part_of_it(text, at):
     # `/papers subscribe lora daily at 9.` answered "`9.` is not a time; use 24-hour HH:MM".
     assert parse_subscribe(text.split()).at_time == at
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "keywords"),
+    [
+        pytest.param("channel daily at 9 UTC.", "UTC", "", id="utc-full-stop"),
+        pytest.param("rlhf at 9 utc,", "UTC", "rlhf", id="utc-comma"),
+        pytest.param("lora at 9 Europe/Berlin.", "Europe/Berlin", "lora", id="iana-full-stop"),
+        pytest.param("lora at 8pm America/New_York!", "America/New_York", "lora", id="iana-bang"),
+    ],
+)
+def test_a_sentences_punctuation_after_the_zone_is_no_part_of_it(text, tz, keywords):
+    # `at 9 UTC.` made `UTC.` a keyword and the digest came at 9 in the member's own zone;
+    # `at 9 Europe/Berlin.` was "not a timezone I know".
+    request = parse_subscribe(text.split())
+    assert (request.tz, request.keywords) == (tz, keywords)
