@@ -133,7 +133,8 @@ def _all_pages(slack, alert: dict, titles: list[str]) -> list[str]:
     return seen
 
 
-def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(slack, config):
+def _lora_alert_inbox(slack, config) -> Path:
+    """A `lora` instant alert past the worker's first run (its bookmark set); the inbox."""
     slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
     inbox = Path(config.inbox_dir)
     inbox.mkdir(parents=True, exist_ok=True)
@@ -144,6 +145,11 @@ def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(sla
         keywords="lora",
     )  # fmt: skip
     db.close()
+    return inbox
+
+
+def test_show_all_lists_only_the_alerts_papers_not_replacements_between_them(slack, config):
+    inbox = _lora_alert_inbox(slack, config)
     # arXiv lists replacements of older papers among the new ones: they get ids between the
     # alert's new papers, but a replacement is never news, so the alert leaves them out.
     new = [(f"2603.{9100 + n}", "new", f"Adapter Study {w}") for n, w in enumerate(WORDS[:12])]
@@ -276,16 +282,7 @@ def test_show_all_after_a_paper_was_revised_still_lists_every_paper_the_alert_an
     """A paper the alert announced (and showed) whose arXiv replacement no longer names the
     keywords dropped out of Show all: "Show all 12" listed 11. It lists all 12, the ones
     that still match first."""
-    slack.state.rate_per_second, slack.state.burst = 1000.0, 1000.0
-    inbox = Path(config.inbox_dir)
-    inbox.mkdir(parents=True, exist_ok=True)
-    worker.ingest_and_alert(config, NOW)  # first run: the bookmark is set
-    db = connect(config.db_path)
-    add_subscription(
-        db, slack.team_id, "U0LOCAL", "U0LOCAL", kind="personal", frequency="instant",
-        keywords="lora",
-    )  # fmt: skip
-    db.close()
+    inbox = _lora_alert_inbox(slack, config)
     new = [(f"2603.{9100 + n}", "new", f"Adapter Study {w}") for n, w in enumerate(WORDS)]
     (inbox / "cs.CL.xml").write_text(rss(new))
     worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
