@@ -726,13 +726,14 @@ def list_page_before(subs: list[Subscription], end: int) -> int:
     return start
 
 
-def _list_heading(subs: list[Subscription], user_id: str | None) -> str:
-    """Whose the listed subscriptions are: a channel's digest another member set up is not
-    the reader's (only its creator or an admin may change it)."""
-    mine = [s.user_id == user_id for s in subs] if user_id is not None else [True]
+def _whose(subs: list[Subscription], viewer: str | None, noun: str = "subscriptions") -> str:
+    """Whose the listed subscriptions are: "Your …", "This channel's …" or both. A channel's
+    digest another member set up is not the viewer's (only its creator or an admin may
+    change it); None for the viewer: all theirs."""
+    mine = [s.user_id == viewer for s in subs] if viewer is not None else [True]
     if all(mine):
-        return "Your subscriptions"
-    return "Your subscriptions and this channel's" if any(mine) else "This channel's subscriptions"
+        return f"Your {noun}"
+    return f"Your {noun} and this channel's" if any(mine) else f"This channel's {noun}"
 
 
 def list_message(
@@ -752,14 +753,9 @@ def list_message(
         lines.pop()
     count = len(lines)
     shown = f" ({len(subs)}) · {offset + 1}–{offset + count}" if count < len(subs) else ""
-    lines = [f"*{_list_heading(subs, user_id)}*{shown}", *lines, LIST_FOOTER]
+    lines = [f"*{_whose(subs, user_id)}*{shown}", *lines, LIST_FOOTER]
     lines += [truncate(note, SECTION_CHARS)] if note else []  # a section holds 3,000
-    sections = [lines[0]]
-    for line in lines[1:]:
-        if len(sections[-1]) + 1 + len(line) > SECTION_CHARS:
-            sections.append(line)
-        else:
-            sections[-1] += "\n" + line
+    sections = _packed(lines)
     blocks: list = [SectionBlock(text=_mrkdwn(text=part)) for part in sections]
     buttons = []
     if offset > 0:
@@ -1217,14 +1213,8 @@ def _others(others: list[Subscription], viewer: str | None = None) -> list[dict]
         return []
     # A channel's digest another member set up is not the viewer's: headed "yours", it
     # seemed theirs to pause on App Home, which never shows it.
-    theirs = [s.user_id == viewer for s in others] if viewer is not None else [True]
-    mine = any(theirs)
-    if all(theirs):
-        heading = "*Your other subscriptions*"
-    elif mine:
-        heading = "*Your other subscriptions and this channel's*"
-    else:
-        heading = "*This channel's other subscriptions*"
+    heading = f"*{_whose(others, viewer, 'other subscriptions')}*"
+    mine = viewer is None or any(s.user_id == viewer for s in others)
 
     def text(lines: list[str]) -> str:
         # Named on the line itself: "…and 34 more." alone left nothing to open.
