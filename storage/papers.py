@@ -709,11 +709,10 @@ def _catch_up_index(db: Database) -> None:
     if db.conn.in_transaction:  # a caller's: what it stored may yet be rolled back
         return
     try:
-        mark = search_index.watermark(db)
+        behind = search_index.papers_behind(db)
     except PapersError:  # no index for this database (in memory)
         return
-    behind = newest_paper_id(db) - mark[0] if mark else 0
-    if behind <= 0 or search_index.held_elsewhere(db):
+    if not behind or search_index.held_elsewhere(db):
         # Caught up; unusable (missing, a newer version's: the next start's); or still held,
         # and then indexed by its holder or the next writer (it said so at the start).
         return
