@@ -313,8 +313,8 @@ def parse_subscribe(
             chose.append((frequency, f"on {following}"))
             days.append((day, f"on {following}"))
             index += 1
-        elif at_time_given(rest, index) and _typed_zone(word):
-            tz = _typed_zone(word)
+        elif at_time_given(rest, index) and (typed := _typed_zone(word)):
+            tz = typed
         elif _quoted(word):
             keywords.append(word)  # quoted: a keyword, whatever it looks like
         else:

@@ -564,11 +564,10 @@ class SlackStandIn:
             if user["deleted"]:  # a deactivated member (account_inactive is the token's)
                 return None, "user_disabled"
             return "D" + channel, None
-        if channel.startswith("D"):  # a DM: "D" and its user's id here
-            user = self.state.users.get(channel[1:])
-            if user is None:
-                return None, "channel_not_found"
-            return (None, "user_disabled") if user["deleted"] else (channel, None)
+        if channel.startswith("D"):  # a DM: "D" and its member's id here, as they resolve
+            if channel[1:2] in ("U", "W"):
+                return self._target(channel[1:])
+            return None, "channel_not_found"
         known = self.state.channels.get(channel)
         if known is None:
             return None, "channel_not_found"
