@@ -228,20 +228,28 @@ def test_author_pages_on_app_home_publish_home_with_that_page(slack, reply, conf
     assert not set(_titles(home)) & set(_titles(first))
 
 
+def _authors_reply(slack, reply, config, paper: dict, names) -> dict:
+    """The reply to the Authors button of `paper` (HF JSON, with these author names), once
+    the worker has ingested it."""
+    worker.ingest_and_alert(config, NOW)
+    paper["authors"] = [{"name": n} for n in names]
+    (Path(config.inbox_dir) / "hf.json").write_text(json.dumps([{"paper": paper}]))
+    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
+    found = reply(paper["id"])
+    authors = next(b for b in _buttons(found) if b.startswith("paper_authors_"))
+    clicked = slack.click(found, authors)
+    (listing,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    return listing
+
+
 def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, reply, config):
     """HF lists organisations and mononyms as authors ("DeepSeek-AI"): the Authors reply
     gave them a Papers by … button (and a command to type) that only answered "Give a first
     name or initial and a surname". Such a name is listed without them."""
-    worker.ingest_and_alert(config, NOW)
     paper = {"id": "2603.08001", "title": "Scaling Open Mixture Models", "upvotes": 3}
     paper["summary"] = "We scale open mixture-of-experts models and report what we measured."
-    paper["authors"] = [{"name": n} for n in ("DeepSeek-AI", "Yelong Shen", "Prabhat")]
-    (Path(config.inbox_dir) / "hf.json").write_text(json.dumps([{"paper": paper}]))
-    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
-    found = reply("2603.08001")
-    authors = next(b for b in _buttons(found) if b.startswith("paper_authors_"))
-    clicked = slack.click(found, authors)
-    (listing,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    names = ("DeepSeek-AI", "Yelong Shen", "Prabhat")
+    listing = _authors_reply(slack, reply, config, paper, names)
     text = json.dumps(listing["blocks"])
     assert "DeepSeek-AI" in text and "Prabhat" in text  # still listed
     assert '`/papers author:\\"DeepSeek-AI\\"`' not in text
@@ -256,17 +264,10 @@ def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, 
 def test_every_listed_author_has_a_papers_by_button(slack, reply, config):
     """A paper of 15 authors (common in ML) listed all 15, but only the first 10 had the
     Papers by … button the README promises each; the others only a command to type."""
-    worker.ingest_and_alert(config, NOW)
     names = [f"Ada{chr(97 + n)} Lovelace{chr(97 + n)}" for n in range(15)]
     paper = {"id": "2603.08002", "title": "A Many-Author Study", "upvotes": 3}
     paper["summary"] = "We study many authors at once and report what we measured."
-    paper["authors"] = [{"name": n} for n in names]
-    (Path(config.inbox_dir) / "hf.json").write_text(json.dumps([{"paper": paper}]))
-    worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
-    found = reply("2603.08002")
-    authors = next(b for b in _buttons(found) if b.startswith("paper_authors_"))
-    clicked = slack.click(found, authors)
-    (listing,) = wait_for(lambda: slack.responses(clicked["response_id"]))
+    listing = _authors_reply(slack, reply, config, paper, names)
     assert _buttons(listing) == [f"author_search_{n}" for n in range(15)]
     last = slack.click(listing, "author_search_14")
     (result,) = wait_for(lambda: slack.responses(last["response_id"]))
