@@ -410,7 +410,7 @@ def deliver_digest(
             return _missed(sub, due, now, config.grace_minutes, following)
         digest = build_digest(db, config, sub, due, cache=cache)
         if digest.message is None:
-            return Skip("nothing new", Outcome.EMPTY)
+            return Skip(ledger.NOTHING_NEW, Outcome.EMPTY)
         return Message(digest.message, digest.paper_ids)
 
     return deliver(db, client_for, sub, sub.schedule.period(due), build, now, following)

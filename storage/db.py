@@ -598,3 +598,12 @@ def m020_late_listings(db: Database) -> None:
         "CREATE TABLE IF NOT EXISTS late_listings"
         " (seq INTEGER PRIMARY KEY, paper_id INTEGER NOT NULL REFERENCES papers(id))"
     )
+
+
+@migrations()
+def m021_sightings_mark(db: Database) -> None:
+    """The newest sighting a delivery's claim could see: a digest then takes the papers
+    listed after its subscription's previous one was chosen, on days that digest covered
+    (a paper added to a day's listing after that day's digest reached no digest at all).
+    Rows from before have none, and their next digest takes its own days alone, as before."""
+    db["deliveries"].add_column("sightings_mark", int)

@@ -70,7 +70,8 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
             return None
         cursor = db.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
-            " attempts, not_before) VALUES (?, ?, ?, ?, 0, ?)",
+            " attempts, not_before, sightings_mark)"
+            " VALUES (?, ?, ?, ?, 0, ?, (SELECT MAX(id) FROM sightings))",
             [subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat()],
         )
         row = next(
@@ -194,6 +195,8 @@ GAVE_WAY = "gave way to the digest of"
 # The detail of a digest the worker was down for, past PAPERS_GRACE_MINUTES: the next
 # digest sent covers its days too.
 MISSED = "missed by"
+# The detail of a digest that found nothing new to send: it chose, and chose nothing.
+NOTHING_NEW = "nothing new"
 
 
 # A digest settled as never sent (see never_sent): the condition and its parameters.
@@ -229,6 +232,18 @@ def never_sent_since(db: Database, subscription_id: int, since: datetime) -> lis
         [subscription_id, since.isoformat(), *_NEVER_SENT_ARGS],
     )
     return [period for (period,) in rows]
+
+
+def chosen_mark(db: Database, subscription_id: int) -> int | None:
+    """The newest sighting the subscription's latest digest could see when it chose its
+    papers (sent, or nothing new to send): a paper first listed after it was never among
+    any digest's choices. None before its first digest (or one from before the mark)."""
+    row = db.execute(
+        "SELECT sightings_mark FROM deliveries WHERE subscription_id = ?"
+        " AND (state = ? OR (state = ? AND detail = ?)) ORDER BY id DESC LIMIT 1",
+        [subscription_id, State.SENT, State.SKIPPED, NOTHING_NEW],
+    ).fetchone()
+    return row[0] if row else None
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:

@@ -9,11 +9,11 @@ from itertools import islice
 
 from sqlite_utils import Database
 
-from storage.deliveries import never_sent, never_sent_since, sent_paper_ids
+from storage.deliveries import chosen_mark, never_sent, never_sent_since, sent_paper_ids
 from storage.schedule import period_day
 from storage.search import filter_matching
 from storage.subscriptions import Status, Subscription
-from storage.trending import Ranked, ranked, with_papers
+from storage.trending import Ranked, listed_after, merged, ranked, with_papers
 
 # A keyword digest filters the window's ranked papers in growing slices (200, 400, 800...)
 # until it has enough: a common keyword stops at the first, a rare one still reaches the
@@ -28,17 +28,26 @@ class TrendingCache:
     digests draw on the same day's list, which is computed once instead of per digest."""
 
     def __init__(self) -> None:
-        self._lists: dict[tuple[str | int, str], list[Ranked]] = {}
+        self._lists: dict[tuple[str | int, str, int | None], list[Ranked]] = {}
         self._lock = threading.Lock()
 
-    def get(self, db: Database, due: datetime, window: str | int) -> list[Ranked]:
+    def get(
+        self, db: Database, due: datetime, window: str | int, mark: int | None = None
+    ) -> list[Ranked]:
         """Every paper of the window (a WINDOWS name or days) ending at `due`, ranked,
-        without its text."""
-        key = (window, due.date().isoformat())
+        without its text; with a digest's `mark` (see chosen_mark), and the papers listed
+        after it on the days before the window too. Digests of one time share a mark."""
+        key = (window, due.date().isoformat(), None)
         with self._lock:
             if key not in self._lists:
                 self._lists[key] = ranked(db, due, window)
-            return self._lists[key]
+            if mark is None or not isinstance(window, int):
+                return self._lists[key]
+            late = (window, key[1], mark)
+            if late not in self._lists:
+                more = listed_after(db, due, window, mark)
+                self._lists[late] = merged(self._lists[key], more) if more else self._lists[key]
+            return self._lists[late]
 
 
 def window_days(db: Database, sub: Subscription, due: datetime) -> int:
@@ -107,7 +116,8 @@ def select_papers(
     window = window or window_days(db, sub, due)
     sent = sent_paper_ids(db, sub.id)
     # Lazily: a window may hold tens of thousands of papers, and most digests need a few.
-    ranked_list = (cache or TrendingCache()).get(db, due, window)
+    # A paper added to a day's listing after the previous digest had chosen comes too.
+    ranked_list = (cache or TrendingCache()).get(db, due, window, chosen_mark(db, sub.id))
     fresh = (r for r in ranked_list if r.paper_id not in sent)
     if not sub.keywords:
         return with_papers(db, list(islice(fresh, size)))

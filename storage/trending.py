@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -20,6 +21,10 @@ W_UPVOTES = 1.0  # per e-fold of upvotes (log1p): 10 upvotes ~ 2.4, 100 ~ 4.6
 W_GROWTH = 2.0  # per e-fold of upvotes gained within the window over the earlier peak
 W_SOURCES = 1.0  # per extra source (dump, feed) that carried the paper
 W_LISTINGS = 0.5  # per extra listing (the same source on another day)
+# How many days before its window a digest looks for papers listed after the previous
+# digest chose (a day's listing still filling then): a week, so that a weekly digest's
+# last day is covered too, and a file of a month-old listing dropped in late is no news.
+LATE_DAYS = 7
 
 
 def score(upvotes: int, growth: int, sources: int, listings: int, age_days: float) -> float:
@@ -88,16 +93,21 @@ def with_papers(db: Database, top: list[Ranked]) -> list[dict]:
 
 
 def ranked(
-    db: Database, now: datetime, window: str | int = "day", exclude: set[int] | None = None
+    db: Database,
+    now: datetime,
+    window: str | int = "day",
+    exclude: set[int] | None = None,
+    only: list[int] | None = None,
 ) -> list[Ranked]:
     """Every paper listed in the window (a name in WINDOWS, or a number of days), best
     first, without loading the papers: a keyword digest looks past the top few for its
-    matches."""
+    matches. `only`, when given, ranks those papers of the window alone."""
     anchor = anchor_day(db, now)
     if anchor is None:
         return []
     days = window if isinstance(window, int) else WINDOWS[window]
     start = anchor - timedelta(days=days - 1)
+    listed = "SELECT value FROM json_each(:only)" if only is not None else _LISTED
     rows = db.query(
         f"""
         SELECT s.paper_id,
@@ -125,13 +135,11 @@ def ranked(
                COUNT(DISTINCT s.source_id || ' ' || s.listed_on) AS listings,
                (SELECT title_derived FROM papers WHERE id = s.paper_id) AS untitled
         FROM sightings s
-        WHERE s.paper_id IN (
-            SELECT paper_id FROM sightings
-            WHERE listed_on BETWEEN :start AND :anchor AND listing IN ('dated', 'undated'))
+        WHERE s.paper_id IN ({listed})
           AND s.listed_on <= :anchor AND s.listing IN ('dated', 'undated')
         GROUP BY s.paper_id
         """,
-        {"start": start.isoformat(), "anchor": anchor.isoformat()},
+        {"start": start.isoformat(), "anchor": anchor.isoformat(), "only": json.dumps(only)},
     )
     scored = []
     for row in rows:
@@ -152,6 +160,46 @@ def ranked(
         evidence = signal(upvotes, growth, row["sources"], row["listings"])
         scored.append(Ranked(value, row["paper_id"], why, evidence, bool(row["untitled"])))
     return _titled_first(scored)
+
+
+_LISTED = """SELECT paper_id FROM sightings
+            WHERE listed_on BETWEEN :start AND :anchor AND listing IN ('dated', 'undated')"""
+
+
+def listed_after(db: Database, now: datetime, window: int, mark: int) -> list[Ranked]:
+    """The papers first listed after sighting `mark` on the LATE_DAYS before the window
+    (of `window` days ending at the newest listing day), ranked as the window's are: added
+    to a day's listing after a digest had chosen that day's papers, they belong to the
+    next digest."""
+    anchor = anchor_day(db, now)
+    if anchor is None:
+        return []
+    start = anchor - timedelta(days=window - 1)
+    rows = db.execute(
+        """
+        SELECT DISTINCT s.paper_id FROM sightings s
+        WHERE s.id > :mark AND s.listing IN ('dated', 'undated')
+          AND s.listed_on >= :lo AND s.listed_on < :start
+          AND NOT EXISTS (
+            SELECT 1 FROM sightings o
+            WHERE o.paper_id = s.paper_id AND o.id <= :mark
+              AND o.listing IN ('dated', 'undated'))
+        """,
+        {
+            "mark": mark,
+            "lo": (start - timedelta(days=LATE_DAYS)).isoformat(),
+            "start": start.isoformat(),
+        },
+    ).fetchall()
+    if not rows:
+        return []
+    return ranked(db, now, window + LATE_DAYS, only=[paper_id for (paper_id,) in rows])
+
+
+def merged(ranked_list: list[Ranked], more: list[Ranked]) -> list[Ranked]:
+    """One trending list of both, in trending order (each paper once)."""
+    known = {item.paper_id for item in ranked_list}
+    return _titled_first([*ranked_list, *(item for item in more if item.paper_id not in known)])
 
 
 @dataclass(frozen=True)

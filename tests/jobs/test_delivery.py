@@ -824,6 +824,28 @@ def test_a_weekdays_digest_on_monday_brings_the_weekends_papers(stub, tmp_path):
     ]
 
 
+def test_a_paper_added_to_a_days_listing_after_its_digest_comes_in_the_next_one(stub, tmp_path):
+    """A digest chose among the papers its day's listing held by then, and the next one
+    among the next day's: a paper added to Tuesday's listing after Tuesday's digest (Hugging
+    Face's page fills all day) reached no digest at all. It now comes in Wednesday's, once;
+    Tuesday's runner-up, which Tuesday's digest had to choose from, does not."""
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    listing(db, "hf", "2026-03-17", {0: 30, 1: 5})  # A, and B its runner-up
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    one = _stub_config(stub, tmp_path, digest_size=1)
+    deliver_due(db, one, client_factory(one), datetime(2026, 3, 17, 9, tzinfo=UTC))
+    listing(db, "hf-json", "2026-03-17", {2: 20})  # C, added to Tuesday's page at noon
+    listing(db, "hf", "2026-03-18", {3: 10})  # D, Wednesday's
+    three = _stub_config(stub, tmp_path, digest_size=3)
+    for day in (18, 19):
+        deliver_due(db, three, client_factory(three), datetime(2026, 3, day, 9, tzinfo=UTC))
+    digests = [_titles(m) for m in stub.messages("DU0LOCAL") if m.get("blocks")]
+    assert digests[:2] == [["Paper A about 0"], ["Paper C about 2", "Paper D about 3"]]
+    assert all("Paper C about 2" not in titles for titles in digests[2:])
+
+
 def _stub_config(stub, tmp_path, **fields) -> Config:
     """A worker's configuration on tmp_path's database, posting to the stand-in."""
     return Config(
