@@ -291,14 +291,16 @@ def parse_subscribe(
             at_time, used = _time_at(rest[index + 1 :], keywords)
             index += used
             after = rest[index + 1] if index + 1 < len(rest) else ""
+            # A sentence's full stop is no part of a city either (`at 9 london.`).
+            bare = after.rstrip(_AFTER_TIME) or after
             if "/" in after:
                 # Right after the time, a slash means a zone was meant: an unknown one is an error.
                 tz = _typed_zone(after) or zone(after).key
                 index += 1
-            elif not find_zone(after) and (cities := city_zones(after)):
-                _ask_city(after, at_time, cities)
-            elif zones := _misspelled_zone(after, known):
-                _ask_zone_typo(after, at_time, zones)
+            elif not find_zone(bare) and (cities := city_zones(bare)):
+                _ask_city(bare, at_time, cities)
+            elif zones := _misspelled_zone(bare, known):
+                _ask_zone_typo(bare, at_time, zones)
         elif lower == "every":
             frequency, day = _every(following or "")
             chose.append((frequency, f"every {following}"))

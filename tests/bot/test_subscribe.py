@@ -124,6 +124,7 @@ def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
     ("text", "expected"),
     [
         pytest.param("lora at 9 london", "the timezone `Europe/London`", id="city-lower"),
+        pytest.param("lora at 9 london.", "the timezone `Europe/London`", id="city-full-stop"),
         pytest.param("lora at 21:00 London", "`at 21:00 Europe/London`", id="city"),
         pytest.param("lora at 9am new_york", "`America/New_York`", id="city-underscore"),
         pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
@@ -151,6 +152,7 @@ def test_half_typed_schedules_are_asked_about_not_made_keywords(text, expected):
     ("text", "zones"),
     [
         pytest.param("lora daily at 9 londn", "`Europe/London`", id="daily"),
+        pytest.param("lora daily at 9 londn.", "`Europe/London`", id="full-stop"),
         pytest.param("lora at 9:30 berln", "`Europe/Berlin`", id="hh-mm"),
         pytest.param("lora at 9am Tokio", "`Asia/Tokyo`", id="9am-capitalised"),
         pytest.param("lora at 9 pm sydeny", "`Australia/Sydney`", id="pm-word-swap"),
@@ -164,7 +166,7 @@ def test_a_misspelled_timezone_after_the_time_is_asked_about(text, zones):
     now the reply names the zone meant, and nothing is made."""
     with pytest.raises(SubscriptionError) as raised:
         parse_subscribe(text.split())
-    word = text.split()[-1]
+    word = text.split()[-1].rstrip(".")  # a sentence's full stop is no part of it
     assert f"I don't know the timezone `{word}`. Did you mean {zones}?" in str(raised.value)
     assert f'quote it: `"{word}"`' in str(raised.value)
 
