@@ -447,7 +447,7 @@ def _subscribe(
         # Refuse keywords that are not a valid query: parsed, not searched, so a subscribe
         # works while the search index is being built (digests search when they are due).
         parse_query(request.keywords, max_words=MAX_WORDS)
-    is_dm = inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
+    is_dm = _in_dm(inv)
     if request.channel and not is_dm and not lookups.bot_in_channel(inv.channel_id):
         if inv.channel_name.startswith("mpdm-"):  # a group DM: `/invite` does not work there
             return views.text_message(
@@ -682,7 +682,17 @@ def _selector(
     admin = bool(others) and selector.lower() != "all" and lookups.is_admin(inv.user_id)
     if subs.names_a_follow(db, inv.team_id, inv.user_id, selector):
         return (selector, None), admin  # `pause Jane Daily`: a name, not keywords and a schedule
-    return _as_subscribed(words, lambda word: known_word(db, word)), admin
+    named, kind = _as_subscribed(words, lambda word: known_word(db, word))
+    if _in_dm(inv) and named.split()[:1] == ["channel"]:
+        # `subscribe channel lora` in a DM made a digest by DM (no channel there): its
+        # mirror names that digest, which `channel lora` sought among channel digests.
+        return (named.removeprefix("channel").strip() or "trending", subs.Kind.PERSONAL), admin
+    return (named, kind), admin
+
+
+def _in_dm(inv: Invocation) -> bool:
+    """Whether the command was typed in a direct message (the app's own DM or another)."""
+    return inv.channel_name == "directmessage" or inv.channel_id.startswith("D")
 
 
 # `/papers --help` and `/papers ?` as a command line or a chat user types them: no search

@@ -646,3 +646,20 @@ def test_a_sentences_punctuation_after_the_zone_is_no_part_of_it(text, tz, keywo
     # `at 9 Europe/Berlin.` was "not a timezone I know".
     request = parse_subscribe(text.split())
     assert (request.tz, request.keywords) == (tz, keywords)
+
+
+@pytest.mark.parametrize(
+    ("made", "named", "answer"),
+    [
+        pytest.param("channel lora", "unsubscribe channel lora", "Removed 1", id="lora"),
+        pytest.param("channel", "unsubscribe channel", "Removed 1", id="trending"),
+        pytest.param("channel lora weekly", "pause channel lora", "Paused", id="pause"),
+    ],
+)
+def test_a_channel_subscribe_typed_in_a_dm_is_named_the_same_way_there(reply, made, named, answer):
+    """`subscribe channel lora` in a DM makes a digest by DM (there is no channel to post
+    in); `unsubscribe channel lora` there answered "No subscription of yours matches"."""
+    assert "Subscribed: *#1*" in said(reply(f"subscribe {made}", channel="DU0LOCAL"))
+    assert f'"{answer}' in said(reply(named, channel="DU0LOCAL"))
+    # In a channel the words still name that channel's digest only.
+    assert "No subscription" in said(reply(named, channel="C0GENERAL"))
