@@ -131,13 +131,15 @@ def _is_time_like(word: str) -> bool:
 def _ask_instead(word: str, after_time: bool) -> None:
     """Refuse to make a timezone- or time-like word a keyword: ask what was meant."""
     tz = None if after_time else find_zone(word)
+    # After the time, a sentence's full stop is no part of a zone (`at 9 pst.`).
+    zoned = word.rstrip(_AFTER_TIME) or word if after_time else word
     if tz:
         raise SubscriptionError(
             f"Did you mean the timezone {tz}? Put it after the time, like "
             f"`/papers subscribe channel daily at 09:00 {tz}`; to follow the word as a "
             f'keyword, quote it: `"{word}"`.'
         )
-    problem = zone_problem(word)
+    problem = zone_problem(zoned)
     if problem and (after_time or word.isupper() or "/" in word):
         if not after_time:
             # Before the time it may be a keyword (`CT` scans, `MT` for translation).

@@ -53,6 +53,8 @@ def test_timezone_anywhere_after_the_time(text, keywords, at, tz):
         pytest.param("channel at 09:00 CET", "`Europe/Paris`, `Europe/Berlin`", id="cet"),
         pytest.param("lora at 9 PST", "`America/Los_Angeles`", id="pst"),
         pytest.param("lora at 9 est", "`America/New_York`", id="est-lower"),
+        pytest.param("lora at 9 pst.", "`America/Los_Angeles`", id="abbreviation-full-stop"),
+        pytest.param("lora at 9 CET!", "`Europe/Paris`", id="abbreviation-exclamation"),
         pytest.param("lora at 9 UTC+2", "`Etc/GMT-2`", id="offset"),
         pytest.param("lora at 9 GMT+5:30", "`Asia/Kolkata`", id="half-hour-offset"),
         pytest.param("lora at 9 UTC+0545", "`Asia/Kathmandu`", id="offset-digits"),
