@@ -88,17 +88,38 @@ def _feeds(raw: str) -> tuple[str, ...]:
     was read as a file path and failed at every run, its feed never fetched."""
     urls = tuple(raw.split())
     for url in urls:
-        try:
-            parts = urlsplit(url)
-        except ValueError:  # `http://[::1`
-            parts = urlsplit("")
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-            shown = re.sub(r"^([^/]*//)?[^/]*@", r"\1[redacted]@", url)  # never its password
-            shown = re.sub(r"\?.*", "?[redacted]", shown)  # nor a key in its query
+        if not _is_http(url):
             raise ConfigError(
-                f"PAPERS_FEEDS must list http(s) URLs (https://host/path), got {shown!r}"
+                f"PAPERS_FEEDS must list http(s) URLs (https://host/path), got {_shown(url)!r}"
             )
     return urls
+
+
+def _url(env: dict[str, str], key: str, default: str) -> str:
+    """An http(s) URL setting: refused at start, or every call to it failed at every run
+    (the bot answering nothing, a pasted link never looked up)."""
+    raw = env.get(key, "").strip()
+    if raw and not _is_http(raw):
+        raise ConfigError(f"{key} must be an http(s) URL (https://host/path), got {_shown(raw)!r}")
+    return raw or default
+
+
+def _is_http(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # `http://[::1`
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+
+
+def _shown(url: str) -> str:
+    """A URL as an error may print it: never its password, nor a key in its query."""
+    shown = re.sub(r"^([^/]*//)?[^/]*@", r"\1[redacted]@", url)
+    return re.sub(r"\?.*", "?[redacted]", shown)
+
+
+def _folder(url: str) -> str:
+    return url if not url or url.endswith("/") else url + "/"
 
 
 @dataclass(frozen=True)
@@ -163,7 +184,9 @@ class Config:
             slack_app_token=env.get("SLACK_APP_TOKEN", "").strip(),
             slack_client_id=env.get("SLACK_CLIENT_ID", "").strip(),
             slack_client_secret=env.get("SLACK_CLIENT_SECRET", "").strip(),
-            slack_api_url=env.get("SLACK_API_URL", "").strip(),
+            # The Web API's methods are joined to it as to a folder: without its last `/`,
+            # `…/api` sent `chat.postMessage` to `…/chat.postMessage`.
+            slack_api_url=_folder(_url(env, "SLACK_API_URL", "")),
             port=_int(env, "PORT", 3000, 1, 65535),
             inbox_dir=env.get("PAPERS_INBOX", "").strip() or "data/inbox",
             feed_urls=_feeds(env.get("PAPERS_FEEDS", "")),
@@ -174,7 +197,7 @@ class Config:
             max_query_chars=_int(env, "PAPERS_MAX_QUERY", 256, 1, MAX_QUERY_LIMIT),
             commands_per_minute=_int(env, "PAPERS_COMMANDS_PER_MINUTE", 20, 0),
             slack_timeout_seconds=_int(env, "SLACK_TIMEOUT_SECONDS", 15, 1),
-            arxiv_api=env.get("PAPERS_ARXIV_API", "").strip() or cls.arxiv_api,
+            arxiv_api=_url(env, "PAPERS_ARXIV_API", cls.arxiv_api),
             token_key=env.get("PAPERS_TOKEN_KEY", "").strip(),
             feed_deadline_seconds=_int(env, "PAPERS_FEED_DEADLINE", 120, 1),
             # The heartbeat renews the lease every quarter of it: at least a second.

@@ -846,6 +846,27 @@ def test_a_paper_added_to_a_days_listing_after_its_digest_comes_in_the_next_one(
     assert all("Paper C about 2" not in titles for titles in digests[2:])
 
 
+def test_a_slack_api_url_without_its_last_slash_still_reaches_slack(stub, tmp_path):
+    """The Web API's methods are joined to SLACK_API_URL as to a folder: `…/api` sent
+    `chat.postMessage` to `…/chat.postMessage`, and no digest ever went out."""
+    from tests.storage.test_trending import listing
+
+    config = Config.from_env(
+        {
+            "PAPERS_DB": str(tmp_path / "papers.db"),
+            "SLACK_BOT_TOKEN": stub.token,
+            "SLACK_SIGNING_SECRET": "unused",
+            "SLACK_API_URL": stub.api_url.rstrip("/"),
+        }
+    )
+    db = connect(config.db_path)
+    listing(db, "hf", "2026-03-17", {0: 30})
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    sent = deliver_due(db, config, client_factory(config), datetime(2026, 3, 17, 9, tzinfo=UTC))
+    assert sent == Counter(sent=1)
+    assert [_titles(m) for m in stub.messages("DU0LOCAL")] == [["Paper A about 0"]]
+
+
 def _stub_config(stub, tmp_path, **fields) -> Config:
     """A worker's configuration on tmp_path's database, posting to the stand-in."""
     return Config(

@@ -170,3 +170,27 @@ def test_a_feed_that_is_no_http_url_names_its_variable(value, shown):
 def test_feed_urls_of_any_case_are_accepted():
     urls = "HTTPS://export.arxiv.org/rss/cs.LG http://user:pw@host:8080/f.xml?key=1"
     assert Config.from_env({"PAPERS_FEEDS": urls}).feed_urls == tuple(urls.split())
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "shown"),
+    [
+        pytest.param("SLACK_API_URL", "localhost:3001/api/", "localhost:3001/api/", id="slack"),
+        pytest.param(
+            "PAPERS_ARXIV_API",
+            "export.arxiv.org/api/query?key=hunter2",
+            "export.arxiv.org/api/query?[redacted]",
+            id="arxiv",
+        ),
+        pytest.param(
+            "PAPERS_ARXIV_API", "ftp://export.arxiv.org/api", "ftp://export.arxiv.org/api", id="ftp"
+        ),
+    ],
+)
+def test_a_url_setting_that_is_no_http_url_is_refused_at_start(key, value, shown):
+    """Read as given, every call to it failed at every run: the bot answered no command
+    (SLACK_API_URL), a pasted arXiv link was never looked up (PAPERS_ARXIV_API)."""
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({key: value})
+    assert str(raised.value) == f"{key} must be an http(s) URL (https://host/path), got {shown!r}"
+    assert "hunter2" not in str(raised.value)
