@@ -133,12 +133,13 @@ def run_local(config: Config, standin_port: int) -> None:
             watch_inbox(scheduler, config, hold, INBOX_POLL_SECONDS)
         scheduler.start()
         if stub:
-            # A restart sends no demo digest: saying one comes would have the newcomer wait.
+            # A restart sends no demo digest: saying one comes would have the newcomer wait,
+            # and the stand-in's channels start empty again (it keeps messages in memory).
             news = (
                 "the demo's first digest for #general\n  arrives within a minute."
                 if demo
-                else "your subscriptions are as you left them\n  (the demo's"
-                " digest for #general came on the first run; delete data/ to start over)."
+                else "your subscriptions are as you left them, but not the messages\n"
+                "  (the stand-in keeps none; delete data/ to see the demo digest again)."
             )
             print(
                 f"\n  papers is running against a local Slack stand-in.\n"
