@@ -380,6 +380,9 @@ def _failed(
     Without `repeat_failures` (the worker's inbox) a failure the source is already recorded
     with (a broken link; a file it may not read, while the file is the same `version`) is
     reported as known, not recorded again."""
+    # A fetch's error names its URL first (`…/rss: HTTP 500`): it is said once, as the
+    # source's name, not twice ("ingest …/rss failed: …/rss: HTTP 500").
+    message = message.removeprefix(f"{name}: ") or message
     if not repeat_failures:
         known = store.failed_on(db, name, version) if version else store.last_error(db, name)
         if known == message:

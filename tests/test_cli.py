@@ -617,7 +617,8 @@ def test_a_mistyped_url_is_one_failed_line_without_a_traceback(tmp_path, url, ca
     result = run(tmp_path / "p.db", "ingest", url, str(SEEDS / "002_af989c2119285913.txt"))
     assert result.returncode == 1
     (failed,) = [line for line in result.stdout.splitlines() if "FAILED" in line]
-    assert failed.startswith(f"{url}: FAILED: {url}: ") and "unexpected" not in failed
+    assert failed.startswith(f"{url}: FAILED: ") and "unexpected" not in failed
+    assert failed.count(url) == 1  # the URL once, as the source's name
     assert "11 new papers" in result.stdout
     logged = capfd.readouterr().err + result.stderr
     assert "Traceback" not in logged
