@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from sqlite_utils import Database
@@ -234,16 +234,20 @@ def never_sent_since(db: Database, subscription_id: int, since: datetime) -> lis
     return [period for (period,) in rows]
 
 
-def chosen_mark(db: Database, subscription_id: int) -> int | None:
+def chosen_mark(db: Database, subscription_id: int) -> tuple[int, str] | None:
     """The newest sighting the subscription's latest digest could see when it chose its
-    papers (sent, or nothing new to send): a paper first listed after it was never among
-    any digest's choices. None before its first digest (or one from before the mark)."""
+    papers (sent, or nothing new to send), and the (UTC) day of its claim, the last listing
+    day it could choose among: a paper first listed after the mark on a day up to then was
+    never among any digest's choices. None before its first digest (or one from before the
+    mark)."""
     row = db.execute(
-        "SELECT sightings_mark FROM deliveries WHERE subscription_id = ?"
+        "SELECT sightings_mark, claimed_at FROM deliveries WHERE subscription_id = ?"
         " AND (state = ? OR (state = ? AND detail = ?)) ORDER BY id DESC LIMIT 1",
         [subscription_id, State.SENT, State.SKIPPED, NOTHING_NEW],
     ).fetchone()
-    return row[0] if row else None
+    if row is None or row[0] is None:
+        return None
+    return row[0], datetime.fromisoformat(row[1]).astimezone(UTC).date().isoformat()
 
 
 def sent_paper_ids(db: Database, subscription_id: int) -> set[int]:

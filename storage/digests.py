@@ -28,15 +28,20 @@ class TrendingCache:
     digests draw on the same day's list, which is computed once instead of per digest."""
 
     def __init__(self) -> None:
-        self._lists: dict[tuple[str | int, str, int | None], list[Ranked]] = {}
+        self._lists: dict[tuple[str | int, str, tuple[int, str] | None], list[Ranked]] = {}
         self._lock = threading.Lock()
 
     def get(
-        self, db: Database, due: datetime, window: str | int, mark: int | None = None
+        self,
+        db: Database,
+        due: datetime,
+        window: str | int,
+        mark: tuple[int, str] | None = None,
     ) -> list[Ranked]:
         """Every paper of the window (a WINDOWS name or days) ending at `due`, ranked,
         without its text; with a digest's `mark` (see chosen_mark), and the papers listed
-        after it on the days before the window too. Digests of one time share a mark."""
+        after it on the days before the window, up to the mark's day, too. Digests of one
+        time share a mark."""
         key = (window, due.date().isoformat(), None)
         with self._lock:
             if key not in self._lists:
@@ -45,7 +50,7 @@ class TrendingCache:
                 return self._lists[key]
             late = (window, key[1], mark)
             if late not in self._lists:
-                more = listed_after(db, due, window, mark)
+                more = listed_after(db, due, window, *mark)
                 self._lists[late] = merged(self._lists[key], more) if more else self._lists[key]
             return self._lists[late]
 

@@ -166,11 +166,13 @@ _LISTED = """SELECT paper_id FROM sightings
             WHERE listed_on BETWEEN :start AND :anchor AND listing IN ('dated', 'undated')"""
 
 
-def listed_after(db: Database, now: datetime, window: int, mark: int) -> list[Ranked]:
+def listed_after(db: Database, now: datetime, window: int, mark: int, until: str) -> list[Ranked]:
     """The papers first listed after sighting `mark` on the LATE_DAYS before the window
-    (of `window` days ending at the newest listing day), ranked as the window's are: added
-    to a day's listing after a digest had chosen that day's papers, they belong to the
-    next digest."""
+    (of `window` days ending at the newest listing day), up to the day `until`, ranked as
+    the window's are: added to a day's listing after a digest had chosen that day's papers
+    (its day `until` was the last it could choose among), they belong to the next digest.
+    A day after it no digest chose among (a subscription paused, or moved to another time)
+    is not caught up."""
     anchor = anchor_day(db, now)
     if anchor is None:
         return []
@@ -179,7 +181,7 @@ def listed_after(db: Database, now: datetime, window: int, mark: int) -> list[Ra
         """
         SELECT DISTINCT s.paper_id FROM sightings s
         WHERE s.id > :mark AND s.listing IN ('dated', 'undated')
-          AND s.listed_on >= :lo AND s.listed_on < :start
+          AND s.listed_on >= :lo AND s.listed_on < :start AND s.listed_on <= :until
           AND NOT EXISTS (
             SELECT 1 FROM sightings o
             WHERE o.paper_id = s.paper_id AND o.id <= :mark
@@ -189,6 +191,7 @@ def listed_after(db: Database, now: datetime, window: int, mark: int) -> list[Ra
             "mark": mark,
             "lo": (start - timedelta(days=LATE_DAYS)).isoformat(),
             "start": start.isoformat(),
+            "until": until,
         },
     ).fetchall()
     if not rows:

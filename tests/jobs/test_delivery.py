@@ -867,6 +867,33 @@ def test_a_slack_api_url_without_its_last_slash_still_reaches_slack(stub, tmp_pa
     assert [_titles(m) for m in stub.messages("DU0LOCAL")] == [["Paper A about 0"]]
 
 
+def test_a_digest_resumed_after_a_pause_holds_no_paper_of_the_days_it_was_paused_for(
+    stub, tmp_path
+):
+    """Listings come a day at a time. A daily digest paused after Tuesday's and resumed on
+    Friday holds Friday's papers alone (README: not the days it was paused for); its first
+    digest took Wednesday's and Thursday's papers as added to listings after Tuesday's
+    digest had chosen, though no digest had ever chosen among those days."""
+    db = connect(tmp_path / "papers.db")
+    config = _stub_config(stub, tmp_path, digest_size=20)
+    clients = client_factory(config)
+    _list_one(db, 1, "2026-03-17")  # B, Tuesday's
+    sub = add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    assert deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC)) == Counter(sent=1)
+    grace = timedelta(minutes=config.grace_minutes)
+    paused_at = datetime(2026, 3, 17, 12, tzinfo=UTC)
+    subs.set_status(db, stub.team_id, sub.id, subs.Status.PAUSED, now=paused_at, grace=grace)
+    _list_one(db, 2, "2026-03-18")  # C, listed on Wednesday while it was paused
+    _list_one(db, 3, "2026-03-19")  # D, Thursday's
+    resumed_at = datetime(2026, 3, 20, 8, tzinfo=UTC)
+    subs.set_status(db, stub.team_id, sub.id, subs.Status.ACTIVE, now=resumed_at, grace=grace)
+    _list_one(db, 4, "2026-03-20")  # E, Friday's
+    assert deliver_due(db, config, clients, datetime(2026, 3, 20, 9, tzinfo=UTC)) == Counter(sent=1)
+    friday = stub.messages("DU0LOCAL")[-1]
+    assert friday["blocks"][0]["text"]["text"] == "Daily papers · Fri, Mar 20"
+    assert _titles(friday) == ["Paper E about 4"]
+
+
 def _stub_config(stub, tmp_path, **fields) -> Config:
     """A worker's configuration on tmp_path's database, posting to the stand-in."""
     return Config(
