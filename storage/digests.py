@@ -25,10 +25,12 @@ CATCH_UP_DAYS = 14
 
 class TrendingCache:
     """Trending lists shared by all digests of one delivery run: at 09:00 thousands of
-    digests draw on the same day's list, which is computed once instead of per digest."""
+    digests draw on the same day's list, which is computed once instead of per digest (and
+    again only after the ingest stored a sighting)."""
 
     def __init__(self) -> None:
         self._lists: dict[tuple[str | int, str, tuple[int, str] | None], list[Ranked]] = {}
+        self._seen = 0  # the newest sighting when the lists were ranked
         self._lock = threading.Lock()
 
     def get(
@@ -44,6 +46,14 @@ class TrendingCache:
         time share a mark."""
         key = (window, due.date().isoformat(), None)
         with self._lock:
+            # A digest's claim, made before, recorded the newest sighting as its mark: the
+            # lists are ranked again once a newer one is stored (the ingest runs beside the
+            # deliveries), or a paper a later claim took for seen was missing from its list
+            # and reached none of its digests.
+            newest = db.execute("SELECT MAX(id) FROM sightings").fetchone()[0] or 0
+            if newest > self._seen:
+                self._lists.clear()
+                self._seen = newest
             if key not in self._lists:
                 self._lists[key] = ranked(db, due, window)
             if mark is None or not isinstance(window, int):

@@ -894,6 +894,37 @@ def test_a_digest_resumed_after_a_pause_holds_no_paper_of_the_days_it_was_paused
     assert _titles(friday) == ["Paper E about 4"]
 
 
+def test_a_paper_listed_while_a_run_sends_its_digests_comes_in_each_subscriptions_next_one(
+    stub, tmp_path
+):
+    """The digests of one run share one trending list, ranked for the first of them. A
+    paper the ingest stored while the run went on (its jobs run side by side) was missing
+    from that list, yet the next digest's claim recorded it as seen, so the next day took
+    it for one the later digests had chosen against: it reached none of them."""
+    from storage.digests import TrendingCache
+    from tests.conftest import add_subscription
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    listing(db, "hf", "2026-03-17", {0: 30})  # A
+    made = datetime(2026, 3, 16, 10, tzinfo=UTC)
+    first = add_subscription_to(db, stub, made, frequency="daily")
+    second = add_subscription(db, stub.team_id, "U0LOCAL", "C0GENERAL", "channel", made)
+    config = _stub_config(stub, tmp_path, digest_size=1)
+    clients, cache = client_factory(config), TrendingCache()
+    tuesday = datetime(2026, 3, 17, 9, tzinfo=UTC)
+    assert deliver_digest(db, config, clients, first, tuesday, cache) == Outcome.SENT
+    listing(db, "hf-json", "2026-03-17", {2: 40})  # C, stored meanwhile by the ingest
+    assert deliver_digest(db, config, clients, second, tuesday, cache) == Outcome.SENT
+    listing(db, "hf", "2026-03-18", {3: 1})  # D, Wednesday's
+    deliver_due(db, config, clients, datetime(2026, 3, 18, 9, tzinfo=UTC))
+    one, other = ([_titles(m) for m in stub.messages(t)] for t in ("DU0LOCAL", "C0GENERAL"))
+    # The first chose before C was stored: C comes in its next digest, as a late paper.
+    assert one == [["Paper A about 0"], ["Paper C about 2"]]
+    # The second's claim saw C: it chose among A and C (C won), and then had D.
+    assert other == [["Paper C about 2"], ["Paper D about 3"]]
+
+
 def _stub_config(stub, tmp_path, **fields) -> Config:
     """A worker's configuration on tmp_path's database, posting to the stand-in."""
     return Config(
