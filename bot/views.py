@@ -472,7 +472,8 @@ def fit_digest(
     first: bool = False,
 ) -> tuple[list[dict], dict | None]:
     """The papers of a digest that fit one Slack message, best first (the rest are not sent
-    nor marked sent, and lead the next digest), and the digest of them, fitted once: header
+    nor marked sent: a later digest whose days cover them may hold them), and the digest of
+    them, fitted once: header
     with the date, each paper with its reason, and a Manage button.
 
     With no paper, the note (None unless `note_if_empty`); `first`: the subscription never
