@@ -966,14 +966,14 @@ class AuthorPage(NamedTuple):
 def author_message(
     name: str, papers: list[dict], total: int, people: list[str], page: AuthorPage | None = None
 ) -> dict:
-    """Papers by one author, newest first, a page at a time with Previous and Next."""
+    """Papers by one author, the latest added first, a page at a time with Previous and Next."""
     shown = escape_mrkdwn(name)
     plural = "s" if total != 1 else ""
     note = ""
     if len(people) > 1:
         listed = ", ".join(f"`{escape_mrkdwn(p)}`" for p in people[:5])
         note = f"`{shown}` could be {listed}: showing all; a full name narrows it."
-    heading = f"*{total}* paper{plural} by *{shown}* · newest first"
+    heading = f"*{total}* paper{plural} by *{shown}* · latest added first"
     offset = page.offset if page else 0
     if papers and (offset or len(papers) < total):
         heading += f" · showing {offset + 1}–{offset + len(papers)}"

@@ -313,7 +313,7 @@ def _author_papers(db, query: str, name: str, limit: int, as_json: bool) -> None
     if not papers:
         click.echo(f"No papers by {found.name.display}.")
         return
-    click.echo(f"{plural(found.total, 'paper')} by {found.name.display}, newest first:")
+    click.echo(f"{plural(found.total, 'paper')} by {found.name.display}, the latest added first:")
     _echo_notes(notes)
     for paper in papers:
         names = ", ".join(paper["authors"][:3]) + (", …" if len(paper["authors"]) > 3 else "")

@@ -351,7 +351,8 @@ def people_like(db: Database, wanted: Name) -> list[str]:
 
 @dataclass
 class AuthorPapers:
-    """Papers by one author, newest first, and the people a short name could mean."""
+    """Papers by one author, the latest stored first (an alert's new papers lead), and the
+    people a short name could mean."""
 
     name: Name
     paper_ids: list[int]

@@ -131,7 +131,7 @@ def test_author_search_by_command_and_by_clicking_authors(slack, reply, config):
     (inbox / "hf.json").write_bytes(hf_json())
     worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
     found = reply('author:"Edward J. Hu"')
-    assert found["text"] == "2 papers by Edward J. Hu · newest first"
+    assert found["text"] == "2 papers by Edward J. Hu · latest added first"
     text = json.dumps(found["blocks"])
     assert "Prompt Tuning Revisited" in text and "Adapter Merging at Scale" in text
     assert "No papers by Grace Hopper" in reply('author:"Grace Hopper"')["text"]
@@ -145,7 +145,7 @@ def test_author_search_by_command_and_by_clicking_authors(slack, reply, config):
     assert '`/papers author:\\"Yelong Shen\\"`' in json.dumps(listing["blocks"])
     by_shen = slack.click(listing, "author_search_1")
     result = wait_for(lambda: slack.responses(by_shen["response_id"]))[0]
-    assert result["text"] == "1 paper by Yelong Shen · newest first"
+    assert result["text"] == "1 paper by Yelong Shen · latest added first"
 
 
 def _buttons(message: dict) -> list[str]:
@@ -185,7 +185,7 @@ def test_author_search_pages_with_next_and_previous(slack, reply, config):
     (inbox / "hopper.json").write_bytes(_hopper_papers(0, 7))
     worker.ingest_and_alert(config, NOW)
     first = reply('author:"Grace Hopper"')
-    assert first["text"] == "7 papers by Grace Hopper · newest first · showing 1–5"
+    assert first["text"] == "7 papers by Grace Hopper · latest added first · showing 1–5"
     assert "author_next" in _buttons(first) and "author_prev" not in _buttons(first)
     shown = _titles(first)
     (inbox / "hopper2.json").write_bytes(_hopper_papers(7, 1))  # a new paper between pages
@@ -206,7 +206,7 @@ def test_a_short_author_list_has_no_page_buttons(slack, reply, config):
     (Path(config.inbox_dir) / "hopper.json").write_bytes(_hopper_papers(0, 2))
     worker.ingest_and_alert(config, NOW)
     found = reply('author:"Grace Hopper"')
-    assert found["text"] == "2 papers by Grace Hopper · newest first"
+    assert found["text"] == "2 papers by Grace Hopper · latest added first"
     assert not {"author_next", "author_prev"} & set(_buttons(found))
 
 
@@ -258,7 +258,7 @@ def test_every_papers_by_button_finds_papers_even_beside_an_organisation(slack, 
     for button in _buttons(listing):
         answer = slack.click(listing, button)
         (result,) = wait_for(lambda a=answer: slack.responses(a["response_id"]))
-        assert result["text"] == "1 paper by Yelong Shen · newest first"
+        assert result["text"] == "1 paper by Yelong Shen · latest added first"
 
 
 def test_every_listed_author_has_a_papers_by_button(slack, reply, config):
@@ -271,7 +271,7 @@ def test_every_listed_author_has_a_papers_by_button(slack, reply, config):
     assert _buttons(listing) == [f"author_search_{n}" for n in range(15)]
     last = slack.click(listing, "author_search_14")
     (result,) = wait_for(lambda: slack.responses(last["response_id"]))
-    assert result["text"] == "1 paper by Adao Lovelaceo · newest first"
+    assert result["text"] == "1 paper by Adao Lovelaceo · latest added first"
 
 
 @pytest.mark.parametrize(
@@ -394,7 +394,7 @@ def test_an_author_search_finds_umlauts_typed_without_them(reply, config, comman
     (inbox / "hf-mueller.json").write_bytes(_hf_by(MUELLER_PAPERS))
     worker.ingest_and_alert(config, NOW + timedelta(minutes=30))
     found = reply(command)
-    assert found["text"].startswith("1 paper by ") and found["text"].endswith("newest first")
+    assert found["text"].startswith("1 paper by ") and found["text"].endswith("latest added first")
     text = json.dumps(found["blocks"], ensure_ascii=False)
     assert "Sparse Mixtures of Adapters" in text and "Jürgen Müller" in text
     assert "Another Mueller" not in text
