@@ -687,8 +687,11 @@ def _selector(
     named, kind = _as_subscribed(words, lambda word: known_word(db, word))
     if _in_dm(inv) and named.split()[:1] == ["channel"]:
         # `subscribe channel lora` in a DM made a digest by DM (no channel there): its
-        # mirror names that digest, which `channel lora` sought among channel digests.
-        return (named.removeprefix("channel").strip() or "trending", subs.Kind.PERSONAL), admin
+        # mirror names that digest, which `channel lora` sought among channel digests. By
+        # its number: the keywords alone read `channel all` as all, `channel 3` as #3.
+        made = subs.same_as(db, inv.team_id, inv.user_id, named.removeprefix("channel").strip())
+        if made is not None:
+            return (str(made.id), subs.Kind.PERSONAL), admin
     return (named, kind), admin
 
 

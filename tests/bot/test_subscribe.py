@@ -665,3 +665,25 @@ def test_a_channel_subscribe_typed_in_a_dm_is_named_the_same_way_there(reply, ma
     assert f'"{answer}' in said(reply(named, channel="DU0LOCAL"))
     # In a channel the words still name that channel's digest only.
     assert "No subscription" in said(reply(named, channel="C0GENERAL"))
+
+
+@pytest.mark.parametrize(
+    ("made", "named"),
+    [
+        pytest.param("channel all", "unsubscribe channel all", id="all"),
+        pytest.param("channel 1", "unsubscribe channel 1", id="number"),
+        pytest.param("channel 1", "pause channel 1 weekly", id="pause-number"),
+    ],
+)
+def test_a_channel_subscribe_in_a_dm_named_by_all_or_a_number_is_that_digest_alone(
+    reply, made, named
+):
+    """`unsubscribe channel all` in a DM is the mirror of `subscribe channel all` there (a
+    DM digest of the keyword `all`): it removed every DM digest of the member, as
+    `unsubscribe all`; `pause channel 1` paused #1, not the digest of the keyword `1`."""
+    assert "Subscribed: *#1*" in said(reply("subscribe lora", channel="DU0LOCAL"))
+    assert "Subscribed: *#2*" in said(reply(f"subscribe {made}", channel="DU0LOCAL"))
+    answer = said(reply(named, channel="DU0LOCAL"))
+    assert "*#2*" in answer and "#1" not in answer, answer
+    listed = reply("list", channel="DU0LOCAL")["blocks"][0]["text"]["text"].splitlines()
+    assert "*#1* `lora` → DM, daily at 09:00 America/New_York" in listed  # kept, not paused
