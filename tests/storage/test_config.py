@@ -194,3 +194,21 @@ def test_a_url_setting_that_is_no_http_url_is_refused_at_start(key, value, shown
         Config.from_env({key: value})
     assert str(raised.value) == f"{key} must be an http(s) URL (https://host/path), got {shown!r}"
     assert "hunter2" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param("xoxb-1234-5678-hunter2", id="bot-token"),
+        pytest.param("xapp-1-A0123-hunter2", id="app-token"),
+        pytest.param("SLACK_BOT_TOKEN=xoxb-1234-hunter2", id="a-line-pasted-whole"),
+    ],
+)
+def test_a_token_set_as_slack_api_url_is_not_printed(value):
+    """A bot token pasted into SLACK_API_URL (a line of .env shifted, a variable mixed up)
+    is no URL: the error at start printed it whole, on a terminal or into a log that the
+    log filter never sees (it is said before logging is set up)."""
+    with pytest.raises(ConfigError) as raised:
+        Config.from_env({"SLACK_API_URL": value})
+    assert "SLACK_API_URL must be an http(s) URL" in str(raised.value)
+    assert "hunter2" not in str(raised.value) and "[redacted]" in str(raised.value)
