@@ -10,8 +10,10 @@ from enum import StrEnum
 
 from sqlite_utils import Database
 
+from storage import index as search_index
 from storage import subscriptions
 from storage.db import transaction
+from storage.errors import PapersError
 
 # How far back `papers stats` counts failed deliveries: older ones are history.
 FAILED_DAYS = 7
@@ -70,9 +72,8 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
             return None
         cursor = db.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
-            " attempts, not_before, sightings_mark)"
-            " VALUES (?, ?, ?, ?, 0, ?, (SELECT MAX(id) FROM sightings))",
-            [subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat()],
+            " attempts, not_before, sightings_mark) VALUES (?, ?, ?, ?, 0, ?, ?)",
+            [subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat(), _seen(db)],
         )
         row = next(
             db["deliveries"].rows_where(
@@ -80,6 +81,18 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
             )
         )
     return _claim(row, bool(cursor.rowcount))
+
+
+def _seen(db: Database) -> int | None:
+    """The newest sighting a digest chosen now can see: the store's newest, or the search
+    index's when it lags behind (a keyword digest matches through the index: a paper stored
+    but not indexed yet is none of its choices, and its next digest must still take it)."""
+    newest = db.execute("SELECT MAX(id) FROM sightings").fetchone()[0]
+    try:
+        indexed = search_index.watermark(db)
+    except PapersError:  # no index for this database (in memory)
+        indexed = None
+    return min(newest, indexed[1]) if newest is not None and indexed else newest
 
 
 def prepare(db: Database, claim: Claim, message: dict, paper_ids: list[int]) -> None:

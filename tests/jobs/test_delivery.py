@@ -846,6 +846,44 @@ def test_a_paper_added_to_a_days_listing_after_its_digest_comes_in_the_next_one(
     assert all("Paper C about 2" not in titles for titles in digests[2:])
 
 
+def test_a_keyword_digest_takes_a_paper_the_index_held_back_in_its_next_digest(stub, tmp_path):
+    """A keyword digest matches through the search index. A paper stored while another
+    process held the index (not searchable for a few seconds) was none of Tuesday's
+    choices, yet Tuesday's claim counted it as seen: Wednesday's digest took it for a
+    runner-up of Tuesday's and no digest ever brought it."""
+    import fcntl
+
+    from storage import index as search_index
+    from storage.models import Entry, IngestReport
+    from storage.papers import store_entries
+    from tests.conftest import add_subscription
+
+    def robotics(title: str, day: str) -> None:
+        entry = Entry(
+            f"{title}: we study robotics with a new kind of gripper.", title, listed_on=day
+        )
+        store_entries(db, title, "dump", title, [entry], day, IngestReport(title))
+
+    db = connect(tmp_path / "papers.db")
+    robotics("Grippers that learn", "2026-03-17")
+    made = datetime(2026, 3, 16, 10, tzinfo=UTC)
+    add_subscription(db, stub.team_id, "U0LOCAL", "U0LOCAL", "personal", made, keywords="robotics")
+    config = _stub_config(stub, tmp_path)
+    index = search_index.index_dir(db)
+    with open(index.with_name(index.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the index busy elsewhere: stored, not yet indexed
+        robotics("Grippers that fold laundry", "2026-03-17")
+        deliver_due(db, config, client_factory(config), datetime(2026, 3, 17, 9, tzinfo=UTC))
+    assert search_index.ensure(db)  # let go: indexed now
+    robotics("Grippers under water", "2026-03-18")
+    deliver_due(db, config, client_factory(config), datetime(2026, 3, 18, 9, tzinfo=UTC))
+    titles = [_titles(m) for m in stub.messages("DU0LOCAL")]
+    assert titles == [
+        ["Grippers that learn"],
+        ["Grippers that fold laundry", "Grippers under water"],
+    ]
+
+
 def test_a_slack_api_url_without_its_last_slash_still_reaches_slack(stub, tmp_path):
     """The Web API's methods are joined to SLACK_API_URL as to a folder: `…/api` sent
     `chat.postMessage` to `…/chat.postMessage`, and no digest ever went out."""
