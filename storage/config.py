@@ -107,7 +107,8 @@ def _url(env: dict[str, str], key: str, default: str) -> str:
 def _is_http(url: str) -> bool:
     try:
         parts = urlsplit(url)
-    except ValueError:  # `http://[::1`
+        parts.port  # noqa: B018 - raises for a port that is no number (`host:badport`)
+    except ValueError:  # `http://[::1`, `http://host:badport/`
         return False
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 

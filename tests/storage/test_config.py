@@ -185,6 +185,10 @@ def test_feed_urls_of_any_case_are_accepted():
         pytest.param(
             "PAPERS_ARXIV_API", "ftp://export.arxiv.org/api", "ftp://export.arxiv.org/api", id="ftp"
         ),
+        # A port that is no number passed, and then every call failed.
+        pytest.param(
+            "SLACK_API_URL", "https://slack.com:api/", "https://slack.com:api/", id="port"
+        ),
     ],
 )
 def test_a_url_setting_that_is_no_http_url_is_refused_at_start(key, value, shown):
