@@ -208,8 +208,8 @@ def _join_quotes(words: list[str]) -> list[str]:
 
 # `9:30 pm`, `9 p.m.`: the half of the day typed as a word of its own after the time.
 _HALF_DAY = re.compile(r"^([ap])\.?m\.?$", re.IGNORECASE)
-# Punctuation a sentence puts after a time: `at 9.`, `at noon!`, `at 9, weekly`.
-_AFTER_TIME = ".,;!"
+# Punctuation a sentence puts after a time: `at 9.`, `at noon!`, `at 9, weekly`, `at 9 london?`.
+_AFTER_TIME = ".,;!?"
 
 
 def _typed_zone(word: str) -> str | None:

@@ -127,6 +127,7 @@ def test_every_day_week_or_weekday_is_a_schedule(text, frequency, weekday, at):
     [
         pytest.param("lora at 9 london", "the timezone `Europe/London`", id="city-lower"),
         pytest.param("lora at 9 london.", "the timezone `Europe/London`", id="city-full-stop"),
+        pytest.param("lora at 9 london?", "the timezone `Europe/London`", id="city-question"),
         pytest.param("lora at 21:00 London", "`at 21:00 Europe/London`", id="city"),
         pytest.param("lora at 9am new_york", "`America/New_York`", id="city-underscore"),
         pytest.param("lora at", "Say the time after `at`", id="at-without-time"),
