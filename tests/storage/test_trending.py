@@ -201,3 +201,36 @@ def test_growth_within_the_window_counts_from_its_first_count_not_a_later_lower_
     (paper,) = trending(db, NOW, "week")
     assert paper["signals"].growth == 10
     assert reason_text(paper["signals"]) == "+10 upvotes since Mar 14, in 2 sources, listed Mar 20"
+
+
+def test_a_digests_late_papers_are_ranked_without_reading_the_whole_store(db):
+    # A digest's papers added to an earlier day's listing after its previous digest chose
+    # are ranked alone (`only`): the listing's index read every sighting up to the newest
+    # day to find them, ~140 ms at a million papers for each distinct mark of a run.
+    from storage.trending import listed_after
+    from tests.storage.test_authors import _steps
+
+    db.execute("INSERT INTO sources (id, name, kind) VALUES (1, 'hf', 'test')")
+    db.execute("INSERT INTO inputs (id, source_id, sha256) VALUES (1, 1, 'hf')")
+    days = [f"2026-02-{day:02d}" for day in range(1, 29)] + ["2026-03-19", "2026-03-20"]
+    rows = [(n, day) for n, day in enumerate((d for d in days for _ in range(200)), 1)]
+    db.conn.executemany(
+        "INSERT INTO papers (id, title, abstract) VALUES (?, ?, 'An abstract.')",
+        [(n, f"Paper {n}") for n, _ in rows],
+    )
+    db.conn.executemany(
+        "INSERT INTO sightings (id, paper_id, source_id, input_id, listed_on, upvotes)"
+        " VALUES (?, ?, 1, 1, ?, 1)",
+        [(n, n, day) for n, day in rows],
+    )
+    late = len(rows) + 1  # added to Thursday's listing after Thursday's digest chose
+    db.execute("INSERT INTO papers (id, title, abstract) VALUES (?, 'Late', 'A text.')", [late])
+    db.execute(
+        "INSERT INTO sightings (id, paper_id, source_id, input_id, listed_on, upvotes)"
+        " VALUES (?, ?, 1, 1, '2026-03-19', 9)",
+        [late, late],
+    )
+    found: list = []
+    steps = _steps(db, lambda: found.extend(listed_after(db, NOW, 1, late - 1, "2026-03-19")))
+    assert [item.paper_id for item in found] == [late]
+    assert steps < len(rows), steps
