@@ -231,7 +231,8 @@ def _time_at(after_at: list[str], keywords: list[str]) -> tuple[str, int]:
             f"`{quoted(typed)}` is not a time; write one after `at`, like `at 09:00` or `at 9am`. "
             f'To follow the words as a phrase, quote them: `"{quoted(phrase)}"`.'
         )
-    half = _HALF_DAY.match(after_at[1]) if len(after_at) > 1 else None
+    # The same punctuation after a half of the day typed apart (`at 9 pm?`, `at 9 pm, weekly`).
+    half = _HALF_DAY.match(after_at[1].rstrip(_AFTER_TIME)) if len(after_at) > 1 else None
     if half and not typed.lower().endswith(("am", "pm")):
         return parse_time(f"{typed}{half.group(1)}m"), 2
     return parse_time(typed), 1

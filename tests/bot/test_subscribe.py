@@ -628,11 +628,17 @@ def test_another_member_in_another_timezone_retyping_a_channels_subscribe_moves_
         pytest.param("lora at 8:30pm!", "20:30", id="exclamation"),
         pytest.param("lora at noon.", "12:00", id="noon"),
         pytest.param("lora at 9, weekly", "09:00", id="comma"),
+        pytest.param("lora at 9 pm?", "21:00", id="pm-question"),
+        pytest.param("lora at 9:30 pm!", "21:30", id="pm-exclamation"),
+        pytest.param("lora at 9 p.m.?", "21:00", id="p.m.-question"),
+        pytest.param("lora at 9 pm, weekly", "21:00", id="pm-comma"),
     ],
 )
 def test_a_sentences_punctuation_after_the_time_is_no_part_of_it(text, at):
     # `/papers subscribe lora daily at 9.` answered "`9.` is not a time; use 24-hour HH:MM".
-    assert parse_subscribe(text.split()).at_time == at
+    # `at 9 pm?` made the digest come at 09:00, of papers matching `lora` and `pm?`.
+    request = parse_subscribe(text.split())
+    assert (request.at_time, request.keywords) == (at, "lora")
 
 
 @pytest.mark.parametrize(
