@@ -108,10 +108,6 @@ def ranked(
     days = window if isinstance(window, int) else WINDOWS[window]
     start = anchor - timedelta(days=days - 1)
     listed = "SELECT value FROM json_each(:only)" if only is not None else _LISTED
-    # A few papers named (`only`) are looked up by their ids: the planner took the listing
-    # index, which reads every sighting up to the anchor (~140 ms at a million papers, for
-    # each digest mark of a run); `+` keeps it off that index.
-    off = "+" if only is not None else ""
     rows = db.query(
         f"""
         SELECT s.paper_id,
@@ -140,7 +136,11 @@ def ranked(
                (SELECT title_derived FROM papers WHERE id = s.paper_id) AS untitled
         FROM sightings s
         WHERE s.paper_id IN ({listed})
-          AND {off}s.listed_on <= :anchor AND {off}s.listing IN ('dated', 'undated')
+          -- The window's papers (or the few named, `only`) are looked up by their ids: the
+          -- planner took the listing index, which reads every sighting up to the anchor.
+          -- `+` keeps it off that index: at 1M papers a day's list took 0.68 s and now
+          -- 0.03, a week's 0.85 and 0.16.
+          AND +s.listed_on <= :anchor AND +s.listing IN ('dated', 'undated')
         GROUP BY s.paper_id
         """,
         {"start": start.isoformat(), "anchor": anchor.isoformat(), "only": json.dumps(only)},

@@ -203,16 +203,12 @@ def test_growth_within_the_window_counts_from_its_first_count_not_a_later_lower_
     assert reason_text(paper["signals"]) == "+10 upvotes since Mar 14, in 2 sources, listed Mar 20"
 
 
-def test_a_digests_late_papers_are_ranked_without_reading_the_whole_store(db):
-    # A digest's papers added to an earlier day's listing after its previous digest chose
-    # are ranked alone (`only`): the listing's index read every sighting up to the newest
-    # day to find them, ~140 ms at a million papers for each distinct mark of a run.
-    from storage.trending import listed_after
-    from tests.storage.test_authors import _steps
-
+def _a_month_of_listings(db, february: int = 28) -> list[tuple[int, str]]:
+    """200 papers listed a day through February's first days, and on Mar 19 and 20: (id,
+    day) each."""
     db.execute("INSERT INTO sources (id, name, kind) VALUES (1, 'hf', 'test')")
     db.execute("INSERT INTO inputs (id, source_id, sha256) VALUES (1, 1, 'hf')")
-    days = [f"2026-02-{day:02d}" for day in range(1, 29)] + ["2026-03-19", "2026-03-20"]
+    days = [f"2026-02-{day:02d}" for day in range(1, february + 1)] + ["2026-03-19", "2026-03-20"]
     rows = [(n, day) for n, day in enumerate((d for d in days for _ in range(200)), 1)]
     db.conn.executemany(
         "INSERT INTO papers (id, title, abstract) VALUES (?, ?, 'An abstract.')",
@@ -223,6 +219,17 @@ def test_a_digests_late_papers_are_ranked_without_reading_the_whole_store(db):
         " VALUES (?, ?, 1, 1, ?, 1)",
         [(n, n, day) for n, day in rows],
     )
+    return rows
+
+
+def test_a_digests_late_papers_are_ranked_without_reading_the_whole_store(db):
+    # A digest's papers added to an earlier day's listing after its previous digest chose
+    # are ranked alone (`only`): the listing's index read every sighting up to the newest
+    # day to find them, ~140 ms at a million papers for each distinct mark of a run.
+    from storage.trending import listed_after
+    from tests.storage.test_authors import _steps
+
+    rows = _a_month_of_listings(db)
     late = len(rows) + 1  # added to Thursday's listing after Thursday's digest chose
     db.execute("INSERT INTO papers (id, title, abstract) VALUES (?, 'Late', 'A text.')", [late])
     db.execute(
@@ -234,3 +241,24 @@ def test_a_digests_late_papers_are_ranked_without_reading_the_whole_store(db):
     steps = _steps(db, lambda: found.extend(listed_after(db, NOW, 1, late - 1, "2026-03-19")))
     assert [item.paper_id for item in found] == [late]
     assert steps < len(rows), steps
+
+
+def test_a_days_trending_list_reads_that_days_papers_not_the_whole_store(db, tmp_path):
+    # `/papers trending` and each digest run ranked a day's papers after reading every
+    # sighting up to that day through the listing's index: 0.68 s at a million papers.
+    from storage import connect
+    from storage.trending import ranked
+    from tests.storage.test_authors import _steps
+
+    def steps(store) -> int:
+        found: list = []
+        taken = _steps(store, lambda: found.extend(ranked(store, NOW, "day")))
+        assert len(found) == 200  # Mar 20's papers
+        return taken
+
+    _a_month_of_listings(db)
+    few = connect(tmp_path / "two-days.db")
+    _a_month_of_listings(few, february=0)
+    # The same day's list costs the same with a month of older listings in the store (it
+    # took 3.2 times as many steps).
+    assert steps(db) <= steps(few) * 1.1
