@@ -73,7 +73,10 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
         cursor = db.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
             " attempts, not_before, sightings_mark) VALUES (?, ?, ?, ?, 0, ?, ?)",
-            [subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat(), _seen(db)],
+            [
+                *(subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat()),
+                _seen(db, subscription_id),
+            ],
         )
         row = next(
             db["deliveries"].rows_where(
@@ -83,11 +86,15 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
     return _claim(row, bool(cursor.rowcount))
 
 
-def _seen(db: Database) -> int | None:
-    """The newest sighting a digest chosen now can see: the store's newest, or the search
-    index's when it lags behind (a keyword digest matches through the index: a paper stored
-    but not indexed yet is none of its choices, and its next digest must still take it)."""
+def _seen(db: Database, subscription_id: int) -> int | None:
+    """The newest sighting a digest chosen now can see: the store's newest, or for a
+    keyword digest the search index's when it lags behind (it matches through the index: a
+    paper stored but not indexed yet is none of its choices, and its next digest must still
+    take it; a trending digest's runners-up would come back)."""
     newest = db.execute("SELECT MAX(id) FROM sightings").fetchone()[0]
+    row = db.execute("SELECT keywords FROM subscriptions WHERE id = ?", [subscription_id])
+    if not (row.fetchone() or [""])[0]:
+        return newest
     try:
         indexed = search_index.watermark(db)
     except PapersError:  # no index for this database (in memory)

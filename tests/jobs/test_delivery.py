@@ -884,6 +884,33 @@ def test_a_keyword_digest_takes_a_paper_the_index_held_back_in_its_next_digest(s
     ]
 
 
+def test_a_trending_digests_runner_up_stored_while_the_index_lagged_does_not_come_back(
+    stub, tmp_path
+):
+    """A trending digest chooses from the store, not the search index: a paper stored
+    while the index lagged was among Tuesday's choices, and is no late paper on Wednesday."""
+    import fcntl
+
+    from storage import index as search_index
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    listing(db, "hf", "2026-03-16", {6: 1})  # an index to hold
+    index = search_index.index_dir(db)
+    with open(index.with_name(index.name + ".lock"), "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the index busy elsewhere: stored, not yet indexed
+        listing(db, "hf", "2026-03-17", {0: 30, 1: 5})  # A, and B its runner-up
+        one = _stub_config(stub, tmp_path, digest_size=1)
+        deliver_due(db, one, client_factory(one), datetime(2026, 3, 17, 9, tzinfo=UTC))
+    assert search_index.ensure(db)
+    listing(db, "hf", "2026-03-18", {3: 10})  # D, Wednesday's
+    three = _stub_config(stub, tmp_path, digest_size=3)
+    deliver_due(db, three, client_factory(three), datetime(2026, 3, 18, 9, tzinfo=UTC))
+    titles = [_titles(m) for m in stub.messages("DU0LOCAL")]
+    assert titles == [["Paper A about 0"], ["Paper D about 3"]]
+
+
 def test_a_slack_api_url_without_its_last_slash_still_reaches_slack(stub, tmp_path):
     """The Web API's methods are joined to SLACK_API_URL as to a folder: `…/api` sent
     `chat.postMessage` to `…/chat.postMessage`, and no digest ever went out."""
