@@ -70,13 +70,11 @@ def claim(db: Database, subscription_id: int, period: str, now: datetime) -> Cla
     with transaction(db):
         if not subscriptions.is_active(db, subscription_id):
             return None
+        seen, at = _seen(db, subscription_id), now.isoformat()
         cursor = db.execute(
             "INSERT OR IGNORE INTO deliveries (subscription_id, period, state, claimed_at,"
             " attempts, not_before, sightings_mark) VALUES (?, ?, ?, ?, 0, ?, ?)",
-            [
-                *(subscription_id, period, State.CLAIMED, now.isoformat(), now.isoformat()),
-                _seen(db, subscription_id),
-            ],
+            [subscription_id, period, State.CLAIMED, at, at, seen],
         )
         row = next(
             db["deliveries"].rows_where(
