@@ -171,10 +171,11 @@ _LISTED = """SELECT paper_id FROM sightings
 
 
 def listed_after(db: Database, now: datetime, window: int, mark: int, until: str) -> list[Ranked]:
-    """The papers first listed after sighting `mark` on the LATE_DAYS before the window
+    """The papers listed after sighting `mark` on the LATE_DAYS before the window
     (of `window` days ending at the newest listing day), up to the day `until`, ranked as
     the window's are: added to a day's listing after a digest had chosen that day's papers
-    (its day `until` was the last it could choose among), they belong to the next digest.
+    (its day `until` was the last it could choose among), they belong to the next digest,
+    unless listed by the mark on that day or a later one already (a choice then).
     A day after it no digest chose among (a subscription paused, or moved to another time)
     is not caught up."""
     anchor = anchor_day(db, now)
@@ -186,9 +187,12 @@ def listed_after(db: Database, now: datetime, window: int, mark: int, until: str
         SELECT DISTINCT s.paper_id FROM sightings s
         WHERE s.id > :mark AND s.listing IN ('dated', 'undated')
           AND s.listed_on >= :lo AND s.listed_on < :start AND s.listed_on <= :until
+          -- Listed by the mark on that day or after: among the earlier digest's choices.
+          -- A listing by then of an earlier day only is not (arXiv's Tuesday runner-up
+          -- featured on Hugging Face's Wednesday page after Wednesday's digest).
           AND NOT EXISTS (
             SELECT 1 FROM sightings o
-            WHERE o.paper_id = s.paper_id AND o.id <= :mark
+            WHERE o.paper_id = s.paper_id AND o.id <= :mark AND o.listed_on >= s.listed_on
               AND o.listing IN ('dated', 'undated'))
         """,
         {

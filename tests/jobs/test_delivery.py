@@ -846,6 +846,36 @@ def test_a_paper_added_to_a_days_listing_after_its_digest_comes_in_the_next_one(
     assert all("Paper C about 2" not in titles for titles in digests[2:])
 
 
+@pytest.mark.parametrize("featured", ["before", "after"])
+def test_a_runner_up_listed_again_on_a_later_day_is_a_choice_whenever_that_listing_came(
+    stub, tmp_path, featured
+):
+    """Hugging Face features a paper a day or two after arXiv announced it. A, Tuesday's
+    arXiv runner-up, was featured on Wednesday's page with 40 upvotes: before Wednesday's
+    09:00 digest it was among that digest's choices (and won); after it, no digest ever
+    chose among that listing, as A had been listed before (on Tuesday): only a subscriber
+    whose digest came later in the day saw it."""
+    from tests.storage.test_trending import listing
+
+    db = connect(tmp_path / "papers.db")
+    listing(db, "rss", "2026-03-17", {0: None})  # A, announced by arXiv on Tuesday
+    listing(db, "hf", "2026-03-17", {1: 30})  # B, Tuesday's top paper
+    add_subscription_to(db, stub, datetime(2026, 3, 16, 10, tzinfo=UTC), frequency="daily")
+    config = _stub_config(stub, tmp_path, digest_size=1)
+    clients = client_factory(config)
+    deliver_due(db, config, clients, datetime(2026, 3, 17, 9, tzinfo=UTC))
+    listing(db, "hf", "2026-03-18", {3: 5})  # D, Wednesday's
+    if featured == "before":
+        listing(db, "hf-json", "2026-03-18", {0: 40})  # A on Wednesday's page
+    deliver_due(db, config, clients, datetime(2026, 3, 18, 9, tzinfo=UTC))
+    if featured == "after":
+        listing(db, "hf-json", "2026-03-18", {0: 40})
+    listing(db, "hf", "2026-03-19", {4: 1})  # E, Thursday's
+    deliver_due(db, config, clients, datetime(2026, 3, 19, 9, tzinfo=UTC))
+    sent = [title for m in stub.messages("DU0LOCAL") for title in _titles(m)]
+    assert sent[0] == "Paper B about 1" and sent.count("Paper A about 0") == 1
+
+
 def test_a_keyword_digest_takes_a_paper_the_index_held_back_in_its_next_digest(stub, tmp_path):
     """A keyword digest matches through the search index. A paper stored while another
     process held the index (not searchable for a few seconds) was none of Tuesday's
