@@ -138,8 +138,8 @@ def run_local(config: Config, standin_port: int) -> None:
             news = (
                 "the demo's first digest for #general\n  arrives within a minute."
                 if demo
-                else "your subscriptions are as you left them, but not the messages\n"
-                "  (the stand-in keeps none; delete data/ to see the demo digest again)."
+                else "your subscriptions are kept,\n"
+                "  the stand-in's messages are not (delete data/ to see the demo digest again)."
             )
             print(
                 f"\n  papers is running against a local Slack stand-in.\n"

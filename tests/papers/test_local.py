@@ -233,4 +233,4 @@ def test_the_make_run_banner_promises_the_demo_digest_only_when_one_comes(tmp_pa
     first, again = banner(), banner()
     assert "the demo's first digest for #general arrives within a minute." in first
     assert "arrives within a minute" not in again
-    assert "your subscriptions are as you left them, but not the messages" in again
+    assert "your subscriptions are kept, the stand-in's messages are not" in again
