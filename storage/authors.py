@@ -544,7 +544,7 @@ def papers_by_followed(
     # (100k rows at 1M papers: 171 ms, against 13).
     sql = (
         "SELECT a.id, a.paper_id, a.name FROM paper_authors a JOIN papers p ON p.id = a.paper_id"
-        " WHERE a.surname = ? AND a.id > ? AND a.id <= ? AND p.listed"
+        " WHERE a.surname = ? AND a.id > ? AND a.id <= ? AND p.listed AND a.news"
     )
     if late[1] > late[0]:
         sql += (

@@ -607,3 +607,11 @@ def m021_sightings_mark(db: Database) -> None:
     (a paper added to a day's listing after that day's digest reached no digest at all).
     Rows from before have none, and their next digest takes its own days alone, as before."""
     db["deliveries"].add_column("sightings_mark", int)
+
+
+@migrations()
+def m022_author_news(db: Database) -> None:
+    """Names a listed paper got from no listing (the arXiv API entry fetched for a pasted
+    link, a back-catalogue feed item) are stored for search but are no news for author
+    alerts: a follower was told of a 2021 paper a dump had listed without names."""
+    db["paper_authors"].add_column("news", int, not_null_default=1)

@@ -301,6 +301,8 @@ class _Writes:
     blocks: dict[int, set[int]] = field(default_factory=dict)
     replaced: set[int] = field(default_factory=set)  # stored papers whose blocks change
     authors: list[tuple] = field(default_factory=list)
+    # Names a listed paper got from no listing (a lookup, the back catalogue): no news.
+    quiet_authors: list[tuple] = field(default_factory=list)
     sightings: list[tuple] = field(default_factory=list)
     new_texts: list[str] = field(default_factory=list)  # of the new papers, for their words
     words: set[str] = field(default_factory=set)  # for "did you mean"
@@ -329,6 +331,11 @@ class _Writes:
             "INSERT OR IGNORE INTO paper_authors (paper_id, position, name, surname)"
             " VALUES (?, ?, ?, ?)",
             self.authors,
+        )
+        db.conn.executemany(
+            "INSERT OR IGNORE INTO paper_authors (paper_id, position, name, surname, news)"
+            " VALUES (?, ?, ?, ?, 0)",
+            self.quiet_authors,
         )
         db.conn.executemany(
             "INSERT INTO sightings (paper_id, source_id, input_id, listed_on, upvotes,"
@@ -457,7 +464,12 @@ def _merge(
         if "listed" in updates:  # news now, behind the alerts' bookmarks (late_listings)
             writes.late.append(paper_id)
     if "authors" in updates:  # the names became known with this sighting
-        writes.authors += author_rows(paper_id, entry.authors)
+        # A listed paper's names from a lookup or the back catalogue are not news for its
+        # authors' followers (an unlisted paper's are taken when a listing names it).
+        quiet = row["listed"] and (entry.looked_up or entry.back_catalogue)
+        (writes.quiet_authors if quiet else writes.authors).extend(
+            author_rows(paper_id, entry.authors)
+        )
     if updates.keys() & {"title", "abstract", "arxiv_id"}:
         row.update(updates)
         blocks = _abstract_blocks(normalize_title(row["abstract"]))

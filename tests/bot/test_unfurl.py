@@ -258,3 +258,29 @@ def slack_reply(slack, text: str) -> str:
     sent = slack.command(text)
     posts = wait_for(lambda: slack.responses(sent["response_id"]))
     return json.dumps(posts[0]["blocks"])
+
+
+def test_a_pasted_link_naming_a_stored_papers_authors_alerts_no_follower(slack, config, lookup):
+    """A 2021 paper a dump listed without its authors' names, then pasted as a link: the
+    lookup brings the names, and a follower of its first author got "New paper by Edward J.
+    Hu" (the names arrived past the author alerts' bookmark), as though it were news."""
+    from jobs.alerts import run_alerts
+    from jobs.author_alerts import run_author_alerts
+    from jobs.slack import client_factory
+
+    db = connect(config.db_path)
+    old = (
+        "Mar 16\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
+        "An important paradigm of natural language processing consists of large-scale"
+        " pre-training on general domain data and adaptation to particular tasks.\n\n"
+        "  • 8 authors\n·\nJun 17, 2021 900\n"
+    )
+    ingest_bytes(db, "old.txt", old.encode(), NOW)
+    client_for = client_factory(config)
+    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)  # first runs
+    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    paper = lookup(db, LORA)
+    assert "Edward J. Hu" in paper["authors"]  # the lookup found the stored paper's names
+    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
+    assert slack.messages() == []
+    db.close()
