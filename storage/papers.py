@@ -9,6 +9,7 @@ import sqlite3
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
 from sqlite_utils import Database
@@ -53,6 +54,11 @@ BATCH = 20_000
 # SQLite page cache of an ingest (KiB). Measured on the next-day file into 1M papers: 200 MB
 # wrote the same bytes as 20 MB (1,110 vs 1,109 MB) and raised peak memory by 183 MB.
 INGEST_CACHE_KIB = 20_000
+# A listed paper's names that come from no listing (a pasted link's arXiv entry, a
+# back-catalogue feed item) are news for its authors' followers only while its newest
+# listing is this recent: a link pasted months after a dump listed the paper without names
+# told them "New paper by …" (feeds call a week-old item the back catalogue too).
+AUTHOR_NEWS_DAYS = 7
 WORD_TEXTS = 500  # texts whose words are split out at once (see _words)
 _DIGITS = re.compile(r"\d+")
 _WORD = re.compile(r"[^\W\d_]{3,}")
@@ -412,6 +418,17 @@ def _create(batch: _Batch, writes: _Writes, entry: Entry, keys: _Keys, now: str)
     return paper_id
 
 
+def _listed_lately(db: Database, paper_id: int, now: str) -> bool:
+    """Whether a listing named the paper in the AUTHOR_NEWS_DAYS before `now`."""
+    since = (datetime.fromisoformat(now) - timedelta(days=AUTHOR_NEWS_DAYS)).date().isoformat()
+    row = db.execute(
+        "SELECT 1 FROM sightings WHERE paper_id = ? AND listing IN ('dated', 'undated')"
+        " AND listed_on >= ? LIMIT 1",
+        [paper_id, since],
+    ).fetchone()
+    return row is not None
+
+
 def _merge(
     db: Database, batch: _Batch, writes: _Writes, paper_id: int, entry: Entry, now: str
 ) -> None:
@@ -464,9 +481,14 @@ def _merge(
         if "listed" in updates:  # news now, behind the alerts' bookmarks (late_listings)
             writes.late.append(paper_id)
     if "authors" in updates:  # the names became known with this sighting
-        # A listed paper's names from a lookup or the back catalogue are not news for its
-        # authors' followers (an unlisted paper's are taken when a listing names it).
-        quiet = row["listed"] and (entry.looked_up or entry.back_catalogue)
+        # A listed paper's names from a lookup or the back catalogue are no news for its
+        # authors' followers unless it was listed lately (an unlisted paper's are taken
+        # when a listing names it).
+        quiet = (
+            row["listed"]
+            and (entry.looked_up or entry.back_catalogue)
+            and not _listed_lately(db, paper_id, now)
+        )
         (writes.quiet_authors if quiet else writes.authors).extend(
             author_rows(paper_id, entry.authors)
         )

@@ -9,6 +9,7 @@ import uuid
 from dataclasses import replace
 
 import pytest
+import time_machine
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -260,27 +261,39 @@ def slack_reply(slack, text: str) -> str:
     return json.dumps(posts[0]["blocks"])
 
 
-def test_a_pasted_link_naming_a_stored_papers_authors_alerts_no_follower(slack, config, lookup):
-    """A 2021 paper a dump listed without its authors' names, then pasted as a link: the
+@pytest.mark.parametrize(
+    ("page", "alerted"),
+    [
+        pytest.param("Jan 5", 0, id="listed-months-ago"),
+        pytest.param("Mar 16", 1, id="listed-yesterday"),
+    ],
+)
+def test_a_pasted_link_naming_a_stored_papers_authors_alerts_only_if_it_was_listed_lately(
+    slack, config, lookup, page, alerted
+):
+    """A paper a dump listed without its authors' names, then pasted as a link: the
     lookup brings the names, and a follower of its first author got "New paper by Edward J.
-    Hu" (the names arrived past the author alerts' bookmark), as though it were news."""
+    Hu" (the names arrived past the author alerts' bookmark) though the dump had listed it
+    in January. Listed yesterday, it is news as for a keyword alert: one alert."""
     from jobs.alerts import run_alerts
     from jobs.author_alerts import run_author_alerts
     from jobs.slack import client_factory
 
     db = connect(config.db_path)
-    old = (
-        "Mar 16\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
+    dump = (
+        f"{page}\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
         "An important paradigm of natural language processing consists of large-scale"
         " pre-training on general domain data and adaptation to particular tasks.\n\n"
         "  • 8 authors\n·\nJun 17, 2021 900\n"
     )
-    ingest_bytes(db, "old.txt", old.encode(), NOW)
+    ingest_bytes(db, "dump.txt", dump.encode(), NOW)
     client_for = client_factory(config)
     run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)  # first runs
     assert "Following" in slack_reply(slack, "follow Edward J. Hu")
-    paper = lookup(db, LORA)
+    with time_machine.travel(NOW, tick=False):  # pasted the day the alerts run
+        paper = lookup(db, LORA)
     assert "Edward J. Hu" in paper["authors"]  # the lookup found the stored paper's names
-    assert run_alerts(db, client_for, NOW) + run_author_alerts(db, client_for, NOW) == {}
-    assert slack.messages() == []
+    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)
+    news = [m for m in slack.messages() if "New paper by" in json.dumps(m)]
+    assert len(news) == alerted
     db.close()
