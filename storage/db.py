@@ -612,7 +612,8 @@ def m021_sightings_mark(db: Database) -> None:
 @migrations()
 def m022_author_news(db: Database) -> None:
     """Whether a name row is news for author alerts. Names a listed paper got from no
-    listing (the arXiv API entry fetched for a pasted link, a back-catalogue feed item) are
-    stored for search, and news only if the paper was listed lately: a follower was told of
-    a paper a dump had listed without names months before. Rows from before are news."""
+    listing (the arXiv API entry fetched for a pasted link, a back-catalogue feed item, an
+    arXiv replacement) are stored for search, and news only if the paper was listed lately:
+    a follower was told of a paper a dump had listed without names months before. Rows
+    from before are news."""
     db["paper_authors"].add_column("news", int, not_null_default=1)

@@ -55,9 +55,10 @@ BATCH = 20_000
 # wrote the same bytes as 20 MB (1,110 vs 1,109 MB) and raised peak memory by 183 MB.
 INGEST_CACHE_KIB = 20_000
 # A listed paper's names that come from no listing (a pasted link's arXiv entry, a
-# back-catalogue feed item) are news for its authors' followers only while its newest
-# listing is this recent: a link pasted months after a dump listed the paper without names
-# told them "New paper by …" (feeds call a week-old item the back catalogue too).
+# back-catalogue feed item, an arXiv replacement) are news for its authors' followers only
+# while its newest listing is this recent: a link pasted months after a dump listed the
+# paper without names told them "New paper by …" (feeds call a week-old item the back
+# catalogue too).
 AUTHOR_NEWS_DAYS = 7
 WORD_TEXTS = 500  # texts whose words are split out at once (see _words)
 _DIGITS = re.compile(r"\d+")
@@ -481,12 +482,12 @@ def _merge(
         if "listed" in updates:  # news now, behind the alerts' bookmarks (late_listings)
             writes.late.append(paper_id)
     if "authors" in updates:  # the names became known with this sighting
-        # A listed paper's names from a lookup or the back catalogue are no news for its
-        # authors' followers unless it was listed lately (an unlisted paper's are taken
-        # when a listing names it).
+        # A listed paper's names from a lookup, the back catalogue or a replacement are no
+        # news for its authors' followers unless it was listed lately (an unlisted paper's
+        # are taken when a listing names it).
         quiet = (
             row["listed"]
-            and (entry.looked_up or entry.back_catalogue)
+            and (entry.looked_up or entry.back_catalogue or entry.is_revision)
             and not _listed_lately(db, paper_id, now)
         )
         (writes.quiet_authors if quiet else writes.authors).extend(

@@ -297,3 +297,45 @@ def test_a_pasted_link_naming_a_stored_papers_authors_alerts_only_if_it_was_list
     news = [m for m in slack.messages() if "New paper by" in json.dumps(m)]
     assert len(news) == alerted
     db.close()
+
+
+REPLACED = """<?xml version='1.0' encoding='UTF-8'?>
+<rss xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns:dc="http://purl.org/dc/elements/1.1/"
+ version="2.0"><channel><title>cs.CL updates on arXiv.org</title>
+<link>http://rss.arxiv.org/rss/cs.CL</link><description>cs.CL</description>
+<item><title>LoRA: Low-Rank Adaptation of Large Language Models</title>
+<link>https://arxiv.org/abs/2106.09685</link>
+<description>arXiv:2106.09685v3 Announce Type: replace
+Abstract: An important paradigm of natural language processing consists of large-scale
+ pre-training on general domain data and adaptation to particular tasks.</description>
+<guid isPermaLink="false">oai:arXiv.org:2106.09685v3</guid>
+<pubDate>Tue, 17 Mar 2026 00:00:00 -0400</pubDate>
+<arxiv:announce_type>replace</arxiv:announce_type>
+<dc:creator>Edward J. Hu, Yelong Shen</dc:creator></item></channel></rss>"""
+
+
+def test_names_a_replacement_brings_to_a_paper_listed_months_ago_alert_no_follower(slack, config):
+    """A January dump listed LoRA without its authors' names; arXiv's replacement of it in
+    March names them: its followers got "New paper by Edward J. Hu" for a new version of a
+    paper listed months before (a replacement is no listing: no keyword alert either)."""
+    from jobs.alerts import run_alerts
+    from jobs.author_alerts import run_author_alerts
+    from jobs.slack import client_factory
+
+    db = connect(config.db_path)
+    dump = (
+        "Jan 5\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
+        "An important paradigm of natural language processing consists of large-scale"
+        " pre-training on general domain data and adaptation to particular tasks.\n\n"
+        "  • 8 authors\n·\nJun 17, 2021 900\n"
+    )
+    ingest_bytes(db, "dump.txt", dump.encode(), NOW)
+    client_for = client_factory(config)
+    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)  # first runs
+    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    ingest_bytes(db, "replaced.xml", REPLACED.encode(), NOW)
+    names = [row["name"] for row in db.query("SELECT name FROM paper_authors")]
+    assert "Edward J. Hu" in names  # stored, and found by author: search
+    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)
+    assert not [m for m in slack.messages() if "New paper by" in json.dumps(m)]
+    db.close()
