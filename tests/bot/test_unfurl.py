@@ -275,25 +275,11 @@ def test_a_pasted_link_naming_a_stored_papers_authors_alerts_only_if_it_was_list
     lookup brings the names, and a follower of its first author got "New paper by Edward J.
     Hu" (the names arrived past the author alerts' bookmark) though the dump had listed it
     in January. Listed yesterday, it is news as for a keyword alert: one alert."""
-    from jobs.alerts import run_alerts
-    from jobs.author_alerts import run_author_alerts
-    from jobs.slack import client_factory
-
-    db = connect(config.db_path)
-    dump = (
-        f"{page}\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
-        "An important paradigm of natural language processing consists of large-scale"
-        " pre-training on general domain data and adaptation to particular tasks.\n\n"
-        "  • 8 authors\n·\nJun 17, 2021 900\n"
-    )
-    ingest_bytes(db, "dump.txt", dump.encode(), NOW)
-    client_for = client_factory(config)
-    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)  # first runs
-    assert "Following" in slack_reply(slack, "follow Edward J. Hu")
+    db, alert = _lora_listed_without_names_and_followed(slack, config, page)
     with time_machine.travel(NOW, tick=False):  # pasted the day the alerts run
         paper = lookup(db, LORA)
     assert "Edward J. Hu" in paper["authors"]  # the lookup found the stored paper's names
-    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)
+    alert()
     news = [m for m in slack.messages() if "New paper by" in json.dumps(m)]
     assert len(news) == alerted
     db.close()
@@ -318,24 +304,36 @@ def test_names_a_replacement_brings_to_a_paper_listed_months_ago_alert_no_follow
     """A January dump listed LoRA without its authors' names; arXiv's replacement of it in
     March names them: its followers got "New paper by Edward J. Hu" for a new version of a
     paper listed months before (a replacement is no listing: no keyword alert either)."""
+    db, alert = _lora_listed_without_names_and_followed(slack, config, "Jan 5")
+    ingest_bytes(db, "replaced.xml", REPLACED.encode(), NOW)
+    names = [row["name"] for row in db.query("SELECT name FROM paper_authors")]
+    assert "Edward J. Hu" in names  # stored, and found by author: search
+    alert()
+    assert not [m for m in slack.messages() if "New paper by" in json.dumps(m)]
+    db.close()
+
+
+def _lora_listed_without_names_and_followed(slack, config, page: str):
+    """LoRA listed by a dump of `page`'s date, without its authors' names (as dumps list
+    papers), the alerts' first runs done, and Edward J. Hu followed: the database and a
+    call that runs both alert jobs."""
     from jobs.alerts import run_alerts
     from jobs.author_alerts import run_author_alerts
     from jobs.slack import client_factory
 
     db = connect(config.db_path)
     dump = (
-        "Jan 5\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
+        f"{page}\n\nLoRA: Low-Rank Adaptation of Large Language Models\n\n"
         "An important paradigm of natural language processing consists of large-scale"
         " pre-training on general domain data and adaptation to particular tasks.\n\n"
         "  • 8 authors\n·\nJun 17, 2021 900\n"
     )
     ingest_bytes(db, "dump.txt", dump.encode(), NOW)
     client_for = client_factory(config)
-    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)  # first runs
+
+    def alert() -> None:
+        run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)
+
+    alert()  # the first runs: a bookmark each
     assert "Following" in slack_reply(slack, "follow Edward J. Hu")
-    ingest_bytes(db, "replaced.xml", REPLACED.encode(), NOW)
-    names = [row["name"] for row in db.query("SELECT name FROM paper_authors")]
-    assert "Edward J. Hu" in names  # stored, and found by author: search
-    run_alerts(db, client_for, NOW), run_author_alerts(db, client_for, NOW)
-    assert not [m for m in slack.messages() if "New paper by" in json.dumps(m)]
-    db.close()
+    return db, alert
