@@ -7,14 +7,10 @@ import logging
 import re
 import sys
 
-from storage.config import Config
+from storage.config import SLACK_TOKENS, Config
 
-# Slack token shapes (bot, user, app-level, refresh), and response_url / webhook capabilities.
-_PATTERNS = [
-    re.compile(r"xox[abeposr]-[A-Za-z0-9-]+"),
-    re.compile(r"xapp-\d-[A-Za-z0-9-]+"),
-    re.compile(r"https://hooks\.slack\.com/\S+"),
-]
+# Slack token shapes, and response_url / webhook capabilities.
+_PATTERNS = [*SLACK_TOKENS, re.compile(r"https://hooks\.slack\.com/\S+")]
 # Credentials inside URLs: user:password@host, and secret-looking query parameters (a value
 # never ends with the colon a report puts after the URL: `...?key=x: FAILED`).
 _URL_SECRETS = [

@@ -113,16 +113,19 @@ def _is_http(url: str) -> bool:
     return parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
 
 
-# Slack's token shapes (bot, user, app-level), as papers.logsafe knows them: a token pasted
-# into a URL setting is said at start, before the log filter, on the terminal or in a log.
-_TOKEN = re.compile(r"xox[abeposr]-[A-Za-z0-9-]+|xapp-\d-[A-Za-z0-9-]+")
+# Slack's token shapes (bot, user, app-level, refresh), for papers.logsafe's log filter and
+# for a token pasted into a URL setting, said at start before that filter exists.
+SLACK_TOKENS = (re.compile(r"xox[abeposr]-[A-Za-z0-9-]+"), re.compile(r"xapp-\d-[A-Za-z0-9-]+"))
 
 
 def _shown(url: str) -> str:
     """A URL as an error may print it: never its password, nor a key in its query, nor a
     Slack token set there by mistake."""
     shown = re.sub(r"^([^/]*//)?[^/]*@", r"\1[redacted]@", url)
-    return _TOKEN.sub("[redacted]", re.sub(r"\?.*", "?[redacted]", shown))
+    shown = re.sub(r"\?.*", "?[redacted]", shown)
+    for token in SLACK_TOKENS:
+        shown = token.sub("[redacted]", shown)
+    return shown
 
 
 def _folder(url: str) -> str:
