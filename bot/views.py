@@ -473,8 +473,8 @@ def fit_digest(
 ) -> tuple[list[dict], dict | None]:
     """The papers of a digest that fit one Slack message, best first (the rest are not sent
     nor marked sent: a later digest whose days cover them may hold them), and the digest of
-    them, fitted once: header
-    with the date, each paper with its reason, and a Manage button.
+    them, fitted once: header with the date, each paper with its reason, and a Manage
+    button.
 
     With no paper, the note (None unless `note_if_empty`); `first`: the subscription never
     had a digest, so the note says so (not "since your last digest")."""
